@@ -1,0 +1,96 @@
+"""The check interface and the registry of every check kdoctor knows."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import ClassVar, Optional
+
+from kdoctor.context import Context
+from kdoctor.finding import Finding, Remediation, Status
+from kdoctor.system import System
+
+
+class Check:
+    """Observes one thing and returns a :class:`Finding`. Never prints, never changes anything."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    #: a failure here stops the module from being built or loaded
+    required: ClassVar[bool] = True
+    #: ids of checks whose outcome this one reads from the same probes (documentation only)
+    order: ClassVar[int] = 100
+
+    def run(self, ctx: Context, system: System) -> Finding:
+        raise NotImplementedError
+
+    # helpers so checks read as sentences -----------------------------------------------
+    def finding(
+        self,
+        status: Status,
+        summary: str,
+        *,
+        found: Optional[str] = None,
+        fix_text: Optional[str] = None,
+        commands: tuple[str, ...] = (),
+        fix: Optional[str] = None,
+        required: Optional[bool] = None,
+        **facts: object,
+    ) -> Finding:
+        return self._make(status, summary, found, fix_text, commands, fix, required, facts)
+
+    def ok(self, summary: str, *, found: Optional[str] = None, **facts: object) -> Finding:
+        return self._make(Status.OK, summary, found, None, (), None, None, facts)
+
+    def _make(
+        self,
+        status: Status,
+        summary: str,
+        found: Optional[str],
+        fix_text: Optional[str],
+        commands: tuple[str, ...],
+        fix: Optional[str],
+        required: Optional[bool],
+        facts: dict[str, object],
+    ) -> Finding:
+        remediation = Remediation(fix_text, commands) if fix_text else None
+        return Finding(
+            id=self.id,
+            status=status,
+            summary=summary,
+            found=found,
+            remediation=remediation,
+            fix=fix,
+            facts=facts,
+            required=self.required if required is None else required,
+        )
+
+
+_registry: dict[str, type[Check]] = {}
+
+
+def register(cls: type[Check]) -> type[Check]:
+    if cls.id in _registry and _registry[cls.id] is not cls:
+        raise ValueError(f"duplicate check id {cls.id!r}")
+    _registry[cls.id] = cls
+    return cls
+
+
+def all_checks() -> list[Check]:
+    """Every registered check, in report order."""
+    package = importlib.import_module("kdoctor.checks")
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{module.name}")
+    return [cls() for cls in sorted(_registry.values(), key=lambda c: (c.order, c.id))]
+
+
+def select(ids: list[str]) -> list[Check]:
+    """The checks named by ``ids`` (all when empty); unknown ids raise ``KeyError``."""
+    checks = all_checks()
+    if not ids:
+        return checks
+    known = {c.id: c for c in checks}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise KeyError(", ".join(unknown))
+    return [c for c in checks if c.id in ids]

@@ -1,0 +1,65 @@
+"""Runs checks concurrently; a check that raises becomes an ``error`` finding."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from kdoctor.check import Check
+from kdoctor.context import Context
+from kdoctor.finding import Finding, Remediation, Status
+from kdoctor.system import System
+
+EXIT_OK = 0
+EXIT_FAIL = 1
+EXIT_USAGE = 2
+
+
+@dataclass(frozen=True)
+class Report:
+    context: Context
+    findings: tuple[Finding, ...]
+    duration_ms: float
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_FAIL if any(blocks(f) for f in self.findings) else EXIT_OK
+
+    def counts(self) -> dict[str, int]:
+        counts = {s.value: 0 for s in Status}
+        for f in self.findings:
+            counts[f.status.value] += 1
+        return counts
+
+    def by_id(self, check_id: str) -> Finding:
+        return next(f for f in self.findings if f.id == check_id)
+
+
+def blocks(finding: Finding) -> bool:
+    """A required check that failed or crashed stands between the machine and a loaded module."""
+    return finding.required and finding.status in (Status.FAIL, Status.ERROR)
+
+
+def run_one(check: Check, ctx: Context, system: System) -> Finding:
+    started = time.monotonic()
+    try:
+        finding = check.run(ctx, system)
+    except Exception as exc:  # one crashing check never sinks the report
+        finding = Finding(
+            id=check.id,
+            status=Status.ERROR,
+            summary=f"the check crashed: {type(exc).__name__}: {exc}",
+            remediation=Remediation(
+                "This is a bug in kdoctor; rerun with -v and report the output.",
+            ),
+            required=check.required,
+        )
+    return finding.timed((time.monotonic() - started) * 1000)
+
+
+def run_checks(checks: list[Check], ctx: Context, system: System, workers: int = 8) -> Report:
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(checks)))) as pool:
+        findings = tuple(pool.map(lambda c: run_one(c, ctx, system), checks))
+    return Report(ctx, findings, (time.monotonic() - started) * 1000)

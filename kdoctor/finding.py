@@ -1,0 +1,63 @@
+"""What a check returns: one finding, plain data, rendered elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any, Optional
+
+
+class Status(str, Enum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+    ERROR = "error"
+
+    @property
+    def is_problem(self) -> bool:
+        return self in (Status.WARN, Status.FAIL, Status.ERROR)
+
+
+@dataclass(frozen=True)
+class Remediation:
+    """How a person fixes the problem by hand: a sentence and the exact commands."""
+
+    text: str
+    commands: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "commands": list(self.commands)}
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    status: Status
+    summary: str
+    found: Optional[str] = None
+    remediation: Optional[Remediation] = None
+    #: the id of the fix that can repair this, if any
+    fix: Optional[str] = None
+    #: structured facts for fixes and JSON consumers (package names, paths, versions)
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    duration_ms: float = 0.0
+    #: whether a failure here stops the module from being built or loaded
+    required: bool = True
+
+    def timed(self, duration_ms: float) -> Finding:
+        return replace(self, duration_ms=duration_ms)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status.value,
+            "required": self.required,
+            "summary": self.summary,
+            "found": self.found,
+            "remediation": self.remediation.to_json() if self.remediation else None,
+            "fix": self.fix,
+            "facts": dict(self.facts),
+            "duration_ms": round(self.duration_ms, 1),
+        }

@@ -1,0 +1,130 @@
+"""The only place that knows Rich: human output and JSON from the same result objects."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, Optional, TextIO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from kdoctor.engine import Report, blocks
+from kdoctor.finding import Finding, Status
+from kdoctor.system import Probe
+
+GLYPHS = {
+    Status.OK: ("✔", "green"),
+    Status.WARN: ("!", "yellow"),
+    Status.FAIL: ("✘", "red"),
+    Status.SKIP: ("-", "dim"),
+    Status.ERROR: ("‼", "magenta"),
+}
+
+
+def console(file: Optional[TextIO] = None, *, stderr: bool = False) -> Console:
+    """A console that stays readable with NO_COLOR, in pipes and in CI logs."""
+    out = file or (sys.stderr if stderr else sys.stdout)
+    is_tty = out.isatty()
+    return Console(
+        file=out,
+        no_color="NO_COLOR" in os.environ or not is_tty,
+        highlight=False,
+        soft_wrap=not is_tty,
+        width=None if is_tty else 120,
+    )
+
+
+def glyph(status: Status) -> Text:
+    mark, style = GLYPHS[status]
+    return Text(f"{mark} {status.value}", style=style)
+
+
+def findings_table(findings: Sequence[Finding], title: Optional[str] = None) -> Table:
+    table = Table(title=title, show_lines=False, expand=False)
+    table.add_column("", no_wrap=True)
+    table.add_column("check", style="bold", no_wrap=True)
+    table.add_column("found", overflow="fold")
+    table.add_column("why", overflow="fold")
+    for f in findings:
+        table.add_row(glyph(f.status), f.id, f.found or "", f.summary)
+    return table
+
+
+def print_report(
+    report: Report, out: Console, *, verbose: bool = False, probes: Sequence[Probe] = ()
+) -> None:
+    ctx = report.context
+    out.print(
+        f"[bold]kdoctor[/bold] · {ctx.distro.name} · running {ctx.running_kernel} · "
+        f"target {ctx.target_kernel} ({ctx.target_source}) · module {ctx.module_dir}"
+    )
+    out.print(findings_table(report.findings))
+    print_remediations(report.findings, out)
+    if verbose:
+        print_probes(probes, out)
+    out.print(summary_line(report))
+
+
+def print_remediations(findings: Sequence[Finding], out: Console) -> None:
+    problems = [f for f in findings if f.status.is_problem and f.remediation]
+    for f in problems:
+        mark, style = GLYPHS[f.status]
+        out.print(Text(f"\n{mark} {f.id}: ", style=f"bold {style}") + Text(f.summary))
+        assert f.remediation is not None
+        out.print(f"  {f.remediation.text}", markup=False)
+        for command in f.remediation.commands:
+            out.print(Text(f"    $ {command}", style="cyan"))
+        if f.fix:
+            out.print(Text(f"  kdoctor can do this: kdoctor fix (fix '{f.fix}')", style="dim"))
+
+
+def print_probes(probes: Sequence[Probe], out: Console) -> None:
+    out.print("\n[bold]probes[/bold]")
+    for p in probes:
+        state = p.error if p.error else ("timed out" if p.timed_out else f"exit {p.exit_code}")
+        where = f"  (in {p.cwd})" if p.cwd else ""
+        out.print(f"  {' '.join(p.argv)}{where} → {state}, {p.duration_ms:.0f} ms", markup=False)
+
+
+def summary_line(report: Report) -> Text:
+    counts = report.counts()
+    parts = [f"{n} {name}" for name, n in counts.items() if n]
+    blocking = [f.id for f in report.findings if blocks(f)]
+    verdict = (
+        Text("ready: nothing stands in the way", style="bold green")
+        if not blocking
+        else Text(f"not ready: {', '.join(blocking)}", style="bold red")
+    )
+    return Text(f"\n{', '.join(parts)} in {report.duration_ms:.0f} ms — ") + verdict
+
+
+def report_json(report: Report, probes: Sequence[Probe] = ()) -> dict[str, Any]:
+    return {
+        "context": report.context.to_json(),
+        "checks": [f.to_json() for f in report.findings],
+        "counts": report.counts(),
+        "exit_code": report.exit_code,
+        "duration_ms": round(report.duration_ms, 1),
+        "probes": [probe_json(p) for p in probes],
+    }
+
+
+def probe_json(p: Probe) -> dict[str, Any]:
+    return {
+        "argv": list(p.argv),
+        "cwd": p.cwd,
+        "exit_code": p.exit_code,
+        "timed_out": p.timed_out,
+        "error": p.error,
+        "duration_ms": round(p.duration_ms, 1),
+    }
+
+
+def dump_json(data: Any, file: Optional[TextIO] = None) -> None:
+    out = file or sys.stdout
+    json.dump(data, out, indent=2, sort_keys=False)
+    out.write("\n")

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from kdoctor.context import Context, DistroInfo
+from kdoctor.toolchain_file import PinnedToolchain
+
+KDIR = "/lib/modules/6.1.0-56-amd64/build"
+
+
+def make_context(**overrides: Any) -> Context:
+    """A Debian 12 machine targeting its running 6.1 kernel; override what a test needs."""
+    base = Context(
+        distro=DistroInfo("debian", "12", "Debian GNU/Linux 12 (bookworm)", (), "bookworm"),
+        package_manager="apt",
+        arch="x86_64",
+        running_kernel="6.1.0-56-amd64",
+        target_kernel="6.1.0-56-amd64",
+        kdir=KDIR,
+        target_source="running",
+        module_dir="/src/hello-world",
+        pin=PinnedToolchain(
+            "nightly-2021-02-12",
+            ("rust-src", "rustfmt"),
+            "minimal",
+            "/src/hello-world/rust-toolchain.toml",
+        ),
+        rust_mode="auto",
+        env={},
+        is_root=True,
+        cache_dir="/root/.cache/kdoctor",
+    )
+    return replace(base, **overrides)
+
+
+@pytest.fixture
+def ctx() -> Context:
+    return make_context()
