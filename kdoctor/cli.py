@@ -24,7 +24,11 @@ KernelOpt = typer.Option(
 ModuleOpt = typer.Option(
     None, "--module-dir", help="The module to build (default: the bundled hello-world)."
 )
-RustOpt = typer.Option("auto", "--rust", help="Toolchain source: pin (rustup), distro, or auto.")
+RustOpt = typer.Option(
+    None,
+    "--rust",
+    help="Toolchain source: pin (rustup), distro, or auto (default, or KDOCTOR_RUST).",
+)
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of the table.")
 VerboseOpt = typer.Option(
     False, "-v", "--verbose", help="Also show every probe: command, exit code, duration."
@@ -32,7 +36,7 @@ VerboseOpt = typer.Option(
 
 
 def _context(
-    runner: Runner, kernel: Optional[str], module_dir: Optional[str], rust: str
+    runner: Runner, kernel: Optional[str], module_dir: Optional[str], rust: Optional[str]
 ) -> Context:
     if rust not in RUST_MODES:
         raise typer.BadParameter(
@@ -46,7 +50,7 @@ def check(
     ids: list[str] = typer.Argument(None, help="Only these checks (default: all)."),
     kernel: Optional[str] = KernelOpt,
     module_dir: Optional[str] = ModuleOpt,
-    rust: str = RustOpt,
+    rust: Optional[str] = RustOpt,
     json_out: bool = JsonOpt,
     verbose: bool = VerboseOpt,
 ) -> None:

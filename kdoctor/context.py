@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 import distro
 
+from kdoctor.settings import merged_env
 from kdoctor.system import System
 from kdoctor.toolchain_file import PinnedToolchain, read_pin
 
@@ -129,10 +130,15 @@ def detect(
     *,
     kernel: Optional[str] = None,
     module_dir: Optional[str] = None,
-    rust_mode: str = "auto",
+    rust_mode: Optional[str] = None,
     os_release: str = "/etc/os-release",
 ) -> Context:
-    env = system.env
+    env = merged_env(system.env)
+    rust_mode = rust_mode or env.get("KDOCTOR_RUST") or "auto"
+    if rust_mode not in RUST_MODES:
+        raise ValueError(
+            f"unknown Rust toolchain source {rust_mode!r} (use {', '.join(RUST_MODES)})"
+        )
     info = read_distro(os_release)
     osrelease = system.read_text("/proc/sys/kernel/osrelease")
     running = osrelease.strip() if osrelease else platform.release()

@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from typing import Any, Optional, TextIO
 
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from kdoctor.build import BuildResult
 from kdoctor.engine import Report, blocks
 from kdoctor.finding import Finding, Status
 from kdoctor.system import Probe
@@ -128,3 +130,60 @@ def dump_json(data: Any, file: Optional[TextIO] = None) -> None:
     out = file or sys.stdout
     json.dump(data, out, indent=2, sort_keys=False)
     out.write("\n")
+
+
+class StepDisplay:
+    """A spinner with the current step and elapsed time on a terminal; plain lines elsewhere."""
+
+    def __init__(self, out: Console, title: str) -> None:
+        self.out = out
+        self.title = title
+        self._progress: Optional[Progress] = None
+        self._task: Optional[TaskID] = None
+        self._last = ""
+
+    def __enter__(self) -> StepDisplay:
+        if self.out.is_terminal:
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("[bold]{task.fields[title]}[/bold] {task.description}"),
+                TimeElapsedColumn(),
+                console=self.out,
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("", title=self.title, total=None)
+        else:
+            self.out.print(f"{self.title} …", markup=False)
+        return self
+
+    def step(self, text: str) -> None:
+        if text == self._last:
+            return
+        self._last = text
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, description=text)
+        else:
+            self.out.print(f"  {text}", markup=False)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def print_build(result: BuildResult, out: Console) -> None:
+    if result.ok:
+        out.print(
+            Text(f"✔ built {result.ko} in {result.duration_s:.1f} s", style="green"),
+            Text(f"(log: {result.log_path})", style="dim"),
+        )
+        return
+    out.print(Text(f"✘ the module build failed (exit {result.exit_code})", style="bold red"))
+    for line in result.tail:
+        out.print(f"  │ {line}", markup=False, highlight=False)
+    for e in result.explanations:
+        out.print(Text(f"\nwhy: {e.cause}", style="yellow"))
+        out.print(f"fix: {e.remedy}", markup=False)
+    if not result.explanations:
+        out.print("\nkdoctor does not recognise this failure; the full log has every command.")
+    out.print(f"full log: {result.log_path}", markup=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -101,8 +102,6 @@ class Runner:
             "_decode_errors": "replace",
             "_return_cmd": True,
         }
-        if timeout:
-            kwargs["_timeout"] = timeout
         chunks: list[str] = []
         if on_output is not None:
 
@@ -112,10 +111,19 @@ class Runner:
 
             kwargs["_out"] = relay
             kwargs["_err_to_out"] = True
+        if timeout:
+            kwargs["_timeout"] = timeout
+            kwargs["_timeout_signal"] = signal.SIGKILL
         try:
-            cmd = sh.Command(path)(*argv[1:], **kwargs)
-        except sh.TimeoutException:
-            return done(exit_code=None, timed_out=True, stdout="".join(chunks))
+            cmd = sh.Command(path)(*argv[1:], _bg=True, _bg_exc=False, **kwargs)
+            try:
+                cmd.wait()
+            except sh.TimeoutException:
+                _stop(cmd, ((signal.SIGKILL, 1.0),))
+                return done(exit_code=None, timed_out=True, stdout="".join(chunks))
+            except KeyboardInterrupt:
+                _stop(cmd, ((signal.SIGINT, 5.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 1.0)))
+                raise
         except sh.SignalException as exc:
             return done(exit_code=exc.exit_code, stdout=_text(exc.stdout), stderr=_text(exc.stderr))
         except (PermissionError, OSError) as exc:
@@ -149,6 +157,25 @@ class Runner:
     def probes(self) -> list[Probe]:
         with self._lock:
             return list(self._log)
+
+
+def _stop(cmd: Any, escalation: tuple[tuple[signal.Signals, float], ...]) -> None:
+    """Stop the command's whole process group (it runs in its own session), escalating."""
+    for sig, grace in escalation:
+        if not _signal_group(cmd, sig):
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and cmd.process.is_alive()[0]:
+            time.sleep(0.05)
+    _signal_group(cmd, signal.SIGKILL)  # leftovers: background children of the command
+
+
+def _signal_group(cmd: Any, sig: signal.Signals) -> bool:
+    try:
+        os.killpg(cmd.process.pid, sig)
+        return True
+    except (OSError, ProcessLookupError):
+        return False
 
 
 def _text(data: object) -> str:

@@ -1,0 +1,112 @@
+"""Known module-build failures, recognised in the build log and explained."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Explanation:
+    id: str
+    cause: str
+    remedy: str
+    evidence: str
+
+
+def _cmd_file(match: re.Match[str]) -> Explanation:
+    name = match.group(1)
+    obj = re.sub(r"^\.|\.cmd$", "", name.rsplit("/", 1)[-1])
+    return Explanation(
+        "kbuild-cmd",
+        f"kbuild expected {name}, the record it keeps of how {obj} was built, and the module's "
+        f"rule for {obj} does not go through kbuild's cmd/if_changed helpers, so nothing wrote it.",
+        "Rewrite the rule with $(call if_changed,...) (kdoctor fix --module-dir DIR does it, "
+        f"keeping a backup), or create the file once: touch {name}",
+        match.group(0),
+    )
+
+
+def _undefined(match: re.Match[str]) -> Explanation:
+    return Explanation(
+        "modpost-undefined",
+        f"modpost found that the module uses {match.group(1)}, which the target kernel does not "
+        "export (or exports only to GPL modules).",
+        "Check the module's license (GPL-compatible) and that the symbol exists in the target "
+        "kernel's Module.symvers; rebuild the bindings for the same kernel you load into.",
+        match.group(0),
+    )
+
+
+def _license(match: re.Match[str]) -> Explanation:
+    return Explanation(
+        "modpost-license",
+        "The module declares no MODULE_LICENSE, so modpost refuses it (and GPL-only symbols).",
+        'Declare a license in the module\'s registration (license: "GPL") and rebuild.',
+        match.group(0),
+    )
+
+
+def _clang_flag(match: re.Match[str]) -> Explanation:
+    return Explanation(
+        "clang-gcc-flag",
+        f"clang rejected {match.group(1)}, a flag the kernel's headers carry because the target "
+        "kernel was built with gcc; bindgen passes kbuild's CFLAGS to libclang.",
+        "Update hello-world's bindgen flag filter (or the module's) to drop that flag; rerun "
+        "kdoctor check clang libclang to confirm the versions.",
+        match.group(0),
+    )
+
+
+def _libclang(match: re.Match[str]) -> Explanation:
+    return Explanation(
+        "libclang",
+        "bindgen could not load libclang.",
+        "Install the libclang development package (kdoctor fix does) or point LIBCLANG_PATH at "
+        "the directory holding libclang.so; kdoctor check libclang bindgen shows which it finds.",
+        match.group(0),
+    )
+
+
+def _rustc_target(match: re.Match[str]) -> Explanation:
+    return Explanation(
+        "rust-target",
+        "rustc does not know the kernel target or cannot find core for it.",
+        "Run kdoctor check toolchain rust-src; the kernel-target libraries are rebuilt from the "
+        "toolchain's rust-src when the toolchain changes.",
+        match.group(0),
+    )
+
+
+_PATTERNS = (
+    (re.compile(r"(\S*\.cmd): No such file or directory"), _cmd_file),
+    (re.compile(r'ERROR: modpost: "([^"]+)" \[[^\]]+\] undefined!'), _undefined),
+    (re.compile(r"missing MODULE_LICENSE\(\)[^\n]*"), _license),
+    (
+        re.compile(r"(?:clang|libclang)?.*?(?:error: )?unknown argument: '([^']+)'"),
+        _clang_flag,
+    ),
+    (re.compile(r"error: unsupported option '([^']+)'"), _clang_flag),
+    (
+        re.compile(
+            r"(?:Unable to find libclang|couldn't load libclang|libclang\S*: cannot open)[^\n]*"
+        ),
+        _libclang,
+    ),
+    (re.compile(r"error\[E0463\]: can't find crate for `core`[^\n]*"), _rustc_target),
+    (re.compile(r"error: Error loading target specification[^\n]*"), _rustc_target),
+)
+
+
+def explain(log: str) -> list[Explanation]:
+    """Every known failure the log shows, each once, in the order of the patterns."""
+    found: list[Explanation] = []
+    seen: set[str] = set()
+    for pattern, make in _PATTERNS:
+        match = pattern.search(log)
+        if match:
+            explanation = make(match)
+            if explanation.id not in seen:
+                seen.add(explanation.id)
+                found.append(explanation)
+    return found

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from kdoctor.runner import Runner
+
+
+def tool(directory: Path, name: str, body: str) -> str:
+    path = directory / name
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.fixture
+def bin_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "bin"
+    d.mkdir()
+    return d
+
+
+def is_running(pid: int) -> bool:
+    """Alive and not a zombie waiting for init to reap it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def runner_for(bin_dir: Path) -> Runner:
+    return Runner(env={"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(bin_dir)})
+
+
+def test_probe_runs_at_most_once_even_when_asked_concurrently(bin_dir: Path) -> None:
+    counter = bin_dir / "count"
+    tool(bin_dir, "slow", f"echo x >> {counter}; sleep 0.3; echo v1.2\n")
+    runner = runner_for(bin_dir)
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(runner.probe(["slow"]))) for _ in range(6)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert counter.read_text().count("x") == 1
+    assert {r.stdout for r in results} == {"v1.2\n"}
+    assert len(runner.probes()) == 1
+
+
+def test_exit_code_stdout_and_stderr_are_kept(bin_dir: Path) -> None:
+    tool(bin_dir, "t", "echo out; echo err >&2; exit 3\n")
+    probe = runner_for(bin_dir).probe(["t"])
+    assert (probe.exit_code, probe.stdout, probe.stderr, probe.ok) == (3, "out\n", "err\n", False)
+    assert probe.describe_failure() == "t exited with status 3: err"
+
+
+def test_missing_command_is_a_result_not_an_exception(bin_dir: Path) -> None:
+    probe = runner_for(bin_dir).probe(["no-such-tool", "--version"])
+    assert probe.error == "command not found"
+    assert probe.describe_failure() == "no-such-tool: command not found"
+
+
+def test_hung_probe_is_killed_with_its_children(bin_dir: Path) -> None:
+    marker = bin_dir / "pid"
+    tool(bin_dir, "hang", f"sleep 60 & echo $! > {marker}; sleep 60\n")
+    started = time.monotonic()
+    probe = runner_for(bin_dir).probe(["hang"], timeout=1)
+    assert time.monotonic() - started < 5
+    assert probe.timed_out and probe.describe_failure() == "hang did not answer within 1 s (killed)"
+    time.sleep(0.2)
+    assert not is_running(int(marker.read_text()))
+
+
+def test_ctrl_c_stops_the_running_command_and_propagates(bin_dir: Path) -> None:
+    marker = bin_dir / "pid"
+    tool(bin_dir, "long", f"echo $$ > {marker}; sleep 60\n")
+    runner = runner_for(bin_dir)
+    threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(["long"])
+    time.sleep(0.2)
+    assert not is_running(int(marker.read_text()))
+
+
+def test_run_streams_output_and_is_never_cached(bin_dir: Path) -> None:
+    counter = bin_dir / "count"
+    tool(bin_dir, "step", f"echo x >> {counter}; echo one; echo two >&2\n")
+    runner = runner_for(bin_dir)
+    lines: list[str] = []
+    runner.run(["step"], on_output=lines.append)
+    runner.run(["step"])
+    assert lines == ["one\n", "two\n"]
+    assert counter.read_text().count("x") == 2
+
+
+def test_which_follows_the_given_path(bin_dir: Path) -> None:
+    path = tool(bin_dir, "clang", "true\n")
+    runner = runner_for(bin_dir)
+    assert runner.which("clang") == path
+    assert runner.which(path) == path
+    assert runner.which(str(bin_dir / "absent")) is None
