@@ -1,0 +1,56 @@
+"""privileges: whether kdoctor fix can run its root steps (installing packages, loading modules)."""
+
+from __future__ import annotations
+
+from kdoctor.check import Check, register
+from kdoctor.context import Context
+from kdoctor.finding import Finding, Status
+from kdoctor.system import System
+
+#: ``sudo -n true`` answers at once: it never waits for a password
+TIMEOUT = 5.0
+
+
+@register
+class PrivilegesCheck(Check):
+    id = "privileges"
+    title = "root, or sudo for the steps that need it"
+    order = 90
+    required = False
+
+    def run(self, ctx: Context, system: System) -> Finding:
+        sudo = system.which("sudo")
+        if ctx.is_root:
+            # root never gets a password prompt from sudo; say whether it is there at all
+            return self.ok(
+                "running as root",
+                found="root",
+                root=True,
+                sudo="passwordless" if sudo else "none",
+            )
+        if sudo is None:
+            return self.finding(
+                Status.WARN,
+                "not root and no sudo: kdoctor fix will print the root commands for an admin",
+                found="no sudo",
+                fix_text=(
+                    "Run kdoctor fix as root, or hand the root commands it prints to an "
+                    "administrator."
+                ),
+                root=False,
+                sudo="none",
+            )
+        probe = system.probe([sudo, "-n", "true"], timeout=TIMEOUT)
+        if probe.ok:
+            return self.ok("passwordless sudo", found=sudo, root=False, sudo="passwordless")
+        return self.finding(
+            Status.WARN,
+            "sudo will ask for a password; kdoctor fix asks before each root step",
+            found=sudo,
+            fix_text=(
+                "Nothing needs to change: keep your password at hand for kdoctor fix, or run "
+                "it as root to go through unattended."
+            ),
+            root=False,
+            sudo="password",
+        )
