@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+from typing import Optional
+
+from kdoctor.checks.vm import VmCheck, is_static
+
+from kdoctor.fake import FakeSystem, Reply
+from kdoctor.finding import Finding, Remediation, Status
+from kdoctor.loading import PROC_MODULES
+from tests.conftest import make_context
+
+QEMU = "/usr/bin/qemu-system-x86_64"
+BUSYBOX = "/usr/bin/busybox"
+BOOT = "/boot/vmlinuz-6.1.0-56-amd64"
+CACHED = "/root/.cache/kdoctor/kernels/6.1.0-56-amd64/vmlinuz"
+BANNER = "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\nCopyright (c) 2003-2022\n"
+KVM_TEST = "test -r /dev/kvm -a -w /dev/kvm"
+
+
+def machine(
+    *,
+    qemu: bool = True,
+    busybox: str = "static",
+    kvm: Optional[bool] = True,
+    image: Optional[str] = BOOT,
+    image_policy: Optional[str] = None,
+    loads_modules: bool = True,
+    ldd: bool = True,
+) -> FakeSystem:
+    """Everything verify --vm needs; each keyword takes one piece away."""
+    programs = {"test": "/usr/bin/test", "apt-cache": "/usr/bin/apt-cache"}
+    commands: dict[str, object] = {}
+    files: dict[str, str] = {}
+    if qemu:
+        programs["qemu-system-x86_64"] = QEMU
+        commands[f"{QEMU} --version"] = BANNER
+    if busybox != "none":
+        programs["busybox"] = BUSYBOX
+        files[BUSYBOX] = "\x7fELF\x02\x01\x01" + (
+            "/lib64/ld-linux-x86-64.so.2" if busybox == "dynamic" else ""
+        )
+        commands[f"ldd {BUSYBOX}"] = (
+            Reply(stderr="\tnot a dynamic executable\n", exit_code=1)
+            if busybox == "static"
+            else "\tlinux-vdso.so.1 (0x00007ffd)\n\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6\n"
+        )
+    if ldd:
+        programs["ldd"] = "/usr/bin/ldd"
+    if kvm is not None:
+        files["/dev/kvm"] = ""
+        commands[KVM_TEST] = Reply(exit_code=0 if kvm else 1)
+    if image is not None:
+        files[image] = "bzImage"
+    if image_policy is not None:
+        commands["apt-cache policy linux-image-6.1.0-56-amd64"] = image_policy
+    if loads_modules:
+        files[PROC_MODULES] = ""
+        files["/proc/sys/kernel/modules_disabled"] = "0\n"
+        files["/sys/module/module/parameters/sig_enforce"] = "N\n"
+    return FakeSystem(programs=programs, commands=commands, files=files)  # type: ignore[arg-type]
+
+
+def run(system: FakeSystem, **ctx: object) -> Finding:
+    return VmCheck().run(make_context(**ctx), system)
+
+
+def test_everything_present_passes_with_every_fact() -> None:
+    assert run(machine()) == Finding(
+        id="vm",
+        status=Status.OK,
+        summary="qemu 7.2.22, KVM (verify falls back to TCG if nested KVM fails), static busybox, "
+        f"kernel image {BOOT}",
+        found=QEMU,
+        facts={
+            "qemu": QEMU,
+            "qemu_version": "7.2.22",
+            "kvm": True,
+            "accel": "kvm",
+            "busybox": BUSYBOX,
+            "busybox_static": True,
+            "image": BOOT,
+            "image_package": "linux-image-6.1.0-56-amd64",
+            "image_package_known": None,
+            "image_source": "boot",
+            "missing": [],
+            "host_can_load": True,
+        },
+    )
+
+
+def test_cached_image_is_used_when_boot_has_none() -> None:
+    finding = run(machine(image=CACHED))
+    assert finding.status is Status.OK
+    assert finding.facts["image"] == CACHED
+    assert finding.facts["image_source"] == "cache"
+
+
+def test_packaged_image_counts_because_verify_downloads_it() -> None:
+    policy = "linux-image-6.1.0-56-amd64:\n  Installed: (none)\n  Candidate: 6.1.192-2\n"
+    finding = run(machine(image=None, image_policy=policy))
+    assert finding.status is Status.OK
+    assert finding.summary.endswith(
+        "kernel image linux-image-6.1.0-56-amd64 (verify downloads it into the cache)"
+    )
+    assert finding.facts["image"] is None
+    assert finding.facts["image_source"] == "package"
+    assert finding.facts["image_package_known"] is True
+
+
+def test_without_kvm_the_vm_runs_under_tcg() -> None:
+    finding = run(machine(kvm=None))
+    assert finding.status is Status.OK
+    assert "TCG (software emulation; /dev/kvm missing)" in finding.summary
+    assert finding.facts["kvm"] is False
+    assert finding.facts["accel"] == "tcg"
+    finding = run(machine(kvm=False))
+    assert "TCG (software emulation; /dev/kvm not accessible)" in finding.summary
+
+
+def test_missing_qemu_warns_when_the_host_can_load_modules() -> None:
+    finding = run(machine(qemu=False), is_root=False)
+    assert finding.status is Status.WARN
+    assert finding.required is False
+    assert finding.summary == "cannot test in a VM: qemu-system-x86_64 is not installed"
+    assert finding.fix == "packages"
+    assert finding.remediation == Remediation(
+        "Install the missing packages.",
+        ("sudo apt-get install -y --no-install-recommends qemu-system-x86",),
+    )
+    assert finding.facts["missing"] == ["qemu"]
+    assert finding.facts["qemu"] is None
+
+
+def test_dynamic_busybox_is_not_enough_for_the_initramfs() -> None:
+    finding = run(machine(busybox="dynamic"))
+    assert finding.status is Status.WARN
+    assert finding.summary == (
+        f"cannot test in a VM: {BUSYBOX} is dynamically linked (the initramfs needs a static one)"
+    )
+    assert finding.facts["busybox_static"] is False
+    assert finding.facts["missing"] == ["busybox"]
+    assert finding.remediation is not None
+    assert finding.remediation.commands == (
+        "apt-get install -y --no-install-recommends busybox-static",
+    )
+
+
+def test_no_image_anywhere_fails_when_the_host_cannot_load_modules() -> None:
+    fc = "6.18.44-fc-v782"
+    system = machine(image=None, loads_modules=False)
+    for name in (f"linux-image-{fc}", f"linux-image-{fc}-unsigned", f"linux-image-unsigned-{fc}"):
+        system.commands[f"apt-cache policy {name}"] = ""
+    finding = run(system, running_kernel=fc, target_kernel=fc, kdir=f"/lib/modules/{fc}/build")
+    assert finding.status is Status.FAIL
+    assert finding.required is True
+    assert finding.summary == (
+        f"cannot test in a VM: no /boot/vmlinuz-{fc} or cached image, and apt knows no package "
+        f"linux-image-{fc} — and this host cannot load modules, so a VM is the only test"
+    )
+    assert finding.fix == "kernel-target"
+    assert finding.remediation == Remediation(
+        "Target a kernel your distribution packages an image for; verify downloads that image "
+        "into kdoctor's cache (nothing is installed into /boot).",
+        ("kdoctor fix   # targets the stock kernel and fetches its image",),
+    )
+    assert finding.facts["image_source"] is None
+    assert finding.facts["image_package_known"] is False
+    assert finding.facts["host_can_load"] is False
+
+
+def test_several_gaps_list_packages_first() -> None:
+    finding = run(machine(qemu=False, busybox="none", image=None), is_root=True)
+    assert finding.status is Status.WARN
+    assert finding.summary == (
+        "cannot test in a VM: qemu-system-x86_64 is not installed; busybox is not installed; "
+        "no /boot/vmlinuz-6.1.0-56-amd64 or cached image, and apt could not be asked about "
+        "linux-image-6.1.0-56-amd64"
+    )
+    assert finding.fix == "packages"
+    assert finding.remediation is not None
+    assert finding.remediation.commands == (
+        "apt-get install -y --no-install-recommends qemu-system-x86 busybox-static",
+        "kdoctor fix   # targets the stock kernel and fetches its image",
+    )
+
+
+def test_unsigned_image_package_is_accepted_too() -> None:
+    policy = "linux-image-6.1.0-56-amd64-unsigned:\n  Installed: (none)\n  Candidate: 6.1.192-2\n"
+    system = machine(image=None, image_policy="")
+    system.commands["apt-cache policy linux-image-6.1.0-56-amd64-unsigned"] = policy
+    finding = run(system)
+    assert finding.status is Status.OK
+    assert finding.facts["image_package"] == "linux-image-6.1.0-56-amd64-unsigned"
+    assert finding.facts["image_source"] == "package"
+
+
+def test_image_under_lib_modules_and_cache_names_are_found() -> None:
+    modules = "/lib/modules/6.1.0-56-amd64/vmlinuz"
+    assert run(machine(image=modules)).facts["image_source"] == "boot"
+    named = "/root/.cache/kdoctor/kernels/6.1.0-56-amd64/vmlinuz-6.1.0-56-amd64"
+    finding = run(machine(image=named))
+    assert (finding.facts["image"], finding.facts["image_source"]) == (named, "cache")
+
+
+def test_static_busybox_elsewhere_wins_over_a_dynamic_one_on_path() -> None:
+    system = machine(busybox="dynamic")
+    system.programs["initramfs-busybox"] = "/usr/lib/initramfs-tools/bin/busybox"
+    system.commands["ldd /usr/lib/initramfs-tools/bin/busybox"] = Reply(
+        stderr="\tnot a dynamic executable\n", exit_code=1
+    )
+    finding = run(system)
+    assert finding.status is Status.OK
+    assert finding.facts["busybox"] == "/usr/lib/initramfs-tools/bin/busybox"
+    assert finding.facts["busybox_static"] is True
+
+
+def test_static_detection_without_ldd_reads_the_elf_interpreter() -> None:
+    assert is_static(machine(ldd=False), BUSYBOX) is True
+    assert is_static(machine(ldd=False, busybox="dynamic"), BUSYBOX) is False
