@@ -1,1 +1,1 @@
-x = 1
+"""The checks kdoctor runs, one module each (installed as ``kdoctor.checks``)."""

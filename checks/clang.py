@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Optional
+import re
+from typing import Any, Optional
 
 from packaging.version import Version
 
@@ -40,7 +41,8 @@ class ClangCheck(Check):
         floor = max(MINIMUM, Version(kernel_minimum(system, ctx.kdir, "llvm") or "0"))
         path = system.which(command)
         if path is None:
-            return self._bad(ctx, system, floor, f"{command} ({why}) is not installed", None)
+            summary = f"{command} ({why}) is not installed"
+            return self._bad(ctx, system, floor, summary, None, command=command)
         probe = system.probe([path, "--version"])
         version = versions.clang_version(probe.output) if probe.ok else None
         if version is None:
@@ -57,17 +59,19 @@ class ClangCheck(Check):
         if version < RECOMMENDED:
             better = self._candidate(system, RECOMMENDED)
             hint = f"; {better[1]} is on PATH" if better else ""
+            wanted = {} if better else _wanted(command, version, RECOMMENDED)
             return self.finding(
                 Status.WARN,
                 f"clang {version} works, {RECOMMENDED} or newer is recommended{hint}",
                 found=found,
                 fix_text=_use_text(better) if better else "Install clang 11 or newer.",
-                commands=_use_commands(better) if better else (),
+                commands=_use_commands(better) if better else _install_hint(ctx, wanted),
                 fix="clang-choice" if better else "packages",
                 path=path,
                 version=str(version),
                 source=why,
                 candidate=better[1] if better else None,
+                **wanted,
             )
         return self.ok(
             f"clang {version} (chosen by {why})",
@@ -94,6 +98,7 @@ class ClangCheck(Check):
         path: Optional[str],
         version: Optional[Version] = None,
         status: Status = Status.FAIL,
+        command: str = "clang",
     ) -> Finding:
         better = self._candidate(system, floor)
         if better:
@@ -108,17 +113,33 @@ class ClangCheck(Check):
                 version=str(version) if version else None,
                 candidate=better[1],
             )
+        wanted = _wanted(path or command, version, max(floor, RECOMMENDED))
         return self.finding(
             status,
             summary,
             found=f"{version} ({path})" if version else path,
             fix_text=f"Install clang {max(floor, RECOMMENDED)} or newer from your distribution.",
-            commands=_install_hint(ctx),
+            commands=_install_hint(ctx, wanted),
             fix="packages",
             path=path,
             version=str(version) if version else None,
             candidate=None,
+            **wanted,
         )
+
+
+def _wanted(command: str, version: Optional[Version], needed: Version) -> dict[str, Any]:
+    """What to install, as the ``packages`` fix reads it: ``missing`` logical packages and the
+    ``package_values`` they need. A clang that is too old needs a versioned one (``clang-15``);
+    a missing one the command's own package (``clang``, or ``clang-15`` for CLANG=clang-15)."""
+    match = re.search(r"clang-(\d+)$", command)
+    if version is not None:
+        n = needed.major
+    elif match:
+        n = int(match.group(1))
+    else:
+        return {"missing": ["clang"], "package_values": {}}
+    return {"missing": ["clang-n"], "package_values": {"n": n}}
 
 
 def _use_text(better: tuple[int, str]) -> str:
@@ -133,7 +154,7 @@ def _use_commands(better: tuple[int, str]) -> tuple[str, ...]:
     )
 
 
-def _install_hint(ctx: Context) -> tuple[str, ...]:
+def _install_hint(ctx: Context, wanted: dict[str, Any]) -> tuple[str, ...]:
     from kdoctor.packages import install_command
 
-    return (install_command(ctx, ["clang"]),)
+    return (install_command(ctx, wanted["missing"], **wanted["package_values"]),)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Optional
 
 import typer
 
 from kdoctor import check as registry
-from kdoctor import render
+from kdoctor import cli_provision, render
 from kdoctor.context import RUST_MODES, Context, detect
 from kdoctor.engine import EXIT_USAGE, run_checks
 from kdoctor.runner import Runner
+from kdoctor.verify import choose_mode, default_ko, target_release, verify_host, verify_vm
+from kdoctor.vm import ACCELS, DEFAULT_TIMEOUT
 
 app = typer.Typer(
     add_completion=False,
@@ -38,7 +42,7 @@ VerboseOpt = typer.Option(
 def _context(
     runner: Runner, kernel: Optional[str], module_dir: Optional[str], rust: Optional[str]
 ) -> Context:
-    if rust not in RUST_MODES:
+    if rust is not None and rust not in RUST_MODES:
         raise typer.BadParameter(
             f"--rust must be one of {', '.join(RUST_MODES)}", param_hint="--rust"
         )
@@ -77,6 +81,93 @@ def list_checks() -> None:
     out = render.console()
     for c in registry.all_checks():
         out.print(f"{c.id:16} {c.title}{'' if c.required else '  (advisory)'}", markup=False)
+
+
+@app.command()
+def verify(
+    ko: Optional[str] = typer.Option(
+        None, "--ko", help="The module to load (default: helloworld.ko of the module directory)."
+    ),
+    vm_mode: bool = typer.Option(
+        False,
+        "--vm",
+        help="Boot the target kernel in qemu and load it there (the default unless the "
+        "running kernel can load it and --yes is given).",
+    ),
+    host_mode: bool = typer.Option(
+        False, "--host", help="Load it into the running kernel (asks first, unless --yes)."
+    ),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Consent to loading the module into the running kernel."
+    ),
+    accel: str = typer.Option(
+        "auto", "--accel", help="VM acceleration: auto (KVM, else TCG), kvm or tcg."
+    ),
+    timeout: float = typer.Option(
+        DEFAULT_TIMEOUT, "--timeout", help="Seconds the VM may run before it is stopped."
+    ),
+    kernel: Optional[str] = KernelOpt,
+    module_dir: Optional[str] = ModuleOpt,
+    json_out: bool = JsonOpt,
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Show the VM console live."),
+) -> None:
+    """Load the built module, unload it, and confirm its three messages in order."""
+    if vm_mode and host_mode:
+        raise typer.BadParameter("choose one of --vm and --host", param_hint="--vm/--host")
+    if accel not in ACCELS:
+        raise typer.BadParameter(f"must be one of {', '.join(ACCELS)}", param_hint="--accel")
+    if timeout <= 0:
+        raise typer.BadParameter("must be more than 0 seconds", param_hint="--timeout")
+    if ko is not None and not os.path.isfile(ko):
+        raise typer.BadParameter(f"no such file: {ko}", param_hint="--ko")
+    runner = Runner()
+    ctx = _context(runner, kernel, module_dir, "auto")
+    path = os.path.abspath(ko) if ko else default_ko(ctx)
+    if host_mode and not yes:
+        err = render.console(stderr=True)
+        if not sys.stdin.isatty():
+            err.print(
+                "refusing to load a module into the running kernel without --yes", markup=False
+            )
+            raise typer.Exit(EXIT_USAGE)
+        if not typer.confirm(f"Load {path} into the running kernel {ctx.running_kernel}?"):
+            err.print("nothing loaded", markup=False)
+            raise typer.Exit(EXIT_USAGE)
+        yes = True
+    requested = "vm" if vm_mode else "host" if host_mode else "auto"
+    release, differs = target_release(ctx, path)
+    mode, why = choose_mode(ctx, runner, requested, consent=yes, release=release)
+    out = render.console(stderr=json_out)
+    with render.StepDisplay(out, "verify") as display:
+        if mode == "host":
+            result = verify_host(
+                ctx, runner, path, on_step=display.step, notes=[why] if why else []
+            )
+        else:
+            notes = [n for n in (why, differs) if n]
+            result = verify_vm(
+                ctx,
+                runner,
+                path,
+                release=release,
+                accel=accel,
+                timeout=timeout,
+                on_step=display.step,
+                on_console=(lambda line: out.print(line.rstrip(), markup=False))
+                if verbose
+                else None,
+                notes=notes,
+            )
+    if json_out:
+        render.dump_json(result.to_json())
+    else:
+        render.print_verify(result, out)
+    raise typer.Exit(0 if result.passed else 1)
+
+
+app.command(name="fix")(cli_provision.fix_command)
+app.command(name="build")(cli_provision.build_command)
+app.command(name="fetch-image", hidden=True)(cli_provision.fetch_image_command)
 
 
 def main() -> None:

@@ -11,7 +11,8 @@ from typing import Any, Optional
 
 import distro
 
-from kdoctor.settings import merged_env
+from kdoctor.kbuild import kdir_uts_release
+from kdoctor.settings import merged_env, settings_path
 from kdoctor.system import System
 from kdoctor.toolchain_file import PinnedToolchain, read_pin
 
@@ -67,6 +68,8 @@ class Context:
     env: Mapping[str, str] = field(default_factory=dict)
     is_root: bool = False
     cache_dir: str = ""
+    #: kdoctor's persisted choices (see kdoctor.settings)
+    settings_file: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +92,7 @@ class Context:
             "env": dict(self.env),
             "is_root": self.is_root,
             "cache_dir": self.cache_dir,
+            "settings_file": self.settings_file,
         }
 
 
@@ -147,7 +151,7 @@ def detect(
         kdir = f"/lib/modules/{kernel}/build"
     elif env.get("KDIR"):
         kdir, source = env["KDIR"], "KDIR"
-        target = _release_of_kdir(system, kdir) or running
+        target = kdir_uts_release(system, kdir) or running
     else:
         target, source = running, "running"
         kdir = f"/lib/modules/{running}/build"
@@ -169,10 +173,5 @@ def detect(
         env={k: env[k] for k in ENV_VARS if env.get(k)},
         is_root=os.geteuid() == 0,
         cache_dir=default_cache_dir(env),
+        settings_file=settings_path(system.env),
     )
-
-
-def _release_of_kdir(system: System, kdir: str) -> Optional[str]:
-    """The kernel release a build directory is for (``include/config/kernel.release``)."""
-    text = system.read_text(os.path.join(kdir, "include/config/kernel.release"))
-    return text.strip() if text and text.strip() else None

@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Optional, TextIO
 
-from rich.console import Console
+from rich.console import Console as Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from kdoctor.apply import ApplyResult
 from kdoctor.build import BuildResult
 from kdoctor.engine import Report, blocks
 from kdoctor.finding import Finding, Status
+from kdoctor.plan import Plan
 from kdoctor.system import Probe
+from kdoctor.verify import VerifyResult, taint_meaning
 
 GLYPHS = {
     Status.OK: ("✔", "green"),
@@ -187,3 +190,144 @@ def print_build(result: BuildResult, out: Console) -> None:
     if not result.explanations:
         out.print("\nkdoctor does not recognise this failure; the full log has every command.")
     out.print(f"full log: {result.log_path}", markup=False)
+
+
+def print_plan(plan: Plan, out: Console, *, sudo: bool) -> None:
+    for note in plan.notes:
+        out.print(Text(f"note: {note}", style="cyan"))
+    if plan.empty:
+        out.print(Text("✔ nothing to do: every fixable check passes", style="green"))
+        return
+    out.print(Text(f"plan: {len(plan.steps)} step(s)", style="bold"))
+    for i, step in enumerate(plan.steps, 1):
+        prefix = "sudo " if step.root and sudo else ""
+        root = " [root]" if step.root else ""
+        out.print(
+            Text(f"  {i}. ", style="bold")
+            + Text(prefix + step.display, style="cyan")
+            + Text(root, style="yellow")
+        )
+        out.print(f"     why: {step.why} ({step.fix} ← {', '.join(step.findings)})", markup=False)
+        if step.edit is not None and step.edit.diff:
+            for line in step.edit.diff.splitlines():
+                style = (
+                    "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+                )
+                out.print(Text(f"     {line}", style=style))
+
+
+def print_apply(result: ApplyResult, out: Console) -> None:
+    for r in result.results:
+        mark = Text("✔", style="green") if r.ok else Text("✘", style="red")
+        out.print(mark + Text(f" {r.step.display}  ({r.duration_s:.1f} s)"))
+    if result.stopped == "needs-admin":
+        out.print(
+            Text(
+                "These steps need root and sudo is not usable here; ask an admin to run:",
+                style="yellow",
+            )
+        )
+        for command in result.admin_commands:
+            out.print(Text(f"    # {command}", style="cyan"))
+        out.print("then rerun kdoctor fix.")
+        return
+    failed = next((r for r in result.results if not r.ok), None)
+    if result.stopped == "interrupted":
+        out.print(
+            Text(
+                "interrupted: nothing half-done is kept; rerun kdoctor fix to finish",
+                style="yellow",
+            )
+        )
+    elif failed is not None:
+        out.print(
+            Text(
+                f"✘ step failed: {failed.step.display} (exit {failed.exit_code})", style="bold red"
+            )
+        )
+        for line in failed.tail:
+            out.print(f"  │ {line}", markup=False, highlight=False)
+        if failed.explanation:
+            out.print(Text(f"why: {failed.explanation}", style="yellow"))
+    out.print(f"log: {result.log_path}", markup=False)
+
+
+def print_before_after(before: Report, after: Report, out: Console) -> None:
+    table = Table(title="before → after")
+    table.add_column("check", style="bold")
+    table.add_column("before")
+    table.add_column("after")
+    table.add_column("now", overflow="fold")
+    earlier = {f.id: f for f in before.findings}
+    for f in after.findings:
+        old = earlier.get(f.id)
+        table.add_row(f.id, glyph(old.status) if old else Text(""), glyph(f.status), f.summary)
+    out.print(table)
+    print_remediations(after.findings, out)
+    out.print(summary_line(after))
+
+
+def print_verify(result: VerifyResult, out: Console) -> None:
+    where = "the running kernel" if result.mode == "host" else "a VM"
+    accel = f" ({result.accel.upper()})" if result.accel else ""
+    for note in result.notes:
+        out.print(Text(f"note: {note}", style="cyan"))
+    mark, style = ("✔", "green") if result.passed else ("✘", "red")
+    head = f"{mark} {'verified' if result.passed else 'not verified'}"
+    out.print(
+        Text(head, style=f"bold {style}")
+        + Text(f" {os.path.basename(result.module)} on {result.kernel} in {where}{accel}: ")
+        + Text(result.summary)
+    )
+    messages = Text("  messages  ")
+    for i, message in enumerate(result.expected):
+        ok = message in result.found
+        messages += Text("  " if i else "") + Text(
+            "✔ " if ok else "✘ ", style="green" if ok else "red"
+        )
+        messages += Text(message)
+    if result.insmod_status is None and not result.timings:
+        _print_advice(result, out)
+        return
+    out.print(messages)
+    rmmod = "not run" if result.insmod_status not in (None, 0) else _exit_words(result.rmmod_status)
+    statuses = [f"insmod {_exit_words(result.insmod_status)}", f"rmmod {rmmod}"]
+    out.print(f"  status    {' · '.join(statuses)}", markup=False)
+    if result.taint:
+        meanings = ", ".join(
+            f"{f} {taint_meaning(f)}" + (" (new)" if f in result.taint_new else "")
+            for f in result.taint
+        )
+        out.print(f"  taint     {result.taint}: {meanings}", markup=False)
+    out.print(f"  timings   {verify_timings(result.timings)}", markup=False)
+    if result.console_tail:
+        out.print(Text("\nlast console lines:", style="bold"))
+        for line in result.console_tail:
+            out.print(f"  │ {line}", markup=False, highlight=False)
+    _print_advice(result, out)
+
+
+def _exit_words(code: Optional[int]) -> str:
+    return "did not finish" if code is None else f"exit {code}"
+
+
+def _print_advice(result: VerifyResult, out: Console) -> None:
+    if result.remediation is not None:
+        out.print(Text("\nwhat to do: ", style="yellow") + Text(result.remediation.text))
+        for command in result.remediation.commands:
+            out.print(Text(f"    $ {command}", style="cyan"))
+    if result.log_path:
+        out.print(f"log: {result.log_path}", markup=False)
+
+
+def verify_timings(timings: Mapping[str, float]) -> str:
+    labels = (
+        ("boot_s", "boot"),
+        ("insmod_s", "insmod"),
+        ("rmmod_s", "rmmod"),
+        ("vm_s", "VM"),
+        ("kvm_attempt_s", "KVM attempt"),
+        ("total_s", "total"),
+    )
+    parts = [f"{label} {timings[key]:.2f} s" for key, label in labels if key in timings]
+    return " · ".join(parts) or "-"

@@ -97,6 +97,7 @@ class Runner:
             "_env": full_env,
             "_cwd": cwd,
             "_in": "",
+            "_tty_out": False,
             "_ok_code": list(range(256)),
             "_new_session": True,
             "_decode_errors": "replace",
@@ -153,6 +154,12 @@ class Runner:
             return sorted(os.listdir(path))
         except OSError:
             return []
+
+    def mtime(self, path: str) -> Optional[float]:
+        try:
+            return os.stat(path).st_mtime
+        except OSError:
+            return None
 
     def probes(self) -> list[Probe]:
         with self._lock:

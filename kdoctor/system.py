@@ -98,6 +98,10 @@ class System(Protocol):
         """Names in a directory (sorted), empty when it is missing."""
         ...
 
+    def mtime(self, path: str) -> Optional[float]:
+        """When a file or directory last changed (seconds since the epoch), None when missing."""
+        ...
+
     def probes(self) -> list[Probe]:
         """Every command run so far, in the order they finished."""
         ...

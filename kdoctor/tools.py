@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from kdoctor.context import Context
 from kdoctor.system import System
+
+if TYPE_CHECKING:
+    from kdoctor.context import Context
 
 
 def resolve(system: System, ctx: Context, var: str, default: str) -> tuple[str, Optional[str]]:

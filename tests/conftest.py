@@ -32,6 +32,7 @@ def make_context(**overrides: Any) -> Context:
         env={},
         is_root=True,
         cache_dir="/root/.cache/kdoctor",
+        settings_file="/root/.config/kdoctor/env",
     )
     return replace(base, **overrides)
 

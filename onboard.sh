@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# kdoctor onboarding: a fresh Debian/Ubuntu machine with only python3 → a built Rust kernel
+# module, verified by loading it (in a VM by default). Safe to run again: every step checks
+# first and does nothing when it is already done.
+#
+#   ./onboard.sh [kdoctor fix options...]     e.g. ./onboard.sh --rust distro --kernel 6.1.0-56-amd64
+#
+# Environment: KDOCTOR_VENV (default ~/.local/share/kdoctor/venv), plus everything kdoctor
+# honours (KDIR, CC, CLANG, RUSTC, BINDGEN, LIBCLANG_PATH, KDOCTOR_RUST, KDOCTOR_CACHE).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+venv=${KDOCTOR_VENV:-${XDG_DATA_HOME:-$HOME/.local/share}/kdoctor/venv}
+did=()
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# 1. python3 with venv support (Debian and Ubuntu split it into python3-venv)
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    say "installing python3-venv (the only thing needed before kdoctor can run)"
+    command -v apt-get >/dev/null || { echo "python3 lacks venv support; install it, then rerun" >&2; exit 1; }
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null \
+      || { as_root apt-get update -q >/dev/null && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null; }
+    did+=("installed python3-venv")
+fi
+
+# 2. a virtual environment with kdoctor from this checkout (reinstalled only when it changed)
+if [ ! -x "$venv/bin/python" ]; then
+    say "creating $venv"
+    python3 -m venv "$venv"
+    did+=("created the virtual environment $venv")
+fi
+stamp="$venv/.kdoctor-source"
+source_id=$(cd "$here" && { git rev-parse HEAD 2>/dev/null; git status --porcelain 2>/dev/null; } | sha256sum | cut -c1-16)
+if [ ! -x "$venv/bin/kdoctor" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$source_id" ]; then
+    say "installing kdoctor into $venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "$here"
+    echo "$source_id" > "$stamp"
+    did+=("installed kdoctor")
+fi
+
+# 3. diagnose, provision, build and verify
+say "kdoctor fix --yes $*"
+set +e
+"$venv/bin/kdoctor" fix --yes "$@"
+rc=$?
+set -e
+
+echo
+if [ ${#did[@]} -gt 0 ]; then printf 'onboard: %s\n' "${did[@]}"; else echo "onboard: python side already in place"; fi
+if [ $rc = 0 ]; then
+    echo "onboard: done — the module is built and verified. kdoctor is at $venv/bin/kdoctor"
+else
+    echo "onboard: kdoctor fix stopped (exit $rc); the messages above say why. Rerun ./onboard.sh when fixed." >&2
+fi
+exit $rc

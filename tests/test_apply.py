@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+from kdoctor.apply import apply_plan, command_for
+from kdoctor.fake import FakeSystem, Reply
+from kdoctor.plan import FileEdit, Plan, Step
+from kdoctor.runner import Runner
+from tests.conftest import make_context
+
+APT = ("apt-get", "install", "-y", "clang")
+
+
+def step(argv: tuple[str, ...], root: bool = True) -> Step:
+    return Step(fix="packages", findings=("clang",), why="clang is missing", argv=argv, root=root)
+
+
+def test_root_steps_go_through_sudo_only_when_not_root(tmp_path: Path) -> None:
+    plain = step(("make",), root=False)
+    assert command_for(step(APT), "sudo") == ["sudo", "-n", *APT]
+    assert command_for(step(APT), "root") == list(APT)
+    assert command_for(plain, "sudo") == ["make"]
+    with_env = Step("packages", ("clang",), "x", argv=APT, root=True, env={"A": "1"})
+    assert command_for(with_env, "sudo") == ["sudo", "-n", "env", "A=1", *APT]
+
+
+def test_without_usable_sudo_the_root_commands_are_handed_to_an_admin(tmp_path: Path) -> None:
+    system = FakeSystem(
+        programs={"sudo": "/usr/bin/sudo"}, commands={"sudo -n true": Reply(exit_code=1)}
+    )
+    ctx = make_context(is_root=False)
+    result = apply_plan(
+        Plan((step(APT), step(("true",), root=False))), ctx, system, log_dir=str(tmp_path)
+    )
+    assert result.stopped == "needs-admin"
+    assert result.admin_commands == (" ".join(APT),)
+    assert system.runs == []
+
+
+def test_a_failing_step_stops_the_plan_and_explains_a_held_lock(tmp_path: Path) -> None:
+    held = (
+        "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)\n"
+        "E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another "
+        "process using it?\n"
+    )
+    system = FakeSystem(
+        programs={"apt-get": "/usr/bin/apt-get", "true": "/bin/true"},
+        commands={" ".join(APT): Reply(stdout=held, exit_code=100), "true": ""},
+    )
+    result = apply_plan(
+        Plan((step(APT), step(("true",), root=False))),
+        make_context(),
+        system,
+        log_dir=str(tmp_path),
+    )
+    assert result.stopped == "failed" and not result.ok
+    assert [r.ok for r in result.results] == [False]
+    assert system.runs == [APT]
+    explanation = result.results[0].explanation or ""
+    assert "process 4242" in explanation and "rerun kdoctor fix" in explanation
+    assert held.splitlines()[0] in Path(result.log_path).read_text()
+
+
+def test_network_down_names_what_could_not_be_fetched(tmp_path: Path) -> None:
+    down = (
+        "Err:1 http://deb.debian.org/debian bookworm/main amd64 clang-14 amd64 1:14.0.6-12\n"
+        "  Temporary failure resolving 'deb.debian.org'\n"
+        "E: Failed to fetch http://deb.debian.org/debian/pool/main/l/llvm-toolchain-14/clang-14.deb\n"
+    )
+    system = FakeSystem(
+        programs={"apt-get": "/usr/bin/apt-get"},
+        commands={" ".join(APT): Reply(stdout=down, exit_code=100)},
+    )
+    result = apply_plan(Plan((step(APT),)), make_context(), system, log_dir=str(tmp_path))
+    assert "could not fetch from deb.debian.org" in (result.results[0].explanation or "")
+
+
+def test_file_edits_are_atomic_with_a_backup(tmp_path: Path) -> None:
+    target = tmp_path / "Kbuild"
+    target.write_text("old\n")
+    edit = Step("kbuild-cmd", ("kbuild-cmd",), "rule", edit=FileEdit(str(target), "new\n"))
+    result = apply_plan(Plan((edit,)), make_context(), FakeSystem(), log_dir=str(tmp_path / "logs"))
+    assert result.ok
+    assert target.read_text() == "new\n"
+    assert (tmp_path / "Kbuild~").read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".kdoctor-")] == []
+
+
+def test_ctrl_c_mid_step_stops_cleanly_and_reports_interrupted(tmp_path: Path) -> None:
+    script = tmp_path / "slow"
+    script.write_text("#!/bin/sh\nsleep 30\n")
+    script.chmod(0o755)
+    runner = Runner(env={"PATH": f"{tmp_path}:/usr/bin:/bin"})
+    threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    plan = Plan((step(("slow",), root=False), step(("true",), root=False)))
+    result = apply_plan(plan, make_context(), runner, log_dir=str(tmp_path / "logs"))
+    assert result.stopped == "interrupted"
+    assert len(result.results) == 1
+    assert "interrupted" in Path(result.log_path).read_text()

@@ -1,0 +1,259 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from kdoctor.checks.kbuild_cmd import KbuildCmdCheck
+from kdoctor.fixes.kbuild_cmd import KbuildCmdFix, command_of
+
+from kdoctor.context import Context, bundled_module_dir
+from kdoctor.engine import Report
+from kdoctor.fake import FakeSystem
+from kdoctor.files import write_atomic
+from kdoctor.finding import Finding, Status
+from kdoctor.kbuild import objects_without_cmd, parse_kbuild
+from kdoctor.plan import FileEdit, Step
+from kdoctor.runner import Runner
+from tests.conftest import make_context
+
+MOD = "/src/mod"
+CMD = f"{MOD}/.hello_world.rust.o.cmd"
+WHY = (
+    "kbuild-cmd: hello_world.rust.o built by Kbuild:4 without $(call if_changed,...), so "
+    "modpost finds no .cmd file"
+)
+
+# fishinabarrel's layout, reduced: a prebuilt static library linked by a hand-written rule
+CLASSIC = """\
+obj-m := helloworld.o
+helloworld-objs := hello_world.rust.o
+
+%.rust.o: lib%.a
+\t$(LD) -r -o $@ --whole-archive $<
+"""
+
+REWRITTEN = """\
+obj-m := helloworld.o
+helloworld-objs := hello_world.rust.o
+
+# kdoctor fix: built through if_changed, which writes .hello_world.rust.o.cmd (modpost reads it)
+quiet_cmd_link_rust = LD [M]  $@
+      cmd_link_rust = $(LD) -r -o $@ --whole-archive $<
+targets += hello_world.rust.o
+
+%.rust.o: lib%.a FORCE
+\t$(call if_changed,link_rust)
+"""
+
+#: an unchanged empty line in a unified diff (one space)
+BLANK = " "
+DIFF = f"""\
+--- {MOD}/Kbuild
++++ {MOD}/Kbuild
+@@ -1,5 +1,10 @@
+ obj-m := helloworld.o
+ helloworld-objs := hello_world.rust.o
+{BLANK}
+-%.rust.o: lib%.a
+-\t$(LD) -r -o $@ --whole-archive $<
++# kdoctor fix: built through if_changed, which writes .hello_world.rust.o.cmd (modpost reads it)
++quiet_cmd_link_rust = LD [M]  $@
++      cmd_link_rust = $(LD) -r -o $@ --whole-archive $<
++targets += hello_world.rust.o
++
++%.rust.o: lib%.a FORCE
++\t$(call if_changed,link_rust)
+"""
+
+
+def failing(status: Status = Status.FAIL) -> Finding:
+    return Finding(
+        id="kbuild-cmd",
+        status=status,
+        summary="modpost will stop with `.hello_world.rust.o.cmd: No such file or directory`",
+        fix="kbuild-cmd",
+    )
+
+
+def machine(kbuild: str = CLASSIC, **files: str) -> FakeSystem:
+    return FakeSystem(files={f"{MOD}/Kbuild": kbuild, **files})
+
+
+def plan(ctx: Context, system: FakeSystem, *findings: Finding) -> list[Step]:
+    return KbuildCmdFix().plan(ctx, Report(ctx, findings, 0.0), system)
+
+
+def notes(ctx: Context, system: FakeSystem, *findings: Finding) -> list[str]:
+    return KbuildCmdFix().notes(ctx, Report(ctx, findings, 0.0), system)
+
+
+def test_the_rule_is_rewritten_to_go_through_if_changed() -> None:
+    system = machine()
+    ctx = make_context(module_dir=MOD)
+    assert plan(ctx, system, failing()) == [
+        Step(
+            fix="kbuild-cmd",
+            findings=("kbuild-cmd",),
+            why=WHY,
+            edit=FileEdit(path=f"{MOD}/Kbuild", content=REWRITTEN, diff=DIFF),
+        )
+    ]
+    assert objects_without_cmd(parse_kbuild(REWRITTEN, f"{MOD}/Kbuild"), MOD) == []
+    assert notes(ctx, system, failing()) == [
+        "Kbuild is rewritten so that kbuild records .hello_world.rust.o.cmd (the old file is "
+        "kept as Kbuild~); `--kbuild-fix touch` only creates the missing file instead."
+    ]
+    assert system.runs == []
+
+
+def test_a_warning_about_a_leftover_cmd_file_is_rewritten_too() -> None:
+    system = machine(**{CMD: ""})
+    [step] = plan(make_context(module_dir=MOD), system, failing(Status.WARN))
+    assert step.edit is not None and step.edit.content == REWRITTEN
+
+
+def test_touch_creates_the_missing_cmd_file_instead() -> None:
+    ctx = make_context(module_dir=MOD, env={"KDOCTOR_KBUILD_FIX": "touch"})
+    system = machine()
+    assert plan(ctx, system, failing()) == [
+        Step(fix="kbuild-cmd", findings=("kbuild-cmd",), why=WHY, argv=("touch", CMD), timeout=30.0)
+    ]
+    assert "`make clean` deletes it" in notes(ctx, system, failing())[0]
+    # the CLI's --kbuild-fix reaches kdoctor through its environment
+    by_cli = FakeSystem(files=system.files, env={"KDOCTOR_KBUILD_FIX": "touch"})
+    assert plan(make_context(module_dir=MOD), by_cli, failing())[0].argv == ("touch", CMD)
+    assert system.runs == []
+
+
+def test_touch_with_the_file_already_there_plans_nothing() -> None:
+    ctx = make_context(module_dir=MOD, env={"KDOCTOR_KBUILD_FIX": "touch"})
+    assert plan(ctx, machine(**{CMD: ""}), failing(Status.WARN)) == []
+
+
+def test_the_bundled_hello_world_is_never_touched() -> None:
+    bundled = bundled_module_dir()
+    system = FakeSystem(files={f"{bundled}/Kbuild": CLASSIC})
+    ctx = make_context(module_dir=bundled)
+    assert plan(ctx, system, failing()) == []
+    assert notes(ctx, system, failing()) == []
+
+
+def test_a_passing_check_plans_nothing() -> None:
+    system = machine()
+    ok = Finding("kbuild-cmd", Status.OK, "all 1 member object(s) of helloworld.ko ...")
+    assert plan(make_context(module_dir=MOD), system, ok) == []
+    assert notes(make_context(module_dir=MOD), system, ok) == []
+    assert system.runs == [] and system.calls == []
+
+
+EXPLICIT = """\
+obj-m := helloworld.o
+helloworld-objs := hello_world.rust.o extra.o
+cmd_link_hello_world_rust = taken
+
+$(obj)/hello_world.rust.o: $(obj)/libhello_world.a $(src)/link.lds | $(obj)/dir # comment
+\t@echo 'linking #1' # say it
+\t$(Q)$(LD) -r -T $(word 2,$^) -o $@ \\
+\t\t$^
+$(obj)/extra.o: $(obj)/extra.bin ; $(call cmd,objcopy)
+"""
+
+EXPLICIT_REWRITTEN = """\
+obj-m := helloworld.o
+helloworld-objs := hello_world.rust.o extra.o
+cmd_link_hello_world_rust = taken
+
+# kdoctor fix: built through if_changed, which writes .hello_world.rust.o.cmd (modpost reads it)
+quiet_cmd_link_hello_world_rust_2 = LD [M]  $@
+      cmd_link_hello_world_rust_2 = echo 'linking $(pound)1'; \
+$(LD) -r -T $(word 2,$(real-prereqs)) -o $@ $(real-prereqs)
+targets += hello_world.rust.o
+
+$(obj)/hello_world.rust.o: $(obj)/libhello_world.a $(src)/link.lds FORCE | $(obj)/dir
+\t$(call if_changed,link_hello_world_rust_2)
+# kdoctor fix: built through if_changed, which writes .extra.o.cmd (modpost reads it)
+targets += extra.o
+
+$(obj)/extra.o: $(obj)/extra.bin FORCE
+\t$(call if_changed,objcopy)
+"""
+
+
+def test_explicit_rules_keep_their_shape_and_kbuild_conventions() -> None:
+    system = machine(EXPLICIT)
+    [step] = plan(make_context(module_dir=MOD), system, failing())
+    assert step.edit is not None
+    assert step.edit.content == EXPLICIT_REWRITTEN
+    assert objects_without_cmd(parse_kbuild(step.edit.content, f"{MOD}/Kbuild"), MOD) == []
+
+
+def test_commands_become_one_kbuild_cmd_value() -> None:
+    assert command_of(("@rm -f $@ # old", "-$(call cmd,ld) $^", "+sed '/^#/d' $<")) == (
+        "rm -f $@; $(cmd_ld) $(real-prereqs); sed '/^$(pound)/d' $<"
+    )
+
+
+# -- for real: kbuild of the Debian 6.1 headers, a C-only stand-in for the Rust object ---------
+HELLO_C = r"""
+extern int _printk(const char *fmt, ...);
+int init_module(void) { _printk("\0016hello from a stand-in\n"); return 0; }
+void cleanup_module(void) { _printk("\0016goodbye\n"); }
+static const char license[] __attribute__((section(".modinfo"), used, aligned(1))) =
+	"license=GPL";
+"""
+REAL_KDIR = "/lib/modules/6.1.0-56-amd64/build"
+
+
+def _make(module: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "-C", REAL_KDIR, f"M={module}", "modules"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not os.path.isdir(REAL_KDIR), reason=f"needs {REAL_KDIR}")
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+def test_the_rewrite_makes_a_real_kbuild_build_link_the_module(tmp_path: Path) -> None:
+    module = tmp_path / "fishinabarrel"
+    module.mkdir()
+    (module / "hello.c").write_text(HELLO_C)
+    flags = ["-O2", "-fno-pic", "-mcmodel=kernel", "-mno-red-zone", "-fno-stack-protector"]
+    subprocess.run(
+        ["gcc", "-c", *flags, "-o", str(module / "hello.o"), str(module / "hello.c")],
+        check=True,
+    )
+    subprocess.run(["ar", "rcs", str(module / "libhello_world.a"), str(module / "hello.o")])
+    (module / "hello.c").unlink()
+    (module / "hello.o").unlink()
+    (module / "Kbuild").write_text(CLASSIC)
+
+    before = _make(module)
+    assert before.returncode != 0
+    assert ".hello_world.rust.o.cmd: No such file or directory" in before.stdout + before.stderr
+
+    system = Runner()
+    ctx = make_context(module_dir=str(module), kdir=REAL_KDIR)
+    finding = KbuildCmdCheck().run(ctx, system)
+    assert (finding.status, finding.fix) == (Status.FAIL, "kbuild-cmd")
+    [step] = KbuildCmdFix().plan(ctx, Report(ctx, (finding,), 0.0), system)
+    assert step.edit is not None and step.edit.path == str(module / "Kbuild")
+    write_atomic(step.edit.path, step.edit.content, backup=True)
+
+    after = _make(module)
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert (module / "helloworld.ko").is_file()
+    assert (module / ".hello_world.rust.o.cmd").is_file()
+    assert (module / "Kbuild~").read_text() == CLASSIC
+    passed = KbuildCmdCheck().run(ctx, Runner())
+    assert passed.status is Status.OK, passed.summary
+    assert KbuildCmdFix().plan(ctx, Report(ctx, (passed,), 0.0), Runner()) == []
+    # if_changed: nothing is relinked when nothing changed
+    again = _make(module)
+    assert again.returncode == 0 and "hello_world.rust.o" not in again.stdout

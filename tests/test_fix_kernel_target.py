@@ -1,0 +1,221 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+from kdoctor.fixes.kernel_target import KernelTargetFix
+
+from kdoctor.context import Context
+from kdoctor.engine import Report
+from kdoctor.fake import FakeSystem
+from kdoctor.finding import Finding, Remediation, Status
+from kdoctor.plan import RETARGETED, Step, all_fixes, make_plan
+from tests.conftest import make_context
+
+FC = "6.18.44-fc-v782"
+STOCK = "6.1.0-56-amd64"
+STOCK_KDIR = f"/lib/modules/{STOCK}/build"
+CACHED = f"/root/.cache/kdoctor/kernels/{STOCK}/vmlinuz-{STOCK}"
+FETCH = Step(
+    "kernel-target",
+    ("vm",),
+    f"vm: no image of kernel {STOCK} in /boot or kdoctor's cache; it is unpacked from "
+    f"linux-image-{STOCK} into {CACHED} (nothing is installed into /boot)",
+    argv=(sys.executable, "-m", "kdoctor", "fetch-image", STOCK),
+    label=f"kdoctor fetch-image {STOCK}",
+    network=True,
+    root=False,
+)
+SWITCH = Step(
+    "kernel-target",
+    ("kernel-headers",),
+    f"kernel-headers: the running kernel {FC} cannot be served by any package (a "
+    "Firecracker/cloud microVM kernel supplied by the host, no package provides its headers); "
+    f"build for the distribution's stock kernel {STOCK} instead (KDIR={STOCK_KDIR})",
+    settings={"KDIR": STOCK_KDIR},
+)
+SWITCH_NOTE = (
+    f"The target kernel was switched: the running kernel {FC} cannot be served by any package "
+    "(a Firecracker/cloud microVM kernel supplied by the host, no package provides its "
+    f"headers), so kdoctor builds for the distribution's stock kernel {STOCK} "
+    f"(KDIR={STOCK_KDIR}, persisted for later commands) and tests the module in a VM booting "
+    "it; it cannot be loaded into the running kernel."
+)
+
+
+def retargeted(**overrides: Any) -> Context:
+    """The context retarget() hands the fixes on this machine."""
+    return make_context(running_kernel=FC, target_source=RETARGETED, **overrides)
+
+
+def headers_ok(ctx: Context) -> Finding:
+    return Finding(
+        "kernel-headers",
+        Status.OK,
+        f"headers for {ctx.target_kernel} at {ctx.kdir}",
+        found=ctx.kdir,
+        facts={"kdir": ctx.kdir, "usable": True},
+    )
+
+
+def vm(
+    image: Optional[str] = None,
+    known: Optional[bool] = True,
+    package: Optional[str] = f"linux-image-{STOCK}",
+) -> Finding:
+    """The vm check's finding: an image on the machine, or a package (``known``) to fetch."""
+    facts = {
+        "image": image,
+        "image_package": package,
+        "image_package_known": None if image else known,
+        "image_source": "cache" if image else ("package" if known else None),
+        "missing": [],
+    }
+    if image or known:
+        return Finding("vm", Status.OK, "qemu 7.2.22, KVM, static busybox", facts=facts)
+    return Finding(
+        "vm",
+        Status.FAIL,
+        f"cannot test in a VM: no /boot/vmlinuz-{FC} or cached image, and apt knows no package "
+        f"linux-image-{FC}",
+        fix="kernel-target",
+        facts=facts,
+    )
+
+
+def plan(ctx: Context, *findings: Finding) -> list[Step]:
+    system = FakeSystem()
+    steps = KernelTargetFix().plan(ctx, Report(ctx, findings, 0.0), system)
+    assert system.calls == [] and system.runs == []
+    return steps
+
+
+def notes(ctx: Context, *findings: Finding) -> list[str]:
+    return KernelTargetFix().notes(ctx, Report(ctx, findings, 0.0), FakeSystem())
+
+
+def test_retargeted_with_the_image_cached_persists_kdir_only() -> None:
+    ctx = retargeted()
+    findings = (headers_ok(ctx), vm(image=CACHED))
+    assert plan(ctx, *findings) == [SWITCH]
+    assert notes(ctx, *findings) == [SWITCH_NOTE]
+
+
+def test_retargeted_without_an_image_fetches_it_into_the_cache() -> None:
+    ctx = retargeted()
+    assert plan(ctx, headers_ok(ctx), vm()) == [SWITCH, FETCH]
+    assert FETCH.display == f"kdoctor fetch-image {STOCK}"
+
+
+def test_a_running_distribution_kernel_without_its_image_gets_it_fetched() -> None:
+    ctx = make_context()  # the running 6.1.0-56-amd64, headers usable, /boot empty (a container)
+    assert plan(ctx, headers_ok(ctx), vm()) == [FETCH]
+    assert notes(ctx, headers_ok(ctx), vm()) == []
+
+
+def test_satisfied_target_plans_nothing() -> None:
+    ctx = make_context()
+    assert plan(ctx, headers_ok(ctx), vm(image=f"/boot/vmlinuz-{STOCK}")) == []
+    assert notes(ctx, headers_ok(ctx), vm(image=f"/boot/vmlinuz-{STOCK}")) == []
+    assert plan(ctx) == []  # no findings at all
+
+
+def test_an_image_no_package_ships_is_not_fetched_and_is_explained() -> None:
+    ctx = make_context(running_kernel=FC, target_kernel=FC, kdir=f"/lib/modules/{FC}/build")
+    finding = vm(known=False, package=f"linux-image-{FC}")
+    assert plan(ctx, finding) == []
+    assert notes(ctx, finding) == [
+        f"No image of kernel {FC} to boot in the VM, and no package ships one; copy one to "
+        f"/root/.cache/kdoctor/kernels/{FC}/vmlinuz-{FC} or target a distribution kernel "
+        "(kdoctor check --kernel <release>)."
+    ]
+
+
+def test_images_are_fetched_only_with_apt() -> None:
+    ctx = make_context(package_manager="dnf")
+    assert plan(ctx, headers_ok(ctx), vm(package="kernel-core-6.8.5-301.fc40.x86_64")) == []
+    assert notes(ctx, headers_ok(ctx), vm(package="kernel-core-6.8.5-301.fc40.x86_64")) == [
+        f"kdoctor fetches kernel images only with apt: install the image of {STOCK} or copy it "
+        f"to {CACHED}."
+    ]
+
+
+def test_an_explicit_unservable_target_is_kept_and_explained() -> None:
+    ctx = make_context(
+        running_kernel=FC,
+        target_kernel=FC,
+        kdir=f"/lib/modules/{FC}/build",
+        target_source="--kernel",
+    )
+    headers = Finding(
+        "kernel-headers",
+        Status.FAIL,
+        f"cannot build for {FC} (from --kernel): a Firecracker/cloud microVM kernel supplied by "
+        "the host, no package provides its headers",
+        remediation=Remediation(
+            "Build for a kernel whose headers are installed.",
+            (f"kdoctor check --kernel {STOCK}", "kdoctor fix"),
+        ),
+        fix="kernel-target",
+        facts={"usable": False, "package_known": False},
+    )
+    assert plan(ctx, headers) == []
+    assert notes(ctx, headers) == [
+        f"No package serves {FC}, chosen with --kernel; kdoctor never overrides an explicit "
+        f"target. {headers.summary} By hand: kdoctor check --kernel {STOCK}."
+    ]
+
+
+def test_the_fix_runs_after_packages() -> None:
+    orders = {fix.id: fix.order for fix in all_fixes()}
+    assert orders["kernel-target"] == 20
+    assert orders["packages"] < orders["kernel-target"]
+
+
+def test_make_plan_retargets_and_persists_kdir_in_the_settings_file(tmp_path: Path) -> None:
+    settings = str(tmp_path / "env")
+    ctx = make_context(
+        running_kernel=FC,
+        target_kernel=FC,
+        kdir=f"/lib/modules/{FC}/build",
+        settings_file=settings,
+    )
+    before = Report(
+        ctx,
+        (
+            Finding(
+                "kernel-headers",
+                Status.FAIL,
+                f"cannot build for the running kernel {FC}",
+                fix="kernel-target",
+                facts={
+                    "usable": False,
+                    "package": f"linux-headers-{FC}",
+                    "package_known": False,
+                    "kernel_kind": "a Firecracker/cloud microVM kernel supplied by the host",
+                    "installed_kdirs": {STOCK: STOCK_KDIR},
+                },
+            ),
+        ),
+        0.0,
+    )
+    rechecked: list[Context] = []
+
+    def recheck(new: Context) -> Report:
+        rechecked.append(new)
+        return Report(new, (headers_ok(new), vm()), 0.0)
+
+    system = FakeSystem()
+    result = make_plan(ctx, before, system, recheck)
+    assert result.context is not None
+    assert (result.context.target_kernel, result.context.target_source) == (STOCK, RETARGETED)
+    assert rechecked == [result.context]
+    mine = [s for s in result.steps if "kernel-target" in s.fix]
+    assert [s.settings for s in mine] == [{"KDIR": STOCK_KDIR}, {}]
+    edit = mine[0].edit
+    assert edit is not None and edit.path == settings
+    assert f"export KDIR={STOCK_KDIR}" in edit.content
+    assert mine[1] == FETCH
+    assert SWITCH_NOTE in result.notes
+    assert system.runs == []

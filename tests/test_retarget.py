@@ -1,0 +1,220 @@
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import replace
+from typing import Any, Optional
+
+import pytest
+from kdoctor.checks.kernel_headers import KernelHeadersCheck
+
+from kdoctor.context import Context
+from kdoctor.engine import Report
+from kdoctor.fake import FakeSystem, Reply
+from kdoctor.finding import Finding, Status
+from kdoctor.plan import RETARGETED
+from kdoctor.retarget import metapackage_release, retarget, unservable
+from kdoctor.runner import Runner
+from tests.conftest import make_context
+
+FC = "6.18.44-fc-v782"
+FC_KDIR = f"/lib/modules/{FC}/build"
+STOCK = "6.1.0-56-amd64"
+STOCK_KDIR = f"/lib/modules/{STOCK}/build"
+USR_SRC = f"/usr/src/linux-headers-{STOCK}"
+COMPLETE = (
+    "Makefile",
+    ".config",
+    "Module.symvers",
+    "scripts/mod/modpost",
+    "include/generated/autoconf.h",
+)
+DEPENDS = "apt-cache depends linux-headers-amd64"
+
+
+def build_dir(kdir: str) -> dict[str, str]:
+    return {f"{kdir}/{name}": "x" for name in COMPLETE}
+
+
+def machine(
+    kdirs: tuple[str, ...] = (),
+    modules: tuple[str, ...] = (),
+    usr_src: tuple[str, ...] = (),
+    commands: Optional[dict[str, Any]] = None,
+) -> FakeSystem:
+    """apt knows no package for the running kernel; ``kdirs`` are usable build directories."""
+    files: dict[str, str] = {}
+    programs = {"apt-cache": "/usr/bin/apt-cache"}
+    for index, kdir in enumerate(kdirs):
+        files.update(build_dir(kdir))
+        programs[f"modpost{index}"] = f"{kdir}/scripts/mod/modpost"
+    return FakeSystem(
+        programs=programs,
+        files=files,
+        dirs={"/lib/modules": list(modules), "/usr/src": list(usr_src)},
+        commands={f"apt-cache policy linux-headers-{FC}": "", **(commands or {})},
+    )
+
+
+def running(release: str = FC, **overrides: Any) -> Context:
+    return make_context(
+        running_kernel=release,
+        target_kernel=release,
+        kdir=f"/lib/modules/{release}/build",
+        **overrides,
+    )
+
+
+def checked(ctx: Context, system: FakeSystem) -> Report:
+    """The report as the kernel-headers check makes it on ``system``."""
+    return Report(ctx, (KernelHeadersCheck().run(ctx, system),), 0.0)
+
+
+def test_firecracker_kernel_is_retargeted_to_the_installed_stock_kernel() -> None:
+    system = machine((STOCK_KDIR,), modules=(STOCK,))
+    ctx = running()
+    report = checked(ctx, system)
+    assert report.findings[0].fix == "kernel-target"
+    assert retarget(ctx, report, system) == replace(
+        ctx, target_kernel=STOCK, kdir=STOCK_KDIR, target_source=RETARGETED
+    )
+    assert system.runs == []
+
+
+def test_headers_only_under_usr_src_are_used_through_their_directory() -> None:
+    system = machine(
+        (USR_SRC,), usr_src=(f"linux-headers-{STOCK}", "linux-headers-6.1.0-56-common")
+    )
+    ctx = running()
+    new = retarget(ctx, checked(ctx, system), system)
+    assert new is not None
+    assert (new.target_kernel, new.kdir, new.target_source) == (STOCK, USR_SRC, RETARGETED)
+
+
+def test_the_newest_installed_distribution_kernel_wins_over_older_and_self_built_ones() -> None:
+    older, built = "/lib/modules/6.1.0-40-amd64/build", "/lib/modules/6.12.0+/build"
+    system = machine((STOCK_KDIR, older, built), modules=("6.1.0-40-amd64", STOCK, "6.12.0+"))
+    ctx = running()
+    report = checked(ctx, system)
+    assert report.findings[0].facts["installed_targets"] == ["6.12.0+", STOCK, "6.1.0-40-amd64"]
+    new = retarget(ctx, report, system)
+    assert new is not None
+    assert (new.target_kernel, new.kdir) == (STOCK, STOCK_KDIR)
+
+
+def test_without_installed_headers_the_stock_metapackage_names_the_release() -> None:
+    depends = "linux-headers-amd64\n  Depends: linux-headers-6.1.0-57-amd64\n"
+    system = machine(commands={DEPENDS: depends})
+    ctx = running()
+    new = retarget(ctx, checked(ctx, system), system)
+    assert new == replace(
+        ctx,
+        target_kernel="6.1.0-57-amd64",
+        kdir="/lib/modules/6.1.0-57-amd64/build",
+        target_source=RETARGETED,
+    )
+    assert ("apt-cache", "depends", "linux-headers-amd64") in system.calls
+    assert system.runs == []
+
+
+def test_wsl2_kernel_is_retargeted_too() -> None:
+    wsl = "5.15.153.1-microsoft-standard-WSL2"
+    depends = "linux-headers-amd64\n  Depends: linux-headers-6.1.0-56-amd64\n"
+    system = machine(
+        commands={f"apt-cache policy linux-headers-{wsl}": "", DEPENDS: depends},
+    )
+    ctx = running(wsl)
+    new = retarget(ctx, checked(ctx, system), system)
+    assert new is not None
+    assert (new.target_kernel, new.kdir) == (STOCK, STOCK_KDIR)
+
+
+def test_no_stock_kernel_to_be_found_keeps_the_target() -> None:
+    failed = Reply(stderr="E: No packages found\n", exit_code=100)
+    system = machine(commands={DEPENDS: failed})
+    ctx = running()
+    assert retarget(ctx, checked(ctx, system), system) is None
+
+
+def test_other_package_managers_retarget_only_to_installed_headers() -> None:
+    fedora_kdir = "/lib/modules/6.8.5-301.fc40.x86_64/build"
+    system = machine((fedora_kdir,), modules=("6.8.5-301.fc40.x86_64",))
+    ctx = running(package_manager="dnf")
+    report = checked(ctx, system)
+    new = retarget(ctx, report, system)
+    assert new is not None
+    assert (new.target_kernel, new.kdir) == ("6.8.5-301.fc40.x86_64", fedora_kdir)
+    bare = machine()
+    assert retarget(ctx, checked(ctx, bare), bare) is None
+    assert not any(call[:2] == ("apt-cache", "depends") for call in bare.calls)
+
+
+@pytest.mark.parametrize("source", ["--kernel", "KDIR"])
+def test_an_explicit_target_is_never_overridden(source: str) -> None:
+    system = machine((STOCK_KDIR,), modules=(STOCK,))
+    ctx = running(target_source=source)
+    report = checked(ctx, system)
+    assert report.findings[0].fix == "kernel-target"
+    calls = len(system.calls)
+    assert retarget(ctx, report, system) is None
+    assert len(system.calls) == calls  # not even a look
+
+
+def test_a_kernel_a_package_serves_is_not_retargeted() -> None:
+    release = "6.1.0-57-amd64"
+    known = f"linux-headers-{release}:\n  Installed: (none)\n  Candidate: 6.1.193-1\n"
+    system = machine((STOCK_KDIR,), modules=(STOCK,))
+    system.commands[f"apt-cache policy linux-headers-{release}"] = known
+    ctx = running(release)
+    report = checked(ctx, system)
+    assert report.findings[0].fix == "packages"
+    assert retarget(ctx, report, system) is None
+
+
+def test_usable_headers_and_a_missing_finding_keep_the_target() -> None:
+    system = machine((STOCK_KDIR,), modules=(STOCK,))
+    ctx = running(STOCK)
+    report = checked(ctx, system)
+    assert report.findings[0].status is Status.OK
+    assert retarget(ctx, report, system) is None
+    assert retarget(ctx, Report(ctx, (), 0.0), system) is None
+
+
+def test_unservable_reads_the_facts_the_way_the_check_decides() -> None:
+    def headers(**facts: Any) -> Finding:
+        base = {"usable": False, "package": "linux-headers-x", "kernel_kind": None}
+        return Finding("kernel-headers", Status.FAIL, "no headers", facts={**base, **facts})
+
+    assert unservable(headers(package_known=False))
+    assert unservable(headers(package=None, package_known=None))
+    assert unservable(headers(package_known=None, kernel_kind="a self-built kernel"))
+    assert not unservable(headers(package_known=True))
+    assert not unservable(headers(package_known=None))  # could not ask: install it
+    assert not unservable(headers(usable=True, package_known=False))
+
+
+# -- this machine: Debian 12 inside a Firecracker microVM ---------------------------------------
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(
+    platform.release() != FC or not os.path.isfile(f"{USR_SRC}/Makefile"),
+    reason=f"needs the running kernel {FC} and Debian's linux-headers-{STOCK}",
+)
+def test_this_machine_is_retargeted_to_its_installed_stock_kernel() -> None:
+    runner = Runner()
+    ctx = running(FC)
+    report = Report(ctx, (KernelHeadersCheck().run(ctx, runner),), 0.0)
+    headers = report.findings[0]
+    assert headers.fix == "kernel-target"
+    assert headers.facts["kernel_kind"] == "a Firecracker/cloud microVM kernel supplied by the host"
+    assert headers.facts["package_known"] is False
+    new = retarget(ctx, report, runner)
+    assert new == replace(ctx, target_kernel=STOCK, kdir=STOCK_KDIR, target_source=RETARGETED)
+    # the stock metapackage agrees with what is installed
+    assert metapackage_release(ctx, headers.facts, runner) == STOCK
+    # only read-only apt-cache queries ran: one policy query, one depends
+    assert [p.argv[:2] for p in runner.probes()] == [
+        ("apt-cache", "policy"),
+        ("apt-cache", "depends"),
+    ]
