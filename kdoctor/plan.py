@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
@@ -171,7 +172,8 @@ def merge_settings(steps: list[Step], path: str) -> list[Step]:
             new.pop(key, None)
         else:
             new[key] = value
-    before, after = render_settings(current), render_settings(new)
+    before = render_settings(current) if os.path.exists(path) else ""
+    after = render_settings(new)
     diff = "".join(
         difflib.unified_diff(before.splitlines(True), after.splitlines(True), path, path, n=0)
     )
