@@ -130,14 +130,13 @@ class PackagesFix(Fix):
     def decide(self, ctx: Context, report: Report, system: System) -> Decision:
         findings = self.mine(report)
         manager = ctx.package_manager
-        asked: dict[str, list[str]] = {}  # package -> the checks asking for it
+        asked: set[str] = set()
         per_finding: list[tuple[Finding, list[str]]] = []
         notes: list[str] = []
         for finding in findings:
             names = finding_packages(manager, finding.facts)
             per_finding.append((finding, names))
-            for name in names:
-                asked.setdefault(name, []).append(finding.id)
+            asked.update(names)
             if not names and manager in INSTALL:
                 notes.append(
                     f"{finding.id}: kdoctor cannot tell which package fixes this "

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import difflib
-import os
 import importlib
+import os
 import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Optional

@@ -1,16 +1,22 @@
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 from typing import Any, Optional
 
 from kdoctor.checks.clang import ClangCheck
+from kdoctor.checks.kernel_headers import KernelHeadersCheck
+from kdoctor.checks.vm import VmCheck
 from kdoctor.fixes.packages import APT_LISTS, DPKG_UPDATES, PackagesFix, finding_packages
 
 from kdoctor.context import DistroInfo
 from kdoctor.engine import Report
 from kdoctor.fake import FakeSystem, Reply
 from kdoctor.finding import Finding, Status
+from kdoctor.packages import kernel_package_names, known_packages
 from kdoctor.plan import Step, all_fixes
+from kdoctor.runner import Runner
 from kdoctor.step_errors import explain_step_failure
 from tests.conftest import make_context
 
@@ -581,3 +587,83 @@ def test_an_interrupted_dpkg_met_at_apply_time_is_explained() -> None:
         "A previous package installation was interrupted halfway. Rerun kdoctor fix; it "
         "finishes it first (dpkg --configure -a)."
     )
+
+
+# -- asking the package manager about many packages at once ------------------------------------
+
+# `apt-cache policy clang nonexistent-xyz mail-transport-agent` on this machine: an unknown name
+# prints nothing, a virtual package has no candidate
+APT_POLICY_MANY = """\
+clang:
+  Installed: 1:14.0-55.7~deb12u1
+  Candidate: 1:14.0-55.7~deb12u1
+  Version table:
+ *** 1:14.0-55.7~deb12u1 500
+        500 http://deb.debian.org/debian bookworm/main amd64 Packages
+        100 /var/lib/dpkg/status
+mail-transport-agent:
+  Installed: (none)
+  Candidate: (none)
+  Version table:
+"""
+
+
+def test_known_packages_asks_apt_once_and_reads_each_section() -> None:
+    names = ["clang", "nonexistent-xyz", "mail-transport-agent"]
+    system = FakeSystem(
+        programs={"apt-cache": "/usr/bin/apt-cache"},
+        commands={"apt-cache policy " + " ".join(names): APT_POLICY_MANY},
+    )
+    assert known_packages(system, "apt", [*names, "clang"]) == {
+        "clang": True,
+        "nonexistent-xyz": False,
+        "mail-transport-agent": False,
+    }
+    assert system.calls == [("apt-cache", "policy", *names)]
+    assert known_packages(system, "apt", []) == {}
+    assert known_packages(system, None, ["clang"]) == {"clang": None}
+
+
+def test_known_packages_reads_dnf_pacman_and_zypper_listings() -> None:
+    system = FakeSystem(
+        programs={"dnf": "/usr/bin/dnf", "pacman": "/usr/bin/pacman", "zypper": "/usr/bin/zypper"},
+        commands={
+            "dnf -q list --available clang kernel-devel-6.8.5-301.fc40.x86_64 nope": (
+                "Available Packages\nclang.x86_64  17.0.6-1.fc40  fedora\n"
+                "kernel-devel.x86_64\n      6.8.5-301.fc40   updates\n"
+            ),
+            "pacman -Si clang nope": Reply(
+                stdout="Repository      : extra\nName            : clang\n",
+                stderr="error: package 'nope' was not found\n",
+                exit_code=1,
+            ),
+            "zypper -q info clang nope": (
+                "Information for package clang:\nName           : clang\n"
+                "package 'nope' not found.\n"
+            ),
+        },
+    )
+    dnf = ["clang", "kernel-devel-6.8.5-301.fc40.x86_64", "nope"]
+    assert known_packages(system, "dnf", dnf) == {dnf[0]: True, dnf[1]: True, "nope": False}
+    assert known_packages(system, "pacman", ["clang", "nope"]) == {"clang": True, "nope": False}
+    assert known_packages(system, "zypper", ["clang", "nope"]) == {"clang": True, "nope": False}
+
+
+def test_kernel_headers_and_vm_checks_share_one_package_query() -> None:
+    fc = "6.18.44-fc-v782"
+    system = FakeSystem(programs={"apt-cache": "/usr/bin/apt-cache", "test": "/usr/bin/test"})
+    ctx = make_context(running_kernel=fc, target_kernel=fc, kdir=f"/lib/modules/{fc}/build")
+    KernelHeadersCheck().run(ctx, system)
+    VmCheck().run(ctx, system)
+    queries = [call for call in system.calls if call[0] == "apt-cache"]
+    assert queries == [("apt-cache", "policy", *kernel_package_names("apt", fc))] * 2
+
+
+def test_modification_times_come_from_the_system(tmp_path: Path) -> None:
+    path = tmp_path / "lists"
+    path.write_text("x")
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    assert Runner().mtime(str(path)) == 1_700_000_000
+    assert Runner().mtime(str(tmp_path / "missing")) is None
+    fake = FakeSystem(files={"/a": "x"}, mtimes={"/b": 5.0})
+    assert (fake.mtime("/a"), fake.mtime("/b"), fake.mtime("/c")) == (0.0, 5.0, None)
