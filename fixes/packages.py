@@ -26,6 +26,7 @@ DPKG_UPDATES = "/var/lib/dpkg/updates"
 STALE_AFTER_DAYS = 7
 #: how long apt waits for a lock another package manager holds (it says so while waiting)
 LOCK_TIMEOUT = 120
+LOCK_WAIT = 120.0
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
 REFRESH_TIMEOUT = 600.0
 
@@ -222,7 +223,15 @@ class PackagesFix(Fix):
             steps.append(self._refresh(["apt-get", "update"], checks, "; ".join(reasons)))
         install = (*INSTALL["apt"], "-o", f"DPkg::Lock::Timeout={LOCK_TIMEOUT}", *names)
         steps.append(
-            Step(self.id, checks, why, argv=install, root=True, network=True, env=dict(APT_ENV))
+            Step(
+                self.id,
+                checks,
+                why,
+                argv=install,
+                root=True,
+                network=True,
+                env=dict(APT_ENV),
+            )
         )
         return steps
 
@@ -235,4 +244,6 @@ class PackagesFix(Fix):
             root=True,
             network=True,
             timeout=REFRESH_TIMEOUT,
+            # apt-get update does not honour DPkg::Lock::Timeout: apply waits for the lock
+            lock_wait=LOCK_WAIT,
         )

@@ -10,8 +10,11 @@ from typing import Callable, Optional, TextIO
 from kdoctor.context import Context
 from kdoctor.files import write_atomic
 from kdoctor.plan import Plan, Step
-from kdoctor.step_errors import explain_step_failure
+from kdoctor.step_errors import explain_step_failure, lock_held
 from kdoctor.system import System
+
+LOCK_RETRY_S = 5.0
+sleep = time.sleep  # tests replace it
 
 
 @dataclass(frozen=True)
@@ -128,8 +131,21 @@ def _apply_step(
         write(line)
         on_line(line)
 
-    probe = system.run(command_for(step, mode), timeout=step.timeout, env=step.env, on_output=relay)
-    output = "".join(lines) or probe.output
+    deadline = time.monotonic() + step.lock_wait
+    while True:
+        probe = system.run(
+            command_for(step, mode), timeout=step.timeout, env=step.env, on_output=relay
+        )
+        output = "".join(lines) or probe.output
+        if probe.ok or not lock_held(output) or time.monotonic() >= deadline:
+            break
+        note = (
+            f"kdoctor: the package manager lock is held; retrying (up to {step.lock_wait:.0f} s)\n"
+        )
+        write(note)
+        on_line(note)
+        lines.clear()
+        sleep(LOCK_RETRY_S)
     if probe.ok:
         return StepResult(step, True, time.monotonic() - started, exit_code=0)
     explanation = explain_step_failure(output, step.display) or (

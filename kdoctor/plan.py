@@ -46,6 +46,8 @@ class Step:
     settings: dict[str, Optional[str]] = field(default_factory=dict)
     #: what to show instead of the raw argv (e.g. ``kdoctor fetch-image R``)
     label: str = ""
+    #: seconds to keep retrying while another package manager holds its lock (visibly)
+    lock_wait: float = 0.0
 
     @property
     def display(self) -> str:

@@ -30,6 +30,11 @@ _UNKNOWN_PKG = re.compile(
 )
 
 
+def lock_held(output: str) -> bool:
+    """Did the command fail because another package manager holds its lock?"""
+    return _LOCK.search(output) is not None
+
+
 def explain_step_failure(output: str, display: str) -> Optional[str]:
     """A sentence naming the cause and the next step, or None when the cause is not recognised."""
     dpkg = _DPKG.search(output)

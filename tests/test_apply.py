@@ -5,6 +5,9 @@ import signal
 import threading
 from pathlib import Path
 
+import pytest
+
+from kdoctor import apply as apply_module
 from kdoctor.apply import apply_plan, command_for
 from kdoctor.fake import FakeSystem, Reply
 from kdoctor.plan import FileEdit, Plan, Step
@@ -100,3 +103,44 @@ def test_ctrl_c_mid_step_stops_cleanly_and_reports_interrupted(tmp_path: Path) -
     assert result.stopped == "interrupted"
     assert len(result.results) == 1
     assert "interrupted" in Path(result.log_path).read_text()
+
+
+def test_a_held_lock_is_waited_for_visibly_then_the_step_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = "E: Could not get lock /var/lib/apt/lists/lock. It is held by process 77 (apt-get)\n"
+    script = tmp_path / "apt-get"
+    counter = tmp_path / "tries"
+    script.write_text(
+        f'#!/bin/sh\necho x >> {counter}\n[ "$(wc -l < {counter})" -ge 3 ] && exit 0\n'
+        f"echo '{held.strip()}'\nexit 100\n"
+    )
+    script.chmod(0o755)
+    monkeypatch.setattr(apply_module, "sleep", lambda s: None)
+    runner = Runner(env={"PATH": f"{tmp_path}:/usr/bin:/bin"})
+    lines: list[str] = []
+    refresh = Step("packages", ("clang",), "refresh", argv=("apt-get", "update"), lock_wait=60)
+    result = apply_plan(
+        Plan((refresh,)), make_context(), runner, log_dir=str(tmp_path / "l"), on_line=lines.append
+    )
+    assert result.ok
+    assert counter.read_text().count("x") == 3
+    assert sum("lock is held; retrying" in line for line in lines) == 2
+
+
+def test_a_lock_held_past_the_bound_fails_with_the_holder_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = "E: Could not get lock /var/lib/apt/lists/lock. It is held by process 77 (apt-get)"
+    system = FakeSystem(
+        programs={"apt-get": "/usr/bin/apt-get"},
+        commands={"apt-get update": Reply(stdout=held, exit_code=100)},
+    )
+    clock = iter([0.0, 0.0, 30.0, 61.0, 61.0, 61.0, 61.0])
+    monkeypatch.setattr(apply_module.time, "monotonic", lambda: next(clock, 100.0))
+    monkeypatch.setattr(apply_module, "sleep", lambda s: None)
+    refresh = Step("packages", ("clang",), "refresh", argv=("apt-get", "update"), lock_wait=60)
+    result = apply_plan(Plan((refresh,)), make_context(), system, log_dir=str(tmp_path))
+    assert result.stopped == "failed"
+    assert len(system.runs) >= 2
+    assert "process 77, apt-get" in (result.results[0].explanation or "")

@@ -176,6 +176,7 @@ def refresh(reason: str, argv: tuple[str, ...] = ("apt-get", "update"), **kw: An
         root=True,
         network=True,
         timeout=600.0,
+        lock_wait=120.0,
     )
 
 
