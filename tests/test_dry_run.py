@@ -1,0 +1,107 @@
+"""`kdoctor fix --dry-run` shows the whole plan and changes nothing, provably: no mutating
+command reaches the runner, and the module directory, settings and cache are byte-identical."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, ClassVar, Optional
+
+import pytest
+from typer.testing import CliRunner
+
+from kdoctor import cli_provision
+from kdoctor.cli import app
+from kdoctor.runner import Runner
+from kdoctor.system import Probe
+
+pytestmark = pytest.mark.integration
+
+KERNEL = "6.1.0-56-amd64"
+CLASSIC_KBUILD = (
+    "obj-m := helloworld.o\nhelloworld-objs := hello_world.rust.o\n\n"
+    "%.rust.o: lib%.a\n\t$(LD) -r -o $@ --whole-archive $<\n"
+)
+
+
+class RecordingRunner(Runner):
+    """The real runner, with every mutating call recorded (and refused)."""
+
+    mutations: ClassVar[list[tuple[str, ...]]] = []
+
+    def run(self, argv: Any, **kwargs: Any) -> Probe:
+        RecordingRunner.mutations.append(tuple(argv))
+        raise AssertionError(f"a dry run ran {argv}")
+
+
+def snapshot(*roots: Path) -> dict[str, tuple[int, str]]:
+    state: dict[str, tuple[int, str]] = {}
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root):
+            for name in dirnames + filenames:
+                path = Path(dirpath, name)
+                digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
+                state[str(path)] = (path.stat().st_mtime_ns, digest)
+    return state
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    if not os.path.exists(f"/lib/modules/{KERNEL}/build/Makefile"):
+        pytest.skip(f"needs linux-headers-{KERNEL}")
+    RecordingRunner.mutations = []
+    monkeypatch.setattr(cli_provision, "Runner", RecordingRunner)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "cache").mkdir()
+    return tmp_path
+
+
+def dry_run(home: Path, *args: str, path: Optional[str] = None) -> dict[str, Any]:
+    env = {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "KDOCTOR_CACHE": str(home / "cache"),
+        "PATH": path or os.environ["PATH"],
+        # rustup writes its settings file into an empty RUSTUP_HOME: keep the real one
+        "RUSTUP_HOME": os.environ.get("RUSTUP_HOME", str(Path.home() / ".rustup")),
+    }
+    result = CliRunner().invoke(app, ["fix", "--dry-run", "--json", *args], env=env)
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout))
+
+
+def test_a_users_module_with_the_cmd_bug_gets_a_rewrite_planned_but_not_written(home: Path) -> None:
+    module = home / "mymodule"
+    module.mkdir()
+    (module / "Kbuild").write_text(CLASSIC_KBUILD)
+    (module / "Makefile").write_text("all:\n\t$(MAKE) -C $(KDIR) M=$(CURDIR)\n")
+    before = snapshot(home)
+    data = dry_run(home, "--kernel", KERNEL, "--module-dir", str(module))
+    steps = data["plan"]["steps"]
+    kbuild = [s for s in steps if s["fix"] == "kbuild-cmd"]
+    assert len(kbuild) == 1
+    assert kbuild[0]["edit"]["path"] == str(module / "Kbuild")
+    assert "+\t$(call if_changed," in kbuild[0]["edit"]["diff"]
+    assert RecordingRunner.mutations == []
+    assert snapshot(home) == before
+    assert "apply" not in data and "build" not in data
+
+
+def test_a_bare_machine_gets_the_full_plan_and_nothing_changes(home: Path) -> None:
+    # a PATH with none of the build tools: what a fresh Debian machine looks like to kdoctor
+    bare = home / "bare-bin"
+    bare.mkdir()
+    for tool in ("apt-cache", "apt-get", "dpkg", "dpkg-query", "sh", "uname", "ldd"):
+        found = next((Path(d, tool) for d in ("/usr/bin", "/bin") if Path(d, tool).exists()), None)
+        if found is not None:
+            (bare / tool).symlink_to(found)
+    before = snapshot(home)
+    data = dry_run(home, "--kernel", KERNEL, "--rust", "distro", path=str(bare))
+    installs = [s["argv"] for s in data["plan"]["steps"] if s["argv"][:2] == ["apt-get", "install"]]
+    assert len(installs) == 1, data["plan"]["steps"]
+    packages = set(installs[0])
+    assert {"clang", "bindgen", "make", "qemu-system-x86"} <= packages
+    assert RecordingRunner.mutations == []
+    assert snapshot(home) == before
