@@ -52,7 +52,7 @@ class KernelHeadersCheck(Check):
     def run(self, ctx: Context, system: System) -> Finding:
         release = ctx.target_kernel
         missing = missing_build_files(system, ctx.kdir)
-        flavour = stock_flavour(ctx.arch)
+        flavour = stock_flavour(ctx)
         installed = installed_build_dirs(system, flavour)
         others = {r: d for r, d in installed.items() if r != release and d != ctx.kdir}
         package = package_name(ctx.package_manager, "headers", release=release)
@@ -143,7 +143,7 @@ class KernelHeadersCheck(Check):
                 "the module in a VM booting it; kdoctor fix does both."
             )
             install = (
-                install_command(ctx, ["stock-headers"], flavour=stock_flavour(ctx.arch))
+                install_command(ctx, ["stock-headers"], flavour=stock_flavour(ctx))
                 if stock
                 else "install your distribution's kernel headers package"
             )

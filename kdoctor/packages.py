@@ -100,9 +100,12 @@ def package_name(manager: Optional[str], logical: str, **values: object) -> Opti
     return names[manager].format(**{k: str(v) for k, v in values.items()})
 
 
-def stock_flavour(arch: str) -> str:
-    """Debian's metapackage flavour for the architecture (``amd64`` for x86_64)."""
-    return {"x86_64": "amd64", "aarch64": "arm64", "i686": "686"}.get(arch, arch)
+def stock_flavour(ctx: Context) -> str:
+    """The stock kernel's flavour: Ubuntu's ``generic`` (``linux-headers-generic``), else
+    Debian's name for the architecture (``amd64`` for x86_64: ``linux-headers-amd64``)."""
+    if "ubuntu" in ctx.distro.family_ids():
+        return "generic"
+    return {"x86_64": "amd64", "aarch64": "arm64", "i686": "686"}.get(ctx.arch, ctx.arch)
 
 
 def install_argv(manager: Optional[str], packages: Iterable[str]) -> Optional[list[str]]:

@@ -70,7 +70,7 @@ def metapackage_release(ctx: Context, facts: Mapping[str, Any], system: System) 
     ``linux-headers-6.1.0-56-amd64`` → ``6.1.0-56-amd64``); None elsewhere or when unknown."""
     if ctx.package_manager != "apt":
         return None
-    flavour = stock_flavour(ctx.arch)
+    flavour = stock_flavour(ctx)
     stock = facts.get("stock_package") or package_name("apt", "stock-headers", flavour=flavour)
     if not stock:
         return None
@@ -87,4 +87,4 @@ def _installed(ctx: Context, facts: Mapping[str, Any], system: System) -> dict[s
     kdirs = facts.get("installed_kdirs")
     if isinstance(kdirs, Mapping):
         return {str(r): str(d) for r, d in kdirs.items()}
-    return installed_build_dirs(system, stock_flavour(ctx.arch))
+    return installed_build_dirs(system, stock_flavour(ctx))

@@ -668,3 +668,22 @@ def test_modification_times_come_from_the_system(tmp_path: Path) -> None:
     assert Runner().mtime(str(tmp_path / "missing")) is None
     fake = FakeSystem(files={"/a": "x"}, mtimes={"/b": 5.0})
     assert (fake.mtime("/a"), fake.mtime("/b"), fake.mtime("/c")) == (0.0, 5.0, None)
+
+
+def test_the_stock_kernel_flavour_follows_the_distribution() -> None:
+    from dataclasses import replace
+
+    from kdoctor.context import DistroInfo
+    from kdoctor.packages import package_name, stock_flavour
+
+    debian = make_context()
+    ubuntu = replace(debian, distro=DistroInfo("ubuntu", "24.04", "Ubuntu 24.04", ("debian",)))
+    mint = replace(
+        debian, distro=DistroInfo("linuxmint", "22", "Linux Mint 22", ("ubuntu", "debian"))
+    )
+    assert stock_flavour(debian) == "amd64"
+    assert stock_flavour(ubuntu) == stock_flavour(mint) == "generic"
+    assert (
+        package_name("apt", "stock-headers", flavour=stock_flavour(ubuntu))
+        == "linux-headers-generic"
+    )
