@@ -18,6 +18,7 @@ from kdoctor.kbuild import objects_without_cmd, parse_kbuild
 from kdoctor.plan import FileEdit, Step
 from kdoctor.runner import Runner
 from tests.conftest import make_context
+from tests.fishinabarrel import fishinabarrel_module
 
 MOD = "/src/mod"
 CMD = f"{MOD}/.hello_world.rust.o.cmd"
@@ -197,13 +198,6 @@ def test_commands_become_one_kbuild_cmd_value() -> None:
 
 
 # -- for real: kbuild of the Debian 6.1 headers, a C-only stand-in for the Rust object ---------
-HELLO_C = r"""
-extern int _printk(const char *fmt, ...);
-int init_module(void) { _printk("\0016hello from a stand-in\n"); return 0; }
-void cleanup_module(void) { _printk("\0016goodbye\n"); }
-static const char license[] __attribute__((section(".modinfo"), used, aligned(1))) =
-	"license=GPL";
-"""
 REAL_KDIR = "/lib/modules/6.1.0-56-amd64/build"
 
 
@@ -221,18 +215,7 @@ def _make(module: Path) -> subprocess.CompletedProcess[str]:
 @pytest.mark.skipif(not os.path.isdir(REAL_KDIR), reason=f"needs {REAL_KDIR}")
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 def test_the_rewrite_makes_a_real_kbuild_build_link_the_module(tmp_path: Path) -> None:
-    module = tmp_path / "fishinabarrel"
-    module.mkdir()
-    (module / "hello.c").write_text(HELLO_C)
-    flags = ["-O2", "-fno-pic", "-mcmodel=kernel", "-mno-red-zone", "-fno-stack-protector"]
-    subprocess.run(
-        ["gcc", "-c", *flags, "-o", str(module / "hello.o"), str(module / "hello.c")],
-        check=True,
-    )
-    subprocess.run(["ar", "rcs", str(module / "libhello_world.a"), str(module / "hello.o")])
-    (module / "hello.c").unlink()
-    (module / "hello.o").unlink()
-    (module / "Kbuild").write_text(CLASSIC)
+    module = fishinabarrel_module(tmp_path, CLASSIC)
 
     before = _make(module)
     assert before.returncode != 0
