@@ -10,7 +10,7 @@ import typer
 
 from kdoctor import check as registry
 from kdoctor import cli_provision, render
-from kdoctor.context import RUST_MODES, Context, detect
+from kdoctor.cli_options import JsonOpt, KernelOpt, ModuleOpt, RustOpt, VerboseOpt, context
 from kdoctor.engine import EXIT_USAGE, run_checks
 from kdoctor.runner import Runner
 from kdoctor.verify import choose_mode, default_ko, target_release, verify_host, verify_vm
@@ -21,32 +21,6 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Diagnose and provision everything between this machine and a loaded Rust kernel module.",
 )
-
-KernelOpt = typer.Option(
-    None, "--kernel", help="Target kernel release (default: KDIR, else the running kernel)."
-)
-ModuleOpt = typer.Option(
-    None, "--module-dir", help="The module to build (default: the bundled hello-world)."
-)
-RustOpt = typer.Option(
-    None,
-    "--rust",
-    help="Toolchain source: pin (rustup), distro, or auto (default, or KDOCTOR_RUST).",
-)
-JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of the table.")
-VerboseOpt = typer.Option(
-    False, "-v", "--verbose", help="Also show every probe: command, exit code, duration."
-)
-
-
-def _context(
-    runner: Runner, kernel: Optional[str], module_dir: Optional[str], rust: Optional[str]
-) -> Context:
-    if rust is not None and rust not in RUST_MODES:
-        raise typer.BadParameter(
-            f"--rust must be one of {', '.join(RUST_MODES)}", param_hint="--rust"
-        )
-    return detect(runner, kernel=kernel, module_dir=module_dir, rust_mode=rust)
 
 
 @app.command()
@@ -66,7 +40,7 @@ def check(
         render.console(stderr=True).print(f"unknown check: {exc.args[0]} (known: {known})")
         raise typer.Exit(EXIT_USAGE) from None
     runner = Runner()
-    ctx = _context(runner, kernel, module_dir, rust)
+    ctx = context(runner, kernel, module_dir, rust)
     report = run_checks(selected, ctx, runner)
     if json_out:
         render.dump_json(render.report_json(report, runner.probes() if verbose else ()))
@@ -121,7 +95,7 @@ def verify(
     if ko is not None and not os.path.isfile(ko):
         raise typer.BadParameter(f"no such file: {ko}", param_hint="--ko")
     runner = Runner()
-    ctx = _context(runner, kernel, module_dir, "auto")
+    ctx = context(runner, kernel, module_dir, None)
     path = os.path.abspath(ko) if ko else default_ko(ctx)
     if host_mode and not yes:
         err = render.console(stderr=True)

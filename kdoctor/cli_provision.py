@@ -12,7 +12,8 @@ from kdoctor import check as registry
 from kdoctor import kernel_image, render
 from kdoctor.apply import apply_plan, sudo_mode
 from kdoctor.build import BuildResult, build
-from kdoctor.context import RUST_MODES, Context, detect
+from kdoctor.cli_options import JsonOpt, KernelOpt, ModuleOpt, RustOpt, context
+from kdoctor.context import Context, detect
 from kdoctor.engine import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Report, run_checks
 from kdoctor.plan import make_plan
 from kdoctor.runner import Runner
@@ -21,29 +22,6 @@ from kdoctor.system import System
 from kdoctor.verify import VerifyResult, choose_mode, target_release, verify_vm
 
 EXIT_INTERRUPTED = 130
-
-KernelOpt = typer.Option(
-    None, "--kernel", help="Target kernel release (default: KDIR, else the running kernel)."
-)
-ModuleOpt = typer.Option(
-    None, "--module-dir", help="The module to build (default: the bundled hello-world)."
-)
-RustOpt = typer.Option(
-    None,
-    "--rust",
-    help="Toolchain source: pin (rustup), distro, or auto (default, or KDOCTOR_RUST).",
-)
-JsonOpt = typer.Option(False, "--json", help="Print one JSON object (progress goes to stderr).")
-
-
-def context(
-    runner: Runner, kernel: Optional[str], module_dir: Optional[str], rust: Optional[str]
-) -> Context:
-    if rust is not None and rust not in RUST_MODES:
-        raise typer.BadParameter(f"must be one of {', '.join(RUST_MODES)}", param_hint="--rust")
-    if module_dir is not None and not os.path.isdir(module_dir):
-        raise typer.BadParameter(f"no such directory: {module_dir}", param_hint="--module-dir")
-    return detect(runner, kernel=kernel, module_dir=module_dir, rust_mode=rust)
 
 
 def diagnose(ctx: Context, runner: System) -> Report:

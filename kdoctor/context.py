@@ -26,6 +26,8 @@ ENV_VARS = (
     "BINDGEN",
     "LIBCLANG_PATH",
     "RUSTUP_TOOLCHAIN",
+    # Debian's plain rustc or its -web build (kdoctor.packages.rust_logical)
+    "KDOCTOR_DISTRO_RUST",
 )
 
 #: package manager by distro family, most specific first

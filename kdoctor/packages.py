@@ -248,15 +248,28 @@ def kernel_package_names(manager: Optional[str], release: str) -> list[str]:
 #: Debian releases whose current Rust is the "-web" build (rustc-web, rust-web-src, rustfmt-web)
 _WEB_RUST_DEBIAN = ("12",)
 _WEB_RUST = {"rustc": "rustc-web", "rust-src": "rust-web-src", "rustfmt": "rustfmt-web"}
+#: chooses between Debian's two Rust builds: ``rustc`` (the release's own, e.g. 1.63 on
+#: Debian 12) or ``rustc-web`` (the newer one kept for browsers); unset: the release's default
+DISTRO_RUST_VAR = "KDOCTOR_DISTRO_RUST"
+DISTRO_RUST_CHOICES = ("rustc", "rustc-web")
+
+
+def web_rust(ctx: Context) -> bool:
+    """Whether the distribution's Rust is the ``-web`` build here: ``KDOCTOR_DISTRO_RUST``
+    when it names one of the two, else Debian 12's default (``rustc-web``)."""
+    if ctx.package_manager != "apt":
+        return False
+    choice = ctx.env.get(DISTRO_RUST_VAR)
+    if choice in DISTRO_RUST_CHOICES:
+        return choice == "rustc-web"
+    return ctx.distro.id == "debian" and ctx.distro.version.split(".")[0] in _WEB_RUST_DEBIAN
 
 
 def rust_logical(ctx: Context, part: str) -> str:
     """The logical package for part of the distribution's Rust (``rustc``, ``rust-src`` or
-    ``rustfmt``): on Debian 12 the ``-web`` build (rustc 1.85+), else the plain one."""
-    major = ctx.distro.version.split(".")[0]
-    if ctx.package_manager == "apt" and ctx.distro.id == "debian" and major in _WEB_RUST_DEBIAN:
-        return _WEB_RUST.get(part, part)
-    return part
+    ``rustfmt``): on Debian 12 the ``-web`` build (rustc 1.85+), else the plain one;
+    ``KDOCTOR_DISTRO_RUST=rustc|rustc-web`` chooses (apt only)."""
+    return _WEB_RUST.get(part, part) if web_rust(ctx) else part
 
 
 def rustup_packaged(ctx: Context) -> bool:

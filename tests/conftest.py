@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,3 +41,19 @@ def make_context(**overrides: Any) -> Context:
 @pytest.fixture
 def ctx() -> Context:
     return make_context()
+
+
+def tool(directory: Path, name: str, body: str) -> str:
+    """A fake executable: a shell script named ``name`` in ``directory`` (for PATH tests)."""
+    path = directory / name
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.fixture
+def bin_dir(tmp_path: Path) -> Path:
+    """An empty directory for fake executables, to put on PATH."""
+    d = tmp_path / "bin"
+    d.mkdir()
+    return d

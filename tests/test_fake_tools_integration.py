@@ -15,24 +15,10 @@ from kdoctor.checks.clang import ClangCheck
 from kdoctor.finding import Finding, Status
 from kdoctor.runner import Runner
 from kdoctor.system import DEFAULT_TIMEOUT, Probe
-from tests.conftest import make_context
+from tests.conftest import make_context, tool
 
 #: how long a hung fake tool sleeps: far longer than any timeout used here
 HANG = "exec /bin/sleep 60\n"
-
-
-def tool(directory: Path, name: str, body: str) -> str:
-    path = directory / name
-    path.write_text("#!/bin/sh\n" + body)
-    path.chmod(0o755)
-    return str(path)
-
-
-@pytest.fixture
-def bin_dir(tmp_path: Path) -> Path:
-    d = tmp_path / "bin"
-    d.mkdir()
-    return d
 
 
 def runner_for(bin_dir: Path) -> Runner:

@@ -9,20 +9,7 @@ from pathlib import Path
 import pytest
 
 from kdoctor.runner import Runner
-
-
-def tool(directory: Path, name: str, body: str) -> str:
-    path = directory / name
-    path.write_text("#!/bin/sh\n" + body)
-    path.chmod(0o755)
-    return str(path)
-
-
-@pytest.fixture
-def bin_dir(tmp_path: Path) -> Path:
-    d = tmp_path / "bin"
-    d.mkdir()
-    return d
+from tests.conftest import tool
 
 
 def is_running(pid: int) -> bool:
