@@ -31,7 +31,13 @@ if [ ! -x "$venv/bin/python" ]; then
     did+=("created the virtual environment $venv")
 fi
 stamp="$venv/.kdoctor-source"
-source_id=$(cd "$here" && { git rev-parse HEAD 2>/dev/null; git status --porcelain 2>/dev/null; } | sha256sum | cut -c1-16)
+# what identifies this checkout: git's commit and changes, else (an exported tree, or no git)
+# the installable files' names, sizes and times
+source_id=$(cd "$here" && {
+    if git rev-parse HEAD 2>/dev/null; then git status --porcelain 2>/dev/null || true
+    else find pyproject.toml kdoctor checks fixes hello-world -type f ! -name '*.pyc' \
+           -printf '%p %s %T@\n' 2>/dev/null | sort || true; fi
+} | sha256sum | cut -c1-16)
 if [ ! -x "$venv/bin/kdoctor" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$source_id" ]; then
     say "installing kdoctor into $venv"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check "$here"

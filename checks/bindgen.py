@@ -10,7 +10,7 @@ from typing import Any, Optional
 from packaging.version import Version
 
 from kdoctor import versions
-from kdoctor.check import Check, register
+from kdoctor.check import Check, ProbeRequest, register
 from kdoctor.context import Context
 from kdoctor.finding import Finding, Status
 from kdoctor.packages import install_command
@@ -57,6 +57,25 @@ class BindgenCheck(Check):
     title = f"bindgen {MINIMUM} or newer, loading libclang"
     order = 40
 
+    def prefetch(self, ctx: Context, system: System) -> list[ProbeRequest]:
+        path = system.which(ctx.env.get("BINDGEN") or "bindgen")
+        return list(self._requests(ctx, system, path)) if path else []
+
+    def _requests(
+        self, ctx: Context, system: System, path: str
+    ) -> tuple[ProbeRequest, ProbeRequest]:
+        """``bindgen --version`` and bindgen translating the probe header."""
+        libclang_path = ctx.env.get("LIBCLANG_PATH")
+        env = (
+            {"LIBCLANG_PATH": libclang_path}
+            if libclang_path and system.env.get("LIBCLANG_PATH") != libclang_path
+            else None
+        )
+        return (
+            ProbeRequest((path, "--version"), VERSION_TIMEOUT),
+            ProbeRequest((path, probe_header(), "--", "-x", "c"), TIMEOUT, env),
+        )
+
     def run(self, ctx: Context, system: System) -> Finding:
         command = ctx.env.get("BINDGEN") or "bindgen"
         source = "BINDGEN" if ctx.env.get("BINDGEN") else "default"
@@ -79,22 +98,16 @@ class BindgenCheck(Check):
                 missing=["bindgen"],
                 **facts,
             )
-        told = system.probe([path, "--version"], timeout=VERSION_TIMEOUT)
+        asked_version, asked_header = self._requests(ctx, system, path)
+        told = asked_version.ask(system)
         if not told.ok:
             return self._failed(ctx, system, told, path, "--version", facts)
         version = versions.word_version(told.output, "bindgen")
         facts["version"] = str(version) if version else None
         found = f"{version or '?'} ({path})"
 
-        header = probe_header()
-        argv = [path, header, "--", "-x", "c"]
-        libclang_path = ctx.env.get("LIBCLANG_PATH")
-        env = (
-            {"LIBCLANG_PATH": libclang_path}
-            if libclang_path and system.env.get("LIBCLANG_PATH") != libclang_path
-            else None
-        )
-        loaded = system.probe(argv, timeout=TIMEOUT, env=env)
+        argv = list(asked_header.argv)
+        loaded = asked_header.ask(system)
         if not loaded.ok:
             return self._failed(ctx, system, loaded, path, "probe", facts, found)
         if PROBE_STRUCT not in loaded.stdout:

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import ClassVar, Optional
 
 from kdoctor.context import Context
 from kdoctor.finding import Finding, Remediation, Status
-from kdoctor.system import System
+from kdoctor.system import DEFAULT_TIMEOUT, Probe, System
+
+
+@dataclass(frozen=True)
+class ProbeRequest:
+    argv: tuple[str, ...]
+    timeout: float = DEFAULT_TIMEOUT
+    env: Optional[Mapping[str, str]] = None
+
+    def ask(self, system: System) -> Probe:
+        return system.probe(self.argv, timeout=self.timeout, env=self.env)
 
 
 class Check:
@@ -23,6 +35,14 @@ class Check:
 
     def run(self, ctx: Context, system: System) -> Finding:
         raise NotImplementedError
+
+    def prefetch(self, ctx: Context, system: System) -> list[ProbeRequest]:
+        """Slow probes ``run`` will ask for, which the engine starts first, all at once.
+
+        Only for probes on a check's critical path; the answers land in the runner's cache, so
+        ``run`` reads them as usual. Default: none.
+        """
+        return []
 
     # helpers so checks read as sentences -----------------------------------------------
     def finding(

@@ -9,12 +9,14 @@ from typing import Optional
 import typer
 
 from kdoctor import check as registry
-from kdoctor import cli_provision, render
+from kdoctor import cli_provision
 from kdoctor.cli_options import JsonOpt, KernelOpt, ModuleOpt, RustOpt, VerboseOpt, context
 from kdoctor.engine import EXIT_USAGE, run_checks
 from kdoctor.runner import Runner
-from kdoctor.verify import choose_mode, default_ko, target_release, verify_host, verify_vm
 from kdoctor.vm import ACCELS, DEFAULT_TIMEOUT
+
+# the text renderer and verify's machinery are imported by the commands that use them:
+# `check --json` must not pay for Rich (see bench/check.py)
 
 app = typer.Typer(
     add_completion=False,
@@ -37,14 +39,18 @@ def check(
         selected = registry.select(list(ids or []))
     except KeyError as exc:
         known = ", ".join(c.id for c in registry.all_checks())
-        render.console(stderr=True).print(f"unknown check: {exc.args[0]} (known: {known})")
+        typer.echo(f"unknown check: {exc.args[0]} (known: {known})", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     runner = Runner()
     ctx = context(runner, kernel, module_dir, rust)
     report = run_checks(selected, ctx, runner)
     if json_out:
-        render.dump_json(render.report_json(report, runner.probes() if verbose else ()))
+        from kdoctor.render import jsonout
+
+        jsonout.dump_json(jsonout.report_json(report, runner.probes() if verbose else ()))
     else:
+        from kdoctor.render import text as render
+
         render.print_report(report, render.console(), verbose=verbose, probes=runner.probes())
     raise typer.Exit(report.exit_code)
 
@@ -52,6 +58,8 @@ def check(
 @app.command(name="list")
 def list_checks() -> None:
     """List the checks and their ids."""
+    from kdoctor.render import text as render
+
     out = render.console()
     for c in registry.all_checks():
         out.print(f"{c.id:16} {c.title}{'' if c.required else '  (advisory)'}", markup=False)
@@ -86,6 +94,10 @@ def verify(
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Show the VM console live."),
 ) -> None:
     """Load the built module, unload it, and confirm its three messages in order."""
+    from kdoctor.render import jsonout
+    from kdoctor.render import text as render
+    from kdoctor.verify import choose_mode, default_ko, target_release, verify_host, verify_vm
+
     if vm_mode and host_mode:
         raise typer.BadParameter("choose one of --vm and --host", param_hint="--vm/--host")
     if accel not in ACCELS:
@@ -133,7 +145,7 @@ def verify(
                 notes=notes,
             )
     if json_out:
-        render.dump_json(result.to_json())
+        jsonout.dump_json(result.to_json())
     else:
         render.print_verify(result, out)
     raise typer.Exit(0 if result.passed else 1)

@@ -4,27 +4,31 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from kdoctor import check as registry
-from kdoctor import kernel_image, render
-from kdoctor.apply import apply_plan, sudo_mode
-from kdoctor.build import BuildResult, build
 from kdoctor.cli_options import JsonOpt, KernelOpt, ModuleOpt, RustOpt, context
-from kdoctor.context import Context, detect
-from kdoctor.engine import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Report, run_checks
-from kdoctor.plan import make_plan
-from kdoctor.runner import Runner
-from kdoctor.rust import resolve
-from kdoctor.system import System
-from kdoctor.verify import VerifyResult, choose_mode, target_release, verify_vm
+from kdoctor.engine import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from kdoctor.build import BuildResult
+    from kdoctor.context import Context
+    from kdoctor.engine import Report
+    from kdoctor.render.text import Console
+    from kdoctor.system import System
+    from kdoctor.verify import VerifyResult
+
+# the machinery is imported by the commands themselves: registering these commands must not
+# slow down `kdoctor check` (see bench/check.py)
 
 EXIT_INTERRUPTED = 130
 
 
 def diagnose(ctx: Context, runner: System) -> Report:
+    from kdoctor import check as registry
+    from kdoctor.engine import run_checks
+
     return run_checks(registry.all_checks(), ctx, runner)
 
 
@@ -32,7 +36,11 @@ def log_dir(ctx: Context) -> str:
     return os.path.join(ctx.cache_dir, "logs")
 
 
-def run_build(ctx: Context, runner: System, out: render.Console) -> Optional[BuildResult]:
+def run_build(ctx: Context, runner: System, out: Console) -> Optional[BuildResult]:
+    from kdoctor.build import build
+    from kdoctor.render import text as render
+    from kdoctor.rust import resolve
+
     toolchain = resolve(ctx, runner)
     if not toolchain.usable or not toolchain.rustc:
         out.print(f"✘ no usable Rust toolchain: {toolchain.reason}", markup=False)
@@ -53,8 +61,11 @@ def run_build(ctx: Context, runner: System, out: render.Console) -> Optional[Bui
         )
 
 
-def run_verify(ctx: Context, runner: System, out: render.Console, ko: str) -> VerifyResult:
+def run_verify(ctx: Context, runner: System, out: Console, ko: str) -> VerifyResult:
     """The default verification: in a VM booting the kernel the module was built for."""
+    from kdoctor.render import text as render
+    from kdoctor.verify import choose_mode, target_release, verify_vm
+
     release, differs = target_release(ctx, ko)
     _, why = choose_mode(ctx, runner, "vm", consent=False, release=release)
     with render.StepDisplay(out, "verify") as display:
@@ -75,12 +86,16 @@ def build_command(
     json_out: bool = JsonOpt,
 ) -> None:
     """Build the module with the toolchain and variables kdoctor diagnosed."""
+    from kdoctor.render import jsonout
+    from kdoctor.render import text as render
+    from kdoctor.runner import Runner
+
     runner = Runner()
     ctx = context(runner, kernel, module_dir, rust)
     out = render.console(stderr=json_out)
     result = run_build(ctx, runner, out)
     if json_out:
-        render.dump_json(
+        jsonout.dump_json(
             result.to_json() if result else {"ok": False, "error": "no usable Rust toolchain"}
         )
     elif result is not None:
@@ -108,6 +123,12 @@ def fix_command(
     json_out: bool = JsonOpt,
 ) -> None:
     """Install or patch what is missing, then build and verify the module."""
+    from kdoctor.apply import apply_plan, sudo_mode
+    from kdoctor.plan import make_plan
+    from kdoctor.render import jsonout
+    from kdoctor.render import text as render
+    from kdoctor.runner import Runner
+
     if kbuild_fix not in ("rewrite", "touch"):
         raise typer.BadParameter("must be rewrite or touch", param_hint="--kbuild-fix")
     if allow_rustup_installer:
@@ -127,7 +148,7 @@ def fix_command(
     def finish(code: int) -> None:
         if json_out:
             data["exit_code"] = code
-            render.dump_json(data)
+            jsonout.dump_json(data)
         raise typer.Exit(code)
 
     if dry_run:
@@ -192,6 +213,11 @@ def fetch_image_command(
     release: str = typer.Argument(..., help="The kernel release whose image to fetch."),
 ) -> None:
     """Download and unpack a kernel image into kdoctor's cache (for VM verification)."""
+    from kdoctor import kernel_image
+    from kdoctor.context import detect
+    from kdoctor.render import text as render
+    from kdoctor.runner import Runner
+
     runner = Runner()
     ctx = detect(runner, kernel=release)
     out = render.console()

@@ -61,5 +61,12 @@ def run_one(check: Check, ctx: Context, system: System) -> Finding:
 def run_checks(checks: list[Check], ctx: Context, system: System, workers: int = 8) -> Report:
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(checks)))) as pool:
+        for check in checks:  # the slow probes first, so the critical path starts at once
+            try:
+                requests = check.prefetch(ctx, system)
+            except Exception:  # run() will meet the same problem and report it
+                requests = []
+            for request in requests:
+                pool.submit(request.ask, system)
         findings = tuple(pool.map(lambda c: run_one(c, ctx, system), checks))
     return Report(ctx, findings, (time.monotonic() - started) * 1000)

@@ -112,23 +112,28 @@ class Runner:
 
             kwargs["_out"] = relay
             kwargs["_err_to_out"] = True
-        if timeout:
-            kwargs["_timeout"] = timeout
-            kwargs["_timeout_signal"] = signal.SIGKILL
+        # sh's own _timeout costs ~100 ms per command (it polls); a timer that kills the
+        # command's process group costs nothing until it fires
+        expired = threading.Event()
         try:
             cmd = sh.Command(path)(*argv[1:], _bg=True, _bg_exc=False, **kwargs)
+            timer = _deadline(cmd, timeout, expired)
             try:
                 cmd.wait()
-            except sh.TimeoutException:
-                _stop(cmd, ((signal.SIGKILL, 1.0),))
-                return done(exit_code=None, timed_out=True, stdout="".join(chunks))
             except KeyboardInterrupt:
                 _stop(cmd, ((signal.SIGINT, 5.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 1.0)))
                 raise
+            finally:
+                if timer is not None:
+                    timer.cancel()
         except sh.SignalException as exc:
+            if expired.is_set():
+                return done(exit_code=None, timed_out=True, stdout="".join(chunks))
             return done(exit_code=exc.exit_code, stdout=_text(exc.stdout), stderr=_text(exc.stderr))
         except (PermissionError, OSError) as exc:
             return done(exit_code=None, error=str(exc.strerror or exc))
+        if expired.is_set():  # it ignored SIGKILL's group signal? it exited at the deadline
+            return done(exit_code=None, timed_out=True, stdout="".join(chunks))
         if on_output is not None:
             return done(exit_code=cmd.exit_code, stdout="".join(chunks))
         return done(exit_code=cmd.exit_code, stdout=_text(cmd.stdout), stderr=_text(cmd.stderr))
@@ -164,6 +169,23 @@ class Runner:
     def probes(self) -> list[Probe]:
         with self._lock:
             return list(self._log)
+
+
+def _deadline(
+    cmd: Any, timeout: Optional[float], expired: threading.Event
+) -> Optional[threading.Timer]:
+    """Kill the command's whole process group when ``timeout`` seconds pass."""
+    if not timeout:
+        return None
+
+    def expire() -> None:
+        expired.set()
+        _signal_group(cmd, signal.SIGKILL)
+
+    timer = threading.Timer(timeout, expire)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def _stop(cmd: Any, escalation: tuple[tuple[signal.Signals, float], ...]) -> None:

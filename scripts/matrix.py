@@ -49,6 +49,7 @@ KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 DEFAULT_CACHE = "/var/cache/kdoctor-matrix"
 MESSAGES = ("Hello kernel module!", "My message is on the heap", "Goodbye kernel module!")
 SRC_IN_ROOT = "/opt/kdoctor-src"
+HOST_CA = "/etc/kdoctor-matrix/host-ca.crt"
 #: the chroot's environment: a root login shell's, nothing from this host
 ROOT_ENV = {
     "HOME": "/root",
@@ -78,7 +79,9 @@ class Row:
 
 
 ROWS = (
-    Row("bullseye", "bullseye", "Debian 11", "5.10, clang 11, rustc 1.48, bindgen 0.55", floor=True),
+    Row(
+        "bullseye", "bullseye", "Debian 11", "5.10, clang 11, rustc 1.48, bindgen 0.55", floor=True
+    ),
     # Debian 12's kdoctor default is rustc-web: ask for the plain rustc 1.63 packages instead
     Row(
         "bookworm",
@@ -240,6 +243,31 @@ def copy_resolv_conf(root: Path) -> None:
     if target.is_symlink() or target.exists():
         target.unlink()
     shutil.copyfile("/etc/resolv.conf", target)
+
+
+def host_ca_bundle() -> Optional[str]:
+    """The CA bundle this host's pip trusts (a proxy in front of PyPI may need its own CA)."""
+    for candidate in (
+        os.environ.get("PIP_CERT"),
+        os.environ.get("SSL_CERT_FILE"),
+        os.environ.get("REQUESTS_CA_BUNDLE"),
+        "/etc/ssl/certs/ca-certificates.crt",
+    ):
+        if candidate and os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def network_env(root: Path) -> dict[str, str]:
+    """What pip inside ``root`` needs to reach PyPI the way this host does: the host's CA
+    bundle, copied in (the release's own ca-certificates may not know the host's CA)."""
+    bundle = host_ca_bundle()
+    if bundle is None:
+        return {}
+    target = root / HOST_CA.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(bundle, target)
+    return {"PIP_CERT": HOST_CA}
 
 
 def export_source(root: Path, source: str) -> None:
@@ -421,6 +449,7 @@ def run_row(row: Row, args: argparse.Namespace) -> dict[str, Any]:
     restore_s = restore(tarball, root)
     copy_resolv_conf(root)
     export_source(root, args.source)
+    env = network_env(root)
     result: dict[str, Any] = {
         "row": row.id,
         "release": f"{row.debian} ({row.release})",
@@ -435,7 +464,7 @@ def run_row(row: Row, args: argparse.Namespace) -> dict[str, Any]:
         status, stdout, onboard_s = in_root(
             root,
             [f"{SRC_IN_ROOT}/onboard.sh", "--rust", "distro", "--json"],
-            env=row.env,
+            env={**env, **row.env},
             timeout=args.timeout,
             log_path=log_path,
         )
@@ -443,9 +472,11 @@ def run_row(row: Row, args: argparse.Namespace) -> dict[str, Any]:
         result["onboard_s"] = round(onboard_s, 1)
         if row.floor and not args.no_floor:
             log(f"{row.id}: the fast test suite with the release's python3")
-            result["python_floor"] = python_floor(root, log_path)
+            result["python_floor"] = python_floor(root, log_path, env)
             if result["python_floor"]["result"] != "pass" and result["result"] == "pass":
-                result.update(result="fail", reason="python floor: " + result["python_floor"]["reason"])
+                result.update(
+                    result="fail", reason="python floor: " + result["python_floor"]["reason"]
+                )
     if not args.keep:
         remove_root(root)
     result["total_s"] = round(time.monotonic() - started, 1)
@@ -454,7 +485,7 @@ def run_row(row: Row, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def python_floor(root: Path, log_path: Path) -> dict[str, Any]:
+def python_floor(root: Path, log_path: Path, env: dict[str, str]) -> dict[str, Any]:
     """The fast tests under the release's python3, with kdoctor and its test extras installed
     from the repository the way pip resolves them there."""
     venv = "/opt/kdoctor-floor"
@@ -465,7 +496,7 @@ def python_floor(root: Path, log_path: Path) -> dict[str, Any]:
     started = time.monotonic()
     version = ""
     for argv in steps:
-        status, _, _ = in_root(root, argv, timeout=FLOOR_TIMEOUT, log_path=log_path)
+        status, _, _ = in_root(root, argv, env=env, timeout=FLOOR_TIMEOUT, log_path=log_path)
         if status != 0:
             return {"result": "fail", "reason": f"{' '.join(argv[:4])} exited {status}"}
     _, version, _ = in_root(
@@ -484,11 +515,16 @@ def python_floor(root: Path, log_path: Path) -> dict[str, Any]:
             "not e2e and not matrix and not integration",
         ],
         cwd=SRC_IN_ROOT,
+        env=env,
         timeout=FLOOR_TIMEOUT,
         log_path=log_path,
     )
     summary = next(
-        (line.strip() for line in reversed(out.splitlines()) if re.search(r"\d+ (passed|failed)", line)),
+        (
+            line.strip()
+            for line in reversed(out.splitlines())
+            if re.search(r"\d+ (passed|failed)", line)
+        ),
         f"pytest exited {status}",
     )
     return {
@@ -502,7 +538,7 @@ def python_floor(root: Path, log_path: Path) -> dict[str, Any]:
 # -- output ----------------------------------------------------------------------------------------
 def _seconds(value: Any) -> str:
     if not isinstance(value, (int, float)):
-        return "–"
+        return "-"
     return f"{value:.0f} s" if value < 120 else f"{value / 60:.1f} min"
 
 
@@ -512,25 +548,27 @@ def table(results: Sequence[dict[str, Any]], meta: dict[str, Any]) -> str:
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
-        rust = r.get("rustc") or "–"
+        rust = r.get("rustc") or "-"
         packages = r.get("rust_packages") or []
         if packages:
             rust = f"{rust} ({', '.join(packages)})"
         result = "✔ pass" if r["result"] == "pass" else f"✘ {r['result']}"
         lines.append(
-            f"| `{r['row']}` | {r['release']} | {r.get('kernel') or '–'} | {r.get('clang') or '–'} "
-            f"| {rust} | {r.get('bindgen') or '–'} | {result} | {_seconds(r.get('build_s'))} "
+            f"| `{r['row']}` | {r['release']} | {r.get('kernel') or '-'} | {r.get('clang') or '-'} "
+            f"| {rust} | {r.get('bindgen') or '-'} | {result} | {_seconds(r.get('build_s'))} "
             f"| {_seconds(r.get('verify_s'))} | {_seconds(r.get('total_s'))} |"
         )
     floor = [r["python_floor"] for r in results if r.get("python_floor")]
     notes = [
         f"Measured {meta['date']} by `scripts/matrix.py` ({meta['run']} caches, "
         f"{meta['cores']} cores, host kernel {meta['host_kernel']}, VM: qemu "
-        f"{', '.join(sorted({str(r.get('accel')) for r in results if r.get('accel')})) or '–'}); "
+        f"{', '.join(sorted({str(r.get('accel')) for r in results if r.get('accel')})) or '-'}); "
         f"whole matrix {_seconds(meta['total_s'])}.",
     ]
     for f in floor:
-        notes.append(f"Python floor ({f.get('python') or 'python3'}): fast test suite {f['reason']}.")
+        notes.append(
+            f"Python floor ({f.get('python') or 'python3'}): fast test suite {f['reason']}."
+        )
     return "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n"
 
 
@@ -558,8 +596,12 @@ def update_readme(readme: Path, text: str) -> None:
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("rows", nargs="*", help=f"rows to run (default: all of {', '.join(r.id for r in ROWS)})")
-    parser.add_argument("--cache", default=DEFAULT_CACHE, help=f"cache directory (default {DEFAULT_CACHE})")
+    parser.add_argument(
+        "rows", nargs="*", help=f"rows to run (default: all of {', '.join(r.id for r in ROWS)})"
+    )
+    parser.add_argument(
+        "--cache", default=DEFAULT_CACHE, help=f"cache directory (default {DEFAULT_CACHE})"
+    )
     parser.add_argument("--results", default=str(REPO / "scripts" / "matrix-results.json"))
     parser.add_argument("--readme", default=str(REPO / "README.md"))
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite README.md's table")
@@ -570,9 +612,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default="worktree",
         help="what to copy into the roots: files git tracks or would track (default), or HEAD",
     )
-    parser.add_argument("--timeout", type=float, default=ONBOARD_TIMEOUT, help="seconds per onboarding")
+    parser.add_argument(
+        "--timeout", type=float, default=ONBOARD_TIMEOUT, help="seconds per onboarding"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the working roots afterwards")
-    parser.add_argument("--bootstrap-only", action="store_true", help="only make the pristine roots")
+    parser.add_argument(
+        "--bootstrap-only", action="store_true", help="only make the pristine roots"
+    )
     args = parser.parse_args(argv)
     known = {r.id for r in ROWS}
     unknown = [r for r in args.rows if r not in known]
@@ -584,7 +630,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def preflight() -> Optional[str]:
     if os.geteuid() != 0:
         return "run as root (debootstrap, mount and chroot need it)"
-    missing = [t for t in ("debootstrap", "chroot", "mount", "umount", "tar") if not shutil.which(t)]
+    missing = [
+        t for t in ("debootstrap", "chroot", "mount", "umount", "tar") if not shutil.which(t)
+    ]
     if missing:
         return f"missing: {', '.join(missing)} (apt-get install debootstrap)"
     if not os.path.isfile(KEYRING):
@@ -619,8 +667,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             results.append(run_row(row, args))
         except subprocess.CalledProcessError as exc:
             log(f"{row.id}: setup failed: {exc}")
-            results.append({"row": row.id, "release": f"{row.debian} ({row.release})",
-                            "result": "error", "reason": f"setup failed: {exc}"})
+            results.append(
+                {
+                    "row": row.id,
+                    "release": f"{row.debian} ({row.release})",
+                    "result": "error",
+                    "reason": f"setup failed: {exc}",
+                }
+            )
     total = time.monotonic() - started
     meta = {
         "date": datetime.date.today().isoformat(),
@@ -635,8 +689,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not args.no_readme and len(rows) == len(ROWS):
         update_readme(Path(args.readme), table(results, meta))
     failed = [r["row"] for r in results if r["result"] != "pass"]
-    log(f"matrix: {len(results) - len(failed)}/{len(results)} passed in {total / 60:.1f} min"
-        + (f"; failed: {', '.join(failed)}" if failed else ""))
+    log(
+        f"matrix: {len(results) - len(failed)}/{len(results)} passed in {total / 60:.1f} min"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
     return 1 if failed else 0
 
 

@@ -28,7 +28,7 @@ VENV=${KDOCTOR_TEST_VENV:-.venv}
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]'
 
-echo "== ruff"; "$VENV/bin/ruff" check kdoctor checks fixes tests scripts
+echo "== ruff"; "$VENV/bin/ruff" check kdoctor checks fixes tests scripts bench
 echo "== mypy"; "$VENV/bin/mypy" kdoctor checks fixes
 echo "== pytest"
 markers=()

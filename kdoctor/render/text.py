@@ -1,25 +1,26 @@
-"""The only place that knows Rich: human output and JSON from the same result objects."""
+"""Human output: the only module that knows Rich (JSON is in ``jsonout``, from the same objects)."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, Optional, TextIO
+from typing import TYPE_CHECKING, Optional, TextIO
 
 from rich.console import Console as Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from kdoctor.apply import ApplyResult
-from kdoctor.build import BuildResult
 from kdoctor.engine import Report, blocks
 from kdoctor.finding import Finding, Status
-from kdoctor.plan import Plan
 from kdoctor.system import Probe
-from kdoctor.verify import VerifyResult, taint_meaning
+
+if TYPE_CHECKING:
+    from kdoctor.apply import ApplyResult
+    from kdoctor.build import BuildResult
+    from kdoctor.plan import Plan
+    from kdoctor.verify import VerifyResult
 
 GLYPHS = {
     Status.OK: ("✔", "green"),
@@ -105,34 +106,6 @@ def summary_line(report: Report) -> Text:
         else Text(f"not ready: {', '.join(blocking)}", style="bold red")
     )
     return Text(f"\n{', '.join(parts)} in {report.duration_ms:.0f} ms — ") + verdict
-
-
-def report_json(report: Report, probes: Sequence[Probe] = ()) -> dict[str, Any]:
-    return {
-        "context": report.context.to_json(),
-        "checks": [f.to_json() for f in report.findings],
-        "counts": report.counts(),
-        "exit_code": report.exit_code,
-        "duration_ms": round(report.duration_ms, 1),
-        "probes": [probe_json(p) for p in probes],
-    }
-
-
-def probe_json(p: Probe) -> dict[str, Any]:
-    return {
-        "argv": list(p.argv),
-        "cwd": p.cwd,
-        "exit_code": p.exit_code,
-        "timed_out": p.timed_out,
-        "error": p.error,
-        "duration_ms": round(p.duration_ms, 1),
-    }
-
-
-def dump_json(data: Any, file: Optional[TextIO] = None) -> None:
-    out = file or sys.stdout
-    json.dump(data, out, indent=2, sort_keys=False)
-    out.write("\n")
 
 
 class StepDisplay:
@@ -268,6 +241,8 @@ def print_before_after(before: Report, after: Report, out: Console) -> None:
 
 
 def print_verify(result: VerifyResult, out: Console) -> None:
+    from kdoctor import verify
+
     where = "the running kernel" if result.mode == "host" else "a VM"
     accel = f" ({result.accel.upper()})" if result.accel else ""
     for note in result.notes:
@@ -295,7 +270,7 @@ def print_verify(result: VerifyResult, out: Console) -> None:
     out.print(f"  status    {' · '.join(statuses)}", markup=False)
     if result.taint:
         meanings = ", ".join(
-            f"{f} {taint_meaning(f)}" + (" (new)" if f in result.taint_new else "")
+            f"{f} {verify.taint_meaning(f)}" + (" (new)" if f in result.taint_new else "")
             for f in result.taint
         )
         out.print(f"  taint     {result.taint}: {meanings}", markup=False)

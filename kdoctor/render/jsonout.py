@@ -1,0 +1,39 @@
+"""``--json`` output, from the same result objects the text renderer uses."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, Optional, TextIO
+
+from kdoctor.engine import Report
+from kdoctor.system import Probe
+
+
+def report_json(report: Report, probes: Sequence[Probe] = ()) -> dict[str, Any]:
+    return {
+        "context": report.context.to_json(),
+        "checks": [f.to_json() for f in report.findings],
+        "counts": report.counts(),
+        "exit_code": report.exit_code,
+        "duration_ms": round(report.duration_ms, 1),
+        "probes": [probe_json(p) for p in probes],
+    }
+
+
+def probe_json(p: Probe) -> dict[str, Any]:
+    return {
+        "argv": list(p.argv),
+        "cwd": p.cwd,
+        "exit_code": p.exit_code,
+        "timed_out": p.timed_out,
+        "error": p.error,
+        "duration_ms": round(p.duration_ms, 1),
+    }
+
+
+def dump_json(data: Any, file: Optional[TextIO] = None) -> None:
+    out = file or sys.stdout
+    json.dump(data, out, indent=2, sort_keys=False)
+    out.write("\n")
