@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Optional
 import pytest
 from typer.testing import CliRunner
 
-from kdoctor import cli_provision
+from kdoctor import runner as runner_module
 from kdoctor.cli import app
 from kdoctor.runner import Runner
 from kdoctor.system import Probe
@@ -52,7 +52,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     if not os.path.exists(f"/lib/modules/{KERNEL}/build/Makefile"):
         pytest.skip(f"needs linux-headers-{KERNEL}")
     RecordingRunner.mutations = []
-    monkeypatch.setattr(cli_provision, "Runner", RecordingRunner)
+    monkeypatch.setattr(runner_module, "Runner", RecordingRunner)
     (tmp_path / "config").mkdir()
     (tmp_path / "cache").mkdir()
     return tmp_path
