@@ -31,9 +31,17 @@ def kdoctor(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+SCHEMA = Path(__file__).resolve().parent.parent / "schema" / "check.schema.json"
+
+
 def test_json_has_context_and_every_check_with_the_documented_fields() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
     run = kdoctor("check", "--json", "--kernel", KERNEL)
     data = json.loads(run.stdout)
+    jsonschema.validate(data, json.loads(SCHEMA.read_text()))
+    verbose = json.loads(kdoctor("check", "--json", "-v", "os", "clang").stdout)
+    jsonschema.validate(verbose, json.loads(SCHEMA.read_text()))
+    assert verbose["probes"] and verbose["probes"][0]["argv"]
     assert data["context"]["target_kernel"] == KERNEL
     assert data["context"]["pin"]["channel"] == "nightly-2021-02-12"
     ids = [c["id"] for c in data["checks"]]
