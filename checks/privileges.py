@@ -45,11 +45,12 @@ class PrivilegesCheck(Check):
             return self.ok("passwordless sudo", found=sudo, root=False, sudo="passwordless")
         return self.finding(
             Status.WARN,
-            "sudo will ask for a password; kdoctor fix asks before each root step",
+            "sudo needs a password, which kdoctor never types: kdoctor fix prints its root "
+            "steps for you to run",
             found=sudo,
             fix_text=(
-                "Nothing needs to change: keep your password at hand for kdoctor fix, or run "
-                "it as root to go through unattended."
+                "Run the root commands kdoctor fix prints (sudo asks you for the password), then "
+                "rerun kdoctor fix; or allow passwordless sudo, or run kdoctor fix as root."
             ),
             root=False,
             sudo="password",

@@ -54,11 +54,14 @@ def test_sudo_with_a_password_warns_that_fix_will_ask() -> None:
     assert run(system, is_root=False) == Finding(
         id="privileges",
         status=Status.WARN,
-        summary="sudo will ask for a password; kdoctor fix asks before each root step",
+        summary=(
+            "sudo needs a password, which kdoctor never types: kdoctor fix prints its root "
+            "steps for you to run"
+        ),
         found="/usr/bin/sudo",
         remediation=Remediation(
-            "Nothing needs to change: keep your password at hand for kdoctor fix, or run it as "
-            "root to go through unattended."
+            "Run the root commands kdoctor fix prints (sudo asks you for the password), then "
+            "rerun kdoctor fix; or allow passwordless sudo, or run kdoctor fix as root."
         ),
         fix=None,
         facts={"root": False, "sudo": "password"},
