@@ -69,6 +69,16 @@ def _map(manager: Optional[str], logical: str, values: Mapping[str, Any]) -> Opt
         return None
 
 
+def optional_unknown(
+    per_finding: Sequence[tuple[Finding, Sequence[str]]], known: Mapping[str, Optional[bool]]
+) -> list[str]:
+    """Packages the package manager does not know that only optional (not required) findings
+    ask for: an unknown name fails the whole transaction, and nothing needs these to build."""
+    required = {p for f, pkgs in per_finding if f.required for p in pkgs}
+    optional = [p for f, pkgs in per_finding if not f.required for p in pkgs]
+    return sorted({p for p in optional if p not in required and known.get(p) is False})
+
+
 def by_hand(facts: Mapping[str, Any]) -> list[str]:
     """What to install, in words, when kdoctor knows no package manager here."""
     values = facts.get("package_values")
@@ -155,6 +165,20 @@ class PackagesFix(Fix):
             return Decision([], notes)
         names = sorted(asked)
         known = known_packages(system, manager, names)
+        left_out = optional_unknown(per_finding, known)
+        if left_out:
+            askers = sorted({f.id for f, pkgs in per_finding if set(pkgs) & set(left_out)})
+            per_finding = [(f, [p for p in pkgs if p not in left_out]) for f, pkgs in per_finding]
+            names = [n for n in names if n not in left_out]
+            notes.append(
+                f"{', '.join(left_out)} left out of the transaction: {manager} does not know "
+                f"{'it' if len(left_out) == 1 else 'them'}, and only optional checks "
+                f"({', '.join(askers)}) ask for {'it' if len(left_out) == 1 else 'them'} "
+                "(some releases do not package it, e.g. Debian 11 has no rustfmt); the module "
+                "builds without. Rerun kdoctor fix once the repository has it."
+            )
+            if not names:
+                return Decision([], notes)
         unknown = [n for n in names if known.get(n) is False]
         checks = tuple(dict.fromkeys(f.id for f, pkgs in per_finding if pkgs))
         why = "install what the checks found missing: " + "; ".join(

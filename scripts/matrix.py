@@ -327,6 +327,7 @@ def in_root(
             stderr=logfile,
             text=True,
             start_new_session=True,
+            preexec_fn=_default_signals,
         )
         out_lines: list[str] = []
         try:
@@ -348,6 +349,13 @@ def in_root(
             logfile.write(f"\nmatrix: timed out after {timeout:g} s\n")
             status = 124
     return status, "".join(out_lines), time.monotonic() - started
+
+
+def _default_signals() -> None:
+    """Ctrl-C as a person's shell has it (a background job inherits SIGINT ignored, and a
+    Python started that way never raises KeyboardInterrupt: the test suite checks it does)."""
+    for sig in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
 
 
 def _quote(word: str) -> str:
@@ -513,8 +521,9 @@ def python_floor(root: Path, log_path: Path, env: dict[str, str]) -> dict[str, A
             "--import-mode=append",
             "-m",
             "not e2e and not matrix and not integration",
+            f"{SRC_IN_ROOT}/tests",
         ],
-        cwd=SRC_IN_ROOT,
+        cwd="/tmp",  # not the source tree: `python -m kdoctor` must find the installed one
         env=env,
         timeout=FLOOR_TIMEOUT,
         log_path=log_path,
