@@ -1,26 +1,55 @@
-"""The wheel pip builds (what onboard.sh installs) carries every Python package of the tree."""
+"""The wheel carries every kdoctor package and the module, under the kdoctor namespace only."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python < 3.11
-    import tomli as tomllib
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytestmark = pytest.mark.integration
 
-def test_every_subpackage_is_listed_in_pyproject() -> None:
-    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    listed = set(setuptools["packages"])
-    mapped = {name: ROOT / path for name, path in setuptools["package-dir"].items()}
-    found = set()
-    for name, directory in mapped.items():
-        for init in directory.rglob("__init__.py"):
-            relative = init.parent.relative_to(directory).parts
-            found.add(".".join((name, *relative)))
-    assert found, "no packages found: the test itself is broken"
-    assert sorted(found - listed) == []
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    out = tmp_path_factory.mktemp("wheel")
+    # a copy of the working tree, as a user has it (setuptools' build/ would leak stale files)
+    tree = tmp_path_factory.mktemp("tree") / "kdoctor"
+    shutil.copytree(
+        ROOT, tree, ignore=shutil.ignore_patterns(".git", ".venv*", "build", "*.egg-info")
+    )
+    pip = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(tree)]
+    subprocess.run(pip, check=True, capture_output=True)
+    [path] = out.glob("kdoctor-*.whl")
+    return zipfile.ZipFile(path)
+
+
+def test_every_source_package_is_in_the_wheel(wheel: zipfile.ZipFile) -> None:
+    names = set(wheel.namelist())
+    sources = {
+        "kdoctor": ROOT / "kdoctor",
+        "kdoctor/checks": ROOT / "checks",
+        "kdoctor/fixes": ROOT / "fixes",
+    }
+    for installed, source in sources.items():
+        for module in source.rglob("*.py"):
+            rel = module.relative_to(source).as_posix()
+            assert f"{installed}/{rel}" in names, f"{installed}/{rel} is missing from the wheel"
+
+
+def test_nothing_lands_outside_the_kdoctor_namespace(wheel: zipfile.ZipFile) -> None:
+    tops = {n.split("/", 1)[0] for n in wheel.namelist()}
+    assert {t for t in tops if not t.startswith("kdoctor")} == set()
+
+
+def test_the_module_sources_are_shipped_without_build_outputs(wheel: zipfile.ZipFile) -> None:
+    names = set(wheel.namelist())
+    for rel in ("Makefile", "Kbuild", "rust-toolchain.toml", "src/lib.rs", "kernel/src/lib.rs"):
+        assert f"kdoctor/hello_world/{rel}" in names
+    outputs = [n for n in names if n.endswith((".o", ".ko", ".a", ".rlib", ".cmd"))]
+    assert outputs == []
