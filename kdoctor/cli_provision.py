@@ -172,7 +172,8 @@ def fix_command(
                 ctx,
                 runner,
                 log_dir=log_dir(ctx),
-                on_step=lambda step, i, n: display.step(f"[{i}/{n}] {step.display}"),
+                on_step=display.plan_step,
+                on_line=display.output,
             )
         render.print_apply(applied, out)
         data["apply"] = applied.to_json()

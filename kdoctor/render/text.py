@@ -19,7 +19,7 @@ from kdoctor.system import Probe
 if TYPE_CHECKING:
     from kdoctor.apply import ApplyResult
     from kdoctor.build import BuildResult
-    from kdoctor.plan import Plan
+    from kdoctor.plan import Plan, Step
     from kdoctor.verify import VerifyResult
 
 GLYPHS = {
@@ -117,6 +117,7 @@ class StepDisplay:
         self._progress: Optional[Progress] = None
         self._task: Optional[TaskID] = None
         self._last = ""
+        self._current = ""
 
     def __enter__(self) -> StepDisplay:
         if self.out.is_terminal:
@@ -141,6 +142,17 @@ class StepDisplay:
             self._progress.update(self._task, description=text)
         else:
             self.out.print(f"  {text}", markup=False)
+
+    def plan_step(self, step: Step, index: int, total: int) -> None:
+        """A plan step starts: show which, of how many."""
+        self._current = f"[{index}/{total}] {step.display}"
+        self.step(self._current)
+
+    def output(self, line: str) -> None:
+        """The running step printed a line: on a terminal, show it beside the step."""
+        text = line.strip()
+        if self._progress is not None and text:
+            self.step(f"{self._current} · {text[:60]}")
 
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
