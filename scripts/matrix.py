@@ -36,6 +36,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -120,22 +121,27 @@ def ensure_pristine(cache: Path, release: str) -> tuple[Path, Optional[float]]:
         return tarball, None
     started = time.monotonic()
     staging = cache / release / "bootstrap.partial"
-    if staging.exists():
-        shutil.rmtree(staging)
+    remove_root(staging)  # what an interrupted debootstrap left
     staging.mkdir(parents=True)
     log(f"{release}: debootstrap --variant=minbase (once; kept as {tarball})")
-    run(
-        [
-            "debootstrap",
-            "--variant=minbase",
-            "--include=python3",
-            f"--keyring={KEYRING}",
-            release,
-            str(staging),
-            MIRROR,
-        ],
-        stdout=subprocess.DEVNULL,
-    )
+    try:
+        run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                "--include=python3",
+                f"--keyring={KEYRING}",
+                release,
+                str(staging),
+                MIRROR,
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+    finally:
+        # debootstrap mounts /proc and /sys inside while it installs; a failure or Ctrl-C
+        # can leave them there
+        end_processes(staging)
+        unmount_all(staging)
     (staging / "etc/apt/sources.list").write_text(sources_list(release))
     # a fresh install: no package lists, no downloaded packages
     for directory in ("var/lib/apt/lists", "var/cache/apt/archives"):
@@ -159,11 +165,22 @@ def restore(tarball: Path, root: Path) -> float:
 
 
 def remove_root(root: Path) -> None:
+    """Delete a root, never through a mount point (anything still mounted is unmounted first)."""
     if not root.exists():
         return
+    unmount_all(root)
     if mounted_under(root):
-        raise RuntimeError(f"{root} still has mounts under it: umount -R them first")
+        raise RuntimeError(f"{root} still has mounts under it: {mounted_under(root)}")
     shutil.rmtree(root)
+
+
+def unmount_all(root: Path) -> None:
+    """Unmount everything under ``root``, deepest first (lazily as the last resort)."""
+    for lazy in (False, True):
+        for path in sorted(mounted_under(root), reverse=True):
+            subprocess.run(["umount", *(["-l"] if lazy else ["-R"]), path], check=False)
+        if not mounted_under(root):
+            return
 
 
 # -- mounts and processes ------------------------------------------------------------------------
@@ -211,29 +228,22 @@ def end_processes(root: Path) -> None:
 def mounted(root: Path, archives: Path) -> Iterator[None]:
     """/proc, /sys, /dev (with /dev/pts and /dev/shm) and the shared apt archive cache, bound
     into ``root``; everything is unmounted again, whatever happens."""
-    targets: list[Path] = []
     try:
-        for source, target, argv in (
-            ("proc", "proc", ["mount", "-t", "proc", "proc"]),
-            ("/sys", "sys", ["mount", "--rbind", "/sys"]),
-            ("/dev", "dev", ["mount", "--rbind", "/dev"]),
-            (str(archives), "var/cache/apt/archives", ["mount", "--bind", str(archives)]),
+        for target, argv in (
+            ("proc", ["mount", "-t", "proc", "proc"]),
+            ("sys", ["mount", "--rbind", "/sys"]),
+            ("dev", ["mount", "--rbind", "/dev"]),
+            ("var/cache/apt/archives", ["mount", "--bind", str(archives)]),
         ):
             path = root / target
             path.mkdir(parents=True, exist_ok=True)
             run([*argv, str(path)])
-            targets.append(path)
             if argv[1] == "--rbind":  # never let an unmount inside propagate to the host
                 run(["mount", "--make-rslave", str(path)])
-            del source
         yield
     finally:
         end_processes(root)
-        for path in reversed(targets):
-            subprocess.run(["umount", "-R", str(path)], check=False)
-        left = mounted_under(root)
-        for path_text in sorted(left, reverse=True):  # a lazy unmount as the last resort
-            subprocess.run(["umount", "-l", path_text], check=False)
+        unmount_all(root)
         if mounted_under(root):
             log(f"WARNING: still mounted under {root}: {mounted_under(root)}")
 
@@ -330,22 +340,30 @@ def in_root(
             preexec_fn=_default_signals,
         )
         out_lines: list[str] = []
+        timed_out = threading.Event()
+
+        def kill_group() -> None:
+            timed_out.set()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+
+        # a silent hang is cut short too: the watchdog does not wait for output
+        watchdog = threading.Timer(timeout, kill_group)
+        watchdog.start()
         try:
             assert process.stdout is not None
-            deadline = started + timeout
             for line in process.stdout:
                 out_lines.append(line)
                 logfile.write(line)
                 logfile.flush()
-                if time.monotonic() > deadline:
-                    raise subprocess.TimeoutExpired(command, timeout)
-            status = process.wait(timeout=max(1.0, deadline - time.monotonic()))
-        except (subprocess.TimeoutExpired, KeyboardInterrupt) as exc:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+            status = process.wait()
+        except KeyboardInterrupt:
+            kill_group()
             process.wait()
-            if isinstance(exc, KeyboardInterrupt):
-                raise
+            raise
+        finally:
+            watchdog.cancel()
+        if timed_out.is_set():
             logfile.write(f"\nmatrix: timed out after {timeout:g} s\n")
             status = 124
     return status, "".join(out_lines), time.monotonic() - started
@@ -654,7 +672,14 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = parse_args(argv)
+    try:
+        return run_matrix(parse_args(argv))
+    except KeyboardInterrupt:
+        log("interrupted: the roots were unmounted and their processes ended")
+        return 130
+
+
+def run_matrix(args: argparse.Namespace) -> int:
     problem = preflight()
     if problem:
         print(f"matrix: {problem}", file=sys.stderr)
