@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 if [ "${KDOCTOR_FAST:-}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "== onboarding (provision, build, verify)"
     KDOCTOR_VENV=${KDOCTOR_ONBOARD_VENV:-$PWD/.venv-onboard} ./onboard.sh
+    export KDOCTOR_PROVISIONED=1   # tests/test_fix_idempotent.py: a second fix plans nothing
     TEST_EXTRAS=(debootstrap cpio kmod)
     missing=()
     for p in "${TEST_EXTRAS[@]}"; do

@@ -1,0 +1,39 @@
+"""On a provisioned machine (the test run provisions this one through ./onboard.sh first), a
+second `kdoctor fix --yes` plans zero steps and changes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def fix(*args: str) -> dict[str, object]:
+    run = subprocess.run(
+        [sys.executable, "-m", "kdoctor", "fix", "--json", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=dict(os.environ, NO_COLOR="1"),
+        timeout=600,
+    )
+    data = dict(json.loads(run.stdout))
+    data["returncode"] = run.returncode
+    return data
+
+
+def test_a_provisioned_machine_plans_nothing_and_fix_yes_applies_nothing() -> None:
+    first = fix("--dry-run")
+    if os.environ.get("KDOCTOR_PROVISIONED") != "1":
+        pytest.skip("run by scripts/test.sh, after ./onboard.sh provisioned this machine")
+    assert first["plan"]["steps"] == []  # type: ignore[index]
+    again = fix("--yes", "--no-build")
+    assert again["returncode"] == 0
+    assert again["plan"] == {"steps": [], "notes": again["plan"]["notes"]}  # type: ignore[index]
+    assert "apply" not in again
+    assert all(f["status"] != "fail" or not f["required"] for f in again["after"])  # type: ignore[attr-defined]
