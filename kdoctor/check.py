@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Optional
 
 from kdoctor.context import Context
 from kdoctor.finding import Finding, Remediation, Status
+from kdoctor.registry import Registry
 from kdoctor.system import DEFAULT_TIMEOUT, Probe, System
 
 
@@ -86,22 +85,13 @@ class Check:
         )
 
 
-_registry: dict[str, type[Check]] = {}
-
-
-def register(cls: type[Check]) -> type[Check]:
-    if cls.id in _registry and _registry[cls.id] is not cls:
-        raise ValueError(f"duplicate check id {cls.id!r}")
-    _registry[cls.id] = cls
-    return cls
+_checks: Registry[Check] = Registry("check", "kdoctor.checks")
+register = _checks.register
 
 
 def all_checks() -> list[Check]:
     """Every registered check, in report order."""
-    package = importlib.import_module("kdoctor.checks")
-    for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
-    return [cls() for cls in sorted(_registry.values(), key=lambda c: (c.order, c.id))]
+    return _checks.instances()
 
 
 def select(ids: list[str]) -> list[Check]:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import difflib
-import importlib
 import os
-import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Optional
 
 from kdoctor.context import Context
 from kdoctor.engine import Report
 from kdoctor.finding import Finding
+from kdoctor.registry import Registry
 from kdoctor.settings import load
 from kdoctor.settings import render as render_settings
 from kdoctor.system import System
@@ -89,21 +88,13 @@ class Fix:
         return [f for f in report.findings if f.fix == self.id and f.status.is_problem]
 
 
-_registry: dict[str, type[Fix]] = {}
-
-
-def register(cls: type[Fix]) -> type[Fix]:
-    if cls.id in _registry and _registry[cls.id] is not cls:
-        raise ValueError(f"duplicate fix id {cls.id!r}")
-    _registry[cls.id] = cls
-    return cls
+_fixes: Registry[Fix] = Registry("fix", "kdoctor.fixes")
+register = _fixes.register
 
 
 def all_fixes() -> list[Fix]:
-    package = importlib.import_module("kdoctor.fixes")
-    for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
-    return [cls() for cls in sorted(_registry.values(), key=lambda c: (c.order, c.id))]
+    """Every registered fix, in the order their steps run."""
+    return _fixes.instances()
 
 
 @dataclass(frozen=True)
