@@ -35,7 +35,7 @@ stamp="$venv/.kdoctor-source"
 # the installable files' names, sizes and times
 source_id=$(cd "$here" && {
     if git rev-parse HEAD 2>/dev/null; then git status --porcelain 2>/dev/null || true
-    else find pyproject.toml kdoctor checks fixes hello-world -type f ! -name '*.pyc' \
+    else find pyproject.toml kdoctor hello-world -type f ! -name '*.pyc' \
            -printf '%p %s %T@\n' 2>/dev/null | sort || true; fi
 } | sha256sum | cut -c1-16)
 if [ ! -x "$venv/bin/kdoctor" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$source_id" ]; then

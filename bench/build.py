@@ -19,9 +19,9 @@ import sys
 import tempfile
 import time
 
-from kdoctor import kernel_image, vm
-from kdoctor.context import bundled_module_dir, detect
-from kdoctor.runner import Runner
+from kdoctor.machine.runner import Runner
+from kdoctor.model.context import bundled_module_dir, detect
+from kdoctor.pipeline import kernel_image, vm
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from kdoctor.context import Context, DistroInfo
-from kdoctor.toolchain_file import PinnedToolchain
+from kdoctor.model.context import Context, DistroInfo
+from kdoctor.model.toolchain_file import PinnedToolchain
 
 KDIR = "/lib/modules/6.1.0-56-amd64/build"
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from kdoctor import apply as apply_module
-from kdoctor.apply import apply_plan, command_for
-from kdoctor.fake import FakeSystem, Reply
-from kdoctor.plan import FileEdit, Plan, Step
-from kdoctor.runner import Runner
+from kdoctor.machine.fake import FakeSystem, Reply
+from kdoctor.machine.runner import Runner
+from kdoctor.model.plan import FileEdit, Plan, Step
+from kdoctor.pipeline import apply as apply_module
+from kdoctor.pipeline.apply import apply_plan, command_for
 from tests.conftest import make_context
 
 APT = ("apt-get", "install", "-y", "clang")

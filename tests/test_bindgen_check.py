@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Optional
 
 from kdoctor.checks.bindgen import PROBE_STRUCT, BindgenCheck, libclang_error, probe_header
-
-from kdoctor.fake import Answer, FakeSystem, Reply
-from kdoctor.finding import Finding, Remediation, Status
-from kdoctor.system import DEFAULT_TIMEOUT, Probe
+from kdoctor.machine.fake import Answer, FakeSystem, Reply
+from kdoctor.machine.system import DEFAULT_TIMEOUT, Probe
+from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import make_context
 
 if sys.version_info >= (3, 11):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from kdoctor.build_errors import explain
+from kdoctor.knowledge.build_errors import explain
 
 
 def ids(log: str) -> list[str]:

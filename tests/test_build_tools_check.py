@@ -4,10 +4,9 @@ from collections.abc import Mapping
 from typing import Optional
 
 from kdoctor.checks.build_tools import BuildToolsCheck
-
-from kdoctor.context import DistroInfo
-from kdoctor.fake import Answer, FakeSystem, Reply
-from kdoctor.finding import Finding, Remediation, Status
+from kdoctor.machine.fake import Answer, FakeSystem, Reply
+from kdoctor.model.context import DistroInfo
+from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import KDIR, make_context
 
 DEBIAN_CONFIG = (

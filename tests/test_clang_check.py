@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from kdoctor.checks.clang import ClangCheck
-
-from kdoctor.fake import FakeSystem, Reply
-from kdoctor.finding import Finding, Remediation, Status
+from kdoctor.machine.fake import FakeSystem, Reply
+from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import KDIR, make_context
 
 DEBIAN_14 = "Debian clang version 14.0.6\nTarget: x86_64-pc-linux-gnu\n"

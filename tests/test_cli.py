@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kdoctor import check as registry
+from kdoctor.checks import base as registry
 from kdoctor.cli import app
-from kdoctor.finding import Status
+from kdoctor.model.finding import Status
 
 KERNEL = "6.1.0-56-amd64"
 FIELDS = {"id", "status", "summary", "found", "remediation", "fix", "duration_ms"}

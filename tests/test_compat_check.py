@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import pytest
-from kdoctor.checks.compat import CompatCheck
 from packaging.version import Version
 
-from kdoctor.compat import RULES, Combination, logical_text, matching
-from kdoctor.fake import FakeSystem
-from kdoctor.finding import Finding, Remediation, Status
+from kdoctor.checks.compat import CompatCheck
+from kdoctor.knowledge.compat import RULES, Combination, logical_text, matching
+from kdoctor.machine.fake import FakeSystem
+from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import KDIR, make_context
 
 MODULE = "/src/hello-world"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from kdoctor.checks.toolchain import ToolchainCheck
 
-from kdoctor.context import Context, DistroInfo, bundled_module_dir, detect
-from kdoctor.fake import FakeSystem
-from kdoctor.packages import rust_logical
+from kdoctor.checks.toolchain import ToolchainCheck
+from kdoctor.knowledge.packages import rust_logical
+from kdoctor.machine.fake import FakeSystem
+from kdoctor.model.context import Context, DistroInfo, bundled_module_dir, detect
 from tests.conftest import make_context
 
 PARTS = ("rustc", "rust-src", "rustfmt")

@@ -12,10 +12,10 @@ from typing import Any, ClassVar, Optional
 import pytest
 from typer.testing import CliRunner
 
-from kdoctor import runner as runner_module
 from kdoctor.cli import app
-from kdoctor.runner import Runner
-from kdoctor.system import Probe
+from kdoctor.machine import runner as runner_module
+from kdoctor.machine.runner import Runner
+from kdoctor.machine.system import Probe
 
 pytestmark = pytest.mark.integration
 

@@ -2,7 +2,7 @@
 
 Each scenario writes small shell scripts (in the spirit of the kernel's
 ``scripts/rust_is_available_test.py``) into a temporary ``~/.cargo/bin`` and runs the checks
-through :class:`kdoctor.runner.Runner`, so timeouts, working directories, exit codes and the
+through :class:`kdoctor.machine.runner.Runner`, so timeouts, working directories, exit codes and the
 environment rustup sees are the real ones.
 """
 
@@ -17,13 +17,14 @@ from typing import Optional
 
 import pytest
 
-from kdoctor import rust
-from kdoctor.check import Check, select
-from kdoctor.context import Context, bundled_module_dir
-from kdoctor.engine import Report, run_checks
-from kdoctor.finding import Remediation, Status
-from kdoctor.runner import Runner
-from kdoctor.toolchain_file import PinnedToolchain, read_pin
+from kdoctor.checks.base import Check, select
+from kdoctor.facts import rust
+from kdoctor.machine.runner import Runner
+from kdoctor.model.context import Context, bundled_module_dir
+from kdoctor.model.finding import Remediation, Status
+from kdoctor.model.report import Report
+from kdoctor.model.toolchain_file import PinnedToolchain, read_pin
+from kdoctor.pipeline.diagnose import run_checks
 from tests.conftest import make_context
 
 PIN = "nightly-2021-02-12-x86_64-unknown-linux-gnu"

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
+
 from kdoctor.checks import bindgen as bindgen_check
 from kdoctor.checks.bindgen import BindgenCheck
 from kdoctor.checks.clang import ClangCheck
-
-from kdoctor.finding import Finding, Status
-from kdoctor.runner import Runner
-from kdoctor.system import DEFAULT_TIMEOUT, Probe
+from kdoctor.machine.runner import Runner
+from kdoctor.machine.system import DEFAULT_TIMEOUT, Probe
+from kdoctor.model.finding import Finding, Status
 from tests.conftest import make_context, tool
 
 #: how long a hung fake tool sleeps: far longer than any timeout used here

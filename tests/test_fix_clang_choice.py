@@ -4,12 +4,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 from kdoctor.fixes.clang_choice import ClangChoiceFix
-
-from kdoctor.context import Context
-from kdoctor.engine import Report
-from kdoctor.fake import FakeSystem
-from kdoctor.finding import Finding, Status
-from kdoctor.plan import Step, merge_settings
+from kdoctor.machine.fake import FakeSystem
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Finding, Status
+from kdoctor.model.plan import Step
+from kdoctor.model.report import Report
+from kdoctor.pipeline.planner import merge_settings
 from tests.conftest import make_context
 
 CLANG_SUMMARY = "clang 8.0.1 is too old (no asm goto support); clang-18 on PATH is good enough"

@@ -6,17 +6,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from kdoctor.checks.kbuild_cmd import KbuildCmdCheck
-from kdoctor.fixes.kbuild_cmd import KbuildCmdFix, command_of
 
-from kdoctor.context import Context, bundled_module_dir
-from kdoctor.engine import Report
-from kdoctor.fake import FakeSystem
-from kdoctor.files import write_atomic
-from kdoctor.finding import Finding, Status
-from kdoctor.kbuild import objects_without_cmd, parse_kbuild
-from kdoctor.plan import FileEdit, Step
-from kdoctor.runner import Runner
+from kdoctor.checks.kbuild_cmd import KbuildCmdCheck
+from kdoctor.facts.kbuild import objects_without_cmd, parse_kbuild
+from kdoctor.fixes.kbuild_cmd import KbuildCmdFix, command_of
+from kdoctor.machine.fake import FakeSystem
+from kdoctor.machine.files import write_atomic
+from kdoctor.machine.runner import Runner
+from kdoctor.model.context import Context, bundled_module_dir
+from kdoctor.model.finding import Finding, Status
+from kdoctor.model.plan import FileEdit, Step
+from kdoctor.model.report import Report
 from tests.conftest import make_context
 from tests.fishinabarrel import fishinabarrel_module
 

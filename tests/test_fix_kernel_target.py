@@ -4,13 +4,14 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
+from kdoctor.fixes.base import all_fixes
 from kdoctor.fixes.kernel_target import KernelTargetFix
-
-from kdoctor.context import Context
-from kdoctor.engine import Report
-from kdoctor.fake import FakeSystem
-from kdoctor.finding import Finding, Remediation, Status
-from kdoctor.plan import RETARGETED, Step, all_fixes, make_plan
+from kdoctor.machine.fake import FakeSystem
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.model.plan import RETARGETED, Step
+from kdoctor.model.report import Report
+from kdoctor.pipeline.planner import make_plan
 from tests.conftest import make_context
 
 FC = "6.18.44-fc-v782"

@@ -8,16 +8,16 @@ from typing import Any, Optional
 from kdoctor.checks.clang import ClangCheck
 from kdoctor.checks.kernel_headers import KernelHeadersCheck
 from kdoctor.checks.vm import VmCheck
+from kdoctor.fixes.base import all_fixes
 from kdoctor.fixes.packages import APT_LISTS, DPKG_UPDATES, PackagesFix, finding_packages
-
-from kdoctor.context import DistroInfo
-from kdoctor.engine import Report
-from kdoctor.fake import FakeSystem, Reply
-from kdoctor.finding import Finding, Status
-from kdoctor.packages import kernel_package_names, known_packages
-from kdoctor.plan import Step, all_fixes
-from kdoctor.runner import Runner
-from kdoctor.step_errors import explain_step_failure
+from kdoctor.knowledge.packages import kernel_package_names, known_packages
+from kdoctor.knowledge.step_errors import explain_step_failure
+from kdoctor.machine.fake import FakeSystem, Reply
+from kdoctor.machine.runner import Runner
+from kdoctor.model.context import DistroInfo
+from kdoctor.model.finding import Finding, Status
+from kdoctor.model.plan import Step
+from kdoctor.model.report import Report
 from tests.conftest import make_context
 
 HEADERS = "linux-headers-6.1.0-56-amd64"
@@ -673,8 +673,8 @@ def test_modification_times_come_from_the_system(tmp_path: Path) -> None:
 def test_the_stock_kernel_flavour_follows_the_distribution() -> None:
     from dataclasses import replace
 
-    from kdoctor.context import DistroInfo
-    from kdoctor.packages import package_name, stock_flavour
+    from kdoctor.knowledge.packages import package_name, stock_flavour
+    from kdoctor.model.context import DistroInfo
 
     debian = make_context()
     ubuntu = replace(debian, distro=DistroInfo("ubuntu", "24.04", "Ubuntu 24.04", ("debian",)))

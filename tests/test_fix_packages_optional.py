@@ -6,11 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from kdoctor.fixes.packages import PackagesFix
-
-from kdoctor.engine import Report
-from kdoctor.fake import FakeSystem
-from kdoctor.finding import Finding
-from kdoctor.plan import Step
+from kdoctor.machine.fake import FakeSystem
+from kdoctor.model.finding import Finding
+from kdoctor.model.plan import Step
+from kdoctor.model.report import Report
 from tests.test_fix_packages import apt_install, apt_machine, problem, refresh, report
 
 LEFT_OUT = (

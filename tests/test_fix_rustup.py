@@ -3,12 +3,11 @@ from __future__ import annotations
 from typing import Optional
 
 from kdoctor.fixes.rustup import INSTALLER_SCRIPT, RustupFix
-
-from kdoctor.context import Context, DistroInfo
-from kdoctor.engine import Report
-from kdoctor.fake import FakeSystem, Reply
-from kdoctor.finding import Finding, Status
-from kdoctor.plan import Step
+from kdoctor.machine.fake import FakeSystem, Reply
+from kdoctor.model.context import Context, DistroInfo
+from kdoctor.model.finding import Finding, Status
+from kdoctor.model.plan import Step
+from kdoctor.model.report import Report
 from tests.conftest import make_context
 
 SUMMARY = "rustup is not installed; it is needed to install nightly-2021-02-12"

@@ -4,16 +4,16 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pytest
+
 from kdoctor.fixes.rustup import RustupFix
 from kdoctor.fixes.toolchain import RUSTUP_ENV, ToolchainFix
-
-from kdoctor.apply import apply_plan
-from kdoctor.context import Context, DistroInfo
-from kdoctor.engine import Report
-from kdoctor.fake import FakeSystem, Reply
-from kdoctor.finding import Finding, Status
-from kdoctor.plan import Plan, Step
-from kdoctor.step_errors import explain_step_failure
+from kdoctor.knowledge.step_errors import explain_step_failure
+from kdoctor.machine.fake import FakeSystem, Reply
+from kdoctor.model.context import Context, DistroInfo
+from kdoctor.model.finding import Finding, Status
+from kdoctor.model.plan import Plan, Step
+from kdoctor.model.report import Report
+from kdoctor.pipeline.apply import apply_plan
 from tests.conftest import make_context
 
 PIN = "nightly-2021-02-12"

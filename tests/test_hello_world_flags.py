@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kdoctor.context import bundled_module_dir
+from kdoctor.model.context import bundled_module_dir
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kdoctor.initramfs import Archive, Entry, parse_newc, read_gzip
+from kdoctor.pipeline.initramfs import Archive, Entry, parse_newc, read_gzip
 
 
 def sample() -> Archive:

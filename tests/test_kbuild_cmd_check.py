@@ -3,10 +3,9 @@ from __future__ import annotations
 from typing import Optional
 
 from kdoctor.checks.kbuild_cmd import KbuildCmdCheck
-
-from kdoctor.fake import FakeSystem
-from kdoctor.finding import Finding, Remediation, Status
-from kdoctor.kbuild import cmd_file_for, kdir_uts_release, objects_without_cmd, parse_kbuild
+from kdoctor.facts.kbuild import cmd_file_for, kdir_uts_release, objects_without_cmd, parse_kbuild
+from kdoctor.machine.fake import FakeSystem
+from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import KDIR, make_context
 
 MOD = "/src/hello-world"

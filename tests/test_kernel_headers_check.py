@@ -3,11 +3,10 @@ from __future__ import annotations
 from typing import Optional
 
 from kdoctor.checks.kernel_headers import KernelHeadersCheck, kernel_kind
-
-from kdoctor.fake import FakeSystem, Reply
-from kdoctor.finding import Finding, Remediation, Status
-from kdoctor.kbuild import installed_build_dirs, missing_build_files
-from kdoctor.packages import known_to_manager
+from kdoctor.facts.kbuild import installed_build_dirs, missing_build_files
+from kdoctor.knowledge.packages import known_to_manager
+from kdoctor.machine.fake import FakeSystem, Reply
+from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import KDIR, make_context
 
 FC = "6.18.44-fc-v782"

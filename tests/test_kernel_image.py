@@ -7,12 +7,12 @@ from typing import Optional
 
 import pytest
 
-from kdoctor import kernel_image
-from kdoctor.context import Context
-from kdoctor.fake import FakeSystem, Reply
-from kdoctor.finding import Remediation
-from kdoctor.kernel_image import KernelImage, KernelImageError
-from kdoctor.system import OutputCallback, Probe
+from kdoctor.machine.fake import FakeSystem, Reply
+from kdoctor.machine.system import OutputCallback, Probe
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Remediation
+from kdoctor.pipeline import kernel_image
+from kdoctor.pipeline.kernel_image import KernelImage, KernelImageError
 from tests.conftest import make_context
 
 RELEASE = "6.1.0-56-amd64"

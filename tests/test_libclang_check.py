@@ -5,9 +5,8 @@ from typing import Optional
 
 from kdoctor.checks.clang import ClangCheck
 from kdoctor.checks.libclang import LibclangCheck, parse_ldconfig
-
-from kdoctor.fake import Answer, FakeSystem
-from kdoctor.finding import Finding, Remediation, Status
+from kdoctor.machine.fake import Answer, FakeSystem
+from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import make_context
 
 CLANG_14 = "Debian clang version 14.0.6\nTarget: x86_64-pc-linux-gnu\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kdoctor.context import bundled_module_dir
+from kdoctor.model.context import bundled_module_dir
 
 pytestmark = pytest.mark.e2e
 

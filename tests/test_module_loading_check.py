@@ -3,11 +3,9 @@ from __future__ import annotations
 from typing import Optional
 
 import pytest
-from kdoctor.checks.module_loading import ModuleLoadingCheck
 
-from kdoctor.fake import FakeSystem
-from kdoctor.finding import Finding, Remediation, Status
-from kdoctor.loading import (
+from kdoctor.checks.module_loading import ModuleLoadingCheck
+from kdoctor.facts.loading import (
     EFI_DIR,
     LOCKDOWN,
     MODULES_DISABLED,
@@ -18,6 +16,8 @@ from kdoctor.loading import (
     host_loading,
     secure_boot_state,
 )
+from kdoctor.machine.fake import FakeSystem
+from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import make_context
 
 SB_ON = "\x06\x00\x00\x00\x01"

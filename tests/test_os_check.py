@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 from kdoctor.checks.os_info import OsCheck
-
-from kdoctor.context import DistroInfo
-from kdoctor.fake import FakeSystem
-from kdoctor.finding import Finding, Remediation, Status
+from kdoctor.machine.fake import FakeSystem
+from kdoctor.model.context import DistroInfo
+from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import make_context
 
 DEBIAN = {"apt-get": "/usr/bin/apt-get"}

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from kdoctor.checks.privileges import PrivilegesCheck
-
-from kdoctor.fake import FakeSystem, Reply
-from kdoctor.finding import Finding, Remediation, Status
+from kdoctor.machine.fake import FakeSystem, Reply
+from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import make_context
 
 SUDO = {"sudo": "/usr/bin/sudo"}

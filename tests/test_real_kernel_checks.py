@@ -6,15 +6,15 @@ import os
 from pathlib import Path
 
 import pytest
+
 from kdoctor.checks.kbuild_cmd import KbuildCmdCheck
 from kdoctor.checks.kernel_headers import KernelHeadersCheck
 from kdoctor.checks.module_loading import ModuleLoadingCheck
 from kdoctor.checks.vm import VmCheck
-
-from kdoctor.context import Context
-from kdoctor.finding import Status
-from kdoctor.kbuild import member_cmd_reading, missing_build_files
-from kdoctor.runner import Runner
+from kdoctor.facts.kbuild import member_cmd_reading, missing_build_files
+from kdoctor.machine.runner import Runner
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Status
 from tests.conftest import make_context
 
 RELEASE = "6.1.0-56-amd64"

@@ -11,18 +11,18 @@ import shutil
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
+
 from kdoctor.checks.bindgen import BindgenCheck
 from kdoctor.checks.build_tools import BuildToolsCheck
 from kdoctor.checks.clang import ClangCheck
 from kdoctor.checks.libclang import LibclangCheck
 from kdoctor.checks.os_info import OsCheck
 from kdoctor.checks.privileges import PrivilegesCheck
-from packaging.version import Version
-
-from kdoctor.context import Context, package_manager_for, read_distro
-from kdoctor.engine import run_checks
-from kdoctor.finding import Status
-from kdoctor.runner import Runner
+from kdoctor.machine.runner import Runner
+from kdoctor.model.context import Context, package_manager_for, read_distro
+from kdoctor.model.finding import Status
+from kdoctor.pipeline.diagnose import run_checks
 from tests.conftest import make_context
 
 pytestmark = pytest.mark.integration

@@ -4,9 +4,9 @@ import io
 
 from rich.console import Console
 
-from kdoctor.engine import Report
-from kdoctor.finding import Finding, Remediation, Status
-from kdoctor.plan import FileEdit, Plan, Step
+from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.model.plan import FileEdit, Plan, Step
+from kdoctor.model.report import Report
 from kdoctor.render import jsonout, text
 from tests.conftest import make_context
 

@@ -6,15 +6,15 @@ from dataclasses import replace
 from typing import Any, Optional
 
 import pytest
-from kdoctor.checks.kernel_headers import KernelHeadersCheck
 
-from kdoctor.context import Context
-from kdoctor.engine import Report
-from kdoctor.fake import FakeSystem, Reply
-from kdoctor.finding import Finding, Status
-from kdoctor.plan import RETARGETED
-from kdoctor.retarget import metapackage_release, retarget, unservable
-from kdoctor.runner import Runner
+from kdoctor.checks.kernel_headers import KernelHeadersCheck
+from kdoctor.machine.fake import FakeSystem, Reply
+from kdoctor.machine.runner import Runner
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Finding, Status
+from kdoctor.model.plan import RETARGETED
+from kdoctor.model.report import Report
+from kdoctor.pipeline.retarget import metapackage_release, retarget, unservable
 from tests.conftest import make_context
 
 FC = "6.18.44-fc-v782"

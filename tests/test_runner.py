@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kdoctor.runner import Runner
+from kdoctor.machine.runner import Runner
 from tests.conftest import tool
 
 

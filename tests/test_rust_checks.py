@@ -3,15 +3,15 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import pytest
+
+from kdoctor.checks.base import Check, all_checks
 from kdoctor.checks.rust_src import RustSrcCheck
 from kdoctor.checks.rustfmt import RustfmtCheck
 from kdoctor.checks.rustup import INSTALLER, RustupCheck
 from kdoctor.checks.toolchain import ToolchainCheck
-
-from kdoctor.check import Check, all_checks
-from kdoctor.context import DistroInfo
-from kdoctor.fake import FakeSystem, Reply
-from kdoctor.finding import Finding, Remediation, Status
+from kdoctor.machine.fake import FakeSystem, Reply
+from kdoctor.model.context import DistroInfo
+from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import make_context
 from tests.test_rust_toolchain import (
     CARGO_BIN,

@@ -5,12 +5,12 @@ from typing import Any, Optional
 
 import pytest
 
-from kdoctor import rust
-from kdoctor.context import DistroInfo
-from kdoctor.fake import Answer, FakeSystem, Reply
-from kdoctor.packages import rust_logical, rustup_packaged
-from kdoctor.rust import Active, Override, RustToolchain
-from kdoctor.system import Probe
+from kdoctor.facts import rust
+from kdoctor.facts.rust import Active, Override, RustToolchain
+from kdoctor.knowledge.packages import rust_logical, rustup_packaged
+from kdoctor.machine.fake import Answer, FakeSystem, Reply
+from kdoctor.machine.system import Probe
+from kdoctor.model.context import DistroInfo
 from tests.conftest import make_context
 
 HOME = "/root"

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kdoctor import settings
-from kdoctor.plan import Step, merge_settings
+from kdoctor.machine import settings
+from kdoctor.model.plan import Step
+from kdoctor.pipeline.planner import merge_settings
 
 
 def test_settings_round_trip_and_are_shell_sourceable(tmp_path: Path) -> None:

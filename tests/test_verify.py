@@ -9,12 +9,12 @@ from typing import Optional
 
 import pytest
 
-from kdoctor import verify, vm
-from kdoctor.context import Context
-from kdoctor.fake import FakeSystem, Reply
-from kdoctor.finding import Remediation
-from kdoctor.system import OutputCallback, Probe
-from kdoctor.verify import MESSAGES, VerifyResult
+from kdoctor.machine.fake import FakeSystem, Reply
+from kdoctor.machine.system import OutputCallback, Probe
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Remediation
+from kdoctor.pipeline import verify, vm
+from kdoctor.pipeline.verify import MESSAGES, VerifyResult
 from tests.conftest import make_context
 
 CONSOLES = Path(__file__).parent / "data" / "consoles"
@@ -331,7 +331,7 @@ def test_kvm_abort_falls_back_to_tcg_and_is_remembered(tmp_path: Path) -> None:
 def test_the_initramfs_carries_the_module_and_the_script(tmp_path: Path) -> None:
     system, ko = machine(tmp_path, [Reply(stdout=console("success"))])
     verify.verify_vm(vm_ctx(tmp_path), system, ko, release=RELEASE, accel="tcg")
-    from kdoctor.initramfs import read_gzip
+    from kdoctor.pipeline.initramfs import read_gzip
 
     entries = {e.name: e for e in read_gzip(system.initrds[0])}
     assert entries["helloworld.ko"].data == Path(ko).read_bytes()

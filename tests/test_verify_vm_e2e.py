@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from kdoctor import kernel_image, verify, vm
-from kdoctor.context import default_cache_dir, detect
-from kdoctor.runner import Runner
+from kdoctor.machine.runner import Runner
+from kdoctor.model.context import default_cache_dir, detect
+from kdoctor.pipeline import kernel_image, verify, vm
 
 RELEASE = "6.1.0-56-amd64"
 KDIR = f"/lib/modules/{RELEASE}/build"

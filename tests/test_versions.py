@@ -7,7 +7,7 @@ from typing import Optional
 import pytest
 from packaging.version import Version
 
-from kdoctor import versions
+from kdoctor.knowledge import versions
 
 # -- clang -----------------------------------------------------------------------------------
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from kdoctor import vm
-from kdoctor.fake import FakeSystem
-from kdoctor.initramfs import read_gzip
+from kdoctor.machine.fake import FakeSystem
+from kdoctor.pipeline import vm
+from kdoctor.pipeline.initramfs import read_gzip
 
 CONSOLES = Path(__file__).parent / "data" / "consoles"
 
@@ -128,7 +128,7 @@ def test_find_busybox_prefers_a_static_one(tmp_path: Path) -> None:
 @pytest.mark.integration
 @pytest.mark.skipif(shutil.which("busybox") is None, reason="busybox is not installed")
 def test_this_machines_busybox_is_found() -> None:
-    from kdoctor.runner import Runner
+    from kdoctor.machine.runner import Runner
 
     found = vm.find_busybox(Runner())
     assert found is not None

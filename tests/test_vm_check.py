@@ -3,10 +3,9 @@ from __future__ import annotations
 from typing import Optional
 
 from kdoctor.checks.vm import VmCheck, is_static
-
-from kdoctor.fake import FakeSystem, Reply
-from kdoctor.finding import Finding, Remediation, Status
-from kdoctor.loading import PROC_MODULES
+from kdoctor.facts.loading import PROC_MODULES
+from kdoctor.machine.fake import FakeSystem, Reply
+from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import make_context
 
 QEMU = "/usr/bin/qemu-system-x86_64"

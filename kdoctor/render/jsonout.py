@@ -7,8 +7,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, Optional, TextIO
 
-from kdoctor.engine import Report
-from kdoctor.system import Probe
+from kdoctor.machine.system import Probe
+from kdoctor.model.report import Report
 
 
 def report_json(report: Report, probes: Sequence[Probe] = ()) -> dict[str, Any]:

@@ -12,15 +12,15 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from rich.table import Table
 from rich.text import Text
 
-from kdoctor.engine import Report, blocks
-from kdoctor.finding import Finding, Status
-from kdoctor.system import Probe
+from kdoctor.machine.system import Probe
+from kdoctor.model.finding import Finding, Status
+from kdoctor.model.report import Report, blocks
 
 if TYPE_CHECKING:
-    from kdoctor.apply import ApplyResult
-    from kdoctor.build import BuildResult
-    from kdoctor.plan import Plan, Step
-    from kdoctor.verify import VerifyResult
+    from kdoctor.model.plan import Plan, Step
+    from kdoctor.pipeline.apply import ApplyResult
+    from kdoctor.pipeline.build import BuildResult
+    from kdoctor.pipeline.verify import VerifyResult
 
 GLYPHS = {
     Status.OK: ("✔", "green"),
@@ -253,7 +253,7 @@ def print_before_after(before: Report, after: Report, out: Console) -> None:
 
 
 def print_verify(result: VerifyResult, out: Console) -> None:
-    from kdoctor import verify
+    from kdoctor.pipeline import verify
 
     where = "the running kernel" if result.mode == "host" else "a VM"
     accel = f" ({result.accel.upper()})" if result.accel else ""

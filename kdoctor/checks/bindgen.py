@@ -1,0 +1,240 @@
+"""bindgen: present, new enough, and able to load libclang and translate a real header."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from importlib.resources import files
+from typing import Any, Optional
+
+from packaging.version import Version
+
+from kdoctor.checks.base import Check, ProbeRequest, register
+from kdoctor.knowledge import versions
+from kdoctor.knowledge.packages import install_command
+from kdoctor.machine.system import Probe, System
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Finding, Status
+
+from .libclang import find_ignoring_env
+
+#: the oldest bindgen the module's Makefile drives (its flags changed before 0.55)
+MINIMUM = Version("0.55")
+#: how long bindgen may take to load libclang and translate the one-line probe header
+TIMEOUT = 20.0
+#: how long ``bindgen --version`` may take
+VERSION_TIMEOUT = 10.0
+#: the struct the probe header declares; bindgen's output must name it
+PROBE_STRUCT = "kdoctor_probe"
+
+#: what bindgen (clang-sys) and the dynamic loader say when libclang cannot be loaded
+_NO_LIBCLANG = re.compile(
+    r"unable to find libclang|couldn'?t load libclang|could not load libclang"
+    r"|couldn'?t find any valid shared librar|dlopen|libclang\S*: cannot open shared object"
+    r"|error while loading shared libraries: libclang",
+    re.IGNORECASE,
+)
+
+
+def probe_header() -> str:
+    """The one-line C header shipped with kdoctor (``kdoctor/data/probe.h``)."""
+    return str(files("kdoctor") / "data" / "probe.h")
+
+
+def libclang_error(output: str) -> Optional[str]:
+    """The line that says libclang could not be loaded, if any."""
+    for line in output.splitlines():
+        if _NO_LIBCLANG.search(line):
+            # "thread 'main' panicked at 'Unable to find libclang: ..." (Rust before 1.73)
+            line = re.sub(r"^thread '[^']*' panicked at '", "", line.strip())
+            return line if len(line) <= 160 else line[:157] + "..."
+    return None
+
+
+@register
+class BindgenCheck(Check):
+    id = "bindgen"
+    title = f"bindgen {MINIMUM} or newer, loading libclang"
+    order = 40
+
+    def prefetch(self, ctx: Context, system: System) -> list[ProbeRequest]:
+        path = system.which(ctx.env.get("BINDGEN") or "bindgen")
+        return list(self._requests(ctx, system, path)) if path else []
+
+    def _requests(
+        self, ctx: Context, system: System, path: str
+    ) -> tuple[ProbeRequest, ProbeRequest]:
+        """``bindgen --version`` and bindgen translating the probe header."""
+        libclang_path = ctx.env.get("LIBCLANG_PATH")
+        env = (
+            {"LIBCLANG_PATH": libclang_path}
+            if libclang_path and system.env.get("LIBCLANG_PATH") != libclang_path
+            else None
+        )
+        return (
+            ProbeRequest((path, "--version"), VERSION_TIMEOUT),
+            ProbeRequest((path, probe_header(), "--", "-x", "c"), TIMEOUT, env),
+        )
+
+    def run(self, ctx: Context, system: System) -> Finding:
+        command = ctx.env.get("BINDGEN") or "bindgen"
+        source = "BINDGEN" if ctx.env.get("BINDGEN") else "default"
+        path = system.which(command)
+        facts: dict[str, Any] = {
+            "path": path,
+            "version": None,
+            "libclang_loaded": False,
+            "source": source,
+            "minimum": str(MINIMUM),
+        }
+        if path is None:
+            where = " (BINDGEN)" if source == "BINDGEN" else ""
+            return self.finding(
+                Status.FAIL,
+                f"{command}{where} is not installed",
+                fix_text=f"Install bindgen {MINIMUM} or newer.",
+                commands=(install_command(ctx, ["bindgen"]),),
+                fix="packages",
+                missing=["bindgen"],
+                **facts,
+            )
+        asked_version, asked_header = self._requests(ctx, system, path)
+        told = asked_version.ask(system)
+        if not told.ok:
+            return self._failed(ctx, system, told, path, "--version", facts)
+        version = versions.word_version(told.output, "bindgen")
+        facts["version"] = str(version) if version else None
+        found = f"{version or '?'} ({path})"
+
+        argv = list(asked_header.argv)
+        loaded = asked_header.ask(system)
+        if not loaded.ok:
+            return self._failed(ctx, system, loaded, path, "probe", facts, found)
+        if PROBE_STRUCT not in loaded.stdout:
+            return self.finding(
+                Status.FAIL,
+                f"bindgen ran but its output has no binding for struct {PROBE_STRUCT}",
+                found=found,
+                fix_text="Run it by hand and read what it printed:",
+                commands=(shlex.join(argv),),
+                fix=None,
+                missing=[],
+                **facts,
+            )
+        facts["libclang_loaded"] = True
+        if version is None:
+            return self.finding(
+                Status.WARN,
+                "bindgen loads libclang, but its --version output is unrecognised: "
+                f"{(told.output.strip().splitlines() or ['nothing'])[0][:80]!r}",
+                found=found,
+                fix_text=f"Make sure it is bindgen {MINIMUM} or newer: {path} --version",
+                fix=None,
+                missing=[],
+                **facts,
+            )
+        if version < MINIMUM:
+            return self.finding(
+                Status.WARN,
+                f"bindgen {version} loads libclang but is older than {MINIMUM}, the oldest the "
+                "module's Makefile supports",
+                found=found,
+                fix_text=f"Install bindgen {MINIMUM} or newer.",
+                commands=(install_command(ctx, ["bindgen"]),),
+                fix="packages",
+                missing=["bindgen"],
+                **facts,
+            )
+        return self.ok(
+            f"bindgen {version} loads libclang and translates a C header",
+            found=found,
+            missing=[],
+            **facts,
+        )
+
+    def _failed(
+        self,
+        ctx: Context,
+        system: System,
+        probe: Probe,
+        path: str,
+        step: str,
+        facts: dict[str, Any],
+        found: Optional[str] = None,
+    ) -> Finding:
+        by_hand = shlex.join(probe.argv)
+        if probe.timed_out:
+            doing = (
+                "for --version"
+                if step == "--version"
+                else "while loading libclang for a one-line header"
+            )
+            return self.finding(
+                Status.FAIL,
+                f"bindgen hung {doing}: no answer within {probe.timeout:g} s (killed)",
+                found=found or path,
+                fix_text=(
+                    "bindgen started but never finished. Run it by hand to see where it stops; "
+                    "a libclang from another LLVM or a broken LIBCLANG_PATH are the usual causes."
+                ),
+                commands=(by_hand,),
+                fix=None,
+                missing=[],
+                **facts,
+            )
+        reason = libclang_error(probe.output)
+        if reason is not None:
+            return self._no_libclang(ctx, system, reason, found or path, facts)
+        what = "does not run" if step == "--version" else "failed on a one-line header"
+        return self.finding(
+            Status.FAIL,
+            f"bindgen {what}: {probe.describe_failure()}",
+            found=found or path,
+            fix_text="Run it by hand to see the whole error:",
+            commands=(by_hand,),
+            fix=None,
+            missing=[],
+            **facts,
+        )
+
+    def _no_libclang(
+        self, ctx: Context, system: System, reason: str, found: str, facts: dict[str, Any]
+    ) -> Finding:
+        where = ctx.env.get("LIBCLANG_PATH")
+        elsewhere = find_ignoring_env(ctx, system)
+        if where:
+            summary = f"bindgen cannot load libclang from LIBCLANG_PATH={where}: {reason}"
+        else:
+            summary = f"bindgen cannot load libclang: {reason}"
+        if where and elsewhere is not None and elsewhere.directory != where.rstrip("/"):
+            return self.finding(
+                Status.FAIL,
+                summary,
+                found=found,
+                fix_text=(
+                    f"Point LIBCLANG_PATH at libclang {elsewhere.version or ''} in "
+                    f"{elsewhere.directory}, or unset it."
+                ).replace("  ", " "),
+                commands=(f"export LIBCLANG_PATH={elsewhere.directory}",),
+                fix=None,
+                missing=[],
+                candidate=elsewhere.directory,
+                **facts,
+            )
+        commands = [install_command(ctx, ["libclang"])]
+        if elsewhere is not None:
+            commands.append(f"export LIBCLANG_PATH={elsewhere.directory}")
+        return self.finding(
+            Status.FAIL,
+            summary,
+            found=found,
+            fix_text=(
+                "Install libclang (the package with libclang.so), then point LIBCLANG_PATH at "
+                "the directory that holds it."
+            ),
+            commands=tuple(commands),
+            fix="packages",
+            missing=["libclang"],
+            candidate=elsewhere.directory if elsewhere else None,
+            **facts,
+        )

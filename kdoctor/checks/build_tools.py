@@ -1,0 +1,208 @@
+"""build-tools: make, the C compiler the target kernel was built with, and the linker."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from packaging.version import Version
+
+from kdoctor.checks.base import Check, register
+from kdoctor.facts.tools import kernel_config
+from kdoctor.knowledge import versions
+from kdoctor.knowledge.packages import install_command, package_name
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Finding, Status
+
+from .clang import chosen_clang
+
+#: a gcc command as the first word of CONFIG_CC_VERSION_TEXT: gcc, gcc-12, x86_64-linux-gnu-gcc-13
+_GCC_COMMAND = re.compile(r"^(?:[\w.+]+-)*gcc(?:-(\d+))?$")
+
+
+@dataclass(frozen=True)
+class KernelCompiler:
+    """What the target's ``.config`` says about the compiler that built it."""
+
+    family: str  # "gcc" or "clang"
+    text: Optional[str]  # CONFIG_CC_VERSION_TEXT
+    version: Optional[Version]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One build tool as found: the command, where it is, what it said."""
+
+    command: str
+    package: str  # logical package name
+    path: Optional[str] = None
+    version: Optional[Version] = None
+    first_line: Optional[str] = None
+    #: why it is on PATH but does not answer ``--version``
+    broken: Optional[str] = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.command} {self.version}" if self.version else f"{self.command} (version ?)"
+
+
+def kernel_compiler(config: Mapping[str, str]) -> Optional[KernelCompiler]:
+    """The kernel's compiler from its ``.config`` (None when there is no ``.config``)."""
+    if not config:
+        return None
+    text = config.get("CONFIG_CC_VERSION_TEXT") or None
+    is_clang = config.get("CONFIG_CC_IS_CLANG") == "y" or (
+        config.get("CONFIG_CC_IS_GCC") != "y"
+        and text is not None
+        and versions.is_clang_banner(text)
+    )
+    if is_clang:
+        version = (versions.clang_version(text) if text else None) or versions.kconfig_version(
+            config.get("CONFIG_CLANG_VERSION", "")
+        )
+        return KernelCompiler("clang", text, version)
+    version = (versions.gcc_version(text) if text else None) or versions.kconfig_version(
+        config.get("CONFIG_GCC_VERSION", "")
+    )
+    return KernelCompiler("gcc", text, version)
+
+
+def gcc_command(kernel: Optional[KernelCompiler]) -> str:
+    """The gcc the kernel names (``gcc-12`` for Debian's kernels), else plain ``gcc``."""
+    if kernel is None or not kernel.text:
+        return "gcc"
+    first = kernel.text.split()[0]
+    return first if _GCC_COMMAND.match(first) else "gcc"
+
+
+def _package_for(command: str, default: str) -> tuple[str, Optional[int]]:
+    """The logical package (and its ``n``) that provides ``command``."""
+    match = re.search(r"-(\d+)$", command)
+    if match and default in ("gcc", "clang"):
+        return f"{default}-n", int(match.group(1))
+    return default, None
+
+
+def _find(
+    system: System,
+    command: str,
+    package: str,
+    parse: Callable[[str], Optional[Version]],
+) -> Tool:
+    path = system.which(command)
+    if path is None:
+        return Tool(command, package)
+    probe = system.probe([path, "--version"])
+    if not probe.ok:
+        return Tool(command, package, path, broken=probe.describe_failure())
+    lines = probe.stdout.strip().splitlines() or probe.output.strip().splitlines()
+    return Tool(command, package, path, parse(probe.output), lines[0].strip() if lines else None)
+
+
+@register
+class BuildToolsCheck(Check):
+    id = "build-tools"
+    title = "make, the kernel's C compiler and the linker"
+    order = 15
+
+    def run(self, ctx: Context, system: System) -> Finding:
+        config = kernel_config(system, ctx.kdir)
+        kernel = kernel_compiler(config)
+        make = _find(system, "make", "make", lambda out: versions.word_version(out, "Make"))
+        cc = self._compiler(ctx, system, kernel)
+        if config.get("CONFIG_LD_IS_LLD") == "y":
+            ld = _find(system, "ld.lld", "lld", versions.ld_version)
+        else:
+            ld = _find(system, "ld", "binutils", versions.ld_version)
+        tools = (make, cc, ld)
+
+        values: dict[str, Any] = {}
+        missing: list[str] = []
+        for tool in tools:
+            if tool.path is None:
+                logical, n = _package_for(tool.command, tool.package)
+                missing.append(logical)
+                if n is not None:
+                    values["n"] = n
+        facts: dict[str, Any] = {
+            "make": make.path,
+            "make_version": str(make.version) if make.version else None,
+            "cc": cc.command,
+            "cc_path": cc.path,
+            "cc_version": str(cc.version) if cc.version else None,
+            "cc_text": cc.first_line,
+            "kernel_cc_text": kernel.text if kernel else None,
+            "kernel_cc_version": str(kernel.version) if kernel and kernel.version else None,
+            "ld": ld.path,
+            "ld_version": str(ld.version) if ld.version else None,
+            "missing": missing,
+            "packages": [package_name(ctx.package_manager, m, **values) or m for m in missing],
+            "package_values": values,
+        }
+        found = f"{cc.label} ({cc.path})" if cc.path else None
+        built_with = (
+            f" (the target kernel was built with {cc.command})"
+            if kernel is not None and cc.path is None
+            else ""
+        )
+        if missing:
+            absent = ", ".join(t.command for t in tools if t.path is None)
+            return self.finding(
+                Status.FAIL,
+                f"not installed: {absent}{built_with}",
+                found=found,
+                fix_text="Install the missing build tools.",
+                commands=(install_command(ctx, missing, **values),),
+                fix="packages",
+                **facts,
+            )
+        broken = [t for t in tools if t.broken]
+        if broken:
+            return self.finding(
+                Status.FAIL,
+                "; ".join(t.broken or "" for t in broken),
+                found=found,
+                fix_text=(
+                    "These tools are on PATH but do not run; reinstall their packages or fix "
+                    "PATH: " + ", ".join(f"{t.command} ({t.path})" for t in broken) + "."
+                ),
+                fix=None,
+                **facts,
+            )
+        listing = f"{make.label}, {self._cc_label(cc, kernel)}, {ld.label}"
+        if kernel is None:
+            return self.ok(
+                f"{listing}; the kernel's compiler is unknown until headers for "
+                f"{ctx.target_kernel} are installed (see kernel-headers)",
+                found=found,
+                **facts,
+            )
+        if kernel.version is not None and cc.version is not None and cc.version != kernel.version:
+            return self.finding(
+                Status.WARN,
+                f"{cc.command} is {cc.version} but the kernel was built with {kernel.version}: "
+                "the module builds and loads, kbuild warns about the mismatch",
+                found=found,
+                fix_text=(
+                    f"For an exact match install the compiler that built the kernel "
+                    f"({kernel.text or kernel.version}); usually the warning is harmless."
+                ),
+                fix=None,
+                **facts,
+            )
+        return self.ok(listing, found=found, **facts)
+
+    def _compiler(self, ctx: Context, system: System, kernel: Optional[KernelCompiler]) -> Tool:
+        if kernel is not None and kernel.family == "clang":
+            command, _ = chosen_clang(ctx, system)
+            return _find(system, command, "clang", versions.clang_version)
+        return _find(system, gcc_command(kernel), "gcc", versions.gcc_version)
+
+    @staticmethod
+    def _cc_label(cc: Tool, kernel: Optional[KernelCompiler]) -> str:
+        if kernel is not None and kernel.version is not None and cc.version == kernel.version:
+            return f"{cc.label} (as the kernel)"
+        return cc.label

@@ -1,0 +1,160 @@
+"""clang: the compiler bindgen's world is built on; picked the way the kernel build picks it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+
+from packaging.version import Version
+
+from kdoctor.checks.base import Check, register
+from kdoctor.facts.tools import kernel_minimum, versioned_on_path
+from kdoctor.knowledge import versions
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Finding, Status
+
+MINIMUM = Version("9")  # asm goto
+RECOMMENDED = Version("11")
+
+
+def chosen_clang(ctx: Context, system: System) -> tuple[str, str]:
+    """(command, why): CLANG, else CC when it is clang, else ``clang``."""
+    if ctx.env.get("CLANG"):
+        return ctx.env["CLANG"], "CLANG"
+    cc = ctx.env.get("CC")
+    if cc:
+        probe = system.probe([cc.split()[-1], "--version"])
+        if probe.ok and versions.is_clang_banner(probe.output):
+            return cc.split()[-1], "CC"
+    return "clang", "default"
+
+
+@register
+class ClangCheck(Check):
+    id = "clang"
+    title = "clang, version 9 or newer (11 recommended)"
+    order = 20
+
+    def run(self, ctx: Context, system: System) -> Finding:
+        command, why = chosen_clang(ctx, system)
+        floor = max(MINIMUM, Version(kernel_minimum(system, ctx.kdir, "llvm") or "0"))
+        path = system.which(command)
+        if path is None:
+            summary = f"{command} ({why}) is not installed"
+            return self._bad(ctx, system, floor, summary, None, command=command)
+        probe = system.probe([path, "--version"])
+        version = versions.clang_version(probe.output) if probe.ok else None
+        if version is None:
+            reason = probe.describe_failure() if not probe.ok else "unrecognised --version output"
+            return self._bad(ctx, system, floor, f"{path}: {reason}", path, status=Status.FAIL)
+        found = f"{version} ({path})"
+        if version < floor:
+            why_floor = (
+                "no asm goto support" if floor == MINIMUM else f"target kernel needs ≥ {floor}"
+            )
+            return self._bad(
+                ctx, system, floor, f"clang {version} is too old ({why_floor})", path, version
+            )
+        if version < RECOMMENDED:
+            better = self._candidate(system, RECOMMENDED)
+            hint = f"; {better[1]} is on PATH" if better else ""
+            wanted = {} if better else _wanted(command, version, RECOMMENDED)
+            return self.finding(
+                Status.WARN,
+                f"clang {version} works, {RECOMMENDED} or newer is recommended{hint}",
+                found=found,
+                fix_text=_use_text(better) if better else "Install clang 11 or newer.",
+                commands=_use_commands(better) if better else _install_hint(ctx, wanted),
+                fix="clang-choice" if better else "packages",
+                path=path,
+                version=str(version),
+                source=why,
+                candidate=better[1] if better else None,
+                **wanted,
+            )
+        return self.ok(
+            f"clang {version} (chosen by {why})",
+            found=found,
+            path=path,
+            version=str(version),
+            source=why,
+        )
+
+    def _candidate(self, system: System, floor: Version) -> Optional[tuple[int, str]]:
+        for number, path in versioned_on_path(system, "clang"):
+            probe = system.probe([path, "--version"])
+            version = versions.clang_version(probe.output) if probe.ok else None
+            if version is not None and version >= floor:
+                return number, path
+        return None
+
+    def _bad(
+        self,
+        ctx: Context,
+        system: System,
+        floor: Version,
+        summary: str,
+        path: Optional[str],
+        version: Optional[Version] = None,
+        status: Status = Status.FAIL,
+        command: str = "clang",
+    ) -> Finding:
+        better = self._candidate(system, floor)
+        if better:
+            return self.finding(
+                status,
+                f"{summary}; clang-{better[0]} on PATH is good enough",
+                found=f"{version} ({path})" if version else path,
+                fix_text=_use_text(better),
+                commands=_use_commands(better),
+                fix="clang-choice",
+                path=path,
+                version=str(version) if version else None,
+                candidate=better[1],
+            )
+        wanted = _wanted(path or command, version, max(floor, RECOMMENDED))
+        return self.finding(
+            status,
+            summary,
+            found=f"{version} ({path})" if version else path,
+            fix_text=f"Install clang {max(floor, RECOMMENDED)} or newer from your distribution.",
+            commands=_install_hint(ctx, wanted),
+            fix="packages",
+            path=path,
+            version=str(version) if version else None,
+            candidate=None,
+            **wanted,
+        )
+
+
+def _wanted(command: str, version: Optional[Version], needed: Version) -> dict[str, Any]:
+    """What to install, as the ``packages`` fix reads it: ``missing`` logical packages and the
+    ``package_values`` they need. A clang that is too old needs a versioned one (``clang-15``);
+    a missing one the command's own package (``clang``, or ``clang-15`` for CLANG=clang-15)."""
+    match = re.search(r"clang-(\d+)$", command)
+    if version is not None:
+        n = needed.major
+    elif match:
+        n = int(match.group(1))
+    else:
+        return {"missing": ["clang"], "package_values": {}}
+    return {"missing": ["clang-n"], "package_values": {"n": n}}
+
+
+def _use_text(better: tuple[int, str]) -> str:
+    return f"Build with clang-{better[0]}: set CC and CLANG for the module build."
+
+
+def _use_commands(better: tuple[int, str]) -> tuple[str, ...]:
+    name = f"clang-{better[0]}"
+    return (
+        f"export CC={name} CLANG={name}",
+        "kdoctor fix   # persists the choice for kdoctor build",
+    )
+
+
+def _install_hint(ctx: Context, wanted: dict[str, Any]) -> tuple[str, ...]:
+    from kdoctor.knowledge.packages import install_command
+
+    return (install_command(ctx, wanted["missing"], **wanted["package_values"]),)

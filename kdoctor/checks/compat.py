@@ -1,0 +1,121 @@
+"""compat: combinations of rustc, bindgen, ld, the target kernel and the module's build files that
+are known to fail or to lose a mitigation (the table in :mod:`kdoctor.knowledge.compat`), before a
+build."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+from packaging.version import Version
+
+from kdoctor.checks.base import Check, register
+from kdoctor.facts import rust
+from kdoctor.facts.tools import kernel_config
+from kdoctor.knowledge import versions
+from kdoctor.knowledge.compat import RULES, Combination, logical_text, matching
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Finding, Status
+
+#: seconds ``bindgen --version`` may take (the bindgen check asks the same, so it runs once)
+BINDGEN_TIMEOUT = 10.0
+#: the module's build files the rules read
+BUILD_FILES = ("Kbuild", "Makefile")
+
+
+def gather(ctx: Context, system: System) -> Combination:
+    """Versions, kernel options, rustc's unstable options and the module's build files."""
+    config = kernel_config(system, ctx.kdir)
+    chosen = rust.resolve(ctx, system)
+    z_help: Optional[str] = None
+    if chosen.rustc and chosen.version:
+        probe = system.probe(
+            [chosen.rustc, "-Z", "help"],
+            timeout=rust.RUSTC_TIMEOUT,
+            env={**rust.PROBE_ENV, **chosen.env, "RUSTC_BOOTSTRAP": "1"},
+        )
+        z_help = probe.stdout if probe.ok else None
+    texts = [system.read_text(os.path.join(ctx.module_dir, name)) for name in BUILD_FILES]
+    present = [text for text in texts if text is not None]
+    return Combination(
+        tools={
+            "rustc": Version(chosen.version) if chosen.version else None,
+            "bindgen": _bindgen(ctx, system),
+            "ld": None if config.get("CONFIG_LD_IS_LLD") == "y" else _gnu_ld(system),
+        },
+        config=config,
+        rustc_z_help=z_help,
+        module_text=logical_text(*present) if present else None,
+    )
+
+
+def _bindgen(ctx: Context, system: System) -> Optional[Version]:
+    path = system.which(ctx.env.get("BINDGEN") or "bindgen")
+    if path is None:
+        return None
+    probe = system.probe([path, "--version"], timeout=BINDGEN_TIMEOUT)
+    return versions.word_version(probe.output, "bindgen") if probe.ok else None
+
+
+def _gnu_ld(system: System) -> Optional[Version]:
+    """GNU ld's version (what kbuild links with unless the kernel was linked by LLD)."""
+    path = system.which("ld")
+    if path is None:
+        return None
+    probe = system.probe([path, "--version"])
+    if not probe.ok or "GNU ld" not in probe.output:
+        return None
+    return versions.ld_version(probe.output)
+
+
+@register
+class CompatCheck(Check):
+    id = "compat"
+    title = "no known-bad combination of rustc, bindgen, ld, kernel and module build files"
+    order = 65
+
+    def run(self, ctx: Context, system: System) -> Finding:
+        combo = gather(ctx, system)
+        known = {tool: str(v) for tool, v in combo.tools.items() if v is not None}
+        found = ", ".join(f"{tool} {v}" for tool, v in known.items())
+        facts: dict[str, Any] = {
+            "tools": {tool: str(v) if v else None for tool, v in combo.tools.items()},
+            "kernel": ctx.target_kernel,
+            "config": {
+                option: combo.config[option]
+                for rule in RULES
+                for option in rule.config_any
+                if option in combo.config
+            },
+            "module_files": combo.module_text is not None,
+            "rules_checked": [rule.id for rule in RULES],
+            "matched": [],
+        }
+        if not known and not combo.config:
+            return self.finding(
+                Status.SKIP,
+                "nothing to compare yet: no rustc, bindgen or ld, and no kernel configuration "
+                f"in {ctx.kdir}",
+                required=False,
+                **facts,
+            )
+        matched = matching(combo)
+        if not matched:
+            return self.ok(
+                f"no known-bad combination ({found or 'no tools yet'}; Linux {ctx.target_kernel})",
+                found=found or None,
+                **facts,
+            )
+        facts["matched"] = [rule.to_json(combo) for rule in matched]
+        worst = Status.FAIL if matched[0].status is Status.FAIL else Status.WARN
+        more = f" (+{len(matched) - 1} more)" if len(matched) > 1 else ""
+        return self.finding(
+            worst,
+            matched[0].describe(combo) + more,
+            found=found or None,
+            fix_text=" ".join(rule.remedy for rule in matched),
+            commands=tuple(c for rule in matched for c in rule.commands),
+            fix=None,
+            **facts,
+        )

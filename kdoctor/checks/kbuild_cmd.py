@@ -1,0 +1,132 @@
+"""kbuild-cmd: predicts modpost's ``.<object>.cmd: No such file or directory``.
+
+The target's modpost reads the ``.cmd`` file of every member object (see kdoctor.facts.kbuild); a
+member built by a custom rule that bypasses kbuild's ``if_changed`` never gets one.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from kdoctor.checks.base import Check, register
+from kdoctor.facts.kbuild import (
+    UnsavedObject,
+    member_cmd_reading,
+    missing_build_files,
+    module_declares_version,
+    objects_without_cmd,
+    read_kbuild,
+)
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Finding, Status
+
+
+@register
+class KbuildCmdCheck(Check):
+    id = "kbuild-cmd"
+    title = "every member object records its .cmd file (modpost reads them)"
+    order = 50
+
+    def run(self, ctx: Context, system: System) -> Finding:
+        if missing_build_files(system, ctx.kdir):
+            return self.finding(
+                Status.SKIP,
+                f"needs usable headers for {ctx.target_kernel} first (see kernel-headers)",
+                kdir=ctx.kdir,
+            )
+        kbuild = read_kbuild(system, ctx.module_dir)
+        if kbuild is None:
+            return self.finding(
+                Status.SKIP, f"no Kbuild or Makefile in {ctx.module_dir}", kdir=ctx.kdir
+            )
+        reading = member_cmd_reading(
+            system,
+            ctx.kdir,
+            ctx.target_kernel,
+            module_has_version=module_declares_version(system, ctx.module_dir),
+        )
+        unsaved = objects_without_cmd(kbuild, ctx.module_dir)
+        modules = kbuild.modules()
+        first = unsaved[0] if unsaved else None
+        facts: dict[str, Any] = {
+            "kdir": ctx.kdir,
+            "kernel_version": reading.version,
+            "kernel_reads_cmd": reading.fatal,
+            "reason": reading.why,
+            "kbuild": kbuild.path,
+            "modules": modules,
+            "objects": [u.to_json() for u in unsaved],
+            "object": first.object if first else None,
+            "file": first.file if first else None,
+            "line": first.line if first else None,
+            "recipe": list(first.recipe) if first else None,
+            "cmd_file": first.cmd_file if first else None,
+        }
+        found = os.path.basename(kbuild.path)
+        if reading.fatal is False:
+            aside = f"; {first.object} ({first.rule.location}) records none" if first else ""
+            return self.ok(f"not affected: {reading.why}{aside}", found=found, **facts)
+        if first is None:
+            names = ", ".join(f"{m}.ko" for m in modules) or "the module"
+            count = sum(len(members) for members in modules.values())
+            return self.ok(
+                f"all {count} member object(s) of {names} are built through kbuild, "
+                "so each gets its .cmd file",
+                found=found,
+                **facts,
+            )
+        pending = [u for u in unsaved if not system.exists(u.cmd_file)]
+        if not pending:
+            return self.finding(
+                Status.WARN,
+                f"{first.object} links only because {os.path.basename(first.cmd_file)} "
+                f"already exists ({first.rule.location} does not use $(call if_changed,...)); "
+                "make clean deletes it and modpost then stops",
+                found=found,
+                fix_text=_remedy_text(reading.why, first),
+                commands=("kdoctor fix   # rewrites the rule to use $(call if_changed,...)",),
+                fix="kbuild-cmd",
+                **facts,
+            )
+        error = f"{os.path.basename(first.cmd_file)}: No such file or directory"
+        if reading.fatal is None:
+            status = Status.WARN
+            summary = f"{_short(first)}; on Linux 5.8+ modpost may stop with `{error}`"
+        else:
+            status = Status.FAIL
+            summary = f"modpost will stop with `{error}`: {_short(first)}"
+        return self.finding(
+            status,
+            summary,
+            found=found,
+            fix_text=_remedy_text(reading.why, first),
+            commands=(
+                *(f"touch {u.cmd_file}" for u in pending),
+                "kdoctor fix   # rewrites the rule to use $(call if_changed,...)",
+            ),
+            fix="kbuild-cmd",
+            **facts,
+        )
+
+
+def _short(unsaved: UnsavedObject) -> str:
+    """``Kbuild:16 builds x.o with `$(LD) ...` , not $(call if_changed,...)``."""
+    how = "$(call cmd,...), which records nothing" if unsaved.rule.uses_cmd_only else None
+    command = unsaved.rule.command
+    if len(command) > 60:
+        command = command[:57] + "..."
+    return (
+        f"{unsaved.rule.location} builds {unsaved.object} with "
+        f"{how or '`' + command + '`'}, not $(call if_changed,...)"
+    )
+
+
+def _remedy_text(why: str, unsaved: UnsavedObject) -> str:
+    return (
+        f"{why[0].upper()}{why[1:]}. Either rewrite the rule at {unsaved.rule.location} to go "
+        "through kbuild (put its command in cmd_<name>, run it with $(call if_changed,<name>), "
+        f"add FORCE to its prerequisites and `targets += {unsaved.object}`), or create the "
+        "missing file before each build (make clean deletes it again)."
+    )

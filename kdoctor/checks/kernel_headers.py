@@ -1,0 +1,159 @@
+"""kernel-headers: the target kernel's build directory (KDIR) exists and kbuild can use it."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from kdoctor.checks.base import Check, register
+from kdoctor.facts.kbuild import installed_build_dirs, missing_build_files
+from kdoctor.knowledge.packages import (
+    install_command,
+    kernel_package_names,
+    known_packages,
+    package_name,
+    stock_flavour,
+    unpackaged_kernel,
+)
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Finding, Status
+from kdoctor.model.plan import RETARGETED
+
+
+def target_phrase(ctx: Context) -> str:
+    """How the target was chosen, in words: the running kernel, --kernel or KDIR."""
+    if ctx.target_source == "KDIR":
+        return f"{ctx.target_kernel} (from KDIR={ctx.kdir})"
+    if ctx.target_source == "--kernel":
+        return f"{ctx.target_kernel} (from --kernel)"
+    if ctx.target_source == RETARGETED:
+        return f"the stock kernel {ctx.target_kernel} (chosen by kdoctor fix)"
+    return f"the running kernel {ctx.target_kernel}"
+
+
+def kernel_kind(release: str) -> Optional[str]:
+    """Kernels no distribution package serves, recognised by their release string."""
+    return unpackaged_kernel(release)
+
+
+def check_command(release: str, kdir: str) -> str:
+    """The command that targets an installed kernel (through KDIR when not under /lib/modules)."""
+    if kdir == f"/lib/modules/{release}/build":
+        return f"kdoctor check --kernel {release}"
+    return f"KDIR={kdir} kdoctor check"
+
+
+@register
+class KernelHeadersCheck(Check):
+    id = "kernel-headers"
+    title = "the target kernel's build directory (headers, .config, Module.symvers, modpost)"
+    order = 30
+
+    def run(self, ctx: Context, system: System) -> Finding:
+        release = ctx.target_kernel
+        missing = missing_build_files(system, ctx.kdir)
+        flavour = stock_flavour(ctx)
+        installed = installed_build_dirs(system, flavour)
+        others = {r: d for r, d in installed.items() if r != release and d != ctx.kdir}
+        package = package_name(ctx.package_manager, "headers", release=release)
+        stock = package_name(ctx.package_manager, "stock-headers", flavour=flavour)
+        facts: dict[str, Any] = {
+            "kdir": ctx.kdir,
+            "release": release,
+            "target_source": ctx.target_source,
+            "usable": not missing,
+            "missing": missing,
+            "package": package,
+            "package_known": None,
+            "stock_package": stock,
+            "installed_targets": list(others),
+            "installed_kdirs": others,
+            "kernel_kind": kernel_kind(release),
+        }
+        if not missing:
+            return self.ok(
+                f"headers for {target_phrase(ctx)} at {ctx.kdir}", found=ctx.kdir, **facts
+            )
+        exists = system.exists(ctx.kdir)
+        problem = (
+            f"{ctx.kdir} lacks {', '.join(missing)}" if exists else f"{ctx.kdir} does not exist"
+        )
+        known: Optional[bool] = None
+        if package:
+            # the same query as the vm check's (headers and image together): apt-cache runs once
+            names = kernel_package_names(ctx.package_manager, release)
+            known = known_packages(system, ctx.package_manager, names).get(package)
+        facts["package_known"] = known
+        found = ctx.kdir if exists else None
+        if known or (package and known is None and kernel_kind(release) is None):
+            return self._install(ctx, problem, package, known, found, facts)
+        return self._unservable(ctx, problem, package, stock, others, found, facts)
+
+    def _install(
+        self,
+        ctx: Context,
+        problem: str,
+        package: Optional[str],
+        known: Optional[bool],
+        found: Optional[str],
+        facts: dict[str, Any],
+    ) -> Finding:
+        hedge = "" if known else f" ({ctx.package_manager} could not be asked whether it exists)"
+        return self.finding(
+            Status.FAIL,
+            f"no usable headers for {target_phrase(ctx)}: {problem}; {package} provides them",
+            found=found,
+            fix_text=f"Install the headers package for {ctx.target_kernel}{hedge}.",
+            commands=(install_command(ctx, ["headers"], release=ctx.target_kernel),),
+            fix="packages",
+            **facts,
+        )
+
+    def _unservable(
+        self,
+        ctx: Context,
+        problem: str,
+        package: Optional[str],
+        stock: Optional[str],
+        others: dict[str, str],
+        found: Optional[str],
+        facts: dict[str, Any],
+    ) -> Finding:
+        kind = kernel_kind(ctx.target_kernel)
+        if kind is not None:
+            why = f"{kind}, no package provides its headers"
+        elif package:
+            why = f"{ctx.package_manager} knows no package {package}"
+        else:
+            why = "no package manager kdoctor knows could provide its headers"
+        stock_words = f"the stock kernel ({stock})" if stock else "the distribution's stock kernel"
+        lead = f"cannot build for {target_phrase(ctx)}: {why} ({problem}); target {stock_words}"
+        if others:
+            best = next(iter(others))
+            summary = f"{lead} instead: headers for {', '.join(others)} are installed"
+            text = (
+                f"Build for a kernel whose headers are installed ({best}) and test the module "
+                "in a VM booting that kernel; kdoctor fix switches the target."
+            )
+            commands: tuple[str, ...] = (check_command(best, others[best]), "kdoctor fix")
+        else:
+            summary = f"{lead} instead"
+            text = (
+                "Install the headers of the distribution's stock kernel, build for it and test "
+                "the module in a VM booting it; kdoctor fix does both."
+            )
+            install = (
+                install_command(ctx, ["stock-headers"], flavour=stock_flavour(ctx))
+                if stock
+                else "install your distribution's kernel headers package"
+            )
+            commands = (install, "kdoctor fix")
+        return self.finding(
+            Status.FAIL,
+            summary,
+            found=found,
+            fix_text=text,
+            commands=commands,
+            fix="kernel-target",
+            **facts,
+        )

@@ -1,0 +1,74 @@
+"""os: which distribution this is and whether kdoctor knows how to install packages on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kdoctor.checks.base import Check, register
+from kdoctor.knowledge.packages import INSTALL
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Finding, Status
+
+#: what a person installs by hand where kdoctor knows no package manager (logical name, wording)
+MANUAL = (
+    ("clang", "clang"),
+    ("llvm", "llvm"),
+    ("libclang", "libclang with its development files (libclang.so)"),
+    ("bindgen", "bindgen (the rust-bindgen command line tool)"),
+    ("make", "GNU make"),
+    ("gcc", "gcc"),
+    ("binutils", "binutils"),
+    ("headers", "kernel headers for {release}"),
+    ("qemu", "qemu (qemu-system-x86_64)"),
+    ("busybox", "a statically linked busybox"),
+)
+
+
+@register
+class OsCheck(Check):
+    id = "os"
+    title = "distribution and package manager"
+    order = 10
+    required = False
+
+    def run(self, ctx: Context, system: System) -> Finding:
+        info = ctx.distro
+        name = info.name or info.id
+        facts: dict[str, Any] = {
+            "distro": info.id,
+            "version": info.version,
+            "name": name,
+            "like": list(info.like),
+            "codename": info.codename,
+            "package_manager": ctx.package_manager,
+        }
+        manager = ctx.package_manager
+        if manager is None or manager not in INSTALL:
+            wanted = [text.format(release=ctx.target_kernel) for _, text in MANUAL]
+            return self.finding(
+                Status.WARN,
+                f"{name}: kdoctor knows no package manager for it; install packages by hand",
+                found=name,
+                fix_text=(
+                    "kdoctor cannot install packages here. Install these with your "
+                    "distribution's tools: " + "; ".join(wanted) + "."
+                ),
+                fix=None,
+                manual=[logical for logical, _ in MANUAL],
+                **facts,
+            )
+        tool = INSTALL[manager][0]
+        if system.which(tool) is None:
+            return self.finding(
+                Status.WARN,
+                f"{name} uses {manager}, but {tool} is not on PATH",
+                found=name,
+                fix_text=(
+                    f"kdoctor installs packages with {tool}; add its directory to PATH "
+                    "(often /usr/bin or /usr/sbin) or install the packages by hand."
+                ),
+                manual=[],
+                **facts,
+            )
+        return self.ok(f"{name}, packages via {manager}", found=name, manual=[], **facts)

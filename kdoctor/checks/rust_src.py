@@ -1,0 +1,83 @@
+"""rust-src: the standard library sources the module's ``core``/``alloc`` are compiled from."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from kdoctor.checks.base import Check, register
+from kdoctor.facts import rust
+from kdoctor.knowledge.packages import install_command, package_name, rust_logical
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Finding, Status
+
+#: a sysroot rustup manages: ``~/.rustup/toolchains/<name>``
+_RUSTUP_SYSROOT = re.compile(r"/toolchains/([^/]+)/?$")
+
+
+@register
+class RustSrcCheck(Check):
+    id = "rust-src"
+    title = "the Rust library sources (rust-src) of the chosen toolchain"
+    order = 62
+
+    def run(self, ctx: Context, system: System) -> Finding:
+        chosen = rust.resolve(ctx, system)
+        expected = rust.library_dir(chosen.sysroot) if chosen.sysroot else None
+        facts: dict[str, Any] = {
+            "path": chosen.library_src,
+            "expected": expected,
+            "source": chosen.source,
+            "component": None,
+            "toolchain": None,
+            "logical": [],
+            "packages": [],
+        }
+        if expected is None:
+            return self.finding(
+                Status.SKIP,
+                f"nothing to look at: {chosen.problems[0]} (see the toolchain check)",
+                required=False,
+                **facts,
+            )
+        if chosen.library_src is not None:
+            return self.ok(
+                f"Rust library sources for rustc {chosen.version}",
+                found=chosen.library_src,
+                **facts,
+            )
+        missing = f"no Rust library sources in {expected}"
+        managed = _RUSTUP_SYSROOT.search(chosen.sysroot or "")
+        toolchain = ctx.pin.channel if chosen.source == "pin" else managed and managed.group(1)
+        if toolchain:
+            facts.update(component="rust-src", toolchain=toolchain)
+            return self.finding(
+                Status.FAIL,
+                f"the rust-src component of {toolchain} is not installed ({missing})",
+                fix_text=f"Add the rust-src component to {toolchain}.",
+                commands=(f"rustup component add rust-src --toolchain {toolchain}",),
+                fix="toolchain",
+                **facts,
+            )
+        if chosen.source == "env" and chosen.sysroot != "/usr":
+            return self.finding(
+                Status.FAIL,
+                f"RUSTC={ctx.env.get('RUSTC')} has {missing}",
+                fix_text="Install the library sources that belong to that compiler, or point "
+                "RUSTC at a toolchain that has them.",
+                **facts,
+            )
+        logical = [rust_logical(ctx, "rust-src")]
+        facts.update(
+            logical=logical,
+            packages=[package_name(ctx.package_manager, n) or n for n in logical],
+        )
+        return self.finding(
+            Status.FAIL,
+            missing,
+            fix_text=f"Install the library sources that match rustc {chosen.version}.",
+            commands=(install_command(ctx, logical),),
+            fix="packages",
+            **facts,
+        )

@@ -1,0 +1,85 @@
+"""rustfmt: formats the module's Rust code (and bindgen's output); nice to have, never required."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from kdoctor.checks.base import Check, register
+from kdoctor.facts import rust
+from kdoctor.knowledge import versions
+from kdoctor.knowledge.packages import install_command, package_name, rust_logical
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Finding, Status
+
+
+@register
+class RustfmtCheck(Check):
+    id = "rustfmt"
+    title = "rustfmt, to format Rust code"
+    required = False
+    order = 63
+
+    def run(self, ctx: Context, system: System) -> Finding:
+        chosen = rust.resolve(ctx, system)
+        facts: dict[str, Any] = {
+            "path": chosen.rustfmt,
+            "version": None,
+            "source": chosen.source,
+            "component": None,
+            "toolchain": None,
+            "logical": [],
+            "packages": [],
+        }
+        if chosen.source == "pin" and chosen.rustc is None:
+            return self.finding(
+                Status.SKIP,
+                f"nothing to look at: {chosen.problems[0]} (see the toolchain check)",
+                **facts,
+            )
+        if chosen.rustfmt is None:
+            return self._missing(ctx, system, chosen, facts)
+        probe = system.probe([chosen.rustfmt, "--version"], timeout=rust.RUSTC_TIMEOUT)
+        version = versions.word_version(probe.stdout, "rustfmt") if probe.ok else None
+        facts["version"] = str(version) if version else None
+        if version is None:
+            why = probe.describe_failure() if not probe.ok else "unrecognised --version output"
+            return self.finding(
+                Status.WARN,
+                f"{chosen.rustfmt} does not work: {why}",
+                found=chosen.rustfmt,
+                fix_text="Formatting is optional; reinstall rustfmt to get it back.",
+                **facts,
+            )
+        return self.ok(f"rustfmt {version}", found=f"{version} ({chosen.rustfmt})", **facts)
+
+    def _missing(
+        self, ctx: Context, system: System, chosen: rust.RustToolchain, facts: dict[str, Any]
+    ) -> Finding:
+        if chosen.source == "pin":
+            facts.update(component="rustfmt", toolchain=ctx.pin.channel)
+            return self.finding(
+                Status.WARN,
+                f"the rustfmt component of {ctx.pin.channel} is not installed",
+                fix_text="rustfmt only formats code; add the component to have it.",
+                commands=(rust.component_command(ctx, "rustfmt"),),
+                fix="toolchain",
+                **facts,
+            )
+        logical = [rust_logical(ctx, "rustfmt")]
+        facts.update(
+            logical=logical,
+            packages=[package_name(ctx.package_manager, n) or n for n in logical],
+        )
+        fix: Optional[str] = "packages" if chosen.source == "distro" else None
+        shims = [p for p in rust.on_path(system, "rustfmt") if rust.is_rustup_shim(system, p)]
+        return self.finding(
+            Status.WARN,
+            f"no rustfmt besides rustup's shim {shims[0]} (it only formats code)"
+            if shims
+            else "no rustfmt on PATH (it only formats code)",
+            fix_text="Install the distribution's rustfmt to format the module's code.",
+            commands=(install_command(ctx, logical),),
+            fix=fix,
+            **facts,
+        )

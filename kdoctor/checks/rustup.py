@@ -1,0 +1,125 @@
+"""rustup: what installs and selects the pinned toolchain (not needed for the distro's rustc)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kdoctor.checks.base import Check, register
+from kdoctor.facts import rust
+from kdoctor.knowledge.packages import install_command, rustup_packaged
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Finding, Status
+
+INSTALLER = "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh"
+
+
+def install_recipe(ctx: Context, system: System) -> tuple[str, str, tuple[str, ...]]:
+    """(method, text, commands): the distro package, else the snap, else the official script."""
+    if rustup_packaged(ctx):
+        return (
+            "package",
+            "Install rustup from your distribution.",
+            (install_command(ctx, ["rustup"]),),
+        )
+    if system.which("snap") is not None:
+        sudo = "" if ctx.is_root else "sudo "
+        return (
+            "snap",
+            "Your distribution does not package rustup; install the snap (classic confinement).",
+            (f"{sudo}snap install rustup --classic",),
+        )
+    return (
+        "script",
+        "Your distribution does not package rustup; the official installer downloads and runs "
+        "a script from sh.rustup.rs (kdoctor fix asks before running it).",
+        (INSTALLER,),
+    )
+
+
+@register
+class RustupCheck(Check):
+    id = "rustup"
+    title = "rustup, to install and select the pinned toolchain"
+    order = 60
+
+    def run(self, ctx: Context, system: System) -> Finding:
+        if ctx.env.get("RUSTC"):
+            return self.finding(
+                Status.SKIP,
+                f"not needed: RUSTC={ctx.env['RUSTC']} is used",
+                required=False,
+                path=None,
+                version=None,
+                on_path=None,
+                method=None,
+            )
+        if ctx.rust_mode == "distro":
+            return self.finding(
+                Status.SKIP,
+                "not needed: --rust distro",
+                required=False,
+                path=None,
+                version=None,
+                on_path=None,
+                method=None,
+            )
+        chosen = rust.resolve(ctx, system)
+        path, on_path = rust.find_rustup(system)
+        if path is None:
+            return self._missing(ctx, system, chosen)
+        version, problem = rust.rustup_version(system, path)
+        facts: dict[str, Any] = {
+            "path": path,
+            "version": version,
+            "on_path": on_path,
+            "method": None,
+        }
+        if problem is not None:
+            return self.finding(
+                Status.WARN if chosen.source == "distro" else Status.FAIL,
+                f"rustup at {path} is not working: {problem}",
+                found=path,
+                fix_text="Run rustup by hand to see what is wrong;"
+                " reinstall it if it stays broken.",
+                commands=(f"{path} --version",),
+                **facts,
+            )
+        where = "" if on_path else f"; {path.rsplit('/', 1)[0]} is not on PATH"
+        if chosen.source == "distro":
+            return self.finding(
+                Status.WARN,
+                f"rustup {version}, but {chosen.reason}{where}",
+                found=f"{version} ({path})",
+                fix_text=f"The build works with the distribution's rustc. To use the pinned "
+                f"toolchain instead, install {ctx.pin.channel} (needs access to "
+                "static.rust-lang.org).",
+                commands=(rust.install_command(ctx),),
+                **facts,
+            )
+        return self.ok(f"rustup {version}{where}", found=f"{version} ({path})", **facts)
+
+    def _missing(self, ctx: Context, system: System, chosen: rust.RustToolchain) -> Finding:
+        method, text, commands = install_recipe(ctx, system)
+        facts: dict[str, Any] = {
+            "path": None,
+            "version": None,
+            "on_path": False,
+            "method": method,
+        }
+        if chosen.source == "distro":
+            return self.finding(
+                Status.WARN,
+                chosen.reason,
+                fix_text=f"The build works without it. To use the pinned toolchain: {text}",
+                commands=commands,
+                **facts,
+            )
+        return self.finding(
+            Status.FAIL,
+            f"rustup is not installed; it is needed to install {ctx.pin.channel}",
+            fix_text=text,
+            commands=commands,
+            fix="rustup",
+            **facts,
+        )

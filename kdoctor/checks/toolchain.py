@@ -1,0 +1,208 @@
+"""toolchain: the Rust compiler the build will use, and for the pin, that rustc really picks it."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from kdoctor.checks.base import Check, register
+from kdoctor.facts import rust
+from kdoctor.knowledge.packages import install_command, package_name, rust_logical
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Finding, Status
+
+
+def distro_logical(ctx: Context, *parts: str) -> list[str]:
+    """Logical package names for parts of the distribution's Rust (``rustc``, ``rust-src``)."""
+    return [rust_logical(ctx, part) for part in parts]
+
+
+def distro_packages(ctx: Context, *parts: str) -> list[str]:
+    return [package_name(ctx.package_manager, n) or n for n in distro_logical(ctx, *parts)]
+
+
+def bootstrap_note(chosen: rust.RustToolchain) -> str:
+    if chosen.env.get("RUSTC_BOOTSTRAP"):
+        return f"{chosen.channel}, built with RUSTC_BOOTSTRAP=1 as the kernel does"
+    return chosen.channel or "unknown channel"
+
+
+@register
+class ToolchainCheck(Check):
+    id = "toolchain"
+    title = "the Rust toolchain the module is built with"
+    order = 61
+
+    def run(self, ctx: Context, system: System) -> Finding:
+        chosen = rust.resolve(ctx, system)
+        facts: dict[str, Any] = {
+            "source": chosen.source,
+            "rustc": chosen.rustc,
+            "version": chosen.version,
+            "channel": chosen.channel,
+            "reason": chosen.reason,
+            "override": None,
+            "active": None,
+            "pin": rust.pin_name(ctx),
+            "installed": None,
+            "env": dict(chosen.env),
+            "logical": [],
+            "packages": [],
+        }
+        if chosen.source == "pin":
+            return self._pin(ctx, system, chosen, facts)
+        if chosen.source == "distro" and ctx.rust_mode == "auto":
+            facts["installed"] = rust.pin_state(ctx, system).installed
+        return self._compiler(ctx, chosen, facts)
+
+    # -- the pinned toolchain -------------------------------------------------------------
+    def _pin(
+        self, ctx: Context, system: System, chosen: rust.RustToolchain, facts: dict[str, Any]
+    ) -> Finding:
+        channel = ctx.pin.channel
+        state = rust.pin_state(ctx, system)
+        facts["installed"] = state.installed
+        if state.rustup is not None and state.installed is None:
+            return self.finding(
+                Status.FAIL,
+                f"cannot tell whether {channel} is installed: {state.problem}",
+                found=state.rustup,
+                fix_text="rustup is not working; run it by hand to see why, and reinstall it if "
+                "it stays broken.",
+                commands=(f"{state.rustup} toolchain list",),
+                **facts,
+            )
+        if not state.installed:
+            return self._not_installed(ctx, chosen, state, facts)
+        active = rust.active_toolchain(ctx, system, state.rustup or "rustup")
+        facts["active"] = active.toolchain
+        override = rust.find_override(ctx, system, state.rustup or "rustup", active)
+        if override is not None:
+            facts["override"] = override.to_json()
+            what = (
+                override.describe()
+                if override.kind == "env"
+                else f"a rustup override for {override.path} ({override.toolchain})"
+            )
+            return self.finding(
+                Status.FAIL,
+                f"{channel} is installed, but {what} makes rustc in the module directory "
+                "use another toolchain",
+                found=chosen.rustc,
+                fix_text=f"Remove the override so that {channel} from "
+                f"{ctx.pin.path or 'rust-toolchain.toml'} is used.",
+                commands=(override.command(),),
+                fix="toolchain",
+                **facts,
+            )
+        if chosen.rustc is None or chosen.version is None:
+            return self.finding(
+                Status.FAIL,
+                f"{channel} is installed but its rustc does not work: {chosen.problems[0]}",
+                found=chosen.rustc,
+                fix_text=f"Reinstall {channel}.",
+                commands=(f"rustup toolchain uninstall {channel}", rust.install_command(ctx)),
+                fix="toolchain",
+                **facts,
+            )
+        found = f"{chosen.version} ({chosen.rustc})"
+        if active.toolchain is not None and rust.names_pin(ctx, active.toolchain):
+            return self.ok(
+                f"{channel} (rustc {chosen.version}) is installed and selected in {ctx.module_dir}",
+                found=found,
+                **facts,
+            )
+        if active.toolchain is None:
+            seen = f"rustup could not say what rustc in {ctx.module_dir} selects: {active.problem}"
+        else:
+            seen = f"rustc in {ctx.module_dir} selects {active.toolchain} ({active.kind})"
+        return self.finding(
+            Status.WARN,
+            f"{channel} is installed, but {seen}",
+            found=found,
+            fix_text=f"kdoctor build runs {chosen.rustc} with RUSTUP_TOOLCHAIN={channel}; "
+            "do the same when building by hand.",
+            commands=(f"export RUSTUP_TOOLCHAIN={channel}",),
+            **facts,
+        )
+
+    def _not_installed(
+        self,
+        ctx: Context,
+        chosen: rust.RustToolchain,
+        state: rust.PinState,
+        facts: dict[str, Any],
+    ) -> Finding:
+        channel = ctx.pin.channel
+        if ctx.rust_mode == "auto":
+            facts["logical"] = distro_logical(ctx, "rustc", "rust-src")
+            facts["packages"] = distro_packages(ctx, "rustc", "rust-src")
+            summary = chosen.reason
+            text = (
+                f"Install {channel} with rustup, or the distribution's Rust compiler and its "
+                "library sources (then kdoctor uses those)."
+            )
+            commands: tuple[str, ...] = (
+                rust.install_command(ctx),
+                install_command(ctx, facts["logical"]),
+            )
+        else:
+            summary = f"{channel} is not installed" + (
+                " (rustup is missing)" if state.rustup is None else ""
+            )
+            text = f"Install {channel} with the components the module needs."
+            commands = (rust.install_command(ctx),)
+        if state.rustup is None:
+            text += " rustup comes first (see the rustup check)."
+        return self.finding(
+            Status.FAIL, summary, fix_text=text, commands=commands, fix="toolchain", **facts
+        )
+
+    # -- the distribution's rustc, or RUSTC ---------------------------------------------------
+    def _compiler(self, ctx: Context, chosen: rust.RustToolchain, facts: dict[str, Any]) -> Finding:
+        found: Optional[str] = (
+            f"{chosen.version} ({chosen.rustc})" if chosen.version else chosen.rustc
+        )
+        broken = chosen.rustc is None or chosen.version is None
+        too_old = not broken and any("too old" in p for p in chosen.problems)
+        if chosen.source == "env":
+            if broken or too_old:
+                return self.finding(
+                    Status.FAIL,
+                    chosen.problems[0],
+                    found=found,
+                    fix_text=f"RUSTC={ctx.env['RUSTC']} is what the build would use; point it "
+                    f"at a working rustc {rust.MIN_RUSTC} or newer, or unset it.",
+                    commands=("unset RUSTC",),
+                    **facts,
+                )
+            return self.ok(
+                f"rustc {chosen.version} from RUSTC ({bootstrap_note(chosen)})",
+                found=found,
+                **facts,
+            )
+        facts["logical"] = distro_logical(ctx, "rustc", "rust-src")
+        facts["packages"] = distro_packages(ctx, "rustc", "rust-src")
+        if broken or too_old:
+            return self.finding(
+                Status.FAIL,
+                chosen.problems[0],
+                found=found,
+                fix_text=f"Install the distribution's Rust compiler ({rust.MIN_RUSTC} or newer) "
+                "and its library sources.",
+                commands=(install_command(ctx, facts["logical"]),),
+                fix="packages",
+                **facts,
+            )
+        summary = f"the distribution's rustc {chosen.version} ({bootstrap_note(chosen)})"
+        if ctx.rust_mode == "distro":
+            return self.ok(summary, found=found, **facts)
+        return self.finding(
+            Status.WARN,
+            chosen.reason,
+            found=found,
+            fix_text=f"The module builds with {summary}. To build with the pinned toolchain "
+            f"instead, install {ctx.pin.channel} (needs access to static.rust-lang.org).",
+            commands=(rust.install_command(ctx),),
+            **facts,
+        )

@@ -1,0 +1,167 @@
+"""The command line: wiring only. Detection, checks, plans and rendering live elsewhere."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional
+
+import typer
+
+from kdoctor.checks import base as registry
+from kdoctor.cli import provision as cli_provision
+from kdoctor.cli.options import JsonOpt, KernelOpt, ModuleOpt, RustOpt, VerboseOpt, context
+from kdoctor.machine.runner import Runner
+from kdoctor.model.report import EXIT_USAGE
+from kdoctor.pipeline.diagnose import run_checks
+from kdoctor.pipeline.vm import ACCELS, DEFAULT_TIMEOUT
+
+# the text renderer and verify's machinery are imported by the commands that use them:
+# `check --json` must not pay for Rich (see bench/check.py)
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Diagnose and provision everything between this machine and a loaded Rust kernel module.",
+)
+
+
+@app.command()
+def check(
+    ids: list[str] = typer.Argument(None, help="Only these checks (default: all)."),
+    kernel: Optional[str] = KernelOpt,
+    module_dir: Optional[str] = ModuleOpt,
+    rust: Optional[str] = RustOpt,
+    json_out: bool = JsonOpt,
+    verbose: bool = VerboseOpt,
+) -> None:
+    """Diagnose everything that stands between this machine and a loaded module."""
+    try:
+        selected = registry.select(list(ids or []))
+    except KeyError as exc:
+        known = ", ".join(c.id for c in registry.all_checks())
+        typer.echo(f"unknown check: {exc.args[0]} (known: {known})", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    runner = Runner()
+    ctx = context(runner, kernel, module_dir, rust)
+    report = run_checks(selected, ctx, runner)
+    if json_out:
+        from kdoctor.render import jsonout
+
+        jsonout.dump_json(jsonout.report_json(report, runner.probes() if verbose else ()))
+    else:
+        from kdoctor.render import text as render
+
+        render.print_report(report, render.console(), verbose=verbose, probes=runner.probes())
+    raise typer.Exit(report.exit_code)
+
+
+@app.command(name="list")
+def list_checks() -> None:
+    """List the checks and their ids."""
+    from kdoctor.render import text as render
+
+    out = render.console()
+    for c in registry.all_checks():
+        out.print(f"{c.id:16} {c.title}{'' if c.required else '  (advisory)'}", markup=False)
+
+
+@app.command()
+def verify(
+    ko: Optional[str] = typer.Option(
+        None, "--ko", help="The module to load (default: helloworld.ko of the module directory)."
+    ),
+    vm_mode: bool = typer.Option(
+        False,
+        "--vm",
+        help="Boot the target kernel in qemu and load it there (the default unless the "
+        "running kernel can load it and --yes is given).",
+    ),
+    host_mode: bool = typer.Option(
+        False, "--host", help="Load it into the running kernel (asks first, unless --yes)."
+    ),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Consent to loading the module into the running kernel."
+    ),
+    accel: str = typer.Option(
+        "auto", "--accel", help="VM acceleration: auto (KVM, else TCG), kvm or tcg."
+    ),
+    timeout: float = typer.Option(
+        DEFAULT_TIMEOUT, "--timeout", help="Seconds the VM may run before it is stopped."
+    ),
+    kernel: Optional[str] = KernelOpt,
+    module_dir: Optional[str] = ModuleOpt,
+    json_out: bool = JsonOpt,
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Show the VM console live."),
+) -> None:
+    """Load the built module, unload it, and confirm its three messages in order."""
+    from kdoctor.pipeline.verify import (
+        choose_mode,
+        default_ko,
+        target_release,
+        verify_host,
+        verify_vm,
+    )
+    from kdoctor.render import jsonout
+    from kdoctor.render import text as render
+
+    if vm_mode and host_mode:
+        raise typer.BadParameter("choose one of --vm and --host", param_hint="--vm/--host")
+    if accel not in ACCELS:
+        raise typer.BadParameter(f"must be one of {', '.join(ACCELS)}", param_hint="--accel")
+    if timeout <= 0:
+        raise typer.BadParameter("must be more than 0 seconds", param_hint="--timeout")
+    if ko is not None and not os.path.isfile(ko):
+        raise typer.BadParameter(f"no such file: {ko}", param_hint="--ko")
+    runner = Runner()
+    ctx = context(runner, kernel, module_dir, None)
+    path = os.path.abspath(ko) if ko else default_ko(ctx)
+    if host_mode and not yes:
+        err = render.console(stderr=True)
+        if not sys.stdin.isatty():
+            err.print(
+                "refusing to load a module into the running kernel without --yes", markup=False
+            )
+            raise typer.Exit(EXIT_USAGE)
+        if not typer.confirm(f"Load {path} into the running kernel {ctx.running_kernel}?"):
+            err.print("nothing loaded", markup=False)
+            raise typer.Exit(EXIT_USAGE)
+        yes = True
+    requested = "vm" if vm_mode else "host" if host_mode else "auto"
+    release, differs = target_release(ctx, path)
+    mode, why = choose_mode(ctx, runner, requested, consent=yes, release=release)
+    out = render.console(stderr=json_out)
+    with render.StepDisplay(out, "verify") as display:
+        if mode == "host":
+            result = verify_host(
+                ctx, runner, path, on_step=display.step, notes=[why] if why else []
+            )
+        else:
+            notes = [n for n in (why, differs) if n]
+            result = verify_vm(
+                ctx,
+                runner,
+                path,
+                release=release,
+                accel=accel,
+                timeout=timeout,
+                on_step=display.step,
+                on_console=(lambda line: out.print(line.rstrip(), markup=False))
+                if verbose
+                else None,
+                notes=notes,
+            )
+    if json_out:
+        jsonout.dump_json(result.to_json())
+    else:
+        render.print_verify(result, out)
+    raise typer.Exit(0 if result.passed else 1)
+
+
+app.command(name="fix")(cli_provision.fix_command)
+app.command(name="build")(cli_provision.build_command)
+app.command(name="fetch-image", hidden=True)(cli_provision.fetch_image_command)
+
+
+def main() -> None:
+    app()

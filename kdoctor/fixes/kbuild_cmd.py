@@ -1,0 +1,266 @@
+"""kbuild-cmd: makes a module's own Kbuild leave the ``.<object>.cmd`` file modpost reads.
+
+Two ways, chosen by ``KDOCTOR_KBUILD_FIX`` in kdoctor's environment (``kdoctor fix --kbuild-fix
+rewrite|touch`` sets it):
+
+* ``rewrite`` (default): the rule that builds the member object goes through kbuild, as
+  kbuild's own rules do. Its recipe becomes ``cmd_<name>`` (``$^`` as ``$(real-prereqs)``, ``#``
+  as ``$(pound)``), the rule runs ``$(call if_changed,<name>)`` with ``FORCE`` among its
+  prerequisites, and ``targets +=`` names the object so kbuild reads its ``.cmd`` back. One
+  file edit, shown as a diff, written atomically with a ``~`` backup.
+* ``touch``: create the missing empty ``.cmd`` files (``make clean`` deletes them again).
+
+The bundled hello-world already builds everything through ``if_changed``: nothing to do there.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from typing import Optional
+
+from kdoctor.facts.kbuild import (
+    Kbuild,
+    Rule,
+    UnsavedObject,
+    objects_without_cmd,
+    parse_kbuild,
+    read_kbuild,
+)
+from kdoctor.fixes.base import Fix, register
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context, bundled_module_dir
+from kdoctor.model.plan import FileEdit, Step
+from kdoctor.model.report import Report
+
+#: kdoctor's environment variable naming the way to fix (``rewrite`` or ``touch``)
+KBUILD_FIX = "KDOCTOR_KBUILD_FIX"
+FIX_MODES = ("rewrite", "touch")
+#: what kbuild prints for the command in quiet mode (``LD [M]  path``)
+QUIET = "LD [M]  $@"
+
+_ALL_PREREQS = re.compile(r"\$(?:\^|\(\^\)|\{\^\})")
+_LEADING = re.compile(r"^(?:\$\(Q\)|[@+\-]\s*)+")
+_CMD_CALL = re.compile(r"\$\(call\s+cmd\s*,\s*([A-Za-z0-9_\-]+)\s*\)")
+
+
+def fix_mode(ctx: Context, system: System) -> str:
+    value = ctx.env.get(KBUILD_FIX) or system.env.get(KBUILD_FIX) or "rewrite"
+    return value if value in FIX_MODES else "rewrite"
+
+
+def is_bundled(module_dir: str) -> bool:
+    return os.path.normpath(module_dir) == os.path.normpath(bundled_module_dir())
+
+
+# -- the rewrite ------------------------------------------------------------------------------
+def _split_unquoted(text: str, sep: str) -> tuple[str, Optional[str]]:
+    """``text`` before and after the first ``sep`` outside ``$(...)``/``${...}``."""
+    depth = 0
+    for index, char in enumerate(text):
+        if char in "({":
+            depth += 1
+        elif char in ")}":
+            depth = max(0, depth - 1)
+        elif char == sep and depth == 0:
+            return text[:index], text[index + 1 :]
+    return text, None
+
+
+def _strip_comment(text: str) -> str:
+    match = re.search(r"(?<!\\)#", text)
+    return text[: match.start()] if match else text
+
+
+def rewritten_header(header: str) -> str:
+    """The rule line with ``FORCE`` added to its normal prerequisites (before any ``|``)."""
+    rule, _inline = _split_unquoted(_strip_comment(header).rstrip(), ";")
+    normal, order_only = _split_unquoted(rule, "|")
+    if "FORCE" not in normal.split():
+        normal = normal.rstrip() + " FORCE"
+    if order_only is not None:
+        return f"{normal.rstrip()} |{order_only.rstrip()}"
+    return normal.rstrip()
+
+
+def _without_shell_comment(line: str) -> str:
+    """``line`` up to a shell comment (a ``#`` starting a word outside quotes)."""
+    quote: Optional[str] = None
+    previous = " "
+    index = 0
+    while index < len(line):
+        char = line[index]
+        if quote is not None:
+            if char == quote:
+                quote = None
+            elif char == "\\" and quote == '"':
+                index += 1
+        elif char in "'\"":
+            quote = char
+        elif char == "\\":
+            index += 1
+        elif char == "#" and previous in " \t;&|(":
+            return line[:index].rstrip().rstrip(";").rstrip()
+        previous = char
+        index += 1
+    return line
+
+
+def command_of(recipe: tuple[str, ...]) -> str:
+    """The recipe as one kbuild ``cmd_`` value: lines joined with ``;`` (kbuild runs it under
+    ``set -e``), shell comments dropped, ``$(call cmd,x)`` as ``$(cmd_x)``, ``$^`` without
+    ``FORCE`` and ``#`` as ``$(pound)`` (it would start a make comment)."""
+    commands = [_LEADING.sub("", _without_shell_comment(line)).strip() for line in recipe]
+    text = "; ".join(c for c in commands if c)
+    text = _CMD_CALL.sub(lambda m: f"$(cmd_{m.group(1)})", text)
+    text = _ALL_PREREQS.sub("$(real-prereqs)", text)
+    return re.sub(r"(?<!\\)#", "$(pound)", text)
+
+
+def existing_command(rule: Rule) -> Optional[str]:
+    """``x`` when the whole recipe is ``$(call cmd,x)``: if_changed can run cmd_x as it is."""
+    commands = [_LEADING.sub("", line).strip() for line in rule.recipe if line.strip()]
+    if len(commands) != 1:
+        return None
+    match = _CMD_CALL.fullmatch(commands[0])
+    return match.group(1) if match else None
+
+
+def command_name(rule: Rule, taken: set[str]) -> str:
+    """``link_<stem of the rule's target>``, not yet defined in the file."""
+    target = rule.targets[0].rsplit("/", 1)[-1].replace("%", "")
+    if target.endswith(".o"):
+        target = target[: -len(".o")]
+    stem = re.sub(r"[^A-Za-z0-9_]+", "_", target).strip("_")
+    base = f"link_{stem}" if stem else "link_member"
+    name, number = base, 2
+    while name in taken:
+        name, number = f"{base}_{number}", number + 1
+    taken.add(name)
+    return name
+
+
+def _block(rule: Rule, header: str, objects: list[str], name: str, known: set[str]) -> list[str]:
+    missing = [o for o in objects if o not in known]
+    shown = ", ".join(f".{os.path.basename(o)}.cmd" for o in objects)
+    lines = [f"# kdoctor fix: built through if_changed, which writes {shown} (modpost reads it)"]
+    reused = existing_command(rule)
+    if reused is None:
+        lines += [f"quiet_cmd_{name} = {QUIET}", f"      cmd_{name} = {command_of(rule.recipe)}"]
+    if missing:
+        lines.append(f"targets += {' '.join(missing)}")
+    lines += ["", rewritten_header(header), f"\t$(call if_changed,{reused or name})"]
+    return [line + "\n" for line in lines]
+
+
+def rewrite(text: str, kbuild: Kbuild, unsaved: list[UnsavedObject]) -> str:
+    """``text`` (the Kbuild ``kbuild`` was read from) with every rule in ``unsaved`` rewritten."""
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    by_rule: dict[int, tuple[Rule, list[str]]] = {}
+    for item in unsaved:
+        by_rule.setdefault(item.rule.line, (item.rule, []))[1].append(item.object)
+    taken = {key[len("cmd_") :] for key in kbuild.variables if key.startswith("cmd_")}
+    known = set(kbuild.expand(kbuild.variables.get("targets", "")).split())
+    named = {line: command_name(rule, taken) for line, (rule, _) in sorted(by_rule.items())}
+    for line in sorted(by_rule, reverse=True):
+        rule, objects = by_rule[line]
+        start = line - 1
+        header_end = start
+        while header_end < len(lines) - 1 and lines[header_end].rstrip("\n").endswith("\\"):
+            header_end += 1
+        header = " ".join(
+            raw.rstrip("\n").rstrip("\\").strip() for raw in lines[start : header_end + 1]
+        )
+        end = max(rule.end_line, header_end + 1)
+        lines[start:end] = _block(rule, header, objects, named[line], known)
+    return "".join(lines)
+
+
+def _diff(path: str, before: str, after: str) -> str:
+    return "".join(
+        difflib.unified_diff(before.splitlines(True), after.splitlines(True), path, path)
+    )
+
+
+@register
+class KbuildCmdFix(Fix):
+    id = "kbuild-cmd"
+    title = "make the module's Kbuild record each member object's .cmd file"
+    order = 60
+
+    def _unsaved(
+        self, ctx: Context, report: Report, system: System
+    ) -> tuple[Optional[Kbuild], list[UnsavedObject]]:
+        finding = next((f for f in self.mine(report) if f.id == "kbuild-cmd"), None)
+        if finding is None or is_bundled(ctx.module_dir):
+            return None, []
+        kbuild = read_kbuild(system, ctx.module_dir)
+        if kbuild is None:
+            return None, []
+        return kbuild, objects_without_cmd(kbuild, ctx.module_dir)
+
+    def plan(self, ctx: Context, report: Report, system: System) -> list[Step]:
+        kbuild, unsaved = self._unsaved(ctx, report, system)
+        if kbuild is None or not unsaved:
+            return []
+        why = (
+            f"kbuild-cmd: {', '.join(u.object for u in unsaved)} built by "
+            f"{', '.join(sorted({u.rule.location for u in unsaved}))} without "
+            "$(call if_changed,...), so modpost finds no .cmd file"
+        )
+        if fix_mode(ctx, system) == "touch":
+            pending = [u.cmd_file for u in unsaved if not system.exists(u.cmd_file)]
+            if not pending:
+                return []
+            return [
+                Step(
+                    fix=self.id,
+                    findings=("kbuild-cmd",),
+                    why=why,
+                    argv=("touch", *pending),
+                    timeout=30.0,
+                )
+            ]
+        edit = self.edit(kbuild, unsaved, system)
+        if edit is None:
+            return []
+        return [Step(fix=self.id, findings=("kbuild-cmd",), why=why, edit=edit)]
+
+    def edit(
+        self, kbuild: Kbuild, unsaved: list[UnsavedObject], system: System
+    ) -> Optional[FileEdit]:
+        """The rewritten Kbuild, when the rewrite really leaves no object without its .cmd."""
+        before = system.read_text(kbuild.path)
+        if before is None:
+            return None
+        after = rewrite(before, kbuild, unsaved)
+        module_dir = os.path.dirname(kbuild.path)
+        if objects_without_cmd(parse_kbuild(after, kbuild.path), module_dir):
+            return None
+        return FileEdit(path=kbuild.path, content=after, diff=_diff(kbuild.path, before, after))
+
+    def notes(self, ctx: Context, report: Report, system: System) -> list[str]:
+        kbuild, unsaved = self._unsaved(ctx, report, system)
+        if kbuild is None or not unsaved:
+            return []
+        names = ", ".join(os.path.basename(u.cmd_file) for u in unsaved)
+        if fix_mode(ctx, system) == "touch":
+            return [
+                f"{names} is created empty (--kbuild-fix touch); `make clean` deletes it and "
+                "modpost stops again, so rerun kdoctor fix after a clean, or let kdoctor "
+                "rewrite the rule with `--kbuild-fix rewrite`."
+            ]
+        if self.edit(kbuild, unsaved, system) is None:
+            return [
+                f"kdoctor could not rewrite {os.path.basename(kbuild.path)} safely; create "
+                f"{names} before each build (`kdoctor fix --kbuild-fix touch`) or rewrite the "
+                "rule by hand as the kbuild-cmd check describes."
+            ]
+        return [
+            f"{os.path.basename(kbuild.path)} is rewritten so that kbuild records {names} "
+            f"(the old file is kept as {os.path.basename(kbuild.path)}~); `--kbuild-fix touch` "
+            "only creates the missing file instead."
+        ]

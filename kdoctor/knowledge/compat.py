@@ -1,0 +1,207 @@
+"""Known-bad combinations of tools, target kernels and module build files.
+
+Each :class:`Rule` is data: version bounds on the tools (``rustc``, ``bindgen``, ``ld``), kernel
+options that must be set, what rustc's ``-Z help`` must lack, and patterns the module's
+``Kbuild``/``Makefile`` must contain or lack. The ``compat`` check gathers a :class:`Combination`
+from the machine and reports every rule that matches, before anything is built. The rules come
+from running ``scripts/matrix.py`` on Debian 11, 12 and 13 (each names where it was seen).
+
+Pure: nothing here runs or reads anything.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from packaging.version import Version
+
+from kdoctor.model.finding import Status
+
+_OPS: dict[str, Callable[[Version, Version], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">=": operator.ge,
+    ">": operator.gt,
+}
+
+
+@dataclass(frozen=True)
+class Combination:
+    """What the machine has; None (or empty) where it is not known yet."""
+
+    #: tool -> version (``rustc``, ``bindgen``, ``ld``: GNU ld only)
+    tools: Mapping[str, Optional[Version]] = field(default_factory=dict)
+    #: the target kernel's options (``CONFIG_X`` -> value)
+    config: Mapping[str, str] = field(default_factory=dict)
+    #: what ``RUSTC_BOOTSTRAP=1 rustc -Z help`` printed (None: not asked)
+    rustc_z_help: Optional[str] = None
+    #: the module's build files (Kbuild and Makefile), continuation lines joined (see
+    #: :func:`logical_text`); None when unreadable
+    module_text: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    status: Status
+    #: one line; ``{rustc}``, ``{bindgen}``, ``{ld}`` are filled in with the versions found
+    summary: str
+    remedy: str
+    #: where the combination was seen failing
+    seen: str
+    #: (tool, operator, version): every bound must hold
+    versions: tuple[tuple[str, str, str], ...] = ()
+    #: at least one of these kernel options is ``y``
+    config_any: tuple[str, ...] = ()
+    #: rustc's ``-Z help`` does not list this option
+    rustc_lacks: Optional[str] = None
+    #: the module's build files match this regular expression
+    module_has: Optional[str] = None
+    #: ... and do not match this one
+    module_lacks: Optional[str] = None
+    commands: tuple[str, ...] = ()
+
+    def matches(self, combo: Combination) -> bool:
+        """True only when every condition is known to hold (an unknown fact never matches)."""
+        for tool, op, bound in self.versions:
+            found = combo.tools.get(tool)
+            if found is None or not _OPS[op](found, Version(bound)):
+                return False
+        if self.config_any and not any(combo.config.get(o) == "y" for o in self.config_any):
+            return False
+        if self.rustc_lacks is not None and (
+            combo.rustc_z_help is None or self.rustc_lacks in combo.rustc_z_help
+        ):
+            return False
+        for pattern, wanted in ((self.module_has, True), (self.module_lacks, False)):
+            if pattern is None:
+                continue
+            if combo.module_text is None:
+                return False
+            if bool(re.search(pattern, combo.module_text, re.MULTILINE)) != wanted:
+                return False
+        return True
+
+    def describe(self, combo: Combination) -> str:
+        found = {tool: str(v) if v else "?" for tool, v in combo.tools.items()}
+        return self.summary.format_map(_Default(found))
+
+    def to_json(self, combo: Combination) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status.value,
+            "summary": self.describe(combo),
+            "remedy": self.remedy,
+            "seen": self.seen,
+        }
+
+
+class _Default(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+#: a logical line (continuations joined) linking with ``-r --gc-sections`` that names no root
+#: on the command line (``-u SYM``, ``--undefined``, ``-e SYM``, ``--entry``)
+_LD_NO_ROOT = (
+    r"^(?=.*(?<![\w-])-r\b)(?=.*--gc-sections)"
+    r"(?!.*(?<![\w-])(?:-u\s*\S|--undefined[= ]|-e\s*\S|--entry[= ])).*$"
+)
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        id="ld-gc-sections-root",
+        status=Status.FAIL,
+        summary=(
+            "ld {ld} rejects `ld -r --gc-sections` without a root on its command line "
+            '("gc-sections requires either an entry or an undefined symbol"), and the '
+            "module's Kbuild names none"
+        ),
+        remedy=(
+            "Name the entry points on the link command in the module's Kbuild: "
+            "`-u init_module -u cleanup_module` after `--gc-sections` (binutils before 2.36 "
+            "ignores a linker script's EXTERN there)."
+        ),
+        seen="Debian 11: binutils 2.35.2 (2.40 on Debian 12 accepts it)",
+        versions=(("ld", "<", "2.36"),),
+        module_has=_LD_NO_ROOT,
+    ),
+    Rule(
+        id="bindgen-unsafe-extern",
+        status=Status.FAIL,
+        summary=(
+            "bindgen {bindgen} writes `unsafe extern` blocks that rustc {rustc} rejects "
+            "(1.82 accepts them), and the module's build passes no --rust-target"
+        ),
+        remedy=(
+            "Pass `--rust-target=1.N` (the rustc's minor version) to bindgen, as kdoctor's "
+            "hello-world does, or build with rustc 1.82 or newer."
+        ),
+        seen="bindgen 0.71.1 (Debian 13) with rustc 1.63 (Debian 12): "
+        '"extern block cannot be declared unsafe"',
+        versions=(("bindgen", ">=", "0.70"), ("rustc", "<", "1.82")),
+        module_lacks=r"--rust-target",
+    ),
+    Rule(
+        id="rethunk-rustc",
+        status=Status.WARN,
+        summary=(
+            "rustc {rustc} has no -Zfunction-return: on this CONFIG_RETHUNK kernel the "
+            "module's returns stay plain `ret`s (objtool: 'naked' return); it loads without "
+            "the return-thunk (Retbleed) mitigation"
+        ),
+        remedy=(
+            "Build with a rustc that lists -Zfunction-return (1.76 or newer; on Debian 12 the "
+            "rustc-web packages, kdoctor's default there)."
+        ),
+        seen="rustc 1.48 with Linux 5.10 (Debian 11), rustc 1.63 with Linux 6.1 (Debian 12)",
+        config_any=("CONFIG_RETHUNK", "CONFIG_MITIGATION_RETHUNK"),
+        rustc_lacks="function-return",
+    ),
+    Rule(
+        id="ibt-rustc",
+        status=Status.WARN,
+        summary=(
+            "rustc {rustc} has no -Zcf-protection: on this CONFIG_X86_KERNEL_IBT kernel the "
+            "module's functions lack ENDBR, and a CPU with indirect branch tracking faults "
+            "when the kernel calls init_module (a VM without IBT does not show it)"
+        ),
+        remedy="Build with a rustc that lists -Zcf-protection (1.63 and newer do).",
+        seen="Linux 6.12 (Debian 13) sets CONFIG_X86_KERNEL_IBT; rustc 1.48 lacks the option",
+        config_any=("CONFIG_X86_KERNEL_IBT",),
+        rustc_lacks="cf-protection",
+    ),
+    Rule(
+        id="mitigation-rename",
+        status=Status.WARN,
+        summary=(
+            "the module's build tests CONFIG_RETPOLINE/CONFIG_RETHUNK, which Linux 6.9 renamed "
+            "CONFIG_MITIGATION_*: on this kernel those gates are off, so the module gets no "
+            "retpolines or return thunks (objtool: 'indirect call found in "
+            "MITIGATION_RETPOLINE build')"
+        ),
+        remedy=(
+            "Test both names in the module's Makefile, e.g. "
+            "`ifneq ($(CONFIG_RETHUNK)$(CONFIG_MITIGATION_RETHUNK),)`."
+        ),
+        seen="hello-world's first Makefile with Linux 6.12 (Debian 13)",
+        config_any=("CONFIG_MITIGATION_RETPOLINE", "CONFIG_MITIGATION_RETHUNK"),
+        module_has=r"CONFIG_(?:RETPOLINE|RETHUNK)\b",
+        module_lacks=r"CONFIG_MITIGATION_(?:RETPOLINE|RETHUNK)\b",
+    ),
+)
+
+
+def logical_text(*texts: str) -> str:
+    """Build files as make reads them: each backslash-continued line joined into one."""
+    return "\n".join(re.sub(r"\\\n\s*", " ", text) for text in texts)
+
+
+def matching(combo: Combination, rules: tuple[Rule, ...] = RULES) -> list[Rule]:
+    """The rules ``combo`` matches, failures first, in table order."""
+    found = [rule for rule in rules if rule.matches(combo)]
+    return sorted(found, key=lambda rule: rule.status is not Status.FAIL)

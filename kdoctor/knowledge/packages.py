@@ -1,0 +1,289 @@
+"""Distribution package names per package manager, and the commands that install them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Optional
+
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+
+# logical name -> {manager: package}; "{release}" and "{n}" are filled in by callers
+PACKAGES: dict[str, dict[str, str]] = {
+    "clang": {"apt": "clang", "dnf": "clang", "pacman": "clang", "zypper": "clang"},
+    "clang-n": {"apt": "clang-{n}", "dnf": "clang{n}", "pacman": "clang", "zypper": "clang{n}"},
+    "llvm": {"apt": "llvm", "dnf": "llvm", "pacman": "llvm", "zypper": "llvm"},
+    "libclang": {
+        "apt": "libclang-dev",
+        "dnf": "clang-devel",
+        "pacman": "clang",
+        "zypper": "clang-devel",
+    },
+    "bindgen": {
+        "apt": "bindgen",
+        "dnf": "bindgen-cli",
+        "pacman": "rust-bindgen",
+        "zypper": "rust-bindgen",
+    },
+    "make": {"apt": "make", "dnf": "make", "pacman": "make", "zypper": "make"},
+    "gcc": {"apt": "gcc", "dnf": "gcc", "pacman": "gcc", "zypper": "gcc"},
+    # a versioned gcc such as Debian's gcc-12 (what a distro kernel was built with)
+    "gcc-n": {"apt": "gcc-{n}", "dnf": "gcc", "pacman": "gcc", "zypper": "gcc{n}"},
+    "lld": {"apt": "lld", "dnf": "lld", "pacman": "lld", "zypper": "lld"},
+    "libclang-n": {
+        "apt": "libclang-{n}-dev",
+        "dnf": "clang{n}-devel",
+        "pacman": "clang",
+        "zypper": "clang{n}-devel",
+    },
+    "binutils": {"apt": "binutils", "dnf": "binutils", "pacman": "binutils", "zypper": "binutils"},
+    "kmod": {"apt": "kmod", "dnf": "kmod", "pacman": "kmod", "zypper": "kmod"},
+    "headers": {
+        "apt": "linux-headers-{release}",
+        "dnf": "kernel-devel-{release}",
+        "pacman": "linux-headers",
+        "zypper": "kernel-default-devel",
+    },
+    "stock-headers": {
+        "apt": "linux-headers-{flavour}",
+        "dnf": "kernel-devel",
+        "pacman": "linux-headers",
+        "zypper": "kernel-default-devel",
+    },
+    "image": {
+        "apt": "linux-image-{release}",
+        "dnf": "kernel-core-{release}",
+        "pacman": "linux",
+        "zypper": "kernel-default",
+    },
+    "stock-image": {
+        "apt": "linux-image-{flavour}",
+        "dnf": "kernel-core",
+        "pacman": "linux",
+        "zypper": "kernel-default",
+    },
+    "qemu": {
+        "apt": "qemu-system-x86",
+        "dnf": "qemu-system-x86",
+        "pacman": "qemu-system-x86",
+        "zypper": "qemu-x86",
+    },
+    "busybox": {
+        "apt": "busybox-static",
+        "dnf": "busybox",
+        "pacman": "busybox",
+        "zypper": "busybox-static",
+    },
+    "rustup": {"apt": "rustup", "dnf": "rustup", "pacman": "rustup", "zypper": "rustup"},
+    "rustc": {"apt": "rustc", "dnf": "rust", "pacman": "rust", "zypper": "rust"},
+    "rust-src": {"apt": "rust-src", "dnf": "rust-src", "pacman": "rust-src", "zypper": "rust-src"},
+    "rustfmt": {"apt": "rustfmt", "dnf": "rustfmt", "pacman": "rust", "zypper": "rustfmt"},
+    # Debian 12's current Rust (the "-web" build kept new enough for browsers)
+    "rustc-web": {"apt": "rustc-web"},
+    "rust-web-src": {"apt": "rust-web-src"},
+    "rustfmt-web": {"apt": "rustfmt-web"},
+}
+
+INSTALL = {
+    "apt": ("apt-get", "install", "-y", "--no-install-recommends"),
+    "dnf": ("dnf", "install", "-y"),
+    "pacman": ("pacman", "-S", "--needed", "--noconfirm"),
+    "zypper": ("zypper", "--non-interactive", "install"),
+}
+
+
+def package_name(manager: Optional[str], logical: str, **values: object) -> Optional[str]:
+    names = PACKAGES.get(logical, {})
+    if manager is None or manager not in names:
+        return None
+    return names[manager].format(**{k: str(v) for k, v in values.items()})
+
+
+def stock_flavour(ctx: Context) -> str:
+    """The stock kernel's flavour: Ubuntu's ``generic`` (``linux-headers-generic``), else
+    Debian's name for the architecture (``amd64`` for x86_64: ``linux-headers-amd64``)."""
+    if "ubuntu" in ctx.distro.family_ids():
+        return "generic"
+    return {"x86_64": "amd64", "aarch64": "arm64", "i686": "686"}.get(ctx.arch, ctx.arch)
+
+
+def install_argv(manager: Optional[str], packages: Iterable[str]) -> Optional[list[str]]:
+    if manager not in INSTALL:
+        return None
+    return [*INSTALL[manager], *packages]
+
+
+def install_command(ctx: Context, logical: Iterable[str], **values: object) -> str:
+    """A command line a person can paste to install ``logical`` packages on this distro."""
+    names = [package_name(ctx.package_manager, name, **values) or name for name in logical]
+    argv = install_argv(ctx.package_manager, names)
+    if argv is None:
+        return f"install {' '.join(names)} with your distribution's package manager"
+    return ("" if ctx.is_root else "sudo ") + " ".join(argv)
+
+
+#: how to ask each package manager about packages (read only, no root needed); each takes many
+#: names at once and answers for each in turn
+_QUERY = {
+    "apt": (("apt-cache", "policy"), 15.0),
+    "dnf": (("dnf", "-q", "list", "--available"), 90.0),
+    "pacman": (("pacman", "-Si"), 15.0),
+    "zypper": (("zypper", "-q", "info"), 90.0),
+}
+
+_NAME_FIELD = re.compile(r"^Name\s*:\s*(\S+)", re.MULTILINE)
+
+
+def known_to_manager(system: System, manager: Optional[str], package: str) -> Optional[bool]:
+    """Whether the package manager can install ``package`` (None: could not ask)."""
+    return known_packages(system, manager, [package])[package]
+
+
+def known_packages(
+    system: System, manager: Optional[str], names: Iterable[str]
+) -> dict[str, Optional[bool]]:
+    """Whether the package manager can install each of ``names``, asked in ONE query
+    (``apt-cache policy a b c``): True, False, or None when it could not be asked."""
+    wanted = list(dict.fromkeys(names))
+    unknown: dict[str, Optional[bool]] = {name: None for name in wanted}
+    if manager not in _QUERY or not wanted:
+        return unknown
+    prefix, timeout = _QUERY[manager]
+    probe = system.probe([*prefix, *wanted], timeout=timeout)
+    if probe.error or probe.timed_out:
+        return unknown
+    if manager == "apt":
+        if probe.exit_code != 0:
+            return unknown
+        # an unknown name prints nothing; a virtual or removed one has no candidate
+        candidates = _apt_candidates(probe.stdout)
+        return {name: _apt_candidate(candidates, name, wanted) != "(none)" for name in wanted}
+    if manager == "dnf":
+        listed = _dnf_listed(probe.stdout)
+        return {name: name in listed for name in wanted}
+    # pacman and zypper print a "Name : x" field for each package they know; older zypper
+    # exits 0 with "package 'x' not found.", pacman exits 1 when any one is unknown
+    found = set(_NAME_FIELD.findall(probe.stdout))
+    return {name: name in found for name in wanted}
+
+
+def _apt_candidates(policy: str) -> dict[str, str]:
+    """``apt-cache policy`` output: package -> its candidate version (``(none)``: none)."""
+    found: dict[str, str] = {}
+    current: Optional[str] = None
+    for line in policy.splitlines():
+        if line and not line[0].isspace() and line.rstrip().endswith(":"):
+            current = line.rstrip()[:-1]
+            found[current] = "(none)"
+        elif current is not None and line.strip().startswith("Candidate:"):
+            found[current] = line.split(":", 1)[1].strip() or "(none)"
+    return found
+
+
+def _apt_candidate(candidates: dict[str, str], name: str, wanted: list[str]) -> str:
+    """The candidate for ``name``; apt names a package with its architecture (``foo:i386``)
+    when it asked for a foreign or qualified one, and answers a one-name question alone."""
+    if name in candidates:
+        return candidates[name]
+    base = name.split(":")[0]
+    for section, candidate in candidates.items():
+        if section.split(":")[0] == base:
+            return candidate
+    if len(wanted) == 1 and len(candidates) == 1:
+        return next(iter(candidates.values()))
+    return "(none)"
+
+
+def _dnf_listed(listing: str) -> set[str]:
+    """Every name a ``dnf list`` row answers to: ``name``, ``name-version``,
+    ``name-version-release`` and ``name-version-release.arch`` (rows may wrap)."""
+    words = listing.split()
+    found: set[str] = set()
+    for index, word in enumerate(words):
+        if "." not in word:
+            continue
+        name, arch = word.rsplit(".", 1)
+        found.update((word, name))
+        if index + 1 < len(words):
+            evr = words[index + 1].split(":")[-1]  # drop an epoch
+            version = evr.split("-")[0]
+            found.update((f"{name}-{version}", f"{name}-{evr}", f"{name}-{evr}.{arch}"))
+    return found
+
+
+def unpackaged_kernel(release: str) -> Optional[str]:
+    """What kind of kernel no distribution package serves, recognised by its release string
+    (WSL2's, a cloud microVM's, a self-built one); None for an ordinary release."""
+    lowered = release.lower()
+    if "microsoft-standard" in lowered or "wsl" in lowered:
+        return "a WSL2 kernel supplied by Microsoft"
+    if "-fc-" in lowered or "firecracker" in lowered:
+        return "a Firecracker/cloud microVM kernel supplied by the host"
+    if lowered.endswith("+") or "-dirty" in lowered:
+        return "a self-built kernel"
+    return None
+
+
+def image_package_names(manager: Optional[str], release: str) -> tuple[str, ...]:
+    """Packages that ship ``release``'s bootable image (Debian/Ubuntu also name unsigned
+    variants), most likely first."""
+    if manager == "apt":
+        return (
+            f"linux-image-{release}",
+            f"linux-image-{release}-unsigned",  # Debian's unsigned flavour
+            f"linux-image-unsigned-{release}",  # Ubuntu's
+        )
+    name = package_name(manager, "image", release=release)
+    return (name,) if name else ()
+
+
+def kernel_package_names(manager: Optional[str], release: str) -> list[str]:
+    """The headers and image packages of kernel ``release``: what the kernel-headers and vm
+    checks ask about, in the one query they share (so the package manager runs once)."""
+    headers = package_name(manager, "headers", release=release)
+    return [*([headers] if headers else []), *image_package_names(manager, release)]
+
+
+#: Debian releases whose current Rust is the "-web" build (rustc-web, rust-web-src, rustfmt-web)
+_WEB_RUST_DEBIAN = ("12",)
+_WEB_RUST = {"rustc": "rustc-web", "rust-src": "rust-web-src", "rustfmt": "rustfmt-web"}
+#: chooses between Debian's two Rust builds: ``rustc`` (the release's own, e.g. 1.63 on
+#: Debian 12) or ``rustc-web`` (the newer one kept for browsers); unset: the release's default
+DISTRO_RUST_VAR = "KDOCTOR_DISTRO_RUST"
+DISTRO_RUST_CHOICES = ("rustc", "rustc-web")
+
+
+def web_rust(ctx: Context) -> bool:
+    """Whether the distribution's Rust is the ``-web`` build here: ``KDOCTOR_DISTRO_RUST``
+    when it names one of the two, else Debian 12's default (``rustc-web``)."""
+    if ctx.package_manager != "apt":
+        return False
+    choice = ctx.env.get(DISTRO_RUST_VAR)
+    if choice in DISTRO_RUST_CHOICES:
+        return choice == "rustc-web"
+    return ctx.distro.id == "debian" and ctx.distro.version.split(".")[0] in _WEB_RUST_DEBIAN
+
+
+def rust_logical(ctx: Context, part: str) -> str:
+    """The logical package for part of the distribution's Rust (``rustc``, ``rust-src`` or
+    ``rustfmt``): on Debian 12 the ``-web`` build (rustc 1.85+), else the plain one;
+    ``KDOCTOR_DISTRO_RUST=rustc|rustc-web`` chooses (apt only)."""
+    return _WEB_RUST.get(part, part) if web_rust(ctx) else part
+
+
+def rustup_packaged(ctx: Context) -> bool:
+    """Whether the distribution packages rustup (Debian 13+, Ubuntu 24.04+, Fedora, Arch, SUSE)."""
+    version = ctx.distro.version
+    if ctx.package_manager == "apt":
+        if ctx.distro.id == "debian":
+            if not version:  # testing and unstable have no version number
+                return ctx.distro.codename not in ("bullseye", "bookworm")
+            return version.split(".")[0].isdigit() and int(version.split(".")[0]) >= 13
+        if ctx.distro.id == "ubuntu":
+            match = re.match(r"(\d+)\.(\d+)", version)
+            return match is not None and (int(match.group(1)), int(match.group(2))) >= (24, 4)
+        return False
+    if ctx.package_manager == "dnf":
+        return ctx.distro.id == "fedora"
+    return ctx.package_manager in ("pacman", "zypper")

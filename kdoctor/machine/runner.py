@@ -1,0 +1,214 @@
+"""The real :class:`~kdoctor.machine.system.System`: the only module that runs subprocesses
+(via ``sh``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
+from typing import Any, Optional
+
+import sh
+
+from kdoctor.machine.system import DEFAULT_TIMEOUT, OutputCallback, Probe
+
+_CacheKey = tuple[tuple[str, ...], Optional[str], tuple[tuple[str, str], ...]]
+
+
+class Runner:
+    """Runs commands with a timeout each; read-only probes run at most once per invocation."""
+
+    def __init__(self, env: Optional[Mapping[str, str]] = None) -> None:
+        self.env: Mapping[str, str] = dict(os.environ if env is None else env)
+        self._lock = threading.Lock()
+        self._cache: dict[_CacheKey, Future[Probe]] = {}
+        self._log: list[Probe] = []
+
+    # -- commands -----------------------------------------------------------------------
+    def probe(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        cwd: Optional[str] = None,
+        env: Optional[Mapping[str, str]] = None,
+    ) -> Probe:
+        key: _CacheKey = (tuple(argv), cwd, tuple(sorted((env or {}).items())))
+        with self._lock:
+            future = self._cache.get(key)
+            owner = future is None
+            if future is None:
+                future = Future()
+                self._cache[key] = future
+        if not owner:
+            return future.result()
+        try:
+            result = self._execute(argv, timeout=timeout, cwd=cwd, env=env, on_output=None)
+        except BaseException as exc:  # Ctrl-C while probing: waiters must not hang
+            future.set_exception(exc)
+            raise
+        future.set_result(result)
+        return result
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: Optional[float] = None,
+        cwd: Optional[str] = None,
+        env: Optional[Mapping[str, str]] = None,
+        on_output: Optional[OutputCallback] = None,
+    ) -> Probe:
+        return self._execute(argv, timeout=timeout, cwd=cwd, env=env, on_output=on_output)
+
+    def _execute(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: Optional[float],
+        cwd: Optional[str],
+        env: Optional[Mapping[str, str]],
+        on_output: Optional[OutputCallback],
+    ) -> Probe:
+        argv = tuple(argv)
+        started = time.monotonic()
+
+        def done(**fields: Any) -> Probe:
+            probe = Probe(
+                argv=argv,
+                cwd=cwd,
+                timeout=timeout or 0.0,
+                duration_ms=(time.monotonic() - started) * 1000,
+                **fields,
+            )
+            with self._lock:
+                self._log.append(probe)
+            return probe
+
+        path = self.which(argv[0])
+        if path is None:
+            return done(exit_code=None, error="command not found")
+        full_env = dict(self.env)
+        full_env.update(env or {})
+        kwargs: dict[str, Any] = {
+            "_env": full_env,
+            "_cwd": cwd,
+            "_in": "",
+            "_tty_out": False,
+            "_ok_code": list(range(256)),
+            "_new_session": True,
+            "_decode_errors": "replace",
+            "_return_cmd": True,
+        }
+        chunks: list[str] = []
+        if on_output is not None:
+
+            def relay(line: str) -> None:
+                chunks.append(line)
+                on_output(line)
+
+            kwargs["_out"] = relay
+            kwargs["_err_to_out"] = True
+        # sh's own _timeout costs ~100 ms per command (it polls); a timer that kills the
+        # command's process group costs nothing until it fires
+        expired = threading.Event()
+        try:
+            cmd = sh.Command(path)(*argv[1:], _bg=True, _bg_exc=False, **kwargs)
+            timer = _deadline(cmd, timeout, expired)
+            try:
+                cmd.wait()
+            except KeyboardInterrupt:
+                _stop(cmd, ((signal.SIGINT, 5.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 1.0)))
+                raise
+            finally:
+                if timer is not None:
+                    timer.cancel()
+        except sh.SignalException as exc:
+            if expired.is_set():
+                return done(exit_code=None, timed_out=True, stdout="".join(chunks))
+            return done(exit_code=exc.exit_code, stdout=_text(exc.stdout), stderr=_text(exc.stderr))
+        except (PermissionError, OSError) as exc:
+            return done(exit_code=None, error=str(exc.strerror or exc))
+        if expired.is_set():  # it ignored SIGKILL's group signal? it exited at the deadline
+            return done(exit_code=None, timed_out=True, stdout="".join(chunks))
+        if on_output is not None:
+            return done(exit_code=cmd.exit_code, stdout="".join(chunks))
+        return done(exit_code=cmd.exit_code, stdout=_text(cmd.stdout), stderr=_text(cmd.stderr))
+
+    # -- the file system --------------------------------------------------------------
+    def which(self, name: str) -> Optional[str]:
+        if os.sep in name:
+            return name if os.path.isfile(name) and os.access(name, os.X_OK) else None
+        return shutil.which(name, path=self.env.get("PATH", os.defpath))
+
+    def read_text(self, path: str) -> Optional[str]:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                return handle.read()
+        except OSError:
+            return None
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(path)
+
+    def listdir(self, path: str) -> list[str]:
+        try:
+            return sorted(os.listdir(path))
+        except OSError:
+            return []
+
+    def mtime(self, path: str) -> Optional[float]:
+        try:
+            return os.stat(path).st_mtime
+        except OSError:
+            return None
+
+    def probes(self) -> list[Probe]:
+        with self._lock:
+            return list(self._log)
+
+
+def _deadline(
+    cmd: Any, timeout: Optional[float], expired: threading.Event
+) -> Optional[threading.Timer]:
+    """Kill the command's whole process group when ``timeout`` seconds pass."""
+    if not timeout:
+        return None
+
+    def expire() -> None:
+        expired.set()
+        _signal_group(cmd, signal.SIGKILL)
+
+    timer = threading.Timer(timeout, expire)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _stop(cmd: Any, escalation: tuple[tuple[signal.Signals, float], ...]) -> None:
+    """Stop the command's whole process group (it runs in its own session), escalating."""
+    for sig, grace in escalation:
+        if not _signal_group(cmd, sig):
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and cmd.process.is_alive()[0]:
+            time.sleep(0.05)
+    _signal_group(cmd, signal.SIGKILL)  # leftovers: background children of the command
+
+
+def _signal_group(cmd: Any, sig: signal.Signals) -> bool:
+    try:
+        os.killpg(cmd.process.pid, sig)
+        return True
+    except (OSError, ProcessLookupError):
+        return False
+
+
+def _text(data: object) -> str:
+    if isinstance(data, bytes):
+        return data.decode("utf-8", errors="replace")
+    return str(data or "")

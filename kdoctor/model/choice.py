@@ -1,0 +1,61 @@
+"""Closed sets of words: enums that print, compare and serialise as their value."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Choice(str, Enum):
+    """A string enum: ``RustMode.AUTO == "auto"``, ``f"{RustMode.AUTO}" == "auto"``, and
+    ``json.dumps`` writes ``"auto"``; the type still tells what the word may be."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+    @classmethod
+    def values(cls) -> tuple[str, ...]:
+        return tuple(str(m.value) for m in cls)
+
+
+class RustMode(Choice):
+    """Where the Rust toolchain comes from (``--rust``)."""
+
+    AUTO = "auto"
+    PIN = "pin"
+    DISTRO = "distro"
+
+
+class TargetSource(Choice):
+    """How the target kernel was chosen."""
+
+    RUNNING = "running"
+    OPTION = "--kernel"
+    KDIR = "KDIR"
+    #: kdoctor fix switched to the distribution's stock kernel (no package serves the running one)
+    RETARGETED = "kdoctor fix"
+
+
+class SudoMode(Choice):
+    """How root steps run: as root already, through ``sudo -n``, or not at all."""
+
+    ROOT = "root"
+    SUDO = "sudo"
+    NONE = "none"
+
+
+class Stopped(Choice):
+    """Why applying a plan stopped before its end."""
+
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    NEEDS_ADMIN = "needs-admin"
+
+
+class KbuildFixMode(Choice):
+    """How kdoctor makes a module's Kbuild leave its member ``.cmd`` files."""
+
+    REWRITE = "rewrite"
+    TOUCH = "touch"

@@ -1,0 +1,179 @@
+"""The facts every check shares, detected once per invocation."""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import distro
+
+from kdoctor.facts.kbuild import kdir_uts_release
+from kdoctor.machine.settings import merged_env, settings_path
+from kdoctor.machine.system import System
+from kdoctor.model.choice import RustMode, TargetSource
+from kdoctor.model.toolchain_file import PinnedToolchain, read_pin
+
+#: environment variables the kernel and Rust builds honour, reported and passed through
+ENV_VARS = (
+    "KDIR",
+    "CC",
+    "CLANG",
+    "LLVM",
+    "RUSTC",
+    "BINDGEN",
+    "LIBCLANG_PATH",
+    "RUSTUP_TOOLCHAIN",
+    # Debian's plain rustc or its -web build (kdoctor.knowledge.packages.rust_logical)
+    "KDOCTOR_DISTRO_RUST",
+)
+
+#: package manager by distro family, most specific first
+_FAMILIES = (
+    ("apt", ("debian", "ubuntu", "linuxmint", "pop", "raspbian", "kali", "elementary")),
+    ("dnf", ("fedora", "rhel", "centos", "rocky", "almalinux")),
+    ("pacman", ("arch", "manjaro", "endeavouros")),
+    ("zypper", ("opensuse", "suse", "sles", "opensuse-leap", "opensuse-tumbleweed")),
+)
+
+RUST_MODES = RustMode.values()
+
+
+@dataclass(frozen=True)
+class DistroInfo:
+    id: str
+    version: str
+    name: str
+    like: tuple[str, ...] = ()
+    codename: str = ""
+
+    def family_ids(self) -> tuple[str, ...]:
+        return (self.id, *self.like)
+
+
+@dataclass(frozen=True)
+class Context:
+    distro: DistroInfo
+    package_manager: Optional[str]
+    arch: str
+    running_kernel: str
+    target_kernel: str
+    #: the target kernel's build directory (what kbuild calls KDIR)
+    kdir: str
+    #: how the target was chosen
+    target_source: TargetSource
+    module_dir: str
+    pin: PinnedToolchain
+    rust_mode: RustMode = RustMode.AUTO
+    env: Mapping[str, str] = field(default_factory=dict)
+    is_root: bool = False
+    cache_dir: str = ""
+    #: kdoctor's persisted choices (see kdoctor.machine.settings)
+    settings_file: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "distro": {
+                "id": self.distro.id,
+                "version": self.distro.version,
+                "name": self.distro.name,
+                "like": list(self.distro.like),
+                "codename": self.distro.codename,
+            },
+            "package_manager": self.package_manager,
+            "arch": self.arch,
+            "running_kernel": self.running_kernel,
+            "target_kernel": self.target_kernel,
+            "kdir": self.kdir,
+            "target_source": self.target_source,
+            "module_dir": self.module_dir,
+            "pin": self.pin.to_json(),
+            "rust_mode": self.rust_mode,
+            "env": dict(self.env),
+            "is_root": self.is_root,
+            "cache_dir": self.cache_dir,
+            "settings_file": self.settings_file,
+        }
+
+
+def package_manager_for(info: DistroInfo) -> Optional[str]:
+    ids = info.family_ids()
+    for manager, members in _FAMILIES:
+        if any(i in members for i in ids):
+            return manager
+    return None
+
+
+def read_distro(os_release: str = "/etc/os-release") -> DistroInfo:
+    found = distro.LinuxDistribution(
+        include_lsb=False, include_uname=False, os_release_file=os_release
+    )
+    return DistroInfo(
+        id=found.id() or "unknown",
+        version=found.version() or "",
+        name=found.name(pretty=True) or found.id() or "unknown",
+        like=tuple(found.like().split()),
+        codename=found.codename() or "",
+    )
+
+
+def bundled_module_dir() -> str:
+    """The hello-world module shipped with kdoctor (the source tree when run from a checkout)."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "hello_world"
+    return str(installed if installed.is_dir() else package.parent / "hello-world")
+
+
+def default_cache_dir(env: Mapping[str, str]) -> str:
+    base = env.get("XDG_CACHE_HOME") or os.path.join(env.get("HOME", "/root"), ".cache")
+    return env.get("KDOCTOR_CACHE") or os.path.join(base, "kdoctor")
+
+
+def detect(
+    system: System,
+    *,
+    kernel: Optional[str] = None,
+    module_dir: Optional[str] = None,
+    rust_mode: Optional[str] = None,
+    os_release: str = "/etc/os-release",
+) -> Context:
+    env = merged_env(system.env)
+    wanted = rust_mode or env.get("KDOCTOR_RUST") or "auto"
+    if wanted not in RUST_MODES:
+        raise ValueError(f"unknown Rust toolchain source {wanted!r} (use {', '.join(RUST_MODES)})")
+    mode = RustMode(wanted)
+    info = read_distro(os_release)
+    osrelease = system.read_text("/proc/sys/kernel/osrelease")
+    running = osrelease.strip() if osrelease else platform.release()
+    if kernel:
+        target, source = kernel, TargetSource.OPTION
+        kdir = f"/lib/modules/{kernel}/build"
+    elif env.get("KDIR"):
+        kdir, source = env["KDIR"], TargetSource.KDIR
+        target = kdir_uts_release(system, kdir) or running
+    else:
+        target, source = running, TargetSource.RUNNING
+        kdir = f"/lib/modules/{running}/build"
+    mdir = str(Path(module_dir).resolve()) if module_dir else bundled_module_dir()
+    pin = read_pin(system, mdir) or read_pin(system, bundled_module_dir())
+    if pin is None:
+        raise RuntimeError("the bundled hello-world/rust-toolchain.toml is missing or unreadable")
+    return Context(
+        distro=info,
+        package_manager=package_manager_for(info),
+        arch=platform.machine(),
+        running_kernel=running,
+        target_kernel=target,
+        kdir=kdir,
+        target_source=source,
+        module_dir=mdir,
+        pin=pin,
+        rust_mode=mode,
+        env={k: env[k] for k in ENV_VARS if env.get(k)},
+        is_root=os.geteuid() == 0,
+        cache_dir=default_cache_dir(env),
+        settings_file=settings_path(system.env),
+    )

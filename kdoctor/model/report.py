@@ -1,0 +1,37 @@
+"""A report: the findings of one diagnosis, and the exit code they mean."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Finding, Status
+
+EXIT_OK = 0
+EXIT_FAIL = 1
+EXIT_USAGE = 2
+
+
+@dataclass(frozen=True)
+class Report:
+    context: Context
+    findings: tuple[Finding, ...]
+    duration_ms: float
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_FAIL if any(blocks(f) for f in self.findings) else EXIT_OK
+
+    def counts(self) -> dict[str, int]:
+        counts = {s.value: 0 for s in Status}
+        for f in self.findings:
+            counts[f.status.value] += 1
+        return counts
+
+    def by_id(self, check_id: str) -> Finding:
+        return next(f for f in self.findings if f.id == check_id)
+
+
+def blocks(finding: Finding) -> bool:
+    """A required check that failed or crashed stands between the machine and a loaded module."""
+    return finding.required and finding.status in (Status.FAIL, Status.ERROR)

@@ -1,0 +1,63 @@
+"""The pinned Rust toolchain, read from a module's ``rust-toolchain.toml``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from kdoctor.machine.system import System
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.9/3.10
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class PinnedToolchain:
+    channel: str
+    components: tuple[str, ...] = ()
+    profile: str = "minimal"
+    #: the file it came from
+    path: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "components": list(self.components),
+            "profile": self.profile,
+            "path": self.path,
+        }
+
+
+def parse_pin(text: str, path: str = "") -> Optional[PinnedToolchain]:
+    """Parse the TOML form (``[toolchain] channel = ...``) or the legacy one-line form."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        line = text.strip()
+        if line and "\n" not in line and " " not in line:
+            return PinnedToolchain(channel=line, path=path)
+        return None
+    table = data.get("toolchain")
+    if not isinstance(table, dict) or not isinstance(table.get("channel"), str):
+        return None
+    components = table.get("components", [])
+    profile = table.get("profile", "minimal")
+    return PinnedToolchain(
+        channel=table["channel"],
+        components=tuple(str(c) for c in components) if isinstance(components, list) else (),
+        profile=profile if isinstance(profile, str) else "minimal",
+        path=path,
+    )
+
+
+def read_pin(system: System, module_dir: str) -> Optional[PinnedToolchain]:
+    for name in ("rust-toolchain.toml", "rust-toolchain"):
+        path = os.path.join(module_dir, name)
+        text = system.read_text(path)
+        if text is not None:
+            return parse_pin(text, path)
+    return None

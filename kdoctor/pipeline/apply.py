@@ -1,0 +1,162 @@
+"""Applying a plan: the only place where kdoctor changes the machine."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional, TextIO
+
+from kdoctor.knowledge.step_errors import explain_step_failure, lock_held
+from kdoctor.machine.files import write_atomic
+from kdoctor.machine.system import System
+from kdoctor.model.choice import Stopped, SudoMode
+from kdoctor.model.context import Context
+from kdoctor.model.plan import Plan, Step
+
+LOCK_RETRY_S = 5.0
+sleep = time.sleep  # tests replace it
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: Step
+    ok: bool
+    duration_s: float
+    exit_code: Optional[int] = None
+    tail: tuple[str, ...] = ()
+    explanation: Optional[str] = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "step": self.step.display,
+            "ok": self.ok,
+            "duration_s": round(self.duration_s, 2),
+            "exit_code": self.exit_code,
+            "tail": list(self.tail),
+            "explanation": self.explanation,
+        }
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    results: tuple[StepResult, ...]
+    log_path: str
+    #: set when applying stopped before the end
+    stopped: Optional[Stopped] = None
+    #: root commands a person with admin rights must run (no usable sudo here)
+    admin_commands: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.stopped is None and all(r.ok for r in self.results)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "stopped": self.stopped,
+            "log": self.log_path,
+            "results": [r.to_json() for r in self.results],
+            "admin_commands": list(self.admin_commands),
+        }
+
+
+def sudo_mode(ctx: Context, system: System) -> SudoMode:
+    """Root already, ``sudo -n`` works, or neither."""
+    if ctx.is_root:
+        return SudoMode.ROOT
+    if system.which("sudo") and system.probe(["sudo", "-n", "true"], timeout=10).ok:
+        return SudoMode.SUDO
+    return SudoMode.NONE
+
+
+def command_for(step: Step, mode: SudoMode) -> list[str]:
+    if step.root and mode == SudoMode.SUDO:
+        env = [f"{k}={v}" for k, v in step.env.items()]
+        return ["sudo", "-n", *(["env", *env] if env else []), *step.argv]
+    return list(step.argv)
+
+
+def apply_plan(
+    plan: Plan,
+    ctx: Context,
+    system: System,
+    *,
+    log_dir: str,
+    on_step: Callable[[Step, int, int], None] = lambda step, i, n: None,
+    on_line: Callable[[str], None] = lambda line: None,
+) -> ApplyResult:
+    os.makedirs(log_dir, exist_ok=True)
+    log_path = os.path.join(log_dir, f"fix-{time.strftime('%Y%m%d-%H%M%S')}.log")
+    mode = sudo_mode(ctx, system) if any(s.root for s in plan.steps) else SudoMode.ROOT
+    if mode == SudoMode.NONE:
+        admin = tuple(s.display for s in plan.steps if s.root)
+        return ApplyResult((), log_path, stopped=Stopped.NEEDS_ADMIN, admin_commands=admin)
+    results: list[StepResult] = []
+    with open(log_path, "a", encoding="utf-8") as log:
+        for index, step in enumerate(plan.steps, 1):
+            on_step(step, index, len(plan.steps))
+            log.write(f"\n=== [{index}/{len(plan.steps)}] {step.display}\n    why: {step.why}\n")
+            log.flush()
+            try:
+                result = _apply_step(step, mode, system, log, on_line)
+            except KeyboardInterrupt:
+                log.write("\n=== interrupted (Ctrl-C); rerun kdoctor fix to finish\n")
+                results.append(StepResult(step, False, 0.0, explanation="interrupted"))
+                return ApplyResult(tuple(results), log_path, stopped=Stopped.INTERRUPTED)
+            results.append(result)
+            if not result.ok:
+                return ApplyResult(tuple(results), log_path, stopped=Stopped.FAILED)
+    return ApplyResult(tuple(results), log_path)
+
+
+def _apply_step(
+    step: Step, mode: SudoMode, system: System, log: TextIO, on_line: Callable[[str], None]
+) -> StepResult:
+    started = time.monotonic()
+    write = log.write
+    if step.edit is not None:
+        try:
+            backup = write_atomic(
+                step.edit.path, step.edit.content, backup=True, mode=step.edit.mode
+            )
+        except OSError as exc:
+            write(f"    could not write: {exc}\n")
+            return StepResult(step, False, time.monotonic() - started, explanation=str(exc))
+        write(f"    written{f' (backup {backup})' if backup else ''}\n")
+        return StepResult(step, True, time.monotonic() - started)
+    lines: list[str] = []
+
+    def relay(line: str) -> None:
+        lines.append(line)
+        write(line)
+        on_line(line)
+
+    deadline = time.monotonic() + step.lock_wait
+    while True:
+        probe = system.run(
+            command_for(step, mode), timeout=step.timeout, env=step.env, on_output=relay
+        )
+        output = "".join(lines) or probe.output
+        if probe.ok or not lock_held(output) or time.monotonic() >= deadline:
+            break
+        note = (
+            f"kdoctor: the package manager lock is held; retrying (up to {step.lock_wait:.0f} s)\n"
+        )
+        write(note)
+        on_line(note)
+        lines.clear()
+        sleep(LOCK_RETRY_S)
+    if probe.ok:
+        return StepResult(step, True, time.monotonic() - started, exit_code=0)
+    explanation = explain_step_failure(output, step.display) or (
+        probe.describe_failure() if probe.error or probe.timed_out else None
+    )
+    return StepResult(
+        step,
+        False,
+        time.monotonic() - started,
+        exit_code=probe.exit_code,
+        tail=tuple(output.splitlines()[-12:]),
+        explanation=explanation,
+    )

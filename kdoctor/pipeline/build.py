@@ -1,0 +1,160 @@
+"""``kdoctor build``: the module build, run with the toolchain and variables kdoctor diagnosed."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from kdoctor.knowledge.build_errors import Explanation, explain
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+
+#: variables passed through to make when kdoctor (or the user) chose them
+MAKE_VARS = ("CC", "CLANG", "LLVM", "BINDGEN", "LIBCLANG_PATH")
+
+BUILD_TIMEOUT = 1800.0
+
+# kbuild's quiet lines ("  CC [M]  /x/y.o"), ours ("  RUSTC   ...") and make's directory notes
+_STEP = re.compile(r"^\s{2}([A-Z][A-Z0-9_-]+(?: \[M\])?)\s+(\S.*)$")
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    ok: bool
+    module_dir: str
+    ko: Optional[str]
+    log_path: str
+    duration_s: float
+    argv: tuple[str, ...]
+    exit_code: Optional[int]
+    explanations: tuple[Explanation, ...] = ()
+    tail: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "module_dir": self.module_dir,
+            "ko": self.ko,
+            "log": self.log_path,
+            "duration_s": round(self.duration_s, 2),
+            "argv": list(self.argv),
+            "exit_code": self.exit_code,
+            "env": dict(self.env),
+            "explanations": [
+                {"id": e.id, "cause": e.cause, "remedy": e.remedy, "evidence": e.evidence}
+                for e in self.explanations
+            ],
+            "tail": list(self.tail),
+        }
+
+
+def working_module_dir(ctx: Context) -> str:
+    """Where to build: the module directory itself, or a copy in the cache when it is read-only
+    (the hello-world shipped inside an installed kdoctor)."""
+    source = ctx.module_dir
+    if os.access(source, os.W_OK) and "site-packages" not in source.split(os.sep):
+        return source
+    target = os.path.join(ctx.cache_dir, "modules", os.path.basename(source.rstrip("/")))
+    _sync_tree(source, target)
+    return target
+
+
+def _sync_tree(source: str, target: str) -> None:
+    """Copy files that are new or changed (by size and mtime), so make's timestamps stay useful."""
+    for root, dirs, files in os.walk(source):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        rel = os.path.relpath(root, source)
+        os.makedirs(os.path.join(target, rel), exist_ok=True)
+        for name in files:
+            src, dst = os.path.join(root, name), os.path.join(target, rel, name)
+            s = os.stat(src)
+            try:
+                d = os.stat(dst)
+                if d.st_size == s.st_size and int(d.st_mtime) == int(s.st_mtime):
+                    continue
+            except OSError:
+                pass
+            shutil.copy2(src, dst)
+
+
+def make_argv(ctx: Context, module_dir: str, rustc: Optional[str], target: str = "") -> list[str]:
+    argv = ["make", "-C", module_dir, f"KDIR={ctx.kdir}"]
+    if rustc:
+        argv.append(f"RUSTC={rustc}")
+    argv += [f"{k}={ctx.env[k]}" for k in MAKE_VARS if ctx.env.get(k)]
+    if target:
+        argv.append(target)
+    return argv
+
+
+def build_env(ctx: Context, toolchain_env: Mapping[str, str]) -> dict[str, str]:
+    env = dict(toolchain_env)
+    env.setdefault("KDOCTOR_CACHE", ctx.cache_dir)
+    return env
+
+
+def build(
+    ctx: Context,
+    system: System,
+    *,
+    rustc: Optional[str],
+    toolchain_env: Mapping[str, str],
+    log_dir: str,
+    on_step: Callable[[str], None] = lambda step: None,
+    timeout: float = BUILD_TIMEOUT,
+) -> BuildResult:
+    module_dir = working_module_dir(ctx)
+    argv = make_argv(ctx, module_dir, rustc)
+    env = build_env(ctx, toolchain_env)
+    os.makedirs(log_dir, exist_ok=True)
+    log_path = os.path.join(log_dir, f"build-{time.strftime('%Y%m%d-%H%M%S')}.log")
+    started = time.monotonic()
+    with open(log_path, "w", encoding="utf-8") as log:
+        log.write("$ " + " ".join(f"{k}={v}" for k, v in env.items()) + " " + " ".join(argv) + "\n")
+
+        def on_output(line: str) -> None:
+            log.write(line)
+            log.flush()
+            match = _STEP.match(line.rstrip("\n"))
+            if match:
+                on_step(f"{match.group(1).strip()} {os.path.basename(match.group(2).strip())}")
+
+        probe = system.run(argv, timeout=timeout, env=env, on_output=on_output)
+        if probe.timed_out:
+            log.write(f"\nkdoctor: the build did not finish within {timeout:g} s and was stopped\n")
+    text = _read(log_path)
+    ko = _find_ko(module_dir) if probe.ok else None
+    ok = probe.ok and ko is not None
+    explanations = tuple(explain(text)) if not ok else ()
+    return BuildResult(
+        ok=ok,
+        module_dir=module_dir,
+        ko=ko,
+        log_path=log_path,
+        duration_s=time.monotonic() - started,
+        argv=tuple(argv),
+        exit_code=probe.exit_code,
+        explanations=explanations,
+        tail=tuple(text.splitlines()[-15:]) if not ok else (),
+        env=env,
+    )
+
+
+def _find_ko(module_dir: str) -> Optional[str]:
+    candidates = sorted(
+        (os.path.join(module_dir, n) for n in os.listdir(module_dir) if n.endswith(".ko")),
+        key=os.path.getmtime,
+        reverse=True,
+    )
+    return candidates[0] if candidates else None
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        return handle.read()

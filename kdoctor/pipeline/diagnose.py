@@ -1,0 +1,43 @@
+"""Runs checks concurrently; a check that raises becomes an ``error`` finding."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from kdoctor.checks.base import Check
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.model.report import Report
+
+
+def run_one(check: Check, ctx: Context, system: System) -> Finding:
+    started = time.monotonic()
+    try:
+        finding = check.run(ctx, system)
+    except Exception as exc:  # one crashing check never sinks the report
+        finding = Finding(
+            id=check.id,
+            status=Status.ERROR,
+            summary=f"the check crashed: {type(exc).__name__}: {exc}",
+            remediation=Remediation(
+                "This is a bug in kdoctor; rerun with -v and report the output.",
+            ),
+            required=check.required,
+        )
+    return finding.timed((time.monotonic() - started) * 1000)
+
+
+def run_checks(checks: list[Check], ctx: Context, system: System, workers: int = 8) -> Report:
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(checks)))) as pool:
+        for check in checks:  # the slow probes first, so the critical path starts at once
+            try:
+                requests = check.prefetch(ctx, system)
+            except Exception:  # run() will meet the same problem and report it
+                requests = []
+            for request in requests:
+                pool.submit(request.ask, system)
+        findings = tuple(pool.map(lambda c: run_one(c, ctx, system), checks))
+    return Report(ctx, findings, (time.monotonic() - started) * 1000)

@@ -1,0 +1,222 @@
+"""The target kernel's bootable image, for the VM.
+
+Found in ``/boot`` (or ``/lib/modules/<release>/vmlinuz``) when the kernel is installed,
+otherwise fetched from the distribution's package and unpacked into kdoctor's cache
+(``<cache>/kernels/<release>/``). Nothing is installed: ``/boot`` and the boot configuration
+are only ever read.
+
+A fetch works in a ``.partial-*`` directory next to its destination and moves the image into
+place with one rename, so an interrupted fetch leaves nothing a rerun trips over.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Remediation
+
+Step = Callable[[str], None]
+
+_PARTIAL = ".partial-"
+DOWNLOAD_TIMEOUT = 900.0
+UNPACK_TIMEOUT = 300.0
+
+
+class KernelImageError(Exception):
+    """No image for the release; ``remediation`` names the next step."""
+
+    def __init__(self, message: str, remediation: Remediation) -> None:
+        super().__init__(message)
+        self.remediation = remediation
+
+
+@dataclass(frozen=True)
+class KernelImage:
+    path: str
+    #: "boot" (/boot), "modules" (/lib/modules/<release>), "cache" or "downloaded"
+    source: str
+    package: Optional[str] = None
+
+
+def release_dir(ctx: Context, release: str) -> str:
+    return os.path.join(ctx.cache_dir, "kernels", release)
+
+
+def cached_path(ctx: Context, release: str) -> str:
+    return os.path.join(release_dir(ctx, release), f"vmlinuz-{release}")
+
+
+def installed_paths(release: str) -> tuple[str, ...]:
+    return (f"/boot/vmlinuz-{release}", f"/lib/modules/{release}/vmlinuz")
+
+
+def locate(ctx: Context, system: System, release: str) -> Optional[KernelImage]:
+    """The image of an installed kernel, or one fetched before; None when there is neither."""
+    for path, source in zip(installed_paths(release), ("boot", "modules")):
+        if system.exists(path):
+            return KernelImage(path, source)
+    cached = cached_path(ctx, release)
+    if os.path.isfile(cached):
+        return KernelImage(cached, "cache")
+    return None
+
+
+def ensure(
+    ctx: Context, system: System, release: str, on_step: Optional[Step] = None
+) -> KernelImage:
+    """The image for ``release``, fetching it into the cache when it is nowhere yet."""
+    return locate(ctx, system, release) or fetch(ctx, system, release, on_step)
+
+
+def candidate_packages(release: str) -> tuple[str, ...]:
+    """Debian and Ubuntu names of the package that ships ``/boot/vmlinuz-<release>``."""
+    return (
+        f"linux-image-{release}",
+        f"linux-image-{release}-unsigned",  # Debian's unsigned flavour
+        f"linux-image-unsigned-{release}",  # Ubuntu's
+    )
+
+
+def choose_package(system: System, release: str) -> Optional[str]:
+    """The first candidate apt knows and can download (``apt-cache policy``)."""
+    for name in candidate_packages(release):
+        policy = system.probe(["apt-cache", "policy", name], timeout=30)
+        if policy.ok and _has_candidate(policy.stdout):
+            return name
+    return None
+
+
+def fetch(
+    ctx: Context, system: System, release: str, on_step: Optional[Step] = None
+) -> KernelImage:
+    step = on_step or (lambda _text: None)
+    if ctx.package_manager != "apt":
+        raise KernelImageError(
+            f"no image of kernel {release} in /boot, and kdoctor fetches images only with apt",
+            _by_hand(ctx, release),
+        )
+    missing = [tool for tool in ("apt-get", "apt-cache", "dpkg-deb") if not system.which(tool)]
+    if missing:
+        raise KernelImageError(
+            f"cannot fetch the image of kernel {release}: {', '.join(missing)} not found",
+            _by_hand(ctx, release),
+        )
+    package = choose_package(system, release)
+    if package is None:
+        names = " or ".join(candidate_packages(release)[:2])
+        raise KernelImageError(
+            f"apt knows no package {names}: kernel {release} is not a kernel of this distribution",
+            Remediation(
+                "Refresh the package lists if they are old, or verify against a distribution "
+                "kernel (pass --kernel with its release and rebuild the module for it); "
+                f"a self-built kernel's image can be copied to {cached_path(ctx, release)}.",
+                (
+                    _sudo(ctx) + "apt-get update",
+                    "apt-cache search --names-only '^linux-image-[0-9]'",
+                ),
+            ),
+        )
+    destination = release_dir(ctx, release)
+    os.makedirs(destination, exist_ok=True)
+    _remove_partials(destination)
+    work = tempfile.mkdtemp(prefix=_PARTIAL, dir=destination)
+    try:
+        step(f"downloading {package} (apt-get download)")
+        got = system.run(["apt-get", "download", package], cwd=work, timeout=DOWNLOAD_TIMEOUT)
+        debs = sorted(name for name in os.listdir(work) if name.endswith(".deb"))
+        if not got.ok or not debs:
+            raise KernelImageError(
+                f"could not download {package}: {got.describe_failure()}",
+                Remediation(
+                    f"Check the network and the apt sources, then rerun; or download {package} "
+                    "on another machine and unpack it by hand.",
+                    (
+                        f"cd {destination} && apt-get download {package}",
+                        f"dpkg-deb -x {package}_*.deb x && mv x/boot/vmlinuz-{release} . "
+                        "&& rm -r x",
+                    ),
+                ),
+            )
+        step(f"unpacking {debs[0]}")
+        root = os.path.join(work, "root")
+        unpacked = system.run(
+            ["dpkg-deb", "-x", os.path.join(work, debs[0]), root], timeout=UNPACK_TIMEOUT
+        )
+        image = _image_in(root, release)
+        if not unpacked.ok or image is None:
+            why = unpacked.describe_failure() if not unpacked.ok else "it has no boot/vmlinuz-*"
+            raise KernelImageError(
+                f"could not unpack the image from {debs[0]}: {why}",
+                Remediation(
+                    f"Unpack it by hand into {destination}.",
+                    (f"dpkg-deb -c {debs[0]} | grep boot/",),
+                ),
+            )
+        config = os.path.join(root, "boot", f"config-{release}")
+        if os.path.isfile(config):
+            os.replace(config, os.path.join(destination, f"config-{release}"))
+        # the image last: its presence is what marks the fetch as complete
+        os.replace(image, cached_path(ctx, release))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return KernelImage(cached_path(ctx, release), "downloaded", package)
+
+
+def _image_in(root: str, release: str) -> Optional[str]:
+    boot = os.path.join(root, "boot")
+    exact = os.path.join(boot, f"vmlinuz-{release}")
+    if os.path.isfile(exact):
+        return exact
+    try:
+        others = sorted(n for n in os.listdir(boot) if n.startswith("vmlinuz-"))
+    except OSError:
+        return None
+    return os.path.join(boot, others[0]) if others else None
+
+
+def _remove_partials(destination: str) -> None:
+    """What an interrupted fetch left behind."""
+    for name in os.listdir(destination):
+        if name.startswith(_PARTIAL):
+            shutil.rmtree(os.path.join(destination, name), ignore_errors=True)
+
+
+def _has_candidate(policy: str) -> bool:
+    for line in policy.splitlines():
+        key, _, value = line.strip().partition(":")
+        if key == "Candidate":
+            return value.strip() not in ("", "(none)")
+    return False
+
+
+def _sudo(ctx: Context) -> str:
+    return "" if ctx.is_root else "sudo "
+
+
+def _by_hand(ctx: Context, release: str) -> Remediation:
+    destination = release_dir(ctx, release)
+    commands: Sequence[str]
+    if ctx.package_manager == "dnf":
+        commands = (
+            f"dnf download kernel-core-{release}",
+            f"rpm2cpio kernel-core-{release}.rpm | cpio -idm ./lib/modules/{release}/vmlinuz",
+            f"mkdir -p {destination} && mv lib/modules/{release}/vmlinuz "
+            f"{cached_path(ctx, release)}",
+        )
+    else:
+        commands = (
+            f"mkdir -p {destination}",
+            f"cp <the image of {release}> {cached_path(ctx, release)}",
+        )
+    return Remediation(
+        f"Get the bootable image (vmlinuz) of kernel {release} from its package without "
+        f"installing it, and put it at {cached_path(ctx, release)}; then rerun.",
+        tuple(commands),
+    )
