@@ -45,6 +45,8 @@ class Finding:
     duration_ms: float = 0.0
     #: whether a failure here stops the module from being built or loaded
     required: bool = True
+    #: the Python traceback of a check that crashed (shown with -v and in the JSON)
+    traceback: Optional[str] = None
 
     def timed(self, duration_ms: float) -> Finding:
         return replace(self, duration_ms=duration_ms)
@@ -60,4 +62,5 @@ class Finding:
             "fix": self.fix,
             "facts": dict(self.facts),
             "duration_ms": round(self.duration_ms, 1),
+            "traceback": self.traceback,
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from kdoctor.model.choice import TargetSource
+from kdoctor.model.choice import KbuildFixMode, TargetSource
 from kdoctor.model.context import Context
 
 
@@ -59,6 +59,16 @@ class Step:
             "root": self.root,
             "network": self.network,
         }
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """What the person asked of the planner (command-line options, never the environment)."""
+
+    #: consent to the official rustup installer (``--allow-rustup-installer``)
+    allow_rustup_installer: bool = False
+    #: how a module's Kbuild is made to leave its member ``.cmd`` files (``--kbuild-fix``)
+    kbuild_fix: KbuildFixMode = KbuildFixMode.REWRITE
 
 
 @dataclass(frozen=True)

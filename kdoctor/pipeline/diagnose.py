@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 from kdoctor.checks.base import Check
@@ -25,6 +26,7 @@ def run_one(check: Check, ctx: Context, system: System) -> Finding:
                 "This is a bug in kdoctor; rerun with -v and report the output.",
             ),
             required=check.required,
+            traceback=traceback.format_exc(),
         )
     return finding.timed((time.monotonic() - started) * 1000)
 
