@@ -9,6 +9,7 @@ from kdoctor.checks.bindgen import PROBE_STRUCT, BindgenCheck, libclang_error, p
 from kdoctor.machine.fake import Answer, FakeSystem, Reply
 from kdoctor.machine.system import DEFAULT_TIMEOUT, Probe
 from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.model.need import Package
 from tests.conftest import make_context
 
 if sys.version_info >= (3, 11):
@@ -105,7 +106,7 @@ def test_missing_bindgen_fails_with_the_package() -> None:
             "Install bindgen 0.55 or newer.",
             ("sudo apt-get install -y --no-install-recommends bindgen",),
         ),
-        fix="packages",
+        needs=(Package("bindgen", ("bindgen",)),),
         facts={
             "path": None,
             "version": None,

@@ -40,7 +40,7 @@ def test_too_old_clang_names_good_versioned_one_on_path() -> None:
         finding.summary
         == "clang 8.0.1 is too old (no asm goto support); clang-18 on PATH is good enough"
     )
-    assert finding.fix == "clang-choice"
+    assert finding.fix == "settings"
     assert finding.remediation == Remediation(
         "Build with clang-18: set CC and CLANG for the module build.",
         (

@@ -235,7 +235,7 @@ def test_pin_not_installed(machine: Machine) -> None:
     toolchain = report.by_id("toolchain")
     assert (toolchain.summary, toolchain.fix, toolchain.facts["installed"]) == (
         "nightly-2021-02-12 is not installed",
-        "toolchain",
+        "rust",
         False,
     )
     assert toolchain.remediation == Remediation(
@@ -255,7 +255,7 @@ def test_directory_override_pointing_to_stable(machine: Machine) -> None:
         )
     )
     toolchain = machine.run(ids=["toolchain"]).by_id("toolchain")
-    assert (toolchain.status, toolchain.fix) == (Status.FAIL, "toolchain")
+    assert (toolchain.status, toolchain.fix) == (Status.FAIL, "rust")
     assert toolchain.summary == (
         f"nightly-2021-02-12 is installed, but a rustup override for {module} ({STABLE}) makes "
         "rustc in the module directory use another toolchain"
@@ -363,7 +363,7 @@ def test_checks_never_download(machine: Machine) -> None:
     report = run_checks(select(RUST_CHECKS), machine.ctx("pin"), runner)
     assert report.by_id("rustup").remediation == Remediation(
         "Your distribution does not package rustup; the official installer downloads and runs "
-        "a script from sh.rustup.rs (kdoctor fix asks before running it).",
+        "a script from sh.rustup.rs (kdoctor fix runs it only with --allow-rustup-installer).",
         ("curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh",),
     )
     assert not machine.network.exists()

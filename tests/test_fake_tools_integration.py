@@ -112,7 +112,7 @@ def test_broken_clang_with_a_good_versioned_one_next_to_it(bin_dir: Path) -> Non
     good = tool(bin_dir, "clang-18", 'echo "Ubuntu clang version 18.1.3 (1ubuntu1)"\n')
     finding = clang(runner_for(bin_dir))
     assert finding.status is Status.FAIL
-    assert finding.fix == "clang-choice"
+    assert finding.fix == "settings"
     assert finding.facts["candidate"] == good
 
 

@@ -7,6 +7,7 @@ from kdoctor.checks.clang import ClangCheck
 from kdoctor.checks.libclang import LibclangCheck, parse_ldconfig
 from kdoctor.machine.fake import Answer, FakeSystem
 from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.model.need import Package
 from tests.conftest import make_context
 
 CLANG_14 = "Debian clang version 14.0.6\nTarget: x86_64-pc-linux-gnu\n"
@@ -136,7 +137,7 @@ def test_no_libclang_anywhere_fails_with_the_package() -> None:
             "Install libclang (the package with libclang.so).",
             ("apt-get install -y --no-install-recommends libclang-dev",),
         ),
-        fix="packages",
+        needs=(Package("libclang", ("libclang-dev",)),),
         facts={
             "path": None,
             "dir": None,
@@ -200,7 +201,7 @@ def test_bindgen_loads_the_newest_so_a_second_llvm_shadows_clangs() -> None:
         "bindgen would load libclang 18 but clang is 14: headers are parsed by a different "
         "clang than the one that compiles them"
     )
-    assert finding.fix == "clang-choice"
+    assert finding.fix == "settings"
     assert finding.remediation == Remediation(
         "Point bindgen at libclang 14 with LIBCLANG_PATH.",
         (

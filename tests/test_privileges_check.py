@@ -62,7 +62,6 @@ def test_sudo_with_a_password_warns_that_fix_will_ask() -> None:
             "Run the root commands kdoctor fix prints (sudo asks you for the password), then "
             "rerun kdoctor fix; or allow passwordless sudo, or run kdoctor fix as root."
         ),
-        fix=None,
         facts={"root": False, "sudo": "password"},
         required=False,
     )
@@ -84,7 +83,6 @@ def test_no_sudo_warns_that_commands_will_be_printed() -> None:
         remediation=Remediation(
             "Run kdoctor fix as root, or hand the root commands it prints to an administrator."
         ),
-        fix=None,
         facts={"root": False, "sudo": "none"},
         required=False,
     )

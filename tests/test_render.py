@@ -5,6 +5,7 @@ import io
 from rich.console import Console
 
 from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.model.need import Package
 from kdoctor.model.plan import FileEdit, Plan, Step
 from kdoctor.model.report import Report
 from kdoctor.render import jsonout, text
@@ -23,7 +24,7 @@ def test_report_has_table_remediations_and_summary_without_escape_codes() -> Non
         "clang 8.0.1 is too old",
         found="8.0.1 (/usr/bin/clang)",
         remediation=Remediation("Install clang 11.", ("apt-get install clang-11",)),
-        fix="packages",
+        needs=(Package("clang-11", ("clang-11",)),),
     )
     report = Report(make_context(), (Finding("os", Status.OK, "Debian 12"), failing), 12.0)
     out, buffer = plain()

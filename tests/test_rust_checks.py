@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Optional
 
 import pytest
@@ -7,11 +8,20 @@ import pytest
 from kdoctor.checks.base import Check, all_checks
 from kdoctor.checks.rust_src import RustSrcCheck
 from kdoctor.checks.rustfmt import RustfmtCheck
-from kdoctor.checks.rustup import INSTALLER, RustupCheck
+from kdoctor.checks.rustup import RustupCheck
 from kdoctor.checks.toolchain import ToolchainCheck
+from kdoctor.knowledge.commands import RUSTUP_INSTALLER as INSTALLER
 from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.context import DistroInfo
 from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.model.need import (
+    Need,
+    Package,
+    RustComponent,
+    RustOverride,
+    RustToolchain,
+    Rustup,
+)
 from tests.conftest import make_context
 from tests.test_rust_toolchain import (
     CARGO_BIN,
@@ -78,7 +88,7 @@ def finding(
     found: Optional[str] = None,
     text: Optional[str] = None,
     commands: tuple[str, ...] = (),
-    fix: Optional[str] = None,
+    needs: tuple[Need, ...] = (),
     required: bool = True,
     **facts: Any,
 ) -> Finding:
@@ -88,10 +98,14 @@ def finding(
         summary=summary,
         found=found,
         remediation=Remediation(text, commands) if text else None,
-        fix=fix,
+        needs=needs,
         facts=facts,
         required=required,
     )
+
+
+PIN_NEED = RustToolchain("nightly-2021-02-12", "minimal", ("rust-src", "rustfmt"))
+WEB_PKGS = (Package("rustc-web", ("rustc-web",)), Package("rust-web-src", ("rust-web-src",)))
 
 
 def test_the_rust_checks_are_registered_in_order() -> None:
@@ -135,9 +149,9 @@ def test_rustup_missing_in_pin_mode_fails_with_the_official_installer() -> None:
         Status.FAIL,
         "rustup is not installed; it is needed to install nightly-2021-02-12",
         text="Your distribution does not package rustup; the official installer downloads and "
-        "runs a script from sh.rustup.rs (kdoctor fix asks before running it).",
+        "runs a script from sh.rustup.rs (kdoctor fix runs it only with --allow-rustup-installer).",
         commands=("curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh",),
-        fix="rustup",
+        needs=(Rustup(),),
         **MISSING_FACTS,
     )
     assert INSTALLER == "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh"
@@ -148,7 +162,7 @@ def test_rustup_missing_on_ubuntu_22_04_suggests_the_classic_snap() -> None:
     system.programs["snap"] = "/usr/bin/snap"
     ubuntu = DistroInfo("ubuntu", "22.04", "Ubuntu 22.04.4 LTS", ("debian",), "jammy")
     found = run(RustupCheck(), system, rust_mode="pin", distro=ubuntu, is_root=False)
-    assert (found.status, found.fix, found.facts["method"]) == (Status.FAIL, "rustup", "snap")
+    assert (found.status, found.fix, found.facts["method"]) == (Status.FAIL, "rust", "snap")
     assert found.remediation == Remediation(
         "Your distribution does not package rustup; install the snap (classic confinement).",
         ("sudo snap install rustup --classic",),
@@ -158,7 +172,7 @@ def test_rustup_missing_on_ubuntu_22_04_suggests_the_classic_snap() -> None:
 def test_rustup_missing_on_debian_13_installs_the_package() -> None:
     trixie = DistroInfo("debian", "13", "Debian GNU/Linux 13 (trixie)", (), "trixie")
     found = run(RustupCheck(), machine(rustup=False), rust_mode="pin", distro=trixie)
-    assert (found.status, found.fix, found.facts["method"]) == (Status.FAIL, "rustup", "package")
+    assert (found.status, found.fix, found.facts["method"]) == (Status.FAIL, "rust", "package")
     assert found.remediation == Remediation(
         "Install rustup from your distribution.", (f"{APT} rustup",)
     )
@@ -172,7 +186,7 @@ def test_rustup_missing_in_auto_mode_with_a_usable_distro_rustc_only_warns() -> 
         "rustc 1.96.0 with RUSTC_BOOTSTRAP=1 as the kernel does",
         text="The build works without it. To use the pinned toolchain: Your distribution does "
         "not package rustup; the official installer downloads and runs a script from "
-        "sh.rustup.rs (kdoctor fix asks before running it).",
+        "sh.rustup.rs (kdoctor fix runs it only with --allow-rustup-installer).",
         commands=(INSTALLER,),
         **MISSING_FACTS,
     )
@@ -180,7 +194,7 @@ def test_rustup_missing_in_auto_mode_with_a_usable_distro_rustc_only_warns() -> 
 
 def test_rustup_missing_in_auto_mode_without_any_rustc_fails() -> None:
     found = run(RustupCheck(), machine(rustup=False, distro=None))
-    assert (found.status, found.fix) == (Status.FAIL, "rustup")
+    assert (found.status, found.fix) == (Status.FAIL, "rust")
 
 
 def test_rustup_without_the_pin_in_auto_mode_warns_that_the_pin_is_not_used() -> None:
@@ -270,7 +284,7 @@ def test_pin_not_installed_in_pin_mode_fails_with_the_install_command() -> None:
         "nightly-2021-02-12 is not installed",
         text="Install nightly-2021-02-12 with the components the module needs.",
         commands=(INSTALL_PIN,),
-        fix="toolchain",
+        needs=(PIN_NEED,),
         **facts_toolchain(
             rustc=None,
             version=None,
@@ -285,7 +299,7 @@ def test_pin_without_rustup_says_rustup_comes_first() -> None:
     found = run(ToolchainCheck(), machine(rustup=False), rust_mode="pin")
     assert (found.status, found.fix, found.summary) == (
         Status.FAIL,
-        "toolchain",
+        "rust",
         "nightly-2021-02-12 is not installed (rustup is missing)",
     )
     assert found.remediation == Remediation(
@@ -308,7 +322,7 @@ def test_auto_with_neither_pin_nor_distro_rustc_offers_both() -> None:
         text="Install nightly-2021-02-12 with rustup, or the distribution's Rust compiler and "
         "its library sources (then kdoctor uses those).",
         commands=(INSTALL_PIN, f"{APT} rustc-web rust-web-src"),
-        fix="toolchain",
+        needs=(replace(PIN_NEED, alternative=WEB_PKGS),),
         **facts_toolchain(
             rustc=None,
             version=None,
@@ -335,7 +349,7 @@ def test_directory_override_to_stable_fails_naming_it_and_how_to_remove_it() -> 
         text="Remove the override so that nightly-2021-02-12 from "
         f"{MODULE}/rust-toolchain.toml is used.",
         commands=(f"rustup override unset --path {MODULE}",),
-        fix="toolchain",
+        needs=(RustOverride(STABLE, MODULE),),
         **facts_toolchain(
             override={"kind": "directory", "toolchain": STABLE, "path": MODULE}, active=STABLE
         ),
@@ -351,7 +365,7 @@ def test_override_to_an_uninstalled_toolchain_is_found_from_rustups_error() -> N
         ),
     )
     found = run(ToolchainCheck(), system)
-    assert (found.status, found.fix) == (Status.FAIL, "toolchain")
+    assert (found.status, found.fix) == (Status.FAIL, "rust")
     assert found.facts["override"] == {
         "kind": "directory",
         "toolchain": "beta-x86_64-unknown-linux-gnu",
@@ -383,7 +397,7 @@ def test_rustup_toolchain_variable_pointing_elsewhere_fails() -> None:
         text="Remove the override so that nightly-2021-02-12 from "
         f"{MODULE}/rust-toolchain.toml is used.",
         commands=("unset RUSTUP_TOOLCHAIN",),
-        fix="toolchain",
+        needs=(RustOverride("stable"),),
         **facts_toolchain(
             override={"kind": "env", "toolchain": "stable", "path": None}, active=STABLE
         ),
@@ -441,12 +455,12 @@ def test_installed_pin_whose_rustc_is_broken_fails_with_reinstall() -> None:
     found = run(ToolchainCheck(), system)
     assert (found.status, found.fix, found.summary) == (
         Status.FAIL,
-        "toolchain",
+        None,  # kdoctor never removes a toolchain itself: the person reinstalls it
         "nightly-2021-02-12 is installed but its rustc does not work: "
         f"{PIN_RUSTC} exited with status 132: Illegal instruction",
     )
     assert found.remediation == Remediation(
-        "Reinstall nightly-2021-02-12.",
+        "Reinstall nightly-2021-02-12 (kdoctor never removes a toolchain itself).",
         ("rustup toolchain uninstall nightly-2021-02-12", INSTALL_PIN),
     )
 
@@ -498,7 +512,7 @@ def test_distro_mode_without_rustc_installs_rustc_web_on_debian_12() -> None:
         "no distribution rustc (none on PATH outside ~/.cargo/bin, none at /usr/bin/rustc)",
         text="Install the distribution's Rust compiler (1.48 or newer) and its library sources.",
         commands=(f"{APT} rustc-web rust-web-src",),
-        fix="packages",
+        needs=WEB_PKGS,
         **facts_toolchain(
             source="distro",
             rustc=None,
@@ -524,7 +538,7 @@ def test_too_old_distro_rustc_on_debian_11_installs_rustc_and_rust_src() -> None
         found=f"1.41.1 ({DISTRO_RUSTC})",
         text="Install the distribution's Rust compiler (1.48 or newer) and its library sources.",
         commands=(f"{APT} rustc rust-src",),
-        fix="packages",
+        needs=(Package("rustc", ("rustc",)), Package("rust-src", ("rust-src",))),
         **{
             **DISTRO_FACTS,
             "version": "1.41.1",
@@ -598,7 +612,7 @@ def test_missing_rust_src_component_of_the_pin_fails_with_component_add() -> Non
         f"sources in {PIN_LIB})",
         text="Add the rust-src component to nightly-2021-02-12.",
         commands=("rustup component add rust-src --toolchain nightly-2021-02-12",),
-        fix="toolchain",
+        needs=(RustComponent("nightly-2021-02-12", "rust-src"),),
         **src_facts(path=None, component="rust-src", toolchain="nightly-2021-02-12"),
     )
 
@@ -632,7 +646,7 @@ def test_missing_distro_library_sources_install_rust_web_src() -> None:
         f"no Rust library sources in {DISTRO_LIB}",
         text="Install the library sources that match rustc 1.96.0.",
         commands=(f"{APT} rust-web-src",),
-        fix="packages",
+        needs=(Package("rust-web-src", ("rust-web-src",)),),
         **src_facts(
             path=None,
             expected=DISTRO_LIB,
@@ -650,7 +664,7 @@ def test_rustc_variable_naming_a_rustup_toolchain_without_rust_src() -> None:
     system.commands[f"{root}/bin/rustc --version"] = "rustc 1.95.0 (59807616e 2026-04-14)\n"
     system.commands[f"{root}/bin/rustc --print sysroot"] = root + "\n"
     found = run(RustSrcCheck(), system, env={"RUSTC": f"{root}/bin/rustc"})
-    assert (found.status, found.fix, found.facts["toolchain"]) == (Status.FAIL, "toolchain", STABLE)
+    assert (found.status, found.fix, found.facts["toolchain"]) == (Status.FAIL, "rust", STABLE)
     assert found.remediation is not None
     assert found.remediation.commands == (f"rustup component add rust-src --toolchain {STABLE}",)
 
@@ -715,7 +729,7 @@ def test_missing_rustfmt_component_warns_with_component_add() -> None:
         "the rustfmt component of nightly-2021-02-12 is not installed",
         text="rustfmt only formats code; add the component to have it.",
         commands=("rustup component add rustfmt --toolchain nightly-2021-02-12",),
-        fix="toolchain",
+        needs=(RustComponent("nightly-2021-02-12", "rustfmt"),),
         required=False,
         **fmt_facts(path=None, version=None, component="rustfmt", toolchain="nightly-2021-02-12"),
     )
@@ -739,7 +753,7 @@ def test_distro_without_rustfmt_warns_past_rustups_shim() -> None:
         f"no rustfmt besides rustup's shim {CARGO_BIN}/rustfmt (it only formats code)",
         text="Install the distribution's rustfmt to format the module's code.",
         commands=(f"{APT} rustfmt-web",),
-        fix="packages",
+        needs=(Package("rustfmt-web", ("rustfmt-web",)),),
         required=False,
         **fmt_facts(
             path=None,

@@ -38,6 +38,8 @@ RUSTUP_VERSION = Reply(
 PIN_ACTIVE = f"{PIN} (overridden by '{MODULE}/rust-toolchain.toml')\n"
 COMPONENTS = "rust-src\nrust-std-x86_64-unknown-linux-gnu\nrustc-x86_64-unknown-linux-gnu\n"
 
+PIN_CHANNEL = "nightly-2021-02-12"
+
 
 def library(root: str) -> dict[str, str]:
     return {f"{root}/core/src/lib.rs": "", f"{root}/alloc/src/lib.rs": ""}
@@ -483,9 +485,8 @@ def test_names_and_commands_for_the_pin() -> None:
         "rustup toolchain install nightly-2021-02-12 --profile minimal "
         "--component rust-src --component rustfmt"
     )
-    assert rust.component_command(ctx, "rust-src") == (
-        "rustup component add rust-src --toolchain nightly-2021-02-12"
-    )
+    wanted = rust.pin_need(ctx)
+    assert (wanted.channel, wanted.components) == (PIN_CHANNEL, ("rust-src", "rustfmt"))
 
 
 def test_has_component() -> None:

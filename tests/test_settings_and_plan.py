@@ -32,7 +32,7 @@ def test_settings_steps_merge_into_one_edit_and_satisfied_ones_vanish(tmp_path: 
         Step("packages", ("clang",), "install", argv=("apt-get", "install", "clang")),
         Step("kernel-target", ("kernel-headers",), "retarget", settings={"KDIR": "/k"}),
         Step(
-            "clang-choice",
+            "settings",
             ("clang",),
             "clang-15 is good",
             settings={"CC": "clang-15", "CLANG": "clang-15"},

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Optional
 
+from kdoctor.knowledge.commands import need_commands
 from kdoctor.machine.system import DEFAULT_TIMEOUT, Probe, System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.model.need import Need
 from kdoctor.model.registry import Registry
 
 
@@ -52,26 +54,20 @@ class Check:
         found: Optional[str] = None,
         fix_text: Optional[str] = None,
         commands: tuple[str, ...] = (),
-        fix: Optional[str] = None,
+        needs: Sequence[Need] = (),
+        ctx: Optional[Context] = None,
         required: Optional[bool] = None,
         **facts: object,
     ) -> Finding:
-        return self._make(status, summary, found, fix_text, commands, fix, required, facts)
-
-    def ok(self, summary: str, *, found: Optional[str] = None, **facts: object) -> Finding:
-        return self._make(Status.OK, summary, found, None, (), None, None, facts)
-
-    def _make(
-        self,
-        status: Status,
-        summary: str,
-        found: Optional[str],
-        fix_text: Optional[str],
-        commands: tuple[str, ...],
-        fix: Optional[str],
-        required: Optional[bool],
-        facts: dict[str, object],
-    ) -> Finding:
+        """A finding; the commands that satisfy ``needs`` (rendered for ``ctx``'s package
+        manager and privileges) come first in its remediation, then ``commands``."""
+        if needs:
+            if ctx is None:
+                raise ValueError("a finding with needs renders its commands for a context")
+            shown = need_commands(needs, manager=ctx.package_manager, is_root=ctx.is_root)
+            commands = (*[c for c in shown if c not in commands], *commands)
+        if needs and not fix_text:
+            fix_text = "kdoctor fix does it; by hand:"
         remediation = Remediation(fix_text, commands) if fix_text else None
         return Finding(
             id=self.id,
@@ -79,9 +75,14 @@ class Check:
             summary=summary,
             found=found,
             remediation=remediation,
-            fix=fix,
+            needs=tuple(needs),
             facts=facts,
             required=self.required if required is None else required,
+        )
+
+    def ok(self, summary: str, *, found: Optional[str] = None, **facts: object) -> Finding:
+        return Finding(
+            self.id, Status.OK, summary, found=found, facts=facts, required=self.required
         )
 
 

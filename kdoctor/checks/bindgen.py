@@ -11,7 +11,7 @@ from packaging.version import Version
 
 from kdoctor.checks.base import Check, ProbeRequest, register
 from kdoctor.knowledge import versions
-from kdoctor.knowledge.packages import install_command
+from kdoctor.knowledge.packages import package_needs
 from kdoctor.machine.system import Probe, System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
@@ -93,8 +93,8 @@ class BindgenCheck(Check):
                 Status.FAIL,
                 f"{command}{where} is not installed",
                 fix_text=f"Install bindgen {MINIMUM} or newer.",
-                commands=(install_command(ctx, ["bindgen"]),),
-                fix="packages",
+                needs=package_needs(ctx.package_manager, ["bindgen"]),
+                ctx=ctx,
                 missing=["bindgen"],
                 **facts,
             )
@@ -117,7 +117,6 @@ class BindgenCheck(Check):
                 found=found,
                 fix_text="Run it by hand and read what it printed:",
                 commands=(shlex.join(argv),),
-                fix=None,
                 missing=[],
                 **facts,
             )
@@ -129,7 +128,6 @@ class BindgenCheck(Check):
                 f"{(told.output.strip().splitlines() or ['nothing'])[0][:80]!r}",
                 found=found,
                 fix_text=f"Make sure it is bindgen {MINIMUM} or newer: {path} --version",
-                fix=None,
                 missing=[],
                 **facts,
             )
@@ -140,8 +138,8 @@ class BindgenCheck(Check):
                 "module's Makefile supports",
                 found=found,
                 fix_text=f"Install bindgen {MINIMUM} or newer.",
-                commands=(install_command(ctx, ["bindgen"]),),
-                fix="packages",
+                needs=package_needs(ctx.package_manager, ["bindgen"]),
+                ctx=ctx,
                 missing=["bindgen"],
                 **facts,
             )
@@ -178,7 +176,6 @@ class BindgenCheck(Check):
                     "a libclang from another LLVM or a broken LIBCLANG_PATH are the usual causes."
                 ),
                 commands=(by_hand,),
-                fix=None,
                 missing=[],
                 **facts,
             )
@@ -192,7 +189,6 @@ class BindgenCheck(Check):
             found=found or path,
             fix_text="Run it by hand to see the whole error:",
             commands=(by_hand,),
-            fix=None,
             missing=[],
             **facts,
         )
@@ -216,12 +212,11 @@ class BindgenCheck(Check):
                     f"{elsewhere.directory}, or unset it."
                 ).replace("  ", " "),
                 commands=(f"export LIBCLANG_PATH={elsewhere.directory}",),
-                fix=None,
                 missing=[],
                 candidate=elsewhere.directory,
                 **facts,
             )
-        commands = [install_command(ctx, ["libclang"])]
+        commands: list[str] = []
         if elsewhere is not None:
             commands.append(f"export LIBCLANG_PATH={elsewhere.directory}")
         return self.finding(
@@ -233,7 +228,8 @@ class BindgenCheck(Check):
                 "the directory that holds it."
             ),
             commands=tuple(commands),
-            fix="packages",
+            needs=package_needs(ctx.package_manager, ["libclang"]),
+            ctx=ctx,
             missing=["libclang"],
             candidate=elsewhere.directory if elsewhere else None,
             **facts,

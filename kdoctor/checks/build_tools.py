@@ -12,7 +12,7 @@ from packaging.version import Version
 from kdoctor.checks.base import Check, register
 from kdoctor.facts.tools import kernel_config
 from kdoctor.knowledge import versions
-from kdoctor.knowledge.packages import install_command, package_name
+from kdoctor.knowledge.packages import package_name, package_needs
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
@@ -155,8 +155,8 @@ class BuildToolsCheck(Check):
                 f"not installed: {absent}{built_with}",
                 found=found,
                 fix_text="Install the missing build tools.",
-                commands=(install_command(ctx, missing, **values),),
-                fix="packages",
+                needs=package_needs(ctx.package_manager, missing, **values),
+                ctx=ctx,
                 **facts,
             )
         broken = [t for t in tools if t.broken]
@@ -169,7 +169,6 @@ class BuildToolsCheck(Check):
                     "These tools are on PATH but do not run; reinstall their packages or fix "
                     "PATH: " + ", ".join(f"{t.command} ({t.path})" for t in broken) + "."
                 ),
-                fix=None,
                 **facts,
             )
         listing = f"{make.label}, {self._cc_label(cc, kernel)}, {ld.label}"
@@ -190,7 +189,6 @@ class BuildToolsCheck(Check):
                     f"For an exact match install the compiler that built the kernel "
                     f"({kernel.text or kernel.version}); usually the warning is harmless."
                 ),
-                fix=None,
                 **facts,
             )
         return self.ok(listing, found=found, **facts)

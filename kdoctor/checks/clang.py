@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import re
-from typing import Any, Optional
+from typing import Optional
 
 from packaging.version import Version
 
 from kdoctor.checks.base import Check, register
 from kdoctor.facts.tools import kernel_minimum, versioned_on_path
 from kdoctor.knowledge import versions
+from kdoctor.knowledge.packages import package_need
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
+from kdoctor.model.need import Package, Setting
 
 MINIMUM = Version("9")  # asm goto
 RECOMMENDED = Version("11")
@@ -59,19 +62,18 @@ class ClangCheck(Check):
         if version < RECOMMENDED:
             better = self._candidate(system, RECOMMENDED)
             hint = f"; {better[1]} is on PATH" if better else ""
-            wanted = {} if better else _wanted(command, version, RECOMMENDED)
             return self.finding(
                 Status.WARN,
                 f"clang {version} works, {RECOMMENDED} or newer is recommended{hint}",
                 found=found,
                 fix_text=_use_text(better) if better else "Install clang 11 or newer.",
-                commands=_use_commands(better) if better else _install_hint(ctx, wanted),
-                fix="clang-choice" if better else "packages",
+                commands=PERSISTS if better else (),
+                needs=_use(system, better) if better else _wanted(ctx, command, version),
+                ctx=ctx,
                 path=path,
                 version=str(version),
                 source=why,
                 candidate=better[1] if better else None,
-                **wanted,
             )
         return self.ok(
             f"clang {version} (chosen by {why})",
@@ -107,54 +109,55 @@ class ClangCheck(Check):
                 f"{summary}; clang-{better[0]} on PATH is good enough",
                 found=f"{version} ({path})" if version else path,
                 fix_text=_use_text(better),
-                commands=_use_commands(better),
-                fix="clang-choice",
+                commands=PERSISTS,
+                needs=_use(system, better),
+                ctx=ctx,
                 path=path,
                 version=str(version) if version else None,
                 candidate=better[1],
             )
-        wanted = _wanted(path or command, version, max(floor, RECOMMENDED))
+        needed = max(floor, RECOMMENDED)
         return self.finding(
             status,
             summary,
             found=f"{version} ({path})" if version else path,
-            fix_text=f"Install clang {max(floor, RECOMMENDED)} or newer from your distribution.",
-            commands=_install_hint(ctx, wanted),
-            fix="packages",
+            fix_text=f"Install clang {needed} or newer from your distribution.",
+            needs=_wanted(ctx, path or command, version, needed),
+            ctx=ctx,
             path=path,
             version=str(version) if version else None,
             candidate=None,
-            **wanted,
         )
 
 
-def _wanted(command: str, version: Optional[Version], needed: Version) -> dict[str, Any]:
-    """What to install, as the ``packages`` fix reads it: ``missing`` logical packages and the
-    ``package_values`` they need. A clang that is too old needs a versioned one (``clang-15``);
+#: what follows a persisted choice in the remediation
+PERSISTS = ("kdoctor fix   # persists the choice for kdoctor build",)
+
+
+def _wanted(
+    ctx: Context, command: str, version: Optional[Version], needed: Version = RECOMMENDED
+) -> tuple[Package, ...]:
+    """The package to install: a clang that is too old needs a versioned one (``clang-15``);
     a missing one the command's own package (``clang``, or ``clang-15`` for CLANG=clang-15)."""
     match = re.search(r"clang-(\d+)$", command)
     if version is not None:
-        n = needed.major
-    elif match:
-        n = int(match.group(1))
-    else:
-        return {"missing": ["clang"], "package_values": {}}
-    return {"missing": ["clang-n"], "package_values": {"n": n}}
+        return (package_need(ctx.package_manager, "clang-n", n=needed.major),)
+    if match:
+        return (package_need(ctx.package_manager, "clang-n", n=int(match.group(1))),)
+    return (package_need(ctx.package_manager, "clang"),)
+
+
+def command_name(system: System, path: str) -> str:
+    """The bare name when it resolves to ``path`` on PATH (survives upgrades), else the path."""
+    name = os.path.basename(path)
+    return name if system.which(name) == path else path
+
+
+def _use(system: System, better: tuple[int, str]) -> tuple[Setting, ...]:
+    """Build with the better clang: ``CC`` and ``CLANG`` persisted."""
+    name = command_name(system, better[1])
+    return (Setting("CC", name), Setting("CLANG", name))
 
 
 def _use_text(better: tuple[int, str]) -> str:
     return f"Build with clang-{better[0]}: set CC and CLANG for the module build."
-
-
-def _use_commands(better: tuple[int, str]) -> tuple[str, ...]:
-    name = f"clang-{better[0]}"
-    return (
-        f"export CC={name} CLANG={name}",
-        "kdoctor fix   # persists the choice for kdoctor build",
-    )
-
-
-def _install_hint(ctx: Context, wanted: dict[str, Any]) -> tuple[str, ...]:
-    from kdoctor.knowledge.packages import install_command
-
-    return (install_command(ctx, wanted["missing"], **wanted["package_values"]),)

@@ -116,6 +116,5 @@ class CompatCheck(Check):
             found=found or None,
             fix_text=" ".join(rule.remedy for rule in matched),
             commands=tuple(c for rule in matched for c in rule.commands),
-            fix=None,
             **facts,
         )

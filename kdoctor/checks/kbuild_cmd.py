@@ -21,6 +21,7 @@ from kdoctor.facts.kbuild import (
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
+from kdoctor.model.need import KbuildCmd
 
 
 @register
@@ -87,7 +88,8 @@ class KbuildCmdCheck(Check):
                 found=found,
                 fix_text=_remedy_text(reading.why, first),
                 commands=("kdoctor fix   # rewrites the rule to use $(call if_changed,...)",),
-                fix="kbuild-cmd",
+                needs=(KbuildCmd(ctx.module_dir, tuple(u.object for u in unsaved)),),
+                ctx=ctx,
                 **facts,
             )
         error = f"{os.path.basename(first.cmd_file)}: No such file or directory"
@@ -106,7 +108,8 @@ class KbuildCmdCheck(Check):
                 *(f"touch {u.cmd_file}" for u in pending),
                 "kdoctor fix   # rewrites the rule to use $(call if_changed,...)",
             ),
-            fix="kbuild-cmd",
+            needs=(KbuildCmd(ctx.module_dir, tuple(u.object for u in unsaved)),),
+            ctx=ctx,
             **facts,
         )
 

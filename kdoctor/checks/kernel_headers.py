@@ -6,17 +6,19 @@ from typing import Any, Optional
 
 from kdoctor.checks.base import Check, register
 from kdoctor.facts.kbuild import installed_build_dirs, missing_build_files
+from kdoctor.knowledge.commands import install_shown
 from kdoctor.knowledge.packages import (
-    install_command,
     kernel_package_names,
     known_packages,
     package_name,
+    package_need,
     stock_flavour,
     unpackaged_kernel,
 )
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
+from kdoctor.model.need import StockKernel
 from kdoctor.model.plan import RETARGETED
 
 
@@ -104,8 +106,8 @@ class KernelHeadersCheck(Check):
             f"no usable headers for {target_phrase(ctx)}: {problem}; {package} provides them",
             found=found,
             fix_text=f"Install the headers package for {ctx.target_kernel}{hedge}.",
-            commands=(install_command(ctx, ["headers"], release=ctx.target_kernel),),
-            fix="packages",
+            needs=(package_need(ctx.package_manager, "headers", release=ctx.target_kernel),),
+            ctx=ctx,
             **facts,
         )
 
@@ -142,8 +144,10 @@ class KernelHeadersCheck(Check):
                 "Install the headers of the distribution's stock kernel, build for it and test "
                 "the module in a VM booting it; kdoctor fix does both."
             )
+            # by hand only: kdoctor fix installs the headers of the release it retargets to
+            headers = package_need(ctx.package_manager, "stock-headers", flavour=stock_flavour(ctx))
             install = (
-                install_command(ctx, ["stock-headers"], flavour=stock_flavour(ctx))
+                install_shown(ctx.package_manager, [headers], ctx.is_root)
                 if stock
                 else "install your distribution's kernel headers package"
             )
@@ -154,6 +158,7 @@ class KernelHeadersCheck(Check):
             found=found,
             fix_text=text,
             commands=commands,
-            fix="kernel-target",
+            needs=(StockKernel(why, stock, tuple(others.items())),),
+            ctx=ctx,
             **facts,
         )

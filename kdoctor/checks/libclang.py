@@ -16,10 +16,11 @@ from packaging.version import Version
 from kdoctor.checks.base import Check, register
 from kdoctor.facts.tools import versioned_on_path
 from kdoctor.knowledge import versions
-from kdoctor.knowledge.packages import install_command
+from kdoctor.knowledge.packages import package_needs
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
+from kdoctor.model.need import Setting
 
 from .clang import chosen_clang
 
@@ -225,11 +226,9 @@ class LibclangCheck(Check):
                 summary,
                 found=found,
                 fix_text=f"Point bindgen at libclang {clang} with LIBCLANG_PATH.",
-                commands=(
-                    f"export LIBCLANG_PATH={match.directory}",
-                    "kdoctor fix   # persists the choice for kdoctor build",
-                ),
-                fix="clang-choice",
+                commands=("kdoctor fix   # persists the choice for kdoctor build",),
+                needs=(Setting("LIBCLANG_PATH", match.directory),),
+                ctx=ctx,
                 **{**facts, "candidate": match.directory},
             )
         return self.finding(
@@ -240,8 +239,8 @@ class LibclangCheck(Check):
                 f"Install libclang {clang}, then point bindgen at it with LIBCLANG_PATH "
                 f"(or use clang {chosen.major} for the whole build)."
             ),
-            commands=(install_command(ctx, ["libclang-n"], n=clang),),
-            fix="packages",
+            needs=package_needs(ctx.package_manager, ["libclang-n"], n=clang),
+            ctx=ctx,
             **{**facts, "missing": ["libclang-n"], "package_values": {"n": clang}},
         )
 
@@ -269,7 +268,6 @@ class LibclangCheck(Check):
                         f"(bindgen would then load {elsewhere.path})."
                     ),
                     commands=(f"export LIBCLANG_PATH={elsewhere.directory}",),
-                    fix=None,
                     candidate=elsewhere.directory,
                     missing=[],
                     **facts,
@@ -278,8 +276,9 @@ class LibclangCheck(Check):
                 Status.FAIL,
                 summary,
                 fix_text="Install libclang, then unset LIBCLANG_PATH or point it at libclang.",
-                commands=(install_command(ctx, ["libclang"]), "unset LIBCLANG_PATH"),
-                fix="packages",
+                commands=("unset LIBCLANG_PATH",),
+                needs=package_needs(ctx.package_manager, ["libclang"]),
+                ctx=ctx,
                 candidate=None,
                 missing=["libclang"],
                 **facts,
@@ -288,8 +287,8 @@ class LibclangCheck(Check):
             Status.FAIL,
             "libclang is not installed (bindgen cannot parse headers without it)",
             fix_text="Install libclang (the package with libclang.so).",
-            commands=(install_command(ctx, ["libclang"]),),
-            fix="packages",
+            needs=package_needs(ctx.package_manager, ["libclang"]),
+            ctx=ctx,
             candidate=None,
             missing=["libclang"],
             **facts,

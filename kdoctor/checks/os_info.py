@@ -54,7 +54,6 @@ class OsCheck(Check):
                     "kdoctor cannot install packages here. Install these with your "
                     "distribution's tools: " + "; ".join(wanted) + "."
                 ),
-                fix=None,
                 manual=[logical for logical, _ in MANUAL],
                 **facts,
             )

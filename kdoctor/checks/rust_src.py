@@ -7,10 +7,11 @@ from typing import Any
 
 from kdoctor.checks.base import Check, register
 from kdoctor.facts import rust
-from kdoctor.knowledge.packages import install_command, package_name, rust_logical
+from kdoctor.knowledge.packages import package_need, rust_logical
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
+from kdoctor.model.need import RustComponent
 
 #: a sysroot rustup manages: ``~/.rustup/toolchains/<name>``
 _RUSTUP_SYSROOT = re.compile(r"/toolchains/([^/]+)/?$")
@@ -56,8 +57,8 @@ class RustSrcCheck(Check):
                 Status.FAIL,
                 f"the rust-src component of {toolchain} is not installed ({missing})",
                 fix_text=f"Add the rust-src component to {toolchain}.",
-                commands=(f"rustup component add rust-src --toolchain {toolchain}",),
-                fix="toolchain",
+                needs=(RustComponent(toolchain, "rust-src"),),
+                ctx=ctx,
                 **facts,
             )
         if chosen.source == "env" and chosen.sysroot != "/usr":
@@ -68,16 +69,13 @@ class RustSrcCheck(Check):
                 "RUSTC at a toolchain that has them.",
                 **facts,
             )
-        logical = [rust_logical(ctx, "rust-src")]
-        facts.update(
-            logical=logical,
-            packages=[package_name(ctx.package_manager, n) or n for n in logical],
-        )
+        wanted = package_need(ctx.package_manager, rust_logical(ctx, "rust-src"))
+        facts.update(logical=[wanted.logical], packages=list(wanted.candidates))
         return self.finding(
             Status.FAIL,
             missing,
             fix_text=f"Install the library sources that match rustc {chosen.version}.",
-            commands=(install_command(ctx, logical),),
-            fix="packages",
+            needs=(wanted,),
+            ctx=ctx,
             **facts,
         )

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from kdoctor.checks.base import Check, register
 from kdoctor.facts import rust
 from kdoctor.knowledge import versions
-from kdoctor.knowledge.packages import install_command, package_name, rust_logical
+from kdoctor.knowledge.commands import need_commands
+from kdoctor.knowledge.packages import package_need, rust_logical
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
+from kdoctor.model.need import RustComponent
 
 
 @register
@@ -62,16 +64,15 @@ class RustfmtCheck(Check):
                 Status.WARN,
                 f"the rustfmt component of {ctx.pin.channel} is not installed",
                 fix_text="rustfmt only formats code; add the component to have it.",
-                commands=(rust.component_command(ctx, "rustfmt"),),
-                fix="toolchain",
+                needs=(RustComponent(ctx.pin.channel, "rustfmt"),),
+                ctx=ctx,
                 **facts,
             )
-        logical = [rust_logical(ctx, "rustfmt")]
-        facts.update(
-            logical=logical,
-            packages=[package_name(ctx.package_manager, n) or n for n in logical],
-        )
-        fix: Optional[str] = "packages" if chosen.source == "distro" else None
+        wanted = package_need(ctx.package_manager, rust_logical(ctx, "rustfmt"))
+        facts.update(logical=[wanted.logical], packages=list(wanted.candidates))
+        # only the distribution's rustc pairs with the distribution's rustfmt
+        needs = (wanted,) if chosen.source == "distro" else ()
+        by_hand = need_commands([wanted], manager=ctx.package_manager, is_root=ctx.is_root)
         shims = [p for p in rust.on_path(system, "rustfmt") if rust.is_rustup_shim(system, p)]
         return self.finding(
             Status.WARN,
@@ -79,7 +80,8 @@ class RustfmtCheck(Check):
             if shims
             else "no rustfmt on PATH (it only formats code)",
             fix_text="Install the distribution's rustfmt to format the module's code.",
-            commands=(install_command(ctx, logical),),
-            fix=fix,
+            commands=tuple(by_hand),
+            needs=needs,
+            ctx=ctx,
             **facts,
         )

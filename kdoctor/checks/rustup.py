@@ -6,34 +6,29 @@ from typing import Any
 
 from kdoctor.checks.base import Check, register
 from kdoctor.facts import rust
-from kdoctor.knowledge.packages import install_command, rustup_packaged
+from kdoctor.knowledge.commands import need_commands
+from kdoctor.knowledge.packages import package_need, rustup_packaged
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
+from kdoctor.model.need import Rustup
 
-INSTALLER = "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh"
+
+def wanted_rustup(ctx: Context, system: System) -> Rustup:
+    """rustup as this machine can get it: the distribution's package, else the snap, else
+    the official installer."""
+    package = package_need(ctx.package_manager, "rustup") if rustup_packaged(ctx) else None
+    return Rustup(package, snap=package is None and system.which("snap") is not None)
 
 
-def install_recipe(ctx: Context, system: System) -> tuple[str, str, tuple[str, ...]]:
-    """(method, text, commands): the distro package, else the snap, else the official script."""
-    if rustup_packaged(ctx):
-        return (
-            "package",
-            "Install rustup from your distribution.",
-            (install_command(ctx, ["rustup"]),),
-        )
-    if system.which("snap") is not None:
-        sudo = "" if ctx.is_root else "sudo "
-        return (
-            "snap",
-            "Your distribution does not package rustup; install the snap (classic confinement).",
-            (f"{sudo}snap install rustup --classic",),
-        )
+def install_text(wanted: Rustup) -> str:
+    if wanted.method == "package":
+        return "Install rustup from your distribution."
+    if wanted.method == "snap":
+        return "Your distribution does not package rustup; install the snap (classic confinement)."
     return (
-        "script",
         "Your distribution does not package rustup; the official installer downloads and runs "
-        "a script from sh.rustup.rs (kdoctor fix asks before running it).",
-        (INSTALLER,),
+        "a script from sh.rustup.rs (kdoctor fix runs it only with --allow-rustup-installer)."
     )
 
 
@@ -100,26 +95,28 @@ class RustupCheck(Check):
         return self.ok(f"rustup {version}{where}", found=f"{version} ({path})", **facts)
 
     def _missing(self, ctx: Context, system: System, chosen: rust.RustToolchain) -> Finding:
-        method, text, commands = install_recipe(ctx, system)
+        wanted = wanted_rustup(ctx, system)
+        text = install_text(wanted)
         facts: dict[str, Any] = {
             "path": None,
             "version": None,
             "on_path": False,
-            "method": method,
+            "method": wanted.method,
         }
         if chosen.source == "distro":
+            commands = need_commands([wanted], manager=ctx.package_manager, is_root=ctx.is_root)
             return self.finding(
                 Status.WARN,
                 chosen.reason,
                 fix_text=f"The build works without it. To use the pinned toolchain: {text}",
-                commands=commands,
+                commands=tuple(commands),
                 **facts,
             )
         return self.finding(
             Status.FAIL,
             f"rustup is not installed; it is needed to install {ctx.pin.channel}",
             fix_text=text,
-            commands=commands,
-            fix="rustup",
+            needs=(wanted,),
+            ctx=ctx,
             **facts,
         )

@@ -6,10 +6,12 @@ from typing import Any, Optional
 
 from kdoctor.checks.base import Check, register
 from kdoctor.facts import rust
-from kdoctor.knowledge.packages import install_command, package_name, rust_logical
+from kdoctor.knowledge.commands import package_names
+from kdoctor.knowledge.packages import package_need, rust_logical
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
+from kdoctor.model.need import Package, RustOverride
 
 
 def distro_logical(ctx: Context, *parts: str) -> list[str]:
@@ -17,8 +19,9 @@ def distro_logical(ctx: Context, *parts: str) -> list[str]:
     return [rust_logical(ctx, part) for part in parts]
 
 
-def distro_packages(ctx: Context, *parts: str) -> list[str]:
-    return [package_name(ctx.package_manager, n) or n for n in distro_logical(ctx, *parts)]
+def distro_needs(ctx: Context, *parts: str) -> tuple[Package, ...]:
+    """The distribution's Rust (``rustc``, ``rust-src``) as package needs."""
+    return tuple(package_need(ctx.package_manager, n) for n in distro_logical(ctx, *parts))
 
 
 def bootstrap_note(chosen: rust.RustToolchain) -> str:
@@ -91,8 +94,8 @@ class ToolchainCheck(Check):
                 found=chosen.rustc,
                 fix_text=f"Remove the override so that {channel} from "
                 f"{ctx.pin.path or 'rust-toolchain.toml'} is used.",
-                commands=(override.command(),),
-                fix="toolchain",
+                needs=(RustOverride(override.toolchain, override.path),),
+                ctx=ctx,
                 **facts,
             )
         if chosen.rustc is None or chosen.version is None:
@@ -100,9 +103,8 @@ class ToolchainCheck(Check):
                 Status.FAIL,
                 f"{channel} is installed but its rustc does not work: {chosen.problems[0]}",
                 found=chosen.rustc,
-                fix_text=f"Reinstall {channel}.",
+                fix_text=f"Reinstall {channel} (kdoctor never removes a toolchain itself).",
                 commands=(f"rustup toolchain uninstall {channel}", rust.install_command(ctx)),
-                fix="toolchain",
                 **facts,
             )
         found = f"{chosen.version} ({chosen.rustc})"
@@ -135,28 +137,24 @@ class ToolchainCheck(Check):
     ) -> Finding:
         channel = ctx.pin.channel
         if ctx.rust_mode == "auto":
-            facts["logical"] = distro_logical(ctx, "rustc", "rust-src")
-            facts["packages"] = distro_packages(ctx, "rustc", "rust-src")
+            alternative = distro_needs(ctx, "rustc", "rust-src")
+            facts["logical"] = [p.logical for p in alternative]
+            facts["packages"] = package_names(alternative)
             summary = chosen.reason
             text = (
                 f"Install {channel} with rustup, or the distribution's Rust compiler and its "
                 "library sources (then kdoctor uses those)."
             )
-            commands: tuple[str, ...] = (
-                rust.install_command(ctx),
-                install_command(ctx, facts["logical"]),
-            )
         else:
+            alternative = ()
             summary = f"{channel} is not installed" + (
                 " (rustup is missing)" if state.rustup is None else ""
             )
             text = f"Install {channel} with the components the module needs."
-            commands = (rust.install_command(ctx),)
         if state.rustup is None:
             text += " rustup comes first (see the rustup check)."
-        return self.finding(
-            Status.FAIL, summary, fix_text=text, commands=commands, fix="toolchain", **facts
-        )
+        wanted = rust.pin_need(ctx, alternative)
+        return self.finding(Status.FAIL, summary, fix_text=text, needs=(wanted,), ctx=ctx, **facts)
 
     # -- the distribution's rustc, or RUSTC ---------------------------------------------------
     def _compiler(self, ctx: Context, chosen: rust.RustToolchain, facts: dict[str, Any]) -> Finding:
@@ -181,8 +179,9 @@ class ToolchainCheck(Check):
                 found=found,
                 **facts,
             )
-        facts["logical"] = distro_logical(ctx, "rustc", "rust-src")
-        facts["packages"] = distro_packages(ctx, "rustc", "rust-src")
+        packages = distro_needs(ctx, "rustc", "rust-src")
+        facts["logical"] = [p.logical for p in packages]
+        facts["packages"] = package_names(packages)
         if broken or too_old:
             return self.finding(
                 Status.FAIL,
@@ -190,8 +189,8 @@ class ToolchainCheck(Check):
                 found=found,
                 fix_text=f"Install the distribution's Rust compiler ({rust.MIN_RUSTC} or newer) "
                 "and its library sources.",
-                commands=(install_command(ctx, facts["logical"]),),
-                fix="packages",
+                needs=packages,
+                ctx=ctx,
                 **facts,
             )
         summary = f"the distribution's rustc {chosen.version} ({bootstrap_note(chosen)})"

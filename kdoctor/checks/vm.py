@@ -10,13 +10,14 @@ from kdoctor.facts.loading import host_loading
 from kdoctor.knowledge import versions
 from kdoctor.knowledge.packages import (
     image_package_names,
-    install_command,
     kernel_package_names,
     known_packages,
+    package_needs,
 )
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
+from kdoctor.model.need import KernelImage, Need
 
 KVM = "/dev/kvm"
 BUSYBOX_PLACES = ("/bin/busybox", "/usr/bin/busybox", "/usr/lib/initramfs-tools/bin/busybox")
@@ -135,11 +136,18 @@ class VmCheck(Check):
             if kvm
             else f"TCG (software emulation; {KVM} {state})"
         )
+        # an image a package ships is fetched into the cache by kdoctor fix (or verify)
+        fetch: tuple[Need, ...] = ()
+        if image is None and image_known and image_package:
+            fetch = (KernelImage(ctx.target_kernel, image_package),)
         if not missing and source is not None:
             where = image if image else f"{image_package} (verify downloads it into the cache)"
-            return self.ok(
+            return self.finding(
+                Status.OK,
                 f"qemu {qemu_version or '?'}, {accel}, static busybox, kernel image {where}",
                 found=qemu,
+                needs=fetch,
+                ctx=ctx,
                 **facts,
             )
         problems = []
@@ -159,7 +167,6 @@ class VmCheck(Check):
         commands: list[str] = []
         texts: list[str] = []
         if missing:
-            commands.append(install_command(ctx, missing))
             texts.append("Install the missing packages.")
         if source is None:
             commands.append("kdoctor fix   # targets the stock kernel and fetches its image")
@@ -173,7 +180,8 @@ class VmCheck(Check):
             found=qemu,
             fix_text=" ".join(texts),
             commands=tuple(commands),
-            fix="packages" if missing else "kernel-target",
+            needs=(*package_needs(ctx.package_manager, missing), *fetch),
+            ctx=ctx,
             required=not host.possible,
             **facts,
         )

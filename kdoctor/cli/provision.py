@@ -124,22 +124,25 @@ def fix_command(
 ) -> None:
     """Install or patch what is missing, then build and verify the module."""
     from kdoctor.machine.runner import Runner
+    from kdoctor.model.choice import KbuildFixMode
+    from kdoctor.model.plan import PlanOptions
     from kdoctor.pipeline.apply import apply_plan, sudo_mode
     from kdoctor.pipeline.planner import make_plan
+    from kdoctor.pipeline.retarget import retarget
     from kdoctor.render import jsonout
     from kdoctor.render import text as render
 
     if kbuild_fix not in ("rewrite", "touch"):
         raise typer.BadParameter("must be rewrite or touch", param_hint="--kbuild-fix")
-    if allow_rustup_installer:
-        os.environ["KDOCTOR_ALLOW_RUSTUP_INSTALLER"] = "1"
-    os.environ["KDOCTOR_KBUILD_FIX"] = kbuild_fix
+    options = PlanOptions(allow_rustup_installer, KbuildFixMode(kbuild_fix))
     runner = Runner()
     ctx = context(runner, kernel, module_dir, rust)
     out = render.console(stderr=json_out)
     data: dict[str, object] = {"context": ctx.to_json()}
     before = diagnose(ctx, runner)
-    plan = make_plan(ctx, before, runner, lambda c: diagnose(c, runner))
+    retargeted = retarget(ctx, before, runner)
+    planned = (retargeted, diagnose(retargeted, runner)) if retargeted else (ctx, before)
+    plan = make_plan(*planned, runner, options)
     data["before"] = [f.to_json() for f in before.findings]
     data["plan"] = plan.to_json()
     needs_sudo = not ctx.is_root and any(s.root for s in plan.steps)

@@ -23,8 +23,11 @@ from typing import Any, Optional
 from packaging.version import Version
 
 from kdoctor.knowledge import versions
+from kdoctor.knowledge.commands import shown, toolchain_argv
 from kdoctor.machine.system import Probe, System
 from kdoctor.model.context import Context
+from kdoctor.model.need import Package
+from kdoctor.model.need import RustToolchain as RustToolchainNeed
 
 #: seconds each rustup command may take (rustup may be slow on a cold cache or a busy disk)
 RUSTUP_TIMEOUT = 15.0
@@ -159,16 +162,23 @@ def names_pin(ctx: Context, toolchain: str) -> bool:
     return re.match(r"^[a-z][a-z0-9_]*-[a-z0-9_]+-[a-z0-9_]+", rest) is not None
 
 
+#: the components the module's build needs, whatever the pin lists
+NEEDED_COMPONENTS = ("rust-src", "rustfmt")
+
+
+def pin_need(ctx: Context, alternative: Sequence[Package] = ()) -> RustToolchainNeed:
+    """The pin with everything the module needs, as a need (and ``alternative``, the
+    distribution's Rust that may stand in for it under ``--rust auto``)."""
+    components = [*ctx.pin.components]
+    components += [c for c in NEEDED_COMPONENTS if c not in components]
+    return RustToolchainNeed(
+        ctx.pin.channel, ctx.pin.profile, tuple(components), tuple(alternative)
+    )
+
+
 def install_command(ctx: Context) -> str:
-    """How rustup installs the pin with everything the module needs."""
-    parts = ["rustup", "toolchain", "install", ctx.pin.channel, "--profile", ctx.pin.profile]
-    for component in ctx.pin.components:
-        parts += ["--component", component]
-    return " ".join(parts)
-
-
-def component_command(ctx: Context, component: str) -> str:
-    return f"rustup component add {component} --toolchain {ctx.pin.channel}"
+    """How rustup installs the pin with everything the module needs (as the plan does)."""
+    return shown(toolchain_argv(pin_need(ctx)))
 
 
 def is_rustup_dir(system: System, directory: str) -> bool:

@@ -1,35 +1,67 @@
-"""The fix interface and the registry of every fix kdoctor knows."""
+"""The planner interface: one planner per kind of need, and the registry of them all.
+
+A planner receives every need of its kinds in the report (each with the finding that asked)
+and decides the steps for all of them at once, so that, e.g., every package of a run goes into
+one transaction. Planning never changes anything; an empty decision means nothing to do.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding
-from kdoctor.model.plan import Step
+from kdoctor.model.need import Need
+from kdoctor.model.plan import PlanOptions, Step
 from kdoctor.model.registry import Registry
-from kdoctor.model.report import Report
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One need of one finding."""
+
+    finding: Finding
+    need: Need
+
+
+@dataclass
+class Decision:
+    """What a planner decided: steps, notes for the person, and needs it hands on to planners
+    that decide later (the Rust planner hands the distribution's packages to the packages
+    planner, so they join its one transaction)."""
+
+    steps: list[Step] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    handed_on: list[Ask] = field(default_factory=list)
 
 
 class Fix:
-    """Turns findings into steps. Planning never changes anything; an empty plan means done."""
+    """Turns the needs of its kinds into steps."""
 
     id: ClassVar[str]
     title: ClassVar[str]
-    #: order among fixes (packages before the toolchain that may need them, ...)
+    #: where its steps stand in the plan (packages first, ...)
     order: ClassVar[int] = 100
+    #: planners with a lower stage decide first and may hand needs on to later ones
+    stage: ClassVar[int] = 1
 
-    def plan(self, ctx: Context, report: Report, system: System) -> list[Step]:
+    def plan(
+        self, ctx: Context, asks: Sequence[Ask], system: System, options: PlanOptions
+    ) -> Decision:
         raise NotImplementedError
 
-    def notes(self, ctx: Context, report: Report, system: System) -> list[str]:
-        """What the person should know about the choices this fix made (none by default)."""
-        return []
 
-    def mine(self, report: Report) -> list[Finding]:
-        """The problems in the report that name this fix."""
-        return [f for f in report.findings if f.fix == self.id and f.status.is_problem]
+def asks_of(asks: Sequence[Ask], *types: type) -> list[Ask]:
+    """The asks whose need is one of ``types``."""
+    return [a for a in asks if isinstance(a.need, types)]
+
+
+def findings_of(asks: Sequence[Ask]) -> tuple[str, ...]:
+    """The ids of the findings behind ``asks``, each once, in order."""
+    return tuple(dict.fromkeys(a.finding.id for a in asks))
 
 
 _fixes: Registry[Fix] = Registry("fix", "kdoctor.fixes")
@@ -37,5 +69,5 @@ register = _fixes.register
 
 
 def all_fixes() -> list[Fix]:
-    """Every registered fix, in the order their steps run."""
+    """Every registered planner, in the order their steps run."""
     return _fixes.instances()

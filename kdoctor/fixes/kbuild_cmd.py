@@ -1,7 +1,6 @@
 """kbuild-cmd: makes a module's own Kbuild leave the ``.<object>.cmd`` file modpost reads.
 
-Two ways, chosen by ``KDOCTOR_KBUILD_FIX`` in kdoctor's environment (``kdoctor fix --kbuild-fix
-rewrite|touch`` sets it):
+Two ways, chosen by ``kdoctor fix --kbuild-fix rewrite|touch`` (``PlanOptions.kbuild_fix``):
 
 * ``rewrite`` (default): the rule that builds the member object goes through kbuild, as
   kbuild's own rules do. Its recipe becomes ``cmd_<name>`` (``$^`` as ``$(real-prereqs)``, ``#``
@@ -18,7 +17,9 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from typing import Optional
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Optional, cast
 
 from kdoctor.facts.kbuild import (
     Kbuild,
@@ -28,26 +29,19 @@ from kdoctor.facts.kbuild import (
     parse_kbuild,
     read_kbuild,
 )
-from kdoctor.fixes.base import Fix, register
+from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
 from kdoctor.machine.system import System
+from kdoctor.model.choice import KbuildFixMode
 from kdoctor.model.context import Context, bundled_module_dir
-from kdoctor.model.plan import FileEdit, Step
-from kdoctor.model.report import Report
+from kdoctor.model.need import KbuildCmd
+from kdoctor.model.plan import FileEdit, PlanOptions, Step
 
-#: kdoctor's environment variable naming the way to fix (``rewrite`` or ``touch``)
-KBUILD_FIX = "KDOCTOR_KBUILD_FIX"
-FIX_MODES = ("rewrite", "touch")
 #: what kbuild prints for the command in quiet mode (``LD [M]  path``)
 QUIET = "LD [M]  $@"
 
 _ALL_PREREQS = re.compile(r"\$(?:\^|\(\^\)|\{\^\})")
 _LEADING = re.compile(r"^(?:\$\(Q\)|[@+\-]\s*)+")
 _CMD_CALL = re.compile(r"\$\(call\s+cmd\s*,\s*([A-Za-z0-9_\-]+)\s*\)")
-
-
-def fix_mode(ctx: Context, system: System) -> str:
-    value = ctx.env.get(KBUILD_FIX) or system.env.get(KBUILD_FIX) or "rewrite"
-    return value if value in FIX_MODES else "rewrite"
 
 
 def is_bundled(module_dir: str) -> bool:
@@ -191,43 +185,61 @@ class KbuildCmdFix(Fix):
     title = "make the module's Kbuild record each member object's .cmd file"
     order = 60
 
-    def _unsaved(
-        self, ctx: Context, report: Report, system: System
-    ) -> tuple[Optional[Kbuild], list[UnsavedObject]]:
-        finding = next((f for f in self.mine(report) if f.id == "kbuild-cmd"), None)
-        if finding is None or is_bundled(ctx.module_dir):
-            return None, []
-        kbuild = read_kbuild(system, ctx.module_dir)
-        if kbuild is None:
-            return None, []
-        return kbuild, objects_without_cmd(kbuild, ctx.module_dir)
+    def plan(
+        self, ctx: Context, asks: Sequence[Ask], system: System, options: PlanOptions
+    ) -> Decision:
+        decision = Decision()
+        for ask in asks_of(asks, KbuildCmd):
+            module_dir = cast(KbuildCmd, ask.need).module_dir
+            if is_bundled(module_dir):
+                continue
+            kbuild = read_kbuild(system, module_dir)
+            unsaved = objects_without_cmd(kbuild, module_dir) if kbuild is not None else []
+            if kbuild is None or not unsaved:
+                continue
+            self._decide(ask, kbuild, unsaved, system, options.kbuild_fix, decision)
+        return decision
 
-    def plan(self, ctx: Context, report: Report, system: System) -> list[Step]:
-        kbuild, unsaved = self._unsaved(ctx, report, system)
-        if kbuild is None or not unsaved:
-            return []
+    def _decide(
+        self,
+        ask: Ask,
+        kbuild: Kbuild,
+        unsaved: list[UnsavedObject],
+        system: System,
+        mode: KbuildFixMode,
+        decision: Decision,
+    ) -> None:
         why = (
-            f"kbuild-cmd: {', '.join(u.object for u in unsaved)} built by "
+            f"{ask.finding.id}: {', '.join(u.object for u in unsaved)} built by "
             f"{', '.join(sorted({u.rule.location for u in unsaved}))} without "
             "$(call if_changed,...), so modpost finds no .cmd file"
         )
-        if fix_mode(ctx, system) == "touch":
+        names = ", ".join(os.path.basename(u.cmd_file) for u in unsaved)
+        name = os.path.basename(kbuild.path)
+        step = Step(fix=self.id, findings=(ask.finding.id,), why=why)
+        if mode == KbuildFixMode.TOUCH:
+            decision.notes.append(
+                f"{names} is created empty (--kbuild-fix touch); `make clean` deletes it and "
+                "modpost stops again, so rerun kdoctor fix after a clean, or let kdoctor "
+                "rewrite the rule with `--kbuild-fix rewrite`."
+            )
             pending = [u.cmd_file for u in unsaved if not system.exists(u.cmd_file)]
-            if not pending:
-                return []
-            return [
-                Step(
-                    fix=self.id,
-                    findings=("kbuild-cmd",),
-                    why=why,
-                    argv=("touch", *pending),
-                    timeout=30.0,
-                )
-            ]
+            if pending:
+                decision.steps.append(replace(step, argv=("touch", *pending), timeout=30.0))
+            return
         edit = self.edit(kbuild, unsaved, system)
         if edit is None:
-            return []
-        return [Step(fix=self.id, findings=("kbuild-cmd",), why=why, edit=edit)]
+            decision.notes.append(
+                f"kdoctor could not rewrite {name} safely; create {names} before each build "
+                "(`kdoctor fix --kbuild-fix touch`) or rewrite the rule by hand as the "
+                "kbuild-cmd check describes."
+            )
+            return
+        decision.steps.append(replace(step, edit=edit))
+        decision.notes.append(
+            f"{name} is rewritten so that kbuild records {names} (the old file is kept as "
+            f"{name}~); `--kbuild-fix touch` only creates the missing file instead."
+        )
 
     def edit(
         self, kbuild: Kbuild, unsaved: list[UnsavedObject], system: System
@@ -241,26 +253,3 @@ class KbuildCmdFix(Fix):
         if objects_without_cmd(parse_kbuild(after, kbuild.path), module_dir):
             return None
         return FileEdit(path=kbuild.path, content=after, diff=_diff(kbuild.path, before, after))
-
-    def notes(self, ctx: Context, report: Report, system: System) -> list[str]:
-        kbuild, unsaved = self._unsaved(ctx, report, system)
-        if kbuild is None or not unsaved:
-            return []
-        names = ", ".join(os.path.basename(u.cmd_file) for u in unsaved)
-        if fix_mode(ctx, system) == "touch":
-            return [
-                f"{names} is created empty (--kbuild-fix touch); `make clean` deletes it and "
-                "modpost stops again, so rerun kdoctor fix after a clean, or let kdoctor "
-                "rewrite the rule with `--kbuild-fix rewrite`."
-            ]
-        if self.edit(kbuild, unsaved, system) is None:
-            return [
-                f"kdoctor could not rewrite {os.path.basename(kbuild.path)} safely; create "
-                f"{names} before each build (`kdoctor fix --kbuild-fix touch`) or rewrite the "
-                "rule by hand as the kbuild-cmd check describes."
-            ]
-        return [
-            f"{os.path.basename(kbuild.path)} is rewritten so that kbuild records {names} "
-            f"(the old file is kept as {os.path.basename(kbuild.path)}~); `--kbuild-fix touch` "
-            "only creates the missing file instead."
-        ]

@@ -4,37 +4,22 @@ one (persisted as ``KDIR``), and fetch the target's image into kdoctor's cache f
 from __future__ import annotations
 
 import sys
-from typing import Optional
+from collections.abc import Sequence
+from typing import cast
 
-from kdoctor.fixes.base import Fix, register
+from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
 from kdoctor.knowledge.packages import unpackaged_kernel
 from kdoctor.machine.system import System
+from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
-from kdoctor.model.finding import Finding
-from kdoctor.model.plan import RETARGETED, Step
-from kdoctor.model.report import Report
+from kdoctor.model.need import KernelImage, StockKernel
+from kdoctor.model.plan import PlanOptions, Step
 from kdoctor.pipeline.kernel_image import cached_path
-
-
-def _finding(report: Report, check_id: str) -> Optional[Finding]:
-    return next((f for f in report.findings if f.id == check_id), None)
 
 
 def _why_unservable(ctx: Context) -> str:
     kind = unpackaged_kernel(ctx.running_kernel)
     return f"{kind}, no package provides its headers" if kind else "no package provides its headers"
-
-
-def image_to_fetch(ctx: Context, report: Report) -> Optional[str]:
-    """The package holding the target's image when the vm check found none on this machine but
-    the package manager knows one (what ``kdoctor fetch-image`` unpacks into the cache)."""
-    vm = _finding(report, "vm")
-    if vm is None or vm.facts.get("image") is not None:
-        return None
-    package = vm.facts.get("image_package")
-    if not package or vm.facts.get("image_package_known") is not True:
-        return None
-    return str(package)
 
 
 @register
@@ -43,10 +28,12 @@ class KernelTargetFix(Fix):
     title = "target the distribution's stock kernel and fetch its image for the VM"
     order = 20
 
-    def plan(self, ctx: Context, report: Report, system: System) -> list[Step]:
-        steps: list[Step] = []
-        if ctx.target_source == RETARGETED:
-            steps.append(
+    def plan(
+        self, ctx: Context, asks: Sequence[Ask], system: System, options: PlanOptions
+    ) -> Decision:
+        decision = Decision()
+        if ctx.target_source == TargetSource.RETARGETED:
+            decision.steps.append(
                 Step(
                     fix=self.id,
                     findings=("kernel-headers",),
@@ -59,63 +46,54 @@ class KernelTargetFix(Fix):
                     settings={"KDIR": ctx.kdir},
                 )
             )
-        package = image_to_fetch(ctx, report)
-        if package is not None and ctx.package_manager == "apt":
-            release = ctx.target_kernel
-            steps.append(
-                Step(
-                    fix=self.id,
-                    findings=("vm",),
-                    why=(
-                        f"vm: no image of kernel {release} in /boot or kdoctor's cache; it is "
-                        f"unpacked from {package} into {cached_path(ctx, release)} (nothing is "
-                        "installed into /boot)"
-                    ),
-                    argv=(sys.executable, "-m", "kdoctor", "fetch-image", release),
-                    label=f"kdoctor fetch-image {release}",
-                    network=True,
-                    root=False,
-                )
-            )
-        return steps
-
-    def notes(self, ctx: Context, report: Report, system: System) -> list[str]:
-        notes: list[str] = []
-        if ctx.target_source == RETARGETED:
-            notes.append(
+            decision.notes.append(
                 f"The target kernel was switched: the running kernel {ctx.running_kernel} "
                 f"cannot be served by any package ({_why_unservable(ctx)}), so kdoctor builds "
                 f"for the distribution's stock kernel {ctx.target_kernel} (KDIR={ctx.kdir}, "
                 "persisted for later commands) and tests the module in a VM booting it; it "
                 "cannot be loaded into the running kernel."
             )
-        for finding in self.mine(report):
-            if finding.id == "kernel-headers" and ctx.target_source != RETARGETED:
-                notes.append(self._kept_target(ctx, finding))
-            elif finding.id == "vm" and image_to_fetch(ctx, report) is None:
-                notes.append(
-                    f"No image of kernel {ctx.target_kernel} to boot in the VM, and no package "
-                    f"ships one; copy one to {cached_path(ctx, ctx.target_kernel)} or target a "
-                    "distribution kernel (kdoctor check --kernel <release>)."
+        else:
+            for ask in asks_of(asks, StockKernel):
+                decision.notes.append(self._kept_target(ctx, ask))
+        images = asks_of(asks, KernelImage)
+        for ask in images:
+            image = cast(KernelImage, ask.need)
+            if ctx.package_manager != "apt":
+                decision.notes.append(
+                    f"kdoctor fetches kernel images only with apt: install the image of "
+                    f"{image.release} or copy it to {cached_path(ctx, image.release)}."
                 )
-        if image_to_fetch(ctx, report) is not None and ctx.package_manager != "apt":
-            notes.append(
-                f"kdoctor fetches kernel images only with apt: install the image of "
-                f"{ctx.target_kernel} or copy it to {cached_path(ctx, ctx.target_kernel)}."
+                continue
+            decision.steps.append(
+                Step(
+                    fix=self.id,
+                    findings=(ask.finding.id,),
+                    why=(
+                        f"{ask.finding.id}: no image of kernel {image.release} in /boot or "
+                        f"kdoctor's cache; it is unpacked from {image.package} into "
+                        f"{cached_path(ctx, image.release)} (nothing is installed into /boot)"
+                    ),
+                    argv=(sys.executable, "-m", "kdoctor", "fetch-image", image.release),
+                    label=f"kdoctor fetch-image {image.release}",
+                    network=True,
+                    root=False,
+                )
             )
-        return notes
+        return decision
 
     @staticmethod
-    def _kept_target(ctx: Context, finding: Finding) -> str:
+    def _kept_target(ctx: Context, ask: Ask) -> str:
+        finding = ask.finding
         commands = finding.remediation.commands if finding.remediation else ()
         by_hand = "; ".join(c for c in commands if c != "kdoctor fix")
-        if ctx.target_source == "running":
+        if ctx.target_source == TargetSource.RUNNING:
             lead = (
                 f"No package serves the running kernel {ctx.target_kernel} and kdoctor found no "
                 "stock kernel to build for instead"
             )
         else:
-            how = "KDIR" if ctx.target_source == "KDIR" else "--kernel"
+            how = "KDIR" if ctx.target_source == TargetSource.KDIR else "--kernel"
             lead = (
                 f"No package serves {ctx.target_kernel}, chosen with {how}; kdoctor never "
                 "overrides an explicit target"

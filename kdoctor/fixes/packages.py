@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Optional, cast
 
-from kdoctor.fixes.base import Fix, register
-from kdoctor.knowledge.packages import INSTALL, PACKAGES, known_packages, package_name
+from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
+from kdoctor.knowledge.packages import INSTALL, known_packages
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding
-from kdoctor.model.plan import Step
-from kdoctor.model.report import Report
+from kdoctor.model.need import Package
+from kdoctor.model.plan import PlanOptions, Step
 
 APT_LISTS = "/var/lib/apt/lists"
 DPKG_UPDATES = "/var/lib/dpkg/updates"
@@ -32,42 +31,9 @@ APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
 REFRESH_TIMEOUT = 600.0
 
 
-def finding_packages(manager: Optional[str], facts: Mapping[str, Any]) -> list[str]:
-    """The packages a finding asks for on ``manager``: its ``missing`` and ``logical`` logical
-    names (filled in with ``package_values``), its ``package``, else its concrete ``packages``."""
-    values = facts.get("package_values")
-    values = values if isinstance(values, Mapping) else {}
-    names: list[str] = []
-    for logical in _logical(facts):
-        name = _map(manager, logical, values)
-        if name:
-            names.append(name)
-    package = facts.get("package")
-    if isinstance(package, str) and package:
-        names.append(package)
-    if not names:
-        concrete = facts.get("packages")
-        if isinstance(concrete, (list, tuple)):
-            names += [p for p in concrete if isinstance(p, str) and p]
-    return list(dict.fromkeys(names))
-
-
-def _logical(facts: Mapping[str, Any]) -> list[str]:
-    """Logical package names among ``missing`` and ``logical`` (``missing`` may also list
-    files, as kernel-headers' does: only names kdoctor maps to packages count)."""
-    found: list[str] = []
-    for key in ("missing", "logical"):
-        entries = facts.get(key)
-        if isinstance(entries, (list, tuple)):
-            found += [e for e in entries if isinstance(e, str) and e in PACKAGES]
-    return found
-
-
-def _map(manager: Optional[str], logical: str, values: Mapping[str, Any]) -> Optional[str]:
-    try:
-        return package_name(manager, logical, **values)
-    except (KeyError, IndexError, ValueError):  # a template value the finding did not give
-        return None
+def chosen(need: Package, known: Mapping[str, Optional[bool]]) -> Optional[str]:
+    """The candidate to install: the first the package manager knows, else the first."""
+    return next((c for c in need.candidates if known.get(c)), need.name)
 
 
 def optional_unknown(
@@ -78,20 +44,6 @@ def optional_unknown(
     required = {p for f, pkgs in per_finding if f.required for p in pkgs}
     optional = [p for f, pkgs in per_finding if not f.required for p in pkgs]
     return sorted({p for p in optional if p not in required and known.get(p) is False})
-
-
-def by_hand(facts: Mapping[str, Any]) -> list[str]:
-    """What to install, in words, when kdoctor knows no package manager here."""
-    values = facts.get("package_values")
-    values = values if isinstance(values, Mapping) else {}
-    names = [
-        f"{logical[:-2]}-{values['n']}" if logical.endswith("-n") and "n" in values else logical
-        for logical in _logical(facts)
-    ]
-    package = facts.get("package")
-    if isinstance(package, str) and package:
-        names.append(package)
-    return names
 
 
 def dpkg_interrupted(system: System) -> bool:
@@ -121,84 +73,78 @@ def apt_lists_stale(system: System, now: float) -> Optional[str]:
     return None
 
 
-@dataclass(frozen=True)
-class Decision:
-    steps: list[Step] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
 @register
 class PackagesFix(Fix):
     id = "packages"
     title = "install what is missing from the distribution, in one transaction"
     order = 10
 
-    def plan(self, ctx: Context, report: Report, system: System) -> list[Step]:
-        return self.decide(ctx, report, system).steps
-
-    def notes(self, ctx: Context, report: Report, system: System) -> list[str]:
-        return self.decide(ctx, report, system).notes
-
-    def decide(self, ctx: Context, report: Report, system: System) -> Decision:
-        findings = self.mine(report)
+    def plan(
+        self, ctx: Context, asks: Sequence[Ask], system: System, options: PlanOptions
+    ) -> Decision:
+        mine = asks_of(asks, Package)
         manager = ctx.package_manager
-        asked: set[str] = set()
-        per_finding: list[tuple[Finding, list[str]]] = []
-        notes: list[str] = []
-        for finding in findings:
-            names = finding_packages(manager, finding.facts)
-            per_finding.append((finding, names))
-            asked.update(names)
-            if not names and manager in INSTALL:
-                notes.append(
-                    f"{finding.id}: kdoctor cannot tell which package fixes this "
-                    f"({finding.summary}); see its remediation."
-                )
+        decision = Decision()
+        if not mine:
+            return decision
         if manager not in INSTALL:
-            wanted = [n for f in findings for n in by_hand(f.facts)]
-            if wanted:
-                notes.append(
-                    f"kdoctor knows no package manager for {ctx.distro.name}; install these "
-                    f"by hand: {', '.join(dict.fromkeys(wanted))}."
+            wanted = [cast(Package, a.need).words() for a in mine]
+            decision.notes.append(
+                f"kdoctor knows no package manager for {ctx.distro.name}; install these "
+                f"by hand: {', '.join(dict.fromkeys(wanted))}."
+            )
+            return decision
+        candidates = [c for a in mine for c in cast(Package, a.need).candidates]
+        known = known_packages(system, manager, candidates)
+        per_finding: dict[str, tuple[Finding, list[str]]] = {}
+        for ask in mine:
+            name = chosen(cast(Package, ask.need), known)
+            entry = per_finding.setdefault(ask.finding.id, (ask.finding, []))
+            if name is None:
+                decision.notes.append(
+                    f"{ask.finding.id}: kdoctor cannot tell which package fixes this "
+                    f"({ask.finding.summary}); see its remediation."
                 )
-            return Decision([], notes)
-        if not asked:
-            return Decision([], notes)
-        names = sorted(asked)
-        known = known_packages(system, manager, names)
-        left_out = optional_unknown(per_finding, known)
+            elif name not in entry[1]:
+                entry[1].append(name)
+        pairs = [(f, pkgs) for f, pkgs in per_finding.values() if pkgs]
+        names = sorted({n for _, pkgs in pairs for n in pkgs})
+        if not names:
+            return decision
+        left_out = optional_unknown(pairs, known)
         if left_out:
-            askers = sorted({f.id for f, pkgs in per_finding if set(pkgs) & set(left_out)})
-            per_finding = [(f, [p for p in pkgs if p not in left_out]) for f, pkgs in per_finding]
+            askers = sorted({f.id for f, pkgs in pairs if set(pkgs) & set(left_out)})
+            pairs = [(f, [p for p in pkgs if p not in left_out]) for f, pkgs in pairs]
             names = [n for n in names if n not in left_out]
-            notes.append(
+            one = len(left_out) == 1
+            decision.notes.append(
                 f"{', '.join(left_out)} left out of the transaction: {manager} does not know "
-                f"{'it' if len(left_out) == 1 else 'them'}, and only optional checks "
-                f"({', '.join(askers)}) ask for {'it' if len(left_out) == 1 else 'them'} "
+                f"{'it' if one else 'them'}, and only optional checks "
+                f"({', '.join(askers)}) ask for {'it' if one else 'them'} "
                 "(some releases do not package it, e.g. Debian 11 has no rustfmt); the module "
                 "builds without. Rerun kdoctor fix once the repository has it."
             )
             if not names:
-                return Decision([], notes)
+                return decision
         unknown = [n for n in names if known.get(n) is False]
-        checks = tuple(dict.fromkeys(f.id for f, pkgs in per_finding if pkgs))
+        checks = tuple(f.id for f, pkgs in pairs if pkgs)
         why = "install what the checks found missing: " + "; ".join(
-            f"{f.id} needs {', '.join(pkgs)}" for f, pkgs in per_finding if pkgs
+            f"{f.id} needs {', '.join(pkgs)}" for f, pkgs in pairs if pkgs
         )
-        steps = self._steps(manager, names, unknown, checks, why, system)
+        decision.steps += self._steps(manager, names, unknown, checks, why, system)
         if unknown:
-            notes.append(
+            decision.notes.append(
                 f"{manager} does not know {', '.join(unknown)} yet: the plan refreshes its "
                 "package lists first; if they are still unknown, the install step says so "
                 "(the repository that has them may need enabling)."
             )
-        versioned = [n for f, pkgs in per_finding if f.id == "clang" for n in pkgs if n != "clang"]
+        versioned = [n for f, pkgs in pairs if f.id == "clang" for n in pkgs if n != "clang"]
         if versioned:
-            notes.append(
+            decision.notes.append(
                 f"{', '.join(versioned)} installs next to the default clang; run kdoctor fix "
                 "again afterwards so the build uses it (CC and CLANG)."
             )
-        return Decision(steps, notes)
+        return decision
 
     def _steps(
         self,

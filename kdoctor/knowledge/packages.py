@@ -8,6 +8,7 @@ from typing import Optional
 
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
+from kdoctor.model.need import Package
 
 # logical name -> {manager: package}; "{release}" and "{n}" are filled in by callers
 PACKAGES: dict[str, dict[str, str]] = {
@@ -287,3 +288,20 @@ def rustup_packaged(ctx: Context) -> bool:
     if ctx.package_manager == "dnf":
         return ctx.distro.id == "fedora"
     return ctx.package_manager in ("pacman", "zypper")
+
+
+def package_need(manager: Optional[str], logical: str, **values: object) -> Package:
+    """The need for ``logical`` on ``manager`` (its concrete name as the one candidate; none
+    when kdoctor knows no package manager). ``clang-n`` with ``n=15`` is called ``clang-15``."""
+    name = package_name(manager, logical, **values)
+    words = logical
+    if logical.endswith("-n") and "n" in values:
+        words = f"{logical[:-2]}-{values['n']}"
+    return Package(words, (name,) if name else ())
+
+
+def package_needs(
+    manager: Optional[str], logical: Iterable[str], **values: object
+) -> tuple[Package, ...]:
+    """:func:`package_need` for each of ``logical``."""
+    return tuple(package_need(manager, name, **values) for name in logical)

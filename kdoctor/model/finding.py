@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Optional
 
+from kdoctor.model.need import Need
+
 
 class Status(str, Enum):
     OK = "ok"
@@ -38,15 +40,21 @@ class Finding:
     summary: str
     found: Optional[str] = None
     remediation: Optional[Remediation] = None
-    #: the id of the fix that can repair this, if any
-    fix: Optional[str] = None
-    #: structured facts for fixes and JSON consumers (package names, paths, versions)
+    #: what would repair it, as typed values the planners turn into steps (empty: nothing
+    #: kdoctor fix can do; the remediation says what a person can)
+    needs: tuple[Need, ...] = ()
+    #: what the check observed, for people and JSON consumers (never read by fixes)
     facts: Mapping[str, Any] = field(default_factory=dict)
     duration_ms: float = 0.0
     #: whether a failure here stops the module from being built or loaded
     required: bool = True
     #: the Python traceback of a check that crashed (shown with -v and in the JSON)
     traceback: Optional[str] = None
+
+    @property
+    def fix(self) -> Optional[str]:
+        """The planner that repairs this (the first need's kind), None when nothing can."""
+        return self.needs[0].fix if self.needs else None
 
     def timed(self, duration_ms: float) -> Finding:
         return replace(self, duration_ms=duration_ms)
@@ -60,6 +68,7 @@ class Finding:
             "found": self.found,
             "remediation": self.remediation.to_json() if self.remediation else None,
             "fix": self.fix,
+            "needs": [n.to_json() for n in self.needs],
             "facts": dict(self.facts),
             "duration_ms": round(self.duration_ms, 1),
             "traceback": self.traceback,

@@ -4,37 +4,37 @@ from __future__ import annotations
 
 import difflib
 import os
-from typing import Callable, Optional
+from typing import Optional
 
-from kdoctor.fixes.base import all_fixes
+from kdoctor.fixes.base import Ask, Decision, all_fixes
 from kdoctor.machine.settings import load
 from kdoctor.machine.settings import render as render_settings
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
-from kdoctor.model.plan import FileEdit, Plan, Step
+from kdoctor.model.plan import FileEdit, Plan, PlanOptions, Step
 from kdoctor.model.report import Report
 
 
 def make_plan(
-    ctx: Context,
-    report: Report,
-    system: System,
-    recheck: Optional[Callable[[Context], Report]] = None,
+    ctx: Context, report: Report, system: System, options: Optional[PlanOptions] = None
 ) -> Plan:
-    """Every fix's steps for this report. When the target kernel must change (no package can
-    serve the running one), the fixes plan against the report for the new target, so one plan
-    covers everything: its headers, its image, and what depends on them."""
-    steps: list[Step] = []
-    notes: list[str] = []
-    if recheck is not None:
-        from kdoctor.pipeline.retarget import retarget
+    """The plan for this report: every planner decides for all the needs of its kinds at once
+    (planners of an earlier stage first, handing needs on to later ones), steps stand in the
+    planners' order, and every persisted choice becomes one edit of the settings file.
 
-        new_ctx = retarget(ctx, report, system)
-        if new_ctx is not None:
-            ctx, report = new_ctx, recheck(new_ctx)
-    for fix in all_fixes():
-        steps += fix.plan(ctx, report, system)
-        notes += fix.notes(ctx, report, system)
+    Pure: it only reads (the report, and read-only probes). Retargeting to another kernel is
+    the caller's business (:mod:`kdoctor.pipeline.retarget`): it plans for the new context's
+    report."""
+    options = options or PlanOptions()
+    asks = [Ask(f, n) for f in report.findings for n in f.needs]
+    fixes = all_fixes()
+    decided: dict[str, Decision] = {}
+    for fix in sorted(fixes, key=lambda f: f.stage):
+        decision = fix.plan(ctx, asks, system, options)
+        asks += decision.handed_on
+        decided[fix.id] = decision
+    steps = [s for fix in fixes for s in decided[fix.id].steps]
+    notes = [n for fix in fixes for n in decided[fix.id].notes]
     return Plan(tuple(merge_settings(steps, ctx.settings_file)), tuple(notes), ctx)
 
 

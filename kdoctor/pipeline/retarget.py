@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Optional
 
-from kdoctor.facts.kbuild import installed_build_dirs
 from kdoctor.knowledge.packages import package_name, stock_flavour, unpackaged_kernel
 from kdoctor.machine.system import System
+from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
-from kdoctor.model.finding import Finding
-from kdoctor.model.plan import RETARGETED
+from kdoctor.model.need import StockKernel
 from kdoctor.model.report import Report
 
 #: how long ``apt-cache depends`` may take (it reads every package list)
@@ -29,62 +27,44 @@ _DEPENDS = re.compile(r"^\s*\|?Depends:\s*linux-headers-(\d\S*)\s*$", re.MULTILI
 
 def retarget(ctx: Context, report: Report, system: System) -> Optional[Context]:
     """The context for the distribution's stock kernel when the running kernel, the default
-    target, cannot be served by any package; None when the target stays as it is."""
-    if ctx.target_source != "running":
+    target, cannot be served by any package (a finding needs a :class:`StockKernel`); None
+    when the target stays as it is."""
+    if ctx.target_source != TargetSource.RUNNING:
         return None  # an explicit --kernel or KDIR is never overridden
-    finding = next((f for f in report.findings if f.id == "kernel-headers"), None)
-    if finding is None or not unservable(finding):
+    wanted = next((n for f in report.findings for n in f.needs if isinstance(n, StockKernel)), None)
+    if wanted is None:
         return None
-    stock = stock_target(ctx, finding, system)
+    stock = stock_target(ctx, wanted, system)
     if stock is None or stock[0] == ctx.target_kernel:
         return None
     release, kdir = stock
-    return dataclasses.replace(ctx, target_kernel=release, kdir=kdir, target_source=RETARGETED)
+    return dataclasses.replace(
+        ctx, target_kernel=release, kdir=kdir, target_source=TargetSource.RETARGETED
+    )
 
 
-def unservable(finding: Finding) -> bool:
-    """The kernel-headers finding says no package can provide the target's headers (what the
-    check decides: neither a known package nor an unasked one for an ordinary release)."""
-    facts = finding.facts
-    if not finding.status.is_problem or facts.get("usable") is not False:
-        return False
-    known = facts.get("package_known")
-    package = facts.get("package")
-    servable = known is True or (bool(package) and known is None and not facts.get("kernel_kind"))
-    return not servable
-
-
-def stock_target(ctx: Context, finding: Finding, system: System) -> Optional[tuple[str, str]]:
+def stock_target(ctx: Context, wanted: StockKernel, system: System) -> Optional[tuple[str, str]]:
     """(release, build directory) of the distribution's stock kernel: the newest one whose
     headers are installed, else the one the stock headers metapackage installs."""
-    installed = _installed(ctx, finding.facts, system)
-    for release, kdir in installed.items():
+    for release, kdir in wanted.installed:
         if unpackaged_kernel(release) is None and release != ctx.target_kernel:
             return release, kdir
-    packaged = metapackage_release(ctx, finding.facts, system)
+    packaged = metapackage_release(ctx, wanted.package, system)
     return (packaged, f"/lib/modules/{packaged}/build") if packaged else None
 
 
-def metapackage_release(ctx: Context, facts: Mapping[str, Any], system: System) -> Optional[str]:
+def metapackage_release(ctx: Context, stock: Optional[str], system: System) -> Optional[str]:
     """The release the stock headers metapackage depends on (apt: ``linux-headers-amd64`` →
     ``linux-headers-6.1.0-56-amd64`` → ``6.1.0-56-amd64``); None elsewhere or when unknown."""
     if ctx.package_manager != "apt":
         return None
     flavour = stock_flavour(ctx)
-    stock = facts.get("stock_package") or package_name("apt", "stock-headers", flavour=flavour)
+    stock = stock or package_name("apt", "stock-headers", flavour=flavour)
     if not stock:
         return None
-    probe = system.probe(["apt-cache", "depends", str(stock)], timeout=DEPENDS_TIMEOUT)
+    probe = system.probe(["apt-cache", "depends", stock], timeout=DEPENDS_TIMEOUT)
     if not probe.ok:
         return None
     releases: list[str] = _DEPENDS.findall(probe.stdout)
     same_flavour = [r for r in releases if r.endswith(f"-{flavour}")]
     return next(iter(same_flavour or releases), None)
-
-
-def _installed(ctx: Context, facts: Mapping[str, Any], system: System) -> dict[str, str]:
-    """Installed usable build directories, newest first (the check's facts when it has them)."""
-    kdirs = facts.get("installed_kdirs")
-    if isinstance(kdirs, Mapping):
-        return {str(r): str(d) for r, d in kdirs.items()}
-    return installed_build_dirs(system, stock_flavour(ctx))

@@ -1,3 +1,5 @@
+"""The Rust planner: rustup, the pin and its components, or the distribution's Rust, once."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -5,15 +7,24 @@ from typing import Any, Optional
 
 import pytest
 
-from kdoctor.fixes.rustup import RustupFix
-from kdoctor.fixes.toolchain import RUSTUP_ENV, ToolchainFix
+from kdoctor.fixes.base import Ask, Decision
+from kdoctor.fixes.rust import INSTALLER_SCRIPT, RUSTUP_ENV, RustFix
 from kdoctor.knowledge.step_errors import explain_step_failure
 from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.context import Context, DistroInfo
 from kdoctor.model.finding import Finding, Status
-from kdoctor.model.plan import Plan, Step
+from kdoctor.model.need import (
+    Need,
+    Package,
+    RustComponent,
+    RustOverride,
+    RustToolchain,
+    Rustup,
+)
+from kdoctor.model.plan import Plan, PlanOptions, Step
 from kdoctor.model.report import Report
 from kdoctor.pipeline.apply import apply_plan
+from kdoctor.pipeline.planner import make_plan
 from tests.conftest import make_context
 
 PIN = "nightly-2021-02-12"
@@ -30,36 +41,33 @@ INSTALL = (
     "rustfmt",
 )
 TRIXIE = DistroInfo("debian", "13", "Debian GNU/Linux 13 (trixie)", (), "trixie")
+FEDORA = DistroInfo("fedora", "40", "Fedora Linux 40", (), "")
 APT = ("apt-get", "install", "-y", "--no-install-recommends", "-o", "DPkg::Lock::Timeout=120")
+WEB = (Package("rustc-web", ("rustc-web",)), Package("rust-web-src", ("rust-web-src",)))
+SUMMARY = f"{PIN} is not installed"
+RUSTUP_SUMMARY = f"rustup is not installed; it is needed to install {PIN}"
 
 
-def toolchain(
-    status: Status = Status.FAIL,
-    summary: str = f"{PIN} is not installed",
-    fix: Optional[str] = "toolchain",
-    **facts: Any,
-) -> Finding:
-    base: dict[str, Any] = {
-        "source": "pin",
-        "rustc": None,
-        "version": None,
-        "override": None,
-        "installed": False,
-        "env": {"RUSTUP_TOOLCHAIN": PIN},
-        "packages": [],
-    }
-    base.update(facts)
-    return Finding(id="toolchain", status=status, summary=summary, fix=fix, facts=base)
+def pin(alternative: tuple[Package, ...] = ()) -> RustToolchain:
+    return RustToolchain(PIN, "minimal", ("rust-src", "rustfmt"), alternative)
+
+
+def finding(check: str, *needs: Need, summary: str = SUMMARY, **kw: Any) -> Finding:
+    return Finding(check, kw.pop("status", Status.FAIL), summary, needs=needs, **kw)
+
+
+def toolchain(alternative: tuple[Package, ...] = (), summary: str = SUMMARY) -> Finding:
+    return finding("toolchain", pin(alternative), summary=summary)
 
 
 def component(check: str, status: Status = Status.FAIL) -> Finding:
-    return Finding(
-        id=check,
-        status=status,
-        summary=f"the {check} component of {PIN} is not installed",
-        fix="toolchain",
-        facts={"component": check, "toolchain": PIN},
-    )
+    summary = f"the {check} component of {PIN} is not installed"
+    return finding(check, RustComponent(PIN, check), summary=summary, status=status)
+
+
+def rustup(package: Optional[str] = None, snap: bool = False) -> Finding:
+    wanted = Rustup(Package("rustup", (package,)) if package else None, snap)
+    return finding("rustup", wanted, summary=RUSTUP_SUMMARY)
 
 
 def machine(*, rustup: Optional[str] = "/root/.cargo/bin/rustup", **extra: Any) -> FakeSystem:
@@ -73,17 +81,14 @@ def machine(*, rustup: Optional[str] = "/root/.cargo/bin/rustup", **extra: Any) 
     return system
 
 
-def plan(ctx: Context, system: FakeSystem, *findings: Finding) -> list[Step]:
-    return ToolchainFix().plan(ctx, Report(ctx, findings, 0.0), system)
+def decide(ctx: Context, system: FakeSystem, *findings: Finding, consent: bool = False) -> Decision:
+    asks = [Ask(f, n) for f in findings for n in f.needs]
+    return RustFix().plan(ctx, asks, system, PlanOptions(allow_rustup_installer=consent))
 
 
-def notes(ctx: Context, system: FakeSystem, *findings: Finding) -> list[str]:
-    return ToolchainFix().notes(ctx, Report(ctx, findings, 0.0), system)
-
-
-def install(rustup: str = "rustup", why: str = f"toolchain: {PIN} is not installed") -> Step:
+def install(rustup: str = "rustup", why: str = f"toolchain: {SUMMARY}") -> Step:
     return Step(
-        fix="toolchain",
+        fix="rust",
         findings=("toolchain",),
         why=why,
         argv=(rustup, *INSTALL),
@@ -97,9 +102,16 @@ def install(rustup: str = "rustup", why: str = f"toolchain: {PIN} is not install
 def test_pin_not_installed_is_installed_with_its_components() -> None:
     ctx = make_context(rust_mode="pin")
     system = machine()
-    assert plan(ctx, system, toolchain()) == [install()]
-    assert notes(ctx, system, toolchain()) == []
+    decision = decide(ctx, system, toolchain())
+    assert (decision.steps, decision.notes, decision.handed_on) == ([install()], [], [])
     assert system.runs == []
+
+
+def test_the_pin_install_covers_the_missing_components() -> None:
+    ctx = make_context(rust_mode="pin")
+    decision = decide(ctx, machine(), toolchain(), component("rust-src"))
+    [step] = decision.steps
+    assert step.argv == ("rustup", *INSTALL) and step.findings == ("toolchain", "rust-src")
 
 
 def test_rustup_outside_path_is_run_by_its_full_path() -> None:
@@ -108,41 +120,91 @@ def test_rustup_outside_path_is_run_by_its_full_path() -> None:
         programs={"cargo-rustup": "/root/.cargo/bin/rustup"},
         env={"PATH": "/usr/bin:/bin", "HOME": "/root"},
     )
-    assert plan(ctx, system, toolchain()) == [install("/root/.cargo/bin/rustup")]
+    assert decide(ctx, system, toolchain()).steps == [install("/root/.cargo/bin/rustup")]
 
 
-def test_missing_rustup_from_the_package_comes_first_then_the_pin() -> None:
+def test_missing_rustup_from_the_package_joins_the_transaction_then_the_pin() -> None:
     ctx = make_context(distro=TRIXIE, rust_mode="pin")
     system = machine(rustup=None)
-    rustup = Finding("rustup", Status.FAIL, "rustup is not installed", fix="rustup")
-    report = Report(ctx, (rustup, toolchain()), 0.0)
-    steps = RustupFix().plan(ctx, report, system) + ToolchainFix().plan(ctx, report, system)
-    assert [s.argv for s in steps] == [(*APT, "rustup"), ("rustup", *INSTALL)]
+    system.dirs["/var/lib/apt/lists"] = ["x_Packages"]
+    system.mtimes["/var/lib/apt/lists/x_Packages"] = 4e9
+    plan = make_plan(ctx, Report(ctx, (rustup("rustup"), toolchain()), 0.0), system)
+    assert [s.argv for s in plan.steps] == [(*APT, "rustup"), ("rustup", *INSTALL)]
+    assert plan.steps[0].fix == "packages" and plan.steps[0].findings == ("rustup",)
     assert system.runs == []
 
 
-def test_consented_installer_puts_rustup_in_cargo_home() -> None:
-    ctx = make_context(rust_mode="pin", env={"KDOCTOR_ALLOW_RUSTUP_INSTALLER": "1"})
-    assert plan(ctx, machine(rustup=None), toolchain()) == [install("/root/.cargo/bin/rustup")]
+def test_fedora_installs_rustup_with_dnf() -> None:
+    ctx = make_context(distro=FEDORA, package_manager="dnf", rust_mode="pin")
+    plan = make_plan(ctx, Report(ctx, (rustup("rustup"),), 0.0), FakeSystem())
+    [step] = plan.steps
+    assert (step.argv, step.root) == (("dnf", "install", "-y", "rustup"), True)
 
 
-def test_without_rustup_or_consent_nothing_is_planned_and_the_note_says_why() -> None:
+def test_debian_12_with_snapd_installs_the_classic_snap() -> None:
     ctx = make_context(rust_mode="pin")
     system = machine(rustup=None)
-    assert plan(ctx, system, toolchain()) == []
-    assert notes(ctx, system, toolchain()) == [
-        f"{PIN} can be installed once rustup is (see the note on rustup)."
+    decision = decide(ctx, system, rustup(snap=True))
+    assert decision.steps == [
+        Step(
+            fix="rust",
+            findings=("rustup",),
+            why=f"rustup: {RUSTUP_SUMMARY} (the distribution does not package it; the snap does)",
+            argv=("snap", "install", "rustup", "--classic"),
+            root=True,
+            network=True,
+            timeout=900.0,
+        )
     ]
+    after = decide(ctx, system, rustup(snap=True), toolchain())
+    assert after.steps[-1].argv == ("/snap/bin/rustup", *INSTALL)
+
+
+def test_without_package_or_snap_the_installer_needs_consent() -> None:
+    ctx = make_context(rust_mode="pin")
+    system = machine(rustup=None)
+    decision = decide(ctx, system, rustup(), toolchain())
+    assert decision.steps == []
+    assert "`kdoctor fix --allow-rustup-installer`" in decision.notes[0]
+    assert "sh.rustup.rs" in decision.notes[0]
+    assert decision.notes[1] == f"{PIN} can be installed once rustup is (see the note on rustup)."
+    assert system.runs == []
+
+
+def test_consent_runs_the_official_installer_then_the_pin_from_cargo_home() -> None:
+    ctx = make_context(rust_mode="pin")
+    system = machine(rustup=None)
+    decision = decide(ctx, system, rustup(), toolchain(), consent=True)
+    assert decision.steps == [
+        Step(
+            fix="rust",
+            findings=("rustup",),
+            why=f"rustup: {RUSTUP_SUMMARY} (official installer from sh.rustup.rs, consented to)",
+            argv=("sh", "-c", INSTALLER_SCRIPT),
+            network=True,
+            timeout=900.0,
+        ),
+        install("/root/.cargo/bin/rustup"),
+    ]
+    assert "~/.cargo/bin" in decision.notes[0]
+    # the environment is no side channel: a variable there gives no consent
+    env = FakeSystem(env={"PATH": "/usr/bin", "KDOCTOR_ALLOW_RUSTUP_INSTALLER": "1"})
+    assert decide(ctx, env, rustup(), toolchain()).steps == []
+
+
+def test_the_installer_installs_rustup_only_and_fails_when_the_download_fails() -> None:
+    assert "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs" in INSTALLER_SCRIPT
+    assert INSTALLER_SCRIPT.startswith("set -e; installer=$(curl ")
+    assert INSTALLER_SCRIPT.endswith("| sh -s -- -y --profile minimal --default-toolchain none")
 
 
 def test_missing_components_are_added_in_one_step() -> None:
     ctx = make_context(rust_mode="pin")
     system = machine()
-    ok = toolchain(Status.OK, f"{PIN} is installed", None, installed=True)
-    found = (ok, component("rust-src"), component("rustfmt", Status.WARN))
-    assert plan(ctx, system, *found) == [
+    found = (component("rust-src"), component("rustfmt", Status.WARN))
+    assert decide(ctx, system, *found).steps == [
         Step(
-            fix="toolchain",
+            fix="rust",
             findings=("rust-src", "rustfmt"),
             why=f"rust-src: the rust-src component of {PIN} is not installed; "
             f"rustfmt: the rustfmt component of {PIN} is not installed",
@@ -157,12 +219,12 @@ def test_missing_components_are_added_in_one_step() -> None:
 
 def test_a_directory_override_is_unset() -> None:
     ctx = make_context(rust_mode="pin")
-    override = {"kind": "directory", "toolchain": "stable", "path": "/src"}
     summary = f"{PIN} is installed, but a rustup override for /src (stable) makes rustc ..."
-    finding = toolchain(summary=summary, installed=True, override=override)
-    assert plan(ctx, machine(), finding) == [
+    override = finding("toolchain", RustOverride("stable", "/src"), summary=summary)
+    decision = decide(ctx, machine(), override)
+    assert decision.steps == [
         Step(
-            fix="toolchain",
+            fix="rust",
             findings=("toolchain",),
             why=f"toolchain: {summary}",
             argv=("rustup", "override", "unset", "--path", "/src"),
@@ -170,136 +232,90 @@ def test_a_directory_override_is_unset() -> None:
             env=dict(RUSTUP_ENV),
         )
     ]
-    assert notes(ctx, machine(), finding) == []
+    assert decision.notes == []
 
 
 def test_rustup_toolchain_in_the_environment_cannot_be_unset_by_a_child() -> None:
     ctx = make_context(rust_mode="pin", env={"RUSTUP_TOOLCHAIN": "stable"})
-    override = {"kind": "env", "toolchain": "stable", "path": None}
-    finding = toolchain(installed=True, override=override)
-    system = machine()
-    assert plan(ctx, system, finding) == []
-    [note] = notes(ctx, system, finding)
+    decision = decide(ctx, machine(), finding("toolchain", RustOverride("stable")))
+    assert decision.steps == []
+    [note] = decision.notes
     assert "RUSTUP_TOOLCHAIN=stable" in note and "`unset RUSTUP_TOOLCHAIN`" in note
 
 
-def test_installed_pin_with_a_broken_rustc_is_left_to_the_person() -> None:
-    ctx = make_context(rust_mode="pin")
-    finding = toolchain(summary=f"{PIN} is installed but its rustc does not work", installed=True)
-    assert plan(ctx, machine(), finding) == []
-    [note] = notes(ctx, machine(), finding)
-    assert f"rustup toolchain uninstall {PIN}" in note
-
-
-def test_satisfied_pin_plans_nothing() -> None:
+def test_satisfied_pin_plans_nothing_and_probes_nothing() -> None:
     ctx = make_context(rust_mode="pin")
     system = machine()
-    ok = toolchain(Status.OK, f"{PIN} (rustc 1.52.0-nightly) is installed", None, installed=True)
-    fine = Finding("rust-src", Status.OK, "Rust library sources for rustc 1.52.0")
-    assert plan(ctx, system, ok, fine) == []
-    assert notes(ctx, system, ok, fine) == []
+    ok = Finding("toolchain", Status.OK, f"{PIN} (rustc 1.52.0-nightly) is installed")
+    assert decide(ctx, system, ok) == Decision()
     assert system.runs == [] and system.calls == []
 
 
 # -- --rust distro -----------------------------------------------------------------------------
-def test_distro_mode_leaves_everything_to_the_packages_fix() -> None:
+def test_distro_mode_leaves_everything_to_the_packages_planner() -> None:
     ctx = make_context(rust_mode="distro")
-    system = machine()
-    assert plan(ctx, system, toolchain(), component("rust-src")) == []
-    assert notes(ctx, system, toolchain()) == []
+    assert decide(ctx, machine(), toolchain(WEB), component("rust-src"), rustup("rustup")) == (
+        Decision()
+    )
 
 
 # -- --rust auto -------------------------------------------------------------------------------
-def using_distro() -> Finding:
-    return toolchain(
-        Status.WARN,
-        f"{PIN} is not installed; using the distribution's rustc 1.96.0 with RUSTC_BOOTSTRAP=1 "
-        "as the kernel does",
-        None,
-        source="distro",
-        rustc="/usr/bin/rustc",
-        version="1.96.0",
-        env={"RUSTC_BOOTSTRAP": "1"},
-        packages=["rustc-web", "rust-web-src"],
-    )
-
-
-def test_auto_with_a_usable_distro_rustc_plans_nothing_and_says_why() -> None:
-    ctx = make_context(rust_mode="auto")
-    system = machine()
-    assert plan(ctx, system, using_distro()) == []
-    assert notes(ctx, system, using_distro()) == [
-        "using the distribution's rustc 1.96.0 with RUSTC_BOOTSTRAP=1 because "
-        f"{PIN} is not installed; `kdoctor fix --rust pin` installs the pin"
-    ]
-    assert system.runs == []
-
-
-def test_auto_says_when_rustup_is_missing_too() -> None:
-    ctx = make_context(rust_mode="auto")
-    [note] = notes(ctx, machine(rustup=None), using_distro())
-    assert f"because {PIN} is not installed (nor is rustup);" in note
-
-
-def neither(**facts: Any) -> Finding:
-    summary = (
-        f"{PIN} is not installed, and the distribution's rustc is not usable (no distribution "
-        "rustc)"
-    )
-    return toolchain(summary=summary, packages=["rustc-web", "rust-web-src"], **facts)
+NEITHER = (
+    f"{PIN} is not installed, and the distribution's rustc is not usable (no distribution rustc)"
+)
 
 
 def test_auto_with_neither_usable_installs_the_pin_when_rust_lang_answers() -> None:
     ctx = make_context(rust_mode="auto")
     system = machine(**{REACH: Reply(stdout="HTTP/2 403\r\n")})
-    assert plan(ctx, system, neither()) == [install(why=f"toolchain: {neither().summary}")]
-    assert notes(ctx, system, neither()) == [
+    decision = decide(ctx, system, toolchain(WEB, NEITHER))
+    assert decision.steps == [install(why=f"toolchain: {NEITHER}")]
+    assert decision.notes == [
         f"neither {PIN} nor the distribution's rustc is usable; installing {PIN} with rustup "
         "because rustup is installed and static.rust-lang.org can be reached."
     ]
     assert system.runs == []
 
 
-def test_auto_with_neither_usable_and_no_network_installs_the_distro_packages() -> None:
+def test_auto_with_neither_usable_and_no_network_hands_the_distro_packages_on() -> None:
     ctx = make_context(rust_mode="auto")
     offline = Reply(stderr="curl: (6) Could not resolve host: static.rust-lang.org", exit_code=6)
     system = machine(**{REACH: offline})
-    assert plan(ctx, system, neither()) == [
-        Step(
-            fix="toolchain",
-            findings=("toolchain",),
-            why=f"toolchain: {neither().summary}; the distribution's Rust is used instead of {PIN}",
-            argv=(*APT, "rustc-web", "rust-web-src"),
-            root=True,
-            env={"DEBIAN_FRONTEND": "noninteractive"},
-            network=True,
-            timeout=1800.0,
-        )
-    ]
-    [note] = notes(ctx, system, neither())
-    assert note == (
+    wanted = toolchain(WEB, NEITHER)
+    decision = decide(ctx, system, wanted)
+    assert decision.steps == []
+    assert decision.handed_on == [Ask(wanted, p) for p in WEB]
+    assert decision.notes == [
         f"neither {PIN} nor the distribution's rustc is usable; installing the distribution's "
         "Rust (rustc-web, rust-web-src) because static.rust-lang.org cannot be reached (curl "
         "exited with status 6: curl: (6) Could not resolve host: static.rust-lang.org); "
         f"`kdoctor fix --rust pin` installs {PIN} instead."
-    )
+    ]
     assert system.runs == []
 
 
 def test_auto_without_rustup_takes_the_distro_packages_without_probing_the_network() -> None:
     ctx = make_context(rust_mode="auto")
     system = machine(rustup=None)
-    [step] = plan(ctx, system, neither(installed=None))
-    assert step.argv == (*APT, "rustc-web", "rust-web-src")
-    assert "because rustup is not installed;" in notes(ctx, system, neither(installed=None))[0]
+    decision = decide(ctx, system, rustup("rustup"), toolchain(WEB, NEITHER))
+    assert [a.need for a in decision.handed_on] == list(WEB)  # rustup itself is not wanted
+    assert "because rustup is not installed;" in decision.notes[0]
     assert system.calls == []
+
+
+def test_auto_installs_rustup_when_only_the_pin_can_be_had() -> None:
+    ctx = make_context(distro=TRIXIE, rust_mode="auto")
+    system = machine(rustup=None, **{REACH: Reply(stdout="HTTP/2 403\r\n")})
+    decision = decide(ctx, system, rustup("rustup"), toolchain((), NEITHER))
+    assert [a.need for a in decision.handed_on] == [Package("rustup", ("rustup",))]
+    assert decision.steps == [install(why=f"toolchain: {NEITHER}")]
 
 
 def test_auto_with_nothing_installable_says_so() -> None:
     ctx = make_context(rust_mode="auto", package_manager=None)
-    system = machine(rustup=None)
-    assert plan(ctx, system, neither(installed=None)) == []
-    [note] = notes(ctx, system, neither(installed=None))
+    decision = decide(ctx, machine(rustup=None), toolchain(WEB, NEITHER))
+    assert decision.steps == [] and decision.handed_on == []
+    [note] = decision.notes
     assert note.startswith(f"neither {PIN} nor the distribution's rustc is usable, and kdoctor ")
     assert "curl is not installed" not in note and "cannot be reached" in note
 

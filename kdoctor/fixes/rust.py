@@ -1,0 +1,297 @@
+"""rust: decides ONCE where the module's Rust comes from, and plans it.
+
+``--rust`` decides:
+
+* ``pin``: rustup (installed first when missing), then the pinned toolchain with the components
+  the module needs, or only the missing components; a rustup directory override that hides the
+  pin is unset;
+* ``distro``: nothing here (the checks ask for the distribution's packages directly);
+* ``auto``: when the distribution's rustc is usable, nothing (the notes say it is used and why);
+  when neither it nor the pin is, the pin if rustup is installed and static.rust-lang.org can be
+  reached, else the distribution's packages, handed to the packages planner so they join its one
+  transaction. The notes say which and why.
+
+rustup comes from the distribution's package when there is one (handed on to the packages
+planner as well), else the snap, else the official installer, which downloads and runs a script
+and so runs only with consent (``kdoctor fix --allow-rustup-installer``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Optional, cast
+
+from kdoctor.facts import rust
+from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, findings_of, register
+from kdoctor.knowledge.commands import (
+    component_argv,
+    override_argv,
+    package_names,
+    shown,
+    toolchain_argv,
+)
+from kdoctor.knowledge.packages import INSTALL
+from kdoctor.machine.system import System
+from kdoctor.model import need
+from kdoctor.model.choice import RustMode
+from kdoctor.model.context import Context
+from kdoctor.model.plan import PlanOptions, Step
+
+#: where rustup downloads toolchains from
+RUST_HOST = "static.rust-lang.org"
+#: a read-only look at whether the host answers at all (any HTTP status will do)
+REACH_PROBE = ("curl", "-sSI", "--max-time", "5", f"https://{RUST_HOST}/")
+REACH_TIMEOUT = 8.0
+#: rustup steps print one-line errors (a set RUST_BACKTRACE adds a stack trace) without colours
+RUSTUP_ENV = {"RUST_BACKTRACE": "0", "RUSTUP_TERM_COLOR": "never"}
+#: the official installer: rustup only (no toolchain; this planner installs the pin). ``set -e``
+#: and the command substitution make a failed download fail the step (a plain ``curl | sh``
+#: would run an empty script and report success).
+INSTALLER_SCRIPT = (
+    "set -e; installer=$(curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs); "
+    "printf '%s\\n' \"$installer\" | sh -s -- -y --profile minimal --default-toolchain none"
+)
+SNAP_BIN = "/snap/bin"
+
+
+def reach_rust(system: System) -> tuple[bool, str]:
+    """(whether static.rust-lang.org answers, why not)."""
+    if system.which("curl") is None:
+        return False, "could not check: curl is not installed"
+    probe = system.probe(list(REACH_PROBE), timeout=REACH_TIMEOUT)
+    if probe.ok:
+        return True, ""
+    return False, probe.describe_failure()
+
+
+def auto_choice(ctx: Context, pin: need.RustToolchain, system: System) -> tuple[str, str]:
+    """With ``--rust auto`` and neither toolchain usable: (``pin``, ``distro`` or ``none``,
+    why)."""
+    can_package = bool(pin.alternative) and ctx.package_manager in INSTALL
+    rustup, _ = rust.find_rustup(system)
+    if rustup is not None:
+        reachable, problem = reach_rust(system)
+        if reachable:
+            return "pin", f"rustup is installed and {RUST_HOST} can be reached"
+        why = f"{RUST_HOST} cannot be reached ({problem})"
+    else:
+        why = "rustup is not installed"
+        if not can_package:
+            reachable, problem = reach_rust(system)
+            if reachable:
+                known = "the distribution has no Rust packages kdoctor knows"
+                return "pin", f"{known}, and {RUST_HOST} can be reached"
+            why += f" and {RUST_HOST} cannot be reached ({problem})"
+    if can_package:
+        return "distro", why
+    return "none", why + "; the distribution has no Rust packages kdoctor knows"
+
+
+def rustup_after(
+    ctx: Context, system: System, wanted: Optional[need.Rustup], options: PlanOptions
+) -> Optional[str]:
+    """The rustup command steps can run after this plan: the installed one, else where the
+    planned install puts it; None when rustup stays missing (no consent to the installer)."""
+    found, on_path = rust.find_rustup(system)
+    if found is not None:
+        return "rustup" if on_path else found
+    method = wanted.method if wanted is not None else "script"
+    if method == "package":
+        return "rustup"
+    if method == "snap":
+        return os.path.join(SNAP_BIN, "rustup")
+    if not options.allow_rustup_installer:
+        return None
+    home = system.env.get("CARGO_HOME") or os.path.join(system.env.get("HOME", "/root"), ".cargo")
+    return os.path.join(home, "bin", "rustup")
+
+
+@register
+class RustFix(Fix):
+    id = "rust"
+    title = "the Rust toolchain: rustup, the pin and its components, or the distribution's Rust"
+    order = 30
+    stage = 0  # decides first: the distribution's Rust joins the packages planner's transaction
+
+    def plan(
+        self, ctx: Context, asks: Sequence[Ask], system: System, options: PlanOptions
+    ) -> Decision:
+        decision = Decision()
+        if ctx.rust_mode == RustMode.DISTRO:
+            return decision
+        pins = asks_of(asks, need.RustToolchain)
+        rustups = asks_of(asks, need.Rustup)
+        wanted = cast(need.Rustup, rustups[0].need) if rustups else None
+        choice = ""
+        if pins:
+            pin = cast(need.RustToolchain, pins[0].need)
+            choice, why = (
+                ("pin", "") if ctx.rust_mode == RustMode.PIN else auto_choice(ctx, pin, system)
+            )
+            decision.notes += self._choice_notes(ctx, pin, choice, why)
+            if choice == "distro":
+                decision.handed_on += [need_ask(pins[0], p) for p in pin.alternative]
+        uses_pin = choice == "pin" or (not pins and ctx.rust_mode == RustMode.PIN)
+        if rustups and (uses_pin or choice == "pin"):
+            self._rustup(ctx, rustups[0], options, decision)
+        rustup = rustup_after(ctx, system, wanted, options)
+        if pins and choice == "pin":
+            if rustup is None:
+                decision.notes.append(
+                    f"{ctx.pin.channel} can be installed once rustup is (see the note on rustup)."
+                )
+            else:
+                also = [a for a in asks_of(asks, need.RustComponent)]
+                decision.steps.append(self._install(pins[0], also, rustup))
+        elif rustup is not None:
+            decision.steps += self._components(asks_of(asks, need.RustComponent), rustup)
+        for ask in asks_of(asks, need.RustOverride):
+            decision.steps += self._unset(ask, rustup, decision)
+        if not pins and ctx.rust_mode == RustMode.AUTO:
+            decision.notes += self._using_distro(ctx, system)
+        return decision
+
+    # -- rustup --------------------------------------------------------------------------------
+    def _rustup(self, ctx: Context, ask: Ask, options: PlanOptions, decision: Decision) -> None:
+        wanted = cast(need.Rustup, ask.need)
+        why = f"rustup: {ask.finding.summary}"
+        if wanted.package is not None:
+            decision.handed_on.append(need_ask(ask, wanted.package))
+        elif wanted.snap:
+            decision.steps.append(
+                Step(
+                    fix=self.id,
+                    findings=(ask.finding.id,),
+                    why=why + " (the distribution does not package it; the snap does)",
+                    argv=("snap", "install", "rustup", "--classic"),
+                    root=True,
+                    network=True,
+                    timeout=900.0,
+                )
+            )
+        elif options.allow_rustup_installer:
+            decision.steps.append(
+                Step(
+                    fix=self.id,
+                    findings=(ask.finding.id,),
+                    why=why + " (official installer from sh.rustup.rs, consented to)",
+                    argv=("sh", "-c", INSTALLER_SCRIPT),
+                    network=True,
+                    timeout=900.0,
+                )
+            )
+            decision.notes.append(
+                "rustup is installed with the official installer from sh.rustup.rs (you allowed "
+                "it); it goes into ~/.cargo/bin and adds that directory to your shell's PATH."
+            )
+        else:
+            decision.notes.append(
+                f"{ctx.pin.channel} needs rustup, which your distribution does not package and "
+                "no snap is available for. The official installer downloads and runs a script "
+                "from sh.rustup.rs; kdoctor runs it only if you allow it: `kdoctor fix "
+                "--allow-rustup-installer`. Or install rustup yourself (https://rustup.rs), or "
+                "build with the distribution's Rust: `kdoctor fix --rust distro`."
+            )
+
+    # -- the toolchain and its components ----------------------------------------------------
+    def _install(self, ask: Ask, components: list[Ask], rustup: str) -> Step:
+        pin = cast(need.RustToolchain, ask.need)
+        also = [a for a in components if a.finding.id != ask.finding.id]
+        return Step(
+            fix=self.id,
+            findings=(ask.finding.id, *findings_of(also)),
+            why=f"{ask.finding.id}: {ask.finding.summary}",
+            argv=tuple(toolchain_argv(pin, rustup)),
+            network=True,
+            timeout=1800.0,
+            env=dict(RUSTUP_ENV),
+        )
+
+    def _components(self, asks: list[Ask], rustup: str) -> list[Step]:
+        by_toolchain: dict[str, list[Ask]] = {}
+        for ask in asks:
+            by_toolchain.setdefault(cast(need.RustComponent, ask.need).toolchain, []).append(ask)
+        return [
+            Step(
+                fix=self.id,
+                findings=findings_of(group),
+                why="; ".join(f"{a.finding.id}: {a.finding.summary}" for a in group),
+                argv=tuple(
+                    component_argv([cast(need.RustComponent, a.need) for a in group], rustup)
+                ),
+                network=True,
+                timeout=900.0,
+                env=dict(RUSTUP_ENV),
+            )
+            for group in by_toolchain.values()
+        ]
+
+    def _unset(self, ask: Ask, rustup: Optional[str], decision: Decision) -> list[Step]:
+        override = cast(need.RustOverride, ask.need)
+        if override.path is None:  # RUSTUP_TOOLCHAIN lives in the shell that started kdoctor
+            decision.notes.append(
+                f"RUSTUP_TOOLCHAIN={override.toolchain} in your environment makes rustc use it "
+                "instead of the pin; kdoctor cannot change the environment of the shell that "
+                "started it: run `unset RUSTUP_TOOLCHAIN`, then kdoctor again."
+            )
+            return []
+        if rustup is None:
+            return []
+        return [
+            Step(
+                fix=self.id,
+                findings=(ask.finding.id,),
+                why=f"{ask.finding.id}: {ask.finding.summary}",
+                argv=tuple(override_argv(override, rustup)),
+                timeout=60.0,
+                env=dict(RUSTUP_ENV),
+            )
+        ]
+
+    # -- notes ---------------------------------------------------------------------------------
+    @staticmethod
+    def _choice_notes(ctx: Context, pin: need.RustToolchain, choice: str, why: str) -> list[str]:
+        channel = ctx.pin.channel
+        neither = f"neither {channel} nor the distribution's rustc is usable"
+        if choice == "pin" and why:
+            return [f"{neither}; installing {channel} with rustup because {why}."]
+        if choice == "distro":
+            packages = ", ".join(package_names(pin.alternative))
+            return [
+                f"{neither}; installing the distribution's Rust ({packages}) because {why}; "
+                f"`kdoctor fix --rust pin` installs {channel} instead."
+            ]
+        if choice == "none":
+            return [f"{neither}, and kdoctor can install neither: {why}."]
+        return []
+
+    @staticmethod
+    def _using_distro(ctx: Context, system: System) -> list[str]:
+        """Under ``--rust auto`` with the distribution's rustc in use: say so and why."""
+        if ctx.env.get("RUSTC"):
+            return []
+        chosen = rust.resolve(ctx, system)
+        if chosen.source != "distro" or not chosen.usable:
+            return []
+        how = " with RUSTC_BOOTSTRAP=1" if chosen.env.get("RUSTC_BOOTSTRAP") else ""
+        because = f"{ctx.pin.channel} is not installed"
+        state = rust.pin_state(ctx, system)
+        if state.rustup is None:
+            because += " (nor is rustup)"
+        elif state.installed is None:
+            because = f"rustup could not say whether {ctx.pin.channel} is installed"
+        return [
+            f"using the distribution's rustc {chosen.version}{how} because {because}; "
+            "`kdoctor fix --rust pin` installs the pin"
+        ]
+
+
+def need_ask(ask: Ask, package: need.Package) -> Ask:
+    """``package`` asked for by ``ask``'s finding (handed on to the packages planner)."""
+    return Ask(ask.finding, package)
+
+
+def reinstall_command(ctx: Context) -> str:
+    """How a person reinstalls a broken pin (kdoctor never removes a toolchain itself)."""
+    return shown(["rustup", "toolchain", "uninstall", ctx.pin.channel])

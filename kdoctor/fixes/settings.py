@@ -1,0 +1,71 @@
+"""settings: persists choices the build uses (``CC``, ``CLANG``, ``LIBCLANG_PATH``, ...) in
+kdoctor's settings file; the planner merges every settings step of a plan into one file edit.
+
+A clang switch comes first: a ``LIBCLANG_PATH`` asked for by the libclang finding was paired
+with the clang being replaced, so it waits for the next check, which pairs libclang with the new
+clang.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from typing import Optional, cast
+
+from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+from kdoctor.model.need import Setting
+from kdoctor.model.plan import PlanOptions, Step
+
+_NUMBERED = re.compile(r"^clang-(\d+)$")
+#: settings that choose the compiler; a libclang choice made beside them waits
+COMPILER = ("CC", "CLANG")
+
+
+def command_name(system: System, path: str) -> str:
+    """The bare name when it resolves to ``path`` on PATH (survives upgrades), else the path."""
+    name = os.path.basename(path)
+    return name if system.which(name) == path else path
+
+
+def candidate_major(command: str) -> Optional[int]:
+    match = _NUMBERED.match(os.path.basename(command))
+    return int(match.group(1)) if match else None
+
+
+@register
+class SettingsFix(Fix):
+    id = "settings"
+    title = "persist the choices the build uses (clang, libclang, ...)"
+    order = 50
+
+    def plan(
+        self, ctx: Context, asks: Sequence[Ask], system: System, options: PlanOptions
+    ) -> Decision:
+        decision = Decision()
+        pending = [a for a in asks_of(asks, Setting) if not _in_force(ctx, a)]
+        if any(cast(Setting, a.need).key in COMPILER for a in pending):
+            pending = [a for a in pending if cast(Setting, a.need).key != "LIBCLANG_PATH"]
+        by_finding: dict[str, list[Ask]] = {}
+        for ask in pending:
+            by_finding.setdefault(ask.finding.id, []).append(ask)
+        for group in by_finding.values():
+            finding = group[0].finding
+            settings = {cast(Setting, a.need).key: cast(Setting, a.need).value for a in group}
+            chosen = ", ".join(f"{k}={v}" for k, v in settings.items())
+            decision.steps.append(
+                Step(
+                    fix=self.id,
+                    findings=(finding.id,),
+                    why=f"{finding.id}: {finding.summary}; persist {chosen}",
+                    settings=settings,
+                )
+            )
+        return decision
+
+
+def _in_force(ctx: Context, ask: Ask) -> bool:
+    setting = cast(Setting, ask.need)
+    return ctx.env.get(setting.key) == setting.value

@@ -1,0 +1,112 @@
+"""The commands that satisfy needs: one source for what a finding tells a person to run and
+what a plan's step runs, so the two cannot disagree. Shown commands are ``shlex.join``-quoted."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Sequence
+from typing import Optional
+
+from kdoctor.knowledge.packages import INSTALL
+from kdoctor.model.need import (
+    Need,
+    Package,
+    RustComponent,
+    RustOverride,
+    RustToolchain,
+    Rustup,
+    Setting,
+)
+
+#: the official rustup installer as a person would paste it (kdoctor runs it only with consent)
+RUSTUP_INSTALLER = "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh"
+#: where snapd puts rustup
+SNAP_RUSTUP = ("snap", "install", "rustup", "--classic")
+
+
+def shown(argv: Sequence[str], *, root: bool = False, is_root: bool = True) -> str:
+    """``argv`` quoted for a shell, behind ``sudo`` when it needs root and kdoctor is not."""
+    return shlex.join([*(["sudo"] if root and not is_root else []), *argv])
+
+
+def package_names(packages: Iterable[Package]) -> list[str]:
+    """The concrete names to install, each once, in order (a need with no candidate: none)."""
+    return list(dict.fromkeys(p.name for p in packages if p.name))
+
+
+def install_argv(manager: Optional[str], names: Sequence[str]) -> Optional[list[str]]:
+    """The package manager's non-interactive install of ``names``; None for an unknown one."""
+    if manager not in INSTALL or not names:
+        return None
+    return [*INSTALL[manager], *names]
+
+
+def install_shown(manager: Optional[str], packages: Sequence[Package], is_root: bool) -> str:
+    argv = install_argv(manager, package_names(packages))
+    if argv is None:
+        words = " ".join(dict.fromkeys(p.words() for p in packages))
+        return f"install {words} with your distribution's package manager"
+    return shown(argv, root=True, is_root=is_root)
+
+
+def toolchain_argv(need: RustToolchain, rustup: str = "rustup") -> list[str]:
+    argv = [rustup, "toolchain", "install", need.channel, "--profile", need.profile]
+    for component in need.components:
+        argv += ["--component", component]
+    return argv
+
+
+def component_argv(needs: Sequence[RustComponent], rustup: str = "rustup") -> list[str]:
+    """One ``rustup component add`` for components of the same toolchain."""
+    components = [n.component for n in needs]
+    return [rustup, "component", "add", *components, "--toolchain", needs[0].toolchain]
+
+
+def override_argv(need: RustOverride, rustup: str = "rustup") -> list[str]:
+    """Unset a directory override (an override from RUSTUP_TOOLCHAIN has no path)."""
+    return [rustup, "override", "unset", "--path", need.path or "."]
+
+
+def export_shown(settings: Sequence[Setting]) -> str:
+    """``export CC=clang-15 CLANG=clang-15`` (``unset`` for settings that are removed)."""
+    kept = [s for s in settings if s.value is not None]
+    dropped = [s.key for s in settings if s.value is None]
+    parts = []
+    if kept:
+        parts.append(shlex.join(["export", *(f"{s.key}={s.value}" for s in kept)]))
+    if dropped:
+        parts.append(shlex.join(["unset", *dropped]))
+    return "; ".join(parts)
+
+
+def need_commands(needs: Sequence[Need], *, manager: Optional[str], is_root: bool) -> list[str]:
+    """What a person runs to satisfy ``needs`` by hand (packages together in one command)."""
+    commands: list[str] = []
+    packages = [n for n in needs if isinstance(n, Package)]
+    components = [n for n in needs if isinstance(n, RustComponent)]
+    settings = [n for n in needs if isinstance(n, Setting)]
+    for need in needs:
+        if isinstance(need, Rustup):
+            commands.append(_rustup_shown(need, manager, is_root))
+        elif isinstance(need, RustToolchain):
+            commands.append(shown(toolchain_argv(need)))
+            if need.alternative:
+                commands.append(install_shown(manager, need.alternative, is_root))
+        elif isinstance(need, RustOverride):
+            unset = ["unset", "RUSTUP_TOOLCHAIN"]
+            commands.append(shown(override_argv(need) if need.path else unset))
+    if packages:
+        commands.insert(0, install_shown(manager, packages, is_root))
+    if components:
+        commands.append(shown(component_argv(components)))
+    if settings:
+        commands.append(export_shown(settings))
+    return commands
+
+
+def _rustup_shown(need: Rustup, manager: Optional[str], is_root: bool) -> str:
+    if need.package is not None:
+        return install_shown(manager, [need.package], is_root)
+    if need.snap:
+        return shown(SNAP_RUSTUP, root=True, is_root=is_root)
+    return RUSTUP_INSTALLER
