@@ -12,8 +12,7 @@ from typing import Any, ClassVar, Optional
 import pytest
 from typer.testing import CliRunner
 
-from kdoctor.cli import app
-from kdoctor.machine import runner as runner_module
+from kdoctor.cli import app, options
 from kdoctor.machine.runner import Runner
 from kdoctor.machine.system import Probe
 
@@ -52,7 +51,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     if not os.path.exists(f"/lib/modules/{KERNEL}/build/Makefile"):
         pytest.skip(f"needs linux-headers-{KERNEL}")
     RecordingRunner.mutations = []
-    monkeypatch.setattr(runner_module, "Runner", RecordingRunner)
+    monkeypatch.setattr(options, "system_factory", RecordingRunner)
     (tmp_path / "config").mkdir()
     (tmp_path / "cache").mkdir()
     return tmp_path

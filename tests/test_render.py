@@ -72,3 +72,23 @@ def test_step_display_prints_plain_lines_without_a_terminal() -> None:
         display.output("Unpacking clang-14 ...\n")
         display.plan_step(step, 1, 2)
     assert buffer.getvalue().splitlines() == ["fix …", "  [1/2] apt-get install clang"]
+
+
+def test_a_crashed_checks_traceback_is_shown_with_verbose_only() -> None:
+    crashed = Finding(
+        "os",
+        Status.ERROR,
+        "the check crashed: RuntimeError: garbled",
+        traceback='Traceback (most recent call last):\n  File "os_info.py", line 3\n'
+        "RuntimeError: garbled\n",
+    )
+    report = Report(make_context(), (crashed,), 1.0)
+    out, buffer = plain()
+    text.print_report(report, out)
+    assert "Traceback" not in buffer.getvalue()
+    out, buffer = plain()
+    text.print_report(report, out, verbose=True)
+    shown = buffer.getvalue()
+    assert "traceback of os:" in shown
+    assert '  File "os_info.py", line 3' in shown and "  RuntimeError: garbled" in shown
+    assert jsonout.report_json(report)["checks"][0]["traceback"] == crashed.traceback

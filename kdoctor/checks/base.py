@@ -31,7 +31,7 @@ class Check:
     title: ClassVar[str]
     #: a failure here stops the module from being built or loaded
     required: ClassVar[bool] = True
-    #: ids of checks whose outcome this one reads from the same probes (documentation only)
+    #: where the check stands in the report (lower first; ties by id)
     order: ClassVar[int] = 100
 
     def run(self, ctx: Context, system: System) -> Finding:

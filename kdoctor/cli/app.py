@@ -9,9 +9,9 @@ from typing import Optional
 import typer
 
 from kdoctor.checks import base as registry
+from kdoctor.cli import options
 from kdoctor.cli import provision as cli_provision
-from kdoctor.cli.options import JsonOpt, KernelOpt, ModuleOpt, RustOpt, VerboseOpt, context
-from kdoctor.machine.runner import Runner
+from kdoctor.cli.options import JsonOpt, KernelOpt, ModuleOpt, RustOpt, VerboseOpt
 from kdoctor.model.report import EXIT_USAGE
 from kdoctor.pipeline.diagnose import run_checks
 from kdoctor.pipeline.vm import ACCELS, DEFAULT_TIMEOUT
@@ -42,17 +42,17 @@ def check(
         known = ", ".join(c.id for c in registry.all_checks())
         typer.echo(f"unknown check: {exc.args[0]} (known: {known})", err=True)
         raise typer.Exit(EXIT_USAGE) from None
-    runner = Runner()
-    ctx = context(runner, kernel, module_dir, rust)
-    report = run_checks(selected, ctx, runner)
+    system = options.new_system()
+    ctx = options.context(system, kernel, module_dir, rust)
+    report = run_checks(selected, ctx, system)
     if json_out:
         from kdoctor.render import jsonout
 
-        jsonout.dump_json(jsonout.report_json(report, runner.probes() if verbose else ()))
+        jsonout.dump_json(jsonout.report_json(report, system.probes() if verbose else ()))
     else:
         from kdoctor.render import text as render
 
-        render.print_report(report, render.console(), verbose=verbose, probes=runner.probes())
+        render.print_report(report, render.console(), verbose=verbose, probes=system.probes())
     raise typer.Exit(report.exit_code)
 
 
@@ -95,13 +95,8 @@ def verify(
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Show the VM console live."),
 ) -> None:
     """Load the built module, unload it, and confirm its three messages in order."""
-    from kdoctor.pipeline.verify import (
-        choose_mode,
-        default_ko,
-        target_release,
-        verify_host,
-        verify_vm,
-    )
+    from kdoctor.pipeline.provision import verify_module
+    from kdoctor.pipeline.verify import default_ko
     from kdoctor.render import jsonout
     from kdoctor.render import text as render
 
@@ -113,8 +108,8 @@ def verify(
         raise typer.BadParameter("must be more than 0 seconds", param_hint="--timeout")
     if ko is not None and not os.path.isfile(ko):
         raise typer.BadParameter(f"no such file: {ko}", param_hint="--ko")
-    runner = Runner()
-    ctx = context(runner, kernel, module_dir, None)
+    system = options.new_system()
+    ctx = options.context(system, kernel, module_dir, None)
     path = os.path.abspath(ko) if ko else default_ko(ctx)
     if host_mode and not yes:
         err = render.console(stderr=True)
@@ -127,30 +122,18 @@ def verify(
             err.print("nothing loaded", markup=False)
             raise typer.Exit(EXIT_USAGE)
         yes = True
-    requested = "vm" if vm_mode else "host" if host_mode else "auto"
-    release, differs = target_release(ctx, path)
-    mode, why = choose_mode(ctx, runner, requested, consent=yes, release=release)
     out = render.console(stderr=json_out)
-    with render.StepDisplay(out, "verify") as display:
-        if mode == "host":
-            result = verify_host(
-                ctx, runner, path, on_step=display.step, notes=[why] if why else []
-            )
-        else:
-            notes = [n for n in (why, differs) if n]
-            result = verify_vm(
-                ctx,
-                runner,
-                path,
-                release=release,
-                accel=accel,
-                timeout=timeout,
-                on_step=display.step,
-                on_console=(lambda line: out.print(line.rstrip(), markup=False))
-                if verbose
-                else None,
-                notes=notes,
-            )
+    result = verify_module(
+        ctx,
+        system,
+        path,
+        lambda title: render.StepDisplay(out, title),
+        requested="vm" if vm_mode else "host" if host_mode else "auto",
+        consent=yes,
+        accel=accel,
+        timeout=timeout,
+        on_console=(lambda line: out.print(line.rstrip(), markup=False)) if verbose else None,
+    )
     if json_out:
         jsonout.dump_json(result.to_json())
     else:

@@ -1,14 +1,19 @@
-"""Options every command shares, and the context they select."""
+"""Options every command shares, the context they select, and where commands get a System."""
 
 from __future__ import annotations
 
 import os
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
+from kdoctor.machine.runner import Runner
 from kdoctor.machine.system import System
-from kdoctor.model.context import RUST_MODES, Context, detect
+from kdoctor.model.choice import RustMode
+from kdoctor.model.context import Context, detect
+
+if TYPE_CHECKING:
+    from kdoctor.pipeline.provision import SystemFactory
 
 KernelOpt = typer.Option(
     None, "--kernel", help="Target kernel release (default: KDIR, else the running kernel)."
@@ -26,15 +31,36 @@ VerboseOpt = typer.Option(
     False, "-v", "--verbose", help="Also show every probe: command, exit code, duration."
 )
 
+#: where every command gets its System (the real machine); tests replace it, never the class
+system_factory: SystemFactory = Runner
+
+
+def new_system() -> System:
+    """A fresh System from :data:`system_factory` (read at each call, so tests can swap it)."""
+    return system_factory()
+
+
+def rust_mode(rust: Optional[str]) -> Optional[RustMode]:
+    """``--rust`` as its enum; a bad value is a usage error (exit 2)."""
+    if rust is None:
+        return None
+    if rust not in RustMode.values():
+        raise typer.BadParameter(
+            f"--rust must be one of {', '.join(RustMode.values())}", param_hint="--rust"
+        )
+    return RustMode(rust)
+
+
+def module_dir_option(module_dir: Optional[str]) -> Optional[str]:
+    """``--module-dir``, which must be a directory (else a usage error, exit 2)."""
+    if module_dir is not None and not os.path.isdir(module_dir):
+        raise typer.BadParameter(f"no such directory: {module_dir}", param_hint="--module-dir")
+    return module_dir
+
 
 def context(
     system: System, kernel: Optional[str], module_dir: Optional[str], rust: Optional[str]
 ) -> Context:
     """The context the options select; bad values are usage errors (exit 2)."""
-    if rust is not None and rust not in RUST_MODES:
-        raise typer.BadParameter(
-            f"--rust must be one of {', '.join(RUST_MODES)}", param_hint="--rust"
-        )
-    if module_dir is not None and not os.path.isdir(module_dir):
-        raise typer.BadParameter(f"no such directory: {module_dir}", param_hint="--module-dir")
-    return detect(system, kernel=kernel, module_dir=module_dir, rust_mode=rust)
+    mode = rust_mode(rust)
+    return detect(system, kernel=kernel, module_dir=module_dir_option(module_dir), rust_mode=mode)

@@ -1,82 +1,18 @@
-"""``kdoctor fix``, ``kdoctor build`` and ``kdoctor fetch-image``: wiring only."""
+"""``kdoctor fix``, ``kdoctor build`` and ``kdoctor fetch-image``: parse, ask, render."""
 
 from __future__ import annotations
 
-import os
-import sys
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import typer
 
-from kdoctor.cli.options import JsonOpt, KernelOpt, ModuleOpt, RustOpt, context
-from kdoctor.model.report import EXIT_FAIL, EXIT_OK, EXIT_USAGE
-
-if TYPE_CHECKING:
-    from kdoctor.machine.system import System
-    from kdoctor.model.context import Context
-    from kdoctor.model.report import Report
-    from kdoctor.pipeline.build import BuildResult
-    from kdoctor.pipeline.verify import VerifyResult
-    from kdoctor.render.text import Console
+from kdoctor.cli import options
+from kdoctor.cli.options import JsonOpt, KernelOpt, ModuleOpt, RustOpt
+from kdoctor.model.choice import KbuildFixMode
+from kdoctor.model.report import EXIT_FAIL, EXIT_OK
 
 # the machinery is imported by the commands themselves: registering these commands must not
 # slow down `kdoctor check` (see bench/check.py)
-
-EXIT_INTERRUPTED = 130
-
-
-def diagnose(ctx: Context, runner: System) -> Report:
-    from kdoctor.checks import base as registry
-    from kdoctor.pipeline.diagnose import run_checks
-
-    return run_checks(registry.all_checks(), ctx, runner)
-
-
-def log_dir(ctx: Context) -> str:
-    return os.path.join(ctx.cache_dir, "logs")
-
-
-def run_build(ctx: Context, runner: System, out: Console) -> Optional[BuildResult]:
-    from kdoctor.facts.rust import resolve
-    from kdoctor.pipeline.build import build
-    from kdoctor.render import text as render
-
-    toolchain = resolve(ctx, runner)
-    if not toolchain.usable or not toolchain.rustc:
-        out.print(f"✘ no usable Rust toolchain: {toolchain.reason}", markup=False)
-        for problem in toolchain.problems:
-            out.print(f"  {problem}", markup=False)
-        out.print("  run: kdoctor check toolchain rust-src; kdoctor fix", markup=False)
-        return None
-    with render.StepDisplay(
-        out, f"build ({toolchain.source} rustc {toolchain.version})"
-    ) as display:
-        return build(
-            ctx,
-            runner,
-            rustc=toolchain.rustc,
-            toolchain_env=toolchain.env,
-            log_dir=log_dir(ctx),
-            on_step=display.step,
-        )
-
-
-def run_verify(ctx: Context, runner: System, out: Console, ko: str) -> VerifyResult:
-    """The default verification: in a VM booting the kernel the module was built for."""
-    from kdoctor.pipeline.verify import choose_mode, target_release, verify_vm
-    from kdoctor.render import text as render
-
-    release, differs = target_release(ctx, ko)
-    _, why = choose_mode(ctx, runner, "vm", consent=False, release=release)
-    with render.StepDisplay(out, "verify") as display:
-        return verify_vm(
-            ctx,
-            runner,
-            ko,
-            release=release,
-            on_step=display.step,
-            notes=[n for n in (why, differs) if n],
-        )
 
 
 def build_command(
@@ -86,14 +22,16 @@ def build_command(
     json_out: bool = JsonOpt,
 ) -> None:
     """Build the module with the toolchain and variables kdoctor diagnosed."""
-    from kdoctor.machine.runner import Runner
+    from kdoctor.pipeline.provision import build_module
     from kdoctor.render import jsonout
     from kdoctor.render import text as render
 
-    runner = Runner()
-    ctx = context(runner, kernel, module_dir, rust)
+    system = options.new_system()
+    ctx = options.context(system, kernel, module_dir, rust)
     out = render.console(stderr=json_out)
-    result = run_build(ctx, runner, out)
+    toolchain, result = build_module(ctx, system, lambda title: render.StepDisplay(out, title))
+    if result is None:
+        render.print_no_toolchain(toolchain, out)
     if json_out:
         jsonout.dump_json(
             result.to_json() if result else {"ok": False, "error": "no usable Rust toolchain"}
@@ -123,110 +61,46 @@ def fix_command(
     json_out: bool = JsonOpt,
 ) -> None:
     """Install or patch what is missing, then build and verify the module."""
-    from kdoctor.machine.runner import Runner
-    from kdoctor.model.choice import KbuildFixMode
+    from kdoctor.cli.fix_view import FixView
     from kdoctor.model.plan import PlanOptions
-    from kdoctor.pipeline.apply import apply_plan, sudo_mode
-    from kdoctor.pipeline.planner import make_plan
-    from kdoctor.pipeline.retarget import retarget
+    from kdoctor.pipeline.provision import ProvisionOptions, provision
     from kdoctor.render import jsonout
     from kdoctor.render import text as render
 
-    if kbuild_fix not in ("rewrite", "touch"):
+    if kbuild_fix not in KbuildFixMode.values():
         raise typer.BadParameter("must be rewrite or touch", param_hint="--kbuild-fix")
-    options = PlanOptions(allow_rustup_installer, KbuildFixMode(kbuild_fix))
-    runner = Runner()
-    ctx = context(runner, kernel, module_dir, rust)
-    out = render.console(stderr=json_out)
-    data: dict[str, object] = {"context": ctx.to_json()}
-    before = diagnose(ctx, runner)
-    retargeted = retarget(ctx, before, runner)
-    planned = (retargeted, diagnose(retargeted, runner)) if retargeted else (ctx, before)
-    plan = make_plan(*planned, runner, options)
-    data["before"] = [f.to_json() for f in before.findings]
-    data["plan"] = plan.to_json()
-    needs_sudo = not ctx.is_root and any(s.root for s in plan.steps)
-    render.print_plan(plan, out, sudo=needs_sudo)
-
-    def finish(code: int) -> None:
-        if json_out:
-            data["exit_code"] = code
-            jsonout.dump_json(data)
-        raise typer.Exit(code)
-
-    if dry_run:
-        out.print("dry run: nothing was changed", markup=False)
-        finish(EXIT_OK)
-    if not plan.empty:
-        if not yes:
-            if not sys.stdin.isatty():
-                out.print(
-                    "not applying without --yes (no terminal to ask on); try --dry-run",
-                    markup=False,
-                )
-                finish(EXIT_USAGE)
-            if not typer.confirm("Apply this plan?"):
-                finish(EXIT_USAGE)
-        if needs_sudo and sudo_mode(ctx, runner) == "sudo":
-            out.print("root steps run through sudo -n", markup=False)
-        with render.StepDisplay(out, "fix") as display:
-            applied = apply_plan(
-                plan,
-                ctx,
-                runner,
-                log_dir=log_dir(ctx),
-                on_step=display.plan_step,
-                on_line=display.output,
-            )
-        render.print_apply(applied, out)
-        data["apply"] = applied.to_json()
-        if applied.stopped == "interrupted":
-            finish(EXIT_INTERRUPTED)
-        if not applied.ok:
-            finish(EXIT_FAIL)
-        # diagnose again from scratch: what was installed and persisted is what counts now
-        runner = Runner()
-        ctx = context(runner, kernel, module_dir, rust)
-        after = diagnose(ctx, runner)
-        render.print_before_after(before, after, out)
-    else:
-        after = before
-        render.print_report(after, out)
-    data["after"] = [f.to_json() for f in after.findings]
-    if after.exit_code != EXIT_OK:
-        out.print("some required checks still fail (see above); not building", markup=False)
-        finish(EXIT_FAIL)
-    if no_build:
-        finish(EXIT_OK)
-    built = run_build(ctx, runner, out)
-    if built is None or not built.ok or built.ko is None:
-        if built is not None:
-            render.print_build(built, out)
-            data["build"] = built.to_json()
-        finish(EXIT_FAIL)
-    assert built is not None and built.ko is not None
-    render.print_build(built, out)
-    data["build"] = built.to_json()
-    verified = run_verify(ctx, runner, out, built.ko)
-    render.print_verify(verified, out)
-    data["verify"] = verified.to_json()
-    finish(EXIT_OK if verified.passed else EXIT_FAIL)
+    wanted = ProvisionOptions(
+        kernel=kernel,
+        module_dir=options.module_dir_option(module_dir),
+        rust=options.rust_mode(rust),
+        dry_run=dry_run,
+        consent=yes,
+        no_build=no_build,
+        plan=PlanOptions(
+            allow_rustup_installer=allow_rustup_installer, kbuild_fix=KbuildFixMode(kbuild_fix)
+        ),
+    )
+    view = FixView(render.console(stderr=json_out))
+    result = provision(wanted, options.new_system, view)
+    view.ended(result)
+    if json_out:
+        jsonout.dump_json(result.to_json())
+    raise typer.Exit(result.exit_code)
 
 
 def fetch_image_command(
     release: str = typer.Argument(..., help="The kernel release whose image to fetch."),
 ) -> None:
     """Download and unpack a kernel image into kdoctor's cache (for VM verification)."""
-    from kdoctor.machine.runner import Runner
     from kdoctor.model.context import detect
     from kdoctor.pipeline import kernel_image
     from kdoctor.render import text as render
 
-    runner = Runner()
-    ctx = detect(runner, kernel=release)
+    system = options.new_system()
+    ctx = detect(system, kernel=release)
     out = render.console()
     try:
-        image = kernel_image.ensure(ctx, runner, release)
+        image = kernel_image.ensure(ctx, system, release)
     except kernel_image.KernelImageError as exc:
         out.print(f"✘ {exc}", markup=False)
         out.print(f"  {exc.remediation.text}", markup=False)

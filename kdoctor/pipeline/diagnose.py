@@ -6,7 +6,7 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 
-from kdoctor.checks.base import Check
+from kdoctor.checks.base import Check, all_checks
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Remediation, Status
@@ -43,3 +43,8 @@ def run_checks(checks: list[Check], ctx: Context, system: System, workers: int =
                 pool.submit(request.ask, system)
         findings = tuple(pool.map(lambda c: run_one(c, ctx, system), checks))
     return Report(ctx, findings, (time.monotonic() - started) * 1000)
+
+
+def diagnose(ctx: Context, system: System) -> Report:
+    """Every registered check against this context: the whole diagnosis."""
+    return run_checks(all_checks(), ctx, system)

@@ -13,10 +13,12 @@ from rich.table import Table
 from rich.text import Text
 
 from kdoctor.machine.system import Probe
+from kdoctor.model.choice import Stopped
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.report import Report, blocks
 
 if TYPE_CHECKING:
+    from kdoctor.facts.rust import RustToolchain
     from kdoctor.model.plan import Plan, Step
     from kdoctor.pipeline.apply import ApplyResult
     from kdoctor.pipeline.build import BuildResult
@@ -71,6 +73,7 @@ def print_report(
     out.print(findings_table(report.findings))
     print_remediations(report.findings, out)
     if verbose:
+        print_tracebacks(report.findings, out)
         print_probes(probes, out)
     out.print(summary_line(report))
 
@@ -86,6 +89,15 @@ def print_remediations(findings: Sequence[Finding], out: Console) -> None:
             out.print(Text(f"    $ {command}", style="cyan"))
         if f.fix:
             out.print(Text(f"  kdoctor can do this: kdoctor fix (fix '{f.fix}')", style="dim"))
+
+
+def print_tracebacks(findings: Sequence[Finding], out: Console) -> None:
+    """Where each crashed check crashed (kdoctor's bug, for the report the person files)."""
+    for f in findings:
+        if f.traceback:
+            out.print(Text(f"\ntraceback of {f.id}:", style="bold magenta"))
+            for line in f.traceback.rstrip().splitlines():
+                out.print(f"  {line}", markup=False, highlight=False)
 
 
 def print_probes(probes: Sequence[Probe], out: Console) -> None:
@@ -177,6 +189,14 @@ def print_build(result: BuildResult, out: Console) -> None:
     out.print(f"full log: {result.log_path}", markup=False)
 
 
+def print_no_toolchain(toolchain: RustToolchain, out: Console) -> None:
+    """Why there is no build: no Rust toolchain kdoctor can build with."""
+    out.print(f"✘ no usable Rust toolchain: {toolchain.reason}", markup=False)
+    for problem in toolchain.problems:
+        out.print(f"  {problem}", markup=False)
+    out.print("  run: kdoctor check toolchain rust-src; kdoctor fix", markup=False)
+
+
 def print_plan(plan: Plan, out: Console, *, sudo: bool) -> None:
     for note in plan.notes:
         out.print(Text(f"note: {note}", style="cyan"))
@@ -205,7 +225,7 @@ def print_apply(result: ApplyResult, out: Console) -> None:
     for r in result.results:
         mark = Text("✔", style="green") if r.ok else Text("✘", style="red")
         out.print(mark + Text(f" {r.step.display}  ({r.duration_s:.1f} s)"))
-    if result.stopped == "needs-admin":
+    if result.stopped == Stopped.NEEDS_ADMIN:
         out.print(
             Text(
                 "These steps need root and sudo is not usable here; ask an admin to run:",
@@ -217,7 +237,7 @@ def print_apply(result: ApplyResult, out: Console) -> None:
         out.print("then rerun kdoctor fix.")
         return
     failed = next((r for r in result.results if not r.ok), None)
-    if result.stopped == "interrupted":
+    if result.stopped == Stopped.INTERRUPTED:
         out.print(
             Text(
                 "interrupted: nothing half-done is kept; rerun kdoctor fix to finish",

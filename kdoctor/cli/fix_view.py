@@ -1,0 +1,59 @@
+"""How ``kdoctor fix`` asks and shows: the provisioning pipeline's hooks, on a console."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import AbstractContextManager
+
+import typer
+
+from kdoctor.model.choice import SudoMode
+from kdoctor.model.plan import Plan
+from kdoctor.pipeline.provision import Event, Halt, Hooks, Progress, ProvisionResult
+from kdoctor.render import text as render
+
+
+class FixView(Hooks):
+    """Renders each stage as it ends, asks before applying, and says why a run stopped."""
+
+    def __init__(self, out: render.Console) -> None:
+        self.out = out
+
+    def confirm(self, plan: Plan) -> bool:
+        if not sys.stdin.isatty():
+            self.say("not applying without --yes (no terminal to ask on); try --dry-run")
+            return False
+        return typer.confirm("Apply this plan?")
+
+    def progress(self, title: str) -> AbstractContextManager[Progress]:
+        return render.StepDisplay(self.out, title)
+
+    def reached(self, event: Event, result: ProvisionResult) -> None:
+        out = self.out
+        if event == Event.PLANNED:
+            render.print_plan(result.plan, out, sudo=result.needs_sudo)
+        elif event == Event.APPLYING and result.sudo == SudoMode.SUDO:
+            self.say("root steps run through sudo -n")
+        elif event == Event.APPLIED and result.apply is not None:
+            render.print_apply(result.apply, out)
+        elif event == Event.DIAGNOSED and result.after is not None:
+            if result.apply is not None:
+                render.print_before_after(result.before, result.after, out)
+            else:
+                render.print_report(result.after, out)
+        elif event == Event.BUILT and result.build is not None:
+            render.print_build(result.build, out)
+        elif event == Event.VERIFIED and result.verify is not None:
+            render.print_verify(result.verify, out)
+
+    def ended(self, result: ProvisionResult) -> None:
+        """The last words, for the runs that stopped before verifying."""
+        if result.halt == Halt.DRY_RUN:
+            self.say("dry run: nothing was changed")
+        elif result.halt == Halt.STILL_FAILING:
+            self.say("some required checks still fail (see above); not building")
+        elif result.halt == Halt.NO_TOOLCHAIN and result.toolchain is not None:
+            render.print_no_toolchain(result.toolchain, self.out)
+
+    def say(self, text: str) -> None:
+        self.out.print(text, markup=False)

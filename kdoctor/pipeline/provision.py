@@ -1,0 +1,335 @@
+"""One provisioning run: diagnose → (retarget → diagnose) → plan → apply → diagnose again →
+build → verify.
+
+The pipeline decides and does; it never prints and never asks. What the caller does between
+the stages (ask for consent, show progress, render each result as it arrives) it does through
+:class:`Hooks`. Every system it uses comes from the injected :data:`SystemFactory`: one for the
+first diagnosis and the plan, and a fresh one after applying, so what was installed and
+persisted is what the second diagnosis sees (no cached probe from before survives).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Optional, Protocol
+
+from kdoctor.facts.rust import RustToolchain, resolve
+from kdoctor.machine.system import System
+from kdoctor.model.choice import Choice, RustMode, Stopped, SudoMode
+from kdoctor.model.context import Context, detect
+from kdoctor.model.plan import Plan, PlanOptions, Step
+from kdoctor.model.report import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Report
+from kdoctor.pipeline.apply import ApplyResult, apply_plan, sudo_mode
+from kdoctor.pipeline.build import BuildResult, build
+from kdoctor.pipeline.diagnose import diagnose
+from kdoctor.pipeline.planner import make_plan
+from kdoctor.pipeline.retarget import retarget
+from kdoctor.pipeline.verify import (
+    VerifyResult,
+    choose_mode,
+    target_release,
+    verify_host,
+    verify_vm,
+)
+from kdoctor.pipeline.vm import DEFAULT_TIMEOUT
+
+#: where the pipeline gets a System: called once per diagnosis that must start from scratch
+SystemFactory = Callable[[], System]
+
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class ProvisionOptions:
+    """What the person asked for (``kdoctor fix``'s options), already validated."""
+
+    kernel: Optional[str] = None
+    module_dir: Optional[str] = None
+    rust: Optional[RustMode] = None
+    #: show the plan and stop: nothing is changed
+    dry_run: bool = False
+    #: consent given up front (``--yes``): apply without asking
+    consent: bool = False
+    #: stop after provisioning (no build, no verify)
+    no_build: bool = False
+    plan: PlanOptions = field(default_factory=PlanOptions)
+
+
+class Halt(Choice):
+    """Where a provisioning run ended; its exit code is :data:`HALT_EXIT`."""
+
+    DRY_RUN = "dry-run"
+    DECLINED = "declined"
+    INTERRUPTED = "interrupted"
+    APPLY_FAILED = "apply-failed"
+    STILL_FAILING = "still-failing"
+    NO_BUILD = "no-build"
+    NO_TOOLCHAIN = "no-toolchain"
+    BUILD_FAILED = "build-failed"
+    VERIFIED = "verified"
+    NOT_VERIFIED = "not-verified"
+
+
+HALT_EXIT = {
+    Halt.DRY_RUN: EXIT_OK,
+    Halt.DECLINED: EXIT_USAGE,
+    Halt.INTERRUPTED: EXIT_INTERRUPTED,
+    Halt.APPLY_FAILED: EXIT_FAIL,
+    Halt.STILL_FAILING: EXIT_FAIL,
+    Halt.NO_BUILD: EXIT_OK,
+    Halt.NO_TOOLCHAIN: EXIT_FAIL,
+    Halt.BUILD_FAILED: EXIT_FAIL,
+    Halt.VERIFIED: EXIT_OK,
+    Halt.NOT_VERIFIED: EXIT_FAIL,
+}
+
+
+class Event(Choice):
+    """A stage finished; the result passed with it holds what that stage added."""
+
+    PLANNED = "planned"  # before, plan (and target) are set; nothing asked yet
+    APPLYING = "applying"  # consent is given; sudo is set; apply starts next
+    APPLIED = "applied"  # apply is set
+    DIAGNOSED = "diagnosed"  # after is set (the same report as before when nothing was applied)
+    BUILT = "built"  # toolchain and build are set
+    VERIFIED = "verified"  # verify is set
+
+
+@dataclass(frozen=True)
+class ProvisionResult:
+    """Everything one run found and did, in order; what was not reached is None."""
+
+    #: the context the options select on this machine (before any retargeting)
+    context: Context
+    before: Report
+    plan: Plan
+    #: the context the plan was made for: differs from ``context`` when the target was switched
+    target: Context
+    #: how root steps run, once applying starts
+    sudo: Optional[SudoMode] = None
+    apply: Optional[ApplyResult] = None
+    after: Optional[Report] = None
+    toolchain: Optional[RustToolchain] = None
+    build: Optional[BuildResult] = None
+    verify: Optional[VerifyResult] = None
+    halt: Optional[Halt] = None
+
+    @property
+    def exit_code(self) -> int:
+        return HALT_EXIT[self.halt] if self.halt is not None else EXIT_OK
+
+    @property
+    def needs_sudo(self) -> bool:
+        """The plan has root steps and kdoctor does not run as root."""
+        return not self.context.is_root and any(s.root for s in self.plan.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        """``kdoctor fix --json``: the keys of the stages reached, then the exit code."""
+        data: dict[str, Any] = {
+            "context": self.context.to_json(),
+            "before": [f.to_json() for f in self.before.findings],
+            "plan": self.plan.to_json(),
+        }
+        if self.apply is not None:
+            data["apply"] = self.apply.to_json()
+        if self.after is not None:
+            data["after"] = [f.to_json() for f in self.after.findings]
+        if self.build is not None:
+            data["build"] = self.build.to_json()
+        if self.verify is not None:
+            data["verify"] = self.verify.to_json()
+        data["exit_code"] = self.exit_code
+        return data
+
+
+class Progress(Protocol):
+    """A live display of a long stage (the CLI's is ``render.text.StepDisplay``)."""
+
+    def step(self, text: str) -> None: ...
+
+    def plan_step(self, step: Step, index: int, total: int) -> None: ...
+
+    def output(self, line: str) -> None: ...
+
+
+class Silent:
+    """A progress display that shows nothing."""
+
+    def step(self, text: str) -> None:
+        pass
+
+    def plan_step(self, step: Step, index: int, total: int) -> None:
+        pass
+
+    def output(self, line: str) -> None:
+        pass
+
+
+@contextmanager
+def silent(title: str) -> Iterator[Progress]:
+    yield Silent()
+
+
+class Hooks:
+    """What the caller does while the pipeline runs. These defaults never apply a plan without
+    consent (``ProvisionOptions.consent``), show nothing and render nothing."""
+
+    def confirm(self, plan: Plan) -> bool:
+        """Asked before a non-empty plan is applied without consent given up front."""
+        return False
+
+    def progress(self, title: str) -> AbstractContextManager[Progress]:
+        """The display for a long stage: ``fix`` (apply), ``build (...)`` or ``verify``."""
+        return silent(title)
+
+    def reached(self, event: Event, result: ProvisionResult) -> None:
+        """A stage finished (render what it added)."""
+
+
+def provision(
+    options: ProvisionOptions,
+    systems: SystemFactory,
+    hooks: Optional[Hooks] = None,
+    *,
+    log_dir: Optional[Callable[[Context], str]] = None,
+) -> ProvisionResult:
+    """Bring this machine to a built and verified module, or stop where it cannot, saying why."""
+    hooks = hooks or Hooks()
+    logs = log_dir or default_log_dir
+    system = systems()
+    result = plan_for(options, system)
+    hooks.reached(Event.PLANNED, result)
+    if options.dry_run:
+        return replace(result, halt=Halt.DRY_RUN)
+    if result.plan.empty:
+        result = replace(result, after=result.before)
+    else:
+        if not options.consent and not hooks.confirm(result.plan):
+            return replace(result, halt=Halt.DECLINED)
+        ctx = result.context
+        mode = sudo_mode(ctx, system) if result.needs_sudo else None
+        result = replace(result, sudo=mode)
+        hooks.reached(Event.APPLYING, result)
+        with hooks.progress("fix") as display:
+            applied = apply_plan(
+                result.plan,
+                ctx,
+                system,
+                log_dir=logs(ctx),
+                on_step=display.plan_step,
+                on_line=display.output,
+            )
+        result = replace(result, apply=applied)
+        hooks.reached(Event.APPLIED, result)
+        if applied.stopped == Stopped.INTERRUPTED:
+            return replace(result, halt=Halt.INTERRUPTED)
+        if not applied.ok:
+            return replace(result, halt=Halt.APPLY_FAILED)
+        # diagnose again from scratch: what was installed and persisted is what counts now
+        system = systems()
+        after = diagnose(select_context(options, system), system)
+        result = replace(result, after=after)
+    hooks.reached(Event.DIAGNOSED, result)
+    assert result.after is not None
+    if result.after.exit_code != EXIT_OK:
+        return replace(result, halt=Halt.STILL_FAILING)
+    if options.no_build:
+        return replace(result, halt=Halt.NO_BUILD)
+    ctx = result.after.context
+    toolchain, built = build_module(ctx, system, hooks.progress, log_dir=logs(ctx))
+    result = replace(result, toolchain=toolchain, build=built)
+    if built is None:
+        return replace(result, halt=Halt.NO_TOOLCHAIN)
+    hooks.reached(Event.BUILT, result)
+    if not built.ok or built.ko is None:
+        return replace(result, halt=Halt.BUILD_FAILED)
+    verified = verify_module(ctx, system, built.ko, hooks.progress)
+    result = replace(result, verify=verified)
+    hooks.reached(Event.VERIFIED, result)
+    return replace(result, halt=Halt.VERIFIED if verified.passed else Halt.NOT_VERIFIED)
+
+
+def select_context(options: ProvisionOptions, system: System) -> Context:
+    """The context the options select on this machine."""
+    return detect(
+        system, kernel=options.kernel, module_dir=options.module_dir, rust_mode=options.rust
+    )
+
+
+def plan_for(options: ProvisionOptions, system: System) -> ProvisionResult:
+    """Diagnose and plan; when no package serves the running kernel (the default target), plan
+    for the distribution's stock kernel instead, from a diagnosis of that target, so one plan
+    covers everything: its headers, its image, and what depends on them. Only reads."""
+    ctx = select_context(options, system)
+    before = diagnose(ctx, system)
+    target, report = ctx, before
+    switched = retarget(ctx, before, system)
+    if switched is not None:
+        target, report = switched, diagnose(switched, system)
+    plan = make_plan(target, report, system, options.plan)
+    return ProvisionResult(context=ctx, before=before, plan=plan, target=target)
+
+
+def default_log_dir(ctx: Context) -> str:
+    """Where the logs of applying and building go."""
+    return os.path.join(ctx.cache_dir, "logs")
+
+
+def build_module(
+    ctx: Context,
+    system: System,
+    progress: Callable[[str], AbstractContextManager[Progress]] = silent,
+    *,
+    log_dir: Optional[str] = None,
+) -> tuple[RustToolchain, Optional[BuildResult]]:
+    """Build the module with the toolchain kdoctor resolves; no build (None) without a usable
+    toolchain, whose ``reason`` and ``problems`` say why."""
+    toolchain = resolve(ctx, system)
+    if not toolchain.usable or not toolchain.rustc:
+        return toolchain, None
+    with progress(f"build ({toolchain.source} rustc {toolchain.version})") as display:
+        built = build(
+            ctx,
+            system,
+            rustc=toolchain.rustc,
+            toolchain_env=toolchain.env,
+            log_dir=log_dir or default_log_dir(ctx),
+            on_step=display.step,
+        )
+    return toolchain, built
+
+
+def verify_module(
+    ctx: Context,
+    system: System,
+    ko: str,
+    progress: Callable[[str], AbstractContextManager[Progress]] = silent,
+    *,
+    requested: str = "vm",
+    consent: bool = False,
+    accel: str = "auto",
+    timeout: float = DEFAULT_TIMEOUT,
+    on_console: Optional[Callable[[str], None]] = None,
+) -> VerifyResult:
+    """Load the module, unload it and judge the kernel's messages: in a VM booting the kernel
+    the module was built for (the default), or in the running kernel (``requested="host"``, or
+    ``"auto"`` with the person's consent when it can load it)."""
+    release, differs = target_release(ctx, ko)
+    mode, why = choose_mode(ctx, system, requested, consent=consent, release=release)
+    with progress("verify") as display:
+        if mode == "host":
+            return verify_host(ctx, system, ko, on_step=display.step, notes=[why] if why else [])
+        return verify_vm(
+            ctx,
+            system,
+            ko,
+            release=release,
+            accel=accel,
+            timeout=timeout,
+            on_step=display.step,
+            on_console=on_console,
+            notes=[n for n in (why, differs) if n],
+        )
