@@ -14,7 +14,8 @@ from kdoctor.cli.options import JsonOpt, KernelOpt, ModuleOpt, RustOpt, VerboseO
 from kdoctor.machine.runner import Runner
 from kdoctor.model.report import EXIT_USAGE
 from kdoctor.pipeline.diagnose import run_checks
-from kdoctor.pipeline.vm import ACCELS, DEFAULT_TIMEOUT
+from kdoctor.pipeline.vm_accel import ACCELS
+from kdoctor.pipeline.vm_boot import DEFAULT_TIMEOUT
 
 # the text renderer and verify's machinery are imported by the commands that use them:
 # `check --json` must not pay for Rich (see bench/check.py)
@@ -95,13 +96,9 @@ def verify(
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Show the VM console live."),
 ) -> None:
     """Load the built module, unload it, and confirm its three messages in order."""
-    from kdoctor.pipeline.verify import (
-        choose_mode,
-        default_ko,
-        target_release,
-        verify_host,
-        verify_vm,
-    )
+    from kdoctor.pipeline.verify_host import verify_host
+    from kdoctor.pipeline.verify_target import choose_mode, default_ko, target_release
+    from kdoctor.pipeline.verify_vm import verify_vm
     from kdoctor.render import jsonout
     from kdoctor.render import text as render
 
@@ -115,7 +112,7 @@ def verify(
         raise typer.BadParameter(f"no such file: {ko}", param_hint="--ko")
     runner = Runner()
     ctx = context(runner, kernel, module_dir, None)
-    path = os.path.abspath(ko) if ko else default_ko(ctx)
+    path = os.path.abspath(ko) if ko else default_ko(ctx, runner)
     if host_mode and not yes:
         err = render.console(stderr=True)
         if not sys.stdin.isatty():
@@ -128,7 +125,7 @@ def verify(
             raise typer.Exit(EXIT_USAGE)
         yes = True
     requested = "vm" if vm_mode else "host" if host_mode else "auto"
-    release, differs = target_release(ctx, path)
+    release, differs = target_release(ctx, runner, path)
     mode, why = choose_mode(ctx, runner, requested, consent=yes, release=release)
     out = render.console(stderr=json_out)
     with render.StepDisplay(out, "verify") as display:

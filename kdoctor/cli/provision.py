@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from kdoctor.model.context import Context
     from kdoctor.model.report import Report
     from kdoctor.pipeline.build import BuildResult
-    from kdoctor.pipeline.verify import VerifyResult
+    from kdoctor.pipeline.verify_result import VerifyResult
     from kdoctor.render.text import Console
 
 # the machinery is imported by the commands themselves: registering these commands must not
@@ -63,10 +63,11 @@ def run_build(ctx: Context, runner: System, out: Console) -> Optional[BuildResul
 
 def run_verify(ctx: Context, runner: System, out: Console, ko: str) -> VerifyResult:
     """The default verification: in a VM booting the kernel the module was built for."""
-    from kdoctor.pipeline.verify import choose_mode, target_release, verify_vm
+    from kdoctor.pipeline.verify_target import choose_mode, target_release
+    from kdoctor.pipeline.verify_vm import verify_vm
     from kdoctor.render import text as render
 
-    release, differs = target_release(ctx, ko)
+    release, differs = target_release(ctx, runner, ko)
     _, why = choose_mode(ctx, runner, "vm", consent=False, release=release)
     with render.StepDisplay(out, "verify") as display:
         return verify_vm(
