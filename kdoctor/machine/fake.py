@@ -20,6 +20,8 @@ class Reply:
     stderr: str = ""
     exit_code: int = 0
     timed_out: bool = False
+    #: how long the command pretends to have taken
+    duration_ms: float = 0.0
 
 
 Answer = Union[Reply, str]
@@ -138,6 +140,7 @@ class FakeSystem:
             timed_out=reply.timed_out,
             timeout=timeout or 0.0,
             cwd=cwd,
+            duration_ms=reply.duration_ms,
         )
 
     def _per_name(self, argv: tuple[str, ...]) -> Optional[Reply]:
