@@ -139,7 +139,7 @@ def test_static_elf_detection(tmp_path: Path) -> None:
 
 
 def test_find_busybox_prefers_a_static_one() -> None:
-    dynamic, static = "/opt/dyn/busybox", "/opt/static/busybox"
+    dynamic, static = "/bin/busybox", "/usr/lib/initramfs-tools/bin/busybox"
     files = {dynamic: elf(interp=True), static: elf(interp=False)}
     # the static one is not on PATH but at a well-known place
     system = FakeSystem(programs={"busybox": dynamic, "initramfs-busybox": static}, files=files)

@@ -77,6 +77,7 @@ class FakeSystem:
         arch: str = "x86_64",
         kernel_release: str = "6.1.0-56-amd64",
         readonly: Iterable[str] = (),
+        symlinks: Optional[Mapping[str, str]] = None,
     ) -> None:
         self.commands: dict[str, Answer] = dict(commands or {})
         #: name -> full path of each executable on PATH
@@ -92,6 +93,8 @@ class FakeSystem:
         self.release = kernel_release
         #: paths (and everything below them) that :meth:`is_writable` says no to
         self.readonly: list[str] = list(readonly)
+        #: link -> absolute target, for :meth:`real_path`
+        self.symlinks: dict[str, str] = dict(symlinks or {})
         #: permissions given to written files (``write_file(mode=...)``)
         self.modes: dict[str, int] = {}
         self.calls: list[tuple[str, ...]] = []
@@ -228,6 +231,19 @@ class FakeSystem:
 
     def is_writable(self, path: str) -> bool:
         return not any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.readonly)
+
+    def real_path(self, path: str) -> str:
+        resolved = os.path.normpath(path if path.startswith("/") else "/" + path)
+        for _ in range(40):  # as many links as the kernel follows
+            parts = resolved.split("/")
+            for i in range(len(parts), 1, -1):
+                link = self.symlinks.get("/".join(parts[:i]))
+                if link is not None:
+                    resolved = os.path.normpath("/".join([link, *parts[i:]]))
+                    break
+            else:
+                return resolved
+        return resolved
 
     def listdir(self, path: str) -> list[str]:
         names = set(self.dirs.get(path, []))

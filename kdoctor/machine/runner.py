@@ -201,6 +201,9 @@ class Runner:
     def is_writable(self, path: str) -> bool:
         return os.access(path, os.W_OK)
 
+    def real_path(self, path: str) -> str:
+        return os.path.realpath(path)
+
     # -- changing files ---------------------------------------------------------------------
     def write_file(
         self,

@@ -139,6 +139,10 @@ class System(Protocol):
         """Whether kdoctor may change ``path`` (for a directory: create files in it)."""
         ...
 
+    def real_path(self, path: str) -> str:
+        """``path`` made absolute with every symlink resolved (``os.path.realpath``)."""
+        ...
+
     # -- changing files (each call is a change the fake records) -------------------------
     def write_file(
         self,

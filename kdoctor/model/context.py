@@ -96,7 +96,9 @@ def package_manager_for(info: DistroInfo) -> Optional[str]:
 
 
 def bundled_module_dir() -> str:
-    """The hello-world module shipped with kdoctor (the source tree when run from a checkout)."""
+    """The hello-world module shipped with kdoctor (the source tree when run from a checkout).
+
+    kdoctor's own files, not the machine's: found without the System."""
     package = Path(__file__).resolve().parents[1]
     installed = package / "hello_world"
     return str(installed if installed.is_dir() else package.parent / "hello-world")
@@ -134,7 +136,7 @@ def detect(
     else:
         target, source = running, TargetSource.RUNNING
         kdir = f"/lib/modules/{running}/build"
-    mdir = str(Path(module_dir).resolve()) if module_dir else bundled_module_dir()
+    mdir = system.real_path(os.path.abspath(module_dir)) if module_dir else bundled_module_dir()
     pin = read_pin(system, mdir) or read_pin(system, bundled_module_dir())
     if pin is None:
         raise RuntimeError("the bundled hello-world/rust-toolchain.toml is missing or unreadable")

@@ -76,8 +76,8 @@ def find_busybox(system: System, places: Sequence[str] = BUSYBOX_PLACES) -> Opti
     seen: list[str] = []
     for name in ("busybox", *places):
         path = system.which(name)
-        if path and os.path.realpath(path) not in seen:
-            seen.append(os.path.realpath(path))
+        if path and system.real_path(path) not in seen:
+            seen.append(system.real_path(path))
     for path in seen:
         if is_static_elf(system, path):
             return Busybox(path, True)
