@@ -21,7 +21,7 @@ import time
 
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import bundled_module_dir, detect
-from kdoctor.pipeline import kernel_image, vm
+from kdoctor.pipeline import kernel_image, vm_boot, vm_guest
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:
@@ -78,11 +78,13 @@ def main() -> None:
     image = kernel_image.ensure(ctx, runner, args.kernel)
     ko = os.path.join(module, "helloworld.ko")
     verify = [*kd, "verify", "--kernel", args.kernel, "--ko", ko, "--accel", "tcg"]
-    busybox = vm.find_busybox(runner)
+    busybox = vm_guest.find_busybox(runner)
     assert busybox is not None, "busybox-static is needed"
     bare_dir = tempfile.mkdtemp(dir=work)
-    initrd = vm.write_initramfs(bare_dir, busybox.path, vm.bare_init_script(), ko)
-    qemu = vm.qemu_argv(
+    initrd = vm_guest.write_initramfs(
+        runner, bare_dir, busybox.path, vm_guest.bare_init_script(), ko
+    )
+    qemu = vm_boot.qemu_argv(
         shutil.which("qemu-system-x86_64") or "qemu-system-x86_64", image.path, initrd, "tcg"
     )
     bare, full = [], []

@@ -64,7 +64,8 @@ def test_a_failing_step_stops_the_plan_and_explains_a_held_lock(tmp_path: Path) 
     assert system.runs == [APT]
     explanation = result.results[0].explanation or ""
     assert "process 4242" in explanation and "rerun kdoctor fix" in explanation
-    assert held.splitlines()[0] in Path(result.log_path).read_text()
+    assert held.splitlines()[0] in (system.read_text(result.log_path) or "")
+    assert [kind for _, kind in system.writes] == ["mkdir", "log"]
 
 
 def test_network_down_names_what_could_not_be_fetched(tmp_path: Path) -> None:
@@ -85,11 +86,30 @@ def test_file_edits_are_atomic_with_a_backup(tmp_path: Path) -> None:
     target = tmp_path / "Kbuild"
     target.write_text("old\n")
     edit = Step("kbuild-cmd", ("kbuild-cmd",), "rule", edit=FileEdit(str(target), "new\n"))
-    result = apply_plan(Plan((edit,)), make_context(), FakeSystem(), log_dir=str(tmp_path / "logs"))
+    result = apply_plan(Plan((edit,)), make_context(), Runner(), log_dir=str(tmp_path / "logs"))
     assert result.ok
     assert target.read_text() == "new\n"
     assert (tmp_path / "Kbuild~").read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".kdoctor-")] == []
+    assert "written (backup" in Path(result.log_path).read_text()
+
+
+def test_file_edits_go_through_the_system() -> None:
+    system = FakeSystem(files={"/m/Kbuild": "old\n"})
+    edit = Step(
+        "kbuild-cmd", ("kbuild-cmd",), "rule", edit=FileEdit("/m/Kbuild", "new\n", mode=0o644)
+    )
+    result = apply_plan(Plan((edit,)), make_context(), system, log_dir="/logs")
+    assert result.ok and system.runs == []
+    assert (system.files["/m/Kbuild"], system.files["/m/Kbuild~"]) == ("new\n", "old\n")
+    assert system.modes["/m/Kbuild"] == 0o644
+    assert system.writes == [
+        ("/logs", "mkdir"),
+        (result.log_path, "log"),
+        ("/m/Kbuild~", "backup"),
+        ("/m/Kbuild", "write"),
+    ]
+    assert "written (backup /m/Kbuild~)" in (system.read_text(result.log_path) or "")
 
 
 def test_ctrl_c_mid_step_stops_cleanly_and_reports_interrupted(tmp_path: Path) -> None:

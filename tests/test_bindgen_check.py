@@ -7,7 +7,6 @@ from typing import Optional
 
 from kdoctor.checks.bindgen import PROBE_STRUCT, BindgenCheck, libclang_error, probe_header
 from kdoctor.machine.fake import Answer, FakeSystem, Reply
-from kdoctor.machine.system import DEFAULT_TIMEOUT, Probe
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.need import Package
 from tests.conftest import make_context
@@ -292,34 +291,24 @@ def test_garbled_version_but_working_bindgen_warns() -> None:
     assert finding.facts["version"] is None
 
 
-class EnvRecorder(FakeSystem):
-    """A FakeSystem that also remembers the environment each probe asked for."""
-
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.envs: list[Optional[Mapping[str, str]]] = []
-
-    def probe(
-        self,
-        argv: Sequence[str],
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        cwd: Optional[str] = None,
-        env: Optional[Mapping[str, str]] = None,
-    ) -> Probe:
-        self.envs.append(env)
-        return super().probe(argv, timeout=timeout, cwd=cwd, env=env)
-
-
 def test_libclang_path_from_kdoctor_settings_reaches_bindgen() -> None:
-    system = EnvRecorder(
+    envs: list[Mapping[str, str]] = []
+
+    def remember_env(
+        argv: tuple[str, ...], cwd: Optional[str], env: Mapping[str, str]
+    ) -> Optional[Reply]:
+        envs.append(env)
+        return None  # the answer comes from ``commands``
+
+    system = FakeSystem(
         programs={"bindgen": "/usr/bin/bindgen"},
         commands={"/usr/bin/bindgen --version": "bindgen 0.60.1\n", LOAD: BINDINGS},
         env={"PATH": "/usr/bin"},
+        handlers={"bindgen": remember_env},
     )
     finding = run(system, env={"LIBCLANG_PATH": "/usr/lib/llvm-14/lib"})
     assert finding.status is Status.OK
-    assert system.envs == [None, {"LIBCLANG_PATH": "/usr/lib/llvm-14/lib"}]
+    assert envs == [{}, {"LIBCLANG_PATH": "/usr/lib/llvm-14/lib"}]
 
 
 def test_libclang_error_lines() -> None:

@@ -53,7 +53,7 @@ def test_only_apt_has_web_builds() -> None:
 def test_detect_keeps_the_variable_in_the_context() -> None:
     pin = os.path.join(bundled_module_dir(), "rust-toolchain.toml")
     system = FakeSystem(
-        env={"KDOCTOR_DISTRO_RUST": "rustc", "HOME": "/nonexistent"},
+        env={"KDOCTOR_DISTRO_RUST": "rustc"},
         files={pin: '[toolchain]\nchannel = "nightly-2021-02-12"\n'},
     )
     ctx = detect(system)

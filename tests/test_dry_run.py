@@ -26,13 +26,39 @@ CLASSIC_KBUILD = (
 
 
 class RecordingRunner(Runner):
-    """The real runner, with every mutating call recorded (and refused)."""
+    """The real runner, with every mutating call recorded (and refused): commands, and every
+    change to the file system the System offers."""
 
     mutations: ClassVar[list[tuple[str, ...]]] = []
 
     def run(self, argv: Any, **kwargs: Any) -> Probe:
         RecordingRunner.mutations.append(tuple(argv))
         raise AssertionError(f"a dry run ran {argv}")
+
+    def _refuse(self, kind: str, *args: Any) -> Any:
+        RecordingRunner.mutations.append((kind, *map(str, args)))
+        raise AssertionError(f"a dry run called {kind}{args}")
+
+    def write_file(self, path: str, data: Any, **kwargs: Any) -> Any:
+        return self._refuse("write_file", path)
+
+    def makedirs(self, path: str) -> None:
+        self._refuse("makedirs", path)
+
+    def make_temp_dir(self, prefix: str, parent: str) -> str:
+        return str(self._refuse("make_temp_dir", parent))
+
+    def remove_tree(self, path: str) -> None:
+        self._refuse("remove_tree", path)
+
+    def rename(self, source: str, target: str) -> None:
+        self._refuse("rename", source, target)
+
+    def copy_tree(self, source: str, target: str) -> None:
+        self._refuse("copy_tree", source, target)
+
+    def open_log(self, path: str, *, append: bool = False) -> Any:
+        return self._refuse("open_log", path)
 
 
 def snapshot(*roots: Path) -> dict[str, tuple[int, str]]:

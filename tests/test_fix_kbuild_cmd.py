@@ -4,19 +4,23 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
 from kdoctor.checks.kbuild_cmd import KbuildCmdCheck
 from kdoctor.facts.kbuild import objects_without_cmd, parse_kbuild
+from kdoctor.fixes.base import Ask, Decision
 from kdoctor.fixes.kbuild_cmd import KbuildCmdFix, command_of
 from kdoctor.machine.fake import FakeSystem
 from kdoctor.machine.files import write_atomic
 from kdoctor.machine.runner import Runner
+from kdoctor.machine.system import System
+from kdoctor.model.choice import KbuildFixMode
 from kdoctor.model.context import Context, bundled_module_dir
 from kdoctor.model.finding import Finding, Status
-from kdoctor.model.plan import FileEdit, Step
-from kdoctor.model.report import Report
+from kdoctor.model.need import KbuildCmd
+from kdoctor.model.plan import FileEdit, PlanOptions, Step
 from tests.conftest import make_context
 from tests.fishinabarrel import fishinabarrel_module
 
@@ -70,12 +74,15 @@ DIFF = f"""\
 """
 
 
-def failing(status: Status = Status.FAIL) -> Finding:
+TOUCH = PlanOptions(kbuild_fix=KbuildFixMode.TOUCH)
+
+
+def failing(status: Status = Status.FAIL, module_dir: str = MOD) -> Finding:
     return Finding(
         id="kbuild-cmd",
         status=status,
         summary="modpost will stop with `.hello_world.rust.o.cmd: No such file or directory`",
-        fix="kbuild-cmd",
+        needs=(KbuildCmd(module_dir, ("hello_world.rust.o",)),),
     )
 
 
@@ -83,12 +90,19 @@ def machine(kbuild: str = CLASSIC, **files: str) -> FakeSystem:
     return FakeSystem(files={f"{MOD}/Kbuild": kbuild, **files})
 
 
-def plan(ctx: Context, system: FakeSystem, *findings: Finding) -> list[Step]:
-    return KbuildCmdFix().plan(ctx, Report(ctx, findings, 0.0), system)
+def decide(
+    ctx: Context, system: System, *findings: Finding, options: Optional[PlanOptions] = None
+) -> Decision:
+    asks = [Ask(f, n) for f in findings for n in f.needs]
+    return KbuildCmdFix().plan(ctx, asks, system, options or PlanOptions())
 
 
-def notes(ctx: Context, system: FakeSystem, *findings: Finding) -> list[str]:
-    return KbuildCmdFix().notes(ctx, Report(ctx, findings, 0.0), system)
+def plan(ctx: Context, system: System, *findings: Finding, **kw: PlanOptions) -> list[Step]:
+    return decide(ctx, system, *findings, **kw).steps
+
+
+def notes(ctx: Context, system: System, *findings: Finding, **kw: PlanOptions) -> list[str]:
+    return decide(ctx, system, *findings, **kw).notes
 
 
 def test_the_rule_is_rewritten_to_go_through_if_changed() -> None:
@@ -117,29 +131,31 @@ def test_a_warning_about_a_leftover_cmd_file_is_rewritten_too() -> None:
 
 
 def test_touch_creates_the_missing_cmd_file_instead() -> None:
-    ctx = make_context(module_dir=MOD, env={"KDOCTOR_KBUILD_FIX": "touch"})
+    ctx = make_context(module_dir=MOD)
     system = machine()
-    assert plan(ctx, system, failing()) == [
+    assert plan(ctx, system, failing(), options=TOUCH) == [
         Step(fix="kbuild-cmd", findings=("kbuild-cmd",), why=WHY, argv=("touch", CMD), timeout=30.0)
     ]
-    assert "`make clean` deletes it" in notes(ctx, system, failing())[0]
-    # the CLI's --kbuild-fix reaches kdoctor through its environment
-    by_cli = FakeSystem(files=system.files, env={"KDOCTOR_KBUILD_FIX": "touch"})
-    assert plan(make_context(module_dir=MOD), by_cli, failing())[0].argv == ("touch", CMD)
+    assert "`make clean` deletes it" in notes(ctx, system, failing(), options=TOUCH)[0]
+    # only the CLI's --kbuild-fix (PlanOptions) chooses: the environment no longer does
+    by_env = FakeSystem(files=system.files, env={"KDOCTOR_KBUILD_FIX": "touch"})
+    env_ctx = make_context(module_dir=MOD, env={"KDOCTOR_KBUILD_FIX": "touch"})
+    [step] = plan(env_ctx, by_env, failing())
+    assert step.argv == () and step.edit is not None and step.edit.content == REWRITTEN
     assert system.runs == []
 
 
 def test_touch_with_the_file_already_there_plans_nothing() -> None:
-    ctx = make_context(module_dir=MOD, env={"KDOCTOR_KBUILD_FIX": "touch"})
-    assert plan(ctx, machine(**{CMD: ""}), failing(Status.WARN)) == []
+    ctx = make_context(module_dir=MOD)
+    assert plan(ctx, machine(**{CMD: ""}), failing(Status.WARN), options=TOUCH) == []
 
 
 def test_the_bundled_hello_world_is_never_touched() -> None:
     bundled = bundled_module_dir()
     system = FakeSystem(files={f"{bundled}/Kbuild": CLASSIC})
     ctx = make_context(module_dir=bundled)
-    assert plan(ctx, system, failing()) == []
-    assert notes(ctx, system, failing()) == []
+    assert plan(ctx, system, failing(module_dir=bundled)) == []
+    assert notes(ctx, system, failing(module_dir=bundled)) == []
 
 
 def test_a_passing_check_plans_nothing() -> None:
@@ -225,7 +241,8 @@ def test_the_rewrite_makes_a_real_kbuild_build_link_the_module(tmp_path: Path) -
     ctx = make_context(module_dir=str(module), kdir=REAL_KDIR)
     finding = KbuildCmdCheck().run(ctx, system)
     assert (finding.status, finding.fix) == (Status.FAIL, "kbuild-cmd")
-    [step] = KbuildCmdFix().plan(ctx, Report(ctx, (finding,), 0.0), system)
+    assert finding.needs == (KbuildCmd(str(module), ("hello_world.rust.o",)),)
+    [step] = plan(ctx, system, finding)
     assert step.edit is not None and step.edit.path == str(module / "Kbuild")
     write_atomic(step.edit.path, step.edit.content, backup=True)
 
@@ -236,7 +253,8 @@ def test_the_rewrite_makes_a_real_kbuild_build_link_the_module(tmp_path: Path) -
     assert (module / "Kbuild~").read_text() == CLASSIC
     passed = KbuildCmdCheck().run(ctx, Runner())
     assert passed.status is Status.OK, passed.summary
-    assert KbuildCmdFix().plan(ctx, Report(ctx, (passed,), 0.0), Runner()) == []
+    assert passed.needs == ()
+    assert plan(ctx, Runner(), passed) == []
     # if_changed: nothing is relinked when nothing changed
     again = _make(module)
     assert again.returncode == 0 and "hello_world.rust.o" not in again.stdout

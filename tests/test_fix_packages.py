@@ -8,15 +8,21 @@ from typing import Any, Optional
 from kdoctor.checks.clang import ClangCheck
 from kdoctor.checks.kernel_headers import KernelHeadersCheck
 from kdoctor.checks.vm import VmCheck
-from kdoctor.fixes.base import all_fixes
-from kdoctor.fixes.packages import APT_LISTS, DPKG_UPDATES, PackagesFix, finding_packages
-from kdoctor.knowledge.packages import kernel_package_names, known_packages
+from kdoctor.fixes.base import Ask, Decision, all_fixes
+from kdoctor.fixes.packages import APT_LISTS, DPKG_UPDATES, PackagesFix
+from kdoctor.knowledge.packages import (
+    kernel_package_names,
+    known_packages,
+    package_need,
+    package_needs,
+)
 from kdoctor.knowledge.step_errors import explain_step_failure
 from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import DistroInfo
 from kdoctor.model.finding import Finding, Status
-from kdoctor.model.plan import Step
+from kdoctor.model.need import KernelImage, Need, Package, RustToolchain
+from kdoctor.model.plan import PlanOptions, Step
 from kdoctor.model.report import Report
 from tests.conftest import make_context
 
@@ -101,8 +107,13 @@ def apt_machine(
     )
 
 
-def problem(check_id: str, summary: str, fix: str = "packages", **facts: Any) -> Finding:
-    return Finding(check_id, Status.FAIL, summary, fix=fix, facts=facts)
+def problem(check_id: str, summary: str, *needs: Need, required: bool = True) -> Finding:
+    return Finding(check_id, Status.FAIL, summary, needs=needs, required=required)
+
+
+def apt(*logical: str, **values: object) -> tuple[Package, ...]:
+    """The needs a check gives for ``logical`` packages on apt."""
+    return package_needs("apt", logical, **values)
 
 
 def report(*findings: Finding, **ctx: Any) -> Report:
@@ -112,28 +123,21 @@ def report(*findings: Finding, **ctx: Any) -> Report:
 def bare_debian_12() -> tuple[Finding, ...]:
     """What the checks report on a Debian 12 machine with none of the tools (distro Rust)."""
     return (
-        problem("clang", "clang (default) is not installed", missing=["clang"], package_values={}),
-        problem("libclang", "libclang is not installed", missing=["libclang"]),
-        problem("bindgen", "bindgen is not installed", missing=["bindgen"]),
+        problem("clang", "clang (default) is not installed", *apt("clang")),
+        problem("libclang", "libclang is not installed", *apt("libclang")),
+        problem("bindgen", "bindgen is not installed", *apt("bindgen")),
         problem(
             "kernel-headers",
             f"no usable headers for the running kernel 6.1.0-56-amd64; {HEADERS} provides them",
-            missing=["Makefile", ".config"],
-            package=HEADERS,
-            package_known=True,
+            package_need("apt", "headers", release="6.1.0-56-amd64"),
         ),
         problem(
             "vm",
             "cannot test in a VM: qemu-system-x86_64 is not installed; busybox is not installed",
-            missing=["qemu", "busybox"],
-            image_package="linux-image-6.1.0-56-amd64",
+            *apt("qemu", "busybox"),
+            KernelImage("6.1.0-56-amd64", "linux-image-6.1.0-56-amd64"),
         ),
-        problem(
-            "toolchain",
-            "no rustc on PATH",
-            logical=["rustc-web", "rust-web-src"],
-            packages=["rustc-web", "rust-web-src"],
-        ),
+        problem("toolchain", "no rustc on PATH", *apt("rustc-web", "rust-web-src")),
     )
 
 
@@ -180,12 +184,17 @@ def refresh(reason: str, argv: tuple[str, ...] = ("apt-get", "update"), **kw: An
     )
 
 
+def decide(system: FakeSystem, rep: Report) -> Decision:
+    asks = [Ask(f, n) for f in rep.findings for n in f.needs]
+    return PackagesFix().plan(rep.context, asks, system, PlanOptions())
+
+
 def plan(system: FakeSystem, rep: Report) -> list[Step]:
-    return PackagesFix().plan(rep.context, rep, system)
+    return decide(system, rep).steps
 
 
 def notes(system: FakeSystem, rep: Report) -> list[str]:
-    return PackagesFix().notes(rep.context, rep, system)
+    return decide(system, rep).notes
 
 
 # -- Debian and Ubuntu (apt) ------------------------------------------------------------------
@@ -200,8 +209,12 @@ def test_bare_debian_12_installs_everything_in_one_transaction_after_refreshing_
         refresh("the package lists are 10 days old (refreshed after 7)"),
         apt_install(*BARE_PACKAGES),
     ]
-    # one apt-cache query for every candidate, nothing run
-    assert system.calls == [("apt-cache", "policy", *BARE_PACKAGES)]
+    # one apt-cache query for every candidate (in the findings' order), nothing run
+    candidates = [
+        c for f in rep.findings for n in f.needs if isinstance(n, Package) for c in n.candidates
+    ]
+    assert sorted(candidates) == list(BARE_PACKAGES)
+    assert system.calls == [("apt-cache", "policy", *candidates)]
     assert system.runs == []
     assert notes(system, rep) == []
 
@@ -237,7 +250,7 @@ def test_a_package_apt_does_not_know_refreshes_the_lists_and_is_still_planned() 
 
 def test_unknown_package_and_stale_lists_give_both_reasons() -> None:
     system = apt_machine(("clang",), lists_age_days=30)
-    rep = report(problem("clang", "clang is not installed", missing=["clang", "llvm"]))
+    rep = report(problem("clang", "clang is not installed", *apt("clang", "llvm")))
     why = "install what the checks found missing: clang needs clang, llvm"
     assert plan(system, rep) == [
         refresh(
@@ -285,8 +298,7 @@ def test_ubuntu_with_too_old_clang_installs_the_versioned_clang() -> None:
     clang = ClangCheck().run(ctx, system)  # the check says which package: clang-n with n=11
     assert clang.status is Status.WARN
     assert clang.fix == "packages"
-    assert clang.facts["missing"] == ["clang-n"]
-    assert clang.facts["package_values"] == {"n": 11}
+    assert clang.needs == (Package("clang-11", ("clang-11",)),)
     assert clang.remediation is not None
     assert clang.remediation.commands == ("apt-get install -y --no-install-recommends clang-11",)
     rep = Report(ctx, (clang,), 0.0)
@@ -313,27 +325,20 @@ def test_clang_below_the_kernels_floor_and_a_missing_versioned_clang() -> None:
     )
     too_old = ClangCheck().run(make_context(), system)
     assert too_old.fix == "packages"
-    assert (too_old.facts["missing"], too_old.facts["package_values"]) == (["clang-n"], {"n": 15})
-    assert finding_packages("apt", too_old.facts) == ["clang-15"]
+    assert too_old.needs == (Package("clang-15", ("clang-15",)),)
     absent = ClangCheck().run(make_context(env={"CLANG": "clang-16"}), FakeSystem())
     assert absent.summary == "clang-16 (CLANG) is not installed"
-    assert finding_packages("apt", absent.facts) == ["clang-16"]
+    assert absent.needs == (Package("clang-16", ("clang-16",)),)
     plain = ClangCheck().run(make_context(), FakeSystem())
-    assert finding_packages("apt", plain.facts) == ["clang"]
+    assert plain.needs == (Package("clang", ("clang",)),)
 
 
 def test_build_tools_versioned_gcc_and_shared_packages_are_installed_once() -> None:
     system = apt_machine(("gcc-12", "libclang-dev", "make"))
     rep = report(
-        problem(
-            "build-tools",
-            "not installed: make, gcc-12",
-            missing=["make", "gcc-n"],
-            packages=["make", "gcc-12"],
-            package_values={"n": 12},
-        ),
-        problem("libclang", "libclang is not installed", missing=["libclang"]),
-        problem("bindgen", "bindgen cannot load libclang", missing=["libclang"]),
+        problem("build-tools", "not installed: make, gcc-12", *apt("make", "gcc-n", n=12)),
+        problem("libclang", "libclang is not installed", *apt("libclang")),
+        problem("bindgen", "bindgen cannot load libclang", *apt("libclang")),
     )
     why = (
         "install what the checks found missing: build-tools needs make, gcc-12; "
@@ -348,7 +353,7 @@ def test_build_tools_versioned_gcc_and_shared_packages_are_installed_once() -> N
 def test_apt_that_cannot_be_asked_plans_the_install_without_refreshing() -> None:
     system = apt_machine(())
     system.programs.pop("apt-cache")
-    rep = report(problem("bindgen", "bindgen is not installed", missing=["bindgen"]))
+    rep = report(problem("bindgen", "bindgen is not installed", *apt("bindgen")))
     why = "install what the checks found missing: bindgen needs bindgen"
     assert plan(system, rep) == [apt_install("bindgen", why=why, checks=("bindgen",))]
 
@@ -360,13 +365,20 @@ FEDORA_HEADERS = "kernel-devel-6.8.5-301.fc40.x86_64"
 
 
 def fedora_findings() -> tuple[Finding, ...]:
+    def dnf(*logical: str) -> tuple[Package, ...]:
+        return package_needs("dnf", logical)
+
     return (
-        problem("clang", "clang (default) is not installed", missing=["clang"], package_values={}),
-        problem("libclang", "libclang is not installed", missing=["libclang"]),
-        problem("bindgen", "bindgen is not installed", missing=["bindgen"]),
-        problem("kernel-headers", "no usable headers", package=FEDORA_HEADERS),
-        problem("vm", "cannot test in a VM", missing=["qemu", "busybox"]),
-        problem("toolchain", "no rustc", logical=["rustc", "rust-src"]),
+        problem("clang", "clang (default) is not installed", *dnf("clang")),
+        problem("libclang", "libclang is not installed", *dnf("libclang")),
+        problem("bindgen", "bindgen is not installed", *dnf("bindgen")),
+        problem(
+            "kernel-headers",
+            "no usable headers",
+            package_need("dnf", "headers", release="6.8.5-301.fc40.x86_64"),
+        ),
+        problem("vm", "cannot test in a VM", *dnf("qemu", "busybox")),
+        problem("toolchain", "no rustc", *dnf("rustc", "rust-src")),
     )
 
 
@@ -418,7 +430,9 @@ def test_fedora_maps_every_logical_package_to_its_dnf_name() -> None:
             network=True,
         )
     ]
-    assert system.calls == [("dnf", "-q", "list", "--available", *FEDORA_PACKAGES)]
+    candidates = [c for f in rep.findings for n in f.needs for c in getattr(n, "candidates", ())]
+    assert sorted(candidates) == sorted(FEDORA_PACKAGES)
+    assert system.calls == [("dnf", "-q", "list", "--available", *candidates)]
     assert system.runs == []
 
 
@@ -441,7 +455,7 @@ def test_fedora_refreshes_metadata_only_for_an_unknown_package() -> None:
 def test_pacman_never_refreshes_alone_it_upgrades_with_the_install() -> None:
     arch = DistroInfo("arch", "", "Arch Linux")
     rep = report(
-        problem("bindgen", "bindgen is not installed", missing=["bindgen"]),
+        problem("bindgen", "bindgen is not installed", *package_needs("pacman", ["bindgen"])),
         distro=arch,
         package_manager="pacman",
     )
@@ -489,7 +503,7 @@ def test_zypper_refreshes_for_an_unknown_package() -> None:
         commands={"zypper -q info rust-bindgen": "package 'rust-bindgen' not found.\n"},
     )
     rep = report(
-        problem("bindgen", "bindgen is not installed", missing=["bindgen"]),
+        problem("bindgen", "bindgen is not installed", *package_needs("zypper", ["bindgen"])),
         distro=suse,
         package_manager="zypper",
     )
@@ -513,7 +527,13 @@ def test_zypper_refreshes_for_an_unknown_package() -> None:
 def test_no_known_package_manager_plans_nothing_and_says_what_to_install() -> None:
     gentoo = DistroInfo("gentoo", "2.15", "Gentoo Linux")
     system = FakeSystem()
-    rep = report(*bare_debian_12()[:3], distro=gentoo, package_manager=None)
+    rep = report(
+        problem("clang", "clang (default) is not installed", package_need(None, "clang")),
+        problem("libclang", "libclang is not installed", package_need(None, "libclang")),
+        problem("bindgen", "bindgen is not installed", package_need(None, "bindgen")),
+        distro=gentoo,
+        package_manager=None,
+    )
     assert plan(system, rep) == []
     assert notes(system, rep) == [
         "kdoctor knows no package manager for Gentoo Linux; install these by hand: clang, "
@@ -530,9 +550,14 @@ def test_satisfied_machine_plans_nothing_and_asks_nothing() -> None:
     rep = report(
         Finding("clang", Status.OK, "clang 14.0.6", facts={"path": "/usr/bin/clang"}),
         Finding("vm", Status.OK, "qemu 7.2.22", facts={"missing": []}),
-        # problems other fixes repair are not this fix's business
-        problem("toolchain", "nightly is not installed", fix="toolchain", logical=["rustc-web"]),
-        Finding("rustfmt", Status.WARN, "no rustfmt", fix=None, facts={"logical": ["rustfmt"]}),
+        # problems other planners repair are not this planner's business (the Rust planner
+        # hands the distribution's packages on when it chooses them)
+        problem(
+            "toolchain",
+            "nightly is not installed",
+            RustToolchain("nightly-2021-02-12", alternative=apt("rustc-web")),
+        ),
+        Finding("rustfmt", Status.WARN, "no rustfmt", facts={"logical": ["rustfmt"]}),
     )
     assert plan(system, rep) == []
     assert notes(system, rep) == []
@@ -542,7 +567,7 @@ def test_satisfied_machine_plans_nothing_and_asks_nothing() -> None:
 
 def test_a_finding_without_a_package_is_named_in_the_notes() -> None:
     system = apt_machine(())
-    rep = report(problem("build-tools", "ld.gold is not installed", missing=["ld.gold"]))
+    rep = report(problem("build-tools", "ld.gold is not installed", Package("ld.gold")))
     assert plan(system, rep) == []
     assert notes(system, rep) == [
         "build-tools: kdoctor cannot tell which package fixes this (ld.gold is not installed); "

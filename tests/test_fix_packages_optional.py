@@ -3,14 +3,12 @@ rustfmt), stays out of the one transaction instead of failing it."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from kdoctor.fixes.packages import PackagesFix
 from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.finding import Finding
 from kdoctor.model.plan import Step
 from kdoctor.model.report import Report
-from tests.test_fix_packages import apt_install, apt_machine, problem, refresh, report
+from tests.test_fix_packages import apt, apt_install, apt_machine, problem, refresh, report
+from tests.test_fix_packages import decide as decision
 
 LEFT_OUT = (
     "rustfmt left out of the transaction: apt does not know it, and only optional checks "
@@ -19,15 +17,15 @@ LEFT_OUT = (
 )
 
 
-def optional(finding: Finding) -> Finding:
-    return replace(finding, required=False)
+def optional_rustfmt() -> Finding:
+    return problem("rustfmt", "rustfmt is not installed", *apt("rustfmt"), required=False)
 
 
 def bullseye() -> tuple[Finding, ...]:
     return (
-        problem("bindgen", "bindgen is not installed", missing=["bindgen"]),
-        problem("toolchain", "no rustc", logical=["rustc", "rust-src"]),
-        optional(problem("rustfmt", "rustfmt is not installed", logical=["rustfmt"])),
+        problem("bindgen", "bindgen is not installed", *apt("bindgen")),
+        problem("toolchain", "no rustc", *apt("rustc", "rust-src")),
+        optional_rustfmt(),
     )
 
 
@@ -37,8 +35,8 @@ WHY = (
 
 
 def decide(system: FakeSystem, rep: Report) -> tuple[list[Step], list[str]]:
-    decision = PackagesFix().decide(rep.context, rep, system)
-    return decision.steps, decision.notes
+    decided = decision(system, rep)
+    return decided.steps, decided.notes
 
 
 def test_an_unknown_package_only_an_optional_check_wants_is_left_out() -> None:
@@ -61,8 +59,8 @@ def test_a_known_optional_package_is_installed_with_the_rest() -> None:
 
 def test_a_package_a_required_check_also_wants_stays_and_refreshes_the_lists() -> None:
     findings = (
-        problem("toolchain", "no rustc", logical=["rustc", "rustfmt"]),
-        optional(problem("rustfmt", "rustfmt is not installed", logical=["rustfmt"])),
+        problem("toolchain", "no rustc", *apt("rustc", "rustfmt")),
+        optional_rustfmt(),
     )
     system = apt_machine(("rustc",), lists_age_days=0.5)
     steps, notes = decide(system, report(*findings))
@@ -81,14 +79,14 @@ def test_a_package_a_required_check_also_wants_stays_and_refreshes_the_lists() -
 def test_nothing_to_install_but_the_unknown_optional_package_plans_nothing() -> None:
     system = apt_machine((), lists_age_days=0.5)
     system.commands["apt-cache policy rustfmt"] = ""  # what apt prints for a name it lacks
-    finding = optional(problem("rustfmt", "rustfmt is not installed", logical=["rustfmt"]))
+    finding = optional_rustfmt()
     assert decide(system, report(finding)) == ([], [LEFT_OUT])
 
 
 def test_apt_that_cannot_be_asked_keeps_the_optional_package() -> None:
     system = apt_machine(())
     system.programs.pop("apt-cache")
-    finding = optional(problem("rustfmt", "rustfmt is not installed", logical=["rustfmt"]))
+    finding = optional_rustfmt()
     steps, notes = decide(system, report(finding))
     why = "install what the checks found missing: rustfmt needs rustfmt"
     assert steps == [apt_install("rustfmt", why=why, checks=("rustfmt",))]

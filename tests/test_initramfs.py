@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from kdoctor.machine.fake import FakeSystem
+from kdoctor.machine.runner import Runner
 from kdoctor.pipeline.initramfs import Archive, Entry, parse_newc, read_gzip
 
 
@@ -65,8 +67,15 @@ def test_output_is_deterministic_including_the_gzip_header() -> None:
 
 def test_write_puts_the_gzip_on_disk(tmp_path: Path) -> None:
     path = tmp_path / "initrd.cpio.gz"
-    sample().write(str(path))
+    sample().write(Runner(), str(path))
     assert parse_newc(gzip.decompress(path.read_bytes())) == sample().entries()
+
+
+def test_write_goes_through_the_system() -> None:
+    system = FakeSystem()
+    sample().write(system, "/w/initrd.cpio.gz")
+    assert system.writes == [("/w/initrd.cpio.gz", "write")]
+    assert read_gzip(system.read_bytes("/w/initrd.cpio.gz") or b"") == sample().entries()
 
 
 def test_duplicates_and_escaping_paths_are_refused() -> None:

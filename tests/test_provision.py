@@ -31,12 +31,20 @@ from tests.test_retarget import FC, STOCK, STOCK_KDIR, build_dir
 
 TOOLCHAIN_FILE = os.path.join(bundled_module_dir(), "rust-toolchain.toml")
 APT = {"apt-get": "/usr/bin/apt-get", "apt-cache": "/usr/bin/apt-cache"}
+DEBIAN_12 = (
+    'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'
+    "VERSION_CODENAME=bookworm\n"
+)
 
 
 def machine(home: Path, **overrides: Any) -> FakeSystem:
     """A bare machine: no build tools, no Rust, no headers; kdoctor's files under ``home``."""
     with open(TOOLCHAIN_FILE, encoding="utf-8") as handle:
-        files = {TOOLCHAIN_FILE: handle.read(), **overrides.pop("files", {})}
+        files = {
+            TOOLCHAIN_FILE: handle.read(),
+            "/etc/os-release": DEBIAN_12,
+            **overrides.pop("files", {}),
+        }
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(home),
@@ -112,7 +120,7 @@ def test_without_consent_the_plan_is_asked_about_and_declined(tmp_path: Path) ->
 
 def answered(home: Path, plan: Plan) -> FakeSystem:
     """The bare machine, where every command of the plan succeeds."""
-    mode = SudoMode.ROOT if os.geteuid() == 0 else SudoMode.SUDO
+    mode = SudoMode.ROOT if plan.context is not None and plan.context.is_root else SudoMode.SUDO
     commands: dict[str, Any] = {"sudo -n true": ""}
     for step in plan.steps:
         if step.argv:

@@ -118,7 +118,7 @@ def test_build_tools_for_a_kernel_without_headers(tmp_path: Path) -> None:
 
 
 def test_os_is_known() -> None:
-    info = read_distro()
+    info = read_distro(Runner())
     ctx = real_context(distro=info, package_manager=package_manager_for(info))
     finding = OsCheck().run(ctx, Runner())
     if ctx.package_manager is None:

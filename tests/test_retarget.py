@@ -12,9 +12,10 @@ from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
+from kdoctor.model.need import Package, StockKernel
 from kdoctor.model.plan import RETARGETED
 from kdoctor.model.report import Report
-from kdoctor.pipeline.retarget import metapackage_release, retarget, unservable
+from kdoctor.pipeline.retarget import metapackage_release, retarget
 from tests.conftest import make_context
 
 FC = "6.18.44-fc-v782"
@@ -97,6 +98,9 @@ def test_the_newest_installed_distribution_kernel_wins_over_older_and_self_built
     ctx = running()
     report = checked(ctx, system)
     assert report.findings[0].facts["installed_targets"] == ["6.12.0+", STOCK, "6.1.0-40-amd64"]
+    (need,) = report.findings[0].needs
+    assert isinstance(need, StockKernel)
+    assert [r for r, _ in need.installed] == ["6.12.0+", STOCK, "6.1.0-40-amd64"]
     new = retarget(ctx, report, system)
     assert new is not None
     assert (new.target_kernel, new.kdir) == (STOCK, STOCK_KDIR)
@@ -180,17 +184,73 @@ def test_usable_headers_and_a_missing_finding_keep_the_target() -> None:
     assert retarget(ctx, Report(ctx, (), 0.0), system) is None
 
 
-def test_unservable_reads_the_facts_the_way_the_check_decides() -> None:
-    def headers(**facts: Any) -> Finding:
-        base = {"usable": False, "package": "linux-headers-x", "kernel_kind": None}
-        return Finding("kernel-headers", Status.FAIL, "no headers", facts={**base, **facts})
+@pytest.mark.parametrize(
+    ("release", "apt", "wanted"),
+    [
+        (FC, "unknown", StockKernel),  # a microVM kernel no package serves
+        ("6.1.0-57-amd64", "unknown", StockKernel),  # apt knows no package for it
+        ("6.12.0+", "cannot ask", StockKernel),  # a self-built kernel: no package could
+        ("6.1.0-57-amd64", "cannot ask", Package),  # an ordinary release: install its headers
+        ("6.1.0-57-amd64", "known", Package),
+    ],
+)
+def test_the_check_asks_for_the_stock_kernel_only_when_no_package_can_serve(
+    release: str, apt: str, wanted: type
+) -> None:
+    system = machine((STOCK_KDIR,), modules=(STOCK,))
+    system.commands[f"apt-cache policy linux-headers-{release}"] = (
+        f"linux-headers-{release}:\n  Installed: (none)\n  Candidate: 1.0\n"
+        if apt == "known"
+        else ""
+    )
+    if apt == "cannot ask":
+        system.programs.pop("apt-cache")
+    ctx = running(release)
+    report = checked(ctx, system)
+    (need,) = report.findings[0].needs
+    assert isinstance(need, wanted)
+    new = retarget(ctx, report, system)
+    if wanted is StockKernel:
+        assert new is not None and (new.target_kernel, new.kdir) == (STOCK, STOCK_KDIR)
+    else:
+        assert new is None
 
-    assert unservable(headers(package_known=False))
-    assert unservable(headers(package=None, package_known=None))
-    assert unservable(headers(package_known=None, kernel_kind="a self-built kernel"))
-    assert not unservable(headers(package_known=True))
-    assert not unservable(headers(package_known=None))  # could not ask: install it
-    assert not unservable(headers(usable=True, package_known=False))
+
+def test_usable_headers_need_nothing() -> None:
+    system = machine((STOCK_KDIR,), modules=(STOCK,))
+    assert checked(running(STOCK), system).findings[0].needs == ()
+
+
+def test_retarget_reads_the_stock_kernel_need_not_the_machine() -> None:
+    def asking(need: StockKernel, status: Status = Status.FAIL) -> Report:
+        return Report(ctx, (Finding("kernel-headers", status, "no headers", needs=(need,)),), 0.0)
+
+    ctx = running()
+    system = FakeSystem()  # nothing installed: only the need names the build directory
+    new = retarget(ctx, asking(StockKernel("why", None, ((STOCK, USR_SRC),))), system)
+    assert new is not None and (new.target_kernel, new.kdir) == (STOCK, USR_SRC)
+    assert system.calls == []
+    # the target itself and self-built kernels among the installed ones are passed over
+    installed = ((FC, FC_KDIR), ("6.12.0+", "/lib/modules/6.12.0+/build"), (STOCK, STOCK_KDIR))
+    new = retarget(ctx, asking(StockKernel("why", None, installed)), system)
+    assert new is not None and (new.target_kernel, new.kdir) == (STOCK, STOCK_KDIR)
+    # whatever the finding's status, its need is what counts
+    assert retarget(ctx, asking(StockKernel("why", None, installed), Status.OK), system) == new
+    # the need's stock metapackage is the one asked about
+    cloud = "apt-cache depends linux-headers-cloud-amd64"
+    system = FakeSystem(
+        programs={"apt-cache": "/usr/bin/apt-cache"},
+        commands={
+            cloud: "linux-headers-cloud-amd64\n  Depends: linux-headers-6.1.0-57-cloud-amd64\n"
+        },
+    )
+    new = retarget(ctx, asking(StockKernel("why", "linux-headers-cloud-amd64")), system)
+    assert new is not None
+    assert (new.target_kernel, new.kdir) == (
+        "6.1.0-57-cloud-amd64",
+        "/lib/modules/6.1.0-57-cloud-amd64/build",
+    )
+    assert system.calls == [("apt-cache", "depends", "linux-headers-cloud-amd64")]
 
 
 # -- this machine: Debian 12 inside a Firecracker microVM ---------------------------------------
@@ -212,7 +272,9 @@ def test_this_machine_is_retargeted_to_its_installed_stock_kernel() -> None:
     new = retarget(ctx, report, runner)
     assert new == replace(ctx, target_kernel=STOCK, kdir=STOCK_KDIR, target_source=RETARGETED)
     # the stock metapackage agrees with what is installed
-    assert metapackage_release(ctx, headers.facts, runner) == STOCK
+    (need,) = headers.needs
+    assert isinstance(need, StockKernel)
+    assert metapackage_release(ctx, need.package, runner) == STOCK
     # only read-only apt-cache queries ran: one policy query, one depends
     assert [p.argv[:2] for p in runner.probes()] == [
         ("apt-cache", "policy"),

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kdoctor.machine import settings
+from kdoctor.machine.runner import Runner
 from kdoctor.model.plan import Step
 from kdoctor.pipeline.planner import merge_settings
 
@@ -38,10 +39,10 @@ def test_settings_steps_merge_into_one_edit_and_satisfied_ones_vanish(tmp_path: 
             settings={"CC": "clang-15", "CLANG": "clang-15"},
         ),
     ]
-    merged = merge_settings(steps, path)
+    merged = merge_settings(steps, path, Runner())
     assert [s.display for s in merged] == ["apt-get install clang", f"write {path}"]
     edit = merged[1]
     assert edit.settings == {"CC": "clang-15", "CLANG": "clang-15"}
     assert edit.edit is not None and "+export CC=clang-15" in edit.edit.diff
     assert "export KDIR=/k" in edit.edit.content
-    assert merge_settings(steps[1:2], path) == []
+    assert merge_settings(steps[1:2], path, Runner()) == []

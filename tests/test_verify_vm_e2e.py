@@ -13,7 +13,14 @@ import pytest
 
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import default_cache_dir, detect
-from kdoctor.pipeline import kernel_image, verify, vm
+from kdoctor.pipeline import (
+    kernel_image,
+    verify_result,
+    verify_target,
+    verify_vm,
+    vm_boot,
+    vm_guest,
+)
 
 RELEASE = "6.1.0-56-amd64"
 KDIR = f"/lib/modules/{RELEASE}/build"
@@ -49,7 +56,9 @@ module_exit(hello_exit);
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(not os.path.isdir(KDIR), reason=f"no headers for {RELEASE}"),
-    pytest.mark.skipif(shutil.which(vm.QEMU) is None, reason=f"{vm.QEMU} is not installed"),
+    pytest.mark.skipif(
+        shutil.which(vm_boot.QEMU) is None, reason=f"{vm_boot.QEMU} is not installed"
+    ),
     pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed"),
 ]
 
@@ -72,7 +81,7 @@ def module(tmp_path_factory: pytest.TempPathFactory) -> str:
 def test_c_module_verifies_in_qemu_tcg(module: str, tmp_path: Path) -> None:
     runner = Runner()
     ctx = replace(detect(runner), cache_dir=str(tmp_path / "cache"))
-    if vm.find_busybox(runner) is None:
+    if vm_guest.find_busybox(runner) is None:
         pytest.skip("no busybox")
     # the kernel image lives in kdoctor's real cache (fetched there once, as `kdoctor verify`
     # would); everything else this run writes stays in tmp_path
@@ -82,17 +91,17 @@ def test_c_module_verifies_in_qemu_tcg(module: str, tmp_path: Path) -> None:
         os.makedirs(kernel_image.release_dir(ctx, RELEASE))
         os.symlink(image.path, kernel_image.cached_path(ctx, RELEASE))
 
-    assert verify.target_release(ctx, module)[0] == RELEASE
-    result = verify.verify_vm(ctx, runner, module, release=RELEASE, accel="tcg", timeout=180)
+    assert verify_target.target_release(ctx, runner, module)[0] == RELEASE
+    result = verify_vm.verify_vm(ctx, runner, module, release=RELEASE, accel="tcg", timeout=180)
 
     assert result.passed, (result.summary, result.console_tail, result.log_path)
-    assert result.found == verify.MESSAGES and result.missing == ()
+    assert result.found == verify_result.MESSAGES and result.missing == ()
     assert (result.insmod_status, result.rmmod_status) == (0, 0)
     assert "O" in result.taint  # out of tree; "E" too unless the module was signed
     assert result.accel == "tcg"
     assert result.log_path is not None
     log = Path(result.log_path).read_text()
     dump = log[log.index("@@kdoctor:dmesg-begin") :]
-    positions = [dump.index(message) for message in verify.MESSAGES]
+    positions = [dump.index(message) for message in verify_result.MESSAGES]
     assert positions == sorted(positions)
     assert {"boot_s", "insmod_s", "rmmod_s", "vm_s", "total_s"} <= set(result.timings)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from kdoctor.machine.fake import FakeSystem
-from kdoctor.pipeline import vm
+from kdoctor.machine.runner import Runner
+from kdoctor.pipeline import vm_accel, vm_boot, vm_console, vm_guest
 from kdoctor.pipeline.initramfs import read_gzip
 
 CONSOLES = Path(__file__).parent / "data" / "consoles"
@@ -20,7 +21,7 @@ def console(name: str) -> str:
     return (CONSOLES / f"{name}.txt").read_text()
 
 
-def a_boot(accel: str = "tcg", **overrides: object) -> vm.Boot:
+def a_boot(accel: str = "tcg", **overrides: object) -> vm_boot.Boot:
     fields: dict[str, object] = {
         "accel": accel,
         "argv": ("qemu-system-x86_64",),
@@ -32,12 +33,12 @@ def a_boot(accel: str = "tcg", **overrides: object) -> vm.Boot:
         "console": "",
     }
     fields.update(overrides)
-    return vm.Boot(**fields)  # type: ignore[arg-type]
+    return vm_boot.Boot(**fields)  # type: ignore[arg-type]
 
 
 # -- the guest ---------------------------------------------------------------------------------
 def test_init_script_loads_unloads_dumps_and_powers_off_in_that_order() -> None:
-    script = vm.init_script("helloworld.ko", "helloworld")
+    script = vm_guest.init_script("helloworld.ko", "helloworld")
     assert script.startswith("#!/bin/sh\n")
     order = [
         "mount -t devtmpfs devtmpfs /dev",
@@ -57,18 +58,18 @@ def test_init_script_loads_unloads_dumps_and_powers_off_in_that_order() -> None:
 
 
 def test_init_script_quotes_odd_module_file_names() -> None:
-    script = vm.init_script("my module.ko", "my_module")
+    script = vm_guest.init_script("my module.ko", "my_module")
     assert "insmod '/my module.ko'" in script
 
 
 def test_bare_init_only_boots_and_powers_off() -> None:
-    script = vm.bare_init_script()
+    script = vm_guest.bare_init_script()
     assert "mark boot" in script and "poweroff -f" in script
     assert "insmod" not in script and "dmesg" not in script
 
 
 def test_guest_archive_has_busybox_links_console_init_and_module() -> None:
-    archive = vm.guest_archive(b"BB", "#!/bin/sh\n", ("helloworld.ko", b"KO"))
+    archive = vm_guest.guest_archive(b"BB", "#!/bin/sh\n", ("helloworld.ko", b"KO"))
     entries = {e.name: e for e in read_gzip(archive.to_gzip())}
     assert entries["bin/busybox"].data == b"BB"
     assert entries["bin/busybox"].permissions == 0o755
@@ -82,18 +83,38 @@ def test_guest_archive_has_busybox_links_console_init_and_module() -> None:
     assert {"proc", "sys", "dev", "tmp"} <= set(entries)
 
 
-def test_write_initramfs_reads_busybox_and_module_from_disk(tmp_path: Path) -> None:
+def test_write_initramfs_reads_busybox_and_module_through_the_system() -> None:
+    system = FakeSystem(files={"/bin/busybox": b"bb", "/m/helloworld.ko": b"ko"})
+    path = vm_guest.write_initramfs(
+        system, "/work", "/bin/busybox", "#!/bin/sh\n", "/m/helloworld.ko"
+    )
+    assert path == "/work/initrd.cpio.gz"
+    assert system.writes == [(path, "write")]
+    entries = {e.name: e for e in read_gzip(system.read_bytes(path) or b"")}
+    assert entries["helloworld.ko"].data == b"ko" and entries["bin/busybox"].data == b"bb"
+
+
+def test_write_initramfs_on_disk(tmp_path: Path) -> None:
     (tmp_path / "busybox").write_bytes(b"bb")
     (tmp_path / "helloworld.ko").write_bytes(b"ko")
-    path = vm.write_initramfs(
-        str(tmp_path), str(tmp_path / "busybox"), "#!/bin/sh\n", str(tmp_path / "helloworld.ko")
+    path = vm_guest.write_initramfs(
+        Runner(),
+        str(tmp_path),
+        str(tmp_path / "busybox"),
+        "#!/bin/sh\n",
+        str(tmp_path / "helloworld.ko"),
     )
     names = [e.name for e in read_gzip(Path(path).read_bytes())]
     assert path == str(tmp_path / "initrd.cpio.gz")
     assert "helloworld.ko" in names and "bin/busybox" in names
 
 
-def elf(path: Path, *, interp: bool) -> str:
+def test_write_initramfs_without_busybox_is_an_oserror() -> None:
+    with pytest.raises(OSError):
+        vm_guest.write_initramfs(FakeSystem(), "/work", "/bin/busybox", "#!/bin/sh\n")
+
+
+def elf(*, interp: bool) -> bytes:
     """A minimal 64-bit little-endian ELF header with one or two program headers."""
     phoff, phentsize = 64, 56
     types = [1, 3] if interp else [1]
@@ -102,35 +123,36 @@ def elf(path: Path, *, interp: bool) -> str:
     struct.pack_into("<Q", header, 32, phoff)
     struct.pack_into("<HH", header, 54, phentsize, len(types))
     table = b"".join(struct.pack("<I", t) + bytes(phentsize - 4) for t in types)
-    path.write_bytes(bytes(header) + table)
-    return str(path)
+    return bytes(header) + table
 
 
 def test_static_elf_detection(tmp_path: Path) -> None:
-    assert vm.is_static_elf(elf(tmp_path / "static", interp=False))
-    assert not vm.is_static_elf(elf(tmp_path / "dynamic", interp=True))
-    (tmp_path / "script").write_text("#!/bin/sh\n")
-    assert not vm.is_static_elf(str(tmp_path / "script"))
-    assert not vm.is_static_elf(str(tmp_path / "missing"))
+    system = FakeSystem(
+        files={"/s": elf(interp=False), "/d": elf(interp=True), "/script": "#!/bin/sh\n"}
+    )
+    assert vm_guest.is_static_elf(system, "/s")
+    assert not vm_guest.is_static_elf(system, "/d")
+    assert not vm_guest.is_static_elf(system, "/script")
+    assert not vm_guest.is_static_elf(system, "/missing")
+    (tmp_path / "static").write_bytes(elf(interp=False))
+    assert vm_guest.is_static_elf(Runner(), str(tmp_path / "static"))
 
 
-def test_find_busybox_prefers_a_static_one(tmp_path: Path) -> None:
-    dynamic = elf(tmp_path / "busybox", interp=True)
-    static = elf(tmp_path / "initramfs-busybox", interp=False)
+def test_find_busybox_prefers_a_static_one() -> None:
+    dynamic, static = "/bin/busybox", "/usr/lib/initramfs-tools/bin/busybox"
+    files = {dynamic: elf(interp=True), static: elf(interp=False)}
     # the static one is not on PATH but at a well-known place
-    system = FakeSystem(programs={"busybox": dynamic, "initramfs-busybox": static})
-    assert vm.find_busybox(system, (static,)) == vm.Busybox(static, True)
-    only_dynamic = FakeSystem(programs={"busybox": dynamic})
-    assert vm.find_busybox(only_dynamic) == vm.Busybox(dynamic, False)
-    assert vm.find_busybox(FakeSystem(programs={})) is None
+    system = FakeSystem(programs={"busybox": dynamic, "initramfs-busybox": static}, files=files)
+    assert vm_guest.find_busybox(system, (static,)) == vm_guest.Busybox(static, True)
+    only_dynamic = FakeSystem(programs={"busybox": dynamic}, files=files)
+    assert vm_guest.find_busybox(only_dynamic) == vm_guest.Busybox(dynamic, False)
+    assert vm_guest.find_busybox(FakeSystem(programs={})) is None
 
 
 @pytest.mark.integration
 @pytest.mark.skipif(shutil.which("busybox") is None, reason="busybox is not installed")
 def test_this_machines_busybox_is_found() -> None:
-    from kdoctor.machine.runner import Runner
-
-    found = vm.find_busybox(Runner())
+    found = vm_guest.find_busybox(Runner())
     assert found is not None
     if shutil.which("file"):
         said = subprocess.run(["file", "-L", found.path], capture_output=True, text=True).stdout
@@ -139,7 +161,7 @@ def test_this_machines_busybox_is_found() -> None:
 
 # -- qemu ----------------------------------------------------------------------------------------
 def test_qemu_argv_for_tcg_and_kvm() -> None:
-    tcg = vm.qemu_argv("/usr/bin/qemu-system-x86_64", "/k/vmlinuz", "/t/initrd", "tcg")
+    tcg = vm_boot.qemu_argv("/usr/bin/qemu-system-x86_64", "/k/vmlinuz", "/t/initrd", "tcg")
     assert tcg == [
         "/usr/bin/qemu-system-x86_64",
         "-accel",
@@ -159,7 +181,7 @@ def test_qemu_argv_for_tcg_and_kvm() -> None:
         "-append",
         "console=ttyS0 panic=-1 rdinit=/init",
     ]
-    kvm = vm.qemu_argv("qemu", "/k", "/i", "kvm")
+    kvm = vm_boot.qemu_argv("qemu", "/k", "/i", "kvm")
     assert kvm[1:5] == ["-accel", "kvm", "-cpu", "host"]
 
 
@@ -170,7 +192,7 @@ def test_boot_collects_the_streamed_console() -> None:
         commands={" ".join(argv): "\x1bc\x1b[?7lline one\r\nline two\n"},
     )
     seen: list[str] = []
-    run = vm.boot(system, argv, accel="tcg", timeout=30, on_console=seen.append)
+    run = vm_boot.boot(system, argv, accel="tcg", timeout=30, on_console=seen.append)
     assert run.console == "\x1bc\x1b[?7lline one\r\nline two\n"
     # what is shown live has no escape sequences that could reset a terminal
     assert seen == ["line one\n", "line two\n"]
@@ -180,7 +202,7 @@ def test_boot_collects_the_streamed_console() -> None:
 
 # -- the console ---------------------------------------------------------------------------------
 def test_parse_success() -> None:
-    report = vm.parse_console(console("success"))
+    report = vm_console.parse_console(console("success"))
     assert report.booted and report.finished
     assert report.insmod_rc == 0 and report.rmmod_rc == 0 and not report.rmmod_skipped
     assert report.taint_before == 0 and report.taint_after == 12288
@@ -200,20 +222,20 @@ def test_parse_success() -> None:
 
 
 def test_parse_accepts_carriage_returns() -> None:
-    report = vm.parse_console(console("success").replace("\n", "\r\n"))
+    report = vm_console.parse_console(console("success").replace("\n", "\r\n"))
     assert (
         report.insmod_rc == 0 and report.kernel_log[-1] == "[    2.761760] Goodbye kernel module!"
     )
 
 
 def test_parse_missing_message() -> None:
-    report = vm.parse_console(console("missing_goodbye"))
+    report = vm_console.parse_console(console("missing_goodbye"))
     assert report.insmod_rc == 0 and report.rmmod_rc == 0 and report.finished
     assert not any("Goodbye" in line for line in report.kernel_log)
 
 
 def test_parse_insmod_failure() -> None:
-    report = vm.parse_console(console("insmod_invalid_format"))
+    report = vm_console.parse_console(console("insmod_invalid_format"))
     assert report.insmod_rc == 8
     assert report.rmmod_rc is None and report.rmmod_skipped
     assert report.tool_errors == ("insmod: can't insert '/helloworld.ko': invalid module format",)
@@ -222,7 +244,7 @@ def test_parse_insmod_failure() -> None:
 
 
 def test_parse_oops() -> None:
-    report = vm.parse_console(console("oops_in_init"))
+    report = vm_console.parse_console(console("oops_in_init"))
     assert report.oops == "BUG: kernel NULL pointer dereference, address: 0000000000000000"
     assert report.panic is None
     assert report.insmod_rc == 137 and report.taint_after == 12416
@@ -230,36 +252,36 @@ def test_parse_oops() -> None:
 
 
 def test_parse_panic() -> None:
-    report = vm.parse_console(console("panic_in_init"))
+    report = vm_console.parse_console(console("panic_in_init"))
     assert report.booted and not report.finished
     assert report.panic == "Kernel panic - not syncing: helloworld gave up"
     assert report.insmod_rc is None and report.kernel_log == ()
     # without a dump the console itself is searched, marker lines left out
     assert "[    2.214992] Hello kernel module!" in report.messages
-    assert not any(vm.MARK in line for line in report.messages)
+    assert not any(vm_guest.MARK in line for line in report.messages)
 
 
 def test_parse_timeout_mid_insmod() -> None:
-    report = vm.parse_console(console("timeout_in_insmod"))
+    report = vm_console.parse_console(console("timeout_in_insmod"))
     assert report.booted and not report.finished
     assert report.insmod_rc is None and report.uptimes == {"boot": 3.31}
     assert report.messages[-1] == "[    3.400607] Hello kernel module!"
 
 
 def test_parse_nothing() -> None:
-    report = vm.parse_console("")
-    assert report == vm.ConsoleReport()
+    report = vm_console.parse_console("")
+    assert report == vm_console.ConsoleReport()
 
 
 def test_parse_marker_split_by_kernel_output_on_the_same_line() -> None:
     text = "[    2.7] Hello kernel module!@@kdoctor:insmod t=2.69 rc=0\n"
-    assert vm.parse_console(text).insmod_rc == 0
+    assert vm_console.parse_console(text).insmod_rc == 0
 
 
 # -- KVM or TCG ----------------------------------------------------------------------------------
 def test_kvm_that_reached_init_is_kept_whatever_happened_next() -> None:
-    report = vm.parse_console(console("oops_in_init"))
-    assert vm.kvm_failure(a_boot("kvm"), report) is None
+    report = vm_console.parse_console(console("oops_in_init"))
+    assert vm_accel.kvm_failure(a_boot("kvm"), report) is None
 
 
 def test_kvm_abort_falls_back() -> None:
@@ -268,7 +290,7 @@ def test_kvm_abort_falls_back() -> None:
         "Assertion `ret == cpu->kvm_msr_buf->nmsrs' failed.\n"
     )
     run = a_boot("kvm", exit_code=-6, console=text)
-    assert vm.kvm_failure(run, vm.parse_console(text)) == (
+    assert vm_accel.kvm_failure(run, vm_console.parse_console(text)) == (
         "qemu was killed by SIGABRT: qemu-system-x86_64: ../../target/i386/kvm/kvm.c:3183: "
         "kvm_buf_set_msrs: Assertion `ret == cpu->kvm_msr_buf->nmsrs' failed."
     )
@@ -277,7 +299,7 @@ def test_kvm_abort_falls_back() -> None:
 def test_kvm_hang_falls_back() -> None:
     text = "SeaBIOS (version 1.16.2)\nBooting from ROM...\nProbing EDD (edd=off to disable)... ok\n"
     run = a_boot("kvm", exit_code=None, timed_out=True, timeout=15.0, console=text)
-    assert vm.kvm_failure(run, vm.parse_console(text)) == (
+    assert vm_accel.kvm_failure(run, vm_console.parse_console(text)) == (
         "no sign of /init within 15 s (nested KVM hangs)"
     )
 
@@ -285,55 +307,64 @@ def test_kvm_hang_falls_back() -> None:
 def test_kvm_permission_error_falls_back() -> None:
     text = "Could not access KVM kernel module: Permission denied\nqemu-system-x86_64: failed to initialize kvm: Permission denied\n"  # noqa: E501
     run = a_boot("kvm", exit_code=1, console=text)
-    assert vm.kvm_failure(run, vm.parse_console(text)) == (
+    assert vm_accel.kvm_failure(run, vm_console.parse_console(text)) == (
         "qemu exited with status 1: qemu-system-x86_64: failed to initialize kvm: Permission denied"
     )
 
 
 def test_kvm_guest_that_stopped_before_init_falls_back() -> None:
     run = a_boot("kvm", exit_code=0, console="[ 0.1] Linux version 6.1\n")
-    assert vm.kvm_failure(run, vm.parse_console(run.console)) == (
+    assert vm_accel.kvm_failure(run, vm_console.parse_console(run.console)) == (
         "the guest stopped before /init ran"
     )
 
 
-def test_plan_without_dev_kvm_is_tcg(tmp_path: Path) -> None:
-    plan = vm.plan_accel("auto", FakeSystem(), str(tmp_path), "6.18")
-    assert plan == vm.AccelPlan(("tcg",), "no /dev/kvm here: emulating with TCG")
+def test_plan_without_dev_kvm_is_tcg() -> None:
+    plan = vm_accel.plan_accel("auto", FakeSystem(), "/cache", "6.18")
+    assert plan == vm_accel.AccelPlan(("tcg",), "no /dev/kvm here: emulating with TCG")
 
 
-def test_plan_with_dev_kvm_tries_kvm_then_tcg(tmp_path: Path) -> None:
+def test_plan_with_dev_kvm_tries_kvm_then_tcg() -> None:
     system = FakeSystem(files={"/dev/kvm": ""})
-    assert vm.plan_accel("auto", system, str(tmp_path), "6.18") == vm.AccelPlan(("kvm", "tcg"))
+    plan = vm_accel.plan_accel("auto", system, "/cache", "6.18")
+    assert plan == vm_accel.AccelPlan(("kvm", "tcg"))
 
 
-def test_plan_remembers_that_kvm_failed_on_this_host_kernel(tmp_path: Path) -> None:
+def test_plan_remembers_that_kvm_failed_on_this_host_kernel() -> None:
     system = FakeSystem(files={"/dev/kvm": ""})
-    vm.remember_kvm(str(tmp_path), "6.18", False, "qemu was killed by SIGABRT")
-    plan = vm.plan_accel("auto", system, str(tmp_path), "6.18")
+    vm_accel.remember_kvm(system, "/cache", "6.18", False, "qemu was killed by SIGABRT")
+    plan = vm_accel.plan_accel("auto", system, "/cache", "6.18")
     assert plan.order == ("tcg",)
     assert plan.note == (
         "KVM failed on this host before (qemu was killed by SIGABRT): using TCG; "
         "--accel kvm tries KVM again"
     )
     # another host kernel is not judged by this one
-    assert vm.plan_accel("auto", system, str(tmp_path), "6.19").order == ("kvm", "tcg")
+    assert vm_accel.plan_accel("auto", system, "/cache", "6.19").order == ("kvm", "tcg")
     # asking for KVM tries it regardless
-    assert vm.plan_accel("kvm", system, str(tmp_path), "6.18") == vm.AccelPlan(("kvm",))
-    assert vm.plan_accel("tcg", system, str(tmp_path), "6.18") == vm.AccelPlan(("tcg",))
+    assert vm_accel.plan_accel("kvm", system, "/cache", "6.18") == vm_accel.AccelPlan(("kvm",))
+    assert vm_accel.plan_accel("tcg", system, "/cache", "6.18") == vm_accel.AccelPlan(("tcg",))
 
 
-def test_verdict_file_round_trip_and_garbage(tmp_path: Path) -> None:
-    vm.remember_kvm(str(tmp_path), "a", True)
-    vm.remember_kvm(str(tmp_path), "b", False, "hung")
-    assert vm.kvm_verdict(str(tmp_path), "a") == (True, "")
-    assert vm.kvm_verdict(str(tmp_path), "b") == (False, "hung")
-    assert vm.kvm_verdict(str(tmp_path), "c") is None
-    assert json.loads((tmp_path / "kvm.json").read_text())["b"] == {
+def test_verdict_file_round_trip_and_garbage() -> None:
+    system = FakeSystem()
+    vm_accel.remember_kvm(system, "/cache", "a", True)
+    vm_accel.remember_kvm(system, "/cache", "b", False, "hung")
+    assert system.writes == [("/cache/kvm.json", "write")] * 2
+    assert vm_accel.kvm_verdict(system, "/cache", "a") == (True, "")
+    assert vm_accel.kvm_verdict(system, "/cache", "b") == (False, "hung")
+    assert vm_accel.kvm_verdict(system, "/cache", "c") is None
+    assert json.loads(system.read_text("/cache/kvm.json") or "")["b"] == {
         "works": False,
         "reason": "hung",
     }
-    (tmp_path / "kvm.json").write_text("not json")
-    assert vm.kvm_verdict(str(tmp_path), "a") is None
-    vm.remember_kvm(str(tmp_path), "a", True)
-    assert vm.kvm_verdict(str(tmp_path), "a") == (True, "")
+    system.files["/cache/kvm.json"] = "not json"
+    assert vm_accel.kvm_verdict(system, "/cache", "a") is None
+    vm_accel.remember_kvm(system, "/cache", "a", True)
+    assert vm_accel.kvm_verdict(system, "/cache", "a") == (True, "")
+
+
+def test_the_verdict_file_on_disk(tmp_path: Path) -> None:
+    vm_accel.remember_kvm(Runner(), str(tmp_path), "a", False, "hung")
+    assert json.loads((tmp_path / "kvm.json").read_text())["a"]["works"] is False
+    assert vm_accel.kvm_verdict(Runner(), str(tmp_path), "a") == (False, "hung")

@@ -14,7 +14,8 @@ from kdoctor.cli import provision as cli_provision
 from kdoctor.cli.options import JsonOpt, KernelOpt, ModuleOpt, RustOpt, VerboseOpt
 from kdoctor.model.report import EXIT_USAGE
 from kdoctor.pipeline.diagnose import run_checks
-from kdoctor.pipeline.vm import ACCELS, DEFAULT_TIMEOUT
+from kdoctor.pipeline.vm_accel import ACCELS
+from kdoctor.pipeline.vm_boot import DEFAULT_TIMEOUT
 
 # the text renderer and verify's machinery are imported by the commands that use them:
 # `check --json` must not pay for Rich (see bench/check.py)
@@ -96,7 +97,7 @@ def verify(
 ) -> None:
     """Load the built module, unload it, and confirm its three messages in order."""
     from kdoctor.pipeline.provision import verify_module
-    from kdoctor.pipeline.verify import default_ko
+    from kdoctor.pipeline.verify_target import default_ko
     from kdoctor.render import jsonout
     from kdoctor.render import text as render
 
@@ -110,7 +111,7 @@ def verify(
         raise typer.BadParameter(f"no such file: {ko}", param_hint="--ko")
     system = options.new_system()
     ctx = options.context(system, kernel, module_dir, None)
-    path = os.path.abspath(ko) if ko else default_ko(ctx)
+    path = os.path.abspath(ko) if ko else default_ko(ctx, system)
     if host_mode and not yes:
         err = render.console(stderr=True)
         if not sys.stdin.isatty():

@@ -8,10 +8,8 @@ clang.
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Sequence
-from typing import Optional, cast
+from typing import cast
 
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
 from kdoctor.machine.system import System
@@ -19,20 +17,8 @@ from kdoctor.model.context import Context
 from kdoctor.model.need import Setting
 from kdoctor.model.plan import PlanOptions, Step
 
-_NUMBERED = re.compile(r"^clang-(\d+)$")
 #: settings that choose the compiler; a libclang choice made beside them waits
 COMPILER = ("CC", "CLANG")
-
-
-def command_name(system: System, path: str) -> str:
-    """The bare name when it resolves to ``path`` on PATH (survives upgrades), else the path."""
-    name = os.path.basename(path)
-    return name if system.which(name) == path else path
-
-
-def candidate_major(command: str) -> Optional[int]:
-    match = _NUMBERED.match(os.path.basename(command))
-    return int(match.group(1)) if match else None
 
 
 @register

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Callable, Optional, TextIO, TypeVar, Union
 
 from kdoctor.machine.system import DEFAULT_TIMEOUT, OutputCallback, Probe
 
@@ -19,9 +20,16 @@ class Reply:
     stderr: str = ""
     exit_code: int = 0
     timed_out: bool = False
+    #: how long the command pretends to have taken
+    duration_ms: float = 0.0
 
 
 Answer = Union[Reply, str]
+
+#: a command's behaviour beyond a canned answer: called with (argv, cwd, env) before the answer
+#: is looked up; it may change the fake machine (``system.files[...] = ...``) and returns the
+#: answer, or None to fall through to ``commands``
+Handler = Callable[[tuple[str, ...], Optional[str], Mapping[str, str]], Optional[Answer]]
 
 #: package queries that take many names and answer for each in turn; the fake answers such a
 #: query from its one-name answers (``apt-cache policy a b`` = ``apt-cache policy a`` + ``... b``)
@@ -33,14 +41,26 @@ PER_NAME_QUERIES: tuple[tuple[str, ...], ...] = (
 )
 
 
+FileData = Union[str, bytes]
+T = TypeVar("T")
+
+
 class FakeSystem:
     """Commands answer from ``commands`` (keyed by the argv joined with spaces, the first word
-    resolved through ``programs``); files come from ``files``, their times from ``mtimes``.
-    A package query for several names (see :data:`PER_NAME_QUERIES`) without an answer of its
-    own answers with the one-name answers it has, in order; a name without one is unknown.
+    resolved through ``programs``); files come from ``files`` (text or bytes), their times from
+    ``mtimes``; ``dirs`` lists directories (a directory also holds whatever ``files`` and
+    ``dirs`` have below it). A package query for several names (see :data:`PER_NAME_QUERIES`)
+    without an answer of its own answers with the one-name answers it has, in order; a name
+    without one is unknown.
 
-    Every call is recorded in ``calls`` (probes) and ``runs`` (mutating commands), so tests can
-    assert what ran and that a dry run changed nothing.
+    ``handlers`` give a command behaviour (a side effect, an answer that depends on the call):
+    keyed like ``commands``, or by the program's name alone, they are consulted before
+    ``commands`` (see :data:`Handler`).
+
+    Every call is recorded in ``calls`` (probes) and ``runs`` (mutating commands), and every
+    change to the file system in ``writes`` as ``(path, kind)``, so tests can assert what ran
+    and that a dry run changed nothing. ``uid``, ``arch`` and ``kernel_release`` are what the
+    identity questions answer (an ordinary user on x86_64 running 6.1.0-56-amd64 unless told).
     """
 
     def __init__(
@@ -48,29 +68,65 @@ class FakeSystem:
         *,
         commands: Optional[Mapping[str, Answer]] = None,
         programs: Optional[Mapping[str, str]] = None,
-        files: Optional[Mapping[str, str]] = None,
+        files: Optional[Mapping[str, FileData]] = None,
         dirs: Optional[Mapping[str, Sequence[str]]] = None,
         env: Optional[Mapping[str, str]] = None,
         mtimes: Optional[Mapping[str, float]] = None,
+        handlers: Optional[Mapping[str, Handler]] = None,
+        uid: int = 1000,
+        arch: str = "x86_64",
+        kernel_release: str = "6.1.0-56-amd64",
+        readonly: Iterable[str] = (),
+        symlinks: Optional[Mapping[str, str]] = None,
     ) -> None:
         self.commands: dict[str, Answer] = dict(commands or {})
         #: name -> full path of each executable on PATH
         self.programs: dict[str, str] = dict(programs or {})
-        self.files: dict[str, str] = dict(files or {})
+        self.files: dict[str, FileData] = dict(files or {})
         self.dirs: dict[str, list[str]] = {k: list(v) for k, v in (dirs or {}).items()}
         self.env: Mapping[str, str] = dict(env or {"PATH": "/usr/bin:/bin"})
         #: modification times; a path that exists without one is as old as the epoch
         self.mtimes: dict[str, float] = dict(mtimes or {})
+        self.handlers: dict[str, Handler] = dict(handlers or {})
+        self.user_id = uid
+        self.machine = arch
+        self.release = kernel_release
+        #: paths (and everything below them) that :meth:`is_writable` says no to
+        self.readonly: list[str] = list(readonly)
+        #: link -> absolute target, for :meth:`real_path`
+        self.symlinks: dict[str, str] = dict(symlinks or {})
+        #: permissions given to written files (``write_file(mode=...)``)
+        self.modes: dict[str, int] = {}
         self.calls: list[tuple[str, ...]] = []
         self.runs: list[tuple[str, ...]] = []
+        #: every change to the file system, in order: (path, kind), kind one of "write",
+        #: "backup", "mkdir", "tempdir", "remove", "rename", "copy", "log"
+        self.writes: list[tuple[str, str]] = []
         self._log: list[Probe] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._temp = 0
 
-    def _answer(self, argv: tuple[str, ...], timeout: Optional[float], cwd: Optional[str]) -> Probe:
+    def _handler(self, argv: tuple[str, ...]) -> Optional[Handler]:
+        name = os.path.basename(argv[0])
+        for key in (" ".join(argv), " ".join((name, *argv[1:])), argv[0], name):
+            if key in self.handlers:
+                return self.handlers[key]
+        return None
+
+    def _answer(
+        self,
+        argv: tuple[str, ...],
+        timeout: Optional[float],
+        cwd: Optional[str],
+        env: Optional[Mapping[str, str]] = None,
+    ) -> Probe:
         if self.which(argv[0]) is None:
             return Probe(argv=argv, exit_code=None, error="command not found", cwd=cwd)
         key = " ".join(argv)
-        answer = self.commands.get(key)
+        handler = self._handler(argv)
+        answer = handler(argv, cwd, dict(env or {})) if handler is not None else None
+        if answer is None:
+            answer = self.commands.get(key)
         if answer is None:
             # also accept the bare program name for a program given by full path
             answer = self.commands.get(" ".join((os.path.basename(argv[0]), *argv[1:])))
@@ -87,6 +143,7 @@ class FakeSystem:
             timed_out=reply.timed_out,
             timeout=timeout or 0.0,
             cwd=cwd,
+            duration_ms=reply.duration_ms,
         )
 
     def _per_name(self, argv: tuple[str, ...]) -> Optional[Reply]:
@@ -116,7 +173,7 @@ class FakeSystem:
         cwd: Optional[str] = None,
         env: Optional[Mapping[str, str]] = None,
     ) -> Probe:
-        result = self._answer(tuple(argv), timeout, cwd)
+        result = self._answer(tuple(argv), timeout, cwd, env)
         with self._lock:
             self.calls.append(tuple(argv))
             self._log.append(result)
@@ -131,7 +188,7 @@ class FakeSystem:
         env: Optional[Mapping[str, str]] = None,
         on_output: Optional[OutputCallback] = None,
     ) -> Probe:
-        result = self._answer(tuple(argv), timeout, cwd)
+        result = self._answer(tuple(argv), timeout, cwd, env)
         if on_output is not None and result.stdout:
             for line in result.stdout.splitlines(keepends=True):
                 on_output(line)
@@ -146,19 +203,55 @@ class FakeSystem:
         return self.programs.get(name)
 
     def read_text(self, path: str) -> Optional[str]:
-        return self.files.get(path)
+        data = self.files.get(path)
+        if isinstance(data, bytes):
+            return data.decode("utf-8", errors="replace")
+        return data
+
+    def read_bytes(self, path: str, limit: Optional[int] = None) -> Optional[bytes]:
+        data = self.files.get(path)
+        if data is None:
+            return None
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        return raw if limit is None else raw[:limit]
 
     def exists(self, path: str) -> bool:
+        return path in self.files or path in self.programs.values() or self.is_dir(path)
+
+    def is_file(self, path: str) -> bool:
+        return path in self.files or path in self.programs.values()
+
+    def is_dir(self, path: str) -> bool:
         prefix = path.rstrip("/") + "/"
         return (
-            path in self.files
-            or path in self.dirs
-            or path in self.programs.values()
+            path in self.dirs
             or any(p.startswith(prefix) for p in self.files)
+            or any(p.startswith(prefix) for p in self.dirs)
         )
 
+    def is_writable(self, path: str) -> bool:
+        return not any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.readonly)
+
+    def real_path(self, path: str) -> str:
+        resolved = os.path.normpath(path if path.startswith("/") else "/" + path)
+        for _ in range(40):  # as many links as the kernel follows
+            parts = resolved.split("/")
+            for i in range(len(parts), 1, -1):
+                link = self.symlinks.get("/".join(parts[:i]))
+                if link is not None:
+                    resolved = os.path.normpath("/".join([link, *parts[i:]]))
+                    break
+            else:
+                return resolved
+        return resolved
+
     def listdir(self, path: str) -> list[str]:
-        return sorted(self.dirs.get(path, []))
+        names = set(self.dirs.get(path, []))
+        prefix = path.rstrip("/") + "/"
+        for known in (*self.files, *self.dirs):
+            if known.startswith(prefix) and len(known) > len(prefix):
+                names.add(known[len(prefix) :].split("/", 1)[0])
+        return sorted(names)
 
     def mtime(self, path: str) -> Optional[float]:
         if path in self.mtimes:
@@ -168,6 +261,127 @@ class FakeSystem:
     def probes(self) -> list[Probe]:
         with self._lock:
             return list(self._log)
+
+    # -- who and what this machine is ---------------------------------------------------
+    def uid(self) -> int:
+        return self.user_id
+
+    def arch(self) -> str:
+        return self.machine
+
+    def kernel_release(self) -> str:
+        return self.release
+
+    # -- changing files: in memory, each change recorded in ``writes`` ---------------------
+    def write_file(
+        self,
+        path: str,
+        data: FileData,
+        *,
+        backup: bool = False,
+        mode: Optional[int] = None,
+    ) -> Optional[str]:
+        with self._lock:
+            saved: Optional[str] = None
+            if backup and path in self.files:
+                saved = path + "~"
+                self.files[saved] = self.files[path]
+                self.writes.append((saved, "backup"))
+            self.files[path] = data
+            if mode is not None:
+                self.modes[path] = mode
+            self.writes.append((path, "write"))
+            return saved
+
+    def makedirs(self, path: str) -> None:
+        with self._lock:
+            if not self.is_dir(path):
+                self.dirs[path] = []
+            self.writes.append((path, "mkdir"))
+
+    def make_temp_dir(self, prefix: str, parent: str) -> str:
+        with self._lock:
+            self._temp += 1
+            path = os.path.join(parent, f"{prefix}{self._temp:04d}")
+            self.dirs[path] = []
+            self.writes.append((path, "tempdir"))
+            return path
+
+    def remove_tree(self, path: str) -> None:
+        with self._lock:
+            _drop(self.files, path)
+            _drop(self.dirs, path)
+            _drop(self.mtimes, path)
+            _drop(self.modes, path)
+            parent = self.dirs.get(os.path.dirname(path))
+            if parent is not None and os.path.basename(path) in parent:
+                parent.remove(os.path.basename(path))
+            self.writes.append((path, "remove"))
+
+    def rename(self, source: str, target: str) -> None:
+        with self._lock:
+            if not self.exists(source):
+                raise FileNotFoundError(source)
+            _move(self.files, source, target)
+            _move(self.dirs, source, target)
+            _move(self.mtimes, source, target)
+            _move(self.modes, source, target)
+            parent = self.dirs.get(os.path.dirname(source))
+            if parent is not None and os.path.basename(source) in parent:
+                parent.remove(os.path.basename(source))
+            self.writes.append((target, "rename"))
+
+    def copy_tree(self, source: str, target: str) -> None:
+        with self._lock:
+            prefix = source.rstrip("/") + "/"
+            for path in sorted(p for p in self.files if p.startswith(prefix)):
+                rel = path[len(prefix) :]
+                if "__pycache__" in rel.split("/")[:-1]:
+                    continue
+                dst = os.path.join(target, rel)
+                if self.files.get(dst) == self.files[path] and self.mtime(dst) == self.mtime(path):
+                    continue
+                self.files[dst] = self.files[path]
+                if path in self.mtimes:
+                    self.mtimes[dst] = self.mtimes[path]
+                self.writes.append((dst, "copy"))
+            if not self.is_dir(target):
+                self.dirs[target] = []
+
+    def open_log(self, path: str, *, append: bool = False) -> TextIO:
+        with self._lock:
+            if not append or path not in self.files:
+                self.files[path] = ""
+            self.writes.append((path, "log"))
+        return _FakeLog(self, path)
+
+
+class _FakeLog(io.StringIO):
+    """A log handle whose every write lands in the fake's ``files`` at once."""
+
+    def __init__(self, system: FakeSystem, path: str) -> None:
+        super().__init__()
+        self._system = system
+        self._path = path
+
+    def write(self, text: str) -> int:
+        with self._system._lock:
+            self._system.files[self._path] = (self._system.read_text(self._path) or "") + text
+        return super().write(text)
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _drop(table: dict[str, T], root: str) -> None:
+    for key in [k for k in table if _within(k, root)]:
+        del table[key]
+
+
+def _move(table: dict[str, T], source: str, target: str) -> None:
+    for key in [k for k in table if _within(k, source)]:
+        table[target + key[len(source) :]] = table.pop(key)
 
 
 def _line_ended(text: str) -> str:

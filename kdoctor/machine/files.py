@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from typing import Optional
+from typing import Optional, Union
 
 
 def write_atomic(
-    path: str, text: str, *, backup: bool = False, mode: Optional[int] = None
+    path: str, text: Union[str, bytes], *, backup: bool = False, mode: Optional[int] = None
 ) -> Optional[str]:
-    """Replace ``path`` with ``text`` atomically; keep ``path~`` as a backup when asked.
+    """Replace ``path`` with ``text`` (bytes, or text written as UTF-8) atomically; keep
+    ``path~`` as a backup when asked.
 
     Returns the backup's path when one was made.
     """
@@ -23,8 +24,9 @@ def write_atomic(
         shutil.copy2(path, saved)
     fd, tmp = tempfile.mkstemp(prefix=".kdoctor-", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         if mode is not None:

@@ -4,16 +4,19 @@
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
-from typing import Any, Optional
+from typing import Any, Optional, TextIO, Union
 
 import sh
 
+from kdoctor.machine.files import write_atomic
 from kdoctor.machine.system import DEFAULT_TIMEOUT, OutputCallback, Probe
 
 _CacheKey = tuple[tuple[str, ...], Optional[str], tuple[tuple[str, str], ...]]
@@ -170,6 +173,83 @@ class Runner:
     def probes(self) -> list[Probe]:
         with self._lock:
             return list(self._log)
+
+    # -- who and what this machine is ---------------------------------------------------
+    def uid(self) -> int:
+        return os.geteuid()
+
+    def arch(self) -> str:
+        return platform.machine()
+
+    def kernel_release(self) -> str:
+        return platform.release()
+
+    # -- reading files --------------------------------------------------------------------
+    def read_bytes(self, path: str, limit: Optional[int] = None) -> Optional[bytes]:
+        try:
+            with open(path, "rb") as handle:
+                return handle.read() if limit is None else handle.read(limit)
+        except OSError:
+            return None
+
+    def is_file(self, path: str) -> bool:
+        return os.path.isfile(path)
+
+    def is_dir(self, path: str) -> bool:
+        return os.path.isdir(path)
+
+    def is_writable(self, path: str) -> bool:
+        return os.access(path, os.W_OK)
+
+    def real_path(self, path: str) -> str:
+        return os.path.realpath(path)
+
+    # -- changing files ---------------------------------------------------------------------
+    def write_file(
+        self,
+        path: str,
+        data: Union[str, bytes],
+        *,
+        backup: bool = False,
+        mode: Optional[int] = None,
+    ) -> Optional[str]:
+        return write_atomic(path, data, backup=backup, mode=mode)
+
+    def makedirs(self, path: str) -> None:
+        os.makedirs(path, exist_ok=True)
+
+    def make_temp_dir(self, prefix: str, parent: str) -> str:
+        os.makedirs(parent, exist_ok=True)
+        return tempfile.mkdtemp(prefix=prefix, dir=parent)
+
+    def remove_tree(self, path: str) -> None:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        elif os.path.lexists(path):
+            os.unlink(path)
+
+    def rename(self, source: str, target: str) -> None:
+        os.replace(source, target)
+
+    def copy_tree(self, source: str, target: str) -> None:
+        for root, dirs, files in os.walk(source):
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+            rel = os.path.relpath(root, source)
+            os.makedirs(os.path.join(target, rel), exist_ok=True)
+            for name in files:
+                src, dst = os.path.join(root, name), os.path.join(target, rel, name)
+                s = os.stat(src)
+                try:
+                    d = os.stat(dst)
+                    if d.st_size == s.st_size and int(d.st_mtime) == int(s.st_mtime):
+                        continue
+                except OSError:
+                    pass
+                shutil.copy2(src, dst)
+
+    def open_log(self, path: str, *, append: bool = False) -> TextIO:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        return open(path, "a" if append else "w", encoding="utf-8")
 
 
 def _deadline(

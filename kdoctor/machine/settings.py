@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Optional
 
 from kdoctor.machine.files import write_atomic
+from kdoctor.machine.system import System
 
 #: the variables kdoctor may persist
 PERSISTED = ("KDIR", "CC", "CLANG", "LLVM", "RUSTC", "BINDGEN", "LIBCLANG_PATH", "KDOCTOR_RUST")
@@ -41,7 +42,14 @@ def render(values: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def load(path: str) -> dict[str, str]:
+def load(path: str, system: Optional[System] = None) -> dict[str, str]:
+    """The persisted values in ``path`` (none when it is missing), read through ``system``.
+
+    Without a System the file is read directly (the planner's merge_settings still does).
+    """
+    if system is not None:
+        text = system.read_text(path)
+        return parse(text) if text is not None else {}
     try:
         with open(path, encoding="utf-8") as handle:
             return parse(handle.read())
@@ -49,16 +57,21 @@ def load(path: str) -> dict[str, str]:
         return {}
 
 
-def merged_env(env: Mapping[str, str], path: Optional[str] = None) -> dict[str, str]:
+def merged_env(
+    env: Mapping[str, str], path: Optional[str] = None, system: Optional[System] = None
+) -> dict[str, str]:
     """The environment with persisted choices filled in where the real environment is silent."""
-    merged = dict(load(path or settings_path(env)))
+    merged = dict(load(path or settings_path(env), system))
     merged.update({k: v for k, v in env.items()})
     return merged
 
 
-def update(path: str, changes: Mapping[str, Optional[str]]) -> dict[str, str]:
-    """Set (or with None, remove) persisted values; written atomically with a backup."""
-    values = load(path)
+def update(
+    path: str, changes: Mapping[str, Optional[str]], system: Optional[System] = None
+) -> dict[str, str]:
+    """Set (or with None, remove) persisted values; written atomically with a backup (through
+    ``system`` when given)."""
+    values = load(path, system)
     for key, value in changes.items():
         if key not in PERSISTED:
             raise ValueError(f"kdoctor does not persist {key}")
@@ -66,5 +79,8 @@ def update(path: str, changes: Mapping[str, Optional[str]]) -> dict[str, str]:
             values.pop(key, None)
         else:
             values[key] = value
-    write_atomic(path, render(values), backup=True)
+    if system is not None:
+        system.write_file(path, render(values), backup=True)
+    else:
+        write_atomic(path, render(values), backup=True)
     return values

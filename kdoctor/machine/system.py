@@ -1,15 +1,17 @@
-"""The machine as kdoctor sees it: the one interface through which everything is observed.
+"""The machine as kdoctor sees it: the one door through which everything is observed or changed.
 
-Checks and fixes never touch subprocesses or the file system directly; they receive a
-:class:`System`. :class:`kdoctor.machine.runner.Runner` is the real one (the only user of ``sh``);
-:class:`kdoctor.machine.fake.FakeSystem` is the one tests use.
+Detection, checks, fixes, planning, applying, building and verifying never touch subprocesses,
+the file system or the process's identity directly; they receive a :class:`System`.
+:class:`kdoctor.machine.runner.Runner` is the real one (the only user of ``sh``, ``open`` for
+writing, ``shutil`` and ``tempfile``); :class:`kdoctor.machine.fake.FakeSystem` is the one tests
+use: an in-memory machine that records every command it runs and every file it changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Protocol
+from typing import Callable, Optional, Protocol, TextIO, Union
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -104,4 +106,82 @@ class System(Protocol):
 
     def probes(self) -> list[Probe]:
         """Every command run so far, in the order they finished."""
+        ...
+
+    # -- who and what this machine is (read only) ------------------------------------------
+    def uid(self) -> int:
+        """The effective user id kdoctor runs as (0 is root)."""
+        ...
+
+    def arch(self) -> str:
+        """The hardware name, as ``uname -m`` prints it (``x86_64``, ``aarch64``)."""
+        ...
+
+    def kernel_release(self) -> str:
+        """The running kernel's release, as ``uname -r`` prints it."""
+        ...
+
+    # -- reading files -------------------------------------------------------------------
+    def read_bytes(self, path: str, limit: Optional[int] = None) -> Optional[bytes]:
+        """A file's first ``limit`` bytes (all of it without a limit); None when it is missing
+        or unreadable."""
+        ...
+
+    def is_file(self, path: str) -> bool:
+        """Whether ``path`` is a regular file (following symlinks)."""
+        ...
+
+    def is_dir(self, path: str) -> bool:
+        """Whether ``path`` is a directory (following symlinks)."""
+        ...
+
+    def is_writable(self, path: str) -> bool:
+        """Whether kdoctor may change ``path`` (for a directory: create files in it)."""
+        ...
+
+    def real_path(self, path: str) -> str:
+        """``path`` made absolute with every symlink resolved (``os.path.realpath``)."""
+        ...
+
+    # -- changing files (each call is a change the fake records) -------------------------
+    def write_file(
+        self,
+        path: str,
+        data: Union[str, bytes],
+        *,
+        backup: bool = False,
+        mode: Optional[int] = None,
+    ) -> Optional[str]:
+        """Replace ``path`` atomically with ``data`` (text is written as UTF-8), creating its
+        directory; keep the old file as ``path~`` when ``backup``; ``mode`` sets the permissions
+        (else the old file's are kept). Returns the backup's path when one was made."""
+        ...
+
+    def makedirs(self, path: str) -> None:
+        """Create a directory and its parents; nothing when it exists."""
+        ...
+
+    def make_temp_dir(self, prefix: str, parent: str) -> str:
+        """A new, empty, uniquely named directory ``<parent>/<prefix>XXXX`` (``parent`` is
+        created when missing); returns its path."""
+        ...
+
+    def remove_tree(self, path: str) -> None:
+        """Remove a file or a directory with everything in it; nothing when it is missing."""
+        ...
+
+    def rename(self, source: str, target: str) -> None:
+        """Move ``source`` to ``target`` in one step (``os.replace``: ``target`` is replaced)."""
+        ...
+
+    def copy_tree(self, source: str, target: str) -> None:
+        """Bring ``target`` up to date with the files of ``source``: copy those missing or
+        differing in size or mtime, keeping their mtimes (so make's timestamps stay useful);
+        ``__pycache__`` directories are skipped, nothing is deleted."""
+        ...
+
+    def open_log(self, path: str, *, append: bool = False) -> TextIO:
+        """A text handle writing to ``path`` (truncated, or appended to with ``append``),
+        creating its directory; the caller closes it. Written lines are readable through
+        :meth:`read_text` as soon as they are flushed."""
         ...

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import os
-import platform
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-import distro
-
 from kdoctor.facts.kbuild import kdir_uts_release
 from kdoctor.machine.settings import merged_env, settings_path
 from kdoctor.machine.system import System
 from kdoctor.model.choice import RustMode, TargetSource
+from kdoctor.model.distro_info import OS_RELEASE
+from kdoctor.model.distro_info import DistroInfo as DistroInfo  # re-exported
+from kdoctor.model.distro_info import read_distro as read_distro  # re-exported
 from kdoctor.model.toolchain_file import PinnedToolchain, read_pin
 
 #: environment variables the kernel and Rust builds honour, reported and passed through
@@ -40,18 +40,6 @@ _FAMILIES = (
 )
 
 RUST_MODES = RustMode.values()
-
-
-@dataclass(frozen=True)
-class DistroInfo:
-    id: str
-    version: str
-    name: str
-    like: tuple[str, ...] = ()
-    codename: str = ""
-
-    def family_ids(self) -> tuple[str, ...]:
-        return (self.id, *self.like)
 
 
 @dataclass(frozen=True)
@@ -107,21 +95,10 @@ def package_manager_for(info: DistroInfo) -> Optional[str]:
     return None
 
 
-def read_distro(os_release: str = "/etc/os-release") -> DistroInfo:
-    found = distro.LinuxDistribution(
-        include_lsb=False, include_uname=False, os_release_file=os_release
-    )
-    return DistroInfo(
-        id=found.id() or "unknown",
-        version=found.version() or "",
-        name=found.name(pretty=True) or found.id() or "unknown",
-        like=tuple(found.like().split()),
-        codename=found.codename() or "",
-    )
-
-
 def bundled_module_dir() -> str:
-    """The hello-world module shipped with kdoctor (the source tree when run from a checkout)."""
+    """The hello-world module shipped with kdoctor (the source tree when run from a checkout).
+
+    kdoctor's own files, not the machine's: found without the System."""
     package = Path(__file__).resolve().parents[1]
     installed = package / "hello_world"
     return str(installed if installed.is_dir() else package.parent / "hello-world")
@@ -138,16 +115,18 @@ def detect(
     kernel: Optional[str] = None,
     module_dir: Optional[str] = None,
     rust_mode: Optional[str] = None,
-    os_release: str = "/etc/os-release",
+    os_release: str = OS_RELEASE,
 ) -> Context:
-    env = merged_env(system.env)
+    """Everything the checks share, observed through ``system`` alone: its os-release file,
+    hardware name, user id, running kernel, environment and kdoctor's settings file."""
+    env = merged_env(system.env, system=system)
     wanted = rust_mode or env.get("KDOCTOR_RUST") or "auto"
     if wanted not in RUST_MODES:
         raise ValueError(f"unknown Rust toolchain source {wanted!r} (use {', '.join(RUST_MODES)})")
     mode = RustMode(wanted)
-    info = read_distro(os_release)
+    info = read_distro(system, os_release)
     osrelease = system.read_text("/proc/sys/kernel/osrelease")
-    running = osrelease.strip() if osrelease else platform.release()
+    running = osrelease.strip() if osrelease else system.kernel_release()
     if kernel:
         target, source = kernel, TargetSource.OPTION
         kdir = f"/lib/modules/{kernel}/build"
@@ -157,14 +136,14 @@ def detect(
     else:
         target, source = running, TargetSource.RUNNING
         kdir = f"/lib/modules/{running}/build"
-    mdir = str(Path(module_dir).resolve()) if module_dir else bundled_module_dir()
+    mdir = system.real_path(os.path.abspath(module_dir)) if module_dir else bundled_module_dir()
     pin = read_pin(system, mdir) or read_pin(system, bundled_module_dir())
     if pin is None:
         raise RuntimeError("the bundled hello-world/rust-toolchain.toml is missing or unreadable")
     return Context(
         distro=info,
         package_manager=package_manager_for(info),
-        arch=platform.machine(),
+        arch=system.arch(),
         running_kernel=running,
         target_kernel=target,
         kdir=kdir,
@@ -173,7 +152,7 @@ def detect(
         pin=pin,
         rust_mode=mode,
         env={k: env[k] for k in ENV_VARS if env.get(k)},
-        is_root=os.geteuid() == 0,
+        is_root=system.uid() == 0,
         cache_dir=default_cache_dir(env),
         settings_file=settings_path(system.env),
     )

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Callable, Optional, TextIO
 
 from kdoctor.knowledge.step_errors import explain_step_failure, lock_held
-from kdoctor.machine.files import write_atomic
 from kdoctor.machine.system import System
 from kdoctor.model.choice import Stopped, SudoMode
 from kdoctor.model.context import Context
@@ -86,14 +85,14 @@ def apply_plan(
     on_step: Callable[[Step, int, int], None] = lambda step, i, n: None,
     on_line: Callable[[str], None] = lambda line: None,
 ) -> ApplyResult:
-    os.makedirs(log_dir, exist_ok=True)
+    system.makedirs(log_dir)
     log_path = os.path.join(log_dir, f"fix-{time.strftime('%Y%m%d-%H%M%S')}.log")
     mode = sudo_mode(ctx, system) if any(s.root for s in plan.steps) else SudoMode.ROOT
     if mode == SudoMode.NONE:
         admin = tuple(s.display for s in plan.steps if s.root)
         return ApplyResult((), log_path, stopped=Stopped.NEEDS_ADMIN, admin_commands=admin)
     results: list[StepResult] = []
-    with open(log_path, "a", encoding="utf-8") as log:
+    with system.open_log(log_path, append=True) as log:
         for index, step in enumerate(plan.steps, 1):
             on_step(step, index, len(plan.steps))
             log.write(f"\n=== [{index}/{len(plan.steps)}] {step.display}\n    why: {step.why}\n")
@@ -117,7 +116,7 @@ def _apply_step(
     write = log.write
     if step.edit is not None:
         try:
-            backup = write_atomic(
+            backup = system.write_file(
                 step.edit.path, step.edit.content, backup=True, mode=step.edit.mode
             )
         except OSError as exc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -54,33 +53,16 @@ class BuildResult:
         }
 
 
-def working_module_dir(ctx: Context) -> str:
+def working_module_dir(ctx: Context, system: System) -> str:
     """Where to build: the module directory itself, or a copy in the cache when it is read-only
-    (the hello-world shipped inside an installed kdoctor)."""
+    (the hello-world shipped inside an installed kdoctor); the copy is brought up to date with
+    :meth:`System.copy_tree` (new or changed files only, so make's timestamps stay useful)."""
     source = ctx.module_dir
-    if os.access(source, os.W_OK) and "site-packages" not in source.split(os.sep):
+    if system.is_writable(source) and "site-packages" not in source.split(os.sep):
         return source
     target = os.path.join(ctx.cache_dir, "modules", os.path.basename(source.rstrip("/")))
-    _sync_tree(source, target)
+    system.copy_tree(source, target)
     return target
-
-
-def _sync_tree(source: str, target: str) -> None:
-    """Copy files that are new or changed (by size and mtime), so make's timestamps stay useful."""
-    for root, dirs, files in os.walk(source):
-        dirs[:] = [d for d in dirs if d != "__pycache__"]
-        rel = os.path.relpath(root, source)
-        os.makedirs(os.path.join(target, rel), exist_ok=True)
-        for name in files:
-            src, dst = os.path.join(root, name), os.path.join(target, rel, name)
-            s = os.stat(src)
-            try:
-                d = os.stat(dst)
-                if d.st_size == s.st_size and int(d.st_mtime) == int(s.st_mtime):
-                    continue
-            except OSError:
-                pass
-            shutil.copy2(src, dst)
 
 
 def make_argv(ctx: Context, module_dir: str, rustc: Optional[str], target: str = "") -> list[str]:
@@ -109,13 +91,12 @@ def build(
     on_step: Callable[[str], None] = lambda step: None,
     timeout: float = BUILD_TIMEOUT,
 ) -> BuildResult:
-    module_dir = working_module_dir(ctx)
+    module_dir = working_module_dir(ctx, system)
     argv = make_argv(ctx, module_dir, rustc)
     env = build_env(ctx, toolchain_env)
-    os.makedirs(log_dir, exist_ok=True)
     log_path = os.path.join(log_dir, f"build-{time.strftime('%Y%m%d-%H%M%S')}.log")
     started = time.monotonic()
-    with open(log_path, "w", encoding="utf-8") as log:
+    with system.open_log(log_path) as log:
         log.write("$ " + " ".join(f"{k}={v}" for k, v in env.items()) + " " + " ".join(argv) + "\n")
 
         def on_output(line: str) -> None:
@@ -128,8 +109,8 @@ def build(
         probe = system.run(argv, timeout=timeout, env=env, on_output=on_output)
         if probe.timed_out:
             log.write(f"\nkdoctor: the build did not finish within {timeout:g} s and was stopped\n")
-    text = _read(log_path)
-    ko = _find_ko(module_dir) if probe.ok else None
+    text = system.read_text(log_path) or ""
+    ko = _find_ko(system, module_dir) if probe.ok else None
     ok = probe.ok and ko is not None
     explanations = tuple(explain(text)) if not ok else ()
     return BuildResult(
@@ -146,15 +127,10 @@ def build(
     )
 
 
-def _find_ko(module_dir: str) -> Optional[str]:
+def _find_ko(system: System, module_dir: str) -> Optional[str]:
     candidates = sorted(
-        (os.path.join(module_dir, n) for n in os.listdir(module_dir) if n.endswith(".ko")),
-        key=os.path.getmtime,
+        (os.path.join(module_dir, n) for n in system.listdir(module_dir) if n.endswith(".ko")),
+        key=lambda path: system.mtime(path) or 0.0,
         reverse=True,
     )
     return candidates[0] if candidates else None
-
-
-def _read(path: str) -> str:
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        return handle.read()

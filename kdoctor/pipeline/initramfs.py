@@ -12,6 +12,8 @@ import io
 import stat
 from dataclasses import dataclass
 
+from kdoctor.machine.system import System
+
 MAGIC = b"070701"
 TRAILER = "TRAILER!!!"
 _FIELDS = 13  # ino mode uid gid nlink mtime filesize devmajor devminor rdevmajor rdevminor
@@ -95,10 +97,9 @@ class Archive:
             z.write(self.to_newc())
         return out.getvalue()
 
-    def write(self, path: str) -> None:
+    def write(self, system: System, path: str) -> None:
         """Write the gzip'd archive to ``path``."""
-        with open(path, "wb") as handle:
-            handle.write(self.to_gzip())
+        system.write_file(path, self.to_gzip())
 
     def _parents(self, name: str) -> None:
         parts = name.split("/")[:-1]

@@ -12,8 +12,6 @@ place with one rename, so an interrupted fetch leaves nothing a rerun trips over
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -63,7 +61,7 @@ def locate(ctx: Context, system: System, release: str) -> Optional[KernelImage]:
         if system.exists(path):
             return KernelImage(path, source)
     cached = cached_path(ctx, release)
-    if os.path.isfile(cached):
+    if system.is_file(cached):
         return KernelImage(cached, "cache")
     return None
 
@@ -124,13 +122,13 @@ def fetch(
             ),
         )
     destination = release_dir(ctx, release)
-    os.makedirs(destination, exist_ok=True)
-    _remove_partials(destination)
-    work = tempfile.mkdtemp(prefix=_PARTIAL, dir=destination)
+    system.makedirs(destination)
+    _remove_partials(system, destination)
+    work = system.make_temp_dir(_PARTIAL, destination)
     try:
         step(f"downloading {package} (apt-get download)")
         got = system.run(["apt-get", "download", package], cwd=work, timeout=DOWNLOAD_TIMEOUT)
-        debs = sorted(name for name in os.listdir(work) if name.endswith(".deb"))
+        debs = sorted(name for name in system.listdir(work) if name.endswith(".deb"))
         if not got.ok or not debs:
             raise KernelImageError(
                 f"could not download {package}: {got.describe_failure()}",
@@ -149,7 +147,7 @@ def fetch(
         unpacked = system.run(
             ["dpkg-deb", "-x", os.path.join(work, debs[0]), root], timeout=UNPACK_TIMEOUT
         )
-        image = _image_in(root, release)
+        image = _image_in(system, root, release)
         if not unpacked.ok or image is None:
             why = unpacked.describe_failure() if not unpacked.ok else "it has no boot/vmlinuz-*"
             raise KernelImageError(
@@ -160,32 +158,29 @@ def fetch(
                 ),
             )
         config = os.path.join(root, "boot", f"config-{release}")
-        if os.path.isfile(config):
-            os.replace(config, os.path.join(destination, f"config-{release}"))
+        if system.is_file(config):
+            system.rename(config, os.path.join(destination, f"config-{release}"))
         # the image last: its presence is what marks the fetch as complete
-        os.replace(image, cached_path(ctx, release))
+        system.rename(image, cached_path(ctx, release))
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        system.remove_tree(work)
     return KernelImage(cached_path(ctx, release), "downloaded", package)
 
 
-def _image_in(root: str, release: str) -> Optional[str]:
+def _image_in(system: System, root: str, release: str) -> Optional[str]:
     boot = os.path.join(root, "boot")
     exact = os.path.join(boot, f"vmlinuz-{release}")
-    if os.path.isfile(exact):
+    if system.is_file(exact):
         return exact
-    try:
-        others = sorted(n for n in os.listdir(boot) if n.startswith("vmlinuz-"))
-    except OSError:
-        return None
+    others = sorted(n for n in system.listdir(boot) if n.startswith("vmlinuz-"))
     return os.path.join(boot, others[0]) if others else None
 
 
-def _remove_partials(destination: str) -> None:
+def _remove_partials(system: System, destination: str) -> None:
     """What an interrupted fetch left behind."""
-    for name in os.listdir(destination):
+    for name in system.listdir(destination):
         if name.startswith(_PARTIAL):
-            shutil.rmtree(os.path.join(destination, name), ignore_errors=True)
+            system.remove_tree(os.path.join(destination, name))
 
 
 def _has_candidate(policy: str) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import os
 from typing import Optional
 
 from kdoctor.fixes.base import Ask, Decision, all_fixes
@@ -35,10 +34,10 @@ def make_plan(
         decided[fix.id] = decision
     steps = [s for fix in fixes for s in decided[fix.id].steps]
     notes = [n for fix in fixes for n in decided[fix.id].notes]
-    return Plan(tuple(merge_settings(steps, ctx.settings_file)), tuple(notes), ctx)
+    return Plan(tuple(merge_settings(steps, ctx.settings_file, system)), tuple(notes), ctx)
 
 
-def merge_settings(steps: list[Step], path: str) -> list[Step]:
+def merge_settings(steps: list[Step], path: str, system: System) -> list[Step]:
     """Every persisted choice in the plan becomes one edit of kdoctor's settings file, placed
     where the first of them stood; choices already in force are dropped."""
     wanted: dict[str, Optional[str]] = {}
@@ -57,7 +56,7 @@ def merge_settings(steps: list[Step], path: str) -> list[Step]:
         why.append(step.why)
         findings += [f for f in step.findings if f not in findings]
         fixes += [step.fix] if step.fix not in fixes else []
-    current = load(path)
+    current = load(path, system)
     changes = {k: v for k, v in wanted.items() if current.get(k) != v}
     if position is None or not changes:
         return out
@@ -67,7 +66,7 @@ def merge_settings(steps: list[Step], path: str) -> list[Step]:
             new.pop(key, None)
         else:
             new[key] = value
-    before = render_settings(current) if os.path.exists(path) else ""
+    before = render_settings(current) if system.exists(path) else ""
     after = render_settings(new)
     diff = "".join(
         difflib.unified_diff(before.splitlines(True), after.splitlines(True), path, path, n=0)

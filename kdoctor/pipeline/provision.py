@@ -27,14 +27,11 @@ from kdoctor.pipeline.build import BuildResult, build
 from kdoctor.pipeline.diagnose import diagnose
 from kdoctor.pipeline.planner import make_plan
 from kdoctor.pipeline.retarget import retarget
-from kdoctor.pipeline.verify import (
-    VerifyResult,
-    choose_mode,
-    target_release,
-    verify_host,
-    verify_vm,
-)
-from kdoctor.pipeline.vm import DEFAULT_TIMEOUT
+from kdoctor.pipeline.verify_host import verify_host
+from kdoctor.pipeline.verify_result import VerifyResult
+from kdoctor.pipeline.verify_target import choose_mode, target_release
+from kdoctor.pipeline.verify_vm import verify_vm
+from kdoctor.pipeline.vm_boot import DEFAULT_TIMEOUT
 
 #: where the pipeline gets a System: called once per diagnosis that must start from scratch
 SystemFactory = Callable[[], System]
@@ -317,7 +314,7 @@ def verify_module(
     """Load the module, unload it and judge the kernel's messages: in a VM booting the kernel
     the module was built for (the default), or in the running kernel (``requested="host"``, or
     ``"auto"`` with the person's consent when it can load it)."""
-    release, differs = target_release(ctx, ko)
+    release, differs = target_release(ctx, system, ko)
     mode, why = choose_mode(ctx, system, requested, consent=consent, release=release)
     with progress("verify") as display:
         if mode == "host":

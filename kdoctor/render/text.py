@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from kdoctor.model.plan import Plan, Step
     from kdoctor.pipeline.apply import ApplyResult
     from kdoctor.pipeline.build import BuildResult
-    from kdoctor.pipeline.verify import VerifyResult
+    from kdoctor.pipeline.verify_result import VerifyResult
 
 GLYPHS = {
     Status.OK: ("✔", "green"),
@@ -273,7 +273,7 @@ def print_before_after(before: Report, after: Report, out: Console) -> None:
 
 
 def print_verify(result: VerifyResult, out: Console) -> None:
-    from kdoctor.pipeline import verify
+    from kdoctor.pipeline import verify_result
 
     where = "the running kernel" if result.mode == "host" else "a VM"
     accel = f" ({result.accel.upper()})" if result.accel else ""
@@ -302,7 +302,7 @@ def print_verify(result: VerifyResult, out: Console) -> None:
     out.print(f"  status    {' · '.join(statuses)}", markup=False)
     if result.taint:
         meanings = ", ".join(
-            f"{f} {verify.taint_meaning(f)}" + (" (new)" if f in result.taint_new else "")
+            f"{f} {verify_result.taint_meaning(f)}" + (" (new)" if f in result.taint_new else "")
             for f in result.taint
         )
         out.print(f"  taint     {result.taint}: {meanings}", markup=False)

@@ -1,0 +1,191 @@
+"""``kdoctor verify``'s outcome, and the pieces both ways of verifying share.
+
+In a VM (:mod:`kdoctor.pipeline.verify_vm`) or, with consent, on the running kernel
+(:mod:`kdoctor.pipeline.verify_host`); either way the outcome is one :class:`VerifyResult`;
+nothing here prints.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Optional
+
+from kdoctor.facts.loading import explain_insmod_error
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Remediation
+
+MESSAGES = ("Hello kernel module!", "My message is on the heap", "Goodbye kernel module!")
+KO_NAME = "helloworld.ko"
+MODES = ("auto", "vm", "host")
+
+Step = Callable[[str], None]
+
+#: /proc/sys/kernel/tainted bits: (letter, meaning), bit 0 first
+TAINT_FLAGS = (
+    ("P", "proprietary module"),
+    ("F", "module force-loaded"),
+    ("S", "kernel running out of specification"),
+    ("R", "module force-unloaded"),
+    ("M", "machine check"),
+    ("B", "bad page"),
+    ("U", "tainted by user"),
+    ("D", "kernel died (oops or BUG)"),
+    ("A", "ACPI table overridden"),
+    ("W", "kernel warning"),
+    ("C", "staging driver"),
+    ("I", "firmware workaround"),
+    ("O", "out-of-tree module"),
+    ("E", "unsigned module"),
+    ("L", "soft lockup"),
+    ("K", "live patched"),
+    ("X", "auxiliary taint"),
+    ("T", "built with struct randomization"),
+    ("N", "in-kernel test"),
+    ("J", "fwctl used"),
+)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    mode: str
+    passed: bool
+    summary: str
+    kernel: str
+    module: str
+    accel: Optional[str] = None
+    expected: tuple[str, ...] = MESSAGES
+    found: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    insmod_status: Optional[int] = None
+    insmod_error: Optional[str] = None
+    rmmod_status: Optional[int] = None
+    #: taint letters after loading ("OE"); ``taint_new`` those the module added
+    taint: str = ""
+    taint_new: str = ""
+    timings: Mapping[str, float] = field(default_factory=dict)
+    log_path: Optional[str] = None
+    console_tail: tuple[str, ...] = ()
+    remediation: Optional[Remediation] = None
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "passed": self.passed,
+            "summary": self.summary,
+            "kernel": self.kernel,
+            "module": self.module,
+            "accel": self.accel,
+            "expected": list(self.expected),
+            "found": list(self.found),
+            "missing": list(self.missing),
+            "insmod_status": self.insmod_status,
+            "insmod_error": self.insmod_error,
+            "rmmod_status": self.rmmod_status,
+            "taint": self.taint,
+            "taint_new": self.taint_new,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "log": self.log_path,
+            "console_tail": list(self.console_tail),
+            "remediation": self.remediation.to_json() if self.remediation else None,
+            "notes": list(self.notes),
+        }
+
+
+def taint_letters(value: Optional[int]) -> str:
+    if not value:
+        return ""
+    return "".join(letter for bit, (letter, _) in enumerate(TAINT_FLAGS) if value >> bit & 1)
+
+
+def taint_meaning(letter: str) -> str:
+    return next((meaning for flag, meaning in TAINT_FLAGS if flag == letter), "unknown")
+
+
+def match_in_order(
+    lines: Sequence[str], expected: Sequence[str] = MESSAGES
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(messages found one after another in ``lines``, the rest)."""
+    found: list[str] = []
+    position = 0
+    for message in expected:
+        hit = next((i for i in range(position, len(lines)) if message in lines[i]), None)
+        if hit is None:
+            break
+        found.append(message)
+        position = hit + 1
+    return tuple(found), tuple(expected[len(found) :])
+
+
+def module_name(ko_path: str) -> str:
+    """The name the kernel knows a module by: its file name, dashes as underscores."""
+    name = os.path.basename(ko_path)
+    return (name[:-3] if name.endswith(".ko") else name).replace("-", "_")
+
+
+def insmod_remediation(error: str, module: str) -> tuple[str, Remediation]:
+    """(the cause, when kdoctor knows it, and what to do) for what insmod said."""
+    cause, remedy = explain_insmod_error(error)
+    if cause.startswith("insmod failed"):  # loading.py's words for "not a known error"
+        cause = ""
+    commands = (f"rmmod {module}",) if "already loaded" in cause else ()
+    return cause, Remediation(remedy.rstrip(".") + ".", commands)
+
+
+@dataclass(frozen=True)
+class Problem:
+    summary: str
+    remediation: Remediation
+
+
+def no_module(ko: str) -> Problem:
+    return Problem(
+        f"no module at {ko}",
+        Remediation("Build it first, or name the .ko with --ko.", ("kdoctor build",)),
+    )
+
+
+def status_words(tool: str, status: int) -> str:
+    """A shell exit status in words (above 128: killed by signal status - 128)."""
+    if status > 128:
+        try:
+            return f"{tool} was killed by {signal.Signals(status - 128).name}"
+        except ValueError:
+            pass
+    return f"{tool} exited with status {status}"
+
+
+def missing_summary(lines: Sequence[str], missing: Sequence[str]) -> str:
+    present = [m for m in missing if any(m in line for line in lines)]
+    text = f"missing from the kernel log: {', '.join(repr(m) for m in missing)}"
+    if present:
+        text += f" ({', '.join(repr(m) for m in present)} printed out of order)"
+    return text
+
+
+def tail(lines: Sequence[str], count: int = 25) -> list[str]:
+    kept = [line for line in lines if line.strip()]
+    return kept[-count:]
+
+
+def save_log(ctx: Context, system: System, text: str) -> str:
+    """``text`` in a new ``<cache>/logs/verify-<timestamp>[-n].log``; returns its path."""
+    directory = os.path.join(ctx.cache_dir, "logs")
+    system.makedirs(directory)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = os.path.join(directory, f"verify-{stamp}.log")
+    n = 1
+    while system.exists(path):
+        n += 1
+        path = os.path.join(directory, f"verify-{stamp}-{n}.log")
+    system.write_file(path, text)
+    return path
+
+
+def with_(result: VerifyResult, **changes: Any) -> VerifyResult:
+    return replace(result, **changes)

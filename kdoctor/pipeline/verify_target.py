@@ -1,0 +1,74 @@
+"""What to verify and where: the module's kernel (its vermagic), the default module, and
+whether to load it into a VM or into the running kernel."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Optional
+
+from kdoctor.facts.loading import host_loading
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+from kdoctor.pipeline.verify_result import KO_NAME
+
+
+def module_release(system: System, ko_path: str) -> Optional[str]:
+    """The kernel release a .ko was built for (the first word of its ``vermagic``)."""
+    data = system.read_bytes(ko_path)
+    if data is None:
+        return None
+    start = data.find(b"vermagic=")
+    if start < 0:
+        return None
+    end = data.find(b"\0", start)
+    words = data[start + len("vermagic=") : end].decode(errors="replace").split()
+    return words[0] if words else None
+
+
+def default_ko(ctx: Context, system: System) -> str:
+    """``helloworld.ko`` in the module directory, or in the cache's copy when that is newer
+    (kdoctor builds a read-only module directory in ``<cache>/modules/``)."""
+    own = os.path.join(ctx.module_dir, KO_NAME)
+    copy = os.path.join(
+        ctx.cache_dir, "modules", os.path.basename(ctx.module_dir.rstrip("/")), KO_NAME
+    )
+    existing = [p for p in (own, copy) if system.is_file(p)]
+    return max(existing, key=lambda p: system.mtime(p) or 0.0) if existing else own
+
+
+def target_release(ctx: Context, system: System, ko_path: str) -> tuple[str, Optional[str]]:
+    """The kernel to verify against, and a note when it is not the one the context chose.
+
+    ``--kernel`` wins; otherwise the release the module was built for (its vermagic).
+    """
+    built_for = module_release(system, ko_path)
+    if ctx.target_source == "--kernel" or built_for is None:
+        note = None
+        if built_for and built_for != ctx.target_kernel:
+            note = f"the module was built for {built_for}, not {ctx.target_kernel}"
+        return ctx.target_kernel, note
+    if built_for != ctx.target_kernel:
+        return built_for, f"booting {built_for}, the kernel the module was built for"
+    return built_for, None
+
+
+def choose_mode(
+    ctx: Context, system: System, requested: str, consent: bool, release: Optional[str] = None
+) -> tuple[str, Optional[str]]:
+    """ "vm" or "host", and why when the choice was kdoctor's.
+
+    ``release`` is the kernel the module was built for (the target when not given).
+    """
+    if requested in ("vm", "host"):
+        return requested, None
+    target = replace(ctx, target_kernel=release) if release else ctx
+    loading = host_loading(target, system)
+    if not loading.possible:
+        return "vm", f"{'; '.join(loading.reasons)}: verifying in a VM"
+    if not consent:
+        return "vm", (
+            f"the running kernel {ctx.running_kernel} could load the module, but kdoctor loads "
+            "into it only with --host or --yes: verifying in a VM"
+        )
+    return "host", None

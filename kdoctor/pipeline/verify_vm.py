@@ -1,0 +1,251 @@
+"""Verifying in a VM: the target kernel booted in qemu with a busybox initramfs that loads and
+unloads the module; the verdict comes from what the guest printed."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from typing import Callable, Optional, Union
+
+from kdoctor.knowledge.packages import install_command
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Remediation
+from kdoctor.pipeline import kernel_image, vm_accel, vm_boot, vm_console, vm_guest
+from kdoctor.pipeline.verify_result import (
+    MESSAGES,
+    Problem,
+    Step,
+    VerifyResult,
+    insmod_remediation,
+    match_in_order,
+    missing_summary,
+    module_name,
+    no_module,
+    save_log,
+    status_words,
+    tail,
+    taint_letters,
+    with_,
+)
+
+
+def verify_vm(
+    ctx: Context,
+    system: System,
+    ko: str,
+    *,
+    release: str,
+    accel: str = "auto",
+    timeout: float = vm_boot.DEFAULT_TIMEOUT,
+    on_step: Optional[Step] = None,
+    on_console: Optional[Callable[[str], None]] = None,
+    notes: Sequence[str] = (),
+) -> VerifyResult:
+    step = on_step or (lambda _text: None)
+    started = time.monotonic()
+    base = VerifyResult(
+        mode="vm", passed=False, summary="", kernel=release, module=ko, notes=tuple(notes)
+    )
+    tools = _vm_tools(ctx, system, ko)
+    if isinstance(tools, Problem):
+        return with_(base, summary=tools.summary, remediation=tools.remediation)
+    qemu, busybox = tools
+    try:
+        image = kernel_image.ensure(ctx, system, release, step)
+    except kernel_image.KernelImageError as exc:
+        return with_(base, summary=str(exc), remediation=exc.remediation)
+    if image.source == "downloaded":
+        base = with_(base, notes=(*base.notes, f"fetched {image.package} into {image.path}"))
+    work = system.make_temp_dir("verify-", os.path.join(ctx.cache_dir, "tmp"))
+    runs: list[tuple[vm_boot.Boot, vm_console.ConsoleReport]] = []
+    try:
+        try:
+            initrd = vm_guest.write_initramfs(system, work, busybox, _script(ko), ko)
+        except OSError as exc:
+            return with_(
+                base,
+                summary=f"could not build the initramfs: {exc}",
+                remediation=Remediation(f"Check that {busybox} and {ko} are readable."),
+            )
+        plan = vm_accel.plan_accel(accel, system, ctx.cache_dir, ctx.running_kernel)
+        if plan.note:
+            base = with_(base, notes=(*base.notes, plan.note))
+        for i, chosen in enumerate(plan.order):
+            last = i == len(plan.order) - 1
+            step(f"booting {release} in qemu ({chosen.upper()})")
+            run = vm_boot.boot(
+                system,
+                vm_boot.qemu_argv(qemu, image.path, initrd, chosen),
+                accel=chosen,
+                timeout=timeout if last else min(timeout, vm_boot.KVM_WINDOW),
+                on_console=on_console,
+            )
+            report = vm_console.parse_console(run.console)
+            runs.append((run, report))
+            if chosen != "kvm":
+                break
+            failure = vm_accel.kvm_failure(run, report)
+            vm_accel.remember_kvm(
+                system, ctx.cache_dir, ctx.running_kernel, failure is None, failure or ""
+            )
+            if failure is None or last:
+                break
+            note = f"KVM did not work ({failure}): fell back to TCG"
+            base = with_(base, notes=(*base.notes, note))
+            step(note)
+    finally:
+        system.remove_tree(work)
+    log_path = write_log(ctx, system, release, ko, runs)
+    result = judge_vm(base, runs[-1][0], runs[-1][1], module_name(ko))
+    timings = dict(result.timings)
+    if len(runs) > 1:
+        timings["kvm_attempt_s"] = runs[0][0].duration_s
+    timings["total_s"] = time.monotonic() - started
+    return with_(result, log_path=log_path, timings=timings)
+
+
+def _vm_tools(ctx: Context, system: System, ko: str) -> Union[tuple[str, str], Problem]:
+    """(qemu, a static busybox), or what is missing."""
+    if ctx.arch != "x86_64":
+        return Problem(
+            f"VM verification runs x86_64 guests only (this machine is {ctx.arch})",
+            Remediation("Verify on the running kernel instead: kdoctor verify --host"),
+        )
+    if not system.is_file(ko):
+        return no_module(ko)
+    qemu = system.which(vm_boot.QEMU)
+    if qemu is None:
+        return Problem(
+            f"{vm_boot.QEMU} is not installed",
+            Remediation("Install qemu.", (install_command(ctx, ["qemu"]),)),
+        )
+    busybox = vm_guest.find_busybox(system)
+    if busybox is None or not busybox.static:
+        what = "no busybox" if busybox is None else f"{busybox.path} is dynamically linked"
+        return Problem(
+            f"{what}: the VM needs a statically linked busybox",
+            Remediation("Install busybox-static.", (install_command(ctx, ["busybox"]),)),
+        )
+    return qemu, busybox.path
+
+
+def _script(ko: str) -> str:
+    return vm_guest.init_script(os.path.basename(ko), module_name(ko))
+
+
+def judge_vm(
+    base: VerifyResult, run: vm_boot.Boot, report: vm_console.ConsoleReport, module: str
+) -> VerifyResult:
+    """The verdict on one VM run."""
+    found, missing = match_in_order(report.messages)
+    insmod_error: Optional[str] = None
+    if report.insmod_rc not in (None, 0):
+        said = [e for e in report.tool_errors if e.startswith("insmod")]
+        insmod_error = said[0] if said else status_words("insmod", report.insmod_rc)
+    summary, remediation = _vm_verdict(run, report, missing, module, insmod_error)
+    passed = summary is None
+    return with_(
+        base,
+        accel=run.accel,
+        passed=passed,
+        summary=summary or f"loaded, unloaded, all {len(MESSAGES)} messages in order",
+        found=found,
+        missing=missing,
+        insmod_status=report.insmod_rc,
+        insmod_error=insmod_error,
+        rmmod_status=report.rmmod_rc,
+        taint=taint_letters(report.taint_after),
+        taint_new=taint_letters((report.taint_after or 0) & ~(report.taint_before or 0)),
+        timings=_vm_timings(run, report),
+        console_tail=() if passed else tuple(_excerpt(report)),
+        remediation=remediation,
+    )
+
+
+def _vm_verdict(
+    run: vm_boot.Boot,
+    report: vm_console.ConsoleReport,
+    missing: tuple[str, ...],
+    module: str,
+    insmod_error: Optional[str],
+) -> tuple[Optional[str], Optional[Remediation]]:
+    """(what went wrong, what to do), or (None, None) when the module verified."""
+    log = Remediation("The full console log has the details.")
+    slow = Remediation("Raise --timeout if the machine is just slow; the log shows how far it got.")
+    if not report.booted:
+        if report.panic:
+            return f"the kernel panicked before /init ran: {report.panic}", log
+        if run.timed_out:
+            return f"the VM showed no sign of /init within {run.timeout:g} s", slow
+        said = report.qemu_errors[-1] if report.qemu_errors else run.error
+        return f"the kernel did not reach /init: {said or vm_accel.ended(run.exit_code)}", log
+    crash = report.panic or report.oops
+    if crash:
+        when = (
+            " while loading the module"
+            if report.insmod_rc != 0
+            else " while unloading the module"
+            if report.rmmod_rc != 0
+            else ""
+        )
+        return f"the kernel crashed{when}: {crash}", Remediation(
+            "The module crashed the kernel: the log has the oops with its call trace."
+        )
+    if report.insmod_rc is None:
+        return f"insmod did not return within {run.timeout:g} s", slow
+    if report.insmod_rc != 0:
+        cause, remediation = insmod_remediation(insmod_error or "", module)
+        return f"insmod failed: {insmod_error}" + (f" ({cause})" if cause else ""), remediation
+    if report.rmmod_rc is None:
+        return f"rmmod did not return within {run.timeout:g} s", slow
+    if report.rmmod_rc != 0:
+        said = next((e for e in report.tool_errors if e.startswith("rmmod")), None)
+        return f"rmmod failed: {said or f'exit status {report.rmmod_rc}'}", log
+    if missing:
+        return missing_summary(report.messages, missing), Remediation(
+            "The module loaded and unloaded but did not print everything expected: check "
+            "that its init prints the first two and its exit the last, at KERN_INFO or above."
+        )
+    return None, None
+
+
+def _vm_timings(run: vm_boot.Boot, report: vm_console.ConsoleReport) -> dict[str, float]:
+    up = report.uptimes
+    timings = {"vm_s": run.duration_s}
+    if "boot" in up:
+        timings["boot_s"] = up["boot"]
+    if "boot" in up and "insmod" in up:
+        timings["insmod_s"] = up["insmod"] - up["boot"]
+    if "insmod" in up and "rmmod" in up:
+        timings["rmmod_s"] = up["rmmod"] - up["insmod"]
+    return timings
+
+
+def _excerpt(report: vm_console.ConsoleReport, count: int = 25) -> list[str]:
+    """The console lines that show what went wrong: from a crash on, else the last ones."""
+    crash = report.panic or report.oops
+    start = next((i for i, line in enumerate(report.lines) if crash and crash in line), None)
+    if start is None:
+        return tail(report.lines, count)
+    return [line for line in report.lines[start:] if line.strip()][:count]
+
+
+def write_log(
+    ctx: Context,
+    system: System,
+    release: str,
+    ko: str,
+    runs: Sequence[tuple[vm_boot.Boot, vm_console.ConsoleReport]],
+) -> str:
+    """Every qemu run's full console in ``<cache>/logs/verify-<timestamp>.log``."""
+    parts = [f"# kdoctor verify: {ko} on {release}\n"]
+    for run, _ in runs:
+        ended = "timed out" if run.timed_out else run.error or f"exit {run.exit_code}"
+        parts.append(
+            f"\n# $ {' '.join(run.argv)}\n# accel {run.accel}: {ended} after "
+            f"{run.duration_s:.1f} s\n"
+        )
+        parts.append(run.console)
+    return save_log(ctx, system, "".join(parts))

@@ -1,0 +1,144 @@
+"""What goes into the throwaway qemu guest: a busybox initramfs whose ``/init`` loads and
+unloads one module and reports through marker lines (``@@kdoctor:<event> k=v ...``) on the
+serial console (read back by :mod:`kdoctor.pipeline.vm_console`).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Optional
+
+from kdoctor.machine.system import System
+from kdoctor.pipeline.initramfs import Archive
+
+MARK = "@@kdoctor:"
+APPLETS = ("sh", "mount", "cat", "insmod", "rmmod", "dmesg", "poweroff")
+BUSYBOX_PLACES = ("/bin/busybox", "/usr/bin/busybox", "/usr/lib/initramfs-tools/bin/busybox")
+
+_PRELUDE = f"""#!/bin/sh
+# written by kdoctor: load one module, unload it, dump the kernel log, power off
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mark() {{ read up rest < /proc/uptime; echo "{MARK}$1 t=$up $2"; }}
+mark boot
+"""
+
+_POWEROFF = f"""mark done
+poweroff -f
+echo "{MARK}poweroff-failed"
+"""
+
+
+def init_script(ko_name: str, module: str) -> str:
+    """The guest's ``/init`` for a module at ``/<ko_name>`` whose kernel name is ``module``."""
+    ko = shlex.quote("/" + ko_name)
+    return (
+        _PRELUDE
+        + f"""echo "{MARK}taint-before value=$(cat /proc/sys/kernel/tainted)"
+insmod {ko}
+rc=$?
+mark insmod "rc=$rc"
+echo "{MARK}taint value=$(cat /proc/sys/kernel/tainted)"
+if [ "$rc" = 0 ]; then
+    rmmod {shlex.quote(module)}
+    rc=$?
+    mark rmmod "rc=$rc"
+else
+    echo "{MARK}rmmod skipped=insmod-failed"
+fi
+echo "{MARK}dmesg-begin"
+dmesg
+echo "{MARK}dmesg-end"
+"""
+        + _POWEROFF
+    )
+
+
+def bare_init_script() -> str:
+    """An ``/init`` that only boots and powers off: the baseline a verify run is compared to."""
+    return _PRELUDE + _POWEROFF
+
+
+@dataclass(frozen=True)
+class Busybox:
+    path: str
+    static: bool
+
+
+def find_busybox(system: System, places: Sequence[str] = BUSYBOX_PLACES) -> Optional[Busybox]:
+    """A busybox to put in the guest, a statically linked one when there is one."""
+    seen: list[str] = []
+    for name in ("busybox", *places):
+        path = system.which(name)
+        if path and system.real_path(path) not in seen:
+            seen.append(system.real_path(path))
+    for path in seen:
+        if is_static_elf(system, path):
+            return Busybox(path, True)
+    return Busybox(seen[0], False) if seen else None
+
+
+def is_static_elf(system: System, path: str) -> bool:
+    """True for a 64-bit ELF executable without a program interpreter (statically linked)."""
+    header = system.read_bytes(path, 64)
+    if header is None or len(header) < 64 or header[:4] != b"\x7fELF" or header[4] != 2:
+        return False
+    order = "<" if header[5] == 1 else ">"
+    phoff = struct.unpack_from(order + "Q", header, 32)[0]
+    phentsize, phnum = struct.unpack_from(order + "HH", header, 54)
+    data = system.read_bytes(path, phoff + phentsize * phnum) or b""
+    table = data[phoff:]
+    pt_interp = 3
+    return all(
+        struct.unpack_from(order + "I", table, i * phentsize)[0] != pt_interp
+        for i in range(len(table) // phentsize if phentsize else 0)
+    )
+
+
+def guest_archive(busybox: bytes, script: str, ko: Optional[tuple[str, bytes]] = None) -> Archive:
+    """The initramfs: busybox with its applet links, ``/init``, and the module at ``/<name>``."""
+    archive = Archive()
+    for directory in ("bin", "dev", "proc", "sys", "tmp"):
+        archive.add_dir(directory)
+    # the kernel opens /dev/console for /init before anything can mount devtmpfs
+    archive.add_char_device("dev/console", 5, 1)
+    archive.add_file("bin/busybox", busybox, 0o755)
+    for applet in APPLETS:
+        archive.add_symlink(f"bin/{applet}", "busybox")
+    archive.add_file("init", script.encode(), 0o755)
+    if ko is not None:
+        archive.add_file(ko[0], ko[1], 0o644)
+    return archive
+
+
+def write_initramfs(
+    system: System,
+    directory: str,
+    busybox_path: str,
+    script: str,
+    ko_path: Optional[str] = None,
+) -> str:
+    """Build the initramfs into ``directory``; returns the file's path.
+
+    Raises OSError when busybox or the module cannot be read.
+    """
+    busybox = _read(system, busybox_path)
+    ko: Optional[tuple[str, bytes]] = None
+    if ko_path is not None:
+        ko = (os.path.basename(ko_path), _read(system, ko_path))
+    path = os.path.join(directory, "initrd.cpio.gz")
+    guest_archive(busybox, script, ko).write(system, path)
+    return path
+
+
+def _read(system: System, path: str) -> bytes:
+    data = system.read_bytes(path)
+    if data is None:
+        raise FileNotFoundError(f"cannot read {path}")
+    return data

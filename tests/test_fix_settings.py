@@ -1,0 +1,203 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+from kdoctor.checks.clang import ClangCheck
+from kdoctor.fixes.base import Ask, Decision, all_fixes
+from kdoctor.fixes.settings import SettingsFix
+from kdoctor.knowledge.packages import package_need
+from kdoctor.machine.fake import FakeSystem
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Finding, Status
+from kdoctor.model.need import Need, Setting
+from kdoctor.model.plan import PlanOptions, Step
+from kdoctor.model.report import Report
+from kdoctor.pipeline.planner import make_plan, merge_settings
+from tests.conftest import make_context
+
+CLANG_SUMMARY = "clang 8.0.1 is too old (no asm goto support); clang-18 on PATH is good enough"
+LIBCLANG_SUMMARY = (
+    "bindgen would load libclang 18 but clang is 14: headers are parsed by a different clang "
+    "than the one that compiles them"
+)
+
+
+def use_clang(command: str = "clang-18") -> tuple[Setting, ...]:
+    """What the clang check asks for when a better clang is on PATH: CC and CLANG persisted."""
+    return (Setting("CC", command), Setting("CLANG", command))
+
+
+def clang(*needs: Need) -> Finding:
+    return Finding(
+        id="clang",
+        status=Status.FAIL,
+        summary=CLANG_SUMMARY,
+        needs=needs or use_clang(),
+        facts={"path": "/usr/bin/clang", "version": "8.0.1", "candidate": "/usr/bin/clang-18"},
+    )
+
+
+def libclang(directory: Optional[str] = "/usr/lib/llvm-14/lib") -> Finding:
+    needs = (Setting("LIBCLANG_PATH", directory),) if directory else ()
+    return Finding(
+        id="libclang",
+        status=Status.WARN,
+        summary=LIBCLANG_SUMMARY,
+        needs=needs or (package_need("apt", "libclang-n", n=14),),
+        facts={"path": "/usr/lib/llvm-18/lib/libclang-18.1.3.so.1", "version": "18.1.3"},
+    )
+
+
+def machine(**programs: str) -> FakeSystem:
+    return FakeSystem(programs={"clang": "/usr/bin/clang", **programs})
+
+
+def decide(ctx: Context, system: FakeSystem, *findings: Finding) -> Decision:
+    asks = [Ask(f, n) for f in findings for n in f.needs]
+    return SettingsFix().plan(ctx, asks, system, PlanOptions())
+
+
+def plan(ctx: Context, system: FakeSystem, *findings: Finding) -> list[Step]:
+    return decide(ctx, system, *findings).steps
+
+
+def notes(ctx: Context, system: FakeSystem, *findings: Finding) -> list[str]:
+    return decide(ctx, system, *findings).notes
+
+
+def settings_step(findings: tuple[str, ...], why: str, **settings: Any) -> Step:
+    return Step(fix="settings", findings=findings, why=why, settings=settings)
+
+
+def test_a_good_clang_on_path_is_persisted_as_cc_and_clang() -> None:
+    system = machine(**{"clang-18": "/usr/bin/clang-18"})
+    assert plan(make_context(), system, clang()) == [
+        settings_step(
+            ("clang",),
+            f"clang: {CLANG_SUMMARY}; persist CC=clang-18, CLANG=clang-18",
+            CC="clang-18",
+            CLANG="clang-18",
+        )
+    ]
+    assert system.runs == [] and system.calls == []
+
+
+def _old_clang_and(path_dir: str, which_clang_18: str) -> FakeSystem:
+    """clang 8 as ``clang``; a clang 18 found in ``path_dir`` on PATH, while the bare name
+    ``clang-18`` resolves to ``which_clang_18``."""
+    return FakeSystem(
+        programs={
+            "clang": "/usr/bin/clang",
+            "clang-18": which_clang_18,
+            "x": f"{path_dir}/clang-18",
+        },
+        commands={
+            "/usr/bin/clang --version": "clang version 8.0.1\n",
+            f"{path_dir}/clang-18 --version": "clang version 18.1.3\n",
+        },
+        dirs={path_dir: ["clang-18"]},
+        env={"PATH": path_dir},
+    )
+
+
+def test_the_clang_check_names_its_candidate_by_bare_name_when_path_reaches_it() -> None:
+    reached = ClangCheck().run(make_context(), _old_clang_and("/usr/bin", "/usr/bin/clang-18"))
+    assert reached.status is Status.FAIL
+    assert reached.needs == use_clang("clang-18")
+    # clang-18 on PATH is another one (an earlier directory); the candidate is in /opt
+    elsewhere = _old_clang_and("/opt/llvm/bin", "/usr/local/bin/clang-18")
+    assert ClangCheck().run(make_context(), elsewhere).needs == use_clang("/opt/llvm/bin/clang-18")
+    [step] = plan(make_context(), elsewhere, ClangCheck().run(make_context(), elsewhere))
+    assert step.settings == {"CC": "/opt/llvm/bin/clang-18", "CLANG": "/opt/llvm/bin/clang-18"}
+
+
+def test_a_choice_already_in_force_plans_nothing() -> None:
+    system = machine(**{"clang-18": "/usr/bin/clang-18"})
+    ctx = make_context(env={"CC": "clang-18", "CLANG": "clang-18"})
+    assert plan(ctx, system, clang()) == []
+    half = make_context(env={"CC": "clang-18"})
+    [step] = plan(half, system, clang())
+    assert step.settings == {"CLANG": "clang-18"}
+
+
+def test_a_clang_finding_that_needs_a_package_is_not_ours() -> None:
+    assert plan(make_context(), machine(), clang(package_need("apt", "clang-n", n=18))) == []
+
+
+def test_libclang_of_the_same_major_is_persisted_as_libclang_path() -> None:
+    system = machine()
+    assert plan(make_context(), system, libclang()) == [
+        settings_step(
+            ("libclang",),
+            f"libclang: {LIBCLANG_SUMMARY}; persist LIBCLANG_PATH=/usr/lib/llvm-14/lib",
+            LIBCLANG_PATH="/usr/lib/llvm-14/lib",
+        )
+    ]
+    other = make_context(env={"LIBCLANG_PATH": "/usr/lib/llvm-18/lib"})
+    assert plan(other, system, libclang())[0].settings == {"LIBCLANG_PATH": "/usr/lib/llvm-14/lib"}
+    assert plan(make_context(), system, libclang(None)) == []  # a package: not ours
+    assert system.runs == []
+
+
+def test_libclang_choice_already_in_force_plans_nothing() -> None:
+    ctx = make_context(env={"LIBCLANG_PATH": "/usr/lib/llvm-14/lib"})
+    assert plan(ctx, machine(), libclang()) == []
+
+
+def test_switching_clang_leaves_libclang_for_the_next_run() -> None:
+    system = machine(**{"clang-18": "/usr/bin/clang-18"})
+    found = (clang(), libclang())
+    [step] = plan(make_context(), system, *found)
+    assert step.findings == ("clang",) and "LIBCLANG_PATH" not in step.settings
+    # the note naming the libclang major the build would mismatch is gone for now
+    assert notes(make_context(), system, *found) == []
+    # with the clang choice already in force, the libclang choice is made
+    settled = make_context(env={"CC": "clang-18", "CLANG": "clang-18"})
+    [step] = plan(settled, system, *found)
+    assert step.findings == ("libclang",)
+    assert step.settings == {"LIBCLANG_PATH": "/usr/lib/llvm-14/lib"}
+
+
+def test_nothing_to_choose_plans_nothing() -> None:
+    ok = Finding("clang", Status.OK, "clang 14.0.6 (chosen by default)")
+    assert plan(make_context(), machine(), ok) == []
+    assert notes(make_context(), machine(), ok) == []
+
+
+def test_a_setting_of_none_removes_the_choice() -> None:
+    finding = Finding("clang", Status.WARN, "CC is not clang", needs=(Setting("CC", None),))
+    [step] = plan(make_context(env={"CC": "gcc"}), machine(), finding)
+    assert step.settings == {"CC": None}
+    assert plan(make_context(), machine(), finding) == []  # unset already
+
+
+def test_the_choice_becomes_one_edit_of_the_settings_file(tmp_path: Path) -> None:
+    path = str(tmp_path / "env")
+    system = machine(**{"clang-18": "/usr/bin/clang-18"})
+    [merged] = merge_settings(plan(make_context(), system, clang()), path, system)
+    assert merged.edit is not None
+    assert "export CC=clang-18\n" in merged.edit.content
+    assert "export CLANG=clang-18\n" in merged.edit.content
+
+
+def test_make_plan_merges_every_setting_into_one_edit(tmp_path: Path) -> None:
+    path = str(tmp_path / "env")
+    ctx = make_context(settings_file=path)
+    system = machine(**{"clang-18": "/usr/bin/clang-18"})
+    kdir = Finding("kernel-headers", Status.OK, "headers", needs=(Setting("KDIR", "/k"),))
+    result = make_plan(ctx, Report(ctx, (clang(), kdir), 0.0), system)
+    [merged] = [s for s in result.steps if s.edit is not None and s.edit.path == path]
+    assert merged.fix == "settings"
+    assert merged.findings == ("clang", "kernel-headers")
+    assert merged.settings == {"CC": "clang-18", "CLANG": "clang-18", "KDIR": "/k"}
+    assert merged.edit is not None
+    for line in ("export CC=clang-18\n", "export CLANG=clang-18\n", "export KDIR=/k\n"):
+        assert line in merged.edit.content
+    assert system.runs == []
+
+
+def test_the_settings_planner_is_registered() -> None:
+    orders = {fix.id: fix.order for fix in all_fixes()}
+    assert "clang-choice" not in orders
+    assert orders["settings"] == 50
