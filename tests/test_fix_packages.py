@@ -18,7 +18,7 @@ from kdoctor.model.context import DistroInfo
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.plan import Step
 from kdoctor.model.report import Report
-from tests.conftest import make_context
+from tests.conftest import make_context, run_check
 
 HEADERS = "linux-headers-6.1.0-56-amd64"
 NONINTERACTIVE = {"DEBIAN_FRONTEND": "noninteractive"}
@@ -282,7 +282,7 @@ def test_ubuntu_with_too_old_clang_installs_the_versioned_clang() -> None:
         mtimes={f"{APT_LISTS}/{n}": time.time() - 3600 for n in LISTS},
     )
     ctx = make_context(distro=ubuntu)
-    clang = ClangCheck().run(ctx, system)  # the check says which package: clang-n with n=11
+    clang = run_check(ClangCheck(), ctx, system)  # the check says which package: clang-n with n=11
     assert clang.status is Status.WARN
     assert clang.fix == "packages"
     assert clang.facts["missing"] == ["clang-n"]
@@ -311,14 +311,14 @@ def test_clang_below_the_kernels_floor_and_a_missing_versioned_clang() -> None:
         commands={"/usr/bin/clang --version": "Debian clang version 14.0.6\n"},
         files={"/lib/modules/6.1.0-56-amd64/build/scripts/min-tool-version.sh": script},
     )
-    too_old = ClangCheck().run(make_context(), system)
+    too_old = run_check(ClangCheck(), make_context(), system)
     assert too_old.fix == "packages"
     assert (too_old.facts["missing"], too_old.facts["package_values"]) == (["clang-n"], {"n": 15})
     assert finding_packages("apt", too_old.facts) == ["clang-15"]
-    absent = ClangCheck().run(make_context(env={"CLANG": "clang-16"}), FakeSystem())
+    absent = run_check(ClangCheck(), make_context(env={"CLANG": "clang-16"}), FakeSystem())
     assert absent.summary == "clang-16 (CLANG) is not installed"
     assert finding_packages("apt", absent.facts) == ["clang-16"]
-    plain = ClangCheck().run(make_context(), FakeSystem())
+    plain = run_check(ClangCheck(), make_context(), FakeSystem())
     assert finding_packages("apt", plain.facts) == ["clang"]
 
 
@@ -654,8 +654,8 @@ def test_kernel_headers_and_vm_checks_share_one_package_query() -> None:
     fc = "6.18.44-fc-v782"
     system = FakeSystem(programs={"apt-cache": "/usr/bin/apt-cache", "test": "/usr/bin/test"})
     ctx = make_context(running_kernel=fc, target_kernel=fc, kdir=f"/lib/modules/{fc}/build")
-    KernelHeadersCheck().run(ctx, system)
-    VmCheck().run(ctx, system)
+    run_check(KernelHeadersCheck(), ctx, system)
+    run_check(VmCheck(), ctx, system)
     queries = [call for call in system.calls if call[0] == "apt-cache"]
     assert queries == [("apt-cache", "policy", *kernel_package_names("apt", fc))] * 2
 

@@ -12,7 +12,7 @@ from kdoctor.checks.toolchain import ToolchainCheck
 from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.context import DistroInfo
 from kdoctor.model.finding import Finding, Remediation, Status
-from tests.conftest import make_context
+from tests.conftest import make_context, run_check
 from tests.test_rust_toolchain import (
     CARGO_BIN,
     DISTRO_LIB,
@@ -46,7 +46,7 @@ DEBIAN_11 = DistroInfo("debian", "11", "Debian GNU/Linux 11 (bullseye)", (), "bu
 
 
 def run(check: Check, system: FakeSystem, **ctx: Any) -> Finding:
-    finding = check.run(make_context(**ctx), system)
+    finding = run_check(check, make_context(**ctx), system)
     assert system.runs == []  # a check only looks
     return finding
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Optional
 
+from kdoctor.facts import Facts
 from kdoctor.machine.system import DEFAULT_TIMEOUT, Probe, System
-from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.registry import Registry
 
@@ -32,10 +32,11 @@ class Check:
     #: ids of checks whose outcome this one reads from the same probes (documentation only)
     order: ClassVar[int] = 100
 
-    def run(self, ctx: Context, system: System) -> Finding:
+    def run(self, facts: Facts) -> Finding:
+        """Observe, reading ``facts.ctx``, ``facts.system`` and shared facts (``facts.of``)."""
         raise NotImplementedError
 
-    def prefetch(self, ctx: Context, system: System) -> list[ProbeRequest]:
+    def prefetch(self, facts: Facts) -> list[ProbeRequest]:
         """Slow probes ``run`` will ask for, which the engine starts first, all at once.
 
         Only for probes on a check's critical path; the answers land in the runner's cache, so

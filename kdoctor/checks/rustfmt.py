@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from kdoctor.checks.base import Check, register
-from kdoctor.facts import rust
+from kdoctor.facts import Facts, rust
+from kdoctor.facts.packages import install_command
 from kdoctor.knowledge import versions
-from kdoctor.knowledge.packages import install_command, package_name, rust_logical
+from kdoctor.knowledge.packages import package_name, rust_logical
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
@@ -20,9 +21,10 @@ class RustfmtCheck(Check):
     required = False
     order = 63
 
-    def run(self, ctx: Context, system: System) -> Finding:
-        chosen = rust.resolve(ctx, system)
-        facts: dict[str, Any] = {
+    def run(self, facts: Facts) -> Finding:
+        ctx, system = facts.ctx, facts.system
+        chosen = facts.of(rust.rust_toolchain)
+        details: dict[str, Any] = {
             "path": chosen.rustfmt,
             "version": None,
             "source": chosen.source,
@@ -35,13 +37,13 @@ class RustfmtCheck(Check):
             return self.finding(
                 Status.SKIP,
                 f"nothing to look at: {chosen.problems[0]} (see the toolchain check)",
-                **facts,
+                **details,
             )
         if chosen.rustfmt is None:
-            return self._missing(ctx, system, chosen, facts)
+            return self._missing(ctx, system, chosen, details)
         probe = system.probe([chosen.rustfmt, "--version"], timeout=rust.RUSTC_TIMEOUT)
         version = versions.word_version(probe.stdout, "rustfmt") if probe.ok else None
-        facts["version"] = str(version) if version else None
+        details["version"] = str(version) if version else None
         if version is None:
             why = probe.describe_failure() if not probe.ok else "unrecognised --version output"
             return self.finding(
@@ -49,25 +51,25 @@ class RustfmtCheck(Check):
                 f"{chosen.rustfmt} does not work: {why}",
                 found=chosen.rustfmt,
                 fix_text="Formatting is optional; reinstall rustfmt to get it back.",
-                **facts,
+                **details,
             )
-        return self.ok(f"rustfmt {version}", found=f"{version} ({chosen.rustfmt})", **facts)
+        return self.ok(f"rustfmt {version}", found=f"{version} ({chosen.rustfmt})", **details)
 
     def _missing(
-        self, ctx: Context, system: System, chosen: rust.RustToolchain, facts: dict[str, Any]
+        self, ctx: Context, system: System, chosen: rust.RustToolchain, details: dict[str, Any]
     ) -> Finding:
         if chosen.source == "pin":
-            facts.update(component="rustfmt", toolchain=ctx.pin.channel)
+            details.update(component="rustfmt", toolchain=ctx.pin.channel)
             return self.finding(
                 Status.WARN,
                 f"the rustfmt component of {ctx.pin.channel} is not installed",
                 fix_text="rustfmt only formats code; add the component to have it.",
                 commands=(rust.component_command(ctx, "rustfmt"),),
                 fix="toolchain",
-                **facts,
+                **details,
             )
         logical = [rust_logical(ctx, "rustfmt")]
-        facts.update(
+        details.update(
             logical=logical,
             packages=[package_name(ctx.package_manager, n) or n for n in logical],
         )
@@ -81,5 +83,5 @@ class RustfmtCheck(Check):
             fix_text="Install the distribution's rustfmt to format the module's code.",
             commands=(install_command(ctx, logical),),
             fix=fix,
-            **facts,
+            **details,
         )

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from kdoctor.checks.base import Check, register
-from kdoctor.facts import rust
-from kdoctor.knowledge.packages import install_command, rustup_packaged
+from kdoctor.facts import Facts, rust
+from kdoctor.facts.packages import install_command
+from kdoctor.facts.privileges import sudo_prefix
+from kdoctor.knowledge.packages import rustup_packaged
+from kdoctor.knowledge.rust_dist import RUST_HOST
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
@@ -23,7 +26,7 @@ def install_recipe(ctx: Context, system: System) -> tuple[str, str, tuple[str, .
             (install_command(ctx, ["rustup"]),),
         )
     if system.which("snap") is not None:
-        sudo = "" if ctx.is_root else "sudo "
+        sudo = sudo_prefix(ctx)
         return (
             "snap",
             "Your distribution does not package rustup; install the snap (classic confinement).",
@@ -43,7 +46,8 @@ class RustupCheck(Check):
     title = "rustup, to install and select the pinned toolchain"
     order = 60
 
-    def run(self, ctx: Context, system: System) -> Finding:
+    def run(self, facts: Facts) -> Finding:
+        ctx, system = facts.ctx, facts.system
         if ctx.env.get("RUSTC"):
             return self.finding(
                 Status.SKIP,
@@ -64,12 +68,12 @@ class RustupCheck(Check):
                 on_path=None,
                 method=None,
             )
-        chosen = rust.resolve(ctx, system)
-        path, on_path = rust.find_rustup(system)
+        chosen = facts.of(rust.rust_toolchain)
+        path, on_path = facts.of(rust.rustup_location)
         if path is None:
             return self._missing(ctx, system, chosen)
         version, problem = rust.rustup_version(system, path)
-        facts: dict[str, Any] = {
+        details: dict[str, Any] = {
             "path": path,
             "version": version,
             "on_path": on_path,
@@ -83,7 +87,7 @@ class RustupCheck(Check):
                 fix_text="Run rustup by hand to see what is wrong;"
                 " reinstall it if it stays broken.",
                 commands=(f"{path} --version",),
-                **facts,
+                **details,
             )
         where = "" if on_path else f"; {path.rsplit('/', 1)[0]} is not on PATH"
         if chosen.source == "distro":
@@ -93,15 +97,15 @@ class RustupCheck(Check):
                 found=f"{version} ({path})",
                 fix_text=f"The build works with the distribution's rustc. To use the pinned "
                 f"toolchain instead, install {ctx.pin.channel} (needs access to "
-                "static.rust-lang.org).",
+                f"{RUST_HOST}).",
                 commands=(rust.install_command(ctx),),
-                **facts,
+                **details,
             )
-        return self.ok(f"rustup {version}{where}", found=f"{version} ({path})", **facts)
+        return self.ok(f"rustup {version}{where}", found=f"{version} ({path})", **details)
 
     def _missing(self, ctx: Context, system: System, chosen: rust.RustToolchain) -> Finding:
         method, text, commands = install_recipe(ctx, system)
-        facts: dict[str, Any] = {
+        details: dict[str, Any] = {
             "path": None,
             "version": None,
             "on_path": False,
@@ -113,7 +117,7 @@ class RustupCheck(Check):
                 chosen.reason,
                 fix_text=f"The build works without it. To use the pinned toolchain: {text}",
                 commands=commands,
-                **facts,
+                **details,
             )
         return self.finding(
             Status.FAIL,
@@ -121,5 +125,5 @@ class RustupCheck(Check):
             fix_text=text,
             commands=commands,
             fix="rustup",
-            **facts,
+            **details,
         )

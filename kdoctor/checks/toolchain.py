@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from kdoctor.checks.base import Check, register
-from kdoctor.facts import rust
-from kdoctor.knowledge.packages import install_command, package_name, rust_logical
-from kdoctor.machine.system import System
+from kdoctor.facts import Facts, rust
+from kdoctor.facts.packages import install_command
+from kdoctor.knowledge.packages import package_name, rust_logical
+from kdoctor.knowledge.rust_dist import RUST_HOST
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
 
@@ -33,9 +34,10 @@ class ToolchainCheck(Check):
     title = "the Rust toolchain the module is built with"
     order = 61
 
-    def run(self, ctx: Context, system: System) -> Finding:
-        chosen = rust.resolve(ctx, system)
-        facts: dict[str, Any] = {
+    def run(self, facts: Facts) -> Finding:
+        ctx = facts.ctx
+        chosen = facts.of(rust.rust_toolchain)
+        details: dict[str, Any] = {
             "source": chosen.source,
             "rustc": chosen.rustc,
             "version": chosen.version,
@@ -50,18 +52,17 @@ class ToolchainCheck(Check):
             "packages": [],
         }
         if chosen.source == "pin":
-            return self._pin(ctx, system, chosen, facts)
+            return self._pin(facts, chosen, details)
         if chosen.source == "distro" and ctx.rust_mode == "auto":
-            facts["installed"] = rust.pin_state(ctx, system).installed
-        return self._compiler(ctx, chosen, facts)
+            details["installed"] = facts.of(rust.pin_status).installed
+        return self._compiler(ctx, chosen, details)
 
     # -- the pinned toolchain -------------------------------------------------------------
-    def _pin(
-        self, ctx: Context, system: System, chosen: rust.RustToolchain, facts: dict[str, Any]
-    ) -> Finding:
+    def _pin(self, facts: Facts, chosen: rust.RustToolchain, details: dict[str, Any]) -> Finding:
+        ctx, system = facts.ctx, facts.system
         channel = ctx.pin.channel
-        state = rust.pin_state(ctx, system)
-        facts["installed"] = state.installed
+        state = facts.of(rust.pin_status)
+        details["installed"] = state.installed
         if state.rustup is not None and state.installed is None:
             return self.finding(
                 Status.FAIL,
@@ -70,15 +71,15 @@ class ToolchainCheck(Check):
                 fix_text="rustup is not working; run it by hand to see why, and reinstall it if "
                 "it stays broken.",
                 commands=(f"{state.rustup} toolchain list",),
-                **facts,
+                **details,
             )
         if not state.installed:
-            return self._not_installed(ctx, chosen, state, facts)
+            return self._not_installed(ctx, chosen, state, details)
         active = rust.active_toolchain(ctx, system, state.rustup or "rustup")
-        facts["active"] = active.toolchain
+        details["active"] = active.toolchain
         override = rust.find_override(ctx, system, state.rustup or "rustup", active)
         if override is not None:
-            facts["override"] = override.to_json()
+            details["override"] = override.to_json()
             what = (
                 override.describe()
                 if override.kind == "env"
@@ -93,7 +94,7 @@ class ToolchainCheck(Check):
                 f"{ctx.pin.path or 'rust-toolchain.toml'} is used.",
                 commands=(override.command(),),
                 fix="toolchain",
-                **facts,
+                **details,
             )
         if chosen.rustc is None or chosen.version is None:
             return self.finding(
@@ -103,14 +104,14 @@ class ToolchainCheck(Check):
                 fix_text=f"Reinstall {channel}.",
                 commands=(f"rustup toolchain uninstall {channel}", rust.install_command(ctx)),
                 fix="toolchain",
-                **facts,
+                **details,
             )
         found = f"{chosen.version} ({chosen.rustc})"
         if active.toolchain is not None and rust.names_pin(ctx, active.toolchain):
             return self.ok(
                 f"{channel} (rustc {chosen.version}) is installed and selected in {ctx.module_dir}",
                 found=found,
-                **facts,
+                **details,
             )
         if active.toolchain is None:
             seen = f"rustup could not say what rustc in {ctx.module_dir} selects: {active.problem}"
@@ -123,7 +124,7 @@ class ToolchainCheck(Check):
             fix_text=f"kdoctor build runs {chosen.rustc} with RUSTUP_TOOLCHAIN={channel}; "
             "do the same when building by hand.",
             commands=(f"export RUSTUP_TOOLCHAIN={channel}",),
-            **facts,
+            **details,
         )
 
     def _not_installed(
@@ -131,12 +132,12 @@ class ToolchainCheck(Check):
         ctx: Context,
         chosen: rust.RustToolchain,
         state: rust.PinState,
-        facts: dict[str, Any],
+        details: dict[str, Any],
     ) -> Finding:
         channel = ctx.pin.channel
         if ctx.rust_mode == "auto":
-            facts["logical"] = distro_logical(ctx, "rustc", "rust-src")
-            facts["packages"] = distro_packages(ctx, "rustc", "rust-src")
+            details["logical"] = distro_logical(ctx, "rustc", "rust-src")
+            details["packages"] = distro_packages(ctx, "rustc", "rust-src")
             summary = chosen.reason
             text = (
                 f"Install {channel} with rustup, or the distribution's Rust compiler and its "
@@ -144,7 +145,7 @@ class ToolchainCheck(Check):
             )
             commands: tuple[str, ...] = (
                 rust.install_command(ctx),
-                install_command(ctx, facts["logical"]),
+                install_command(ctx, details["logical"]),
             )
         else:
             summary = f"{channel} is not installed" + (
@@ -155,11 +156,13 @@ class ToolchainCheck(Check):
         if state.rustup is None:
             text += " rustup comes first (see the rustup check)."
         return self.finding(
-            Status.FAIL, summary, fix_text=text, commands=commands, fix="toolchain", **facts
+            Status.FAIL, summary, fix_text=text, commands=commands, fix="toolchain", **details
         )
 
     # -- the distribution's rustc, or RUSTC ---------------------------------------------------
-    def _compiler(self, ctx: Context, chosen: rust.RustToolchain, facts: dict[str, Any]) -> Finding:
+    def _compiler(
+        self, ctx: Context, chosen: rust.RustToolchain, details: dict[str, Any]
+    ) -> Finding:
         found: Optional[str] = (
             f"{chosen.version} ({chosen.rustc})" if chosen.version else chosen.rustc
         )
@@ -174,15 +177,15 @@ class ToolchainCheck(Check):
                     fix_text=f"RUSTC={ctx.env['RUSTC']} is what the build would use; point it "
                     f"at a working rustc {rust.MIN_RUSTC} or newer, or unset it.",
                     commands=("unset RUSTC",),
-                    **facts,
+                    **details,
                 )
             return self.ok(
                 f"rustc {chosen.version} from RUSTC ({bootstrap_note(chosen)})",
                 found=found,
-                **facts,
+                **details,
             )
-        facts["logical"] = distro_logical(ctx, "rustc", "rust-src")
-        facts["packages"] = distro_packages(ctx, "rustc", "rust-src")
+        details["logical"] = distro_logical(ctx, "rustc", "rust-src")
+        details["packages"] = distro_packages(ctx, "rustc", "rust-src")
         if broken or too_old:
             return self.finding(
                 Status.FAIL,
@@ -190,19 +193,19 @@ class ToolchainCheck(Check):
                 found=found,
                 fix_text=f"Install the distribution's Rust compiler ({rust.MIN_RUSTC} or newer) "
                 "and its library sources.",
-                commands=(install_command(ctx, facts["logical"]),),
+                commands=(install_command(ctx, details["logical"]),),
                 fix="packages",
-                **facts,
+                **details,
             )
         summary = f"the distribution's rustc {chosen.version} ({bootstrap_note(chosen)})"
         if ctx.rust_mode == "distro":
-            return self.ok(summary, found=found, **facts)
+            return self.ok(summary, found=found, **details)
         return self.finding(
             Status.WARN,
             chosen.reason,
             found=found,
             fix_text=f"The module builds with {summary}. To build with the pinned toolchain "
-            f"instead, install {ctx.pin.channel} (needs access to static.rust-lang.org).",
+            f"instead, install {ctx.pin.channel} (needs access to {RUST_HOST}).",
             commands=(rust.install_command(ctx),),
-            **facts,
+            **details,
         )

@@ -37,11 +37,12 @@ def log_dir(ctx: Context) -> str:
 
 
 def run_build(ctx: Context, runner: System, out: Console) -> Optional[BuildResult]:
-    from kdoctor.facts.rust import resolve
+    from kdoctor.facts import Facts
+    from kdoctor.facts.rust import rust_toolchain
     from kdoctor.pipeline.build import build
     from kdoctor.render import text as render
 
-    toolchain = resolve(ctx, runner)
+    toolchain = Facts(ctx, runner).of(rust_toolchain)
     if not toolchain.usable or not toolchain.rustc:
         out.print(f"✘ no usable Rust toolchain: {toolchain.reason}", markup=False)
         for problem in toolchain.problems:

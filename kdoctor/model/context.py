@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import distro
 
-from kdoctor.facts.kbuild import kdir_uts_release
+from kdoctor.knowledge.kernel_release import kdir_uts_release
 from kdoctor.machine.settings import merged_env, settings_path
 from kdoctor.machine.system import System
 from kdoctor.model.choice import RustMode, TargetSource

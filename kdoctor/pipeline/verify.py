@@ -16,7 +16,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Union
 
 from kdoctor.facts.loading import explain_insmod_error, host_loading
-from kdoctor.knowledge.packages import install_command
+from kdoctor.facts.packages import install_command
+from kdoctor.facts.privileges import sudo_argv
 from kdoctor.machine.system import Probe, System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
@@ -496,7 +497,7 @@ def verify_host(
     if not os.path.isfile(ko):
         missing_ko = _no_module(ko)
         return _with(base, summary=missing_ko.summary, remediation=missing_ko.remediation)
-    sudo: tuple[str, ...] = () if ctx.is_root else ("sudo", "-n")
+    sudo = sudo_argv(ctx)
     if sudo and system.which("sudo") is None:
         return _with(
             base,

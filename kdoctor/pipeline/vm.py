@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from kdoctor.facts import images
+from kdoctor.facts.images import BUSYBOX_PLACES, Busybox
 from kdoctor.machine.files import write_atomic
 from kdoctor.machine.system import System
 from kdoctor.pipeline.initramfs import Archive
@@ -31,7 +33,6 @@ ACCELS = ("auto", "kvm", "tcg")
 
 MARK = "@@kdoctor:"
 APPLETS = ("sh", "mount", "cat", "insmod", "rmmod", "dmesg", "poweroff")
-BUSYBOX_PLACES = ("/bin/busybox", "/usr/bin/busybox", "/usr/lib/initramfs-tools/bin/busybox")
 
 _PRELUDE = f"""#!/bin/sh
 # written by kdoctor: load one module, unload it, dump the kernel log, power off
@@ -79,23 +80,9 @@ def bare_init_script() -> str:
     return _PRELUDE + _POWEROFF
 
 
-@dataclass(frozen=True)
-class Busybox:
-    path: str
-    static: bool
-
-
 def find_busybox(system: System, places: Sequence[str] = BUSYBOX_PLACES) -> Optional[Busybox]:
     """A busybox to put in the guest, a statically linked one when there is one."""
-    seen: list[str] = []
-    for name in ("busybox", *places):
-        path = system.which(name)
-        if path and os.path.realpath(path) not in seen:
-            seen.append(os.path.realpath(path))
-    for path in seen:
-        if is_static_elf(path):
-            return Busybox(path, True)
-    return Busybox(seen[0], False) if seen else None
+    return images.find_busybox(system, is_static_elf, places, canonical=os.path.realpath)
 
 
 def is_static_elf(path: str) -> bool:
