@@ -8,9 +8,10 @@ from typing import Any, Optional
 from kdoctor.checks.clang import ClangCheck
 from kdoctor.checks.kernel_headers import KernelHeadersCheck
 from kdoctor.checks.vm import VmCheck
+from kdoctor.facts.packages import known_packages
 from kdoctor.fixes.base import all_fixes
 from kdoctor.fixes.packages import APT_LISTS, DPKG_UPDATES, PackagesFix, finding_packages
-from kdoctor.knowledge.packages import kernel_package_names, known_packages
+from kdoctor.knowledge.packages import kernel_package_names
 from kdoctor.knowledge.step_errors import explain_step_failure
 from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.machine.runner import Runner
