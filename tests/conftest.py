@@ -6,7 +6,11 @@ from typing import Any
 
 import pytest
 
+from kdoctor.checks.base import Check
+from kdoctor.facts import Facts
+from kdoctor.machine.system import System
 from kdoctor.model.context import Context, DistroInfo
+from kdoctor.model.finding import Finding
 from kdoctor.model.toolchain_file import PinnedToolchain
 
 KDIR = "/lib/modules/6.1.0-56-amd64/build"
@@ -36,6 +40,11 @@ def make_context(**overrides: Any) -> Context:
         settings_file="/root/.config/kdoctor/env",
     )
     return replace(base, **overrides)
+
+
+def run_check(check: Check, ctx: Context, system: System) -> Finding:
+    """``check.run`` with a fresh :class:`Facts` of ``ctx`` and ``system`` (as one check run)."""
+    return check.run(Facts(ctx, system))
 
 
 @pytest.fixture

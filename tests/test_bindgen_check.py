@@ -9,7 +9,7 @@ from kdoctor.checks.bindgen import PROBE_STRUCT, BindgenCheck, libclang_error, p
 from kdoctor.machine.fake import Answer, FakeSystem, Reply
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.need import Package
-from tests.conftest import make_context
+from tests.conftest import make_context, run_check
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -58,7 +58,7 @@ def machine(
 
 
 def run(system: FakeSystem, **ctx: object) -> Finding:
-    return BindgenCheck().run(make_context(**ctx), system)
+    return run_check(BindgenCheck(), make_context(**ctx), system)
 
 
 def test_bindgen_loads_libclang_on_the_probe_header() -> None:

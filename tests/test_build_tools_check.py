@@ -7,7 +7,7 @@ from kdoctor.checks.build_tools import BuildToolsCheck
 from kdoctor.machine.fake import Answer, FakeSystem, Reply
 from kdoctor.model.context import DistroInfo
 from kdoctor.model.finding import Finding, Remediation, Status
-from tests.conftest import KDIR, make_context
+from tests.conftest import KDIR, make_context, run_check
 
 DEBIAN_CONFIG = (
     "#\n# Automatically generated file; DO NOT EDIT.\n"
@@ -47,7 +47,7 @@ def machine(
 
 
 def run(system: FakeSystem, **ctx: object) -> Finding:
-    return BuildToolsCheck().run(make_context(**ctx), system)
+    return run_check(BuildToolsCheck(), make_context(**ctx), system)
 
 
 def test_debian_kernel_compiler_present_and_matching() -> None:

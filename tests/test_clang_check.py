@@ -3,7 +3,7 @@ from __future__ import annotations
 from kdoctor.checks.clang import ClangCheck
 from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.finding import Finding, Remediation, Status
-from tests.conftest import KDIR, make_context
+from tests.conftest import KDIR, make_context, run_check
 
 DEBIAN_14 = "Debian clang version 14.0.6\nTarget: x86_64-pc-linux-gnu\n"
 UBUNTU_8 = "clang version 8.0.1-9 (tags/RELEASE_801/final)\nTarget: x86_64-pc-linux-gnu\n"
@@ -12,7 +12,7 @@ UBUNTU_18 = "Ubuntu clang version 18.1.3 (1ubuntu1)\nTarget: x86_64-pc-linux-gnu
 
 
 def run(system: FakeSystem, **ctx: object) -> Finding:
-    return ClangCheck().run(make_context(**ctx), system)
+    return run_check(ClangCheck(), make_context(**ctx), system)
 
 
 def test_good_default_clang_passes() -> None:

@@ -11,7 +11,7 @@ from kdoctor.checks.compat import CompatCheck
 from kdoctor.knowledge.compat import RULES, Combination, logical_text, matching
 from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.finding import Finding, Remediation, Status
-from tests.conftest import KDIR, make_context
+from tests.conftest import KDIR, make_context, run_check
 
 MODULE = "/src/hello-world"
 SYSROOT = "/usr"
@@ -72,7 +72,7 @@ def machine(
 
 
 def run(system: FakeSystem, **ctx: Any) -> Finding:
-    return CompatCheck().run(make_context(rust_mode="distro", **ctx), system)
+    return run_check(CompatCheck(), make_context(rust_mode="distro", **ctx), system)
 
 
 RULE_IDS = [

@@ -10,7 +10,7 @@ from kdoctor.checks.toolchain import ToolchainCheck
 from kdoctor.knowledge.packages import rust_logical
 from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.context import Context, DistroInfo, bundled_module_dir, detect
-from tests.conftest import make_context
+from tests.conftest import make_context, run_check
 
 PARTS = ("rustc", "rust-src", "rustfmt")
 WEB = ["rustc-web", "rust-web-src", "rustfmt-web"]
@@ -67,7 +67,7 @@ def test_toolchain_check_asks_for_the_plain_packages_when_told() -> None:
         env={"KDOCTOR_DISTRO_RUST": "rustc"},
         rust_mode="distro",
     )
-    finding = ToolchainCheck().run(ctx, FakeSystem(programs={}, env={"PATH": "/usr/bin"}))
+    finding = run_check(ToolchainCheck(), ctx, FakeSystem(programs={}, env={"PATH": "/usr/bin"}))
     assert finding.fix == "packages"
     assert finding.facts["logical"] == ["rustc", "rust-src"]
     assert finding.facts["packages"] == ["rustc", "rust-src"]

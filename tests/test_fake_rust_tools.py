@@ -18,7 +18,7 @@ from typing import Optional
 import pytest
 
 from kdoctor.checks.base import Check, select
-from kdoctor.facts import rust
+from kdoctor.facts import rust, rustc, rustup
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import Context, bundled_module_dir
 from kdoctor.model.finding import Remediation, Status
@@ -143,7 +143,7 @@ def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Machine:
     # a curl that would betray any download attempt
     script(m.cargo_bin / "curl", f": > {m.network}\nexit 6\n")
     # the distribution's rustc lives off PATH, like /usr/bin/rustc would behind the shim
-    monkeypatch.setattr(rust, "DISTRO_RUSTC", (str(m.distro_rustc),))
+    monkeypatch.setattr(rustc, "DISTRO_RUSTC", (str(m.distro_rustc),))
     return m
 
 
@@ -305,7 +305,7 @@ def test_rustup_exiting_non_zero(machine: Machine) -> None:
 def test_hung_rustup_is_cut_short_and_named(
     machine: Machine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(rust, "RUSTUP_TIMEOUT", 1.0)
+    monkeypatch.setattr(rustup, "RUSTUP_TIMEOUT", 1.0)
     machine.fake_rustup("  *) /bin/sleep 60 ;;\n")
     started = time.monotonic()
     report = machine.run()
@@ -326,7 +326,7 @@ def test_hung_rustup_is_cut_short_and_named(
 def test_hung_rustup_in_auto_mode_falls_back_to_the_distro_rustc(
     machine: Machine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(rust, "RUSTUP_TIMEOUT", 1.0)
+    monkeypatch.setattr(rustup, "RUSTUP_TIMEOUT", 1.0)
     machine.fake_rustup("  *) /bin/sleep 60 ;;\n")
     add_distro_rustc(machine)
     started = time.monotonic()

@@ -12,10 +12,11 @@ import pytest
 from kdoctor.checks import bindgen as bindgen_check
 from kdoctor.checks.bindgen import BindgenCheck
 from kdoctor.checks.clang import ClangCheck
+from kdoctor.facts import bindgen as bindgen_facts
 from kdoctor.machine.runner import Runner
 from kdoctor.machine.system import DEFAULT_TIMEOUT, Probe
 from kdoctor.model.finding import Finding, Status
-from tests.conftest import make_context, tool
+from tests.conftest import make_context, run_check, tool
 
 #: how long a hung fake tool sleeps: far longer than any timeout used here
 HANG = "exec /bin/sleep 60\n"
@@ -52,11 +53,11 @@ def is_running(pid: int) -> bool:
 
 
 def clang(runner: Runner, **ctx: object) -> Finding:
-    return ClangCheck().run(make_context(**ctx), runner)
+    return run_check(ClangCheck(), make_context(**ctx), runner)
 
 
 def bindgen(runner: Runner, **ctx: object) -> Finding:
-    return BindgenCheck().run(make_context(**ctx), runner)
+    return run_check(BindgenCheck(), make_context(**ctx), runner)
 
 
 # -- clang ---------------------------------------------------------------------------------
@@ -213,7 +214,7 @@ def test_hung_bindgen_probe_returns_quickly_with_a_clear_message(
 def test_hung_bindgen_version_returns_quickly(
     bin_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bindgen_check, "VERSION_TIMEOUT", 1.0)
+    monkeypatch.setattr(bindgen_facts, "VERSION_TIMEOUT", 1.0)
     tool(bin_dir, "bindgen", HANG)
     started = time.monotonic()
     finding = bindgen(runner_for(bin_dir))

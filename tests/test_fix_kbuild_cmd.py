@@ -21,7 +21,7 @@ from kdoctor.model.context import Context, bundled_module_dir
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import KbuildCmd
 from kdoctor.model.plan import FileEdit, PlanOptions, Step
-from tests.conftest import make_context
+from tests.conftest import make_context, run_check
 from tests.fishinabarrel import fishinabarrel_module
 
 MOD = "/src/mod"
@@ -239,7 +239,7 @@ def test_the_rewrite_makes_a_real_kbuild_build_link_the_module(tmp_path: Path) -
 
     system = Runner()
     ctx = make_context(module_dir=str(module), kdir=REAL_KDIR)
-    finding = KbuildCmdCheck().run(ctx, system)
+    finding = run_check(KbuildCmdCheck(), ctx, system)
     assert (finding.status, finding.fix) == (Status.FAIL, "kbuild-cmd")
     assert finding.needs == (KbuildCmd(str(module), ("hello_world.rust.o",)),)
     [step] = plan(ctx, system, finding)
@@ -251,7 +251,7 @@ def test_the_rewrite_makes_a_real_kbuild_build_link_the_module(tmp_path: Path) -
     assert (module / "helloworld.ko").is_file()
     assert (module / ".hello_world.rust.o.cmd").is_file()
     assert (module / "Kbuild~").read_text() == CLASSIC
-    passed = KbuildCmdCheck().run(ctx, Runner())
+    passed = run_check(KbuildCmdCheck(), ctx, Runner())
     assert passed.status is Status.OK, passed.summary
     assert passed.needs == ()
     assert plan(ctx, Runner(), passed) == []

@@ -8,11 +8,11 @@ from typing import Any, Optional
 from kdoctor.checks.clang import ClangCheck
 from kdoctor.checks.kernel_headers import KernelHeadersCheck
 from kdoctor.checks.vm import VmCheck
+from kdoctor.facts.packages import known_packages
 from kdoctor.fixes.base import Ask, Decision, all_fixes
 from kdoctor.fixes.packages import APT_LISTS, DPKG_UPDATES, PackagesFix
 from kdoctor.knowledge.packages import (
     kernel_package_names,
-    known_packages,
     package_need,
     package_needs,
 )
@@ -24,7 +24,7 @@ from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import KernelImage, Need, Package, RustToolchain
 from kdoctor.model.plan import PlanOptions, Step
 from kdoctor.model.report import Report
-from tests.conftest import make_context
+from tests.conftest import make_context, run_check
 
 HEADERS = "linux-headers-6.1.0-56-amd64"
 NONINTERACTIVE = {"DEBIAN_FRONTEND": "noninteractive"}
@@ -295,7 +295,7 @@ def test_ubuntu_with_too_old_clang_installs_the_versioned_clang() -> None:
         mtimes={f"{APT_LISTS}/{n}": time.time() - 3600 for n in LISTS},
     )
     ctx = make_context(distro=ubuntu)
-    clang = ClangCheck().run(ctx, system)  # the check says which package: clang-n with n=11
+    clang = run_check(ClangCheck(), ctx, system)  # the check says which package: clang-n with n=11
     assert clang.status is Status.WARN
     assert clang.fix == "packages"
     assert clang.needs == (Package("clang-11", ("clang-11",)),)
@@ -323,13 +323,13 @@ def test_clang_below_the_kernels_floor_and_a_missing_versioned_clang() -> None:
         commands={"/usr/bin/clang --version": "Debian clang version 14.0.6\n"},
         files={"/lib/modules/6.1.0-56-amd64/build/scripts/min-tool-version.sh": script},
     )
-    too_old = ClangCheck().run(make_context(), system)
+    too_old = run_check(ClangCheck(), make_context(), system)
     assert too_old.fix == "packages"
     assert too_old.needs == (Package("clang-15", ("clang-15",)),)
-    absent = ClangCheck().run(make_context(env={"CLANG": "clang-16"}), FakeSystem())
+    absent = run_check(ClangCheck(), make_context(env={"CLANG": "clang-16"}), FakeSystem())
     assert absent.summary == "clang-16 (CLANG) is not installed"
     assert absent.needs == (Package("clang-16", ("clang-16",)),)
-    plain = ClangCheck().run(make_context(), FakeSystem())
+    plain = run_check(ClangCheck(), make_context(), FakeSystem())
     assert plain.needs == (Package("clang", ("clang",)),)
 
 
@@ -679,8 +679,8 @@ def test_kernel_headers_and_vm_checks_share_one_package_query() -> None:
     fc = "6.18.44-fc-v782"
     system = FakeSystem(programs={"apt-cache": "/usr/bin/apt-cache", "test": "/usr/bin/test"})
     ctx = make_context(running_kernel=fc, target_kernel=fc, kdir=f"/lib/modules/{fc}/build")
-    KernelHeadersCheck().run(ctx, system)
-    VmCheck().run(ctx, system)
+    run_check(KernelHeadersCheck(), ctx, system)
+    run_check(VmCheck(), ctx, system)
     queries = [call for call in system.calls if call[0] == "apt-cache"]
     assert queries == [("apt-cache", "policy", *kernel_package_names("apt", fc))] * 2
 

@@ -14,7 +14,7 @@ from kdoctor.model.need import Need, Setting
 from kdoctor.model.plan import PlanOptions, Step
 from kdoctor.model.report import Report
 from kdoctor.pipeline.planner import make_plan, merge_settings
-from tests.conftest import make_context
+from tests.conftest import make_context, run_check
 
 CLANG_SUMMARY = "clang 8.0.1 is too old (no asm goto support); clang-18 on PATH is good enough"
 LIBCLANG_SUMMARY = (
@@ -102,13 +102,17 @@ def _old_clang_and(path_dir: str, which_clang_18: str) -> FakeSystem:
 
 
 def test_the_clang_check_names_its_candidate_by_bare_name_when_path_reaches_it() -> None:
-    reached = ClangCheck().run(make_context(), _old_clang_and("/usr/bin", "/usr/bin/clang-18"))
+    reached = run_check(
+        ClangCheck(), make_context(), _old_clang_and("/usr/bin", "/usr/bin/clang-18")
+    )
     assert reached.status is Status.FAIL
     assert reached.needs == use_clang("clang-18")
     # clang-18 on PATH is another one (an earlier directory); the candidate is in /opt
     elsewhere = _old_clang_and("/opt/llvm/bin", "/usr/local/bin/clang-18")
-    assert ClangCheck().run(make_context(), elsewhere).needs == use_clang("/opt/llvm/bin/clang-18")
-    [step] = plan(make_context(), elsewhere, ClangCheck().run(make_context(), elsewhere))
+    assert run_check(ClangCheck(), make_context(), elsewhere).needs == use_clang(
+        "/opt/llvm/bin/clang-18"
+    )
+    [step] = plan(make_context(), elsewhere, run_check(ClangCheck(), make_context(), elsewhere))
     assert step.settings == {"CC": "/opt/llvm/bin/clang-18", "CLANG": "/opt/llvm/bin/clang-18"}
 
 

@@ -6,7 +6,7 @@ from kdoctor.checks.kbuild_cmd import KbuildCmdCheck
 from kdoctor.facts.kbuild import cmd_file_for, kdir_uts_release, objects_without_cmd, parse_kbuild
 from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.finding import Finding, Remediation, Status
-from tests.conftest import KDIR, make_context
+from tests.conftest import KDIR, make_context, run_check
 
 MOD = "/src/hello-world"
 CMD = f"{MOD}/.hello_world.rust.o.cmd"
@@ -100,7 +100,7 @@ def machine(
 
 
 def run(system: FakeSystem, **ctx: object) -> Finding:
-    return KbuildCmdCheck().run(make_context(module_dir=MOD, **ctx), system)
+    return run_check(KbuildCmdCheck(), make_context(module_dir=MOD, **ctx), system)
 
 
 def test_classic_kbuild_on_debian_6_1_fails_naming_object_rule_and_both_remedies() -> None:

@@ -4,10 +4,10 @@ from typing import Optional
 
 from kdoctor.checks.kernel_headers import KernelHeadersCheck, kernel_kind
 from kdoctor.facts.kbuild import installed_build_dirs, missing_build_files
-from kdoctor.knowledge.packages import known_to_manager
+from kdoctor.facts.packages import known_to_manager
 from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.finding import Finding, Remediation, Status
-from tests.conftest import KDIR, make_context
+from tests.conftest import KDIR, make_context, run_check
 
 FC = "6.18.44-fc-v782"
 FC_KDIR = f"/lib/modules/{FC}/build"
@@ -55,7 +55,7 @@ def machine(
 
 
 def run(system: FakeSystem, **ctx: object) -> Finding:
-    return KernelHeadersCheck().run(make_context(**ctx), system)
+    return run_check(KernelHeadersCheck(), make_context(**ctx), system)
 
 
 def test_usable_build_dir_passes_with_every_fact() -> None:

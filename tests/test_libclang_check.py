@@ -4,11 +4,12 @@ from collections.abc import Mapping, Sequence
 from typing import Optional
 
 from kdoctor.checks.clang import ClangCheck
-from kdoctor.checks.libclang import LibclangCheck, parse_ldconfig
+from kdoctor.checks.libclang import LibclangCheck
+from kdoctor.facts.libclang import parse_ldconfig
 from kdoctor.machine.fake import Answer, FakeSystem
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.need import Package
-from tests.conftest import make_context
+from tests.conftest import make_context, run_check
 
 CLANG_14 = "Debian clang version 14.0.6\nTarget: x86_64-pc-linux-gnu\n"
 LLVM_14 = "/usr/lib/llvm-14/lib"
@@ -52,7 +53,7 @@ def debian_12(**extra: object) -> FakeSystem:
 
 
 def run(system: FakeSystem, **ctx: object) -> Finding:
-    return LibclangCheck().run(make_context(**ctx), system)
+    return run_check(LibclangCheck(), make_context(**ctx), system)
 
 
 def test_debian_12_libclang_from_llvm_config_matches_clang() -> None:
@@ -75,7 +76,7 @@ def test_debian_12_libclang_from_llvm_config_matches_clang() -> None:
 
 def test_clang_probe_is_the_one_the_clang_check_runs() -> None:
     system = debian_12()
-    ClangCheck().run(make_context(), system)
+    run_check(ClangCheck(), make_context(), system)
     run(system)
     clang_calls = [c for c in system.calls if c[0] == "/usr/bin/clang"]
     assert clang_calls == [("/usr/bin/clang", "--version")] * 2  # one cache key for both

@@ -18,7 +18,7 @@ from kdoctor.facts.loading import (
 )
 from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.finding import Finding, Remediation, Status
-from tests.conftest import make_context
+from tests.conftest import make_context, run_check
 
 SB_ON = "\x06\x00\x00\x00\x01"
 SB_OFF = "\x06\x00\x00\x00\x00"
@@ -56,7 +56,7 @@ def host(
 
 
 def run(system: FakeSystem, **ctx: object) -> Finding:
-    return ModuleLoadingCheck().run(make_context(**ctx), system)
+    return run_check(ModuleLoadingCheck(), make_context(**ctx), system)
 
 
 def test_loadable_host_passes_with_every_fact() -> None:

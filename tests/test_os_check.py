@@ -4,13 +4,13 @@ from kdoctor.checks.os_info import OsCheck
 from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.context import DistroInfo
 from kdoctor.model.finding import Finding, Remediation, Status
-from tests.conftest import make_context
+from tests.conftest import make_context, run_check
 
 DEBIAN = {"apt-get": "/usr/bin/apt-get"}
 
 
 def run(system: FakeSystem, **ctx: object) -> Finding:
-    return OsCheck().run(make_context(**ctx), system)
+    return run_check(OsCheck(), make_context(**ctx), system)
 
 
 def test_debian_with_apt_is_ok() -> None:

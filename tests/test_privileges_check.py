@@ -3,14 +3,14 @@ from __future__ import annotations
 from kdoctor.checks.privileges import PrivilegesCheck
 from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.finding import Finding, Remediation, Status
-from tests.conftest import make_context
+from tests.conftest import make_context, run_check
 
 SUDO = {"sudo": "/usr/bin/sudo"}
 ASKS = Reply(stderr="sudo: a password is required\n", exit_code=1)
 
 
 def run(system: FakeSystem, **ctx: object) -> Finding:
-    return PrivilegesCheck().run(make_context(**ctx), system)
+    return run_check(PrivilegesCheck(), make_context(**ctx), system)
 
 
 def test_root_needs_nothing_and_runs_nothing() -> None:

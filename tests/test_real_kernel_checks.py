@@ -15,7 +15,7 @@ from kdoctor.facts.kbuild import member_cmd_reading, missing_build_files
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Status
-from tests.conftest import make_context
+from tests.conftest import make_context, run_check
 
 RELEASE = "6.1.0-56-amd64"
 KDIR = f"/lib/modules/{RELEASE}/build"
@@ -61,7 +61,7 @@ def test_debian_split_headers_are_usable_through_the_scripts_link() -> None:
     runner = Runner()
     assert os.path.islink(os.path.join(HEADERS, "scripts"))  # into linux-kbuild-6.1
     assert missing_build_files(runner, HEADERS) == []
-    finding = KernelHeadersCheck().run(target_61(), runner)
+    finding = run_check(KernelHeadersCheck(), target_61(), runner)
     assert finding.status is Status.OK
     assert finding.facts["usable"] is True
 
@@ -73,7 +73,7 @@ def test_running_kernel_without_headers_points_at_installed_6_1() -> None:
     ctx = make_context(
         running_kernel=release, target_kernel=release, kdir=f"/lib/modules/{release}/build"
     )
-    finding = KernelHeadersCheck().run(ctx, Runner())
+    finding = run_check(KernelHeadersCheck(), ctx, Runner())
     assert finding.status is Status.FAIL
     assert finding.fix == "kernel-target"
     assert RELEASE in finding.facts["installed_targets"]
@@ -89,24 +89,24 @@ def test_debian_6_1_modpost_reads_every_member_cmd_file() -> None:
 
 def test_classic_kbuild_fails_and_if_changed_passes_against_6_1(tmp_path: Path) -> None:
     (tmp_path / "Kbuild").write_text(CLASSIC)
-    finding = KbuildCmdCheck().run(target_61(module_dir=str(tmp_path)), Runner())
+    finding = run_check(KbuildCmdCheck(), target_61(module_dir=str(tmp_path)), Runner())
     assert finding.status is Status.FAIL
     assert finding.facts["cmd_file"] == str(tmp_path / ".hello_world.rust.o.cmd")
     assert finding.facts["line"] == 4
 
     (tmp_path / "Kbuild").write_text(THROUGH_KBUILD)
-    finding = KbuildCmdCheck().run(target_61(module_dir=str(tmp_path)), Runner())
+    finding = run_check(KbuildCmdCheck(), target_61(module_dir=str(tmp_path)), Runner())
     assert finding.status is Status.OK
 
 
 def test_module_loading_and_vm_observe_this_host() -> None:
     runner = Runner()
-    loading = ModuleLoadingCheck().run(target_61(), runner)
+    loading = run_check(ModuleLoadingCheck(), target_61(), runner)
     assert loading.status in (Status.OK, Status.WARN)
     if not os.path.exists("/proc/modules"):
         assert loading.status is Status.WARN
         assert "Function not implemented" in loading.facts["insmod_errors"]
-    vm = VmCheck().run(target_61(), runner)
+    vm = run_check(VmCheck(), target_61(), runner)
     assert vm.status in (Status.OK, Status.WARN, Status.FAIL)
     if os.path.exists("/usr/bin/qemu-system-x86_64"):
         assert vm.facts["qemu_version"] is not None

@@ -23,7 +23,7 @@ from kdoctor.machine.runner import Runner
 from kdoctor.model.context import Context, package_manager_for, read_distro
 from kdoctor.model.finding import Status
 from kdoctor.pipeline.diagnose import run_checks
-from tests.conftest import make_context
+from tests.conftest import make_context, run_check
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,7 @@ def real_context(**overrides: object) -> Context:
 
 
 def real_clang_major() -> int:
-    finding = ClangCheck().run(real_context(), Runner())
+    finding = run_check(ClangCheck(), real_context(), Runner())
     version = finding.facts.get("version")
     if finding.status is not Status.OK or not version:
         pytest.skip(f"clang is not usable here: {finding.summary}")
@@ -57,7 +57,7 @@ def real_clang_major() -> int:
 
 def test_clang() -> None:
     needs("clang")
-    finding = ClangCheck().run(real_context(), Runner())
+    finding = run_check(ClangCheck(), real_context(), Runner())
     assert finding.status is Status.OK, finding.summary
     assert str(finding.facts["version"]).startswith("14.")
     assert finding.facts["source"] == "default"
@@ -66,7 +66,7 @@ def test_clang() -> None:
 def test_libclang_matches_clang() -> None:
     needs("clang")
     major = real_clang_major()
-    finding = LibclangCheck().run(real_context(), Runner())
+    finding = run_check(LibclangCheck(), real_context(), Runner())
     assert finding.status is Status.OK, finding.summary
     assert Version(str(finding.facts["version"])).major == major == 14
     assert finding.facts["clang_major"] == 14
@@ -76,7 +76,7 @@ def test_libclang_matches_clang() -> None:
 
 def test_bindgen_really_loads_libclang() -> None:
     needs("bindgen")
-    finding = BindgenCheck().run(real_context(), Runner())
+    finding = run_check(BindgenCheck(), real_context(), Runner())
     assert finding.status is Status.OK, finding.summary
     assert finding.facts["libclang_loaded"] is True
     assert Version(str(finding.facts["version"])) >= Version("0.55")
@@ -84,7 +84,9 @@ def test_bindgen_really_loads_libclang() -> None:
 
 def test_bindgen_with_a_libclang_path_holding_nothing(tmp_path: Path) -> None:
     needs("bindgen")
-    finding = BindgenCheck().run(real_context(env={"LIBCLANG_PATH": str(tmp_path)}), Runner())
+    finding = run_check(
+        BindgenCheck(), real_context(env={"LIBCLANG_PATH": str(tmp_path)}), Runner()
+    )
     assert finding.status is Status.FAIL
     assert finding.summary.startswith(
         f"bindgen cannot load libclang from LIBCLANG_PATH={tmp_path}: Unable to find libclang"
@@ -97,7 +99,7 @@ def test_build_tools_match_the_debian_kernel() -> None:
     needs("make", "gcc-12", "ld")
     if not Path(KDIR, ".config").exists():
         pytest.skip(f"no headers for {RELEASE}")
-    finding = BuildToolsCheck().run(real_context(), Runner())
+    finding = run_check(BuildToolsCheck(), real_context(), Runner())
     assert finding.status is Status.OK, finding.summary
     assert finding.facts["cc"] == "gcc-12"
     assert str(finding.facts["cc_version"]).startswith("12.")
@@ -111,7 +113,7 @@ def test_build_tools_match_the_debian_kernel() -> None:
 def test_build_tools_for_a_kernel_without_headers(tmp_path: Path) -> None:
     needs("make", "gcc", "ld")
     ctx = real_context(kdir=str(tmp_path), target_kernel="6.18.44-fc-v782")
-    finding = BuildToolsCheck().run(ctx, Runner())
+    finding = run_check(BuildToolsCheck(), ctx, Runner())
     assert finding.status is Status.OK, finding.summary
     assert finding.facts["cc"] == "gcc"
     assert "unknown until headers for 6.18.44-fc-v782 are installed" in finding.summary
@@ -120,7 +122,7 @@ def test_build_tools_for_a_kernel_without_headers(tmp_path: Path) -> None:
 def test_os_is_known() -> None:
     info = read_distro(Runner())
     ctx = real_context(distro=info, package_manager=package_manager_for(info))
-    finding = OsCheck().run(ctx, Runner())
+    finding = run_check(OsCheck(), ctx, Runner())
     if ctx.package_manager is None:
         assert finding.status is Status.WARN
     else:
@@ -129,7 +131,7 @@ def test_os_is_known() -> None:
 
 
 def test_privileges() -> None:
-    finding = PrivilegesCheck().run(real_context(), Runner())
+    finding = run_check(PrivilegesCheck(), real_context(), Runner())
     if os.geteuid() == 0:
         assert finding.status is Status.OK
         assert finding.facts["root"] is True

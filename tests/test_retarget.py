@@ -16,7 +16,7 @@ from kdoctor.model.need import Package, StockKernel
 from kdoctor.model.plan import RETARGETED
 from kdoctor.model.report import Report
 from kdoctor.pipeline.retarget import metapackage_release, retarget
-from tests.conftest import make_context
+from tests.conftest import make_context, run_check
 
 FC = "6.18.44-fc-v782"
 FC_KDIR = f"/lib/modules/{FC}/build"
@@ -68,7 +68,7 @@ def running(release: str = FC, **overrides: Any) -> Context:
 
 def checked(ctx: Context, system: FakeSystem) -> Report:
     """The report as the kernel-headers check makes it on ``system``."""
-    return Report(ctx, (KernelHeadersCheck().run(ctx, system),), 0.0)
+    return Report(ctx, (run_check(KernelHeadersCheck(), ctx, system),), 0.0)
 
 
 def test_firecracker_kernel_is_retargeted_to_the_installed_stock_kernel() -> None:
@@ -264,7 +264,7 @@ def test_retarget_reads_the_stock_kernel_need_not_the_machine() -> None:
 def test_this_machine_is_retargeted_to_its_installed_stock_kernel() -> None:
     runner = Runner()
     ctx = running(FC)
-    report = Report(ctx, (KernelHeadersCheck().run(ctx, runner),), 0.0)
+    report = Report(ctx, (run_check(KernelHeadersCheck(), ctx, runner),), 0.0)
     headers = report.findings[0]
     assert headers.fix == "kernel-target"
     assert headers.facts["kernel_kind"] == "a Firecracker/cloud microVM kernel supplied by the host"

@@ -22,7 +22,7 @@ from kdoctor.model.need import (
     RustToolchain,
     Rustup,
 )
-from tests.conftest import make_context
+from tests.conftest import make_context, run_check
 from tests.test_rust_toolchain import (
     CARGO_BIN,
     DISTRO_LIB,
@@ -56,7 +56,7 @@ DEBIAN_11 = DistroInfo("debian", "11", "Debian GNU/Linux 11 (bullseye)", (), "bu
 
 
 def run(check: Check, system: FakeSystem, **ctx: Any) -> Finding:
-    finding = check.run(make_context(**ctx), system)
+    finding = run_check(check, make_context(**ctx), system)
     assert system.runs == []  # a check only looks
     return finding
 

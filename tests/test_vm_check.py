@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Optional
 
-from kdoctor.checks.vm import VmCheck, is_static
+from kdoctor.checks.vm import VmCheck
+from kdoctor.facts.images import is_static
 from kdoctor.facts.loading import PROC_MODULES
 from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.finding import Finding, Remediation, Status
-from tests.conftest import make_context
+from tests.conftest import make_context, run_check
 
 QEMU = "/usr/bin/qemu-system-x86_64"
 BUSYBOX = "/usr/bin/busybox"
@@ -60,7 +61,7 @@ def machine(
 
 
 def run(system: FakeSystem, **ctx: object) -> Finding:
-    return VmCheck().run(make_context(**ctx), system)
+    return run_check(VmCheck(), make_context(**ctx), system)
 
 
 def test_everything_present_passes_with_every_fact() -> None:

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Optional
 
+from kdoctor.facts import Facts
 from kdoctor.knowledge.commands import need_commands
 from kdoctor.machine.system import DEFAULT_TIMEOUT, Probe, System
 from kdoctor.model.context import Context
@@ -34,10 +35,11 @@ class Check:
     #: where the check stands in the report (lower first; ties by id)
     order: ClassVar[int] = 100
 
-    def run(self, ctx: Context, system: System) -> Finding:
+    def run(self, facts: Facts) -> Finding:
+        """Observe, reading ``facts.ctx``, ``facts.system`` and shared facts (``facts.of``)."""
         raise NotImplementedError
 
-    def prefetch(self, ctx: Context, system: System) -> list[ProbeRequest]:
+    def prefetch(self, facts: Facts) -> list[ProbeRequest]:
         """Slow probes ``run`` will ask for, which the engine starts first, all at once.
 
         Only for probes on a check's critical path; the answers land in the runner's cache, so

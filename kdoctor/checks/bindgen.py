@@ -10,20 +10,24 @@ from typing import Any, Optional
 from packaging.version import Version
 
 from kdoctor.checks.base import Check, ProbeRequest, register
-from kdoctor.knowledge import versions
+from kdoctor.facts import Facts
+from kdoctor.facts import bindgen as bindgen_facts
+from kdoctor.facts.bindgen import (
+    bindgen_command,
+    bindgen_path,
+    bindgen_told,
+    bindgen_version,
+)
+from kdoctor.facts.libclang import libclang_ignoring_env
 from kdoctor.knowledge.packages import package_needs
 from kdoctor.machine.system import Probe, System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
 
-from .libclang import find_ignoring_env
-
 #: the oldest bindgen the module's Makefile drives (its flags changed before 0.55)
 MINIMUM = Version("0.55")
 #: how long bindgen may take to load libclang and translate the one-line probe header
 TIMEOUT = 20.0
-#: how long ``bindgen --version`` may take
-VERSION_TIMEOUT = 10.0
 #: the struct the probe header declares; bindgen's output must name it
 PROBE_STRUCT = "kdoctor_probe"
 
@@ -57,9 +61,9 @@ class BindgenCheck(Check):
     title = f"bindgen {MINIMUM} or newer, loading libclang"
     order = 40
 
-    def prefetch(self, ctx: Context, system: System) -> list[ProbeRequest]:
-        path = system.which(ctx.env.get("BINDGEN") or "bindgen")
-        return list(self._requests(ctx, system, path)) if path else []
+    def prefetch(self, facts: Facts) -> list[ProbeRequest]:
+        path = facts.of(bindgen_path)
+        return list(self._requests(facts.ctx, facts.system, path)) if path else []
 
     def _requests(
         self, ctx: Context, system: System, path: str
@@ -72,15 +76,15 @@ class BindgenCheck(Check):
             else None
         )
         return (
-            ProbeRequest((path, "--version"), VERSION_TIMEOUT),
+            ProbeRequest((path, "--version"), bindgen_facts.VERSION_TIMEOUT),
             ProbeRequest((path, probe_header(), "--", "-x", "c"), TIMEOUT, env),
         )
 
-    def run(self, ctx: Context, system: System) -> Finding:
-        command = ctx.env.get("BINDGEN") or "bindgen"
-        source = "BINDGEN" if ctx.env.get("BINDGEN") else "default"
-        path = system.which(command)
-        facts: dict[str, Any] = {
+    def run(self, facts: Facts) -> Finding:
+        ctx, system = facts.ctx, facts.system
+        command, source = bindgen_command(ctx)
+        path = facts.of(bindgen_path)
+        details: dict[str, Any] = {
             "path": path,
             "version": None,
             "libclang_loaded": False,
@@ -96,20 +100,21 @@ class BindgenCheck(Check):
                 needs=package_needs(ctx.package_manager, ["bindgen"]),
                 ctx=ctx,
                 missing=["bindgen"],
-                **facts,
+                **details,
             )
-        asked_version, asked_header = self._requests(ctx, system, path)
-        told = asked_version.ask(system)
+        _, asked_header = self._requests(ctx, system, path)
+        told = facts.of(bindgen_told)
+        assert told is not None  # bindgen is installed
         if not told.ok:
-            return self._failed(ctx, system, told, path, "--version", facts)
-        version = versions.word_version(told.output, "bindgen")
-        facts["version"] = str(version) if version else None
+            return self._failed(facts, told, path, "--version", details)
+        version = facts.of(bindgen_version)
+        details["version"] = str(version) if version else None
         found = f"{version or '?'} ({path})"
 
         argv = list(asked_header.argv)
         loaded = asked_header.ask(system)
         if not loaded.ok:
-            return self._failed(ctx, system, loaded, path, "probe", facts, found)
+            return self._failed(facts, loaded, path, "probe", details, found)
         if PROBE_STRUCT not in loaded.stdout:
             return self.finding(
                 Status.FAIL,
@@ -118,9 +123,9 @@ class BindgenCheck(Check):
                 fix_text="Run it by hand and read what it printed:",
                 commands=(shlex.join(argv),),
                 missing=[],
-                **facts,
+                **details,
             )
-        facts["libclang_loaded"] = True
+        details["libclang_loaded"] = True
         if version is None:
             return self.finding(
                 Status.WARN,
@@ -129,7 +134,7 @@ class BindgenCheck(Check):
                 found=found,
                 fix_text=f"Make sure it is bindgen {MINIMUM} or newer: {path} --version",
                 missing=[],
-                **facts,
+                **details,
             )
         if version < MINIMUM:
             return self.finding(
@@ -141,23 +146,22 @@ class BindgenCheck(Check):
                 needs=package_needs(ctx.package_manager, ["bindgen"]),
                 ctx=ctx,
                 missing=["bindgen"],
-                **facts,
+                **details,
             )
         return self.ok(
             f"bindgen {version} loads libclang and translates a C header",
             found=found,
             missing=[],
-            **facts,
+            **details,
         )
 
     def _failed(
         self,
-        ctx: Context,
-        system: System,
+        facts: Facts,
         probe: Probe,
         path: str,
         step: str,
-        facts: dict[str, Any],
+        details: dict[str, Any],
         found: Optional[str] = None,
     ) -> Finding:
         by_hand = shlex.join(probe.argv)
@@ -177,11 +181,11 @@ class BindgenCheck(Check):
                 ),
                 commands=(by_hand,),
                 missing=[],
-                **facts,
+                **details,
             )
         reason = libclang_error(probe.output)
         if reason is not None:
-            return self._no_libclang(ctx, system, reason, found or path, facts)
+            return self._no_libclang(facts, reason, found or path, details)
         what = "does not run" if step == "--version" else "failed on a one-line header"
         return self.finding(
             Status.FAIL,
@@ -190,14 +194,15 @@ class BindgenCheck(Check):
             fix_text="Run it by hand to see the whole error:",
             commands=(by_hand,),
             missing=[],
-            **facts,
+            **details,
         )
 
     def _no_libclang(
-        self, ctx: Context, system: System, reason: str, found: str, facts: dict[str, Any]
+        self, facts: Facts, reason: str, found: str, details: dict[str, Any]
     ) -> Finding:
+        ctx = facts.ctx
         where = ctx.env.get("LIBCLANG_PATH")
-        elsewhere = find_ignoring_env(ctx, system)
+        elsewhere = facts.of(libclang_ignoring_env)
         if where:
             summary = f"bindgen cannot load libclang from LIBCLANG_PATH={where}: {reason}"
         else:
@@ -214,7 +219,7 @@ class BindgenCheck(Check):
                 commands=(f"export LIBCLANG_PATH={elsewhere.directory}",),
                 missing=[],
                 candidate=elsewhere.directory,
-                **facts,
+                **details,
             )
         commands: list[str] = []
         if elsewhere is not None:
@@ -232,5 +237,5 @@ class BindgenCheck(Check):
             ctx=ctx,
             missing=["libclang"],
             candidate=elsewhere.directory if elsewhere else None,
-            **facts,
+            **details,
         )

@@ -10,14 +10,13 @@ from typing import Any, Callable, Optional
 from packaging.version import Version
 
 from kdoctor.checks.base import Check, register
-from kdoctor.facts.tools import kernel_config
+from kdoctor.facts import Facts
+from kdoctor.facts.clang import chosen_clang
+from kdoctor.facts.kernel import target_config
 from kdoctor.knowledge import versions
 from kdoctor.knowledge.packages import package_name, package_needs
 from kdoctor.machine.system import System
-from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
-
-from .clang import chosen_clang
 
 #: a gcc command as the first word of CONFIG_CC_VERSION_TEXT: gcc, gcc-12, x86_64-linux-gnu-gcc-13
 _GCC_COMMAND = re.compile(r"^(?:[\w.+]+-)*gcc(?:-(\d+))?$")
@@ -108,11 +107,12 @@ class BuildToolsCheck(Check):
     title = "make, the kernel's C compiler and the linker"
     order = 15
 
-    def run(self, ctx: Context, system: System) -> Finding:
-        config = kernel_config(system, ctx.kdir)
+    def run(self, facts: Facts) -> Finding:
+        ctx, system = facts.ctx, facts.system
+        config = facts.of(target_config)
         kernel = kernel_compiler(config)
         make = _find(system, "make", "make", lambda out: versions.word_version(out, "Make"))
-        cc = self._compiler(ctx, system, kernel)
+        cc = self._compiler(facts, kernel)
         if config.get("CONFIG_LD_IS_LLD") == "y":
             ld = _find(system, "ld.lld", "lld", versions.ld_version)
         else:
@@ -127,7 +127,7 @@ class BuildToolsCheck(Check):
                 missing.append(logical)
                 if n is not None:
                     values["n"] = n
-        facts: dict[str, Any] = {
+        details: dict[str, Any] = {
             "make": make.path,
             "make_version": str(make.version) if make.version else None,
             "cc": cc.command,
@@ -157,7 +157,7 @@ class BuildToolsCheck(Check):
                 fix_text="Install the missing build tools.",
                 needs=package_needs(ctx.package_manager, missing, **values),
                 ctx=ctx,
-                **facts,
+                **details,
             )
         broken = [t for t in tools if t.broken]
         if broken:
@@ -169,7 +169,7 @@ class BuildToolsCheck(Check):
                     "These tools are on PATH but do not run; reinstall their packages or fix "
                     "PATH: " + ", ".join(f"{t.command} ({t.path})" for t in broken) + "."
                 ),
-                **facts,
+                **details,
             )
         listing = f"{make.label}, {self._cc_label(cc, kernel)}, {ld.label}"
         if kernel is None:
@@ -177,7 +177,7 @@ class BuildToolsCheck(Check):
                 f"{listing}; the kernel's compiler is unknown until headers for "
                 f"{ctx.target_kernel} are installed (see kernel-headers)",
                 found=found,
-                **facts,
+                **details,
             )
         if kernel.version is not None and cc.version is not None and cc.version != kernel.version:
             return self.finding(
@@ -189,15 +189,15 @@ class BuildToolsCheck(Check):
                     f"For an exact match install the compiler that built the kernel "
                     f"({kernel.text or kernel.version}); usually the warning is harmless."
                 ),
-                **facts,
+                **details,
             )
-        return self.ok(listing, found=found, **facts)
+        return self.ok(listing, found=found, **details)
 
-    def _compiler(self, ctx: Context, system: System, kernel: Optional[KernelCompiler]) -> Tool:
+    def _compiler(self, facts: Facts, kernel: Optional[KernelCompiler]) -> Tool:
         if kernel is not None and kernel.family == "clang":
-            command, _ = chosen_clang(ctx, system)
-            return _find(system, command, "clang", versions.clang_version)
-        return _find(system, gcc_command(kernel), "gcc", versions.gcc_version)
+            command = facts.of(chosen_clang).command
+            return _find(facts.system, command, "clang", versions.clang_version)
+        return _find(facts.system, gcc_command(kernel), "gcc", versions.gcc_version)
 
     @staticmethod
     def _cc_label(cc: Tool, kernel: Optional[KernelCompiler]) -> str:

@@ -9,6 +9,8 @@ from typing import Optional
 from packaging.version import Version
 
 from kdoctor.checks.base import Check, register
+from kdoctor.facts import Facts
+from kdoctor.facts.clang import chosen_clang, clang_version
 from kdoctor.facts.tools import kernel_minimum, versioned_on_path
 from kdoctor.knowledge import versions
 from kdoctor.knowledge.packages import package_need
@@ -21,35 +23,21 @@ MINIMUM = Version("9")  # asm goto
 RECOMMENDED = Version("11")
 
 
-def chosen_clang(ctx: Context, system: System) -> tuple[str, str]:
-    """(command, why): CLANG, else CC when it is clang, else ``clang``."""
-    if ctx.env.get("CLANG"):
-        return ctx.env["CLANG"], "CLANG"
-    cc = ctx.env.get("CC")
-    if cc:
-        probe = system.probe([cc.split()[-1], "--version"])
-        if probe.ok and versions.is_clang_banner(probe.output):
-            return cc.split()[-1], "CC"
-    return "clang", "default"
-
-
 @register
 class ClangCheck(Check):
     id = "clang"
     title = "clang, version 9 or newer (11 recommended)"
     order = 20
 
-    def run(self, ctx: Context, system: System) -> Finding:
-        command, why = chosen_clang(ctx, system)
+    def run(self, facts: Facts) -> Finding:
+        ctx, system = facts.ctx, facts.system
+        command, why = facts.of(chosen_clang)
         floor = max(MINIMUM, Version(kernel_minimum(system, ctx.kdir, "llvm") or "0"))
-        path = system.which(command)
+        path, version, reason = facts.of(clang_version)
         if path is None:
             summary = f"{command} ({why}) is not installed"
             return self._bad(ctx, system, floor, summary, None, command=command)
-        probe = system.probe([path, "--version"])
-        version = versions.clang_version(probe.output) if probe.ok else None
         if version is None:
-            reason = probe.describe_failure() if not probe.ok else "unrecognised --version output"
             return self._bad(ctx, system, floor, f"{path}: {reason}", path, status=Status.FAIL)
         found = f"{version} ({path})"
         if version < floor:

@@ -10,24 +10,23 @@ from typing import Any, Optional
 from packaging.version import Version
 
 from kdoctor.checks.base import Check, register
-from kdoctor.facts import rust
-from kdoctor.facts.tools import kernel_config
+from kdoctor.facts import Facts, rust
+from kdoctor.facts.bindgen import bindgen_version
+from kdoctor.facts.kernel import target_config
 from kdoctor.knowledge import versions
 from kdoctor.knowledge.compat import RULES, Combination, logical_text, matching
 from kdoctor.machine.system import System
-from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
 
-#: seconds ``bindgen --version`` may take (the bindgen check asks the same, so it runs once)
-BINDGEN_TIMEOUT = 10.0
 #: the module's build files the rules read
 BUILD_FILES = ("Kbuild", "Makefile")
 
 
-def gather(ctx: Context, system: System) -> Combination:
+def gather(facts: Facts) -> Combination:
     """Versions, kernel options, rustc's unstable options and the module's build files."""
-    config = kernel_config(system, ctx.kdir)
-    chosen = rust.resolve(ctx, system)
+    ctx, system = facts.ctx, facts.system
+    config = facts.of(target_config)
+    chosen = facts.of(rust.rust_toolchain)
     z_help: Optional[str] = None
     if chosen.rustc and chosen.version:
         probe = system.probe(
@@ -41,21 +40,13 @@ def gather(ctx: Context, system: System) -> Combination:
     return Combination(
         tools={
             "rustc": Version(chosen.version) if chosen.version else None,
-            "bindgen": _bindgen(ctx, system),
+            "bindgen": facts.of(bindgen_version),
             "ld": None if config.get("CONFIG_LD_IS_LLD") == "y" else _gnu_ld(system),
         },
         config=config,
         rustc_z_help=z_help,
         module_text=logical_text(*present) if present else None,
     )
-
-
-def _bindgen(ctx: Context, system: System) -> Optional[Version]:
-    path = system.which(ctx.env.get("BINDGEN") or "bindgen")
-    if path is None:
-        return None
-    probe = system.probe([path, "--version"], timeout=BINDGEN_TIMEOUT)
-    return versions.word_version(probe.output, "bindgen") if probe.ok else None
 
 
 def _gnu_ld(system: System) -> Optional[Version]:
@@ -75,11 +66,12 @@ class CompatCheck(Check):
     title = "no known-bad combination of rustc, bindgen, ld, kernel and module build files"
     order = 65
 
-    def run(self, ctx: Context, system: System) -> Finding:
-        combo = gather(ctx, system)
+    def run(self, facts: Facts) -> Finding:
+        ctx = facts.ctx
+        combo = gather(facts)
         known = {tool: str(v) for tool, v in combo.tools.items() if v is not None}
         found = ", ".join(f"{tool} {v}" for tool, v in known.items())
-        facts: dict[str, Any] = {
+        details: dict[str, Any] = {
             "tools": {tool: str(v) if v else None for tool, v in combo.tools.items()},
             "kernel": ctx.target_kernel,
             "config": {
@@ -98,16 +90,16 @@ class CompatCheck(Check):
                 "nothing to compare yet: no rustc, bindgen or ld, and no kernel configuration "
                 f"in {ctx.kdir}",
                 required=False,
-                **facts,
+                **details,
             )
         matched = matching(combo)
         if not matched:
             return self.ok(
                 f"no known-bad combination ({found or 'no tools yet'}; Linux {ctx.target_kernel})",
                 found=found or None,
-                **facts,
+                **details,
             )
-        facts["matched"] = [rule.to_json(combo) for rule in matched]
+        details["matched"] = [rule.to_json(combo) for rule in matched]
         worst = Status.FAIL if matched[0].status is Status.FAIL else Status.WARN
         more = f" (+{len(matched) - 1} more)" if len(matched) > 1 else ""
         return self.finding(
@@ -116,5 +108,5 @@ class CompatCheck(Check):
             found=found or None,
             fix_text=" ".join(rule.remedy for rule in matched),
             commands=tuple(c for rule in matched for c in rule.commands),
-            **facts,
+            **details,
         )

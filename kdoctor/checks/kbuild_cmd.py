@@ -10,16 +10,9 @@ import os
 from typing import Any
 
 from kdoctor.checks.base import Check, register
-from kdoctor.facts.kbuild import (
-    UnsavedObject,
-    member_cmd_reading,
-    missing_build_files,
-    module_declares_version,
-    objects_without_cmd,
-    read_kbuild,
-)
-from kdoctor.machine.system import System
-from kdoctor.model.context import Context
+from kdoctor.facts import Facts
+from kdoctor.facts.kbuild import UnsavedObject, objects_without_cmd, read_kbuild
+from kdoctor.facts.kernel import member_cmd_reading, module_declares_version, target_missing_files
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import KbuildCmd
 
@@ -30,8 +23,9 @@ class KbuildCmdCheck(Check):
     title = "every member object records its .cmd file (modpost reads them)"
     order = 50
 
-    def run(self, ctx: Context, system: System) -> Finding:
-        if missing_build_files(system, ctx.kdir):
+    def run(self, facts: Facts) -> Finding:
+        ctx, system = facts.ctx, facts.system
+        if facts.of(target_missing_files):
             return self.finding(
                 Status.SKIP,
                 f"needs usable headers for {ctx.target_kernel} first (see kernel-headers)",
@@ -51,7 +45,7 @@ class KbuildCmdCheck(Check):
         unsaved = objects_without_cmd(kbuild, ctx.module_dir)
         modules = kbuild.modules()
         first = unsaved[0] if unsaved else None
-        facts: dict[str, Any] = {
+        details: dict[str, Any] = {
             "kdir": ctx.kdir,
             "kernel_version": reading.version,
             "kernel_reads_cmd": reading.fatal,
@@ -68,7 +62,7 @@ class KbuildCmdCheck(Check):
         found = os.path.basename(kbuild.path)
         if reading.fatal is False:
             aside = f"; {first.object} ({first.rule.location}) records none" if first else ""
-            return self.ok(f"not affected: {reading.why}{aside}", found=found, **facts)
+            return self.ok(f"not affected: {reading.why}{aside}", found=found, **details)
         if first is None:
             names = ", ".join(f"{m}.ko" for m in modules) or "the module"
             count = sum(len(members) for members in modules.values())
@@ -76,7 +70,7 @@ class KbuildCmdCheck(Check):
                 f"all {count} member object(s) of {names} are built through kbuild, "
                 "so each gets its .cmd file",
                 found=found,
-                **facts,
+                **details,
             )
         pending = [u for u in unsaved if not system.exists(u.cmd_file)]
         if not pending:
@@ -90,7 +84,7 @@ class KbuildCmdCheck(Check):
                 commands=("kdoctor fix   # rewrites the rule to use $(call if_changed,...)",),
                 needs=(KbuildCmd(ctx.module_dir, tuple(u.object for u in unsaved)),),
                 ctx=ctx,
-                **facts,
+                **details,
             )
         error = f"{os.path.basename(first.cmd_file)}: No such file or directory"
         if reading.fatal is None:
@@ -110,7 +104,7 @@ class KbuildCmdCheck(Check):
             ),
             needs=(KbuildCmd(ctx.module_dir, tuple(u.object for u in unsaved)),),
             ctx=ctx,
-            **facts,
+            **details,
         )
 
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from kdoctor.checks.base import Check, register
-from kdoctor.facts.kbuild import installed_build_dirs, missing_build_files
+from kdoctor.facts import Facts
+from kdoctor.facts.kernel import installed_build_dirs, target_missing_files
+from kdoctor.facts.packages import kernel_packages
 from kdoctor.knowledge.commands import install_shown
 from kdoctor.knowledge.packages import (
-    kernel_package_names,
-    known_packages,
     package_name,
     package_need,
     stock_flavour,
     unpackaged_kernel,
 )
-from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import StockKernel
@@ -51,15 +50,16 @@ class KernelHeadersCheck(Check):
     title = "the target kernel's build directory (headers, .config, Module.symvers, modpost)"
     order = 30
 
-    def run(self, ctx: Context, system: System) -> Finding:
+    def run(self, facts: Facts) -> Finding:
+        ctx, system = facts.ctx, facts.system
         release = ctx.target_kernel
-        missing = missing_build_files(system, ctx.kdir)
+        missing = facts.of(target_missing_files)
         flavour = stock_flavour(ctx)
         installed = installed_build_dirs(system, flavour)
         others = {r: d for r, d in installed.items() if r != release and d != ctx.kdir}
         package = package_name(ctx.package_manager, "headers", release=release)
         stock = package_name(ctx.package_manager, "stock-headers", flavour=flavour)
-        facts: dict[str, Any] = {
+        details: dict[str, Any] = {
             "kdir": ctx.kdir,
             "release": release,
             "target_source": ctx.target_source,
@@ -74,7 +74,7 @@ class KernelHeadersCheck(Check):
         }
         if not missing:
             return self.ok(
-                f"headers for {target_phrase(ctx)} at {ctx.kdir}", found=ctx.kdir, **facts
+                f"headers for {target_phrase(ctx)} at {ctx.kdir}", found=ctx.kdir, **details
             )
         exists = system.exists(ctx.kdir)
         problem = (
@@ -83,13 +83,12 @@ class KernelHeadersCheck(Check):
         known: Optional[bool] = None
         if package:
             # the same query as the vm check's (headers and image together): apt-cache runs once
-            names = kernel_package_names(ctx.package_manager, release)
-            known = known_packages(system, ctx.package_manager, names).get(package)
-        facts["package_known"] = known
+            known = facts.of(kernel_packages).get(package)
+        details["package_known"] = known
         found = ctx.kdir if exists else None
         if known or (package and known is None and kernel_kind(release) is None):
-            return self._install(ctx, problem, package, known, found, facts)
-        return self._unservable(ctx, problem, package, stock, others, found, facts)
+            return self._install(ctx, problem, package, known, found, details)
+        return self._unservable(ctx, problem, package, stock, others, found, details)
 
     def _install(
         self,
@@ -98,7 +97,7 @@ class KernelHeadersCheck(Check):
         package: Optional[str],
         known: Optional[bool],
         found: Optional[str],
-        facts: dict[str, Any],
+        details: dict[str, Any],
     ) -> Finding:
         hedge = "" if known else f" ({ctx.package_manager} could not be asked whether it exists)"
         return self.finding(
@@ -108,7 +107,7 @@ class KernelHeadersCheck(Check):
             fix_text=f"Install the headers package for {ctx.target_kernel}{hedge}.",
             needs=(package_need(ctx.package_manager, "headers", release=ctx.target_kernel),),
             ctx=ctx,
-            **facts,
+            **details,
         )
 
     def _unservable(
@@ -119,7 +118,7 @@ class KernelHeadersCheck(Check):
         stock: Optional[str],
         others: dict[str, str],
         found: Optional[str],
-        facts: dict[str, Any],
+        details: dict[str, Any],
     ) -> Finding:
         kind = kernel_kind(ctx.target_kernel)
         if kind is not None:
@@ -160,5 +159,5 @@ class KernelHeadersCheck(Check):
             commands=commands,
             needs=(StockKernel(why, stock, tuple(others.items())),),
             ctx=ctx,
-            **facts,
+            **details,
         )

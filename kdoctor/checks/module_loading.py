@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Optional
 
 from kdoctor.checks.base import Check, register
-from kdoctor.facts.loading import host_loading
-from kdoctor.machine.system import System
-from kdoctor.model.context import Context
+from kdoctor.facts import Facts
+from kdoctor.facts.loading import module_loading
 from kdoctor.model.finding import Finding, Status
 
 
@@ -18,9 +17,10 @@ class ModuleLoadingCheck(Check):
     order = 80
     required = False
 
-    def run(self, ctx: Context, system: System) -> Finding:
-        host = host_loading(ctx, system)
-        facts = host.to_facts()
+    def run(self, facts: Facts) -> Finding:
+        ctx = facts.ctx
+        host = facts.of(module_loading)
+        details = host.to_facts()
         errors = ", ".join(f'"{e}"' for e in host.insmod_errors)
         if not host.possible:
             more = f" (+{len(host.reasons) - 1} more)" if len(host.reasons) > 1 else ""
@@ -34,7 +34,7 @@ class ModuleLoadingCheck(Check):
                     "Test the module in a VM that boots the target kernel instead."
                 ),
                 commands=("kdoctor verify --vm",),
-                **facts,
+                **details,
             )
         if host.risks:
             return self.finding(
@@ -43,13 +43,13 @@ class ModuleLoadingCheck(Check):
                 found=ctx.running_kernel,
                 fix_text=(f"Without that, insmod fails with {errors}. Or test the module in a VM."),
                 commands=("sudo kdoctor verify --host", "kdoctor verify --vm"),
-                **facts,
+                **details,
             )
         return self.ok(
             f"this host can load the module: {ctx.running_kernel} is the target, "
             f"{_signing_words(host.lockdown, host.sig_enforce)}",
             found=ctx.running_kernel,
-            **facts,
+            **details,
         )
 
 

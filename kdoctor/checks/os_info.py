@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from kdoctor.checks.base import Check, register
+from kdoctor.facts import Facts
 from kdoctor.knowledge.packages import INSTALL
-from kdoctor.machine.system import System
-from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
 
 #: what a person installs by hand where kdoctor knows no package manager (logical name, wording)
@@ -32,10 +31,11 @@ class OsCheck(Check):
     order = 10
     required = False
 
-    def run(self, ctx: Context, system: System) -> Finding:
+    def run(self, facts: Facts) -> Finding:
+        ctx, system = facts.ctx, facts.system
         info = ctx.distro
         name = info.name or info.id
-        facts: dict[str, Any] = {
+        details: dict[str, Any] = {
             "distro": info.id,
             "version": info.version,
             "name": name,
@@ -55,7 +55,7 @@ class OsCheck(Check):
                     "distribution's tools: " + "; ".join(wanted) + "."
                 ),
                 manual=[logical for logical, _ in MANUAL],
-                **facts,
+                **details,
             )
         tool = INSTALL[manager][0]
         if system.which(tool) is None:
@@ -68,6 +68,6 @@ class OsCheck(Check):
                     "(often /usr/bin or /usr/sbin) or install the packages by hand."
                 ),
                 manual=[],
-                **facts,
+                **details,
             )
-        return self.ok(f"{name}, packages via {manager}", found=name, manual=[], **facts)
+        return self.ok(f"{name}, packages via {manager}", found=name, manual=[], **details)

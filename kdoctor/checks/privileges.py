@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from kdoctor.checks.base import Check, register
-from kdoctor.machine.system import System
-from kdoctor.model.context import Context
+from kdoctor.facts import Facts
 from kdoctor.model.finding import Finding, Status
 
 #: ``sudo -n true`` answers at once: it never waits for a password
@@ -18,7 +17,8 @@ class PrivilegesCheck(Check):
     order = 90
     required = False
 
-    def run(self, ctx: Context, system: System) -> Finding:
+    def run(self, facts: Facts) -> Finding:
+        ctx, system = facts.ctx, facts.system
         sudo = system.which("sudo")
         if ctx.is_root:
             # root never gets a password prompt from sudo; say whether it is there at all

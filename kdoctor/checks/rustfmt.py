@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kdoctor.checks.base import Check, register
-from kdoctor.facts import rust
+from kdoctor.facts import Facts, rust
 from kdoctor.knowledge import versions
 from kdoctor.knowledge.commands import need_commands
 from kdoctor.knowledge.packages import package_need, rust_logical
@@ -22,9 +22,10 @@ class RustfmtCheck(Check):
     required = False
     order = 63
 
-    def run(self, ctx: Context, system: System) -> Finding:
-        chosen = rust.resolve(ctx, system)
-        facts: dict[str, Any] = {
+    def run(self, facts: Facts) -> Finding:
+        ctx, system = facts.ctx, facts.system
+        chosen = facts.of(rust.rust_toolchain)
+        details: dict[str, Any] = {
             "path": chosen.rustfmt,
             "version": None,
             "source": chosen.source,
@@ -37,13 +38,13 @@ class RustfmtCheck(Check):
             return self.finding(
                 Status.SKIP,
                 f"nothing to look at: {chosen.problems[0]} (see the toolchain check)",
-                **facts,
+                **details,
             )
         if chosen.rustfmt is None:
-            return self._missing(ctx, system, chosen, facts)
+            return self._missing(ctx, system, chosen, details)
         probe = system.probe([chosen.rustfmt, "--version"], timeout=rust.RUSTC_TIMEOUT)
         version = versions.word_version(probe.stdout, "rustfmt") if probe.ok else None
-        facts["version"] = str(version) if version else None
+        details["version"] = str(version) if version else None
         if version is None:
             why = probe.describe_failure() if not probe.ok else "unrecognised --version output"
             return self.finding(
@@ -51,25 +52,25 @@ class RustfmtCheck(Check):
                 f"{chosen.rustfmt} does not work: {why}",
                 found=chosen.rustfmt,
                 fix_text="Formatting is optional; reinstall rustfmt to get it back.",
-                **facts,
+                **details,
             )
-        return self.ok(f"rustfmt {version}", found=f"{version} ({chosen.rustfmt})", **facts)
+        return self.ok(f"rustfmt {version}", found=f"{version} ({chosen.rustfmt})", **details)
 
     def _missing(
-        self, ctx: Context, system: System, chosen: rust.RustToolchain, facts: dict[str, Any]
+        self, ctx: Context, system: System, chosen: rust.RustToolchain, details: dict[str, Any]
     ) -> Finding:
         if chosen.source == "pin":
-            facts.update(component="rustfmt", toolchain=ctx.pin.channel)
+            details.update(component="rustfmt", toolchain=ctx.pin.channel)
             return self.finding(
                 Status.WARN,
                 f"the rustfmt component of {ctx.pin.channel} is not installed",
                 fix_text="rustfmt only formats code; add the component to have it.",
                 needs=(RustComponent(ctx.pin.channel, "rustfmt"),),
                 ctx=ctx,
-                **facts,
+                **details,
             )
         wanted = package_need(ctx.package_manager, rust_logical(ctx, "rustfmt"))
-        facts.update(logical=[wanted.logical], packages=list(wanted.candidates))
+        details.update(logical=[wanted.logical], packages=list(wanted.candidates))
         # only the distribution's rustc pairs with the distribution's rustfmt
         needs = (wanted,) if chosen.source == "distro" else ()
         by_hand = need_commands([wanted], manager=ctx.package_manager, is_root=ctx.is_root)
@@ -83,5 +84,5 @@ class RustfmtCheck(Check):
             commands=tuple(by_hand),
             needs=needs,
             ctx=ctx,
-            **facts,
+            **details,
         )

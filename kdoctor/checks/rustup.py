@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from kdoctor.checks.base import Check, register
-from kdoctor.facts import rust
+from kdoctor.facts import Facts, rust
 from kdoctor.knowledge.commands import need_commands
 from kdoctor.knowledge.packages import package_need, rustup_packaged
+from kdoctor.knowledge.rust_dist import RUST_HOST
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
@@ -38,7 +39,8 @@ class RustupCheck(Check):
     title = "rustup, to install and select the pinned toolchain"
     order = 60
 
-    def run(self, ctx: Context, system: System) -> Finding:
+    def run(self, facts: Facts) -> Finding:
+        ctx, system = facts.ctx, facts.system
         if ctx.env.get("RUSTC"):
             return self.finding(
                 Status.SKIP,
@@ -59,12 +61,12 @@ class RustupCheck(Check):
                 on_path=None,
                 method=None,
             )
-        chosen = rust.resolve(ctx, system)
-        path, on_path = rust.find_rustup(system)
+        chosen = facts.of(rust.rust_toolchain)
+        path, on_path = facts.of(rust.rustup_location)
         if path is None:
             return self._missing(ctx, system, chosen)
         version, problem = rust.rustup_version(system, path)
-        facts: dict[str, Any] = {
+        details: dict[str, Any] = {
             "path": path,
             "version": version,
             "on_path": on_path,
@@ -78,7 +80,7 @@ class RustupCheck(Check):
                 fix_text="Run rustup by hand to see what is wrong;"
                 " reinstall it if it stays broken.",
                 commands=(f"{path} --version",),
-                **facts,
+                **details,
             )
         where = "" if on_path else f"; {path.rsplit('/', 1)[0]} is not on PATH"
         if chosen.source == "distro":
@@ -88,16 +90,16 @@ class RustupCheck(Check):
                 found=f"{version} ({path})",
                 fix_text=f"The build works with the distribution's rustc. To use the pinned "
                 f"toolchain instead, install {ctx.pin.channel} (needs access to "
-                "static.rust-lang.org).",
+                f"{RUST_HOST}).",
                 commands=(rust.install_command(ctx),),
-                **facts,
+                **details,
             )
-        return self.ok(f"rustup {version}{where}", found=f"{version} ({path})", **facts)
+        return self.ok(f"rustup {version}{where}", found=f"{version} ({path})", **details)
 
     def _missing(self, ctx: Context, system: System, chosen: rust.RustToolchain) -> Finding:
         wanted = wanted_rustup(ctx, system)
         text = install_text(wanted)
-        facts: dict[str, Any] = {
+        details: dict[str, Any] = {
             "path": None,
             "version": None,
             "on_path": False,
@@ -110,7 +112,7 @@ class RustupCheck(Check):
                 chosen.reason,
                 fix_text=f"The build works without it. To use the pinned toolchain: {text}",
                 commands=tuple(commands),
-                **facts,
+                **details,
             )
         return self.finding(
             Status.FAIL,
@@ -118,5 +120,5 @@ class RustupCheck(Check):
             fix_text=text,
             needs=(wanted,),
             ctx=ctx,
-            **facts,
+            **details,
         )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from kdoctor.checks.base import Check, register
-from kdoctor.facts import rust
+from kdoctor.facts import Facts, rust
 from kdoctor.knowledge.commands import package_names
 from kdoctor.knowledge.packages import package_need, rust_logical
-from kdoctor.machine.system import System
+from kdoctor.knowledge.rust_dist import RUST_HOST
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import Package, RustOverride
@@ -36,9 +36,10 @@ class ToolchainCheck(Check):
     title = "the Rust toolchain the module is built with"
     order = 61
 
-    def run(self, ctx: Context, system: System) -> Finding:
-        chosen = rust.resolve(ctx, system)
-        facts: dict[str, Any] = {
+    def run(self, facts: Facts) -> Finding:
+        ctx = facts.ctx
+        chosen = facts.of(rust.rust_toolchain)
+        details: dict[str, Any] = {
             "source": chosen.source,
             "rustc": chosen.rustc,
             "version": chosen.version,
@@ -53,18 +54,17 @@ class ToolchainCheck(Check):
             "packages": [],
         }
         if chosen.source == "pin":
-            return self._pin(ctx, system, chosen, facts)
+            return self._pin(facts, chosen, details)
         if chosen.source == "distro" and ctx.rust_mode == "auto":
-            facts["installed"] = rust.pin_state(ctx, system).installed
-        return self._compiler(ctx, chosen, facts)
+            details["installed"] = facts.of(rust.pin_status).installed
+        return self._compiler(ctx, chosen, details)
 
     # -- the pinned toolchain -------------------------------------------------------------
-    def _pin(
-        self, ctx: Context, system: System, chosen: rust.RustToolchain, facts: dict[str, Any]
-    ) -> Finding:
+    def _pin(self, facts: Facts, chosen: rust.RustToolchain, details: dict[str, Any]) -> Finding:
+        ctx, system = facts.ctx, facts.system
         channel = ctx.pin.channel
-        state = rust.pin_state(ctx, system)
-        facts["installed"] = state.installed
+        state = facts.of(rust.pin_status)
+        details["installed"] = state.installed
         if state.rustup is not None and state.installed is None:
             return self.finding(
                 Status.FAIL,
@@ -73,15 +73,15 @@ class ToolchainCheck(Check):
                 fix_text="rustup is not working; run it by hand to see why, and reinstall it if "
                 "it stays broken.",
                 commands=(f"{state.rustup} toolchain list",),
-                **facts,
+                **details,
             )
         if not state.installed:
-            return self._not_installed(ctx, chosen, state, facts)
+            return self._not_installed(ctx, chosen, state, details)
         active = rust.active_toolchain(ctx, system, state.rustup or "rustup")
-        facts["active"] = active.toolchain
+        details["active"] = active.toolchain
         override = rust.find_override(ctx, system, state.rustup or "rustup", active)
         if override is not None:
-            facts["override"] = override.to_json()
+            details["override"] = override.to_json()
             what = (
                 override.describe()
                 if override.kind == "env"
@@ -96,7 +96,7 @@ class ToolchainCheck(Check):
                 f"{ctx.pin.path or 'rust-toolchain.toml'} is used.",
                 needs=(RustOverride(override.toolchain, override.path),),
                 ctx=ctx,
-                **facts,
+                **details,
             )
         if chosen.rustc is None or chosen.version is None:
             return self.finding(
@@ -105,14 +105,14 @@ class ToolchainCheck(Check):
                 found=chosen.rustc,
                 fix_text=f"Reinstall {channel} (kdoctor never removes a toolchain itself).",
                 commands=(f"rustup toolchain uninstall {channel}", rust.install_command(ctx)),
-                **facts,
+                **details,
             )
         found = f"{chosen.version} ({chosen.rustc})"
         if active.toolchain is not None and rust.names_pin(ctx, active.toolchain):
             return self.ok(
                 f"{channel} (rustc {chosen.version}) is installed and selected in {ctx.module_dir}",
                 found=found,
-                **facts,
+                **details,
             )
         if active.toolchain is None:
             seen = f"rustup could not say what rustc in {ctx.module_dir} selects: {active.problem}"
@@ -125,7 +125,7 @@ class ToolchainCheck(Check):
             fix_text=f"kdoctor build runs {chosen.rustc} with RUSTUP_TOOLCHAIN={channel}; "
             "do the same when building by hand.",
             commands=(f"export RUSTUP_TOOLCHAIN={channel}",),
-            **facts,
+            **details,
         )
 
     def _not_installed(
@@ -133,13 +133,13 @@ class ToolchainCheck(Check):
         ctx: Context,
         chosen: rust.RustToolchain,
         state: rust.PinState,
-        facts: dict[str, Any],
+        details: dict[str, Any],
     ) -> Finding:
         channel = ctx.pin.channel
         if ctx.rust_mode == "auto":
             alternative = distro_needs(ctx, "rustc", "rust-src")
-            facts["logical"] = [p.logical for p in alternative]
-            facts["packages"] = package_names(alternative)
+            details["logical"] = [p.logical for p in alternative]
+            details["packages"] = package_names(alternative)
             summary = chosen.reason
             text = (
                 f"Install {channel} with rustup, or the distribution's Rust compiler and its "
@@ -154,10 +154,14 @@ class ToolchainCheck(Check):
         if state.rustup is None:
             text += " rustup comes first (see the rustup check)."
         wanted = rust.pin_need(ctx, alternative)
-        return self.finding(Status.FAIL, summary, fix_text=text, needs=(wanted,), ctx=ctx, **facts)
+        return self.finding(
+            Status.FAIL, summary, fix_text=text, needs=(wanted,), ctx=ctx, **details
+        )
 
     # -- the distribution's rustc, or RUSTC ---------------------------------------------------
-    def _compiler(self, ctx: Context, chosen: rust.RustToolchain, facts: dict[str, Any]) -> Finding:
+    def _compiler(
+        self, ctx: Context, chosen: rust.RustToolchain, details: dict[str, Any]
+    ) -> Finding:
         found: Optional[str] = (
             f"{chosen.version} ({chosen.rustc})" if chosen.version else chosen.rustc
         )
@@ -172,16 +176,16 @@ class ToolchainCheck(Check):
                     fix_text=f"RUSTC={ctx.env['RUSTC']} is what the build would use; point it "
                     f"at a working rustc {rust.MIN_RUSTC} or newer, or unset it.",
                     commands=("unset RUSTC",),
-                    **facts,
+                    **details,
                 )
             return self.ok(
                 f"rustc {chosen.version} from RUSTC ({bootstrap_note(chosen)})",
                 found=found,
-                **facts,
+                **details,
             )
         packages = distro_needs(ctx, "rustc", "rust-src")
-        facts["logical"] = [p.logical for p in packages]
-        facts["packages"] = package_names(packages)
+        details["logical"] = [p.logical for p in packages]
+        details["packages"] = package_names(packages)
         if broken or too_old:
             return self.finding(
                 Status.FAIL,
@@ -191,17 +195,17 @@ class ToolchainCheck(Check):
                 "and its library sources.",
                 needs=packages,
                 ctx=ctx,
-                **facts,
+                **details,
             )
         summary = f"the distribution's rustc {chosen.version} ({bootstrap_note(chosen)})"
         if ctx.rust_mode == "distro":
-            return self.ok(summary, found=found, **facts)
+            return self.ok(summary, found=found, **details)
         return self.finding(
             Status.WARN,
             chosen.reason,
             found=found,
             fix_text=f"The module builds with {summary}. To build with the pinned toolchain "
-            f"instead, install {ctx.pin.channel} (needs access to static.rust-lang.org).",
+            f"instead, install {ctx.pin.channel} (needs access to {RUST_HOST}).",
             commands=(rust.install_command(ctx),),
-            **facts,
+            **details,
         )

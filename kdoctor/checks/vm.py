@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from kdoctor.checks.base import Check, register
-from kdoctor.facts.loading import host_loading
+from kdoctor.facts import Facts
+from kdoctor.facts.images import busybox as busybox_fact
+from kdoctor.facts.images import target_image
+from kdoctor.facts.loading import module_loading
+from kdoctor.facts.packages import kernel_packages
 from kdoctor.knowledge import versions
 from kdoctor.knowledge.packages import (
     image_package_names,
-    kernel_package_names,
-    known_packages,
     package_needs,
 )
 from kdoctor.machine.system import System
@@ -20,7 +22,6 @@ from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import KernelImage, Need
 
 KVM = "/dev/kvm"
-BUSYBOX_PLACES = ("/bin/busybox", "/usr/bin/busybox", "/usr/lib/initramfs-tools/bin/busybox")
 _QEMU_ARCH = {"i686": "i386", "i586": "i386", "armv7l": "arm", "arm64": "aarch64"}
 
 
@@ -35,53 +36,9 @@ def kvm_usable(system: System) -> bool:
     return system.probe(["test", "-r", KVM, "-a", "-w", KVM]).ok
 
 
-def is_static(system: System, path: str) -> bool:
-    """Whether an executable needs no dynamic loader (``ldd``, else its ELF interpreter)."""
-    if system.which("ldd") is not None:
-        out = system.probe(["ldd", path]).output
-        if "not a dynamic executable" in out or "statically linked" in out:
-            return True
-        if "=>" in out or "ld-linux" in out or "ld-musl" in out:
-            return False
-    head = (system.read_text(path) or "")[:4096]  # PT_INTERP lives near the start
-    return "ld-linux" not in head and "ld-musl" not in head
-
-
-def image_paths(ctx: Context) -> tuple[tuple[str, str], ...]:
-    """Where an image of the target may already be, with its source (what verify looks at)."""
-    release, cache = ctx.target_kernel, f"{ctx.cache_dir}/kernels/{ctx.target_kernel}"
-    return (
-        (f"/boot/vmlinuz-{release}", "boot"),
-        (f"/lib/modules/{release}/vmlinuz", "boot"),
-        (f"{cache}/vmlinuz-{release}", "cache"),
-        (f"{cache}/vmlinuz", "cache"),
-    )
-
-
-def kernel_image(ctx: Context, system: System) -> tuple[Optional[str], Optional[str]]:
-    """(path, source) of a bootable image for the target: /boot, else kdoctor's cache."""
-    for path, source in image_paths(ctx):
-        if system.exists(path):
-            return path, source
-    return None, None
-
-
 def image_packages(ctx: Context) -> tuple[str, ...]:
     """Packages that ship the target's image (Debian/Ubuntu also name unsigned variants)."""
     return image_package_names(ctx.package_manager, ctx.target_kernel)
-
-
-def find_busybox(system: System) -> tuple[Optional[str], bool]:
-    """(path, static): a statically linked busybox when there is one, else the first found."""
-    seen: list[str] = []
-    for name in ("busybox", *BUSYBOX_PLACES):
-        path = system.which(name)
-        if path and path not in seen:
-            seen.append(path)
-    for path in seen:
-        if is_static(system, path):
-            return path, True
-    return (seen[0], False) if seen else (None, False)
 
 
 @register
@@ -90,7 +47,8 @@ class VmCheck(Check):
     title = "qemu, KVM, static busybox and a kernel image to test the module in a VM"
     order = 85
 
-    def run(self, ctx: Context, system: System) -> Finding:
+    def run(self, facts: Facts) -> Finding:
+        ctx, system = facts.ctx, facts.system
         qemu = system.which(qemu_command(ctx.arch))
         qemu_version = None
         if qemu:
@@ -98,15 +56,15 @@ class VmCheck(Check):
             parsed = versions.word_version(probe.output, "emulator") if probe.ok else None
             qemu_version = str(parsed) if parsed else None
         kvm = kvm_usable(system)
-        busybox, static = find_busybox(system)
-        image, source = kernel_image(ctx, system)
+        box = facts.of(busybox_fact)
+        busybox, static = (box.path, box.static) if box else (None, False)
+        image, source = facts.of(target_image)
         candidates = image_packages(ctx)
         image_package = candidates[0] if candidates else None
         image_known: Optional[bool] = None
         if image is None and candidates:
             # one query for every candidate, the same the kernel-headers check makes
-            names = kernel_package_names(ctx.package_manager, ctx.target_kernel)
-            answers = known_packages(system, ctx.package_manager, names)
+            answers = facts.of(kernel_packages)
             for name in candidates:
                 known = answers.get(name)
                 if known is not None:  # True if any is known, False if some answered no
@@ -114,9 +72,9 @@ class VmCheck(Check):
                 if known:
                     image_package, source = name, "package"
                     break
-        host = host_loading(ctx, system)
+        host = facts.of(module_loading)
         missing = [name for name, ok in (("qemu", qemu), ("busybox", busybox and static)) if not ok]
-        facts: dict[str, Any] = {
+        details: dict[str, Any] = {
             "qemu": qemu,
             "qemu_version": qemu_version,
             "kvm": kvm,
@@ -148,7 +106,7 @@ class VmCheck(Check):
                 found=qemu,
                 needs=fetch,
                 ctx=ctx,
-                **facts,
+                **details,
             )
         problems = []
         if "qemu" in missing:
@@ -183,7 +141,7 @@ class VmCheck(Check):
             needs=(*package_needs(ctx.package_manager, missing), *fetch),
             ctx=ctx,
             required=not host.possible,
-            **facts,
+            **details,
         )
 
 

@@ -1,14 +1,6 @@
-"""What kbuild needs from a kernel build directory, what its modpost reads, and the module's
-Kbuild file: which objects make up a module and which rules build them.
-
-Two facts drive the ``.<object>.cmd: No such file or directory`` failure:
-
-* since Linux 5.8 (commit 70f30cfe5b89) a missing ``.cmd`` file that modpost wants is fatal
-  (before, ``sumversion`` only warned ``could not find .x.o.cmd for x.o``);
-* modpost wants the ``.cmd`` file of *every* member object listed in ``<module>.mod``:
-  for ``srcversion`` when the module has a version or ``CONFIG_MODULE_SRCVERSION_ALL=y``
-  (5.8+), and for the symbol CRCs genksyms appends there when ``CONFIG_MODVERSIONS=y``
-  (5.19+, commit f292d875d0dc "modpost: extract symbol versions from *.cmd files").
+"""The module's Kbuild file: which objects make up a module and which rules build them, and
+which of those rules leave no ``.<object>.cmd`` behind for modpost (see
+:mod:`kdoctor.facts.kernel` for which kernels need it).
 
 Only kbuild's ``if_changed`` family writes ``.<object>.cmd``; ``$(call cmd,...)`` runs a command
 without recording it, and a plain recipe (``$(LD) -r -o $@ ...``) records nothing.
@@ -21,170 +13,33 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from packaging.version import Version
-
-from kdoctor.facts.tools import kernel_config
-from kdoctor.knowledge import versions
+# the build directory's facts moved to kdoctor.facts.kernel; these names stay importable here
+# for the code that imports them from kbuild (kdoctor.pipeline.retarget and others)
+from kdoctor.facts.kernel import (
+    CmdReading as CmdReading,
+)
+from kdoctor.facts.kernel import (
+    installed_build_dirs as installed_build_dirs,
+)
+from kdoctor.facts.kernel import (
+    kdir_release as kdir_release,
+)
+from kdoctor.facts.kernel import (
+    kdir_uts_release as kdir_uts_release,
+)
+from kdoctor.facts.kernel import (
+    member_cmd_reading as member_cmd_reading,
+)
+from kdoctor.facts.kernel import (
+    missing_build_files as missing_build_files,
+)
+from kdoctor.facts.kernel import (
+    module_declares_version as module_declares_version,
+)
+from kdoctor.facts.kernel import (
+    release_key as release_key,
+)
 from kdoctor.machine.system import System
-
-# -- the kernel's build directory -------------------------------------------------------
-
-#: what ``make -C KDIR M=...`` reads; a tuple lists files of which one is enough
-REQUIRED_FILES: tuple[tuple[str, ...], ...] = (
-    ("Makefile",),
-    (".config",),
-    ("Module.symvers",),
-    ("scripts/mod/modpost",),
-    ("include/generated/autoconf.h", "include/config/auto.conf"),
-)
-MODPOST = "scripts/mod/modpost"
-
-
-def missing_build_files(system: System, kdir: str) -> list[str]:
-    """The files a build directory lacks (all of them when it does not exist); empty = usable.
-
-    Read through ``system`` only: Debian's ``linux-headers-X-amd64`` links ``scripts`` into
-    ``linux-kbuild-X``, which the file system follows for us.
-    """
-    missing: list[str] = []
-    for choices in REQUIRED_FILES:
-        paths = [os.path.join(kdir, name) for name in choices]
-        if not any(system.exists(path) for path in paths):
-            missing.append(" or ".join(choices))
-        elif choices[0] == MODPOST and system.which(paths[0]) is None:
-            missing.append(f"{MODPOST} (not executable)")
-    return missing
-
-
-def kdir_release(system: System, kdir: str) -> Optional[str]:
-    """The release a build directory was configured for (``include/config/kernel.release``)."""
-    text = system.read_text(os.path.join(kdir, "include/config/kernel.release"))
-    return text.strip() if text and text.strip() else None
-
-
-def kdir_uts_release(system: System, kdir: str) -> Optional[str]:
-    """The release modules built here will carry in their vermagic (``UTS_RELEASE``).
-
-    Prefer this to ``kernel.release`` for naming the target: Debian writes the upstream version
-    (``6.1.192``) there, but ``6.1.0-56-amd64`` into ``include/generated/utsrelease.h``.
-    """
-    text = system.read_text(os.path.join(kdir, "include/generated/utsrelease.h")) or ""
-    match = re.search(r'#define\s+UTS_RELEASE\s+"([^"]+)"', text)
-    return match.group(1) if match else kdir_release(system, kdir)
-
-
-def installed_build_dirs(system: System, flavour: str) -> dict[str, str]:
-    """Usable build directories already on this machine: release -> directory, newest first.
-
-    ``/lib/modules/*/build`` everywhere, plus Debian's ``/usr/src/linux-headers-*-<flavour>``
-    (usable through ``KDIR`` even without the ``/lib/modules`` link).
-    """
-    found: dict[str, str] = {}
-    for release in system.listdir("/lib/modules"):
-        kdir = f"/lib/modules/{release}/build"
-        if not missing_build_files(system, kdir):
-            found[release] = kdir
-    suffix = f"-{flavour}"
-    for name in system.listdir("/usr/src"):
-        if name.startswith("linux-headers-") and name.endswith(suffix):
-            release = name[len("linux-headers-") :]
-            kdir = f"/usr/src/{name}"
-            if release not in found and not missing_build_files(system, kdir):
-                found[release] = kdir
-    order = sorted(found, key=lambda r: (release_key(r), r), reverse=True)
-    return {release: found[release] for release in order}
-
-
-def release_key(release: str) -> tuple[int, ...]:
-    """Sorts releases by their leading numbers: 6.12.9 > 6.1.0-56 > 6.1.0-9."""
-    numbers: list[int] = []
-    for part in re.split(r"[.\-+_~]", release):
-        if not part.isdigit():
-            break
-        numbers.append(int(part))
-    return tuple(numbers)
-
-
-# -- which kernels read every member object's .cmd file ----------------------------------
-
-FATAL_SINCE = Version("5.8")
-CRCS_IN_CMD_SINCE = Version("5.19")
-# genksyms output appended to the object's .cmd file (Makefile.build, 5.19+)
-_SYMVERS_INTO_CMD = re.compile(
-    r"gensymtypes[^\n]*(?:\\\n[^\n]*){0,3}>>\s*\$\(dot-target\)\.cmd", re.MULTILINE
-)
-
-
-@dataclass(frozen=True)
-class CmdReading:
-    """Whether the target's modpost stops when a member object has no ``.cmd`` file."""
-
-    #: None when it could not be told
-    fatal: Optional[bool]
-    why: str
-    version: Optional[str] = None
-
-
-def member_cmd_reading(
-    system: System, kdir: str, release: str, *, module_has_version: bool = False
-) -> CmdReading:
-    """Decide from the target's version, configuration and kbuild scripts."""
-    found = kdir_release(system, kdir) or release
-    version = versions.parse(found)
-    shown = str(version) if version else None
-    name = f"Linux {version}" if version else f"the target kernel ({found})"
-    config = kernel_config(system, kdir)
-    modversions = config.get("CONFIG_MODVERSIONS") == "y"
-    srcversion_all = config.get("CONFIG_MODULE_SRCVERSION_ALL") == "y"
-    if version is None:
-        build = system.read_text(os.path.join(kdir, "scripts/Makefile.build")) or ""
-        if modversions and _SYMVERS_INTO_CMD.search(build):
-            return CmdReading(
-                True,
-                f"{name} records symbol CRCs in .cmd files (scripts/Makefile.build) and "
-                "modpost reads them for every member object (CONFIG_MODVERSIONS=y)",
-            )
-        return CmdReading(None, f"could not tell the version of {name}")
-    if version < FATAL_SINCE:
-        return CmdReading(
-            False,
-            f"{name} only warns about a missing member .cmd file (fatal since 5.8)",
-            shown,
-        )
-    if version >= CRCS_IN_CMD_SINCE and modversions:
-        return CmdReading(
-            True,
-            f"{name} modpost reads symbol CRCs from every member object's .cmd file "
-            "(CONFIG_MODVERSIONS=y, Linux 5.19+)",
-            shown,
-        )
-    if srcversion_all or module_has_version:
-        cause = "CONFIG_MODULE_SRCVERSION_ALL=y" if srcversion_all else "the module has a version"
-        return CmdReading(
-            True,
-            f"{name} modpost checksums every member object's sources, listed in its .cmd file, "
-            f"for srcversion ({cause}; a missing one is fatal since 5.8)",
-            shown,
-        )
-    needs = "CONFIG_MODVERSIONS (5.19+) or srcversion"
-    return CmdReading(
-        False, f"{name} reads member .cmd files only for {needs}, and neither applies", shown
-    )
-
-
-_VERSION_INFO = re.compile(r"MODULE_VERSION\s*\(|[\"']version=")
-
-
-def module_declares_version(system: System, module_dir: str) -> bool:
-    """Whether the module's sources put a ``version=`` into ``.modinfo`` (MODULE_VERSION)."""
-    for directory in (module_dir, os.path.join(module_dir, "src")):
-        for name in system.listdir(directory):
-            if name.endswith((".rs", ".c")):
-                text = system.read_text(os.path.join(directory, name)) or ""
-                if _VERSION_INFO.search(text):
-                    return True
-    return False
-
 
 # -- the module's Kbuild ----------------------------------------------------------------
 

@@ -16,7 +16,7 @@ How the running kernel answers ``init_module``/``finit_module`` (kernel/module/,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from packaging.version import Version
 
@@ -24,6 +24,9 @@ from kdoctor.facts.tools import kernel_config
 from kdoctor.knowledge import versions
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
+
+if TYPE_CHECKING:
+    from kdoctor.facts import Facts
 
 PROC_MODULES = "/proc/modules"
 MODULES_DISABLED = "/proc/sys/kernel/modules_disabled"
@@ -136,6 +139,11 @@ def host_loading(ctx: Context, system: System) -> HostLoading:
         running_kernel=running,
         target_kernel=target,
     )
+
+
+def module_loading(facts: Facts) -> HostLoading:
+    """Whether this host can load the module built for the target (read by several checks)."""
+    return host_loading(facts.ctx, facts.system)
 
 
 def lockdown_mode(system: System) -> Optional[str]:

@@ -12,8 +12,9 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Optional, cast
 
+from kdoctor.facts.packages import known_packages
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
-from kdoctor.knowledge.packages import INSTALL, known_packages
+from kdoctor.knowledge.packages import INSTALL
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding

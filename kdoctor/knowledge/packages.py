@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterable
 from typing import Optional
 
-from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.need import Package
 
@@ -115,15 +114,6 @@ def install_argv(manager: Optional[str], packages: Iterable[str]) -> Optional[li
     return [*INSTALL[manager], *packages]
 
 
-def install_command(ctx: Context, logical: Iterable[str], **values: object) -> str:
-    """A command line a person can paste to install ``logical`` packages on this distro."""
-    names = [package_name(ctx.package_manager, name, **values) or name for name in logical]
-    argv = install_argv(ctx.package_manager, names)
-    if argv is None:
-        return f"install {' '.join(names)} with your distribution's package manager"
-    return ("" if ctx.is_root else "sudo ") + " ".join(argv)
-
-
 #: how to ask each package manager about packages (read only, no root needed); each takes many
 #: names at once and answers for each in turn
 _QUERY = {
@@ -136,40 +126,28 @@ _QUERY = {
 _NAME_FIELD = re.compile(r"^Name\s*:\s*(\S+)", re.MULTILINE)
 
 
-def known_to_manager(system: System, manager: Optional[str], package: str) -> Optional[bool]:
-    """Whether the package manager can install ``package`` (None: could not ask)."""
-    return known_packages(system, manager, [package])[package]
+def query_argv(manager: Optional[str]) -> Optional[tuple[tuple[str, ...], float]]:
+    """How to ask ``manager`` about packages (argv prefix, timeout); None: kdoctor cannot."""
+    return _QUERY.get(manager) if manager else None
 
 
-def known_packages(
-    system: System, manager: Optional[str], names: Iterable[str]
-) -> dict[str, Optional[bool]]:
-    """Whether the package manager can install each of ``names``, asked in ONE query
-    (``apt-cache policy a b c``): True, False, or None when it could not be asked."""
-    wanted = list(dict.fromkeys(names))
-    unknown: dict[str, Optional[bool]] = {name: None for name in wanted}
-    if manager not in _QUERY or not wanted:
-        return unknown
-    prefix, timeout = _QUERY[manager]
-    probe = system.probe([*prefix, *wanted], timeout=timeout)
-    if probe.error or probe.timed_out:
-        return unknown
+def read_answers(manager: str, listing: str, wanted: list[str]) -> dict[str, Optional[bool]]:
+    """Whether each of ``wanted`` is installable, from what the query of :func:`query_argv`
+    printed (``apt-cache policy a b c``, ``dnf list``, ``pacman -Si``, ``zypper info``)."""
     if manager == "apt":
-        if probe.exit_code != 0:
-            return unknown
         # an unknown name prints nothing; a virtual or removed one has no candidate
-        candidates = _apt_candidates(probe.stdout)
-        return {name: _apt_candidate(candidates, name, wanted) != "(none)" for name in wanted}
+        candidates = apt_candidates(listing)
+        return {name: apt_candidate(candidates, name, wanted) != "(none)" for name in wanted}
     if manager == "dnf":
-        listed = _dnf_listed(probe.stdout)
+        listed = _dnf_listed(listing)
         return {name: name in listed for name in wanted}
     # pacman and zypper print a "Name : x" field for each package they know; older zypper
     # exits 0 with "package 'x' not found.", pacman exits 1 when any one is unknown
-    found = set(_NAME_FIELD.findall(probe.stdout))
+    found = set(_NAME_FIELD.findall(listing))
     return {name: name in found for name in wanted}
 
 
-def _apt_candidates(policy: str) -> dict[str, str]:
+def apt_candidates(policy: str) -> dict[str, str]:
     """``apt-cache policy`` output: package -> its candidate version (``(none)``: none)."""
     found: dict[str, str] = {}
     current: Optional[str] = None
@@ -182,7 +160,7 @@ def _apt_candidates(policy: str) -> dict[str, str]:
     return found
 
 
-def _apt_candidate(candidates: dict[str, str], name: str, wanted: list[str]) -> str:
+def apt_candidate(candidates: dict[str, str], name: str, wanted: list[str]) -> str:
     """The candidate for ``name``; apt names a package with its architecture (``foo:i386``)
     when it asked for a foreign or qualified one, and answers a one-name question alone."""
     if name in candidates:
@@ -194,6 +172,11 @@ def _apt_candidate(candidates: dict[str, str], name: str, wanted: list[str]) -> 
     if len(wanted) == 1 and len(candidates) == 1:
         return next(iter(candidates.values()))
     return "(none)"
+
+
+def apt_has_candidate(policy: str, name: str) -> bool:
+    """Whether ``apt-cache policy NAME`` printed a candidate version for ``name``."""
+    return apt_candidate(apt_candidates(policy), name, [name]) != "(none)"
 
 
 def _dnf_listed(listing: str) -> set[str]:

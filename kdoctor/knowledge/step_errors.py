@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from kdoctor.knowledge.rust_dist import RUST_HOST
+
 _LOCK = re.compile(
     r"Could not get lock |Unable to acquire the dpkg frontend lock|Waiting for cache lock"
 )
@@ -23,7 +25,7 @@ _RUSTUP_DOWNLOAD = re.compile(
 _RUSTUP_TOOLCHAIN = re.compile(r"\btoolchain\s+install\s+(\S+)|--toolchain[= ](\S+)")
 _RUSTUP_FOR = re.compile(r"(?:updates for|toolchain) '?([A-Za-z0-9][\w.\-]*)'?")
 _URL_HOST = re.compile(r"https?://([A-Za-z0-9.\-]+)")
-RUSTUP_HOST = "static.rust-lang.org"
+RUSTUP_HOST = RUST_HOST
 _DPKG = re.compile(r"dpkg was interrupted, you must manually run '([^']+)'")
 _UNKNOWN_PKG = re.compile(
     r"E: (?:Unable to locate package|Package '?)(\S+?)'? (?:has no installation candidate)?"

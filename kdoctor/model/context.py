@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from kdoctor.facts.kbuild import kdir_uts_release
+from kdoctor.knowledge.kernel_release import kdir_uts_release
 from kdoctor.machine.settings import merged_env, settings_path
 from kdoctor.machine.system import System
 from kdoctor.model.choice import RustMode, TargetSource

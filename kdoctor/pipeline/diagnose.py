@@ -5,18 +5,20 @@ from __future__ import annotations
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
+from typing import Optional
 
 from kdoctor.checks.base import Check, all_checks
+from kdoctor.facts import Facts
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.report import Report
 
 
-def run_one(check: Check, ctx: Context, system: System) -> Finding:
+def run_one(check: Check, facts: Facts) -> Finding:
     started = time.monotonic()
     try:
-        finding = check.run(ctx, system)
+        finding = check.run(facts)
     except Exception as exc:  # one crashing check never sinks the report
         finding = Finding(
             id=check.id,
@@ -31,17 +33,25 @@ def run_one(check: Check, ctx: Context, system: System) -> Finding:
     return finding.timed((time.monotonic() - started) * 1000)
 
 
-def run_checks(checks: list[Check], ctx: Context, system: System, workers: int = 8) -> Report:
+def run_checks(
+    checks: list[Check],
+    ctx: Context,
+    system: System,
+    workers: int = 8,
+    facts: Optional[Facts] = None,
+) -> Report:
+    """Every check's finding; all of them read ONE :class:`Facts` (``facts``, else a new one)."""
     started = time.monotonic()
+    shared = facts if facts is not None else Facts(ctx, system)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(checks)))) as pool:
         for check in checks:  # the slow probes first, so the critical path starts at once
             try:
-                requests = check.prefetch(ctx, system)
+                requests = check.prefetch(shared)
             except Exception:  # run() will meet the same problem and report it
                 requests = []
             for request in requests:
                 pool.submit(request.ask, system)
-        findings = tuple(pool.map(lambda c: run_one(c, ctx, system), checks))
+        findings = tuple(pool.map(lambda c: run_one(c, shared), checks))
     return Report(ctx, findings, (time.monotonic() - started) * 1000)
 
 

@@ -16,6 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from kdoctor.facts import images
+from kdoctor.facts.privileges import sudo_prefix
+from kdoctor.knowledge.packages import apt_has_candidate, image_package_names
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
@@ -44,20 +47,20 @@ class KernelImage:
 
 
 def release_dir(ctx: Context, release: str) -> str:
-    return os.path.join(ctx.cache_dir, "kernels", release)
+    return images.release_dir(ctx.cache_dir, release)
 
 
 def cached_path(ctx: Context, release: str) -> str:
-    return os.path.join(release_dir(ctx, release), f"vmlinuz-{release}")
+    return images.cached_image(ctx.cache_dir, release)
 
 
 def installed_paths(release: str) -> tuple[str, ...]:
-    return (f"/boot/vmlinuz-{release}", f"/lib/modules/{release}/vmlinuz")
+    return tuple(path for path, _ in images.installed_images(release))
 
 
 def locate(ctx: Context, system: System, release: str) -> Optional[KernelImage]:
     """The image of an installed kernel, or one fetched before; None when there is neither."""
-    for path, source in zip(installed_paths(release), ("boot", "modules")):
+    for path, source in images.installed_images(release):
         if system.exists(path):
             return KernelImage(path, source)
     cached = cached_path(ctx, release)
@@ -75,18 +78,14 @@ def ensure(
 
 def candidate_packages(release: str) -> tuple[str, ...]:
     """Debian and Ubuntu names of the package that ships ``/boot/vmlinuz-<release>``."""
-    return (
-        f"linux-image-{release}",
-        f"linux-image-{release}-unsigned",  # Debian's unsigned flavour
-        f"linux-image-unsigned-{release}",  # Ubuntu's
-    )
+    return image_package_names("apt", release)
 
 
 def choose_package(system: System, release: str) -> Optional[str]:
     """The first candidate apt knows and can download (``apt-cache policy``)."""
     for name in candidate_packages(release):
         policy = system.probe(["apt-cache", "policy", name], timeout=30)
-        if policy.ok and _has_candidate(policy.stdout):
+        if policy.ok and apt_has_candidate(policy.stdout, name):
             return name
     return None
 
@@ -116,7 +115,7 @@ def fetch(
                 "kernel (pass --kernel with its release and rebuild the module for it); "
                 f"a self-built kernel's image can be copied to {cached_path(ctx, release)}.",
                 (
-                    _sudo(ctx) + "apt-get update",
+                    sudo_prefix(ctx) + "apt-get update",
                     "apt-cache search --names-only '^linux-image-[0-9]'",
                 ),
             ),
@@ -181,18 +180,6 @@ def _remove_partials(system: System, destination: str) -> None:
     for name in system.listdir(destination):
         if name.startswith(_PARTIAL):
             system.remove_tree(os.path.join(destination, name))
-
-
-def _has_candidate(policy: str) -> bool:
-    for line in policy.splitlines():
-        key, _, value = line.strip().partition(":")
-        if key == "Candidate":
-            return value.strip() not in ("", "(none)")
-    return False
-
-
-def _sudo(ctx: Context) -> str:
-    return "" if ctx.is_root else "sudo "
 
 
 def _by_hand(ctx: Context, release: str) -> Remediation:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import Optional
 
+from kdoctor.facts.privileges import sudo_argv
 from kdoctor.machine.system import Probe, System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
@@ -49,7 +50,7 @@ def verify_host(
     if not system.is_file(ko):
         missing_ko = no_module(ko)
         return with_(base, summary=missing_ko.summary, remediation=missing_ko.remediation)
-    sudo: tuple[str, ...] = () if ctx.is_root else ("sudo", "-n")
+    sudo = sudo_argv(ctx)
     if sudo and system.which("sudo") is None:
         return with_(
             base,

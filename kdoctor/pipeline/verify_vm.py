@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import Callable, Optional, Union
 
-from kdoctor.knowledge.packages import install_command
+from kdoctor.facts.packages import install_command
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation

@@ -9,15 +9,15 @@ import os
 import shlex
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Optional
 
+from kdoctor.facts import images
+from kdoctor.facts.images import BUSYBOX_PLACES, Busybox
 from kdoctor.machine.system import System
 from kdoctor.pipeline.initramfs import Archive
 
 MARK = "@@kdoctor:"
 APPLETS = ("sh", "mount", "cat", "insmod", "rmmod", "dmesg", "poweroff")
-BUSYBOX_PLACES = ("/bin/busybox", "/usr/bin/busybox", "/usr/lib/initramfs-tools/bin/busybox")
 
 _PRELUDE = f"""#!/bin/sh
 # written by kdoctor: load one module, unload it, dump the kernel log, power off
@@ -65,23 +65,12 @@ def bare_init_script() -> str:
     return _PRELUDE + _POWEROFF
 
 
-@dataclass(frozen=True)
-class Busybox:
-    path: str
-    static: bool
-
-
 def find_busybox(system: System, places: Sequence[str] = BUSYBOX_PLACES) -> Optional[Busybox]:
-    """A busybox to put in the guest, a statically linked one when there is one."""
-    seen: list[str] = []
-    for name in ("busybox", *places):
-        path = system.which(name)
-        if path and system.real_path(path) not in seen:
-            seen.append(system.real_path(path))
-    for path in seen:
-        if is_static_elf(system, path):
-            return Busybox(path, True)
-    return Busybox(seen[0], False) if seen else None
+    """A busybox to put in the guest, a statically linked one when there is one (the search the
+    vm check makes, with an exact ELF reading of staticness)."""
+    return images.find_busybox(
+        system, lambda path: is_static_elf(system, path), places, canonical=system.real_path
+    )
 
 
 def is_static_elf(system: System, path: str) -> bool:

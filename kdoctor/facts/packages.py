@@ -1,0 +1,62 @@
+"""What the package manager can install, and how a person installs it.
+
+The tables and the parsers of what package managers print live in
+:mod:`kdoctor.knowledge.packages`; this module asks (through :meth:`System.probe`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Optional
+
+from kdoctor.knowledge.commands import install_shown
+from kdoctor.knowledge.packages import (
+    kernel_package_names,
+    package_needs,
+    query_argv,
+    read_answers,
+)
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+
+if TYPE_CHECKING:
+    from kdoctor.facts import Facts
+
+
+def install_command(ctx: Context, logical: Iterable[str], **values: object) -> str:
+    """A command line a person can paste to install ``logical`` packages on this distro (what
+    a finding with these package needs prints)."""
+    manager = ctx.package_manager
+    return install_shown(manager, package_needs(manager, logical, **values), ctx.is_root)
+
+
+def known_packages(
+    system: System, manager: Optional[str], names: Iterable[str]
+) -> dict[str, Optional[bool]]:
+    """Whether the package manager can install each of ``names``, asked in ONE query
+    (``apt-cache policy a b c``): True, False, or None when it could not be asked."""
+    wanted = list(dict.fromkeys(names))
+    unknown: dict[str, Optional[bool]] = {name: None for name in wanted}
+    query = query_argv(manager)
+    if manager is None or query is None or not wanted:
+        return unknown
+    prefix, timeout = query
+    probe = system.probe([*prefix, *wanted], timeout=timeout)
+    if probe.error or probe.timed_out:
+        return unknown
+    if manager == "apt" and probe.exit_code != 0:
+        return unknown
+    return read_answers(manager, probe.stdout, wanted)
+
+
+def known_to_manager(system: System, manager: Optional[str], package: str) -> Optional[bool]:
+    """Whether the package manager can install ``package`` (None: could not ask)."""
+    return known_packages(system, manager, [package])[package]
+
+
+def kernel_packages(facts: Facts) -> dict[str, Optional[bool]]:
+    """Whether the package manager knows the target kernel's headers and image packages, in
+    the one query the kernel-headers and vm checks share."""
+    ctx = facts.ctx
+    names = kernel_package_names(ctx.package_manager, ctx.target_kernel)
+    return known_packages(facts.system, ctx.package_manager, names)

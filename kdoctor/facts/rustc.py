@@ -1,0 +1,286 @@
+"""Which Rust compiler the module build will use, by full path, and whether it can build the
+module (new enough, with the library sources).
+
+Three sources, chosen by ``ctx.rust_mode`` (``auto``, ``pin``, ``distro``) unless ``RUSTC`` is set:
+
+* ``pin``: the toolchain named by the module's ``rust-toolchain.toml``, installed by rustup;
+* ``distro``: the distribution's ``rustc`` (never rustup's shim in ``~/.cargo/bin``, which would
+  pick a toolchain by directory), built with ``RUSTC_BOOTSTRAP=1`` as the kernel itself does;
+* ``env``: whatever ``RUSTC`` names, as the kernel build would honour it.
+
+Read it as a fact (``facts.of(rust_toolchain)`` in :mod:`kdoctor.facts.rust`), so it is resolved
+once per invocation.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Optional
+
+from packaging.version import Version
+
+from kdoctor.facts.rustup import (
+    PROBE_ENV,
+    RUSTC_TIMEOUT,
+    PinState,
+    first_line,
+    has_component,
+    installed_components,
+    is_rustup_shim,
+    on_path,
+    pin_state,
+    probe_failure,
+    probe_rustup,
+)
+from kdoctor.knowledge import versions
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+
+MIN_RUSTC = Version("1.48")
+#: where a distribution installs rustc when no such rustc is on PATH
+DISTRO_RUSTC = ("/usr/bin/rustc",)
+LIBRARY = "lib/rustlib/src/rust/library"
+#: files that must exist in the library sources for ``core`` and ``alloc`` to build
+LIBRARY_FILES = ("core/src/lib.rs", "alloc/src/lib.rs")
+
+SOURCES = ("pin", "distro", "env")
+
+
+@dataclass(frozen=True)
+class RustToolchain:
+    """The Rust compiler a build would use, by full path, and what else it needs."""
+
+    source: str
+    rustc: Optional[str]
+    version: Optional[str]
+    channel: Optional[str]
+    sysroot: Optional[str]
+    library_src: Optional[str]
+    rustfmt: Optional[str]
+    env: dict[str, str]
+    reason: str
+    usable: bool
+    problems: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "rustc": self.rustc,
+            "version": self.version,
+            "channel": self.channel,
+            "sysroot": self.sysroot,
+            "library_src": self.library_src,
+            "rustfmt": self.rustfmt,
+            "env": dict(self.env),
+            "reason": self.reason,
+            "usable": self.usable,
+            "problems": list(self.problems),
+        }
+
+
+# -- rustc ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Inspection:
+    version: Optional[Version] = None
+    channel: Optional[str] = None
+    sysroot: Optional[str] = None
+    library_src: Optional[str] = None
+    problems: tuple[str, ...] = ()
+
+
+def library_dir(sysroot: str) -> str:
+    return os.path.join(sysroot, LIBRARY)
+
+
+def has_library(system: System, library: str) -> bool:
+    return all(system.exists(os.path.join(library, name)) for name in LIBRARY_FILES)
+
+
+def _inspect(system: System, rustc: str) -> _Inspection:
+    probe = system.probe([rustc, "--version"], timeout=RUSTC_TIMEOUT, env=PROBE_ENV)
+    if not probe.ok:
+        return _Inspection(problems=(probe_failure(probe),))
+    version = versions.rustc_version(probe.stdout)
+    if version is None:
+        return _Inspection(
+            problems=(
+                f"{rustc} --version printed something unexpected: {first_line(probe.output)}",
+            )
+        )
+    channel = versions.rustc_channel(probe.stdout)
+    problems: list[str] = []
+    sysroot_probe = system.probe(
+        [rustc, "--print", "sysroot"], timeout=RUSTC_TIMEOUT, env=PROBE_ENV
+    )
+    lines = [line.strip() for line in sysroot_probe.stdout.splitlines() if line.strip()]
+    sysroot = lines[-1] if sysroot_probe.ok and lines and lines[-1].startswith("/") else None
+    library: Optional[str] = None
+    if sysroot is None:
+        problems.append(
+            f"{rustc} --print sysroot: "
+            + (probe_failure(sysroot_probe) if not sysroot_probe.ok else "no path printed")
+        )
+    elif has_library(system, library_dir(sysroot)):
+        library = library_dir(sysroot)
+    else:
+        problems.append(f"no Rust library sources (rust-src) in {library_dir(sysroot)}")
+    return _Inspection(version, channel, sysroot, library, tuple(problems))
+
+
+def _sibling(system: System, path: str, name: str) -> Optional[str]:
+    return system.which(os.path.join(os.path.dirname(path), name))
+
+
+def find_rustfmt(system: System, rustc: Optional[str]) -> Optional[str]:
+    """rustfmt next to ``rustc``, else the first on PATH that is not rustup's shim."""
+    if rustc:
+        sibling = _sibling(system, rustc, "rustfmt")
+        if sibling is not None:
+            return sibling
+    for path in on_path(system, "rustfmt"):
+        if not is_rustup_shim(system, path):
+            return path
+    return None
+
+
+def distro_rustc(system: System) -> Optional[str]:
+    """The distribution's rustc: the first on PATH outside rustup's shims, else /usr/bin/rustc."""
+    for path in on_path(system, "rustc"):
+        if not is_rustup_shim(system, path):
+            return path
+    for path in DISTRO_RUSTC:
+        found = system.which(path)
+        if found is not None:
+            return found
+    return None
+
+
+def _bootstrap(channel: Optional[str]) -> dict[str, str]:
+    return {} if channel == "nightly" else {"RUSTC_BOOTSTRAP": "1"}
+
+
+def _compiler(
+    system: System, source: str, rustc: Optional[str], reason: str, missing: str
+) -> RustToolchain:
+    """A distro or RUSTC compiler: found, answering, new enough, with library sources."""
+    if rustc is None:
+        return RustToolchain(
+            source, None, None, None, None, None, None, {}, reason, False, [missing]
+        )
+    seen = _inspect(system, rustc)
+    problems = list(seen.problems)
+    if seen.version is not None and seen.version < MIN_RUSTC:
+        problems.insert(0, f"rustc {seen.version} is too old ({MIN_RUSTC} or newer is needed)")
+    return RustToolchain(
+        source=source,
+        rustc=rustc,
+        version=str(seen.version) if seen.version else None,
+        channel=seen.channel,
+        sysroot=seen.sysroot,
+        library_src=seen.library_src,
+        rustfmt=find_rustfmt(system, rustc),
+        env=_bootstrap(seen.channel) if seen.version else {},
+        reason=reason,
+        usable=not problems,
+        problems=problems,
+    )
+
+
+def _pin_channel(ctx: Context) -> str:
+    channel = ctx.pin.channel
+    for name in ("nightly", "beta"):
+        if channel.startswith(name):
+            return name
+    return "stable"
+
+
+def _pin(ctx: Context, system: System, state: PinState, reason: str) -> RustToolchain:
+    env = {"RUSTUP_TOOLCHAIN": ctx.pin.channel}
+    empty = RustToolchain(
+        "pin", None, None, _pin_channel(ctx), None, None, None, env, reason, False, []
+    )
+    if state.rustup is None or state.installed is None:
+        return replace(empty, problems=[state.problem or "rustup is not installed"])
+    if not state.installed:
+        return replace(empty, problems=[f"{ctx.pin.channel} is not installed"])
+    probe = probe_rustup(system, state.rustup, "which", "rustc", "--toolchain", state.name)
+    lines = [line.strip() for line in probe.stdout.splitlines() if line.strip()]
+    rustc = system.which(lines[-1]) if probe.ok and lines and lines[-1].startswith("/") else None
+    if rustc is None:
+        why = probe_failure(probe) if not probe.ok else f"no rustc in {first_line(probe.stdout)}"
+        return replace(empty, problems=[f"rustup which rustc --toolchain {state.name}: {why}"])
+    seen = _inspect(system, rustc)
+    components = installed_components(system, state.rustup, state.name) or []
+    rustfmt = _sibling(system, rustc, "rustfmt") if has_component(components, "rustfmt") else None
+    channel = seen.channel or _pin_channel(ctx)
+    if seen.version is not None and channel != "nightly":
+        env.update(_bootstrap(channel))
+    return RustToolchain(
+        source="pin",
+        rustc=rustc,
+        version=str(seen.version) if seen.version else None,
+        channel=channel,
+        sysroot=seen.sysroot,
+        library_src=seen.library_src,
+        rustfmt=rustfmt,
+        env=env,
+        reason=reason,
+        usable=not seen.problems,
+        problems=list(seen.problems),
+    )
+
+
+def _why_no_pin(ctx: Context, state: PinState) -> str:
+    if state.rustup is None:
+        return f"rustup is not installed (needed for {ctx.pin.channel})"
+    if state.installed is None:
+        return f"rustup could not say whether {ctx.pin.channel} is installed ({state.problem})"
+    return f"{ctx.pin.channel} is not installed"
+
+
+def _distro(system: System, reason: str) -> RustToolchain:
+    looked = ", ".join(DISTRO_RUSTC)
+    return _compiler(
+        system,
+        "distro",
+        distro_rustc(system),
+        reason,
+        f"no distribution rustc (none on PATH outside ~/.cargo/bin, none at {looked})",
+    )
+
+
+def resolve(
+    ctx: Context, system: System, pin: Optional[Callable[[], PinState]] = None
+) -> RustToolchain:
+    """The toolchain a module build would use, by full path, with why it was chosen.
+
+    ``pin`` answers what rustup says about the pin when that is needed (default: ask rustup);
+    the fact :func:`kdoctor.facts.rust.rust_toolchain` passes the shared answer.
+    """
+    rustc_var = ctx.env.get("RUSTC")
+    if rustc_var:
+        return _compiler(
+            system,
+            "env",
+            system.which(rustc_var),
+            f"RUSTC={rustc_var} is set (the kernel build uses it)",
+            f"RUSTC={rustc_var}: command not found",
+        )
+    if ctx.rust_mode == "distro":
+        return _distro(system, "the distribution's rustc (--rust distro)")
+    state = pin() if pin is not None else pin_state(ctx, system)
+    pinned_by = os.path.basename(ctx.pin.path) or "rust-toolchain.toml"
+    if ctx.rust_mode == "pin":
+        return _pin(ctx, system, state, f"{ctx.pin.channel} pinned by {pinned_by} (--rust pin)")
+    if state.installed:
+        return _pin(ctx, system, state, f"{ctx.pin.channel} (pinned by {pinned_by}) is installed")
+    why = _why_no_pin(ctx, state)
+    distro = _distro(system, why)
+    if distro.usable:
+        how = " with RUSTC_BOOTSTRAP=1 as the kernel does" if distro.env else ""
+        return replace(
+            distro, reason=f"{why}; using the distribution's rustc {distro.version}{how}"
+        )
+    reason = f"{why}, and the distribution's rustc is not usable ({distro.problems[0]})"
+    return _pin(ctx, system, state, reason)
