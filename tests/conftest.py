@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import struct
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -66,3 +67,16 @@ def bin_dir(tmp_path: Path) -> Path:
     d = tmp_path / "bin"
     d.mkdir()
     return d
+
+
+def elf_binary(*, interp: bool) -> bytes:
+    """A minimal 64-bit little-endian ELF header with one (static) or two program headers (the
+    second a PT_INTERP: dynamically linked)."""
+    phoff, phentsize = 64, 56
+    types = [1, 3] if interp else [1]
+    header = bytearray(64)
+    header[:6] = b"\x7fELF\x02\x01"
+    struct.pack_into("<Q", header, 32, phoff)
+    struct.pack_into("<HH", header, 54, phentsize, len(types))
+    table = b"".join(struct.pack("<I", t) + bytes(phentsize - 4) for t in types)
+    return bytes(header) + table

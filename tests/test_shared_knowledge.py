@@ -7,17 +7,16 @@ import sys
 
 import pytest
 
-from kdoctor.facts import images, rust
+from kdoctor.facts import Facts, images, rust
 from kdoctor.facts import packages as package_facts
-from kdoctor.facts.images import BUSYBOX_PLACES, Busybox, find_busybox, image_paths
+from kdoctor.facts.images import Busybox, find_busybox, image_paths
 from kdoctor.facts.privileges import sudo_argv, sudo_prefix
 from kdoctor.knowledge import step_errors
 from kdoctor.knowledge.packages import apt_has_candidate, image_package_names
 from kdoctor.knowledge.rust_dist import RUST_HOST
 from kdoctor.machine.fake import FakeSystem
 from kdoctor.pipeline import kernel_image
-from kdoctor.pipeline import vm_guest as vm
-from tests.conftest import make_context
+from tests.conftest import elf_binary, make_context
 
 RELEASE = "6.1.0-56-amd64"
 
@@ -57,27 +56,22 @@ def test_one_apt_policy_reader_for_the_check_and_for_fetching(policy: str, expec
 
 
 def test_busybox_places_and_search_are_shared_by_the_check_and_verify() -> None:
-    assert vm.BUSYBOX_PLACES is BUSYBOX_PLACES and vm.Busybox is Busybox
+    static, dynamic = elf_binary(interp=False), elf_binary(interp=True)
     system = FakeSystem(
-        programs={
-            "busybox": "/usr/bin/busybox",
-            "/bin/busybox": "/bin/busybox",
-            "/usr/bin/busybox": "/usr/bin/busybox",
-        }
+        programs={"busybox": "/usr/bin/busybox", "/bin/busybox": "/bin/busybox"},
+        files={"/usr/bin/busybox": dynamic, "/bin/busybox": static},
     )
-    asked: list[str] = []
-
-    def static(path: str) -> bool:
-        asked.append(path)
-        return path == "/bin/busybox"
-
-    assert find_busybox(system, static) == Busybox("/bin/busybox", True)
-    assert asked == ["/usr/bin/busybox", "/bin/busybox"]
-    # verify names a file once, by its real path (/bin -> /usr/bin on a merged-usr system)
-    asked.clear()
-    merged = find_busybox(system, static, canonical=lambda p: p.replace("/usr/bin/", "/bin/"))
-    assert merged == Busybox("/bin/busybox", True) and asked == ["/bin/busybox"]
-    assert find_busybox(FakeSystem(), static) is None
+    assert find_busybox(system) == Busybox("/bin/busybox", True)
+    ctx = make_context()
+    assert Facts(ctx, system).of(images.busybox) == find_busybox(system)
+    # a file is named once, by its real path (/bin -> /usr/bin on a merged-usr system)
+    merged = FakeSystem(
+        programs={"busybox": "/usr/bin/busybox", "/bin/busybox": "/bin/busybox"},
+        files={"/usr/bin/busybox": static},
+        symlinks={"/bin/busybox": "/usr/bin/busybox"},
+    )
+    assert find_busybox(merged) == Busybox("/usr/bin/busybox", True)
+    assert find_busybox(FakeSystem()) is None
 
 
 def test_the_sudo_prefix_is_one_rule() -> None:

@@ -3,16 +3,17 @@ from __future__ import annotations
 import json
 import shutil
 import stat
-import struct
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from kdoctor.facts import images
 from kdoctor.machine.fake import FakeSystem
 from kdoctor.machine.runner import Runner
 from kdoctor.pipeline import vm_accel, vm_boot, vm_console, vm_guest
 from kdoctor.pipeline.initramfs import read_gzip
+from tests.conftest import elf_binary
 
 CONSOLES = Path(__file__).parent / "data" / "consoles"
 
@@ -114,45 +115,37 @@ def test_write_initramfs_without_busybox_is_an_oserror() -> None:
         vm_guest.write_initramfs(FakeSystem(), "/work", "/bin/busybox", "#!/bin/sh\n")
 
 
-def elf(*, interp: bool) -> bytes:
-    """A minimal 64-bit little-endian ELF header with one or two program headers."""
-    phoff, phentsize = 64, 56
-    types = [1, 3] if interp else [1]
-    header = bytearray(64)
-    header[:6] = b"\x7fELF\x02\x01"
-    struct.pack_into("<Q", header, 32, phoff)
-    struct.pack_into("<HH", header, 54, phentsize, len(types))
-    table = b"".join(struct.pack("<I", t) + bytes(phentsize - 4) for t in types)
-    return bytes(header) + table
-
-
 def test_static_elf_detection(tmp_path: Path) -> None:
     system = FakeSystem(
-        files={"/s": elf(interp=False), "/d": elf(interp=True), "/script": "#!/bin/sh\n"}
+        files={
+            "/s": elf_binary(interp=False),
+            "/d": elf_binary(interp=True),
+            "/script": "#!/bin/sh\n",
+        }
     )
-    assert vm_guest.is_static_elf(system, "/s")
-    assert not vm_guest.is_static_elf(system, "/d")
-    assert not vm_guest.is_static_elf(system, "/script")
-    assert not vm_guest.is_static_elf(system, "/missing")
-    (tmp_path / "static").write_bytes(elf(interp=False))
-    assert vm_guest.is_static_elf(Runner(), str(tmp_path / "static"))
+    assert images.is_static_elf(system, "/s")
+    assert not images.is_static_elf(system, "/d")
+    assert not images.is_static_elf(system, "/script")
+    assert not images.is_static_elf(system, "/missing")
+    (tmp_path / "static").write_bytes(elf_binary(interp=False))
+    assert images.is_static_elf(Runner(), str(tmp_path / "static"))
 
 
 def test_find_busybox_prefers_a_static_one() -> None:
     dynamic, static = "/bin/busybox", "/usr/lib/initramfs-tools/bin/busybox"
-    files = {dynamic: elf(interp=True), static: elf(interp=False)}
+    files = {dynamic: elf_binary(interp=True), static: elf_binary(interp=False)}
     # the static one is not on PATH but at a well-known place
     system = FakeSystem(programs={"busybox": dynamic, "initramfs-busybox": static}, files=files)
-    assert vm_guest.find_busybox(system, (static,)) == vm_guest.Busybox(static, True)
+    assert images.find_busybox(system, (static,)) == images.Busybox(static, True)
     only_dynamic = FakeSystem(programs={"busybox": dynamic}, files=files)
-    assert vm_guest.find_busybox(only_dynamic) == vm_guest.Busybox(dynamic, False)
-    assert vm_guest.find_busybox(FakeSystem(programs={})) is None
+    assert images.find_busybox(only_dynamic) == images.Busybox(dynamic, False)
+    assert images.find_busybox(FakeSystem(programs={})) is None
 
 
 @pytest.mark.integration
 @pytest.mark.skipif(shutil.which("busybox") is None, reason="busybox is not installed")
 def test_this_machines_busybox_is_found() -> None:
-    found = vm_guest.find_busybox(Runner())
+    found = images.find_busybox(Runner())
     assert found is not None
     if shutil.which("file"):
         said = subprocess.run(["file", "-L", found.path], capture_output=True, text=True).stdout

@@ -3,11 +3,11 @@ from __future__ import annotations
 from typing import Optional
 
 from kdoctor.checks.vm import VmCheck
-from kdoctor.facts.images import is_static
+from kdoctor.facts.images import is_static_elf
 from kdoctor.facts.loading import PROC_MODULES
 from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.finding import Finding, Remediation, Status
-from tests.conftest import make_context, run_check
+from tests.conftest import elf_binary, make_context, run_check
 
 QEMU = "/usr/bin/qemu-system-x86_64"
 BUSYBOX = "/usr/bin/busybox"
@@ -30,20 +30,13 @@ def machine(
     """Everything verify --vm needs; each keyword takes one piece away."""
     programs = {"test": "/usr/bin/test", "apt-cache": "/usr/bin/apt-cache"}
     commands: dict[str, object] = {}
-    files: dict[str, str] = {}
+    files: dict[str, object] = {}
     if qemu:
         programs["qemu-system-x86_64"] = QEMU
         commands[f"{QEMU} --version"] = BANNER
     if busybox != "none":
         programs["busybox"] = BUSYBOX
-        files[BUSYBOX] = "\x7fELF\x02\x01\x01" + (
-            "/lib64/ld-linux-x86-64.so.2" if busybox == "dynamic" else ""
-        )
-        commands[f"ldd {BUSYBOX}"] = (
-            Reply(stderr="\tnot a dynamic executable\n", exit_code=1)
-            if busybox == "static"
-            else "\tlinux-vdso.so.1 (0x00007ffd)\n\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6\n"
-        )
+        files[BUSYBOX] = elf_binary(interp=busybox == "dynamic")
     if ldd:
         programs["ldd"] = "/usr/bin/ldd"
     if kvm is not None:
@@ -160,9 +153,13 @@ def test_no_image_anywhere_fails_when_the_host_cannot_load_modules() -> None:
     assert finding.fix is None  # no package ships an image: nothing kdoctor fix can fetch
     assert finding.remediation == Remediation(
         "Target a kernel your distribution packages an image for; verify downloads that image "
-        "into kdoctor's cache (nothing is installed into /boot).",
+        f"into kdoctor's cache (nothing is installed into /boot). Or copy an image of {fc} to "
+        f"/root/.cache/kdoctor/kernels/{fc}/vmlinuz-{fc}.",
         ("kdoctor fix   # targets the stock kernel and fetches its image",),
     )
+    # an explicit target is never switched: kdoctor fix cannot help, so it is not offered
+    explicit = run(system, running_kernel=fc, target_kernel=fc, target_source="--kernel")
+    assert explicit.remediation is not None and explicit.remediation.commands == ()
     assert finding.facts["image_source"] is None
     assert finding.facts["image_package_known"] is False
     assert finding.facts["host_can_load"] is False
@@ -205,15 +202,15 @@ def test_image_under_lib_modules_and_cache_names_are_found() -> None:
 def test_static_busybox_elsewhere_wins_over_a_dynamic_one_on_path() -> None:
     system = machine(busybox="dynamic")
     system.programs["initramfs-busybox"] = "/usr/lib/initramfs-tools/bin/busybox"
-    system.commands["ldd /usr/lib/initramfs-tools/bin/busybox"] = Reply(
-        stderr="\tnot a dynamic executable\n", exit_code=1
-    )
+    system.files["/usr/lib/initramfs-tools/bin/busybox"] = elf_binary(interp=False)
     finding = run(system)
     assert finding.status is Status.OK
     assert finding.facts["busybox"] == "/usr/lib/initramfs-tools/bin/busybox"
     assert finding.facts["busybox_static"] is True
 
 
-def test_static_detection_without_ldd_reads_the_elf_interpreter() -> None:
-    assert is_static(machine(ldd=False), BUSYBOX) is True
-    assert is_static(machine(ldd=False, busybox="dynamic"), BUSYBOX) is False
+def test_static_detection_reads_the_elf_interpreter_without_running_anything() -> None:
+    system = machine(ldd=False)
+    assert is_static_elf(system, BUSYBOX) is True
+    assert is_static_elf(machine(ldd=False, busybox="dynamic"), BUSYBOX) is False
+    assert system.calls == []

@@ -8,7 +8,7 @@ from typing import Any, Optional
 from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts
 from kdoctor.facts.images import busybox as busybox_fact
-from kdoctor.facts.images import target_image
+from kdoctor.facts.images import cached_image, target_image
 from kdoctor.facts.loading import module_loading
 from kdoctor.facts.packages import kernel_packages
 from kdoctor.knowledge import versions
@@ -17,6 +17,7 @@ from kdoctor.knowledge.packages import (
     package_needs,
 )
 from kdoctor.machine.system import System
+from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import KernelImage, Need
@@ -127,10 +128,12 @@ class VmCheck(Check):
         if missing:
             texts.append("Install the missing packages.")
         if source is None:
-            commands.append("kdoctor fix   # targets the stock kernel and fetches its image")
+            if ctx.target_source == TargetSource.RUNNING:
+                commands.append("kdoctor fix   # targets the stock kernel and fetches its image")
             texts.append(
                 "Target a kernel your distribution packages an image for; verify downloads that "
-                "image into kdoctor's cache (nothing is installed into /boot)."
+                "image into kdoctor's cache (nothing is installed into /boot). Or copy an image "
+                f"of {ctx.target_kernel} to {cached_image(ctx.cache_dir, ctx.target_kernel)}."
             )
         return self.finding(
             Status.WARN if host.possible else Status.FAIL,

@@ -7,9 +7,10 @@ where busybox may be are written here once, for the vm check and for verify.
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Optional
 
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
@@ -68,38 +69,37 @@ class Busybox:
     static: bool
 
 
-def find_busybox(
-    system: System,
-    is_static: Callable[[str], bool],
-    places: Sequence[str] = BUSYBOX_PLACES,
-    canonical: Callable[[str], str] = lambda path: path,
-) -> Optional[Busybox]:
+def find_busybox(system: System, places: Sequence[str] = BUSYBOX_PLACES) -> Optional[Busybox]:
     """A busybox for the guest: a statically linked one when there is one, else the first
-    found. ``is_static`` tells a static one; ``canonical`` names a file once (realpath)."""
+    found; each file once, by its real path."""
     seen: list[str] = []
     for name in ("busybox", *places):
         path = system.which(name)
-        if path and canonical(path) not in seen:
-            seen.append(canonical(path))
+        if path and system.real_path(path) not in seen:
+            seen.append(system.real_path(path))
     for path in seen:
-        if is_static(path):
+        if is_static_elf(system, path):
             return Busybox(path, True)
     return Busybox(seen[0], False) if seen else None
 
 
-def is_static(system: System, path: str) -> bool:
-    """Whether an executable needs no dynamic loader (``ldd``, else its ELF interpreter)."""
-    if system.which("ldd") is not None:
-        out = system.probe(["ldd", path]).output
-        if "not a dynamic executable" in out or "statically linked" in out:
-            return True
-        if "=>" in out or "ld-linux" in out or "ld-musl" in out:
-            return False
-    head = (system.read_text(path) or "")[:4096]  # PT_INTERP lives near the start
-    return "ld-linux" not in head and "ld-musl" not in head
+def is_static_elf(system: System, path: str) -> bool:
+    """True for a 64-bit ELF executable without a program interpreter (statically linked)."""
+    header = system.read_bytes(path, 64)
+    if header is None or len(header) < 64 or header[:4] != b"\x7fELF" or header[4] != 2:
+        return False
+    order = "<" if header[5] == 1 else ">"
+    phoff = struct.unpack_from(order + "Q", header, 32)[0]
+    phentsize, phnum = struct.unpack_from(order + "HH", header, 54)
+    data = system.read_bytes(path, phoff + phentsize * phnum) or b""
+    table = data[phoff:]
+    pt_interp = 3
+    return all(
+        struct.unpack_from(order + "I", table, i * phentsize)[0] != pt_interp
+        for i in range(len(table) // phentsize if phentsize else 0)
+    )
 
 
 def busybox(facts: Facts) -> Optional[Busybox]:
-    """The busybox the vm check reports (asked through the system, ``ldd`` when there is one)."""
-    system = facts.system
-    return find_busybox(system, lambda path: is_static(system, path))
+    """The busybox the vm check reports and verify puts in the guest."""
+    return find_busybox(facts.system)

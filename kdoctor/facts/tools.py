@@ -4,20 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from kdoctor.machine.system import System
-
-if TYPE_CHECKING:
-    from kdoctor.model.context import Context
-
-
-def resolve(system: System, ctx: Context, var: str, default: str) -> tuple[str, Optional[str]]:
-    """The command named by ``$var`` (else ``default``) and its resolved path (None if missing)."""
-    name = ctx.env.get(var) or default
-    # CC="ccache clang" and the like: the compiler is the last word
-    command = name.split()[-1] if name.split() else default
-    return command, system.which(command)
 
 
 def versioned_on_path(system: System, stem: str) -> list[tuple[int, str]]:

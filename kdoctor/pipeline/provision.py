@@ -16,7 +16,8 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Protocol
 
-from kdoctor.facts.rust import RustToolchain, resolve
+from kdoctor.facts import Facts
+from kdoctor.facts.rust import RustToolchain, rust_toolchain
 from kdoctor.machine.system import System
 from kdoctor.model.choice import Choice, RustMode, Stopped, SudoMode
 from kdoctor.model.context import Context, detect
@@ -284,7 +285,7 @@ def build_module(
 ) -> tuple[RustToolchain, Optional[BuildResult]]:
     """Build the module with the toolchain kdoctor resolves; no build (None) without a usable
     toolchain, whose ``reason`` and ``problems`` say why."""
-    toolchain = resolve(ctx, system)
+    toolchain = Facts(ctx, system).of(rust_toolchain)
     if not toolchain.usable or not toolchain.rustc:
         return toolchain, None
     with progress(f"build ({toolchain.source} rustc {toolchain.version})") as display:

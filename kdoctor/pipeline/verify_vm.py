@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import Callable, Optional, Union
 
+from kdoctor.facts import images
 from kdoctor.facts.packages import install_command
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
@@ -121,7 +122,7 @@ def _vm_tools(ctx: Context, system: System, ko: str) -> Union[tuple[str, str], P
             f"{vm_boot.QEMU} is not installed",
             Remediation("Install qemu.", (install_command(ctx, ["qemu"]),)),
         )
-    busybox = vm_guest.find_busybox(system)
+    busybox = images.find_busybox(system)
     if busybox is None or not busybox.static:
         what = "no busybox" if busybox is None else f"{busybox.path} is dynamically linked"
         return Problem(

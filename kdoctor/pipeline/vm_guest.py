@@ -7,12 +7,8 @@ from __future__ import annotations
 
 import os
 import shlex
-import struct
-from collections.abc import Sequence
 from typing import Optional
 
-from kdoctor.facts import images
-from kdoctor.facts.images import BUSYBOX_PLACES, Busybox
 from kdoctor.machine.system import System
 from kdoctor.pipeline.initramfs import Archive
 
@@ -63,31 +59,6 @@ echo "{MARK}dmesg-end"
 def bare_init_script() -> str:
     """An ``/init`` that only boots and powers off: the baseline a verify run is compared to."""
     return _PRELUDE + _POWEROFF
-
-
-def find_busybox(system: System, places: Sequence[str] = BUSYBOX_PLACES) -> Optional[Busybox]:
-    """A busybox to put in the guest, a statically linked one when there is one (the search the
-    vm check makes, with an exact ELF reading of staticness)."""
-    return images.find_busybox(
-        system, lambda path: is_static_elf(system, path), places, canonical=system.real_path
-    )
-
-
-def is_static_elf(system: System, path: str) -> bool:
-    """True for a 64-bit ELF executable without a program interpreter (statically linked)."""
-    header = system.read_bytes(path, 64)
-    if header is None or len(header) < 64 or header[:4] != b"\x7fELF" or header[4] != 2:
-        return False
-    order = "<" if header[5] == 1 else ">"
-    phoff = struct.unpack_from(order + "Q", header, 32)[0]
-    phentsize, phnum = struct.unpack_from(order + "HH", header, 54)
-    data = system.read_bytes(path, phoff + phentsize * phnum) or b""
-    table = data[phoff:]
-    pt_interp = 3
-    return all(
-        struct.unpack_from(order + "I", table, i * phentsize)[0] != pt_interp
-        for i in range(len(table) // phentsize if phentsize else 0)
-    )
 
 
 def guest_archive(busybox: bytes, script: str, ko: Optional[tuple[str, bytes]] = None) -> Archive:
