@@ -8,15 +8,20 @@ clang.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Sequence
 from typing import cast
 
+from kdoctor.facts import Facts
+from kdoctor.facts.libclang import libclang_search
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.need import Setting
 from kdoctor.model.plan import PlanOptions, Step
 
+_NUMBERED = re.compile(r"^clang-(\d+)$")
 #: settings that choose the compiler; a libclang choice made beside them waits
 COMPILER = ("CC", "CLANG")
 
@@ -37,6 +42,7 @@ class SettingsFix(Fix):
         by_finding: dict[str, list[Ask]] = {}
         for ask in pending:
             by_finding.setdefault(ask.finding.id, []).append(ask)
+        decision.notes += _libclang_pairing(ctx, pending, system)
         for group in by_finding.values():
             finding = group[0].finding
             settings = {cast(Setting, a.need).key: cast(Setting, a.need).value for a in group}
@@ -50,6 +56,24 @@ class SettingsFix(Fix):
                 )
             )
         return decision
+
+
+def _libclang_pairing(ctx: Context, pending: Sequence[Ask], system: System) -> list[str]:
+    """A switch to ``clang-N`` while bindgen loads another libclang major: say that the next
+    kdoctor fix pairs them (the libclang check then names libclang N or its package)."""
+    chosen = [cast(Setting, a.need).value for a in pending if cast(Setting, a.need).key == "CC"]
+    match = _NUMBERED.match(os.path.basename(chosen[0] or "")) if chosen else None
+    if match is None or ctx.env.get("LIBCLANG_PATH"):
+        return []
+    major = int(match.group(1))
+    loaded = Facts(ctx, system).of(libclang_search).chosen
+    if loaded is None or loaded.version is None or loaded.version.major == major:
+        return []
+    return [
+        f"the build switches to clang-{major}, but bindgen loads libclang "
+        f"{loaded.version.major} ({loaded.path}); rerun `kdoctor fix` after this one to pair "
+        f"them (the libclang check then names libclang {major} or its package)."
+    ]
 
 
 def _in_force(ctx: Context, ask: Ask) -> bool:
