@@ -14,6 +14,7 @@ from typing import Optional, cast
 
 from kdoctor.facts.packages import known_packages
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
+from kdoctor.knowledge.commands import install_argv
 from kdoctor.knowledge.packages import INSTALL
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
@@ -160,7 +161,7 @@ class PackagesFix(Fix):
         if manager == "apt":
             return self._apt(names, missing, checks, why, system)
         steps: list[Step] = []
-        install = [*INSTALL[manager], *names]
+        install = install_argv(manager, names) or []
         if manager == "pacman" and unknown:
             # a refresh alone (-Sy) followed by -S would be a partial upgrade: upgrade with it
             install = ["pacman", "-Syu", "--needed", "--noconfirm", *names]
@@ -193,13 +194,13 @@ class PackagesFix(Fix):
         reasons = [r for r in (missing, apt_lists_stale(system, time.time())) if r]
         if reasons:
             steps.append(self._refresh(["apt-get", "update"], checks, "; ".join(reasons)))
-        install = (*INSTALL["apt"], "-o", f"DPkg::Lock::Timeout={LOCK_TIMEOUT}", *names)
+        install = install_argv("apt", names, ("-o", f"DPkg::Lock::Timeout={LOCK_TIMEOUT}")) or []
         steps.append(
             Step(
                 self.id,
                 checks,
                 why,
-                argv=install,
+                argv=tuple(install),
                 root=True,
                 network=True,
                 env=dict(APT_ENV),

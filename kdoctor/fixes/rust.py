@@ -28,7 +28,6 @@ from kdoctor.knowledge.commands import (
     component_argv,
     override_argv,
     package_names,
-    shown,
     toolchain_argv,
 )
 from kdoctor.knowledge.packages import INSTALL
@@ -132,20 +131,18 @@ class RustFix(Fix):
             decision.notes += self._choice_notes(ctx, pin, choice, why)
             if choice == "distro":
                 decision.handed_on += [need_ask(pins[0], p) for p in pin.alternative]
-        uses_pin = choice == "pin" or (not pins and ctx.rust_mode == RustMode.PIN)
-        if rustups and (uses_pin or choice == "pin"):
+        if rustups and (choice == "pin" or (not pins and ctx.rust_mode == RustMode.PIN)):
             self._rustup(ctx, rustups[0], options, decision)
         rustup = rustup_after(ctx, system, wanted, options)
-        if pins and choice == "pin":
-            if rustup is None:
-                decision.notes.append(
-                    f"{ctx.pin.channel} can be installed once rustup is (see the note on rustup)."
-                )
-            else:
-                also = [a for a in asks_of(asks, need.RustComponent)]
-                decision.steps.append(self._install(pins[0], also, rustup))
+        components = asks_of(asks, need.RustComponent)
+        if choice == "pin" and rustup is None:
+            decision.notes.append(
+                f"{ctx.pin.channel} can be installed once rustup is (see the note on rustup)."
+            )
+        elif choice == "pin" and rustup is not None:
+            decision.steps.append(self._install(pins[0], components, rustup))
         elif rustup is not None:
-            decision.steps += self._components(asks_of(asks, need.RustComponent), rustup)
+            decision.steps += self._components(components, rustup)
         for ask in asks_of(asks, need.RustOverride):
             decision.steps += self._unset(ask, rustup, decision)
         if not pins and ctx.rust_mode == RustMode.AUTO:
@@ -290,8 +287,3 @@ class RustFix(Fix):
 def need_ask(ask: Ask, package: need.Package) -> Ask:
     """``package`` asked for by ``ask``'s finding (handed on to the packages planner)."""
     return Ask(ask.finding, package)
-
-
-def reinstall_command(ctx: Context) -> str:
-    """How a person reinstalls a broken pin (kdoctor never removes a toolchain itself)."""
-    return shown(["rustup", "toolchain", "uninstall", ctx.pin.channel])

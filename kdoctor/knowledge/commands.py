@@ -34,11 +34,14 @@ def package_names(packages: Iterable[Package]) -> list[str]:
     return list(dict.fromkeys(p.name for p in packages if p.name))
 
 
-def install_argv(manager: Optional[str], names: Sequence[str]) -> Optional[list[str]]:
-    """The package manager's non-interactive install of ``names``; None for an unknown one."""
+def install_argv(
+    manager: Optional[str], names: Sequence[str], options: Sequence[str] = ()
+) -> Optional[list[str]]:
+    """The package manager's non-interactive install of ``names`` (``options`` before them);
+    None for an unknown package manager or no names."""
     if manager not in INSTALL or not names:
         return None
-    return [*INSTALL[manager], *names]
+    return [*INSTALL[manager], *options, *names]
 
 
 def install_shown(manager: Optional[str], packages: Sequence[Package], is_root: bool) -> str:

@@ -108,12 +108,6 @@ def stock_flavour(ctx: Context) -> str:
     return {"x86_64": "amd64", "aarch64": "arm64", "i686": "686"}.get(ctx.arch, ctx.arch)
 
 
-def install_argv(manager: Optional[str], packages: Iterable[str]) -> Optional[list[str]]:
-    if manager not in INSTALL:
-        return None
-    return [*INSTALL[manager], *packages]
-
-
 #: how to ask each package manager about packages (read only, no root needed); each takes many
 #: names at once and answers for each in turn
 _QUERY = {
