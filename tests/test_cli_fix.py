@@ -95,7 +95,7 @@ def test_fix_usage_errors_exit_2_before_any_system_is_made(
     args: list[str], complaint: str, fake: Factory
 ) -> None:
     result = invoke("fix", "--dry-run", *args)
-    assert result.exit_code == 2 and complaint in result.output
+    assert result.exit_code == 2 and complaint in result.stdout + result.stderr
     assert fake.calls == 0
 
 
