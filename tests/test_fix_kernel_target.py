@@ -7,15 +7,17 @@ from typing import Any, Optional
 from kdoctor.fixes.base import Ask, Decision, all_fixes
 from kdoctor.fixes.kernel_target import KernelTargetFix
 from kdoctor.machine.fake import FakeSystem
+from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.need import KernelImage, Need, StockKernel
-from kdoctor.model.plan import RETARGETED, PlanOptions, Step
+from kdoctor.model.plan import PlanOptions, Step
 from kdoctor.model.report import Report
 from kdoctor.pipeline.planner import make_plan
 from kdoctor.pipeline.retarget import retarget
 from tests.conftest import make_context
 
+RETARGETED = TargetSource.RETARGETED
 FC = "6.18.44-fc-v782"
 STOCK = "6.1.0-56-amd64"
 STOCK_KDIR = f"/lib/modules/{STOCK}/build"
@@ -220,7 +222,11 @@ def test_make_plan_retargets_and_persists_kdir_in_the_settings_file(tmp_path: Pa
     system = FakeSystem()
     new = retarget(ctx, before, system)
     assert new is not None
-    assert (new.target_kernel, new.kdir, new.target_source) == (STOCK, STOCK_KDIR, RETARGETED)
+    assert (new.target_kernel, new.kdir, new.target_source) == (
+        STOCK,
+        STOCK_KDIR,
+        RETARGETED,
+    )
     # the caller rechecks for the new target and plans for that report
     result = make_plan(new, Report(new, (headers_ok(new), vm()), 0.0), system)
     assert result.context == new

@@ -10,14 +10,15 @@ import pytest
 from kdoctor.checks.kernel_headers import KernelHeadersCheck
 from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.machine.runner import Runner
+from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import Package, StockKernel
-from kdoctor.model.plan import RETARGETED
 from kdoctor.model.report import Report
 from kdoctor.pipeline.retarget import metapackage_release, retarget
 from tests.conftest import make_context, run_check
 
+RETARGETED = TargetSource.RETARGETED
 FC = "6.18.44-fc-v782"
 FC_KDIR = f"/lib/modules/{FC}/build"
 STOCK = "6.1.0-56-amd64"
@@ -89,7 +90,11 @@ def test_headers_only_under_usr_src_are_used_through_their_directory() -> None:
     ctx = running()
     new = retarget(ctx, checked(ctx, system), system)
     assert new is not None
-    assert (new.target_kernel, new.kdir, new.target_source) == (STOCK, USR_SRC, RETARGETED)
+    assert (new.target_kernel, new.kdir, new.target_source) == (
+        STOCK,
+        USR_SRC,
+        RETARGETED,
+    )
 
 
 def test_the_newest_installed_distribution_kernel_wins_over_older_and_self_built_ones() -> None:

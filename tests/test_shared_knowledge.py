@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -99,6 +100,13 @@ def test_package_facts_and_the_rust_names_fixes_use() -> None:
 
 def test_the_rust_download_host_is_named_once() -> None:
     assert step_errors.RUSTUP_HOST == RUST_HOST == "static.rust-lang.org"
+    package = Path(step_errors.__file__).resolve().parents[1]
+    naming = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if '"static.rust-lang.org"' in path.read_text(encoding="utf-8")
+    ]
+    assert naming == ["knowledge/rust_dist.py"]
 
 
 def test_the_model_does_not_import_the_fact_layer() -> None:

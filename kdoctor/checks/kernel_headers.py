@@ -15,19 +15,19 @@ from kdoctor.knowledge.packages import (
     stock_flavour,
     unpackaged_kernel,
 )
+from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import StockKernel
-from kdoctor.model.plan import RETARGETED
 
 
 def target_phrase(ctx: Context) -> str:
     """How the target was chosen, in words: the running kernel, --kernel or KDIR."""
-    if ctx.target_source == "KDIR":
+    if ctx.target_source == TargetSource.KDIR:
         return f"{ctx.target_kernel} (from KDIR={ctx.kdir})"
-    if ctx.target_source == "--kernel":
+    if ctx.target_source == TargetSource.OPTION:
         return f"{ctx.target_kernel} (from --kernel)"
-    if ctx.target_source == RETARGETED:
+    if ctx.target_source == TargetSource.RETARGETED:
         return f"the stock kernel {ctx.target_kernel} (chosen by kdoctor fix)"
     return f"the running kernel {ctx.target_kernel}"
 

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import cast
 
+from kdoctor.facts.images import cached_image
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
 from kdoctor.knowledge.packages import unpackaged_kernel
 from kdoctor.machine.system import System
@@ -14,7 +15,6 @@ from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
 from kdoctor.model.need import KernelImage, StockKernel
 from kdoctor.model.plan import PlanOptions, Step
-from kdoctor.pipeline.kernel_image import cached_path
 
 
 def _why_unservable(ctx: Context) -> str:
@@ -59,10 +59,11 @@ class KernelTargetFix(Fix):
         images = asks_of(asks, KernelImage)
         for ask in images:
             image = cast(KernelImage, ask.need)
+            cached = cached_image(ctx.cache_dir, image.release)
             if ctx.package_manager != "apt":
                 decision.notes.append(
                     f"kdoctor fetches kernel images only with apt: install the image of "
-                    f"{image.release} or copy it to {cached_path(ctx, image.release)}."
+                    f"{image.release} or copy it to {cached}."
                 )
                 continue
             decision.steps.append(
@@ -72,7 +73,7 @@ class KernelTargetFix(Fix):
                     why=(
                         f"{ask.finding.id}: no image of kernel {image.release} in /boot or "
                         f"kdoctor's cache; it is unpacked from {image.package} into "
-                        f"{cached_path(ctx, image.release)} (nothing is installed into /boot)"
+                        f"{cached} (nothing is installed into /boot)"
                     ),
                     argv=(sys.executable, "-m", "kdoctor", "fetch-image", image.release),
                     label=f"kdoctor fetch-image {image.release}",

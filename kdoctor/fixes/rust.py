@@ -22,7 +22,7 @@ import os
 from collections.abc import Sequence
 from typing import Optional, cast
 
-from kdoctor.facts import rust
+from kdoctor.facts import Facts, rust
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, findings_of, register
 from kdoctor.knowledge.commands import (
     component_argv,
@@ -31,14 +31,13 @@ from kdoctor.knowledge.commands import (
     toolchain_argv,
 )
 from kdoctor.knowledge.packages import INSTALL
+from kdoctor.knowledge.rust_dist import RUST_HOST
 from kdoctor.machine.system import System
 from kdoctor.model import need
 from kdoctor.model.choice import RustMode
 from kdoctor.model.context import Context
 from kdoctor.model.plan import PlanOptions, Step
 
-#: where rustup downloads toolchains from
-RUST_HOST = "static.rust-lang.org"
 #: a read-only look at whether the host answers at all (any HTTP status will do)
 REACH_PROBE = ("curl", "-sSI", "--max-time", "5", f"https://{RUST_HOST}/")
 REACH_TIMEOUT = 8.0
@@ -268,12 +267,13 @@ class RustFix(Fix):
         """Under ``--rust auto`` with the distribution's rustc in use: say so and why."""
         if ctx.env.get("RUSTC"):
             return []
-        chosen = rust.resolve(ctx, system)
+        facts = Facts(ctx, system)
+        chosen = facts.of(rust.rust_toolchain)
         if chosen.source != "distro" or not chosen.usable:
             return []
         how = " with RUSTC_BOOTSTRAP=1" if chosen.env.get("RUSTC_BOOTSTRAP") else ""
         because = f"{ctx.pin.channel} is not installed"
-        state = rust.pin_state(ctx, system)
+        state = facts.of(rust.pin_status)
         if state.rustup is None:
             because += " (nor is rustup)"
         elif state.installed is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from kdoctor.model.choice import KbuildFixMode, TargetSource
+from kdoctor.model.choice import KbuildFixMode
 from kdoctor.model.context import Context
 
 
@@ -85,7 +85,3 @@ class Plan:
 
     def to_json(self) -> dict[str, Any]:
         return {"steps": [s.to_json() for s in self.steps], "notes": list(self.notes)}
-
-
-#: how a fix marks the context it planned for when it switched the target kernel
-RETARGETED = TargetSource.RETARGETED
