@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
+from kdoctor.model.module import Module
 
 EXIT_OK = 0
 EXIT_FAIL = 1
@@ -17,6 +19,8 @@ class Report:
     context: Context
     findings: tuple[Finding, ...]
     duration_ms: float
+    #: the module being built, as its files describe it (None when it could not be read)
+    module: Optional[Module] = None
 
     @property
     def exit_code(self) -> int:

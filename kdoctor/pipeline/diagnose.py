@@ -9,9 +9,11 @@ from typing import Optional
 
 from kdoctor.checks.base import Check, all_checks
 from kdoctor.facts import Facts
+from kdoctor.facts.module import module_info
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.model.module import Module
 from kdoctor.model.report import Report
 
 
@@ -52,7 +54,14 @@ def run_checks(
             for request in requests:
                 pool.submit(request.ask, system)
         findings = tuple(pool.map(lambda c: run_one(c, shared), checks))
-    return Report(ctx, findings, (time.monotonic() - started) * 1000)
+    return Report(ctx, findings, (time.monotonic() - started) * 1000, _module(shared))
+
+
+def _module(facts: Facts) -> Optional[Module]:
+    try:
+        return facts.of(module_info)
+    except Exception:  # an unreadable module is the checks' to report, not the report's
+        return None
 
 
 def diagnose(ctx: Context, system: System) -> Report:

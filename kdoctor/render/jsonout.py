@@ -13,13 +13,20 @@ from kdoctor.model.report import Report
 
 def report_json(report: Report, probes: Sequence[Probe] = ()) -> dict[str, Any]:
     return {
-        "context": report.context.to_json(),
+        "context": context_json(report),
         "checks": [f.to_json() for f in report.findings],
         "counts": report.counts(),
         "exit_code": report.exit_code,
         "duration_ms": round(report.duration_ms, 1),
         "probes": [probe_json(p) for p in probes],
     }
+
+
+def context_json(report: Report) -> dict[str, Any]:
+    """The diagnosis's context, with the module it was about (``context.module``)."""
+    data = report.context.to_json()
+    data["module"] = report.module.to_json() if report.module else None
+    return data
 
 
 def probe_json(p: Probe) -> dict[str, Any]:

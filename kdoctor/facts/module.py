@@ -1,0 +1,143 @@
+"""The fact ``module_info``: what the module in ``ctx.module_dir`` is (see
+:mod:`kdoctor.model.module`), told from its files without running anything."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Optional
+
+from kdoctor.facts import Facts
+from kdoctor.facts.kbuild import Kbuild, read_kbuild
+from kdoctor.machine.system import System
+from kdoctor.model.context import bundled_module_dir
+from kdoctor.model.module import BuildDriver, Module, ModuleKind, RustTarget
+from kdoctor.model.toolchain_file import PinnedToolchain, parse_pin
+
+#: the build files whose recipes may run cargo or rustc
+BUILD_FILES = ("Kbuild", "Makefile", "makefile", "GNUmakefile")
+PIN_FILES = ("rust-toolchain.toml", "rust-toolchain")
+
+_CARGO = re.compile(r"(?:^|[\s;&|(])(?:\$[({]CARGO[)}]|(?:[^\s;&|()]*/)?cargo)(?=\s|$)")
+_XBUILD = re.compile(r"\bcargo[\s-]+xbuild\b|\$[({]CARGO[)}]\s+xbuild\b")
+_BUILD_STD = re.compile(r"-Z\s*build-std\b|build-std\s*=")
+_RUSTC = re.compile(r"\$[({]RUSTC[)}]|(?:^|[\s;&|/])rustc(?:\s|$)")
+_TARGET = re.compile(r"--target[= ]\s*([^\s;&|)]+)")
+
+
+def module_info(facts: Facts) -> Module:
+    return read_module(facts.system, facts.ctx.module_dir)
+
+
+def read_module(system: System, directory: str) -> Module:
+    """The module in ``directory`` as its files describe it."""
+    kbuild = read_kbuild(system, directory)
+    texts = _build_texts(system, directory)
+    commands = "\n".join(texts.values())
+    driver = _driver(commands)
+    pin, problem = read_own_pin(system, directory)
+    cargo_toml = os.path.join(directory, "Cargo.toml")
+    return Module(
+        directory=directory,
+        kind=_kind(system, directory, kbuild, driver, commands),
+        ko_names=tuple(kbuild.modules()) if kbuild else (),
+        driver=driver,
+        kbuild_file=kbuild.path if kbuild else None,
+        target=_target(system, directory, commands) if driver.uses_cargo else None,
+        pin=pin,
+        pin_problem=problem,
+        cargo_toml=cargo_toml if system.is_file(cargo_toml) else None,
+        bundled=_same_dir(directory, bundled_module_dir()),
+    )
+
+
+def read_own_pin(system: System, directory: str) -> tuple[Optional[PinnedToolchain], Optional[str]]:
+    """The module's own ``rust-toolchain(.toml)`` pin, or why the file there cannot be used."""
+    for name in PIN_FILES:
+        path = os.path.join(directory, name)
+        if not system.exists(path):
+            continue
+        text = system.read_text(path)
+        if text is None:
+            return None, f"{path} cannot be read"
+        pin = parse_pin(text, path)
+        if pin is None:
+            return None, f'{path} names no toolchain (expected [toolchain] channel = "...")'
+        return pin, None
+    return None, None
+
+
+def _build_texts(system: System, directory: str) -> dict[str, str]:
+    """Recipe-bearing build files of the module, by name (comments dropped)."""
+    texts: dict[str, str] = {}
+    for name in BUILD_FILES:
+        text = system.read_text(os.path.join(directory, name))
+        if text is not None:
+            texts[name] = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+    return texts
+
+
+def _driver(commands: str) -> BuildDriver:
+    if _XBUILD.search(commands):
+        return BuildDriver.CARGO_XBUILD
+    if not any(_CARGO.search(line) for line in commands.splitlines()):
+        return BuildDriver.KBUILD
+    if _BUILD_STD.search(commands):
+        return BuildDriver.CARGO_BUILD_STD
+    return BuildDriver.CARGO
+
+
+def _target(system: System, directory: str, commands: str) -> Optional[RustTarget]:
+    for line in commands.splitlines():
+        if not (_CARGO.search(line) or _XBUILD.search(line)):
+            continue
+        match = _TARGET.search(line)
+        if match:
+            return _named_target(system, directory, match.group(1).strip("'\""))
+    return None
+
+
+def _named_target(system: System, directory: str, name: str) -> RustTarget:
+    """A ``--target`` value: a JSON file (by path, or ``<name>.json`` next to the module)."""
+    for prefix in ("$(CURDIR)/", "$(PWD)/", "$(src)/", "$(M)/", "./"):
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+    candidates = [name] if name.endswith(".json") else [name + ".json"]
+    for candidate in candidates:
+        path = os.path.normpath(os.path.join(directory, candidate))
+        if system.is_file(path):
+            return RustTarget(os.path.basename(candidate)[: -len(".json")], path)
+    if name.endswith(".json"):
+        return RustTarget(os.path.basename(name)[: -len(".json")], os.path.join(directory, name))
+    return RustTarget(name)
+
+
+def _kind(
+    system: System, directory: str, kbuild: Optional[Kbuild], driver: BuildDriver, commands: str
+) -> ModuleKind:
+    if driver.uses_cargo:
+        return ModuleKind.CARGO
+    if kbuild is None:
+        return ModuleKind.UNKNOWN
+    members = [m for objs in kbuild.modules().values() for m in objs]
+    sources = {m: _source_of(system, directory, m) for m in members}
+    if any(src == ".rs" and kbuild.rule_for(m) is None for m, src in sources.items()):
+        return ModuleKind.RUST_FOR_LINUX
+    if _RUSTC.search(commands):
+        return ModuleKind.KBUILD_RUSTC
+    if members and all(src == ".c" for src in sources.values()):
+        return ModuleKind.C
+    return ModuleKind.UNKNOWN
+
+
+def _source_of(system: System, directory: str, obj: str) -> Optional[str]:
+    """The suffix of the source kbuild would compile ``obj`` from, when one exists."""
+    stem = os.path.join(directory, obj[: -len(".o")] if obj.endswith(".o") else obj)
+    for suffix in (".rs", ".c", ".S"):
+        if system.is_file(stem + suffix):
+            return suffix
+    return None
+
+
+def _same_dir(a: str, b: str) -> bool:
+    return os.path.normpath(a) == os.path.normpath(b)

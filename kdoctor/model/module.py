@@ -1,0 +1,106 @@
+"""The module being built: what kind of out-of-tree Rust module it is, which ``.ko`` files its
+Kbuild declares, what drives its build, its target and its own toolchain pin.
+
+Kinds, by generation:
+
+* ``kbuild-rustc`` — kbuild rules call rustc themselves (the bundled hello-world);
+* ``cargo`` — the fishinabarrel generation: the Kbuild or Makefile runs ``cargo build -Z
+  build-std`` (or ``cargo xbuild``) for a built-in or JSON target and links the static library
+  cargo leaves behind;
+* ``rust-for-linux`` — an ``obj-m`` object whose source is a ``.rs`` file that kbuild compiles
+  itself, which only a kernel built with ``CONFIG_RUST=y`` (and its ``rust/`` artefacts) can do;
+* ``c`` — a plain C module; ``unknown`` — none of these could be told.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Optional
+
+from kdoctor.model.toolchain_file import PinnedToolchain
+
+
+class ModuleKind(str, Enum):
+    KBUILD_RUSTC = "kbuild-rustc"
+    CARGO = "cargo"
+    RUST_FOR_LINUX = "rust-for-linux"
+    C = "c"
+    UNKNOWN = "unknown"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class BuildDriver(str, Enum):
+    """What turns the Rust sources into objects kbuild links."""
+
+    #: kbuild's own rules (rustc from a Kbuild recipe, or kbuild's Rust support)
+    KBUILD = "kbuild"
+    #: ``cargo build`` with ``-Z build-std`` (needs a nightly cargo or ``RUSTC_BOOTSTRAP``)
+    CARGO_BUILD_STD = "cargo-build-std"
+    #: ``cargo xbuild`` (the cargo-xbuild subcommand)
+    CARGO_XBUILD = "cargo-xbuild"
+    #: plain ``cargo build``
+    CARGO = "cargo"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def uses_cargo(self) -> bool:
+        return self is not BuildDriver.KBUILD
+
+
+@dataclass(frozen=True)
+class RustTarget:
+    """The target the module's build names: a built-in target or a target JSON file."""
+
+    name: str
+    #: the JSON specification file, when the target is one (absolute path)
+    json_path: Optional[str] = None
+
+    @property
+    def is_json(self) -> bool:
+        return self.json_path is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "json_path": self.json_path}
+
+
+@dataclass(frozen=True)
+class Module:
+    directory: str
+    kind: ModuleKind
+    #: the ``.ko`` files the module's Kbuild declares (``obj-m``), without ``.ko``
+    ko_names: tuple[str, ...]
+    driver: BuildDriver
+    #: the file (Kbuild or Makefile) kbuild reads for the module, if any
+    kbuild_file: Optional[str] = None
+    target: Optional[RustTarget] = None
+    #: the module's own toolchain pin (never the bundled module's)
+    pin: Optional[PinnedToolchain] = None
+    #: the module's rust-toolchain file when it exists but cannot be used, and why
+    pin_problem: Optional[str] = None
+    #: the module's Cargo.toml, when it has one
+    cargo_toml: Optional[str] = None
+    bundled: bool = False
+
+    @property
+    def pin_source(self) -> Optional[str]:
+        return self.pin.path if self.pin else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "directory": self.directory,
+            "kind": self.kind.value,
+            "ko_names": list(self.ko_names),
+            "driver": self.driver.value,
+            "kbuild_file": self.kbuild_file,
+            "target": self.target.to_json() if self.target else None,
+            "pin": self.pin.to_json() if self.pin else None,
+            "pin_source": self.pin_source,
+            "pin_problem": self.pin_problem,
+            "cargo_toml": self.cargo_toml,
+            "bundled": self.bundled,
+        }
