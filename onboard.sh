@@ -3,15 +3,40 @@
 # module, verified by loading it (in a VM by default). Safe to run again: every step checks
 # first and does nothing when it is already done.
 #
-#   ./onboard.sh [kdoctor fix options...]     e.g. ./onboard.sh --rust distro --kernel 6.1.0-56-amd64
+#   ./onboard.sh [kdoctor fix options...]     e.g. ./onboard.sh --rust distro
+#   ./onboard.sh --help                       this text (installs nothing)
 #
-# Environment: KDOCTOR_VENV (default ~/.local/share/kdoctor/venv), plus everything kdoctor
+# Environment: KDOCTOR_VENV (default ~/.local/share/kdoctor/venv), KDOCTOR_LINK_DIR (where the
+# `kdoctor` command is linked, default ~/.local/bin; empty: no link), plus everything kdoctor
 # honours (KDIR, CC, CLANG, RUSTC, BINDGEN, LIBCLANG_PATH, KDOCTOR_RUST, KDOCTOR_CACHE).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 venv=${KDOCTOR_VENV:-${XDG_DATA_HOME:-$HOME/.local/share}/kdoctor/venv}
+link_dir=${KDOCTOR_LINK_DIR-$HOME/.local/bin}
 did=()
-say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+# bold only on a terminal that wants it (https://no-color.org)
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-dumb}" != dumb ]; then
+    say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+else
+    say() { printf '==> %s\n' "$*"; }
+fi
+
+for arg in "$@"; do
+    case $arg in
+    -h|--help)
+        sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
+        echo
+        if [ -x "$venv/bin/kdoctor" ]; then
+            echo "Options (passed to kdoctor fix):"
+            "$venv/bin/kdoctor" fix --help
+        else
+            echo "Options are those of \`kdoctor fix\` (see README.md, \"kdoctor fix\");"
+            echo "they are listed here once kdoctor is installed."
+        fi
+        exit 0 ;;
+    --) break ;;
+    esac
+done
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -45,7 +70,25 @@ if [ ! -x "$venv/bin/kdoctor" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$source_i
     did+=("installed kdoctor")
 fi
 
-# 3. diagnose, provision, build and verify
+# 3. the kdoctor command on the user's PATH (a link into the venv; never over a file of theirs)
+link_note=""
+if [ -n "$link_dir" ]; then
+    link="$link_dir/kdoctor"
+    if [ -L "$link" ] || [ ! -e "$link" ]; then
+        if [ "$(readlink "$link" 2>/dev/null)" != "$venv/bin/kdoctor" ]; then
+            mkdir -p "$link_dir" && ln -sfn "$venv/bin/kdoctor" "$link"
+            did+=("linked $link -> $venv/bin/kdoctor (undo: rm $link)")
+        fi
+        case ":$PATH:" in
+        *":$link_dir:"*) ;;
+        *) link_note="$link_dir is not on your PATH; add it: export PATH=\"$link_dir:\$PATH\"" ;;
+        esac
+    else
+        link_note="$link exists and is not a link; left alone (kdoctor is at $venv/bin/kdoctor)"
+    fi
+fi
+
+# 4. diagnose, provision, build and verify
 say "kdoctor fix --yes $*"
 set +e
 "$venv/bin/kdoctor" fix --yes "$@"
@@ -56,6 +99,7 @@ echo
 if [ ${#did[@]} -gt 0 ]; then printf 'onboard: %s\n' "${did[@]}"; else echo "onboard: python side already in place"; fi
 if [ $rc = 0 ]; then
     echo "onboard: done — the module is built and verified. kdoctor is at $venv/bin/kdoctor"
+    [ -z "$link_note" ] || echo "onboard: $link_note"
 else
     echo "onboard: kdoctor fix stopped (exit $rc); the messages above say why. Rerun ./onboard.sh when fixed." >&2
 fi

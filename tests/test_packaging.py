@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,17 +19,51 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[zipfile.ZipFile, str]:
+    """The wheel built from a copy of the working tree, and everything the build printed."""
     out = tmp_path_factory.mktemp("wheel")
     # a copy of the working tree, as a user has it (setuptools' build/ would leak stale files)
     tree = tmp_path_factory.mktemp("tree") / "kdoctor"
     shutil.copytree(
         ROOT, tree, ignore=shutil.ignore_patterns(".git", ".venv*", "build", "*.egg-info")
     )
-    pip = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(tree)]
-    subprocess.run(pip, check=True, capture_output=True)
+    pip = [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(out), str(tree)]
+    # byte-compiling is what a user's build does; the variable that disables it only adds noise
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    proc = subprocess.run(pip, check=True, capture_output=True, text=True, env=env)
     [path] = out.glob("kdoctor-*.whl")
-    return zipfile.ZipFile(path)
+    return zipfile.ZipFile(path), proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def wheel(built: tuple[zipfile.ZipFile, str]) -> zipfile.ZipFile:
+    return built[0]
+
+
+def test_building_the_wheel_prints_no_warning(built: tuple[zipfile.ZipFile, str]) -> None:
+    warnings = [line for line in built[1].splitlines() if re.search(r"warn|deprecat", line, re.I)]
+    assert warnings == []
+
+
+def test_the_metadata_declares_an_spdx_license_classifiers_and_urls(wheel: zipfile.ZipFile) -> None:
+    [name] = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    metadata = wheel.read(name).decode()
+    assert "License-Expression: GPL-2.0-only" in metadata
+    assert "Classifier: Programming Language :: Python :: 3.9" in metadata
+    assert "Classifier: Typing :: Typed" in metadata
+    assert "Project-URL: " in metadata
+    licence = [n for n in wheel.namelist() if n.endswith("/licenses/LICENSE")]
+    assert licence and b"GNU GENERAL PUBLIC LICENSE" in wheel.read(licence[0])
+    assert b"Version 2, June 1991" in wheel.read(licence[0])
+
+
+def test_the_wheel_is_typed_and_carries_every_json_schema(wheel: zipfile.ZipFile) -> None:
+    names = set(wheel.namelist())
+    assert "kdoctor/py.typed" in names
+    for schema in (ROOT / "schema").glob("*.json"):
+        shipped = f"kdoctor/schema/{schema.name}"
+        assert shipped in names, f"{shipped} is missing from the wheel"
+        assert json.loads(wheel.read(shipped)) == json.loads(schema.read_text())
 
 
 def test_every_source_package_is_in_the_wheel(wheel: zipfile.ZipFile) -> None:

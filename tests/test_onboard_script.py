@@ -1,0 +1,97 @@
+"""onboard.sh itself, with a stand-in virtual environment: help that installs nothing, plain
+output when piped, and the ``kdoctor`` command linked onto the user's PATH."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ONBOARD = ROOT / "onboard.sh"
+
+
+def fake_venv(venv: Path, log: Path) -> None:
+    """A venv whose python accepts anything (pip install included) and whose kdoctor logs."""
+    (venv / "bin").mkdir(parents=True)
+    python = venv / "bin" / "python"
+    python.write_text("#!/bin/sh\nexit 0\n")
+    kdoctor = venv / "bin" / "kdoctor"
+    kdoctor.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\necho "kdoctor $*"\n')
+    for tool in (python, kdoctor):
+        tool.chmod(0o755)
+
+
+def onboard(tmp: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp / "home"),
+        "KDOCTOR_VENV": str(tmp / "venv"),
+        "TERM": "xterm",
+    }
+    return subprocess.run(
+        ["bash", str(ONBOARD), *args],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_installs_nothing_and_is_fast(tmp_path: Path, flag: str) -> None:
+    started = time.monotonic()
+    proc = onboard(tmp_path, flag)
+    assert proc.returncode == 0, proc.stderr
+    assert time.monotonic() - started < 5
+    assert "./onboard.sh [kdoctor fix options...]" in proc.stdout
+    assert "KDOCTOR_LINK_DIR" in proc.stdout
+    assert "kdoctor fix" in proc.stdout
+    assert not (tmp_path / "venv").exists()
+    assert not (tmp_path / "home").exists()
+
+
+def test_help_lists_the_fix_options_once_kdoctor_is_installed(tmp_path: Path) -> None:
+    fake_venv(tmp_path / "venv", tmp_path / "calls")
+    proc = onboard(tmp_path, "--help")
+    assert proc.returncode == 0
+    assert (tmp_path / "calls").read_text().split() == ["fix", "--help"]
+
+
+def test_piped_output_has_no_escape_codes_and_links_kdoctor(tmp_path: Path) -> None:
+    fake_venv(tmp_path / "venv", tmp_path / "calls")
+    links = tmp_path / "home" / ".local" / "bin"
+    proc = onboard(tmp_path, "--rust", "distro")
+    assert proc.returncode == 0, proc.stderr
+    assert "\033" not in proc.stdout + proc.stderr
+    assert "==> kdoctor fix --yes --rust distro" in proc.stdout
+    assert (tmp_path / "calls").read_text().split() == ["fix", "--yes", "--rust", "distro"]
+    link = links / "kdoctor"
+    assert link.is_symlink() and os.readlink(link) == str(tmp_path / "venv" / "bin" / "kdoctor")
+    assert f"(undo: rm {link})" in proc.stdout
+    assert f"{links} is not on your PATH" in proc.stdout
+    again = onboard(tmp_path, "--rust", "distro")
+    assert "linked" not in again.stdout  # a rerun changes nothing
+
+
+def test_a_file_of_the_user_s_own_is_never_replaced_by_the_link(tmp_path: Path) -> None:
+    fake_venv(tmp_path / "venv", tmp_path / "calls")
+    links = tmp_path / "home" / ".local" / "bin"
+    links.mkdir(parents=True)
+    mine = links / "kdoctor"
+    mine.write_text("#!/bin/sh\necho mine\n")
+    proc = onboard(tmp_path)
+    assert proc.returncode == 0
+    assert mine.read_text() == "#!/bin/sh\necho mine\n"
+    assert "exists and is not a link; left alone" in proc.stdout
+
+
+def test_an_empty_link_dir_means_no_link(tmp_path: Path) -> None:
+    fake_venv(tmp_path / "venv", tmp_path / "calls")
+    proc = onboard(tmp_path, KDOCTOR_LINK_DIR="")
+    assert proc.returncode == 0
+    assert not (tmp_path / "home" / ".local").exists()
