@@ -21,10 +21,33 @@ from kdoctor.pipeline.vm_boot import DEFAULT_TIMEOUT
 # `check --json` must not pay for Rich (see bench/check.py)
 
 app = typer.Typer(
-    add_completion=False,
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Diagnose and provision everything between this machine and a loaded Rust kernel module.",
+    epilog="Start with `kdoctor check`; `kdoctor fix --dry-run` shows what would change.",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from kdoctor import __version__
+
+        typer.echo(f"kdoctor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        "-V",
+        help="Print kdoctor's version and exit.",
+        callback=_print_version,
+        is_eager=True,
+    ),
+) -> None:
+    """Diagnose and provision everything between this machine and a loaded Rust kernel module."""
 
 
 @app.command()
@@ -40,8 +63,7 @@ def check(
     try:
         selected = registry.select(list(ids or []))
     except KeyError as exc:
-        known = ", ".join(c.id for c in registry.all_checks())
-        typer.echo(f"unknown check: {exc.args[0]} (known: {known})", err=True)
+        typer.echo(options.unknown_checks_message(str(exc.args[0])), err=True)
         raise typer.Exit(EXIT_USAGE) from None
     system = options.new_system()
     ctx = options.context(system, kernel, module_dir, rust)
@@ -58,12 +80,21 @@ def check(
 
 
 @app.command(name="list")
-def list_checks() -> None:
-    """List the checks and their ids."""
+def list_checks(json_out: bool = JsonOpt) -> None:
+    """List the checks and their ids.
+
+    Example: kdoctor list --json
+    """
+    checks = registry.all_checks()
+    if json_out:
+        from kdoctor.render import jsonout
+
+        jsonout.dump_json(jsonout.checks_json(checks))
+        return
     from kdoctor.render import text as render
 
     out = render.console()
-    for c in registry.all_checks():
+    for c in checks:
         out.print(f"{c.id:16} {c.title}{'' if c.required else '  (advisory)'}", markup=False)
 
 
@@ -148,4 +179,5 @@ app.command(name="fetch-image", hidden=True)(cli_provision.fetch_image_command)
 
 
 def main() -> None:
-    app()
+    # one name however it was started (`python -m kdoctor` too), so completion scripts match
+    app(prog_name="kdoctor")

@@ -64,3 +64,19 @@ def context(
     """The context the options select; bad values are usage errors (exit 2)."""
     mode = rust_mode(rust)
     return detect(system, kernel=kernel, module_dir=module_dir_option(module_dir), rust_mode=mode)
+
+
+def unknown_checks_message(unknown: str) -> str:
+    """``unknown check: X`` with the closest known ids (did you mean) and the whole list."""
+    import difflib
+
+    from kdoctor.checks.base import all_checks
+
+    known = [c.id for c in all_checks()]
+    lines = []
+    for name in (n.strip() for n in unknown.split(",")):
+        close = difflib.get_close_matches(name, known, n=2, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        lines.append(f"unknown check: {name}{hint}")
+    lines.append(f"known checks: {', '.join(known)}")
+    return "\n".join(lines)

@@ -44,3 +44,10 @@ def dump_json(data: Any, file: Optional[TextIO] = None) -> None:
     out = file or sys.stdout
     json.dump(data, out, indent=2, sort_keys=False)
     out.write("\n")
+
+
+def checks_json(checks: Sequence[Any]) -> dict[str, Any]:
+    """``kdoctor list --json``: every check's id, title and whether it is required."""
+    return {
+        "checks": [{"id": c.id, "title": c.title, "required": c.required} for c in checks],
+    }
