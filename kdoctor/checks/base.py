@@ -8,6 +8,7 @@ from typing import ClassVar, Optional
 
 from kdoctor.facts import Facts
 from kdoctor.knowledge.commands import need_commands
+from kdoctor.machine.probe_cache import ProbeCache
 from kdoctor.machine.system import DEFAULT_TIMEOUT, Probe, System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Remediation, Status
@@ -20,8 +21,15 @@ class ProbeRequest:
     argv: tuple[str, ...]
     timeout: float = DEFAULT_TIMEOUT
     env: Optional[Mapping[str, str]] = None
+    #: keep the answer between invocations, keyed on these input files (see ProbeCache)
+    cache: Optional[ProbeCache] = None
+    inputs: tuple[str, ...] = ()
 
     def ask(self, system: System) -> Probe:
+        if self.cache is not None:
+            return self.cache.ask(
+                system, self.argv, timeout=self.timeout, env=self.env, inputs=self.inputs
+            )
         return system.probe(self.argv, timeout=self.timeout, env=self.env)
 
 

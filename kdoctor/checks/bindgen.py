@@ -75,9 +75,16 @@ class BindgenCheck(Check):
             if libclang_path and system.env.get("LIBCLANG_PATH") != libclang_path
             else None
         )
+        header = probe_header()
         return (
             ProbeRequest((path, "--version"), bindgen_facts.VERSION_TIMEOUT),
-            ProbeRequest((path, probe_header(), "--", "-x", "c"), TIMEOUT, env),
+            ProbeRequest(
+                (path, header, "--", "-x", "c"),
+                TIMEOUT,
+                env,
+                cache=bindgen_facts.probe_cache(ctx),
+                inputs=bindgen_facts.translation_inputs(ctx, system, path, header),
+            ),
         )
 
     def run(self, facts: Facts) -> Finding:

@@ -11,7 +11,7 @@ import typer
 from kdoctor.checks import base as registry
 from kdoctor.cli import options
 from kdoctor.cli import provision as cli_provision
-from kdoctor.cli.options import JsonOpt, KernelOpt, ModuleOpt, RustOpt, VerboseOpt
+from kdoctor.cli.options import FreshOpt, JsonOpt, KernelOpt, ModuleOpt, RustOpt, VerboseOpt
 from kdoctor.model.report import EXIT_USAGE
 from kdoctor.pipeline.diagnose import run_checks
 from kdoctor.pipeline.vm_accel import ACCELS
@@ -58,15 +58,19 @@ def check(
     rust: Optional[str] = RustOpt,
     json_out: bool = JsonOpt,
     verbose: bool = VerboseOpt,
+    fresh: bool = FreshOpt,
 ) -> None:
-    """Diagnose everything that stands between this machine and a loaded module."""
+    """Diagnose everything that stands between this machine and a loaded module.
+
+    Examples: kdoctor check · kdoctor check bindgen toolchain · kdoctor check --json
+    """
     try:
         selected = registry.select(list(ids or []))
     except KeyError as exc:
         typer.echo(options.unknown_checks_message(str(exc.args[0])), err=True)
         raise typer.Exit(EXIT_USAGE) from None
     system = options.new_system()
-    ctx = options.context(system, kernel, module_dir, rust)
+    ctx = options.context(system, kernel, module_dir, rust, fresh)
     report = run_checks(selected, ctx, system)
     if json_out:
         from kdoctor.render import jsonout

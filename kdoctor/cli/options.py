@@ -27,6 +27,12 @@ RustOpt = typer.Option(
     help="Toolchain source: pin (rustup), distro, or auto (default, or KDOCTOR_RUST).",
 )
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of the table.")
+FreshOpt = typer.Option(
+    False,
+    "--fresh",
+    help="Ask every probe again instead of reusing answers kept from an earlier run "
+    "(kept only while every file they depend on is unchanged).",
+)
 VerboseOpt = typer.Option(
     False, "-v", "--verbose", help="Also show every probe: command, exit code, duration."
 )
@@ -59,11 +65,21 @@ def module_dir_option(module_dir: Optional[str]) -> Optional[str]:
 
 
 def context(
-    system: System, kernel: Optional[str], module_dir: Optional[str], rust: Optional[str]
+    system: System,
+    kernel: Optional[str],
+    module_dir: Optional[str],
+    rust: Optional[str],
+    fresh: bool = False,
 ) -> Context:
     """The context the options select; bad values are usage errors (exit 2)."""
     mode = rust_mode(rust)
-    return detect(system, kernel=kernel, module_dir=module_dir_option(module_dir), rust_mode=mode)
+    return detect(
+        system,
+        kernel=kernel,
+        module_dir=module_dir_option(module_dir),
+        rust_mode=mode,
+        fresh=fresh,
+    )
 
 
 def unknown_checks_message(unknown: str) -> str:

@@ -258,6 +258,15 @@ class FakeSystem:
             return self.mtimes[path]
         return 0.0 if self.exists(path) else None
 
+    def identity(self, path: str) -> Optional[tuple[int, int, int, int]]:
+        """Size and mtime from ``files``/``mtimes``; a stable per-path inode; device 0."""
+        if not self.exists(path):
+            return None
+        data = self.files.get(path, b"")
+        size = len(data.encode() if isinstance(data, str) else data)
+        inode = int.from_bytes(path.encode()[-8:].rjust(8, b"\0"), "big") % (1 << 31)
+        return (size, int((self.mtime(path) or 0.0) * 1e9), inode, 0)
+
     def probes(self) -> list[Probe]:
         with self._lock:
             return list(self._log)

@@ -170,6 +170,13 @@ class Runner:
         except OSError:
             return None
 
+    def identity(self, path: str) -> Optional[tuple[int, int, int, int]]:
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        return (info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev)
+
     def probes(self) -> list[Probe]:
         with self._lock:
             return list(self._log)

@@ -104,6 +104,12 @@ class System(Protocol):
         """When a file or directory last changed (seconds since the epoch), None when missing."""
         ...
 
+    def identity(self, path: str) -> Optional[tuple[int, int, int, int]]:
+        """What tells one version of a file from another without reading it: (size, mtime in
+        ns, inode, device), following symlinks; None when it is missing. Caches keyed on it are
+        invalidated by any replacement of the file (a package upgrade, a rebuild, a copy)."""
+        ...
+
     def probes(self) -> list[Probe]:
         """Every command run so far, in the order they finished."""
         ...

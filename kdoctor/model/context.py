@@ -61,6 +61,8 @@ class Context:
     cache_dir: str = ""
     #: kdoctor's persisted choices (see kdoctor.machine.settings)
     settings_file: str = ""
+    #: ask every probe again, ignoring answers kept in the cache (``--fresh``)
+    fresh: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +86,7 @@ class Context:
             "is_root": self.is_root,
             "cache_dir": self.cache_dir,
             "settings_file": self.settings_file,
+            "fresh": self.fresh,
         }
 
 
@@ -116,6 +119,7 @@ def detect(
     module_dir: Optional[str] = None,
     rust_mode: Optional[str] = None,
     os_release: str = OS_RELEASE,
+    fresh: bool = False,
 ) -> Context:
     """Everything the checks share, observed through ``system`` alone: its os-release file,
     hardware name, user id, running kernel, environment and kdoctor's settings file."""
@@ -155,4 +159,5 @@ def detect(
         is_root=system.uid() == 0,
         cache_dir=default_cache_dir(env),
         settings_file=settings_path(system.env),
+        fresh=fresh,
     )
