@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from contextlib import AbstractContextManager
 
 import typer
@@ -54,6 +55,14 @@ class FixView(Hooks):
             self.say("some required checks still fail (see above); not building")
         elif result.halt == Halt.NO_TOOLCHAIN and result.toolchain is not None:
             render.print_no_toolchain(result.toolchain, self.out)
+        elif result.reused is not None:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(result.reused.verified_at))
+            self.say(
+                f"✔ verified: {result.reused.ko} passed in the {result.reused.mode} on {when}, "
+                "and nothing it depends on has changed since (sources, .ko, kernel, image, "
+                "toolchain); build and verification skipped. `kdoctor verify` loads it again; "
+                "`kdoctor fix --yes --reverify` rebuilds and verifies anyway."
+            )
 
     def say(self, text: str) -> None:
         self.out.print(text, markup=False)

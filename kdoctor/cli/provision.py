@@ -47,6 +47,11 @@ def fix_command(
     no_build: bool = typer.Option(
         False, "--no-build", help="Stop after provisioning (no build, no verify)."
     ),
+    reverify: bool = typer.Option(
+        False,
+        "--reverify",
+        help="Build and verify even when nothing changed since the last verification.",
+    ),
     allow_rustup_installer: bool = typer.Option(
         False,
         "--allow-rustup-installer",
@@ -76,6 +81,7 @@ def fix_command(
         dry_run=dry_run,
         consent=yes,
         no_build=no_build,
+        reverify=reverify,
         plan=PlanOptions(
             allow_rustup_installer=allow_rustup_installer, kbuild_fix=KbuildFixMode(kbuild_fix)
         ),

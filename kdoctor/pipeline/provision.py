@@ -28,6 +28,7 @@ from kdoctor.pipeline.build import BuildResult, build
 from kdoctor.pipeline.diagnose import diagnose
 from kdoctor.pipeline.planner import make_plan
 from kdoctor.pipeline.retarget import retarget
+from kdoctor.pipeline.verified_stamp import Stamp, record, still_verified
 from kdoctor.pipeline.verify_host import verify_host
 from kdoctor.pipeline.verify_result import VerifyResult
 from kdoctor.pipeline.verify_target import choose_mode, target_release
@@ -53,6 +54,8 @@ class ProvisionOptions:
     consent: bool = False
     #: stop after provisioning (no build, no verify)
     no_build: bool = False
+    #: build and verify even when nothing changed since the last verification
+    reverify: bool = False
     plan: PlanOptions = field(default_factory=PlanOptions)
 
 
@@ -113,6 +116,8 @@ class ProvisionResult:
     toolchain: Optional[RustToolchain] = None
     build: Optional[BuildResult] = None
     verify: Optional[VerifyResult] = None
+    #: the earlier verification this run relied on, when nothing it depends on changed
+    reused: Optional[Stamp] = None
     halt: Optional[Halt] = None
 
     @property
@@ -139,6 +144,8 @@ class ProvisionResult:
             data["build"] = self.build.to_json()
         if self.verify is not None:
             data["verify"] = self.verify.to_json()
+        if self.reused is not None:
+            data["reused_verification"] = self.reused.to_json()
         data["exit_code"] = self.exit_code
         return data
 
@@ -237,6 +244,11 @@ def provision(
     if options.no_build:
         return replace(result, halt=Halt.NO_BUILD)
     ctx = result.after.context
+    if result.apply is None and not options.reverify:
+        toolchain = Facts(ctx, system).of(rust_toolchain)
+        stamp = still_verified(ctx, system, toolchain) if toolchain.usable else None
+        if stamp is not None:  # nothing changed since that verdict: no rebuild, no VM
+            return replace(result, toolchain=toolchain, reused=stamp, halt=Halt.VERIFIED)
     toolchain, built = build_module(ctx, system, hooks.progress, log_dir=logs(ctx))
     result = replace(result, toolchain=toolchain, build=built)
     if built is None:
@@ -247,6 +259,8 @@ def provision(
     verified = verify_module(ctx, system, built.ko, hooks.progress)
     result = replace(result, verify=verified)
     hooks.reached(Event.VERIFIED, result)
+    if verified.passed:
+        record(ctx, system, toolchain, built.ko, verified.mode)
     return replace(result, halt=Halt.VERIFIED if verified.passed else Halt.NOT_VERIFIED)
 
 

@@ -1,0 +1,144 @@
+"""What ``kdoctor fix`` last verified, so a rerun with nothing to change costs about a ``check``.
+
+After a module passes verification, :func:`record` writes ``<cache>/verified/<module>.json``: a
+digest of everything the verdict depends on — the module's sources (every file but build
+outputs, by content), the built ``.ko`` (by content), the target's build directory (its
+``.config`` and ``Module.symvers``, by identity), the kernel image the VM booted and the busybox
+of its initramfs (by content and identity), the toolchain (rustc, bindgen, the C compiler and
+the Rust sysroot's sources, by identity; the variables given to the build) and kdoctor's own
+version. :func:`still_verified` recomputes that digest; when it is equal, a rerun of ``fix``
+skips the build and the VM boot and says so. Any change to any input is a different digest.
+``kdoctor verify`` never reads this: it always loads the module for real.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from kdoctor import __version__
+from kdoctor.facts.images import cached_image, find_busybox
+from kdoctor.facts.rust import RustToolchain
+from kdoctor.machine.system import System
+from kdoctor.model.context import Context
+
+#: build outputs, never part of the module's identity (kbuild's and cargo's)
+_OUTPUT_SUFFIXES = (".o", ".ko", ".a", ".rlib", ".rmeta", ".mod", ".mod.c", ".d", ".cmd", "~")
+_OUTPUT_NAMES = frozenset(("bindings.rs", "modules.order", "Module.symvers", "Cargo.lock"))
+_OUTPUT_DIRS = frozenset(("target", ".git", "__pycache__", ".tmp_versions"))
+#: a module bigger than this is not hashed (its stamp is never trusted)
+MAX_FILES = 2000
+MAX_FILE_BYTES = 16 << 20
+MAX_IMAGE_BYTES = 256 << 20
+
+
+@dataclass(frozen=True)
+class Stamp:
+    digest: str
+    ko: str
+    verified_at: float
+    mode: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "digest": self.digest,
+            "ko": self.ko,
+            "verified_at": self.verified_at,
+            "mode": self.mode,
+        }
+
+
+def stamp_path(ctx: Context) -> str:
+    name = hashlib.sha256(ctx.module_dir.encode()).hexdigest()[:16]
+    return os.path.join(ctx.cache_dir, "verified", f"{name}-{ctx.target_kernel}.json")
+
+
+def digest(
+    ctx: Context, system: System, toolchain: RustToolchain, ko: str, mode: str
+) -> Optional[str]:
+    """The digest of every input of the verdict; None when one cannot be read (never trusted)."""
+    sources = _tree(system, ctx.module_dir)
+    ko_data = system.read_bytes(ko, MAX_FILE_BYTES)
+    if sources is None or ko_data is None:
+        return None
+    image = cached_image(ctx.cache_dir, ctx.target_kernel) if mode == "vm" else ""
+    image_data = system.read_bytes(image, MAX_IMAGE_BYTES) if image else b""
+    if image and image_data is None:
+        return None
+    busybox = find_busybox(system) if mode == "vm" else None
+    tools = [toolchain.rustc, toolchain.library_src, toolchain.sysroot]
+    tools += [system.which(ctx.env.get(v) or d) for v, d in (("BINDGEN", "bindgen"), ("CC", "cc"))]
+    material = {
+        "kdoctor": __version__,
+        "mode": mode,
+        "target": [ctx.target_kernel, ctx.kdir],
+        "kdir": _identities(
+            system, [os.path.join(ctx.kdir, n) for n in (".config", "Module.symvers")]
+        ),
+        "sources": sources,
+        "ko": [ko, hashlib.sha256(ko_data).hexdigest()],
+        "image": [image, hashlib.sha256(image_data or b"").hexdigest()],
+        "busybox": _identities(system, [busybox.path] if busybox else []),
+        "tools": _identities(system, [t for t in tools if t]),
+        "toolchain": [toolchain.source, toolchain.version, sorted(toolchain.env.items())],
+        "env": sorted(ctx.env.items()),
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def record(ctx: Context, system: System, toolchain: RustToolchain, ko: str, mode: str) -> None:
+    """Remember that ``ko`` passed; a cache that cannot be written only costs the next rerun."""
+    value = digest(ctx, system, toolchain, ko, mode)
+    if value is None:
+        return
+    stamp = Stamp(value, ko, time.time(), mode)
+    with contextlib.suppress(OSError):
+        system.write_file(stamp_path(ctx), json.dumps(stamp.to_json()))
+
+
+def still_verified(ctx: Context, system: System, toolchain: RustToolchain) -> Optional[Stamp]:
+    """The last verification of this module on this target, when nothing it depends on changed."""
+    raw = system.read_bytes(stamp_path(ctx), 1 << 16)
+    if not raw:
+        return None
+    try:
+        data: Mapping[str, Any] = json.loads(raw)
+        stamp = Stamp(
+            str(data["digest"]), str(data["ko"]), float(data["verified_at"]), str(data["mode"])
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+    if digest(ctx, system, toolchain, stamp.ko, stamp.mode) != stamp.digest:
+        return None
+    return stamp
+
+
+def _identities(system: System, paths: Iterable[str]) -> list[Any]:
+    return [[p, system.identity(p)] for p in paths]
+
+
+def _tree(system: System, root: str) -> Optional[list[list[str]]]:
+    """(relative path, sha256) of every source file under ``root``; None when too big."""
+    found: list[list[str]] = []
+    pending = [""]
+    while pending:
+        rel = pending.pop()
+        for name in system.listdir(os.path.join(root, rel)):
+            path, sub = os.path.join(root, rel, name), os.path.join(rel, name)
+            if system.is_dir(path):
+                if name not in _OUTPUT_DIRS:
+                    pending.append(sub)
+                continue
+            if name in _OUTPUT_NAMES or name.endswith(_OUTPUT_SUFFIXES):
+                continue
+            data = system.read_bytes(path, MAX_FILE_BYTES)
+            if data is None or len(found) >= MAX_FILES:
+                return None
+            found.append([sub, hashlib.sha256(data).hexdigest()])
+    return sorted(found)

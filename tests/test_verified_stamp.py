@@ -1,0 +1,196 @@
+"""A rerun of ``fix`` with nothing to change skips the build and the VM, and only then: any
+change to the module's sources, the .ko, the kernel image, the toolchain or the settings makes
+it build and verify again."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import kdoctor.pipeline.provision as provision_module
+from kdoctor.facts.rustc import RustToolchain
+from kdoctor.machine.fake import FakeSystem
+from kdoctor.model.plan import Plan
+from kdoctor.model.report import Report
+from kdoctor.pipeline import verified_stamp
+from kdoctor.pipeline.build import BuildResult
+from kdoctor.pipeline.provision import Halt, ProvisionOptions, ProvisionResult, provision
+from kdoctor.pipeline.verify_result import VerifyResult
+from tests.conftest import make_context
+
+MOD = "/src/hello-world"
+KO = "/cache/modules/hello-world/helloworld.ko"
+CACHE = "/root/.cache/kdoctor"
+IMAGE = f"{CACHE}/kernels/6.1.0-56-amd64/vmlinuz-6.1.0-56-amd64"
+RUSTC = "/usr/bin/rustc"
+
+
+def toolchain(**changes: Any) -> RustToolchain:
+    base = RustToolchain(
+        source="distro",
+        rustc=RUSTC,
+        version="1.96.0",
+        channel="stable",
+        sysroot="/usr",
+        library_src="/usr/lib/rustlib/src/rust/library",
+        rustfmt=None,
+        env={"RUSTC_BOOTSTRAP": "1"},
+        reason="",
+        usable=True,
+    )
+    return replace(base, **changes)
+
+
+def machine() -> FakeSystem:
+    return FakeSystem(
+        files={
+            f"{MOD}/Kbuild": "obj-m := helloworld.o\n",
+            f"{MOD}/src/lib.rs": "// hello\n",
+            f"{MOD}/helloworld.o": b"build output, not a source",
+            KO: b"\x7fELF module",
+            IMAGE: b"bzImage",
+            RUSTC: b"rustc",
+            "/bin/busybox": b"busybox",
+        },
+        dirs={MOD: ["Kbuild", "src", "helloworld.o", "target"], f"{MOD}/src": ["lib.rs"]},
+        programs={"busybox": "/bin/busybox", "bindgen": "/usr/bin/bindgen", "cc": "/usr/bin/cc"},
+        mtimes={RUSTC: 1.0},
+    )
+
+
+CTX = make_context(module_dir=MOD, cache_dir=CACHE)
+
+
+def recorded(system: FakeSystem) -> None:
+    verified_stamp.record(CTX, system, toolchain(), KO, "vm")
+
+
+def test_an_unchanged_machine_is_still_verified() -> None:
+    system = machine()
+    recorded(system)
+    stamp = verified_stamp.still_verified(CTX, system, toolchain())
+    assert stamp is not None and stamp.ko == KO and stamp.mode == "vm"
+
+
+def test_nothing_is_recorded_without_a_verification() -> None:
+    assert verified_stamp.still_verified(CTX, machine(), toolchain()) is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "source edited",
+        "source added",
+        "ko rebuilt",
+        "ko removed",
+        "image replaced",
+        "rustc upgraded",
+        "toolchain env",
+        "settings",
+        "kdoctor upgraded",
+    ],
+)
+def test_any_change_means_build_and_verify_again(
+    change: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    system = machine()
+    recorded(system)
+    ctx, chain = CTX, toolchain()
+    if change == "source edited":
+        system.files[f"{MOD}/src/lib.rs"] = "// hello, edited\n"
+    elif change == "source added":
+        system.files[f"{MOD}/src/extra.rs"] = ""
+        system.dirs[f"{MOD}/src"].append("extra.rs")
+    elif change == "ko rebuilt":
+        system.files[KO] = b"\x7fELF module, rebuilt"
+    elif change == "ko removed":
+        del system.files[KO]
+    elif change == "image replaced":
+        system.files[IMAGE] = b"another bzImage"
+    elif change == "rustc upgraded":
+        system.mtimes[RUSTC] = 2.0
+    elif change == "toolchain env":
+        chain = toolchain(env={})
+    elif change == "settings":
+        ctx = replace(CTX, env={"CC": "clang"})
+    else:
+        monkeypatch.setattr(verified_stamp, "__version__", "99.0.0")
+    assert verified_stamp.still_verified(ctx, system, chain) is None
+
+
+def test_build_outputs_are_not_part_of_the_module_s_identity() -> None:
+    system = machine()
+    recorded(system)
+    system.files[f"{MOD}/helloworld.o"] = b"rebuilt object"
+    assert verified_stamp.still_verified(CTX, system, toolchain()) is not None
+
+
+@pytest.mark.parametrize("damage", [b"{", b'{"digest": 1}', b"[]"])
+def test_a_damaged_record_is_not_trusted(damage: bytes) -> None:
+    system = machine()
+    recorded(system)
+    system.files[verified_stamp.stamp_path(CTX)] = damage
+    assert verified_stamp.still_verified(CTX, system, toolchain()) is None
+
+
+class Pipeline:
+    """provision() with planning, building and verifying replaced by counters."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, system: FakeSystem) -> None:
+        self.builds = self.verifies = 0
+        report = Report(CTX, (), 0.0)
+        planned = ProvisionResult(CTX, report, Plan(()), CTX)
+        monkeypatch.setattr(provision_module, "plan_for", lambda options, system: planned)
+        monkeypatch.setattr(provision_module.Facts, "of", lambda facts, fact: toolchain())
+        monkeypatch.setattr(provision_module, "build_module", self.build)
+        monkeypatch.setattr(provision_module, "verify_module", self.verify)
+        self.system = system
+
+    def build(self, *_: Any, **__: Any) -> tuple[RustToolchain, BuildResult]:
+        self.builds += 1
+        return toolchain(), BuildResult(True, MOD, KO, "/log", 1.0, ("make",), 0)
+
+    def verify(self, *_: Any, **__: Any) -> VerifyResult:
+        self.verifies += 1
+        return VerifyResult("vm", True, "ok", "6.1.0-56-amd64", "helloworld")
+
+    def run(self, **options: Any) -> ProvisionResult:
+        return provision(ProvisionOptions(consent=True, **options), lambda: self.system)
+
+
+def test_a_rerun_with_nothing_changed_skips_build_and_vm(monkeypatch: pytest.MonkeyPatch) -> None:
+    pipeline = Pipeline(monkeypatch, machine())
+    first = pipeline.run()
+    assert first.halt == Halt.VERIFIED and first.reused is None
+    second = pipeline.run()
+    assert second.halt == Halt.VERIFIED and second.exit_code == 0
+    assert second.reused is not None and second.to_json()["reused_verification"]["ko"] == KO
+    assert (pipeline.builds, pipeline.verifies) == (1, 1)
+    pipeline.system.files[f"{MOD}/src/lib.rs"] = "// changed\n"
+    third = pipeline.run()
+    assert third.reused is None and (pipeline.builds, pipeline.verifies) == (2, 2)
+
+
+def test_reverify_builds_and_verifies_anyway(monkeypatch: pytest.MonkeyPatch) -> None:
+    pipeline = Pipeline(monkeypatch, machine())
+    pipeline.run()
+    again = pipeline.run(reverify=True)
+    assert again.reused is None and (pipeline.builds, pipeline.verifies) == (2, 2)
+
+
+def test_a_failed_verification_records_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    pipeline = Pipeline(monkeypatch, machine())
+    monkeypatch.setattr(
+        provision_module,
+        "verify_module",
+        lambda *_, **__: VerifyResult("vm", False, "no", "6.1.0-56-amd64", "helloworld"),
+    )
+    assert pipeline.run().halt == Halt.NOT_VERIFIED
+    assert pipeline.run().reused is None and pipeline.builds == 2
+
+
+def test_the_stamp_lives_in_the_cache(tmp_path: Path) -> None:
+    assert verified_stamp.stamp_path(CTX).startswith(f"{CACHE}/verified/")
