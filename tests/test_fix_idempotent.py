@@ -37,3 +37,16 @@ def test_a_provisioned_machine_plans_nothing_and_fix_yes_applies_nothing() -> No
     assert again["plan"] == {"steps": [], "notes": again["plan"]["notes"]}  # type: ignore[index]
     assert "apply" not in again
     assert all(f["status"] != "fail" or not f["required"] for f in again["after"])  # type: ignore[attr-defined]
+
+
+def test_a_rerun_with_nothing_changed_skips_the_build_and_the_vm() -> None:
+    if os.environ.get("KDOCTOR_PROVISIONED") != "1":
+        pytest.skip("run by scripts/test.sh, after ./onboard.sh provisioned this machine")
+    verified = fix("--yes", "--reverify")  # builds and boots the VM for real, then records it
+    assert verified["returncode"] == 0, verified.get("verify")
+    assert verified["verify"]["passed"]  # type: ignore[index]
+    again = fix("--yes")
+    assert again["returncode"] == 0
+    assert "build" not in again and "verify" not in again
+    reused = again["reused_verification"]
+    assert reused["ko"] == verified["build"]["ko"]  # type: ignore[index]
