@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 
 from kdoctor.model.finding import Finding, Remediation, Status
@@ -92,3 +93,65 @@ def test_a_crashed_checks_traceback_is_shown_with_verbose_only() -> None:
     assert "traceback of os:" in shown
     assert '  File "os_info.py", line 3' in shown and "  RuntimeError: garbled" in shown
     assert jsonout.report_json(report)["checks"][0]["traceback"] == crashed.traceback
+
+
+LONG = (
+    "rustup toolchain install nightly-2021-02-12 --profile minimal --component rust-src "
+    "--component rustfmt"
+)
+
+
+def sized(width: int) -> tuple[Console, io.StringIO]:
+    """A terminal-like console of ``width`` columns (wrapping prose as a terminal would)."""
+    buffer = io.StringIO()
+    return Console(file=buffer, width=width, no_color=True, highlight=False), buffer
+
+
+def problem_report() -> Report:
+    warn = Finding(
+        "toolchain",
+        Status.WARN,
+        "nightly-2021-02-12 is not installed; using the distribution's rustc 1.96.0 with "
+        "RUSTC_BOOTSTRAP=1 as the kernel does",
+        found="1.96.0 (/usr/bin/rustc)",
+        remediation=Remediation("To build with the pinned toolchain, install it:", (LONG,)),
+    )
+    ok = Finding("clang", Status.OK, "clang 14.0.6 (chosen by default)", found="14.0.6 (clang)")
+    return Report(make_context(), (ok, warn), 5.0)
+
+
+@pytest.mark.parametrize("width", [20, 40, 80, 120])
+def test_every_json_command_is_one_whole_line_of_the_text_at_any_width(width: int) -> None:
+    report = problem_report()
+    out, buffer = sized(width)
+    text.print_report(report, out)
+    lines = [line.strip() for line in buffer.getvalue().splitlines()]
+    commands = [
+        c
+        for check in jsonout.report_json(report)["checks"]
+        if check["remediation"]
+        for c in check["remediation"]["commands"]
+    ]
+    assert commands == [LONG]
+    for command in commands:
+        assert f"$ {command}" in lines
+
+
+def test_each_check_is_one_line_and_a_problem_is_said_once() -> None:
+    report = problem_report()
+    out, buffer = sized(200)
+    text.print_report(report, out)
+    shown = buffer.getvalue()
+    assert shown.count("nightly-2021-02-12 is not installed") == 1
+    ok_lines = [line for line in shown.splitlines() if "clang" in line and "✔" in line]
+    assert ok_lines == ["✔ clang      14.0.6 (clang)"]
+    assert "found: 1.96.0 (/usr/bin/rustc)" in shown
+    # header, two checks, found, remedy, command, a blank line, the verdict
+    assert len(shown.splitlines()) == 8
+
+
+def test_verbose_gives_every_check_its_details() -> None:
+    report = problem_report()
+    out, buffer = sized(200)
+    text.print_report(report, out, verbose=True)
+    assert "clang 14.0.6 (chosen by default)" in buffer.getvalue()

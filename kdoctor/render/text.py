@@ -51,44 +51,58 @@ def glyph(status: Status) -> Text:
     return Text(f"{mark} {status.value}", style=style)
 
 
-def findings_table(findings: Sequence[Finding], title: Optional[str] = None) -> Table:
-    table = Table(title=title, show_lines=False, expand=False)
-    table.add_column("", no_wrap=True)
-    table.add_column("check", style="bold", no_wrap=True)
-    table.add_column("found", overflow="fold")
-    table.add_column("why", overflow="fold")
-    for f in findings:
-        table.add_row(glyph(f.status), f.id, f.found or "", f.summary)
-    return table
-
-
 def print_report(
     report: Report, out: Console, *, verbose: bool = False, probes: Sequence[Probe] = ()
 ) -> None:
+    """One line per check (what was found; for a problem, what is wrong), then under each
+    problem its details and what to do. ``verbose`` gives every check its details, the
+    tracebacks of crashed checks and every probe."""
     ctx = report.context
     out.print(
         f"[bold]kdoctor[/bold] · {ctx.distro.name} · running {ctx.running_kernel} · "
         f"target {ctx.target_kernel} ({ctx.target_source}) · module {ctx.module_dir}"
     )
-    out.print(findings_table(report.findings))
-    print_remediations(report.findings, out)
+    width = max((len(f.id) for f in report.findings), default=0)
+    for f in report.findings:
+        print_finding(f, out, width=width, verbose=verbose)
     if verbose:
         print_tracebacks(report.findings, out)
         print_probes(probes, out)
     out.print(summary_line(report))
 
 
-def print_remediations(findings: Sequence[Finding], out: Console) -> None:
-    problems = [f for f in findings if f.status.is_problem and f.remediation]
-    for f in problems:
-        mark, style = GLYPHS[f.status]
-        out.print(Text(f"\n{mark} {f.id}: ", style=f"bold {style}") + Text(f.summary))
-        assert f.remediation is not None
-        out.print(f"  {f.remediation.text}", markup=False)
+def print_finding(
+    f: Finding, out: Console, *, width: int = 0, verbose: bool = False, lead: str = ""
+) -> None:
+    """``✔ id  what was found`` on one line; a problem's line says what is wrong and is followed
+    by what was found and the remedy, each said once; commands on lines of their own."""
+    mark, style = GLYPHS[f.status]
+    detailed = f.status.is_problem or verbose
+    said = f.summary if f.status.is_problem or not f.found else f.found
+    line = Text(lead) + Text(f"{mark} ", style=style) + Text(f.id.ljust(width), style="bold")
+    line += Text(f"  {said}")
+    if detailed:
+        out.print(line)
+    else:
+        out.print(line, no_wrap=True, overflow="ellipsis")
+    if not detailed:
+        return
+    if f.found and f.found != said:
+        out.print(Text(f"    found: {f.found}", style="dim"))
+    if f.summary != said:
+        out.print(Text(f"    {f.summary}", style="dim"))
+    if f.remediation is not None and f.status.is_problem:
+        out.print(f"    {f.remediation.text}", markup=False)
         for command in f.remediation.commands:
-            out.print(Text(f"    $ {command}", style="cyan"))
+            print_command(command, out, indent="      ")
         if f.fix:
-            out.print(Text(f"  kdoctor can do this: kdoctor fix (fix '{f.fix}')", style="dim"))
+            out.print(Text(f"    kdoctor can do this: kdoctor fix (fix '{f.fix}')", style="dim"))
+
+
+def print_command(command: str, out: Console, *, indent: str = "  ") -> None:
+    """A command to copy: one line whatever the width (the terminal may fold it on screen, a
+    copy still gives the whole command), never cut."""
+    out.print(Text(f"{indent}$ {command}", style="cyan"), soft_wrap=True)
 
 
 def print_tracebacks(findings: Sequence[Finding], out: Console) -> None:
@@ -258,17 +272,14 @@ def print_apply(result: ApplyResult, out: Console) -> None:
 
 
 def print_before_after(before: Report, after: Report, out: Console) -> None:
-    table = Table(title="before → after")
-    table.add_column("check", style="bold")
-    table.add_column("before")
-    table.add_column("after")
-    table.add_column("now", overflow="fold")
+    """Each check as it is now, with what it was when that changed; problems with their remedy."""
+    out.print("[bold]after the fix[/bold] (was → now)")
     earlier = {f.id: f for f in before.findings}
+    width = max((len(f.id) for f in after.findings), default=0)
     for f in after.findings:
         old = earlier.get(f.id)
-        table.add_row(f.id, glyph(old.status) if old else Text(""), glyph(f.status), f.summary)
-    out.print(table)
-    print_remediations(after.findings, out)
+        lead = f"{GLYPHS[old.status][0]} → " if old and old.status != f.status else "    "
+        print_finding(f, out, width=width, lead=lead)
     out.print(summary_line(after))
 
 
