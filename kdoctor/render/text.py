@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Optional, TextIO
 
 from rich.console import Console as Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
 from kdoctor.machine.system import Probe
