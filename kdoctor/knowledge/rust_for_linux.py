@@ -57,7 +57,7 @@ def kconfig_rustc(config: Mapping[str, str]) -> Optional[str]:
     number = config.get("CONFIG_RUSTC_VERSION", "")
     if number.isdigit() and int(number) > 0:
         n = int(number)
-        return f"{n // 10000}.{n // 100 % 100}.{n % 100}"
+        return f"{n // 100000}.{n // 100 % 1000}.{n % 100}"  # 100000 * major + 100 * minor + patch
     return None
 
 
