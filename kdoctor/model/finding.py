@@ -53,8 +53,8 @@ class Finding:
 
     @property
     def fix(self) -> Optional[str]:
-        """The planner that repairs this (the first need's kind), None when nothing can."""
-        return self.needs[0].fix if self.needs else None
+        """The planner that repairs this (the first repairing need's), None when nothing can."""
+        return next((n.fix for n in self.needs if getattr(n, "repairs", True)), None)
 
     def timed(self, duration_ms: float) -> Finding:
         return replace(self, duration_ms=duration_ms)

@@ -181,6 +181,25 @@ class StockKernel:
         }
 
 
+@dataclass(frozen=True)
+class ByHand:
+    """Nothing ``kdoctor fix`` may do repairs this: the plan says so, with ``why`` (why kdoctor
+    cannot) and ``remedy`` (what a person can do). It repairs nothing, so a finding whose needs
+    are all ``ByHand`` has no ``fix``."""
+
+    kind: ClassVar[str] = "by-hand"
+    #: the planner (kdoctor.fixes) that turns it into a note of the plan
+    fix: ClassVar[str] = "by-hand"
+    #: whether planning it changes anything (ByHand only explains)
+    repairs: ClassVar[bool] = False
+    check: str
+    why: str
+    remedy: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "check": self.check, "why": self.why, "remedy": self.remedy}
+
+
 Need = Union[
     Package,
     RustToolchain,
@@ -191,6 +210,7 @@ Need = Union[
     KbuildCmd,
     KernelImage,
     StockKernel,
+    ByHand,
 ]
 
 #: every kind of need, for the JSON schema and the planners' coverage test
@@ -204,4 +224,5 @@ NEED_TYPES: tuple[type, ...] = (
     KbuildCmd,
     KernelImage,
     StockKernel,
+    ByHand,
 )

@@ -1,0 +1,123 @@
+"""compiler-family: the module's build files do not force another compiler family on kbuild than
+the one the target kernel was built with (``CC=clang``/``LLVM=1``/``CONFIG_CC_IS_CLANG=y`` on a
+gcc-built kernel, ``CC = gcc`` on a clang-built one); see
+:mod:`kdoctor.knowledge.compiler_family`."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from kdoctor.checks.base import Check, register
+from kdoctor.checks.build_tools import KernelCompiler, gcc_command, kernel_compiler
+from kdoctor.facts import Facts
+from kdoctor.facts.kernel import target_config
+from kdoctor.facts.module import module_info
+from kdoctor.facts.module_kernel import compiler_overrides
+from kdoctor.knowledge.compiler_family import Override, rejected_flags
+from kdoctor.model.finding import Finding, Status
+from kdoctor.model.need import ByHand
+
+
+@register
+class CompilerFamilyCheck(Check):
+    id = "compiler-family"
+    title = "the module's build files leave kbuild the kernel's compiler family"
+    order = 16
+
+    def run(self, facts: Facts) -> Finding:
+        ctx = facts.ctx
+        config = facts.of(target_config)
+        kernel = kernel_compiler(config)
+        overrides = facts.of(compiler_overrides)
+        linker = "lld" if config.get("CONFIG_LD_IS_LLD") == "y" else "bfd"
+        details: dict[str, Any] = {
+            "kernel_family": kernel.family if kernel else None,
+            "kernel_cc_text": kernel.text if kernel else None,
+            "kernel_linker": linker if kernel else None,
+            "overrides": [o.to_json() for o in overrides],
+        }
+        if kernel is None:
+            return self.finding(
+                Status.SKIP,
+                f"no .config in {ctx.kdir} to tell the kernel's compiler (see kernel-headers)",
+                **details,
+            )
+        compiler = [o for o in overrides if o.family and o.family != kernel.family]
+        linkers = [o for o in overrides if o.linker and o.linker != linker]
+        details["mismatched"] = [o.to_json() for o in compiler or linkers]
+        shown_kernel = kernel.text or kernel.family
+        if compiler:
+            return self._mismatch(facts, kernel, compiler, config, details)
+        if linkers:
+            first = linkers[0]
+            return self.finding(
+                Status.WARN,
+                f"{first.location} forces `{first.text}` ({first.how}), but {ctx.target_kernel} "
+                f"was linked with {'ld.lld' if linker == 'lld' else 'GNU ld'}",
+                found=first.location,
+                fix_text=f"Remove `{first.text}` from {first.location} unless you know the "
+                "kernel's build accepts that linker.",
+                required=False,
+                **details,
+            )
+        if overrides:
+            texts = ", ".join(f"`{o.text}` ({o.location})" for o in overrides)
+            return self.ok(f"{texts} agree with the kernel's compiler ({shown_kernel})", **details)
+        return self.ok(
+            f"the module's build files force no compiler; kbuild uses the kernel's "
+            f"({shown_kernel})",
+            **details,
+        )
+
+    def _mismatch(
+        self,
+        facts: Facts,
+        kernel: KernelCompiler,
+        compiler: list[Override],
+        config: dict[str, str],
+        details: dict[str, Any],
+    ) -> Finding:
+        ctx = facts.ctx
+        first = compiler[0]
+        same_place = [o for o in compiler if o.location == first.location]
+        texts = " ".join(o.text for o in same_place)
+        forced = first.family
+        names = [f"{name}.mod.o" for name in facts.of(module_info).ko_names]
+        at = names[0] if names else "the first C object"
+        flags = rejected_flags(config, kernel.family)
+        if flags and forced == "clang":
+            consequence = (
+                f"kbuild then compiles {at} and any C source with clang and the gcc-only flags "
+                f"of this kernel's build: clang stops with \"clang: error: unknown argument: "
+                f"'{flags[0]}'\""
+            )
+        else:
+            consequence = (
+                f"kbuild then compiles {at} and any C source with {forced} and the flags of "
+                f"this kernel's {kernel.family} build, which {forced} rejects"
+            )
+        cc = gcc_command(kernel) if kernel.family == "gcc" else "clang"
+        remedy = (
+            f"Remove `{texts}` from {first.location} (kbuild takes the compiler from the "
+            f"kernel's build), or set CC to the kernel's compiler (CC={cc})."
+        )
+        details["consequence"] = consequence
+        details["rejected_flags"] = flags
+        return self.finding(
+            Status.FAIL,
+            f"{first.location} forces `{texts}` ({first.how}) on {ctx.target_kernel}, built by "
+            f"{kernel.text or kernel.family}; {consequence}",
+            found=first.location,
+            fix_text=remedy,
+            needs=(
+                ByHand(
+                    self.id,
+                    f"{os.path.join(ctx.module_dir, first.file)} is the module's own file and "
+                    "kdoctor does not edit it",
+                    remedy,
+                ),
+            ),
+            ctx=ctx,
+            **details,
+        )

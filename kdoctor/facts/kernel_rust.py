@@ -1,0 +1,91 @@
+"""The target kernel's Rust support, as its build directory shows it (the rules are in
+:mod:`kdoctor.knowledge.rust_for_linux`)."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional
+
+from kdoctor.facts.kernel import target_config
+from kdoctor.knowledge.rust_for_linux import (
+    kconfig_bindgen,
+    kconfig_rustc,
+    needed_artefacts,
+    rmeta_rustc,
+    rust_enabled,
+)
+from kdoctor.machine.system import System
+
+if TYPE_CHECKING:
+    from kdoctor.facts import Facts
+
+_INCLUDE = re.compile(r"^\s*-?include\s+(\S+)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class KernelRust:
+    """What the target's ``.config`` and build directory say about its Rust support."""
+
+    enabled: bool
+    have_rust: bool
+    rustc_version_option: Optional[str]
+    has_rust_dir: bool
+    needed: tuple[str, ...]
+    missing: tuple[str, ...]
+    #: the rustc that built the kernel's crates (its configuration, else rust/libkernel.rmeta)
+    rustc: Optional[str]
+    rustc_from: Optional[str]
+    bindgen: Optional[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "config_rust": self.enabled,
+            "config_have_rust": self.have_rust,
+            "config_rustc_version": self.rustc_version_option,
+            "rust_dir": self.has_rust_dir,
+            "needed": list(self.needed),
+            "missing": list(self.missing),
+            "kernel_rustc": self.rustc,
+            "kernel_rustc_from": self.rustc_from,
+            "kernel_bindgen": self.bindgen,
+        }
+
+
+def kbuild_text(system: System, kdir: str, name: str) -> str:
+    """A kbuild file of the build directory with the files it includes (Debian's build
+    directory ``Makefile`` includes the common source tree's), one level deep."""
+    text = system.read_text(os.path.join(kdir, name)) or ""
+    for included in _INCLUDE.findall(text):
+        if "$" not in included:
+            text += "\n" + (system.read_text(os.path.join(kdir, included)) or "")
+    return text
+
+
+def read_kernel_rust(system: System, kdir: str, config: dict[str, str]) -> KernelRust:
+    enabled = rust_enabled(config)
+    needed = needed_artefacts(
+        kbuild_text(system, kdir, "Makefile"), kbuild_text(system, kdir, "scripts/Makefile.build")
+    )
+    missing = [n for n in needed if not system.exists(os.path.join(kdir, n))]
+    rustc, source = kconfig_rustc(config), "the kernel's .config"
+    if rustc is None:
+        data = system.read_bytes(os.path.join(kdir, "rust/libkernel.rmeta"), limit=4096)
+        rustc = rmeta_rustc(data) if data else None
+        source = "rust/libkernel.rmeta"
+    return KernelRust(
+        enabled=enabled,
+        have_rust=config.get("CONFIG_HAVE_RUST") == "y",
+        rustc_version_option=config.get("CONFIG_RUSTC_VERSION"),
+        has_rust_dir=system.is_dir(os.path.join(kdir, "rust")),
+        needed=tuple(needed),
+        missing=tuple(missing),
+        rustc=rustc,
+        rustc_from=source if rustc else None,
+        bindgen=kconfig_bindgen(config),
+    )
+
+
+def kernel_rust(facts: Facts) -> KernelRust:
+    return read_kernel_rust(facts.system, facts.ctx.kdir, facts.of(target_config))

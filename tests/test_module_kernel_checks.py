@@ -1,0 +1,266 @@
+"""The checks kernel-range, compiler-family and rust-for-linux on a fake machine, and the
+by-hand planner that says in the plan why kdoctor fix cannot repair them."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pytest
+
+from kdoctor.checks import compiler_family, kernel_range, rust_for_linux
+from kdoctor.facts.rustc import RustToolchain
+from kdoctor.machine.fake import FakeSystem, FileData
+from kdoctor.model.finding import Status
+from kdoctor.model.need import ByHand
+from kdoctor.model.report import Report
+from kdoctor.pipeline.planner import make_plan
+from tests.conftest import KDIR, make_context, run_check
+
+MODULE = "/src/mod"
+GCC_CONFIG = (
+    'CONFIG_CC_VERSION_TEXT="gcc-12 (Debian 12.2.0-14) 12.2.0"\nCONFIG_CC_IS_GCC=y\n'
+    "CONFIG_GCC_VERSION=120200\nCONFIG_LD_IS_BFD=y\nCONFIG_RETHUNK=y\nCONFIG_HAVE_RUST=y\n"
+)
+CLANG_CONFIG = (
+    'CONFIG_CC_VERSION_TEXT="Debian clang version 16.0.6"\nCONFIG_CC_IS_CLANG=y\n'
+    "CONFIG_CLANG_VERSION=160006\nCONFIG_LD_IS_LLD=y\n"
+)
+GUARD = (
+    'fn main() {\n    let kdir = std::env::var("KDIR").unwrap();\n'
+    "    let (major, minor) = read_version(&kdir);\n"
+    '    if major >= 6 {\n        panic!("Please update build.rs with the last 5.x version");\n'
+    "    }\n}\n"
+)
+PKGNAMES = "apt-cache pkgnames linux-headers-"
+
+
+def machine(files: dict[str, FileData], **kwargs: Any) -> FakeSystem:
+    kernel: dict[str, FileData] = {
+        f"{KDIR}/Makefile": "include ../common/Makefile\n",
+        f"{KDIR}/.config": GCC_CONFIG,
+        f"{KDIR}/Module.symvers": "",
+        f"{KDIR}/include/config/auto.conf": "",
+        f"{KDIR}/include/config/kernel.release": "6.1.176\n",
+    }
+    programs = {"modpost": f"{KDIR}/scripts/mod/modpost", "apt-cache": "/usr/bin/apt-cache"}
+    return FakeSystem(files={**kernel, **files}, programs=programs, **kwargs)
+
+
+def cargo_module(build_rs: str = GUARD) -> dict[str, FileData]:
+    """A module crate whose path dependency's build script holds the guard."""
+    return {
+        f"{MODULE}/Kbuild": "obj-m := m.o\nm-objs := m.rust.o\n",
+        f"{MODULE}/Cargo.toml": '[package]\nname = "m"\n[dependencies]\nglue = { path = "glue" }\n',
+        f"{MODULE}/glue/Cargo.toml": '[package]\nname = "glue"\nbuild = "build.rs"\n',
+        f"{MODULE}/glue/build.rs": build_rs,
+    }
+
+
+# -- kernel-range -------------------------------------------------------------------------------
+def test_a_guard_in_a_path_dependency_rejecting_the_target_fails_with_the_remedy() -> None:
+    system = machine(cargo_module(), commands={PKGNAMES: "linux-headers-6.1.0-50-amd64\n"})
+    finding = run_check(kernel_range.KernelRangeCheck(), make_context(module_dir=MODULE), system)
+    assert finding.status == Status.FAIL and finding.required
+    assert finding.found == "glue/build.rs:4"
+    assert "accepts only Linux < 6.0" in finding.summary
+    assert "Linux 6.1.176" in finding.summary
+    [need] = finding.needs
+    assert isinstance(need, ByHand)
+    assert "Debian 11 (bullseye, Linux 5.10)" in need.why
+    assert "archive has none" in need.why
+    assert "kdoctor fix --kernel <release>" in need.remedy and "#11" in need.remedy
+    assert finding.fix is None  # nothing kdoctor fix does repairs it
+    assert finding.remediation is not None and need.remedy in finding.remediation.text
+
+
+def test_installed_headers_in_range_are_offered() -> None:
+    old = "/lib/modules/5.10.0-30-amd64/build"
+    files = {
+        **cargo_module(),
+        **{f"{old}/{n}": "" for n in ("Makefile", ".config", "Module.symvers")},
+        f"{old}/include/config/auto.conf": "",
+    }
+    system = machine(files)
+    system.programs["modpost-old"] = f"{old}/scripts/mod/modpost"
+    finding = run_check(kernel_range.KernelRangeCheck(), make_context(module_dir=MODULE), system)
+    assert finding.status == Status.FAIL
+    assert finding.remediation is not None
+    assert finding.remediation.commands == ("kdoctor fix --kernel 5.10.0-30-amd64",)
+
+
+def test_a_target_in_range_passes() -> None:
+    system = machine(cargo_module(GUARD.replace("major >= 6", "major >= 7")))
+    finding = run_check(kernel_range.KernelRangeCheck(), make_context(module_dir=MODULE), system)
+    assert finding.status == Status.OK
+    assert "Linux < 7.0" in finding.summary
+    assert system.calls == []  # the package manager is asked only when nothing fits
+
+
+def test_an_unreadable_guard_is_an_advisory_warning() -> None:
+    unreadable = GUARD.replace("major >= 6", "major >= 6 && minor > 0")
+    system = machine(cargo_module(unreadable))
+    finding = run_check(kernel_range.KernelRangeCheck(), make_context(module_dir=MODULE), system)
+    assert finding.status == Status.WARN and not finding.required
+    assert finding.summary.startswith("could not read the range: glue/build.rs:4")
+
+
+def test_no_build_script_no_range() -> None:
+    files = {f"{MODULE}/Kbuild": "obj-m := m.o\n", f"{MODULE}/m.c": ""}
+    finding = run_check(
+        kernel_range.KernelRangeCheck(), make_context(module_dir=MODULE), machine(files)
+    )
+    assert finding.status == Status.SKIP and not finding.required
+
+
+# -- compiler-family ----------------------------------------------------------------------------
+def c_module(makefile: str, kbuild: str = "obj-m := hello.o\n") -> dict[str, FileData]:
+    return {
+        f"{MODULE}/Kbuild": kbuild,
+        f"{MODULE}/Makefile": makefile,
+        f"{MODULE}/hello.c": "int x;\n",
+    }
+
+
+FORCED = "all:\n\t$(MAKE) -C $(KDIR) M=$(CURDIR) CC=clang CONFIG_CC_IS_CLANG=y modules\n"
+
+
+def test_clang_forced_on_a_gcc_kernel_fails_with_consequence_and_remedy() -> None:
+    system = machine(c_module(FORCED))
+    finding = run_check(
+        compiler_family.CompilerFamilyCheck(), make_context(module_dir=MODULE), system
+    )
+    assert finding.status == Status.FAIL
+    assert finding.found == "Makefile:2"
+    assert "`CC=clang CONFIG_CC_IS_CLANG=y`" in finding.summary
+    assert "hello.mod.o" in finding.summary
+    assert "unknown argument: '-mfunction-return=thunk-extern'" in finding.summary
+    assert finding.remediation is not None
+    assert "Remove `CC=clang CONFIG_CC_IS_CLANG=y` from Makefile:2" in finding.remediation.text
+    assert "CC=gcc-12" in finding.remediation.text
+    [need] = finding.needs
+    assert isinstance(need, ByHand) and "does not edit it" in need.why
+
+
+def test_gcc_forced_on_a_clang_kernel_fails_too() -> None:
+    system = machine(
+        c_module("all:\n\t$(MAKE) -C $(KDIR) M=$(CURDIR)\n", "obj-m := hello.o\nCC = gcc\n")
+    )
+    system.files[f"{KDIR}/.config"] = CLANG_CONFIG
+    finding = run_check(
+        compiler_family.CompilerFamilyCheck(), make_context(module_dir=MODULE), system
+    )
+    assert finding.status == Status.FAIL
+    assert finding.found == "Kbuild:2"
+    assert "CC=clang" in (finding.remediation.text if finding.remediation else "")
+
+
+@pytest.mark.parametrize(
+    ("makefile", "summary"),
+    [
+        ("all:\n\t$(MAKE) -C $(KDIR) M=$(CURDIR) modules\n", "force no compiler"),
+        ("all:\n\t$(MAKE) -C $(KDIR) M=$(CURDIR) CC=gcc-12\n", "agree with the kernel's"),
+    ],
+)
+def test_no_override_or_the_kernels_own_family_passes(makefile: str, summary: str) -> None:
+    finding = run_check(
+        compiler_family.CompilerFamilyCheck(),
+        make_context(module_dir=MODULE),
+        machine(c_module(makefile)),
+    )
+    assert finding.status == Status.OK
+    assert summary in finding.summary
+
+
+# -- rust-for-linux -----------------------------------------------------------------------------
+RFL = {
+    f"{MODULE}/Kbuild": "obj-m := rust_out_of_tree.o\n",
+    f"{MODULE}/rust_out_of_tree.rs": "use kernel::prelude::*;\n",
+}
+RUST_MAKEFILE = "KBUILD_RUSTFLAGS := --target=$(objtree)/rust/target.json\n"
+RUST_BUILD = "rust_common_cmd = $(RUSTC) --extern alloc --extern kernel -L $(objtree)/rust/\n"
+ARTEFACTS = ("rust/target.json", "rust/liballoc.rmeta", "rust/libcore.rmeta", "rust/libmacros.so")
+
+
+def rust_kernel(rustc: str = "1.78.0") -> FakeSystem:
+    files: dict[str, FileData] = {
+        **RFL,
+        f"{KDIR}/scripts/Makefile.build": RUST_BUILD,
+        **{f"{KDIR}/{name}": "" for name in ARTEFACTS},
+        f"{KDIR}/rust/libkernel.rmeta": b"rust\x00\x00\x00\x08rustc " + rustc.encode() + b" (x)",
+    }
+    system = machine(files)
+    system.files[f"{KDIR}/Makefile"] = RUST_MAKEFILE
+    system.files[f"{KDIR}/.config"] = GCC_CONFIG + "CONFIG_RUST=y\n"
+    return system
+
+
+def toolchain(version: Optional[str]) -> RustToolchain:
+    return RustToolchain("env", "/usr/bin/rustc", version, None, None, None, None, {}, "", True)
+
+
+def test_other_kinds_of_module_are_skipped() -> None:
+    finding = run_check(
+        rust_for_linux.RustForLinuxCheck(), make_context(module_dir=MODULE), machine(c_module(""))
+    )
+    assert finding.status == Status.SKIP and "kind: c" in finding.summary
+
+
+def test_a_kernel_without_rust_fails_naming_the_real_options() -> None:
+    system = machine(RFL)
+    finding = run_check(rust_for_linux.RustForLinuxCheck(), make_context(module_dir=MODULE), system)
+    assert finding.status == Status.FAIL
+    assert "built without Rust support" in finding.summary
+    assert "CONFIG_RUST is not set" in finding.summary
+    assert "CONFIG_HAVE_RUST=y only says" in finding.summary
+    assert "no rust/ directory" in finding.summary
+    text = finding.remediation.text if finding.remediation else ""
+    assert "kernel with CONFIG_RUST=y" in text
+    assert "ships the Rust artefacts" in text
+    assert "kbuild-rustc style of the bundled module" in text and "hello-world" in text
+    assert isinstance(finding.needs[0], ByHand)
+
+
+def test_missing_artefacts_fail_by_name() -> None:
+    system = rust_kernel()
+    del system.files[f"{KDIR}/rust/libmacros.so"]
+    finding = run_check(rust_for_linux.RustForLinuxCheck(), make_context(module_dir=MODULE), system)
+    assert finding.status == Status.FAIL
+    assert "lacks rust/libmacros.so" in finding.summary
+
+
+def test_the_kernels_rustc_must_be_the_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rust_for_linux, "rust_toolchain", lambda facts: toolchain("1.96.0"))
+    monkeypatch.setattr(rust_for_linux, "bindgen_version", lambda facts: None)
+    finding = run_check(
+        rust_for_linux.RustForLinuxCheck(), make_context(module_dir=MODULE), rust_kernel()
+    )
+    assert finding.status == Status.FAIL
+    assert "compiled by rustc 1.78.0 (rust/libkernel.rmeta)" in finding.summary
+    assert "would use rustc 1.96.0" in finding.summary
+    assert "rustup toolchain install 1.78.0" in (
+        finding.remediation.text if finding.remediation else ""
+    )
+
+
+def test_a_rust_kernel_with_its_rustc_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rust_for_linux, "rust_toolchain", lambda facts: toolchain("1.78.0"))
+    monkeypatch.setattr(rust_for_linux, "bindgen_version", lambda facts: None)
+    finding = run_check(
+        rust_for_linux.RustForLinuxCheck(), make_context(module_dir=MODULE), rust_kernel()
+    )
+    assert finding.status == Status.OK, finding.summary
+
+
+# -- the plan says why ----------------------------------------------------------------------
+def test_fix_says_why_it_cannot_instead_of_planning_nothing_silently() -> None:
+    ctx = make_context(module_dir=MODULE)
+    system = machine(c_module(FORCED))
+    finding = run_check(compiler_family.CompilerFamilyCheck(), ctx, system)
+    plan = make_plan(ctx, Report(ctx, (finding,), 0.0), system)
+    assert plan.empty
+    [note] = [n for n in plan.notes if n.startswith("compiler-family:")]
+    assert "kdoctor fix cannot repair this" in note
+    assert "is the module's own file and kdoctor does not edit it" in note
+    assert "Remove `CC=clang CONFIG_CC_IS_CLANG=y` from Makefile:2" in note
+    assert finding.to_json()["fix"] is None
+    assert finding.to_json()["needs"][0]["kind"] == "by-hand"
