@@ -141,9 +141,17 @@ def real_kernel() -> RealTarget:
     if found is None:
         cannot_run(f"no kernel to build for: {ONBOARD}, or set KDIR to a kernel build directory")
     if not found.usable:
+        lacks = f"{found.kdir} lacks {', '.join(found.missing)}"
+        if found.source == "KDIR":
+            cannot_run(f"KDIR is not a usable kernel build directory ({lacks}): set KDIR to one")
+        if found.source == "settings":
+            cannot_run(
+                f"the KDIR kdoctor persisted is not a usable kernel build directory ({lacks}): "
+                f"{ONBOARD} again"
+            )
         cannot_run(
-            f"needs the headers of {found.release} ({found.source}; {found.kdir} lacks "
-            f"{', '.join(found.missing)}): {found.install}, or {ONBOARD}"
+            f"needs the headers of {found.release} ({found.source}; {lacks}): {found.install}, "
+            f"or {ONBOARD}"
         )
     return found
 

@@ -130,6 +130,14 @@ def test_real_kernel_names_the_headers_to_install_and_fails_in_ci(
         real_kernel()
     assert "no kernel to build for" in str(failed.value.msg)
 
+    monkeypatch.delenv("CI")
+    broken = RealTarget(OWN, "/opt/k", "KDIR", ("Makefile",), "X")
+    monkeypatch.setattr(real_machine, "machine_target", lambda: broken)
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        real_kernel()
+    assert skipped.value.msg == (
+        "KDIR is not a usable kernel build directory (/opt/k lacks Makefile): set KDIR to one"
+    )
     usable = RealTarget(STOCK, f"/lib/modules/{STOCK}/build", "installed", (), "X")
     monkeypatch.setattr(real_machine, "machine_target", lambda: usable)
     assert real_kernel() == usable
