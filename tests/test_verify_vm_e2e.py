@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from kdoctor.facts import images
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import default_cache_dir, detect
 from kdoctor.pipeline import (
@@ -19,7 +20,6 @@ from kdoctor.pipeline import (
     verify_target,
     verify_vm,
     vm_boot,
-    vm_guest,
 )
 from tests.real_machine import RealTarget, cannot_run, require_tools, tool_install
 
@@ -76,7 +76,7 @@ def test_c_module_verifies_in_qemu_tcg(
     release = real_target.release
     runner = Runner()
     ctx = replace(detect(runner), cache_dir=str(tmp_path / "cache"))
-    if vm_guest.find_busybox(runner) is None:
+    if images.find_busybox(runner) is None:
         install = tool_install("busybox", ctx.package_manager, ctx.is_root)
         cannot_run(f"needs a busybox for the guest: {install}")
     # the kernel image lives in kdoctor's real cache (fetched there once, as `kdoctor verify`
