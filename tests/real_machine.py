@@ -80,6 +80,7 @@ def in_ci(env: Optional[Mapping[str, str]] = None) -> bool:
 def cannot_run(reason: str) -> NoReturn:
     """This real-machine test cannot run here: a failure in CI, else a skip saying ``reason``
     (which says what to install or run)."""
+    __tracebackhide__ = True  # a skip or failure points at the test, not here
     if in_ci():
         pytest.fail(f"a real-machine test cannot run in CI: {reason}", pytrace=False)
     pytest.skip(reason)
@@ -87,6 +88,7 @@ def cannot_run(reason: str) -> NoReturn:
 
 def require_real(ready: bool, reason: str) -> None:
     """:func:`cannot_run` with ``reason`` unless ``ready``."""
+    __tracebackhide__ = True  # a skip or failure points at the test, not here
     if not ready:
         cannot_run(reason)
 
@@ -137,6 +139,7 @@ def target_kernel() -> Optional[str]:
 def real_kernel() -> RealTarget:
     """This machine's target kernel, its build directory usable -- or :func:`cannot_run`
     saying what to install."""
+    __tracebackhide__ = True  # a skip or failure points at the test, not here
     found = machine_target()
     if found is None:
         cannot_run(f"no kernel to build for: {ONBOARD}, or set KDIR to a kernel build directory")
@@ -168,6 +171,7 @@ def tool_install(name: str, manager: Optional[str] = "apt", is_root: bool = True
 
 def require_tools(*names: str) -> None:
     """:func:`cannot_run` unless every program in ``names`` is on PATH."""
+    __tracebackhide__ = True  # a skip or failure points at the test, not here
     for name in names:
         if shutil.which(name) is None:
             ctx = detect(Runner())
