@@ -32,6 +32,9 @@ VENV=${KDOCTOR_TEST_VENV:-.venv}
 echo "== ruff"; "$VENV/bin/ruff" check kdoctor checks fixes tests scripts bench
 echo "== mypy"; "$VENV/bin/mypy" kdoctor
 echo "== pytest"
+# the run ends with "real-machine tests": per marker (integration, e2e, matrix) how many ran,
+# passed, failed and were skipped (tests/real_machine_summary.py); with CI=true a real-machine
+# test that cannot run fails instead of skipping (tests/real_machine.py)
 markers=()
 [ "${KDOCTOR_FAST:-}" = 1 ] && markers=(-m "not e2e and not matrix")
 "$VENV/bin/python" -m pytest "${markers[@]}" "$@"

@@ -13,8 +13,15 @@ from kdoctor.machine.system import System
 from kdoctor.model.context import Context, DistroInfo
 from kdoctor.model.finding import Finding
 from kdoctor.model.toolchain_file import PinnedToolchain
+from tests.real_machine import RealTarget, real_kernel
+from tests.real_machine_summary import RealMachineSummary
 
 KDIR = "/lib/modules/6.1.0-56-amd64/build"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The run ends with the counts of the real-machine tests (tests/real_machine_summary.py)."""
+    config.pluginmanager.register(RealMachineSummary(), "real-machine-summary")
 
 
 def make_context(**overrides: Any) -> Context:
@@ -46,6 +53,13 @@ def make_context(**overrides: Any) -> Context:
 def run_check(check: Check, ctx: Context, system: System) -> Finding:
     """``check.run`` with a fresh :class:`Facts` of ``ctx`` and ``system`` (as one check run)."""
     return check.run(Facts(ctx, system))
+
+
+@pytest.fixture(scope="session")
+def real_target() -> RealTarget:
+    """This machine's target kernel, derived as kdoctor does (tests/real_machine.py); a test
+    using it cannot run without that kernel's headers (a skip here, a failure in CI)."""
+    return real_kernel()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,22 +11,22 @@ from pathlib import Path
 import pytest
 
 from tests.fishinabarrel import fishinabarrel_module
-from tests.test_fix_kbuild_cmd import CLASSIC, REAL_KDIR
+from tests.real_machine import RealTarget, require_tools
+from tests.test_fix_kbuild_cmd import CLASSIC
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(not os.path.isdir(REAL_KDIR), reason=f"needs {REAL_KDIR}"),
-    pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc"),
-]
+pytestmark = pytest.mark.integration
 
 
-def test_the_missing_cmd_file_failure_is_explained(tmp_path: Path) -> None:
+def test_the_missing_cmd_file_failure_is_explained(tmp_path: Path, real_target: RealTarget) -> None:
+    require_tools("make", "gcc", "ar")
     module = fishinabarrel_module(tmp_path, CLASSIC)
     run = subprocess.run(
         [sys.executable, "-m", "kdoctor", "build", "--json", "--module-dir", str(module)],
         capture_output=True,
         text=True,
-        env=dict(os.environ, KDIR=REAL_KDIR, NO_COLOR="1", KDOCTOR_CACHE=str(tmp_path / "c")),
+        env=dict(
+            os.environ, KDIR=real_target.kdir, NO_COLOR="1", KDOCTOR_CACHE=str(tmp_path / "c")
+        ),
         stdin=subprocess.DEVNULL,
         timeout=300,
     )

@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 from kdoctor.cli import app, options
 from kdoctor.machine.runner import Runner
 from kdoctor.machine.system import Probe
+from tests.real_machine import RealTarget
 
 pytestmark = pytest.mark.integration
 
-KERNEL = "6.1.0-56-amd64"
 CLASSIC_KBUILD = (
     "obj-m := helloworld.o\nhelloworld-objs := hello_world.rust.o\n\n"
     "%.rust.o: lib%.a\n\t$(LD) -r -o $@ --whole-archive $<\n"
@@ -73,9 +73,7 @@ def snapshot(*roots: Path) -> dict[str, tuple[int, str]]:
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    if not os.path.exists(f"/lib/modules/{KERNEL}/build/Makefile"):
-        pytest.skip(f"needs linux-headers-{KERNEL}")
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_target: RealTarget) -> Path:
     RecordingRunner.mutations = []
     monkeypatch.setattr(options, "system_factory", RecordingRunner)
     (tmp_path / "config").mkdir()
@@ -97,13 +95,15 @@ def dry_run(home: Path, *args: str, path: Optional[str] = None) -> dict[str, Any
     return dict(json.loads(result.stdout))
 
 
-def test_a_users_module_with_the_cmd_bug_gets_a_rewrite_planned_but_not_written(home: Path) -> None:
+def test_a_users_module_with_the_cmd_bug_gets_a_rewrite_planned_but_not_written(
+    home: Path, real_target: RealTarget
+) -> None:
     module = home / "mymodule"
     module.mkdir()
     (module / "Kbuild").write_text(CLASSIC_KBUILD)
     (module / "Makefile").write_text("all:\n\t$(MAKE) -C $(KDIR) M=$(CURDIR)\n")
     before = snapshot(home)
-    data = dry_run(home, "--kernel", KERNEL, "--module-dir", str(module))
+    data = dry_run(home, "--kernel", real_target.release, "--module-dir", str(module))
     steps = data["plan"]["steps"]
     kbuild = [s for s in steps if s["fix"] == "kbuild-cmd"]
     assert len(kbuild) == 1
@@ -114,7 +114,9 @@ def test_a_users_module_with_the_cmd_bug_gets_a_rewrite_planned_but_not_written(
     assert "apply" not in data and "build" not in data
 
 
-def test_a_bare_machine_gets_the_full_plan_and_nothing_changes(home: Path) -> None:
+def test_a_bare_machine_gets_the_full_plan_and_nothing_changes(
+    home: Path, real_target: RealTarget
+) -> None:
     # a PATH with none of the build tools: what a fresh Debian machine looks like to kdoctor
     bare = home / "bare-bin"
     bare.mkdir()
@@ -123,7 +125,7 @@ def test_a_bare_machine_gets_the_full_plan_and_nothing_changes(home: Path) -> No
         if found is not None:
             (bare / tool).symlink_to(found)
     before = snapshot(home)
-    data = dry_run(home, "--kernel", KERNEL, "--rust", "distro", path=str(bare))
+    data = dry_run(home, "--kernel", real_target.release, "--rust", "distro", path=str(bare))
     installs = [s["argv"] for s in data["plan"]["steps"] if s["argv"][:2] == ["apt-get", "install"]]
     assert len(installs) == 1, data["plan"]["steps"]
     packages = set(installs[0])

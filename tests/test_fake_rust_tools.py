@@ -26,6 +26,7 @@ from kdoctor.model.report import Report
 from kdoctor.model.toolchain_file import PinnedToolchain, read_pin
 from kdoctor.pipeline.diagnose import run_checks
 from tests.conftest import make_context
+from tests.real_machine import require_real
 
 PIN = "nightly-2021-02-12-x86_64-unknown-linux-gnu"
 STABLE = "stable-x86_64-unknown-linux-gnu"
@@ -377,8 +378,11 @@ def test_this_machine_uses_the_distro_rustc_with_bootstrap() -> None:
     """Debian 12 with rustc-web 1.96 at /usr/bin/rustc and rustup's stable shim in front of it;
     the pin nightly-2021-02-12 is not installed."""
     runner = Runner()
-    if not os.path.exists("/usr/bin/rustc") or runner.which("rustup") is None:
-        pytest.skip("needs /usr/bin/rustc and rustup on PATH")
+    require_real(
+        os.path.exists("/usr/bin/rustc") and runner.which("rustup") is not None,
+        "needs the distribution's rustc at /usr/bin/rustc and rustup on PATH: "
+        "apt-get install rustc-web, and rustup (kdoctor fix --allow-rustup-installer)",
+    )
     module = bundled_module_dir()
     pin = read_pin(runner, module)
     assert pin is not None

@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from tests.real_machine import ONBOARD, require_real
+
 pytestmark = pytest.mark.e2e
 
 
@@ -29,8 +31,11 @@ def fix(*args: str) -> dict[str, object]:
 
 def test_a_provisioned_machine_plans_nothing_and_fix_yes_applies_nothing() -> None:
     first = fix("--dry-run")
-    if os.environ.get("KDOCTOR_PROVISIONED") != "1":
-        pytest.skip("run by scripts/test.sh, after ./onboard.sh provisioned this machine")
+    require_real(
+        os.environ.get("KDOCTOR_PROVISIONED") == "1",
+        f"needs a provisioned machine: {ONBOARD}, then KDOCTOR_PROVISIONED=1 (scripts/test.sh "
+        "does both)",
+    )
     assert first["plan"]["steps"] == []  # type: ignore[index]
     again = fix("--yes", "--no-build")
     assert again["returncode"] == 0

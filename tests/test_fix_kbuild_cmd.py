@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Optional
@@ -23,6 +21,7 @@ from kdoctor.model.need import KbuildCmd
 from kdoctor.model.plan import FileEdit, PlanOptions, Step
 from tests.conftest import make_context, run_check
 from tests.fishinabarrel import fishinabarrel_module
+from tests.real_machine import RealTarget, require_tools
 
 MOD = "/src/mod"
 CMD = f"{MOD}/.hello_world.rust.o.cmd"
@@ -213,13 +212,10 @@ def test_commands_become_one_kbuild_cmd_value() -> None:
     )
 
 
-# -- for real: kbuild of the Debian 6.1 headers, a C-only stand-in for the Rust object ---------
-REAL_KDIR = "/lib/modules/6.1.0-56-amd64/build"
-
-
-def _make(module: Path) -> subprocess.CompletedProcess[str]:
+# -- for real: kbuild of the target kernel's headers, a C-only stand-in for the Rust object ----
+def _make(kdir: str, module: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["make", "-C", REAL_KDIR, f"M={module}", "modules"],
+        ["make", "-C", kdir, f"M={module}", "modules"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -228,17 +224,19 @@ def _make(module: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(not os.path.isdir(REAL_KDIR), reason=f"needs {REAL_KDIR}")
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
-def test_the_rewrite_makes_a_real_kbuild_build_link_the_module(tmp_path: Path) -> None:
+def test_the_rewrite_makes_a_real_kbuild_build_link_the_module(
+    tmp_path: Path, real_target: RealTarget
+) -> None:
+    require_tools("make", "gcc", "ar")
+    kdir = real_target.kdir
     module = fishinabarrel_module(tmp_path, CLASSIC)
 
-    before = _make(module)
+    before = _make(kdir, module)
     assert before.returncode != 0
     assert ".hello_world.rust.o.cmd: No such file or directory" in before.stdout + before.stderr
 
     system = Runner()
-    ctx = make_context(module_dir=str(module), kdir=REAL_KDIR)
+    ctx = make_context(module_dir=str(module), kdir=kdir, target_kernel=real_target.release)
     finding = run_check(KbuildCmdCheck(), ctx, system)
     assert (finding.status, finding.fix) == (Status.FAIL, "kbuild-cmd")
     assert finding.needs == (KbuildCmd(str(module), ("hello_world.rust.o",)),)
@@ -246,7 +244,7 @@ def test_the_rewrite_makes_a_real_kbuild_build_link_the_module(tmp_path: Path) -
     assert step.edit is not None and step.edit.path == str(module / "Kbuild")
     write_atomic(step.edit.path, step.edit.content, backup=True)
 
-    after = _make(module)
+    after = _make(kdir, module)
     assert after.returncode == 0, after.stdout + after.stderr
     assert (module / "helloworld.ko").is_file()
     assert (module / ".hello_world.rust.o.cmd").is_file()
@@ -256,5 +254,5 @@ def test_the_rewrite_makes_a_real_kbuild_build_link_the_module(tmp_path: Path) -
     assert passed.needs == ()
     assert plan(ctx, Runner(), passed) == []
     # if_changed: nothing is relinked when nothing changed
-    again = _make(module)
+    again = _make(kdir, module)
     assert again.returncode == 0 and "hello_world.rust.o" not in again.stdout

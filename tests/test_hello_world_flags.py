@@ -3,15 +3,21 @@ bindgen and a kernel tree that only has the config: the names changed across Lin
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from kdoctor.model.context import bundled_module_dir
+from tests.real_machine import require_tools
 
-pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("real_make")]
+
+
+@pytest.fixture
+def real_make() -> None:
+    require_tools("make")
+
 
 RETPOLINE_FEATURE = "-Ctarget-feature=+retpoline-external-thunk,+retpoline-indirect-branches"
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from kdoctor.machine.fake import FakeSystem
 from kdoctor.machine.runner import Runner
 from kdoctor.pipeline.initramfs import Archive, Entry, parse_newc, read_gzip
+from tests.real_machine import require_tools
 
 
 def sample() -> Archive:
@@ -109,8 +109,8 @@ def test_entry_properties() -> None:
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(shutil.which("cpio") is None, reason="cpio is not installed")
 def test_real_cpio_extracts_what_we_wrote(tmp_path: Path) -> None:
+    require_tools("cpio")
     archive = Archive()
     archive.add_file("bin/busybox", b"binary\0data", 0o755)
     archive.add_symlink("bin/sh", "busybox")

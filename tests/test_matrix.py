@@ -9,25 +9,22 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.real_machine import require_real, require_tools
+
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = [
-    pytest.mark.matrix,
-    pytest.mark.skipif(
-        not hasattr(os, "geteuid") or os.geteuid() != 0, reason="the matrix needs root"
-    ),
-    pytest.mark.skipif(shutil.which("debootstrap") is None, reason="needs debootstrap"),
-]
+pytestmark = pytest.mark.matrix
 
 
 def test_every_row_onboards_builds_and_verifies(tmp_path: Path) -> None:
+    require_real(hasattr(os, "geteuid") and os.geteuid() == 0, "the matrix needs root")
+    require_tools("debootstrap")
     results = tmp_path / "matrix-results.json"
     argv = [sys.executable, str(ROOT / "scripts" / "matrix.py"), "--results", str(results)]
     argv.append("--no-readme")

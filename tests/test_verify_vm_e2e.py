@@ -1,16 +1,17 @@
-"""The VM machinery end to end: a tiny C module (no Rust involved) built against the Debian
-6.1 headers, loaded and unloaded in qemu (TCG) by the real ``verify``."""
+"""The VM machinery end to end: a tiny C module (no Rust involved) built against the headers of
+this machine's target kernel (tests/real_machine.py), loaded and unloaded in qemu (TCG) by the
+real ``verify``."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from kdoctor.facts import images
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import default_cache_dir, detect
 from kdoctor.pipeline import (
@@ -19,11 +20,8 @@ from kdoctor.pipeline import (
     verify_target,
     verify_vm,
     vm_boot,
-    vm_guest,
 )
-
-RELEASE = "6.1.0-56-amd64"
-KDIR = f"/lib/modules/{RELEASE}/build"
+from tests.real_machine import RealTarget, cannot_run, require_tools, tool_install
 
 SOURCE = r"""
 #include <linux/module.h>
@@ -53,23 +51,17 @@ module_init(hello_init);
 module_exit(hello_exit);
 """
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not os.path.isdir(KDIR), reason=f"no headers for {RELEASE}"),
-    pytest.mark.skipif(
-        shutil.which(vm_boot.QEMU) is None, reason=f"{vm_boot.QEMU} is not installed"
-    ),
-    pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed"),
-]
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def module(tmp_path_factory: pytest.TempPathFactory) -> str:
+def module(tmp_path_factory: pytest.TempPathFactory, real_target: RealTarget) -> str:
+    require_tools(vm_boot.QEMU, "make", "gcc")
     directory = tmp_path_factory.mktemp("cmod")
     (directory / "helloworld.c").write_text(SOURCE)
     (directory / "Kbuild").write_text("obj-m := helloworld.o\n")
     build = subprocess.run(
-        ["make", "-C", KDIR, f"M={directory}", "modules"],
+        ["make", "-C", real_target.kdir, f"M={directory}", "modules"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -78,21 +70,25 @@ def module(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(directory / "helloworld.ko")
 
 
-def test_c_module_verifies_in_qemu_tcg(module: str, tmp_path: Path) -> None:
+def test_c_module_verifies_in_qemu_tcg(
+    module: str, real_target: RealTarget, tmp_path: Path
+) -> None:
+    release = real_target.release
     runner = Runner()
     ctx = replace(detect(runner), cache_dir=str(tmp_path / "cache"))
-    if vm_guest.find_busybox(runner) is None:
-        pytest.skip("no busybox")
+    if images.find_busybox(runner) is None:
+        install = tool_install("busybox", ctx.package_manager, ctx.is_root)
+        cannot_run(f"needs a busybox for the guest: {install}")
     # the kernel image lives in kdoctor's real cache (fetched there once, as `kdoctor verify`
     # would); everything else this run writes stays in tmp_path
     shared = replace(ctx, cache_dir=default_cache_dir(os.environ))
-    image = kernel_image.ensure(shared, runner, RELEASE)
+    image = kernel_image.ensure(shared, runner, release)
     if image.source in ("cache", "downloaded"):
-        os.makedirs(kernel_image.release_dir(ctx, RELEASE))
-        os.symlink(image.path, kernel_image.cached_path(ctx, RELEASE))
+        os.makedirs(kernel_image.release_dir(ctx, release))
+        os.symlink(image.path, kernel_image.cached_path(ctx, release))
 
-    assert verify_target.target_release(ctx, runner, module)[0] == RELEASE
-    result = verify_vm.verify_vm(ctx, runner, module, release=RELEASE, accel="tcg", timeout=180)
+    assert verify_target.target_release(ctx, runner, module)[0] == release
+    result = verify_vm.verify_vm(ctx, runner, module, release=release, accel="tcg", timeout=180)
 
     assert result.passed, (result.summary, result.console_tail, result.log_path)
     assert result.found == verify_result.MESSAGES and result.missing == ()

@@ -14,6 +14,7 @@ from kdoctor.machine.runner import Runner
 from kdoctor.pipeline import vm_accel, vm_boot, vm_console, vm_guest
 from kdoctor.pipeline.initramfs import read_gzip
 from tests.conftest import elf_binary
+from tests.real_machine import require_tools
 
 CONSOLES = Path(__file__).parent / "data" / "consoles"
 
@@ -143,8 +144,8 @@ def test_find_busybox_prefers_a_static_one() -> None:
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(shutil.which("busybox") is None, reason="busybox is not installed")
 def test_this_machines_busybox_is_found() -> None:
+    require_tools("busybox")
     found = images.find_busybox(Runner())
     assert found is not None
     if shutil.which("file"):
