@@ -5,40 +5,39 @@ kernel build directory: ``kdoctor check``'s verdict and ``kdoctor build``'s real
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pytest
+
+from tests.real_machine import real_kernel, require_tools
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "modules"
 
 
-def usable_kdir() -> Optional[str]:
-    """The first kernel build directory here that kbuild can use (derived, not hard-coded)."""
-    for kdir in sorted(glob.glob("/lib/modules/*/build")):
-        if all(os.path.exists(os.path.join(kdir, n)) for n in (".config", "Module.symvers")):
-            return kdir
-    return None
+pytestmark = pytest.mark.integration
 
 
-KDIR = usable_kdir()
+@pytest.fixture(autouse=True)
+def _real_machine() -> None:
+    """make and this machine's target kernel, derived the way kdoctor does; else a skip that
+    says what to install (a failure under CI=true)."""
+    require_tools("make")
+    real_kernel()
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(KDIR is None, reason="no usable kernel build directory in /lib/modules"),
-    pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed"),
-]
+
+def kdir() -> str:
+    return real_kernel().kdir
 
 
 def kdoctor(command: str, module: Path, cache: Path) -> tuple[int, dict[str, Any]]:
-    env = {**os.environ, "KDIR": str(KDIR), "KDOCTOR_CACHE": str(cache), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "KDIR": kdir(), "KDOCTOR_CACHE": str(cache), "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-m", "kdoctor", command, "--module-dir", str(module), "--json"],
         capture_output=True,
@@ -102,7 +101,7 @@ def test_rust_for_linux_on_a_kernel_without_rust(tmp_path: Path) -> None:
     assert report["context"]["module"]["kind"] == "rust-for-linux"
     rfl = finding(report, "rust-for-linux")
     if rfl["facts"]["config_rust"]:
-        pytest.skip(f"{KDIR} was built with CONFIG_RUST=y: not the case this test is about")
+        pytest.skip(f"{kdir()} was built with CONFIG_RUST=y: not the case this test is about")
     assert code != 0
     assert rfl["status"] == "fail" and rfl["required"]
     assert "built without Rust support" in rfl["summary"]

@@ -153,3 +153,12 @@ def test_a_repeated_real_check_reuses_bindgen_s_translation(tmp_path: Path) -> N
     assert translate, "a first check translates the probe header"
     assert not [a for a in probes() if a[-2:] == ["-x", "c"]]
     assert [a for a in probes("--fresh") if a[-2:] == ["-x", "c"]] == translate
+
+
+def test_a_run_that_must_change_nothing_reads_but_never_keeps() -> None:
+    system = machine()
+    ask(system, ProbeCache("/cache/probes", store=False))
+    assert not [p for p, kind in system.writes if kind == "write"]
+    ask(system, ProbeCache("/cache/probes"))
+    ask(system, ProbeCache("/cache/probes", store=False))
+    assert runs_of(system) == 2  # the kept answer is read, even by a read-only run

@@ -35,6 +35,8 @@ class ProbeCache:
     directory: str
     #: ask again, ignoring (and then replacing) what is kept
     fresh: bool = False
+    #: keep new answers (False: read only, for runs that must change nothing)
+    store: bool = True
 
     def key(
         self,
@@ -67,7 +69,7 @@ class ProbeCache:
             if kept is not None:
                 return kept
         probe = system.probe(argv, timeout=timeout, env=env)
-        if probe.ok:
+        if probe.ok and self.store:
             entry = asdict(probe)
             entry["argv"] = list(probe.argv)
             with contextlib.suppress(OSError):  # a read-only or full cache only costs time

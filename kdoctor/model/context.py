@@ -63,6 +63,8 @@ class Context:
     settings_file: str = ""
     #: ask every probe again, ignoring answers kept in the cache (``--fresh``)
     fresh: bool = False
+    #: change nothing at all, not even kdoctor's own cache (``fix --dry-run``)
+    dry_run: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -87,6 +89,7 @@ class Context:
             "cache_dir": self.cache_dir,
             "settings_file": self.settings_file,
             "fresh": self.fresh,
+            "dry_run": self.dry_run,
         }
 
 
@@ -120,6 +123,7 @@ def detect(
     rust_mode: Optional[str] = None,
     os_release: str = OS_RELEASE,
     fresh: bool = False,
+    dry_run: bool = False,
 ) -> Context:
     """Everything the checks share, observed through ``system`` alone: its os-release file,
     hardware name, user id, running kernel, environment and kdoctor's settings file."""
@@ -160,4 +164,5 @@ def detect(
         cache_dir=default_cache_dir(env),
         settings_file=settings_path(system.env),
         fresh=fresh,
+        dry_run=dry_run,
     )

@@ -267,7 +267,11 @@ def provision(
 def select_context(options: ProvisionOptions, system: System) -> Context:
     """The context the options select on this machine."""
     return detect(
-        system, kernel=options.kernel, module_dir=options.module_dir, rust_mode=options.rust
+        system,
+        kernel=options.kernel,
+        module_dir=options.module_dir,
+        rust_mode=options.rust,
+        dry_run=options.dry_run,
     )
 
 
