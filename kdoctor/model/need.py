@@ -181,6 +181,54 @@ class StockKernel:
         }
 
 
+@dataclass(frozen=True)
+class CargoSource:
+    """Cargo takes crates.io's crates from the crates in ``directories`` (the distribution's
+    packaged crates, the standard library's vendored ones for ``-Z build-std``), gathered as
+    links in one directory source inside ``cargo_home``: a directory kdoctor owns, whose
+    ``config.toml`` holds the replacement and which kdoctor's builds use as ``CARGO_HOME``
+    (never the person's own ``~/.cargo``)."""
+
+    kind: ClassVar[str] = "cargo-source"
+    #: the planner (kdoctor.fixes) that turns it into steps
+    fix: ClassVar[str] = "cargo-source"
+    directories: tuple[str, ...]
+    cargo_home: str
+
+    @property
+    def config(self) -> str:
+        return f"{self.cargo_home.rstrip('/')}/config.toml"
+
+    @property
+    def crates(self) -> str:
+        """The directory source: a link for each file of each crate of ``directories``."""
+        return f"{self.cargo_home.rstrip('/')}/crates"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "directories": list(self.directories),
+            "cargo_home": self.cargo_home,
+            "config": self.config,
+            "crates": self.crates,
+        }
+
+
+@dataclass(frozen=True)
+class Manual:
+    """A change only the person can make (the module's target, its toolchain pin, a crate's
+    version): the plan says what and why kdoctor does not make it."""
+
+    kind: ClassVar[str] = "manual"
+    #: the planner (kdoctor.fixes) that turns it into a note of the plan
+    fix: ClassVar[str] = "manual"
+    change: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "change": self.change, "reason": self.reason}
+
+
 Need = Union[
     Package,
     RustToolchain,
@@ -191,6 +239,8 @@ Need = Union[
     KbuildCmd,
     KernelImage,
     StockKernel,
+    CargoSource,
+    Manual,
 ]
 
 #: every kind of need, for the JSON schema and the planners' coverage test
@@ -204,4 +254,6 @@ NEED_TYPES: tuple[type, ...] = (
     KbuildCmd,
     KernelImage,
     StockKernel,
+    CargoSource,
+    Manual,
 )
