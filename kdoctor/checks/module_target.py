@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from typing import Any
+from typing import Any, Optional
 
 from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts
@@ -68,6 +68,10 @@ class ModuleTargetCheck(Check):
             )
         if target.name in targets:
             return self.ok(f"{target.name} is a built-in target of {rustc}", **details)
+        spec = _on_target_path(facts, target.name)
+        if spec is not None:
+            details["target_path"] = spec
+            return self._json(facts, module, RustTarget(target.name, spec), toolchain, details)
         gone = GONE_TARGETS.get(target.name)
         summary = f"{rustc} has no built-in target {target.name}"
         if gone is None:
@@ -127,11 +131,16 @@ class ModuleTargetCheck(Check):
             )
         argv = [toolchain.rustc or "rustc", "--target", path, "--print", "cfg"]
         env = {**PROBE_ENV, **toolchain.env}
+        flags = facts.system.env.get("RUSTFLAGS", "")
+        passed = "-Zunstable-options" in flags or "-Z unstable-options" in flags
+        if passed:  # the build passes it (RUSTFLAGS): ask as the build does
+            argv = [argv[0], "-Z", "unstable-options", *argv[1:]]
         plain = facts.system.probe(argv, timeout=RUSTC_TIMEOUT, cwd=module.directory, env=env)
         if plain.ok:
-            return self.ok(f"{rustc} accepts {name}", **details)
+            how = " (with RUSTFLAGS=-Zunstable-options)" if passed else ""
+            return self.ok(f"{rustc} accepts {name}{how}", **details)
         errors = [first_error(plain.output)]
-        if _UNSTABLE in errors[0]:
+        if _UNSTABLE in errors[0] and not passed:
             unstable = [argv[0], "-Z", "unstable-options", *argv[1:]]
             retry = facts.system.probe(
                 unstable,
@@ -167,3 +176,13 @@ class ModuleTargetCheck(Check):
             ctx=facts.ctx,
             **details,
         )
+
+
+def _on_target_path(facts: Facts, name: str) -> Optional[str]:
+    """``NAME.json`` in a directory of ``RUST_TARGET_PATH``, where rustc looks for a target it
+    does not have built in."""
+    for directory in facts.system.env.get("RUST_TARGET_PATH", "").split(os.pathsep):
+        path = os.path.join(directory, f"{name}.json") if directory else ""
+        if path and facts.system.is_file(path):
+            return path
+    return None
