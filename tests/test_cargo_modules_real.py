@@ -62,7 +62,9 @@ def environ(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def kdoctor(command: str, module: Path, env: dict[str, str]) -> tuple[int, dict[str, Any]]:
     argv = [sys.executable, "-m", "kdoctor", command, "--module-dir", str(module)]
-    argv += ["--kernel", RELEASE, "--json"]
+    # the distribution's rustc-web (and cargo-web): what these tests measure, whatever else
+    # rustup has
+    argv += ["--kernel", RELEASE, "--rust", "distro", "--json"]
     done = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
     return done.returncode, json.loads(done.stdout)
 
@@ -171,7 +173,7 @@ def test_rustups_proxy_without_a_toolchain_is_named_and_the_matched_cargo_gets_p
 
     # the plan installs the cargo of rustc-web's release
     system = Runner(broken)
-    ctx = detect(system, kernel=RELEASE, module_dir=str(module))
+    ctx = detect(system, kernel=RELEASE, module_dir=str(module), rust_mode="distro")
     plan = make_plan(ctx, diagnose(ctx, system), system)
     assert any("cargo-web" in s.argv for s in plan.steps if s.fix == "packages")
 
@@ -190,7 +192,7 @@ def test_rustups_proxy_without_a_toolchain_is_named_and_the_matched_cargo_gets_p
 
 def _apply_cargo_source(env: dict[str, str], module: Path) -> Optional[str]:
     system = Runner(env)
-    ctx = detect(system, kernel=RELEASE, module_dir=str(module))
+    ctx = detect(system, kernel=RELEASE, module_dir=str(module), rust_mode="distro")
     plan = make_plan(ctx, diagnose(ctx, system), system)
     mine = tuple(
         s for s in plan.steps if s.fix == "cargo-source" or "CARGO_HOME" in (s.settings or {})
@@ -235,3 +237,24 @@ def test_the_crates_fix_gets_the_build_past_the_crates_to_the_kernel_guard(
     assert "crates.io" not in after and "no matching package" not in after
     # past the crates and the target: the module's own kernel guard (kernel-range) stops it
     assert "Please update build.rs with the last 5.x version" in after
+
+
+@pytest.mark.skipif(shutil.which("apt-cache") is None, reason="needs apt")
+def test_a_crate_no_packaged_version_meets_fails_naming_wanted_and_available(
+    tmp_path: Path,
+) -> None:
+    module = fixture(tmp_path, "cargo-build-std")
+    with (module / "Cargo.toml").open("a") as manifest:
+        manifest.write('\n[build-dependencies]\nbindgen = "0.54"\n')
+    env = environ(tmp_path)
+    code, report = kdoctor("check", module, env)
+    crates = finding(report, "crates")
+    assert code != 0 and crates["status"] == "fail"
+    offered = {o["crate"]: o for o in crates["facts"]["offers"]}
+    bindgen = offered["bindgen"]
+    assert bindgen["wanted"] == "0.54" and not bindgen["fits"]
+    available = bindgen["version"].split("-")[0]
+    assert f'bindgen = "0.54" is wanted, librust-bindgen-dev has {available}' in crates["summary"]
+    assert [n["kind"] for n in crates["needs"]] == ["manual"]
+    _, build = kdoctor("build", module, env)
+    assert not build["ok"]
