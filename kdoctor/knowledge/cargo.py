@@ -165,7 +165,7 @@ def _one(part: str, version: Version) -> bool:
 def source_replacement(directory: str = DEBIAN_REGISTRY, name: str = SOURCE_NAME) -> str:
     """A cargo configuration that takes crates.io's crates from ``directory``."""
     return (
-        "# written by kdoctor fix: crates.io's crates come from the distribution's packages\n"
+        "# written by kdoctor fix: crates.io's crates come from crates on this machine\n"
         "[source.crates-io]\n"
         f'replace-with = "{name}"\n\n'
         f"[source.{name}]\n"
