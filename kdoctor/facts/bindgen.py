@@ -62,9 +62,7 @@ LIBCLANG_ENV = ("LIBCLANG_PATH", "LLVM_CONFIG_PATH", "LD_LIBRARY_PATH", "CLANG_P
 
 def probe_cache(ctx: Context) -> ProbeCache:
     """Kept probe answers of this invocation (under the cache directory; ``--fresh`` skips)."""
-    return ProbeCache(
-        os.path.join(ctx.cache_dir, "probes"), fresh=ctx.fresh, store=not ctx.dry_run
-    )
+    return ProbeCache(os.path.join(ctx.cache_dir, "probes"), fresh=ctx.fresh, store=not ctx.dry_run)
 
 
 def translation_inputs(ctx: Context, system: System, bindgen: str, header: str) -> tuple[str, ...]:

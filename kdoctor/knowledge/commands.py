@@ -7,8 +7,10 @@ import shlex
 from collections.abc import Iterable, Sequence
 from typing import Optional
 
+from kdoctor.knowledge.cargo import source_replacement
 from kdoctor.knowledge.packages import INSTALL
 from kdoctor.model.need import (
+    CargoSource,
     Need,
     Package,
     RustComponent,
@@ -95,6 +97,8 @@ def need_commands(needs: Sequence[Need], *, manager: Optional[str], is_root: boo
             commands.append(shown(toolchain_argv(need)))
             if need.alternative:
                 commands.append(install_shown(manager, need.alternative, is_root))
+        elif isinstance(need, CargoSource):
+            commands.append(cargo_source_shown(need))
         elif isinstance(need, RustOverride):
             unset = ["unset", "RUSTUP_TOOLCHAIN"]
             commands.append(shown(override_argv(need) if need.path else unset))
@@ -105,6 +109,24 @@ def need_commands(needs: Sequence[Need], *, manager: Optional[str], is_root: boo
     if settings:
         commands.append(export_shown(settings))
     return commands
+
+
+def cargo_source_argvs(need: CargoSource) -> list[list[str]]:
+    """Gather the crates of ``need.directories`` as links in one directory (the first
+    directory's crate wins a name both have)."""
+    argvs = [["rm", "-rf", need.crates], ["mkdir", "-p", need.crates]]
+    argvs += [["cp", "-rsn", f"{d.rstrip('/')}/.", need.crates] for d in need.directories]
+    return argvs
+
+
+def cargo_source_shown(need: CargoSource) -> str:
+    """Gather the crates and write the source replacement into kdoctor's cargo home
+    (``CARGO_HOME`` is a setting need of its own)."""
+    config = shlex.quote(source_replacement(need.crates))
+    return " && ".join(
+        [shown(argv) for argv in cargo_source_argvs(need)]
+        + [f"printf %s {config} > {shlex.quote(need.config)}"]
+    )
 
 
 def _rustup_shown(need: Rustup, manager: Optional[str], is_root: bool) -> str:

@@ -79,10 +79,13 @@ PACKAGES: dict[str, dict[str, str]] = {
     "rustc": {"apt": "rustc", "dnf": "rust", "pacman": "rust", "zypper": "rust"},
     "rust-src": {"apt": "rust-src", "dnf": "rust-src", "pacman": "rust-src", "zypper": "rust-src"},
     "rustfmt": {"apt": "rustfmt", "dnf": "rustfmt", "pacman": "rust", "zypper": "rustfmt"},
+    # cargo of the distribution's rustc's own release (Arch ships it inside "rust")
+    "cargo": {"apt": "cargo", "dnf": "cargo", "pacman": "rust", "zypper": "cargo"},
     # Debian 12's current Rust (the "-web" build kept new enough for browsers)
     "rustc-web": {"apt": "rustc-web"},
     "rust-web-src": {"apt": "rust-web-src"},
     "rustfmt-web": {"apt": "rustfmt-web"},
+    "cargo-web": {"apt": "cargo-web"},
 }
 
 INSTALL = {
@@ -225,7 +228,12 @@ def kernel_package_names(manager: Optional[str], release: str) -> list[str]:
 
 #: Debian releases whose current Rust is the "-web" build (rustc-web, rust-web-src, rustfmt-web)
 _WEB_RUST_DEBIAN = ("12",)
-_WEB_RUST = {"rustc": "rustc-web", "rust-src": "rust-web-src", "rustfmt": "rustfmt-web"}
+_WEB_RUST = {
+    "rustc": "rustc-web",
+    "rust-src": "rust-web-src",
+    "rustfmt": "rustfmt-web",
+    "cargo": "cargo-web",
+}
 #: chooses between Debian's two Rust builds: ``rustc`` (the release's own, e.g. 1.63 on
 #: Debian 12) or ``rustc-web`` (the newer one kept for browsers); unset: the release's default
 DISTRO_RUST_VAR = "KDOCTOR_DISTRO_RUST"
@@ -244,8 +252,8 @@ def web_rust(ctx: Context) -> bool:
 
 
 def rust_logical(ctx: Context, part: str) -> str:
-    """The logical package for part of the distribution's Rust (``rustc``, ``rust-src`` or
-    ``rustfmt``): on Debian 12 the ``-web`` build (rustc 1.85+), else the plain one;
+    """The logical package for part of the distribution's Rust (``rustc``, ``rust-src``,
+    ``rustfmt`` or ``cargo``): on Debian 12 the ``-web`` build (rustc 1.85+), else the plain one;
     ``KDOCTOR_DISTRO_RUST=rustc|rustc-web`` chooses (apt only)."""
     return _WEB_RUST.get(part, part) if web_rust(ctx) else part
 

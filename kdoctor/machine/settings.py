@@ -16,7 +16,18 @@ from kdoctor.machine.files import write_atomic
 from kdoctor.machine.system import System
 
 #: the variables kdoctor may persist
-PERSISTED = ("KDIR", "CC", "CLANG", "LLVM", "RUSTC", "BINDGEN", "LIBCLANG_PATH", "KDOCTOR_RUST")
+PERSISTED = (
+    "KDIR",
+    "CC",
+    "CLANG",
+    "LLVM",
+    "RUSTC",
+    "BINDGEN",
+    "LIBCLANG_PATH",
+    "KDOCTOR_RUST",
+    # kdoctor's own cargo home (a source replacement for the packaged crates)
+    "CARGO_HOME",
+)
 
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=(.*)$")
 

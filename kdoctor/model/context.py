@@ -29,6 +29,9 @@ ENV_VARS = (
     "RUSTUP_TOOLCHAIN",
     # Debian's plain rustc or its -web build (kdoctor.knowledge.packages.rust_logical)
     "KDOCTOR_DISTRO_RUST",
+    # a cargo-driven module's cargo, and its home (kdoctor's when the packaged crates serve)
+    "CARGO",
+    "CARGO_HOME",
 )
 
 #: package manager by distro family, most specific first

@@ -200,6 +200,39 @@ class ByHand:
         return {"kind": self.kind, "check": self.check, "why": self.why, "remedy": self.remedy}
 
 
+@dataclass(frozen=True)
+class CargoSource:
+    """Cargo takes crates.io's crates from the crates in ``directories`` (the distribution's
+    packaged crates, the standard library's vendored ones for ``-Z build-std``), gathered as
+    links in one directory source inside ``cargo_home``: a directory kdoctor owns, whose
+    ``config.toml`` holds the replacement and which kdoctor's builds use as ``CARGO_HOME``
+    (never the person's own ``~/.cargo``)."""
+
+    kind: ClassVar[str] = "cargo-source"
+    #: the planner (kdoctor.fixes) that turns it into steps
+    fix: ClassVar[str] = "cargo-source"
+    directories: tuple[str, ...]
+    cargo_home: str
+
+    @property
+    def config(self) -> str:
+        return f"{self.cargo_home.rstrip('/')}/config.toml"
+
+    @property
+    def crates(self) -> str:
+        """The directory source: a link for each file of each crate of ``directories``."""
+        return f"{self.cargo_home.rstrip('/')}/crates"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "directories": list(self.directories),
+            "cargo_home": self.cargo_home,
+            "config": self.config,
+            "crates": self.crates,
+        }
+
+
 Need = Union[
     Package,
     RustToolchain,
@@ -211,6 +244,7 @@ Need = Union[
     KernelImage,
     StockKernel,
     ByHand,
+    CargoSource,
 ]
 
 #: every kind of need, for the JSON schema and the planners' coverage test
@@ -225,4 +259,5 @@ NEED_TYPES: tuple[type, ...] = (
     KernelImage,
     StockKernel,
     ByHand,
+    CargoSource,
 )

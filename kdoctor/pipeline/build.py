@@ -65,19 +65,39 @@ def working_module_dir(ctx: Context, system: System) -> str:
     return target
 
 
-def make_argv(ctx: Context, module_dir: str, rustc: Optional[str], target: str = "") -> list[str]:
+def make_argv(
+    ctx: Context,
+    module_dir: str,
+    rustc: Optional[str],
+    target: str = "",
+    cargo: Optional[str] = None,
+) -> list[str]:
     argv = ["make", "-C", module_dir, f"KDIR={ctx.kdir}"]
     if rustc:
         argv.append(f"RUSTC={rustc}")
+    if cargo:
+        argv.append(f"CARGO={cargo}")
     argv += [f"{k}={ctx.env[k]}" for k in MAKE_VARS if ctx.env.get(k)]
     if target:
         argv.append(target)
     return argv
 
 
-def build_env(ctx: Context, toolchain_env: Mapping[str, str]) -> dict[str, str]:
+def build_env(
+    ctx: Context,
+    toolchain_env: Mapping[str, str],
+    cargo_dir: Optional[str] = None,
+    path: str = "",
+) -> dict[str, str]:
+    """The build's environment: the toolchain's, kdoctor's cache, the cargo home kdoctor chose
+    (``CARGO_HOME``), and the chosen cargo's directory first on PATH (a Makefile that runs
+    ``cargo`` by name gets the one matched to rustc, not rustup's proxy)."""
     env = dict(toolchain_env)
     env.setdefault("KDOCTOR_CACHE", ctx.cache_dir)
+    if ctx.env.get("CARGO_HOME"):
+        env.setdefault("CARGO_HOME", ctx.env["CARGO_HOME"])
+    if cargo_dir:
+        env["PATH"] = os.pathsep.join(p for p in (cargo_dir, path) if p)
     return env
 
 
@@ -90,10 +110,15 @@ def build(
     log_dir: str,
     on_step: Callable[[str], None] = lambda step: None,
     timeout: float = BUILD_TIMEOUT,
+    cargo: Optional[str] = None,
+    cargo_on_path: bool = False,
 ) -> BuildResult:
+    """Run the module's build; ``cargo`` (a cargo-driven module's, matched to ``rustc``) is
+    passed as ``CARGO`` and, with ``cargo_on_path``, its directory goes first on PATH."""
     module_dir = working_module_dir(ctx, system)
-    argv = make_argv(ctx, module_dir, rustc)
-    env = build_env(ctx, toolchain_env)
+    argv = make_argv(ctx, module_dir, rustc, cargo=cargo)
+    cargo_dir = os.path.dirname(cargo) if cargo and cargo_on_path else None
+    env = build_env(ctx, toolchain_env, cargo_dir, system.env.get("PATH", ""))
     log_path = os.path.join(log_dir, f"build-{time.strftime('%Y%m%d-%H%M%S')}.log")
     started = time.monotonic()
     with system.open_log(log_path) as log:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Protocol
 
 from kdoctor.facts import Facts
+from kdoctor.facts.cargo import chosen_cargo
+from kdoctor.facts.module import module_info
 from kdoctor.facts.rust import RustToolchain, rust_toolchain
 from kdoctor.machine.system import System
 from kdoctor.model.choice import Choice, RustMode, Stopped, SudoMode
@@ -303,9 +305,11 @@ def build_module(
 ) -> tuple[RustToolchain, Optional[BuildResult]]:
     """Build the module with the toolchain kdoctor resolves; no build (None) without a usable
     toolchain, whose ``reason`` and ``problems`` say why."""
-    toolchain = Facts(ctx, system).of(rust_toolchain)
+    facts = Facts(ctx, system)
+    toolchain = facts.of(rust_toolchain)
     if not toolchain.usable or not toolchain.rustc:
         return toolchain, None
+    cargo = facts.of(chosen_cargo) if facts.of(module_info).driver.uses_cargo else None
     with progress(f"build ({toolchain.source} rustc {toolchain.version})") as display:
         built = build(
             ctx,
@@ -314,6 +318,8 @@ def build_module(
             toolchain_env=toolchain.env,
             log_dir=log_dir or default_log_dir(ctx),
             on_step=display.step,
+            cargo=cargo.path if cargo and cargo.usable else None,
+            cargo_on_path=bool(cargo and cargo.usable and not cargo.proxy),
         )
     return toolchain, built
 

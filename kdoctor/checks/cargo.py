@@ -1,0 +1,176 @@
+"""cargo: a cargo-driven module (the fishinabarrel generation) needs a cargo that the chosen
+toolchain can run, of rustc's own release, able to pass ``-Z`` flags when the build uses them
+(a nightly cargo, or ``RUSTC_BOOTSTRAP=1``) and, for ``cargo xbuild``, the cargo-xbuild
+subcommand."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Optional
+
+from packaging.version import InvalidVersion, Version
+
+from kdoctor.checks.base import Check, register
+from kdoctor.facts import Facts
+from kdoctor.facts.cargo import CargoChoice, cargo_xbuild, chosen_cargo
+from kdoctor.facts.module import module_info
+from kdoctor.facts.rust import rust_toolchain
+from kdoctor.facts.rustc import RustToolchain
+from kdoctor.knowledge.cargo import same_release
+from kdoctor.knowledge.packages import package_need, rust_logical
+from kdoctor.model.context import Context
+from kdoctor.model.finding import Finding, Status
+from kdoctor.model.module import BuildDriver
+from kdoctor.model.need import ByHand, Need, RustComponent
+
+_TOOLCHAIN_DIR = re.compile(r"/toolchains/([^/]+)/bin/rustc$")
+
+
+def matched_cargo_need(ctx: Context, toolchain: RustToolchain) -> Optional[Need]:
+    """What installs the cargo of the chosen rustc's release: the rustup toolchain's ``cargo``
+    component, or the distribution's cargo beside its rustc (Debian 12: ``cargo-web`` for
+    ``rustc-web``); None for a rustc kdoctor did not choose (``RUSTC``)."""
+    name = toolchain.env.get("RUSTUP_TOOLCHAIN")
+    match = _TOOLCHAIN_DIR.search(toolchain.rustc or "")
+    if name or match:
+        return RustComponent(name or (match.group(1) if match else ""), "cargo")
+    if toolchain.source == "distro":
+        return package_need(ctx.package_manager, rust_logical(ctx, "cargo"))
+    return None
+
+
+def _version(text: Optional[str]) -> Optional[Version]:
+    try:
+        return Version(text) if text else None
+    except InvalidVersion:
+        return None
+
+
+@register
+class CargoCheck(Check):
+    id = "cargo"
+    title = "a cargo the chosen toolchain runs, of rustc's release (cargo-driven modules)"
+    order = 64
+
+    def run(self, facts: Facts) -> Finding:
+        ctx = facts.ctx
+        module = facts.of(module_info)
+        if not module.driver.uses_cargo:
+            return self.finding(
+                Status.SKIP,
+                f"the module's build does not run cargo ({module.kind} module, "
+                f"driver {module.driver})",
+            )
+        toolchain = facts.of(rust_toolchain)
+        if not toolchain.rustc:
+            return self.finding(
+                Status.SKIP,
+                "needs a Rust compiler first (see toolchain)",
+                driver=str(module.driver),
+            )
+        cargo = facts.of(chosen_cargo)
+        details: dict[str, Any] = {
+            "driver": str(module.driver),
+            "cargo": cargo.to_json(),
+            "rustc": toolchain.rustc,
+            "rustc_version": toolchain.version,
+        }
+        need = matched_cargo_need(ctx, toolchain)
+        needs = (need,) if need is not None else ()
+        found = f"{cargo.path} ({cargo.version_line})" if cargo.version_line else cargo.path
+        problem = self._runnable(cargo, toolchain) or self._matched(cargo, toolchain)
+        if problem and module.driver is BuildDriver.CARGO_XBUILD and cargo.usable:
+            runs, said = facts.of(cargo_xbuild)
+            if not runs:
+                problem += f"; it has no xbuild subcommand either ({said})"
+        if problem:
+            how = (
+                "Install the cargo of the same release as the chosen rustc"
+                if needs
+                else f"Set CARGO to the cargo of the same release as {toolchain.rustc}"
+            )
+            return self.finding(
+                Status.FAIL,
+                problem,
+                found=found,
+                fix_text=f"{how}; kdoctor's build passes it as CARGO (and first on PATH).",
+                needs=needs,
+                ctx=ctx,
+                **details,
+            )
+        ztext, zproblem = self._unstable(module.driver, cargo)
+        if zproblem:
+            return self.finding(
+                Status.FAIL,
+                zproblem,
+                found=found,
+                fix_text=(
+                    "Use a nightly toolchain, or the distribution's rustc, which kdoctor "
+                    "builds with RUSTC_BOOTSTRAP=1 (as the kernel does)."
+                ),
+                **details,
+            )
+        if module.driver is BuildDriver.CARGO_XBUILD:
+            runs, said = facts.of(cargo_xbuild)
+            details["xbuild"] = said
+            if not runs:
+                return self.finding(
+                    Status.FAIL,
+                    f"the build runs `cargo xbuild`, but this cargo has no xbuild subcommand "
+                    f"({said})",
+                    found=found,
+                    fix_text=(
+                        "Install the cargo-xbuild subcommand (no distribution packages it; it "
+                        "comes from crates.io), or build with `cargo build -Z "
+                        "build-std=core,alloc`, which replaced it."
+                    ),
+                    commands=("cargo install cargo-xbuild",),
+                    needs=(
+                        ByHand(
+                            self.id,
+                            "no distribution packages cargo-xbuild; `cargo install cargo-xbuild` "
+                            "downloads it from crates.io",
+                            "Install cargo-xbuild where crates.io is reachable, or build with "
+                            "`cargo build -Z build-std=core,alloc`.",
+                        ),
+                    ),
+                    ctx=ctx,
+                    **details,
+                )
+        return self.ok(
+            f"cargo {cargo.release} ({cargo.reason}) matches rustc {toolchain.version}{ztext}",
+            found=found,
+            **details,
+        )
+
+    def _runnable(self, cargo: CargoChoice, toolchain: RustToolchain) -> Optional[str]:
+        if cargo.usable:
+            return None
+        if cargo.path is None:
+            return f"the build runs cargo, but there is none ({cargo.problem})"
+        what = "rustup's proxy" if cargo.proxy else "cargo"
+        return f"{what} at {cargo.path} cannot run: {cargo.problem}"
+
+    def _matched(self, cargo: CargoChoice, toolchain: RustToolchain) -> Optional[str]:
+        mine, theirs = _version(cargo.release), _version(toolchain.version)
+        if mine is None or theirs is None or same_release(mine, theirs):
+            return None
+        where = os.path.dirname(cargo.path or "")
+        return (
+            f"cargo {mine} ({cargo.path}) is not of rustc {theirs}'s release "
+            f"({toolchain.rustc}); cargo from {where} drives another compiler's standard library"
+        )
+
+    def _unstable(self, driver: BuildDriver, cargo: CargoChoice) -> tuple[str, Optional[str]]:
+        """How ``-Z`` flags pass (text for the summary), or why they cannot."""
+        if driver not in (BuildDriver.CARGO_BUILD_STD, BuildDriver.CARGO_XBUILD):
+            return "", None
+        if cargo.nightly:
+            return "; -Z flags pass: a nightly cargo", None
+        if cargo.env.get("RUSTC_BOOTSTRAP") == "1":
+            return "; -Z flags pass through RUSTC_BOOTSTRAP=1 (kdoctor's build sets it)", None
+        return "", (
+            f"the build passes -Z flags (build-std), which cargo {cargo.release} accepts only "
+            "on nightly or with RUSTC_BOOTSTRAP=1"
+        )

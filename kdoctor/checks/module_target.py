@@ -1,0 +1,195 @@
+"""module-target: the target a cargo-driven module's build names must exist in the chosen rustc
+(a built-in target: ``rustc --print target-list``) or be accepted by it (a target JSON:
+``rustc --target FILE --print cfg``)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from typing import Any, Optional
+
+from kdoctor.checks.base import Check, register
+from kdoctor.facts import Facts
+from kdoctor.facts.cargo import target_list
+from kdoctor.facts.module import module_info
+from kdoctor.facts.rust import PROBE_ENV, RUSTC_TIMEOUT, rust_toolchain
+from kdoctor.facts.rustc import RustToolchain
+from kdoctor.knowledge.cargo import (
+    GONE_TARGETS,
+    RENAMED_SPEC_FIELDS,
+    first_error,
+    unknown_spec_field,
+)
+from kdoctor.model.finding import Finding, Status
+from kdoctor.model.module import Module, RustTarget
+from kdoctor.model.need import ByHand
+
+_UNSTABLE = "unstable-options"
+
+
+@register
+class ModuleTargetCheck(Check):
+    id = "module-target"
+    title = "the module's Rust target exists in (or is accepted by) the chosen rustc"
+    order = 66
+
+    def run(self, facts: Facts) -> Finding:
+        module = facts.of(module_info)
+        if not module.driver.uses_cargo:
+            return self.finding(
+                Status.SKIP, f"the module's build names no Rust target ({module.kind} module)"
+            )
+        target = module.target
+        if target is None:
+            return self.finding(Status.SKIP, "the module's cargo command names no --target")
+        toolchain = facts.of(rust_toolchain)
+        if not toolchain.rustc:
+            return self.finding(Status.SKIP, "needs a Rust compiler first (see toolchain)")
+        details: dict[str, Any] = {"target": target.to_json(), "rustc": toolchain.rustc}
+        if target.is_json:
+            return self._json(facts, module, target, toolchain, details)
+        return self._builtin(facts, module, target, toolchain, details)
+
+    def _builtin(
+        self,
+        facts: Facts,
+        module: Module,
+        target: RustTarget,
+        toolchain: RustToolchain,
+        details: dict[str, Any],
+    ) -> Finding:
+        targets = facts.of(target_list)
+        rustc = f"rustc {toolchain.version} ({toolchain.rustc})"
+        if targets is None:
+            return self.finding(
+                Status.WARN,
+                f"could not ask {rustc} for its built-in targets (--print target-list)",
+                **details,
+            )
+        if target.name in targets:
+            return self.ok(f"{target.name} is a built-in target of {rustc}", **details)
+        spec = _on_target_path(facts, target.name)
+        if spec is not None:
+            details["target_path"] = spec
+            return self._json(facts, module, RustTarget(target.name, spec), toolchain, details)
+        gone = GONE_TARGETS.get(target.name)
+        summary = f"{rustc} has no built-in target {target.name}"
+        if gone is None:
+            return self.finding(
+                Status.FAIL,
+                summary,
+                fix_text=(
+                    "Build with a toolchain that has this target, or give the build a target "
+                    "JSON (`--target path/to/NAME.json`, or NAME.json in RUST_TARGET_PATH)."
+                ),
+                commands=(f"{shlex.quote(toolchain.rustc or 'rustc')} --print target-list",),
+                needs=(
+                    ByHand(
+                        self.id,
+                        "the module's own build names its target",
+                        "Change the module's target, or build with a toolchain that has it.",
+                    ),
+                ),
+                ctx=facts.ctx,
+                **details,
+            )
+        pin = os.path.join(module.directory, "rust-toolchain.toml")
+        details["gone"] = {"fate": gone.fate, "last_stable": gone.last_stable}
+        return self.finding(
+            Status.FAIL,
+            f"{summary}: it was {gone.fate}",
+            fix_text=(
+                f"Build with a toolchain old enough to have it (rustc {gone.last_stable} or "
+                f"older, e.g. {gone.nightly}, with rust-src), pinned by the module's "
+                f"rust-toolchain file; or give the build a target JSON with {target.name}'s "
+                f"settings (`--target path/to/{target.name}.json`, or {target.name}.json in "
+                "RUST_TARGET_PATH) for this rustc."
+            ),
+            commands=(
+                f"rustup toolchain install {gone.nightly} --profile minimal --component rust-src",
+                f"printf '[toolchain]\\nchannel = \"{gone.nightly}\"\\n' > {shlex.quote(pin)}",
+            ),
+            needs=(
+                ByHand(
+                    self.id,
+                    "both remedies change the module's own files (its rust-toolchain or its "
+                    "build), and the old toolchain comes from static.rust-lang.org",
+                    f"Pin {gone.nightly} in the module, or write a target JSON for {target.name}.",
+                ),
+            ),
+            ctx=facts.ctx,
+            **details,
+        )
+
+    def _json(
+        self,
+        facts: Facts,
+        module: Module,
+        target: RustTarget,
+        toolchain: RustToolchain,
+        details: dict[str, Any],
+    ) -> Finding:
+        path = target.json_path or ""
+        name = os.path.basename(path)
+        rustc = f"rustc {toolchain.version}"
+        if not facts.system.is_file(path):
+            return self.finding(
+                Status.FAIL, f"the target JSON {path} the build names does not exist", **details
+            )
+        argv = [toolchain.rustc or "rustc", "--target", path, "--print", "cfg"]
+        env = {**PROBE_ENV, **toolchain.env}
+        flags = facts.system.env.get("RUSTFLAGS", "")
+        passed = "-Zunstable-options" in flags or "-Z unstable-options" in flags
+        if passed:  # the build passes it (RUSTFLAGS): ask as the build does
+            argv = [argv[0], "-Z", "unstable-options", *argv[1:]]
+        plain = facts.system.probe(argv, timeout=RUSTC_TIMEOUT, cwd=module.directory, env=env)
+        if plain.ok:
+            how = " (with RUSTFLAGS=-Zunstable-options)" if passed else ""
+            return self.ok(f"{rustc} accepts {name}{how}", **details)
+        errors = [first_error(plain.output)]
+        if _UNSTABLE in errors[0] and not passed:
+            unstable = [argv[0], "-Z", "unstable-options", *argv[1:]]
+            retry = facts.system.probe(
+                unstable,
+                timeout=RUSTC_TIMEOUT,
+                cwd=module.directory,
+                env={**env, "RUSTC_BOOTSTRAP": "1"},
+            )
+            if not retry.ok:
+                errors.append("with -Zunstable-options: " + first_error(retry.output))
+            else:
+                errors.append("with -Zunstable-options (RUSTC_BOOTSTRAP=1) it parses")
+        details["errors"] = errors
+        field = next((f for f in map(unknown_spec_field, errors) if f), None)
+        remedies = []
+        if _UNSTABLE in errors[0]:
+            remedies.append(
+                "this rustc loads custom targets only with -Zunstable-options (a nightly, or "
+                "RUSTC_BOOTSTRAP=1): pass it, e.g. RUSTFLAGS=-Zunstable-options"
+            )
+        if field:
+            instead = RENAMED_SPEC_FIELDS.get(field, "whatever this rustc's field list names")
+            remedies.append(
+                f"`{field}` is a field of older rustc: replace it in {name} ({instead}), or "
+                "build with a toolchain as old as the JSON"
+            )
+        if not remedies:
+            remedies.append(f"make {name} match this rustc's target-spec format")
+        return self.finding(
+            Status.FAIL,
+            f"{rustc} rejects {name}: " + "; ".join(errors),
+            fix_text="; ".join(remedies) + ".",
+            needs=(ByHand(self.id, f"{name} is the module's own file", f"Edit {name}."),),
+            ctx=facts.ctx,
+            **details,
+        )
+
+
+def _on_target_path(facts: Facts, name: str) -> Optional[str]:
+    """``NAME.json`` in a directory of ``RUST_TARGET_PATH``, where rustc looks for a target it
+    does not have built in."""
+    for directory in facts.system.env.get("RUST_TARGET_PATH", "").split(os.pathsep):
+        path = os.path.join(directory, f"{name}.json") if directory else ""
+        if path and facts.system.is_file(path):
+            return path
+    return None
