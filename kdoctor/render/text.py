@@ -179,6 +179,9 @@ def print_build(result: BuildResult, out: Console) -> None:
         )
         return
     out.print(Text(f"✘ the module build failed (exit {result.exit_code})", style="bold red"))
+    if result.cause:
+        out.print(f"  cause: “{result.cause}”", markup=False, highlight=False)
+        out.print(f"         (in {result.log_path})", markup=False, highlight=False)
     for line in result.tail:
         out.print(f"  │ {line}", markup=False, highlight=False)
     for e in result.explanations:
