@@ -299,7 +299,8 @@ def print_verify(result: VerifyResult, out: Console) -> None:
     if result.insmod_status is None and not result.timings:
         _print_advice(result, out)
         return
-    out.print(messages)
+    if result.expected:
+        out.print(messages)
     rmmod = "not run" if result.insmod_status not in (None, 0) else _exit_words(result.rmmod_status)
     statuses = [f"insmod {_exit_words(result.insmod_status)}", f"rmmod {rmmod}"]
     out.print(f"  status    {' · '.join(statuses)}", markup=False)
@@ -310,6 +311,10 @@ def print_verify(result: VerifyResult, out: Console) -> None:
         )
         out.print(f"  taint     {result.taint}: {meanings}", markup=False)
     out.print(f"  timings   {verify_timings(result.timings)}", markup=False)
+    if result.module_log and (not result.expected or not result.passed):
+        out.print(Text("\nthe module's kernel log:", style="bold"))
+        for line in result.module_log[-25:]:
+            out.print(f"  │ {line}", markup=False, highlight=False)
     if result.console_tail:
         out.print(Text("\nlast console lines:", style="bold"))
         for line in result.console_tail:
