@@ -24,6 +24,7 @@ from typing import Optional, cast
 from kdoctor.facts.kbuild import (
     Kbuild,
     Rule,
+    TooComplex,
     UnsavedObject,
     objects_without_cmd,
     parse_kbuild,
@@ -248,7 +249,10 @@ class KbuildCmdFix(Fix):
         before = system.read_text(kbuild.path)
         if before is None:
             return None
-        after = rewrite(before, kbuild, unsaved)
+        try:
+            after = rewrite(before, kbuild, unsaved)
+        except TooComplex:
+            return None
         module_dir = os.path.dirname(kbuild.path)
         reread = replace(parse_kbuild(after, kbuild.path), evaluated=kbuild.evaluated)
         if objects_without_cmd(reread, module_dir):

@@ -101,6 +101,8 @@ class VerifyResult:
 
 
 def passed_summary(expected: Sequence[str]) -> str:
+    if len(expected) == 1:
+        return "loaded, unloaded, the expected message printed"
     if expected:
         return f"loaded, unloaded, all {len(expected)} messages in order"
     return "loaded and unloaded (no messages expected: its kernel log lines are shown)"
