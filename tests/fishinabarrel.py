@@ -15,17 +15,24 @@ static const char license[] __attribute__((section(".modinfo"), used, aligned(1)
 """
 
 
+def stand_in_archive(archive: Path) -> Path:
+    """A real static library at ``archive`` holding the gcc-compiled stand-in object."""
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    source, obj = archive.parent / "hello.c", archive.parent / "hello.o"
+    source.write_text(HELLO_C)
+    flags = ["-O2", "-fno-pic", "-mcmodel=kernel", "-mno-red-zone", "-fno-stack-protector"]
+    subprocess.run(["gcc", "-c", *flags, "-o", str(obj), str(source)], check=True)
+    subprocess.run(["ar", "rcs", str(archive), str(obj)], check=True)
+    source.unlink()
+    obj.unlink()
+    return archive
+
+
 def fishinabarrel_module(parent: Path, kbuild: str) -> Path:
     """``parent/fishinabarrel`` with ``libhello_world.a``, the given Kbuild and a Makefile."""
     module = parent / "fishinabarrel"
     module.mkdir()
-    source, obj = module / "hello.c", module / "hello.o"
-    source.write_text(HELLO_C)
-    flags = ["-O2", "-fno-pic", "-mcmodel=kernel", "-mno-red-zone", "-fno-stack-protector"]
-    subprocess.run(["gcc", "-c", *flags, "-o", str(obj), str(source)], check=True)
-    subprocess.run(["ar", "rcs", str(module / "libhello_world.a"), str(obj)], check=True)
-    source.unlink()
-    obj.unlink()
+    stand_in_archive(module / "libhello_world.a")
     (module / "Kbuild").write_text(kbuild)
     (module / "Makefile").write_text("all:\n\t$(MAKE) -C $(KDIR) M=$(CURDIR) modules\n")
     return module

@@ -11,7 +11,12 @@ from typing import Any
 
 from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts
-from kdoctor.facts.kbuild import UnsavedObject, objects_without_cmd, read_kbuild
+from kdoctor.facts.kbuild import (
+    UnsavedObject,
+    objects_touching_cmd,
+    objects_without_cmd,
+    read_kbuild,
+)
 from kdoctor.facts.kernel import member_cmd_reading, module_declares_version, target_missing_files
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import KbuildCmd
@@ -31,7 +36,7 @@ class KbuildCmdCheck(Check):
                 f"needs usable headers for {ctx.target_kernel} first (see kernel-headers)",
                 kdir=ctx.kdir,
             )
-        kbuild = read_kbuild(system, ctx.module_dir)
+        kbuild = read_kbuild(system, ctx.module_dir, kdir=ctx.kdir, release=ctx.target_kernel)
         if kbuild is None:
             return self.finding(
                 Status.SKIP, f"no Kbuild or Makefile in {ctx.module_dir}", kdir=ctx.kdir
@@ -43,6 +48,7 @@ class KbuildCmdCheck(Check):
             module_has_version=module_declares_version(system, ctx.module_dir),
         )
         unsaved = objects_without_cmd(kbuild, ctx.module_dir)
+        touched = objects_touching_cmd(kbuild, ctx.module_dir)
         modules = kbuild.modules()
         first = unsaved[0] if unsaved else None
         details: dict[str, Any] = {
@@ -58,12 +64,34 @@ class KbuildCmdCheck(Check):
             "line": first.line if first else None,
             "recipe": list(first.recipe) if first else None,
             "cmd_file": first.cmd_file if first else None,
+            "touched": [u.to_json() for u in touched],
+            "evaluated_by": "make" if kbuild.evaluated_by_make else "text",
+            "kbuild_note": kbuild.note,
         }
         found = os.path.basename(kbuild.path)
         if reading.fatal is False:
             aside = f"; {first.object} ({first.rule.location}) records none" if first else ""
             return self.ok(f"not affected: {reading.why}{aside}", found=found, **details)
+        if first is None and touched:
+            return self.finding(
+                Status.WARN,
+                _touch_summary(touched[0]),
+                found=found,
+                fix_text=(
+                    "The touched .cmd file is empty, so kbuild never learns the command: when the "
+                    "command or its flags change, the object is not rebuilt. "
+                    + _remedy_text(reading.why, touched[0])
+                ),
+                **details,
+            )
         if first is None:
+            if kbuild.note and kbuild.note.startswith("too complex"):
+                return self.finding(
+                    Status.WARN,
+                    f"{os.path.basename(kbuild.path)} is {kbuild.note}: its members are unknown",
+                    found=found,
+                    **details,
+                )
             names = ", ".join(f"{m}.ko" for m in modules) or "the module"
             count = sum(len(members) for members in modules.values())
             return self.ok(
@@ -117,6 +145,15 @@ def _short(unsaved: UnsavedObject) -> str:
     return (
         f"{unsaved.rule.location} builds {unsaved.object} with "
         f"{how or '`' + command + '`'}, not $(call if_changed,...)"
+    )
+
+
+def _touch_summary(unsaved: UnsavedObject) -> str:
+    return (
+        f"{unsaved.object} gets {os.path.basename(unsaved.cmd_file)} only from a `touch` in "
+        f"{os.path.basename(unsaved.file)} ({unsaved.rule.location} does not use "
+        "$(call if_changed,...)): a workaround that hides the command from kbuild, so "
+        "rebuilds are not tracked"
     )
 
 

@@ -105,7 +105,16 @@ def list_checks(json_out: bool = JsonOpt) -> None:
 @app.command()
 def verify(
     ko: Optional[str] = typer.Option(
-        None, "--ko", help="The module to load (default: helloworld.ko of the module directory)."
+        None,
+        "--ko",
+        help="The module to load (default: the .ko the module directory's Kbuild declares).",
+    ),
+    expect: Optional[list[str]] = typer.Option(
+        None,
+        "--expect",
+        help="A message the kernel log must show; repeat it for several, in order (default: "
+        "hello-world's three messages for the bundled module; none for others: loading and "
+        "unloading must succeed, and the module's kernel log lines are shown).",
     ),
     vm_mode: bool = typer.Option(
         False,
@@ -130,9 +139,9 @@ def verify(
     json_out: bool = JsonOpt,
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Show the VM console live."),
 ) -> None:
-    """Load the built module, unload it, and confirm its three messages in order."""
+    """Load the built module, unload it, and confirm its messages in order."""
     from kdoctor.pipeline.provision import verify_module
-    from kdoctor.pipeline.verify_target import default_ko
+    from kdoctor.pipeline.verify_target import default_ko, expected_messages
     from kdoctor.render import jsonout
     from kdoctor.render import text as render
 
@@ -169,6 +178,7 @@ def verify(
         accel=accel,
         timeout=timeout,
         on_console=(lambda line: out.print(line.rstrip(), markup=False)) if verbose else None,
+        expected=expected_messages(ctx, expect or ()),
     )
     if json_out:
         jsonout.dump_json(result.to_json())

@@ -10,8 +10,22 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Optional
+
+from kdoctor.facts.kbuild_eval import evaluate
+from kdoctor.facts.kbuild_text import (
+    ASSIGN,
+    DIRECTIVES,
+    DIRECTIVES_NO_ASSIGN,
+    REFERENCE,
+    OpenRule,
+    assign,
+    logical_lines,
+    rule_line,
+    strip_comment,
+)
+from kdoctor.facts.kbuild_text import Rule as Rule
 
 # the build directory's facts moved to kdoctor.facts.kernel; these names stay importable here
 # for the code that imports them from kbuild (kdoctor.pipeline.retarget and others)
@@ -41,75 +55,16 @@ from kdoctor.facts.kernel import (
 )
 from kdoctor.machine.system import System
 
+#: the static reader's limits: references followed and characters produced per expansion
+MAX_EXPANSIONS = 10_000
+MAX_EXPANDED = 256 * 1024
+
+
+class TooComplex(Exception):
+    """The Kbuild's variables expand past the static reader's limits."""
+
+
 # -- the module's Kbuild ----------------------------------------------------------------
-
-#: recipes that record the command line in ``.<target>.cmd``
-_SAVES_CMD = re.compile(
-    r"\$\(call\s+(?:if_changed|if_changed_dep|if_changed_rule|cmd_and_savecmd|cmd_and_fixdep)\b"
-)
-_WRITES_CMD = re.compile(
-    r"\$\(dot-target\)\.cmd|\.\$\(@F\)\.cmd|\.\$\(notdir\s+\$@\)\.cmd|\.\$\(notdir\s+\$\(@\)\)\.cmd"
-)
-_CMD_ONLY = re.compile(r"\$\(call\s+cmd\s*,")
-_ASSIGN = re.compile(
-    r"^(?:(?:override|export)\s+)*([A-Za-z0-9_.\-$(){}/]+)\s*(::=|:=|\+=|\?=|!=|=)\s*(.*)$"
-)
-_DIRECTIVES = frozenset(
-    ("ifeq", "ifneq", "ifdef", "ifndef", "else", "endif", "include", "-include", "sinclude")
-)
-_DIRECTIVES_NO_ASSIGN = frozenset(("export", "unexport", "vpath", ".PHONY", "undefine"))
-#: how a Kbuild names the module directory in front of a target
-_DIR_PREFIXES = (
-    "$(obj)/",
-    "$(src)/",
-    "${obj}/",
-    "${src}/",
-    "$(M)/",
-    "$(CURDIR)/",
-    "$(PWD)/",
-    "$(KBUILD_EXTMOD)/",
-    "$(srctree)/",
-    "./",
-)
-_REFERENCE = re.compile(r"\$[({]([A-Za-z0-9_.\-]+)[)}]")
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One explicit or pattern rule with its recipe, as written in the file."""
-
-    targets: tuple[str, ...]
-    prerequisites: tuple[str, ...]
-    recipe: tuple[str, ...]
-    file: str
-    #: the rule's first line and the last line of its recipe (1-based)
-    line: int
-    end_line: int
-
-    @property
-    def location(self) -> str:
-        return f"{os.path.basename(self.file)}:{self.line}"
-
-    @property
-    def saves_cmd(self) -> bool:
-        """Whether running the recipe leaves ``.<target>.cmd`` behind."""
-        return any(_SAVES_CMD.search(r) or _WRITES_CMD.search(r) for r in self.recipe)
-
-    @property
-    def uses_cmd_only(self) -> bool:
-        """``$(call cmd,...)`` runs and prints a command but records nothing."""
-        return any(_CMD_ONLY.search(r) for r in self.recipe)
-
-    @property
-    def command(self) -> str:
-        """The recipe on one line (what it runs instead of if_changed)."""
-        return "; ".join(r for r in self.recipe if r)
-
-    def builds(self, obj: str) -> bool:
-        return any(_matches(_normal_target(t), obj) for t in self.targets)
-
-    def is_pattern(self) -> bool:
-        return all("%" in t for t in self.targets)
 
 
 @dataclass(frozen=True)
@@ -119,22 +74,50 @@ class Kbuild:
     path: str
     variables: dict[str, str] = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
+    #: module name -> members as make evaluated them (None: read without make)
+    evaluated: Optional[dict[str, list[str]]] = None
+    #: how the modules were read when not by make, or what make was not shown
+    note: Optional[str] = None
 
-    def expand(self, value: str, depth: int = 0) -> str:
-        """``value`` with references to variables this file defines filled in."""
+    @property
+    def evaluated_by_make(self) -> bool:
+        return self.evaluated is not None
+
+    def expand(self, value: str, depth: int = 0, budget: Optional[list[int]] = None) -> str:
+        """``value`` with references to variables this file defines filled in; raises
+        :class:`TooComplex` past :data:`MAX_EXPANSIONS` references or :data:`MAX_EXPANDED`
+        characters (nested references grow exponentially)."""
         if depth > 8:
             return value
+        budget = [MAX_EXPANSIONS] if budget is None else budget
 
         def one(match: re.Match[str]) -> str:
             name = match.group(1)
-            if name in self.variables:
-                return self.expand(self.variables[name], depth + 1)
-            return match.group(0)
+            if name not in self.variables:
+                return match.group(0)
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise TooComplex(f"more than {MAX_EXPANSIONS} variable references")
+            return self.expand(self.variables[name], depth + 1, budget)
 
-        return _REFERENCE.sub(one, value)
+        result = REFERENCE.sub(one, value)
+        if len(result) > MAX_EXPANDED:
+            raise TooComplex(f"a value expands past {MAX_EXPANDED} characters")
+        return result
 
     def modules(self) -> dict[str, list[str]]:
-        """Module name -> its member objects (``<name>-objs``/``-y``; else ``<name>.o``)."""
+        """Module name -> its member objects (``<name>-objs``/``-y``/``-m``, ``.o`` and ``.a``;
+        else ``<name>.o``): make's answer when it evaluated the file, else read from the text
+        (every conditional branch counts; nothing when it is too complex to read)."""
+        if self.evaluated is not None:
+            return {name: list(members) for name, members in self.evaluated.items()}
+        try:
+            return self.static_modules()
+        except TooComplex:
+            return {}
+
+    def static_modules(self) -> dict[str, list[str]]:
+        """:meth:`modules` read from the text alone; raises :class:`TooComplex`."""
         result: dict[str, list[str]] = {}
         for key, value in self.variables.items():
             if not (key == "obj-m" or re.fullmatch(r"obj-\$[({].+[)}]", key)):
@@ -144,9 +127,9 @@ class Kbuild:
                     continue
                 name = word[: -len(".o")]
                 members: list[str] = []
-                for suffix in ("-objs", "-y"):
+                for suffix in ("-objs", "-y", "-m"):
                     raw = self.variables.get(name + suffix, "")
-                    members += [w for w in self.expand(raw).split() if w.endswith(".o")]
+                    members += [w for w in self.expand(raw).split() if w.endswith((".o", ".a"))]
                 result[name] = members or [word]
         return result
 
@@ -207,11 +190,31 @@ def kbuild_path(system: System, module_dir: str) -> Optional[str]:
     return None
 
 
-def read_kbuild(system: System, module_dir: str) -> Optional[Kbuild]:
+def read_kbuild(
+    system: System,
+    module_dir: str,
+    *,
+    kdir: Optional[str] = None,
+    release: Optional[str] = None,
+) -> Optional[Kbuild]:
+    """The module's Kbuild (or Makefile), its modules evaluated by make (see
+    :mod:`kdoctor.facts.kbuild_eval`) with ``KERNELRELEASE`` set as kbuild does; when make
+    cannot, read from the text alone, with a note saying why."""
     path = kbuild_path(system, module_dir)
     if path is None:
         return None
-    return parse_kbuild(system.read_text(path) or "", path)
+    text = system.read_text(path) or ""
+    parsed = parse_kbuild(text, path)
+    result = evaluate(system, text, module_dir, kdir=kdir, release=release)
+    dropped = f"left out: {'; '.join(result.dropped)}" if result.dropped else None
+    if result.modules is not None:
+        return replace(parsed, evaluated=result.modules, note=dropped)
+    note = f"{result.problem}; read without make (every conditional branch counts)"
+    try:
+        parsed.static_modules()
+    except TooComplex as error:
+        note = f"too complex to evaluate ({result.problem}; {error})"
+    return replace(parsed, note=note)
 
 
 def cmd_file_for(module_dir: str, obj: str) -> str:
@@ -222,46 +225,35 @@ def cmd_file_for(module_dir: str, obj: str) -> str:
 
 def objects_without_cmd(kbuild: Kbuild, module_dir: str) -> list[UnsavedObject]:
     """Member objects whose rule in ``kbuild`` leaves no ``.<object>.cmd`` behind."""
-    found: list[UnsavedObject] = []
+    return [u for u, touched in _custom_built(kbuild, module_dir) if not touched]
+
+
+def objects_touching_cmd(kbuild: Kbuild, module_dir: str) -> list[UnsavedObject]:
+    """Member objects whose rule bypasses kbuild but whose file creates the ``.cmd`` itself
+    (``touch .x.o.cmd``): modpost is satisfied, yet kbuild records no command, so a changed
+    command does not rebuild the object."""
+    return [u for u, touched in _custom_built(kbuild, module_dir) if touched]
+
+
+def _custom_built(kbuild: Kbuild, module_dir: str) -> list[tuple[UnsavedObject, bool]]:
+    found: list[tuple[UnsavedObject, bool]] = []
     for module, members in kbuild.modules().items():
         for obj in members:
             rule = kbuild.rule_for(obj)
             if rule is None or rule.saves_cmd:
                 continue  # kbuild's own rules (.c/.S/.rs) go through if_changed
-            if kbuild.mentions(f".{os.path.basename(obj)}.cmd"):
-                continue  # the file writes the .cmd itself (touch .x.o.cmd)
-            found.append(UnsavedObject(module, obj, rule, cmd_file_for(module_dir, obj)))
+            touched = kbuild.mentions(f".{os.path.basename(obj)}.cmd")
+            found.append((UnsavedObject(module, obj, rule, cmd_file_for(module_dir, obj)), touched))
     return found
-
-
-@dataclass
-class _Open:
-    """A rule whose recipe lines are still being read."""
-
-    targets: list[str]
-    prerequisites: list[str]
-    recipe: list[str]
-    line: int
-    end_line: int
-
-    def close(self, path: str) -> Rule:
-        return Rule(
-            tuple(self.targets),
-            tuple(self.prerequisites),
-            tuple(self.recipe),
-            path,
-            self.line,
-            self.end_line,
-        )
 
 
 def parse_kbuild(text: str, path: str) -> Kbuild:
     """Assignments and rules of a Kbuild/Makefile; every conditional branch counts."""
     variables: dict[str, str] = {}
     rules: list[Rule] = []
-    current: Optional[_Open] = None
+    current: Optional[OpenRule] = None
     in_define = False
-    for start, end, line in _logical_lines(text):
+    for start, end, line in logical_lines(text):
         if in_define:
             in_define = line.strip() != "endef"
             continue
@@ -272,8 +264,8 @@ def parse_kbuild(text: str, path: str) -> Kbuild:
                     current.recipe.append(command)
                 current.end_line = end
             continue
-        stripped = _strip_comment(line).strip()
-        if not stripped or stripped.split()[0] in _DIRECTIVES:
+        stripped = strip_comment(line).strip()
+        if not stripped or stripped.split()[0] in DIRECTIVES:
             continue  # blank, comment and conditional lines do not end a recipe
         if current is not None:
             rules.append(current.close(path))
@@ -282,108 +274,16 @@ def parse_kbuild(text: str, path: str) -> Kbuild:
         if word == "define":
             in_define = True
             continue
-        assignment = _ASSIGN.match(stripped)
+        assignment = ASSIGN.match(stripped)
         if assignment:
-            _assign(variables, *assignment.groups())
+            assign(variables, *assignment.groups())
             continue
-        if word in _DIRECTIVES_NO_ASSIGN or stripped.startswith(".PHONY"):
+        if word in DIRECTIVES_NO_ASSIGN or stripped.startswith(".PHONY"):
             continue
-        parsed = _rule_line(stripped)
+        parsed = rule_line(stripped)
         if parsed is not None:
             targets, prerequisites, inline = parsed
-            current = _Open(targets, prerequisites, [inline] if inline else [], start, end)
+            current = OpenRule(targets, prerequisites, [inline] if inline else [], start, end)
     if current is not None:
         rules.append(current.close(path))
     return Kbuild(path=path, variables=variables, rules=tuple(rules))
-
-
-def _logical_lines(text: str) -> list[tuple[int, int, str]]:
-    """(first line, last line, text) with backslash continuations joined."""
-    lines: list[tuple[int, int, str]] = []
-    buffer: Optional[str] = None
-    start = 0
-    for number, raw in enumerate(text.splitlines(), 1):
-        if buffer is None:
-            buffer, start = raw, number
-        else:
-            buffer = buffer[:-1].rstrip() + " " + raw.strip()
-        if buffer.endswith("\\"):
-            continue
-        lines.append((start, number, buffer))
-        buffer = None
-    if buffer is not None:
-        lines.append((start, start, buffer.rstrip("\\")))
-    return lines
-
-
-def _strip_comment(line: str) -> str:
-    match = re.search(r"(?<!\\)#", line)
-    return line[: match.start()] if match else line
-
-
-def _assign(variables: dict[str, str], name: str, op: str, value: str) -> None:
-    value = value.strip()
-    if op == "+=":
-        old = variables.get(name, "")
-        variables[name] = f"{old} {value}".strip()
-    elif op == "?=":
-        variables.setdefault(name, value)
-    elif op != "!=":  # shell assignments cannot be evaluated here
-        variables[name] = value
-
-
-def _rule_line(line: str) -> Optional[tuple[list[str], list[str], str]]:
-    """Split ``targets: prerequisites ; recipe`` (also static pattern and ``::`` rules)."""
-    parts = _split_top_level(line, ":")
-    if len(parts) < 2:
-        return None
-    targets = parts[0].split()
-    rest = ":".join(p for p in parts[1:] if p != "")  # "::" rules
-    if len(parts) >= 3 and parts[1].strip():  # static pattern: targets: pattern: prereqs
-        rest = ":".join(parts[2:])
-    prereq_text, _, inline = rest.partition(";")
-    if _ASSIGN.match(prereq_text.strip()):  # target-specific variable
-        return None
-    if not targets:
-        return None
-    return targets, prereq_text.split(), inline.strip()
-
-
-def _split_top_level(text: str, sep: str) -> list[str]:
-    parts: list[str] = []
-    depth = 0
-    current = ""
-    for char in text:
-        if char in "({":
-            depth += 1
-        elif char in ")}":
-            depth = max(0, depth - 1)
-        if char == sep and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    return parts
-
-
-def _normal_target(target: str) -> str:
-    changed = True
-    while changed:
-        changed = False
-        for prefix in _DIR_PREFIXES:
-            if target.startswith(prefix):
-                target = target[len(prefix) :]
-                changed = True
-    return target
-
-
-def _matches(target: str, obj: str) -> bool:
-    # like make: a pattern (or name) without a slash is compared with the file name only
-    name = obj if "/" in target else os.path.basename(obj)
-    if "%" not in target:
-        return target == name
-    prefix, _, suffix = target.partition("%")
-    return (
-        len(name) > len(prefix) + len(suffix) and name.startswith(prefix) and name.endswith(suffix)
-    )

@@ -26,12 +26,20 @@ _TARGET = re.compile(r"--target[= ]\s*([^\s;&|)]+)")
 
 
 def module_info(facts: Facts) -> Module:
-    return read_module(facts.system, facts.ctx.module_dir)
+    ctx = facts.ctx
+    return read_module(facts.system, ctx.module_dir, kdir=ctx.kdir, release=ctx.target_kernel)
 
 
-def read_module(system: System, directory: str) -> Module:
-    """The module in ``directory`` as its files describe it."""
-    kbuild = read_kbuild(system, directory)
+def read_module(
+    system: System,
+    directory: str,
+    *,
+    kdir: Optional[str] = None,
+    release: Optional[str] = None,
+) -> Module:
+    """The module in ``directory`` as its files describe it (its Kbuild evaluated by make for
+    ``kdir``/``release`` when given, see :func:`kdoctor.facts.kbuild.read_kbuild`)."""
+    kbuild = read_kbuild(system, directory, kdir=kdir, release=release)
     texts = _build_texts(system, directory)
     commands = "\n".join(texts.values())
     driver = _driver(commands)

@@ -24,6 +24,7 @@ from typing import Optional, cast
 from kdoctor.facts.kbuild import (
     Kbuild,
     Rule,
+    TooComplex,
     UnsavedObject,
     objects_without_cmd,
     parse_kbuild,
@@ -193,7 +194,7 @@ class KbuildCmdFix(Fix):
             module_dir = cast(KbuildCmd, ask.need).module_dir
             if is_bundled(module_dir):
                 continue
-            kbuild = read_kbuild(system, module_dir)
+            kbuild = read_kbuild(system, module_dir, kdir=ctx.kdir, release=ctx.target_kernel)
             unsaved = objects_without_cmd(kbuild, module_dir) if kbuild is not None else []
             if kbuild is None or not unsaved:
                 continue
@@ -248,8 +249,12 @@ class KbuildCmdFix(Fix):
         before = system.read_text(kbuild.path)
         if before is None:
             return None
-        after = rewrite(before, kbuild, unsaved)
+        try:
+            after = rewrite(before, kbuild, unsaved)
+        except TooComplex:
+            return None
         module_dir = os.path.dirname(kbuild.path)
-        if objects_without_cmd(parse_kbuild(after, kbuild.path), module_dir):
+        reread = replace(parse_kbuild(after, kbuild.path), evaluated=kbuild.evaluated)
+        if objects_without_cmd(reread, module_dir):
             return None
         return FileEdit(path=kbuild.path, content=after, diff=_diff(kbuild.path, before, after))

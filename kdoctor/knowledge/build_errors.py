@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from kdoctor.knowledge.build_causes import GENERIC_PATTERNS, RUST_PATTERNS, Explanation, Maker
+
+__all__ = ["Explanation", "explain"]
 
 
-@dataclass(frozen=True)
-class Explanation:
-    id: str
-    cause: str
-    remedy: str
-    evidence: str
-
-
-def _cmd_file(match: re.Match[str]) -> Explanation:
+def _cmd_file(match: re.Match[str], _log: str) -> Explanation:
     name = match.group(1)
     obj = re.sub(r"^\.|\.cmd$", "", name.rsplit("/", 1)[-1])
     return Explanation(
@@ -27,7 +22,7 @@ def _cmd_file(match: re.Match[str]) -> Explanation:
     )
 
 
-def _undefined(match: re.Match[str]) -> Explanation:
+def _undefined(match: re.Match[str], _log: str) -> Explanation:
     return Explanation(
         "modpost-undefined",
         f"modpost found that the module uses {match.group(1)}, which the target kernel does not "
@@ -38,7 +33,7 @@ def _undefined(match: re.Match[str]) -> Explanation:
     )
 
 
-def _license(match: re.Match[str]) -> Explanation:
+def _license(match: re.Match[str], _log: str) -> Explanation:
     return Explanation(
         "modpost-license",
         "The module declares no MODULE_LICENSE, so modpost refuses it (and GPL-only symbols).",
@@ -47,10 +42,23 @@ def _license(match: re.Match[str]) -> Explanation:
     )
 
 
-def _clang_flag(match: re.Match[str]) -> Explanation:
+def _clang_flag(match: re.Match[str], log: str) -> Explanation:
+    flag = match.group(1)
+    before = log[: match.start()].splitlines()[-3:]
+    if any(re.match(r"\s+CC \[M\]\s", line) for line in before):
+        return Explanation(
+            "compiler-family",
+            f"clang rejected {flag} while compiling the module's C code: the module's build "
+            "compiles with clang (CC=clang), but the target kernel was built with gcc, whose "
+            "flags kbuild hands to the compiler.",
+            "Build with the compiler the kernel was built with: drop CC=clang/LLVM=1 (and "
+            "CONFIG_CC_IS_CLANG=y) from the module's Makefile or command line; kdoctor check "
+            "--module-dir DIR names the kernel's compiler.",
+            match.group(0),
+        )
     return Explanation(
         "clang-gcc-flag",
-        f"clang rejected {match.group(1)}, a flag the kernel's headers carry because the target "
+        f"clang rejected {flag}, a flag the kernel's headers carry because the target "
         "kernel was built with gcc; bindgen passes kbuild's CFLAGS to libclang.",
         "Update hello-world's bindgen flag filter (or the module's) to drop that flag; rerun "
         "kdoctor check clang libclang to confirm the versions.",
@@ -58,7 +66,7 @@ def _clang_flag(match: re.Match[str]) -> Explanation:
     )
 
 
-def _libclang(match: re.Match[str]) -> Explanation:
+def _libclang(match: re.Match[str], _log: str) -> Explanation:
     return Explanation(
         "libclang",
         "bindgen could not load libclang.",
@@ -68,7 +76,7 @@ def _libclang(match: re.Match[str]) -> Explanation:
     )
 
 
-def _rustc_target(match: re.Match[str]) -> Explanation:
+def _rustc_target(match: re.Match[str], _log: str) -> Explanation:
     return Explanation(
         "rust-target",
         "rustc does not know the kernel target or cannot find core for it.",
@@ -78,7 +86,8 @@ def _rustc_target(match: re.Match[str]) -> Explanation:
     )
 
 
-_PATTERNS = (
+#: explainers of a named cause, in priority order (the first that matches is the main one)
+_PATTERNS: tuple[tuple[re.Pattern[str], Maker], ...] = (
     (re.compile(r"(\S*\.cmd): No such file or directory"), _cmd_file),
     (re.compile(r'ERROR: modpost: "([^"]+)" \[[^\]]+\] undefined!'), _undefined),
     (re.compile(r"missing MODULE_LICENSE\(\)[^\n]*"), _license),
@@ -93,19 +102,23 @@ _PATTERNS = (
         ),
         _libclang,
     ),
+    *RUST_PATTERNS,
     (re.compile(r"error\[E0463\]: can't find crate for `core`[^\n]*"), _rustc_target),
     (re.compile(r"error: Error loading target specification[^\n]*"), _rustc_target),
+    *GENERIC_PATTERNS,
 )
 
 
 def explain(log: str) -> list[Explanation]:
-    """Every known failure the log shows, each once, in the order of the patterns."""
+    """Every known failure the log shows, each once, in the order of the patterns: named
+    causes first, then the generic ones (a rustc error code, a cargo or make error), which
+    quote the line that failed."""
     found: list[Explanation] = []
     seen: set[str] = set()
     for pattern, make in _PATTERNS:
         match = pattern.search(log)
         if match:
-            explanation = make(match)
+            explanation = make(match, log)
             if explanation.id not in seen:
                 seen.add(explanation.id)
                 found.append(explanation)

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from kdoctor.knowledge.build_causes import first_cause, without_backtrace
 from kdoctor.knowledge.build_errors import Explanation, explain
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
@@ -34,6 +35,9 @@ class BuildResult:
     explanations: tuple[Explanation, ...] = ()
     tail: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
+    #: the log line that states why the build failed (the main explanation's evidence, else
+    #: the first error line), quoted as it is
+    cause: Optional[str] = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -50,6 +54,7 @@ class BuildResult:
                 for e in self.explanations
             ],
             "tail": list(self.tail),
+            "cause": self.cause,
         }
 
 
@@ -138,6 +143,9 @@ def build(
     ko = _find_ko(system, module_dir) if probe.ok else None
     ok = probe.ok and ko is not None
     explanations = tuple(explain(text)) if not ok else ()
+    cause = None
+    if not ok:
+        cause = explanations[0].evidence.strip() if explanations else first_cause(text)
     return BuildResult(
         ok=ok,
         module_dir=module_dir,
@@ -147,8 +155,9 @@ def build(
         argv=tuple(argv),
         exit_code=probe.exit_code,
         explanations=explanations,
-        tail=tuple(text.splitlines()[-15:]) if not ok else (),
+        tail=tuple(without_backtrace(text.splitlines())[-15:]) if not ok else (),
         env=env,
+        cause=cause,
     )
 
 

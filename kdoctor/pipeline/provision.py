@@ -11,7 +11,7 @@ persisted is what the second diagnosis sees (no cached probe from before survive
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Protocol
@@ -33,7 +33,7 @@ from kdoctor.pipeline.retarget import retarget
 from kdoctor.pipeline.verified_stamp import Stamp, record, still_verified
 from kdoctor.pipeline.verify_host import verify_host
 from kdoctor.pipeline.verify_result import VerifyResult
-from kdoctor.pipeline.verify_target import choose_mode, target_release
+from kdoctor.pipeline.verify_target import choose_mode, expected_messages, target_release
 from kdoctor.pipeline.verify_vm import verify_vm
 from kdoctor.pipeline.vm_boot import DEFAULT_TIMEOUT
 
@@ -335,15 +335,25 @@ def verify_module(
     accel: str = "auto",
     timeout: float = DEFAULT_TIMEOUT,
     on_console: Optional[Callable[[str], None]] = None,
+    expected: Optional[Sequence[str]] = None,
 ) -> VerifyResult:
     """Load the module, unload it and judge the kernel's messages: in a VM booting the kernel
     the module was built for (the default), or in the running kernel (``requested="host"``, or
-    ``"auto"`` with the person's consent when it can load it)."""
+    ``"auto"`` with the person's consent when it can load it). ``expected``: the messages that
+    must appear in order (default: :func:`expected_messages`)."""
+    messages = expected_messages(ctx) if expected is None else tuple(expected)
     release, differs = target_release(ctx, system, ko)
     mode, why = choose_mode(ctx, system, requested, consent=consent, release=release)
     with progress("verify") as display:
         if mode == "host":
-            return verify_host(ctx, system, ko, on_step=display.step, notes=[why] if why else [])
+            return verify_host(
+                ctx,
+                system,
+                ko,
+                on_step=display.step,
+                notes=[why] if why else [],
+                expected=messages,
+            )
         return verify_vm(
             ctx,
             system,
@@ -354,4 +364,5 @@ def verify_module(
             on_step=display.step,
             on_console=on_console,
             notes=[n for n in (why, differs) if n],
+            expected=messages,
         )

@@ -20,6 +20,7 @@ from kdoctor.pipeline.verify_result import (
     missing_summary,
     module_name,
     no_module,
+    passed_summary,
     save_log,
     tail,
     taint_letters,
@@ -34,8 +35,10 @@ def verify_host(
     *,
     on_step: Optional[Step] = None,
     notes: Sequence[str] = (),
+    expected: Sequence[str] = MESSAGES,
 ) -> VerifyResult:
-    """insmod and rmmod on the running kernel; the caller has the person's consent."""
+    """insmod and rmmod on the running kernel; the caller has the person's consent. The
+    ``expected`` messages must appear in order (none: loading and unloading must succeed)."""
     step = on_step or (lambda _text: None)
     started = time.monotonic()
     module = module_name(ko)
@@ -46,6 +49,7 @@ def verify_host(
         kernel=ctx.running_kernel,
         module=ko,
         notes=tuple(notes),
+        expected=tuple(expected),
     )
     if not system.is_file(ko):
         missing_ko = no_module(ko)
@@ -73,7 +77,7 @@ def verify_host(
         timings["rmmod_s"] = unloaded.duration_ms / 1000
     after = _kernel_log(system, sudo, transcript)
     new = _new_lines(before, after)
-    found, missing = match_in_order(new)
+    found, missing = match_in_order(new, expected)
     base = with_(
         base,
         found=found,
@@ -93,8 +97,9 @@ def verify_host(
     return with_(
         base,
         passed=summary is None,
-        summary=summary or f"loaded, unloaded, all {len(MESSAGES)} messages in order",
+        summary=summary or passed_summary(expected),
         insmod_error=error,
+        module_log=tuple(line for line in new if line.strip()),
         remediation=remediation,
         timings=timings,
         log_path=log_path,

@@ -72,6 +72,8 @@ class VerifyResult:
     console_tail: tuple[str, ...] = ()
     remediation: Optional[Remediation] = None
     notes: tuple[str, ...] = ()
+    #: what the kernel logged while the module was loaded and unloaded (its own lines)
+    module_log: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,7 +96,16 @@ class VerifyResult:
             "console_tail": list(self.console_tail),
             "remediation": self.remediation.to_json() if self.remediation else None,
             "notes": list(self.notes),
+            "module_log": list(self.module_log),
         }
+
+
+def passed_summary(expected: Sequence[str]) -> str:
+    if len(expected) == 1:
+        return "loaded, unloaded, the expected message printed"
+    if expected:
+        return f"loaded, unloaded, all {len(expected)} messages in order"
+    return "loaded and unloaded (no messages expected: its kernel log lines are shown)"
 
 
 def taint_letters(value: Optional[int]) -> str:

@@ -4,13 +4,15 @@ whether to load it into a VM or into the running kernel."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Optional
 
 from kdoctor.facts.loading import host_loading
+from kdoctor.facts.module import read_module
 from kdoctor.machine.system import System
-from kdoctor.model.context import Context
-from kdoctor.pipeline.verify_result import KO_NAME
+from kdoctor.model.context import Context, bundled_module_dir
+from kdoctor.pipeline.verify_result import KO_NAME, MESSAGES
 
 
 def module_release(system: System, ko_path: str) -> Optional[str]:
@@ -26,15 +28,34 @@ def module_release(system: System, ko_path: str) -> Optional[str]:
     return words[0] if words else None
 
 
+def declared_ko_names(ctx: Context, system: System) -> list[str]:
+    """The ``.ko`` files the module's Kbuild declares (``helloworld.ko`` when it declares none
+    kdoctor can read)."""
+    module = read_module(system, ctx.module_dir, kdir=ctx.kdir, release=ctx.target_kernel)
+    return [f"{name}.ko" for name in module.ko_names] or [KO_NAME]
+
+
 def default_ko(ctx: Context, system: System) -> str:
-    """``helloworld.ko`` in the module directory, or in the cache's copy when that is newer
-    (kdoctor builds a read-only module directory in ``<cache>/modules/``)."""
-    own = os.path.join(ctx.module_dir, KO_NAME)
-    copy = os.path.join(
-        ctx.cache_dir, "modules", os.path.basename(ctx.module_dir.rstrip("/")), KO_NAME
-    )
-    existing = [p for p in (own, copy) if system.is_file(p)]
-    return max(existing, key=lambda p: system.mtime(p) or 0.0) if existing else own
+    """The ``.ko`` the module's Kbuild declares, in the module directory or in the cache's copy,
+    whichever is newer (kdoctor builds a read-only module directory in ``<cache>/modules/``);
+    the module directory's first declared name when none is built yet."""
+    names = declared_ko_names(ctx, system)
+    copy_dir = os.path.join(ctx.cache_dir, "modules", os.path.basename(ctx.module_dir.rstrip("/")))
+    candidates = [os.path.join(d, n) for n in names for d in (ctx.module_dir, copy_dir)]
+    existing = [p for p in candidates if system.is_file(p)]
+    if existing:
+        return max(existing, key=lambda p: system.mtime(p) or 0.0)
+    return os.path.join(ctx.module_dir, names[0])
+
+
+def expected_messages(ctx: Context, expect: Sequence[str] = ()) -> tuple[str, ...]:
+    """What the kernel log must show, in order: ``--expect`` when given, the bundled
+    hello-world's three messages for it, else nothing (loading and unloading must succeed)."""
+    if expect:
+        return tuple(expect)
+    if os.path.normpath(ctx.module_dir) == os.path.normpath(bundled_module_dir()):
+        return MESSAGES
+    return ()
 
 
 def target_release(ctx: Context, system: System, ko_path: str) -> tuple[str, Optional[str]]:

@@ -24,6 +24,7 @@ from kdoctor.pipeline.verify_result import (
     missing_summary,
     module_name,
     no_module,
+    passed_summary,
     save_log,
     status_words,
     tail,
@@ -43,11 +44,20 @@ def verify_vm(
     on_step: Optional[Step] = None,
     on_console: Optional[Callable[[str], None]] = None,
     notes: Sequence[str] = (),
+    expected: Sequence[str] = MESSAGES,
 ) -> VerifyResult:
+    """Boot ``release`` in qemu, load and unload ``ko``; the ``expected`` messages must appear
+    in order (none: loading and unloading must succeed)."""
     step = on_step or (lambda _text: None)
     started = time.monotonic()
     base = VerifyResult(
-        mode="vm", passed=False, summary="", kernel=release, module=ko, notes=tuple(notes)
+        mode="vm",
+        passed=False,
+        summary="",
+        kernel=release,
+        module=ko,
+        notes=tuple(notes),
+        expected=tuple(expected),
     )
     tools = _vm_tools(ctx, system, ko)
     if isinstance(tools, Problem):
@@ -140,7 +150,7 @@ def judge_vm(
     base: VerifyResult, run: vm_boot.Boot, report: vm_console.ConsoleReport, module: str
 ) -> VerifyResult:
     """The verdict on one VM run."""
-    found, missing = match_in_order(report.messages)
+    found, missing = match_in_order(report.messages, base.expected)
     insmod_error: Optional[str] = None
     if report.insmod_rc not in (None, 0):
         said = [e for e in report.tool_errors if e.startswith("insmod")]
@@ -151,8 +161,9 @@ def judge_vm(
         base,
         accel=run.accel,
         passed=passed,
-        summary=summary or f"loaded, unloaded, all {len(MESSAGES)} messages in order",
+        summary=summary or passed_summary(base.expected),
         found=found,
+        module_log=vm_console.module_lines(report),
         missing=missing,
         insmod_status=report.insmod_rc,
         insmod_error=insmod_error,

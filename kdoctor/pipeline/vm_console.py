@@ -17,6 +17,7 @@ _OOPS = re.compile(
     r"(?:BUG: .*|Oops: .*|general protection fault.*|kernel BUG at .*|Unable to handle .*)"
 )
 _TOOL_ERROR = re.compile(r"\b(?:insmod|rmmod): .*")
+_STAMP = re.compile(r"^\[\s*(\d+\.\d+)\]\s?")
 _QEMU_ERROR = re.compile(r"^qemu(?:-system-\S+)?: .*")
 
 
@@ -50,6 +51,20 @@ class ConsoleReport:
         if self.kernel_log:
             return self.kernel_log
         return tuple(line for line in self.lines if MARK not in line)
+
+
+def module_lines(report: ConsoleReport) -> tuple[str, ...]:
+    """The kernel log lines printed after ``/init`` started (the module's own lines): those
+    stamped at or after the boot marker's uptime."""
+    start = report.uptimes.get("boot")
+    if start is None:
+        return ()
+    kept: list[str] = []
+    for line in report.kernel_log:
+        stamp = _STAMP.match(line)
+        if stamp and float(stamp.group(1)) >= start and line[stamp.end() :].strip():
+            kept.append(line)
+    return tuple(kept)
 
 
 def clean(text: str) -> list[str]:

@@ -192,6 +192,9 @@ def print_build(result: BuildResult, out: Console) -> None:
         )
         return
     out.print(Text(f"✘ the module build failed (exit {result.exit_code})", style="bold red"))
+    if result.cause:
+        out.print(f"  cause: “{result.cause}”", markup=False, highlight=False)
+        out.print(f"         (in {result.log_path})", markup=False, highlight=False)
     for line in result.tail:
         out.print(f"  │ {line}", markup=False, highlight=False)
     for e in result.explanations:
@@ -306,7 +309,8 @@ def print_verify(result: VerifyResult, out: Console) -> None:
     if result.insmod_status is None and not result.timings:
         _print_advice(result, out)
         return
-    out.print(messages)
+    if result.expected:
+        out.print(messages)
     rmmod = "not run" if result.insmod_status not in (None, 0) else _exit_words(result.rmmod_status)
     statuses = [f"insmod {_exit_words(result.insmod_status)}", f"rmmod {rmmod}"]
     out.print(f"  status    {' · '.join(statuses)}", markup=False)
@@ -317,6 +321,10 @@ def print_verify(result: VerifyResult, out: Console) -> None:
         )
         out.print(f"  taint     {result.taint}: {meanings}", markup=False)
     out.print(f"  timings   {verify_timings(result.timings)}", markup=False)
+    if result.module_log and (not result.expected or not result.passed):
+        out.print(Text("\nthe module's kernel log:", style="bold"))
+        for line in result.module_log[-25:]:
+            out.print(f"  │ {line}", markup=False, highlight=False)
     if result.console_tail:
         out.print(Text("\nlast console lines:", style="bold"))
         for line in result.console_tail:

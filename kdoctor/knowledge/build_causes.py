@@ -1,0 +1,187 @@
+"""Build failures of cargo-driven and Rust-for-Linux modules, the generic causes (a rustc error
+code, cargo's or make's error line), and how to find the first cause line of a build log
+(never a backtrace frame). :mod:`kdoctor.knowledge.build_errors` holds the whole table."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+
+@dataclass(frozen=True)
+class Explanation:
+    id: str
+    cause: str
+    remedy: str
+    #: the log line (or lines) that show the cause, quoted as they are
+    evidence: str
+
+
+Maker = Callable[["re.Match[str]", str], Explanation]
+
+
+def _rustup_no_toolchain(match: re.Match[str], _log: str) -> Explanation:
+    tool = match.group(1)
+    return Explanation(
+        "rustup-no-toolchain",
+        f"`{tool}` is rustup's proxy, and rustup has no toolchain for the module's directory "
+        "(no default, no override, no rust-toolchain file), so it runs nothing.",
+        f"Run kdoctor check --module-dir DIR: it names a {tool} the module's toolchain can run. "
+        "Or give rustup a toolchain: `rustup default <toolchain>`, `rustup override set "
+        "<toolchain>` in the module directory, or the module's own rust-toolchain file.",
+        match.group(0),
+    )
+
+
+def _no_subcommand(match: re.Match[str], _log: str) -> Explanation:
+    command = match.group(1)
+    return Explanation(
+        "cargo-subcommand",
+        f"cargo has no `{command}` subcommand: the module's build runs `cargo {command}`, which "
+        f"comes from the separate cargo-{command} crate (the 2019 generation built core for a "
+        "custom target with it).",
+        f"Install cargo-{command} for the module's toolchain (it needs crates.io), or build with "
+        "`cargo build -Z build-std=core,alloc --target <target>` on a nightly toolchain, which "
+        "replaced it.",
+        match.group(0),
+    )
+
+
+def _unknown_target(match: re.Match[str], _log: str) -> Explanation:
+    target = match.group(1)
+    return Explanation(
+        "rust-target-unknown",
+        f"this rustc has no built-in target {target}: the module names a target that later "
+        "rustc releases removed (or never had).",
+        "Build with a toolchain from the module's era that still has the target (the module's "
+        "rust-toolchain file), or give the module a target JSON file; `rustc --print "
+        "target-list` lists the built-in targets. kdoctor check --module-dir DIR checks it.",
+        match.group(0),
+    )
+
+
+def _custom_target_unstable(match: re.Match[str], _log: str) -> Explanation:
+    return Explanation(
+        "rust-target-json-unstable",
+        "the module's target is a JSON file, and this rustc accepts custom targets only with "
+        "`-Zunstable-options`, which a stable toolchain refuses.",
+        "Build with a nightly toolchain (or RUSTC_BOOTSTRAP=1) and pass -Zunstable-options, "
+        "or pin the module's toolchain in its rust-toolchain file.",
+        match.group(0),
+    )
+
+
+def _target_field(match: re.Match[str], _log: str) -> Explanation:
+    field = match.group(1)
+    return Explanation(
+        "rust-target-json-field",
+        f"the module's target JSON has the field `{field}`, which this rustc no longer knows: "
+        "the file was written for an older rustc.",
+        f"Update the target JSON for this rustc (remove or rename `{field}`; "
+        "`eliminate-frame-pointer` became `frame-pointer`), or build with the toolchain the "
+        "module pins.",
+        match.group(0),
+    )
+
+
+def _rust_for_linux(match: re.Match[str], _log: str) -> Explanation:
+    return Explanation(
+        "rust-for-linux",
+        f"kbuild compiles the module's .rs source itself, which needs {match.group(1)} and the "
+        "rest of the kernel's rust/ artefacts: the target kernel was built without CONFIG_RUST, "
+        "so its build tree has none (Debian's stock kernels ship none).",
+        "Build against a kernel built with CONFIG_RUST=y (whose build tree has rust/), a "
+        "distribution that ships the Rust artefacts for its kernels, or rewrite the module in "
+        "the kbuild-rustc style of kdoctor's bundled hello-world.",
+        match.group(0),
+    )
+
+
+def _rustc_error(match: re.Match[str], _log: str) -> Explanation:
+    location = re.search(r"\n\s*--> (\S+)", match.string[match.end() : match.end() + 400])
+    where = f" at {location.group(1)}" if location else ""
+    return Explanation(
+        f"rustc-{match.group(1)}",
+        f"rustc stopped on error {match.group(1)}{where}: {match.group(2)}",
+        f"Read the error in the log (`rustc --explain {match.group(1)}` describes it); when the "
+        "module built elsewhere, its toolchain pin or its crates may not match this machine "
+        "(kdoctor check --module-dir DIR).",
+        match.group(0),
+    )
+
+
+def _cargo_failed(match: re.Match[str], log: str) -> Explanation:
+    causes = re.findall(r"Caused by:\n\s+(\S[^\n]*)", log[match.end() :])
+    deepest = f" (cause: {causes[-1]})" if causes else ""
+    return Explanation(
+        "cargo",
+        f"cargo failed to {match.group(1)}{deepest}",
+        "Read cargo's `Caused by:` lines in the log; kdoctor check --module-dir DIR checks "
+        "the module's cargo, target and crates.",
+        match.group(0),
+    )
+
+
+def _no_rule(match: re.Match[str], _log: str) -> Explanation:
+    needed = f", which {match.group(2)} needs" if match.group(2) else ""
+    return Explanation(
+        "make-no-rule",
+        f"make has no way to build {match.group(1)}{needed}: no source file for it and no "
+        "rule in the module's Kbuild or Makefile makes it.",
+        "Check the object names in the module's Kbuild (obj-m, <module>-objs/-y) against its "
+        "source files, and that the rule (or the cargo build) meant to produce it runs.",
+        match.group(0),
+    )
+
+
+RUST_PATTERNS: tuple[tuple[re.Pattern[str], Maker], ...] = (
+    (re.compile(r"rustup could not choose a version of (\S+) to run[^\n]*"), _rustup_no_toolchain),
+    (re.compile(r"error: no such (?:sub)?command: `([^`]+)`"), _no_subcommand),
+    (
+        re.compile(r'could not find specification for target "([^"]+)"[^\n]*', re.IGNORECASE),
+        _unknown_target,
+    ),
+    (
+        re.compile(r"error: [^\n]*custom targets are unstable and require `-Zunstable-options`"),
+        _custom_target_unstable,
+    ),
+    (
+        re.compile(r"error loading target specification: [^\n]*?unknown field `([^`]+)`"),
+        _target_field,
+    ),
+    (re.compile(r'target file "([^"]*rust/target\.json)" does not exist'), _rust_for_linux),
+)
+
+GENERIC_PATTERNS: tuple[tuple[re.Pattern[str], Maker], ...] = (
+    (re.compile(r"No rule to make target '([^']+)'(?:, needed by '([^']+)')?"), _no_rule),
+    (re.compile(r"error\[(E\d{4})\]: ([^\n]+)"), _rustc_error),
+    (re.compile(r"error: failed to ([^\n]+)"), _cargo_failed),
+)
+
+# -- the first cause line ---------------------------------------------------------------------
+#: a line that states why a build failed, in the order tools print them
+_CAUSE = re.compile(
+    r"error\[E\d+\]:|^\s*error:|^\S*: error:|No rule to make target|No such file or directory"
+    r"|^ERROR: |undefined!|panicked at|fatal error:|^\s*\S*clang\S*: error:"
+)
+#: what follows the cause and never explains it
+_NOT_A_CAUSE = re.compile(
+    r"error: aborting due to|error: could not compile|make(?:\[\d+\])?: \*\*\* \[|"
+    r"^\s*\d+: |^\s+at \S+:\d+|Stack backtrace:|^note: run with `RUST_BACKTRACE"
+)
+#: a frame of a Rust backtrace (rustup's and cargo's errors print one with RUST_BACKTRACE)
+_FRAME = re.compile(r"^\s*(?:\d+: \S|at \S+:\d+(?::\d+)?$|Stack backtrace:$|<unknown>$)")
+
+
+def first_cause(log: str) -> Optional[str]:
+    """The first line of ``log`` that states why the build failed, stripped; None when none."""
+    for line in log.splitlines():
+        if _CAUSE.search(line) and not _NOT_A_CAUSE.search(line):
+            return line.strip()
+    return None
+
+
+def without_backtrace(lines: list[str]) -> list[str]:
+    """``lines`` without the frames of a Rust backtrace."""
+    return [line for line in lines if not _FRAME.match(line)]
