@@ -87,9 +87,7 @@ def test_what_only_the_person_can_change_is_said_in_the_plan() -> None:
         Status.FAIL,
         "no x86_64-linux-kernel",
         needs=(
-            ByHand(
-                "module-target", "it changes the module's own files", "Pin nightly-2020-11-30."
-            ),
+            ByHand("module-target", "it changes the module's own files", "Pin nightly-2020-11-30."),
         ),
     )
     plan = plan_for(target, system=FakeSystem())
