@@ -148,4 +148,6 @@ app.command(name="fetch-image", hidden=True)(cli_provision.fetch_image_command)
 
 
 def main() -> None:
-    app()
+    from kdoctor.cli.errors import guarded
+
+    guarded(app)
