@@ -311,7 +311,8 @@ class FakeSystem:
         parent = os.path.dirname(path)
         while parent not in ("", "/"):
             if parent in self.files:
-                raise place_error(path, OSError(errno.ENOTDIR, "Not a directory", path))
+                reason = f"{parent} is a file, not a directory"
+                raise PlaceError(path, reason, "move that file away", errno.ENOTDIR)
             parent = os.path.dirname(parent)
 
     def makedirs(self, path: str) -> None:

@@ -73,7 +73,11 @@ def read_regular(path: str, limit: int = TEXT_LIMIT, *, prefix: bool = False) ->
         return FileRead(path)
     except NotADirectoryError:
         return FileRead(path)
-    except OSError as exc:
+    except OSError as exc:  # a socket cannot be opened at all (ENXIO): say what it is
+        with contextlib.suppress(OSError):
+            mode = os.stat(path).st_mode
+            if not stat.S_ISREG(mode):
+                return FileRead(path, problem=f"is {kind_of(mode)}, not a regular file")
         return FileRead(path, problem=f"cannot be read: {exc.strerror or exc}")
     try:
         info = os.fstat(fd)
