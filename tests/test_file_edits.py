@@ -229,7 +229,7 @@ def test_a_file_where_a_directory_must_be_is_named(tmp_path: Path) -> None:
         files.make_dirs(str(tmp_path / "cache" / "logs"))
     assert f"{tmp_path / 'cache'} is a file, not a directory" in str(caught.value)
     assert "KDOCTOR_CACHE" in str(caught.value)
-    with pytest.raises(PlaceError, match="exists and is not a directory"):
+    with pytest.raises(PlaceError, match="cache is a file, not a directory"):
         files.make_dirs(str(tmp_path / "cache"))
 
 

@@ -145,20 +145,22 @@ def place_error(path: str, exc: OSError) -> PlaceError:
     where = exc.filename if isinstance(exc.filename, str) else path
     reason = exc.strerror or str(exc)
     if code == errno.ENOTDIR:
-        blocker = _file_in_the_way(where)
-        if blocker is not None:
-            reason = f"{blocker} is a file, not a directory"
+        reason = _file_in_the_way(where) or reason
     remedy = _REMEDIES.get(code, "check that path and run kdoctor again")
     return PlaceError(where, reason, remedy, code)
 
 
 def _file_in_the_way(path: str) -> Optional[str]:
-    """The first part of ``path`` that exists and is not a directory."""
+    """What the first part of ``path`` that exists but is not a directory is, in words."""
     parts = os.path.abspath(path).split(os.sep)
     for end in range(2, len(parts) + 1):
         prefix = os.sep.join(parts[:end])
         if os.path.lexists(prefix) and not os.path.isdir(prefix):
-            return prefix
+            if os.path.islink(prefix):
+                return f"{prefix} is a symlink to {os.readlink(prefix)}, not a directory"
+            mode = os.stat(prefix).st_mode
+            kind = "a file" if stat.S_ISREG(mode) else kind_of(mode)
+            return f"{prefix} is {kind}, not a directory"
     return None
 
 
@@ -167,9 +169,8 @@ def make_dirs(path: str) -> None:
     try:
         os.makedirs(path, exist_ok=True)
     except FileExistsError as exc:  # a file (or a dangling link) where the directory goes
-        raise PlaceError(
-            path, "it exists and is not a directory", _REMEDIES[errno.EEXIST], exc.errno or 0
-        ) from exc
+        reason = _file_in_the_way(path) or "it exists and is not a directory"
+        raise PlaceError(path, reason, _REMEDIES[errno.EEXIST], exc.errno or 0) from exc
     except OSError as exc:
         raise place_error(path, exc) from exc
 
@@ -227,7 +228,10 @@ def write_atomic(
     """
     target = write_target(path)
     directory = os.path.dirname(os.path.abspath(target))
-    make_dirs(directory)
+    try:
+        make_dirs(directory)
+    except PlaceError as exc:  # name the file being written, and what is in its way
+        raise PlaceError(target, exc.reason, exc.remedy, exc.errno or 0) from exc
     try:
         return _replace(target, directory, text, backup, mode)
     except OSError as exc:
