@@ -150,3 +150,13 @@ def test_the_toolchain_check_names_a_refused_pin_file_and_the_cure() -> None:
     assert finding.remediation is not None
     assert "Replace /m/rust-toolchain.toml with a regular file" in finding.remediation.text
     assert ctx.pin.to_json()["problem"] == pin.problem
+
+
+def test_copying_a_module_skips_fifos_and_devices(tmp_path: Path) -> None:
+    source = tmp_path / "module"
+    source.mkdir()
+    (source / "Kbuild").write_text("obj-m := x.o\n")
+    os.mkfifo(source / "rust-toolchain.toml")
+    (source / "zero").symlink_to("/dev/zero")
+    _quick(Runner().copy_tree, str(source), str(tmp_path / "copy"))
+    assert sorted(os.listdir(tmp_path / "copy")) == ["Kbuild"]

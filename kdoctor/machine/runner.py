@@ -7,6 +7,7 @@ import os
 import platform
 import shutil
 import signal
+import stat
 import tempfile
 import threading
 import time
@@ -246,6 +247,8 @@ class Runner:
             for name in names:
                 src, dst = os.path.join(root, name), os.path.join(target, rel, name)
                 s = os.stat(src)
+                if not stat.S_ISREG(s.st_mode):
+                    continue  # a FIFO or a device would block or never end: never copied
                 try:
                     d = os.stat(dst)
                     if d.st_size == s.st_size and int(d.st_mtime) == int(s.st_mtime):

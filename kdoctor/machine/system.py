@@ -190,7 +190,8 @@ class System(Protocol):
     def copy_tree(self, source: str, target: str) -> None:
         """Bring ``target`` up to date with the files of ``source``: copy those missing or
         differing in size or mtime, keeping their mtimes (so make's timestamps stay useful);
-        ``__pycache__`` directories are skipped, nothing is deleted."""
+        ``__pycache__`` directories and anything that is not a regular file (a FIFO, a device)
+        are skipped, nothing is deleted."""
         ...
 
     def open_log(self, path: str, *, append: bool = False) -> TextIO:
