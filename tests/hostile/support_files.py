@@ -50,10 +50,10 @@ def seed_stock_image(sandbox: Sandbox) -> None:
 
 def only_file_edits(
     sandbox: Sandbox, *args: str, env: Optional[Mapping[str, Optional[str]]] = None
-) -> dict[str, object]:
-    """The plan ``fix --dry-run ARGS`` shows; skips the scenario unless every step is a file
-    edit or kdoctor's own image download into its cache (``fix --yes`` must never install
-    anything from a test)."""
+) -> Result:
+    """``fix --dry-run --json ARGS`` (the plan as JSON on stdout, as text on stderr); skips the
+    scenario unless every step is a file edit or kdoctor's own image download into its cache
+    (``fix --yes`` must never install anything from a test)."""
     result = sandbox.run("fix", "--dry-run", "--json", *args, env=env)
     assert result.code == 0, result.text
     data = json.loads(result.out)
@@ -61,4 +61,4 @@ def only_file_edits(
     harmless = [s for s in steps if s["edit"] or s["argv"][1:4] == ["-m", "kdoctor", "fetch-image"]]
     if not steps or harmless != steps:
         pytest.skip(f"this machine's plan is not only file edits: {steps}")
-    return data
+    return result

@@ -32,12 +32,10 @@ def module(sandbox: Sandbox) -> Sandbox:
 
 
 def _dry(sandbox: Sandbox) -> str:
-    only_file_edits(sandbox, "--module-dir", str(sandbox.module))
-    result = sandbox.run("fix", "--dry-run", "--module-dir", str(sandbox.module))
-    assert result.code == 0, result.text
-    if f"write {sandbox.module}/Kbuild" not in result.out:
+    result = only_file_edits(sandbox, "--module-dir", str(sandbox.module))
+    if f"write {sandbox.module}/Kbuild" not in result.err:
         pytest.skip("the kbuild-cmd check does not ask for a rewrite on this machine")
-    return result.out
+    return result.err
 
 
 def test_the_dry_run_shows_the_exact_change_and_changes_nothing(module: Sandbox) -> None:

@@ -151,16 +151,15 @@ def test_fix_edits_only_the_line_it_must(
     sandbox = editable
     sandbox.config.write_bytes(original)
     os.chmod(sandbox.config, 0o600)
-    only_file_edits(sandbox, "--module-dir", str(sandbox.module))
-    dry = sandbox.run("fix", "--dry-run", "--module-dir", str(sandbox.module))
+    dry = only_file_edits(sandbox, "--module-dir", str(sandbox.module))
     assert sandbox.config.read_bytes() == original  # a dry run changes nothing
     minus = [
-        line for line in dry.text.splitlines() if line.strip().startswith("-") and "---" not in line
+        line for line in dry.err.splitlines() if line.strip().startswith("-") and "---" not in line
     ]
     # no line of the person's leaves the file; the last one only gains the newline it lacked
     rewritten = not original.endswith(b"\n")
     assert (minus != []) == rewritten, dry.text
-    assert f"+export KDIR=/lib/modules/{STOCK}/build" in dry.text
+    assert f"+export KDIR=/lib/modules/{STOCK}/build" in dry.err
     result = sandbox.run("fix", "--yes", "--no-build", "--module-dir", str(sandbox.module))
     assert result.code == 0, result.text
     clean(result)
