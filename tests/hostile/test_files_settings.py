@@ -86,7 +86,7 @@ def test_a_settings_file_kdoctor_cannot_use_stops_every_command_with_one_message
 ) -> None:
     make(sandbox.config)
     before = snapshot(sandbox.config.parent)
-    result = sandbox.run(*command, "--module-dir", str(sandbox.module), timeout=30)
+    result = sandbox.run(*command, "--module-dir", str(sandbox.module))
     assert result.code == 2, result.text
     assert result.out == ""
     assert f"kdoctor's settings file {sandbox.config}" in result.err
@@ -104,7 +104,7 @@ def test_a_settings_file_kdoctor_cannot_use_stops_every_command_with_one_message
 def test_kdoctor_config_pointing_at_a_fifo_elsewhere_is_named(sandbox: Sandbox) -> None:
     fifo = sandbox.root / "elsewhere.env"
     os.mkfifo(fifo)
-    result = sandbox.run("check", "os", env={"KDOCTOR_CONFIG": str(fifo)}, timeout=30)
+    result = sandbox.run("check", "os", env={"KDOCTOR_CONFIG": str(fifo)})
     assert result.code == 2 and f"{fifo}: it is a FIFO" in result.err, result.text
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     sandbox.assert_untouched()
@@ -114,7 +114,7 @@ def test_lines_kdoctor_does_not_own_may_be_anything_a_shell_accepts(sandbox: San
     sandbox.config.write_bytes(
         b"# J\xfcrgen's settings\nexport RUSTFLAGS=\"-C debuginfo=0\"\nalias ll='ls -l'\n"
     )
-    result = sandbox.run("check", "os", "--module-dir", str(sandbox.module), timeout=30)
+    result = sandbox.run("check", "os", "--module-dir", str(sandbox.module))
     assert result.code == 0, result.text
     clean(result)
     sandbox.assert_untouched()
