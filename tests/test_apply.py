@@ -89,7 +89,7 @@ def test_file_edits_are_atomic_with_a_backup(tmp_path: Path) -> None:
     result = apply_plan(Plan((edit,)), make_context(), Runner(), log_dir=str(tmp_path / "logs"))
     assert result.ok
     assert target.read_text() == "new\n"
-    assert (tmp_path / "Kbuild~").read_text() == "old\n"
+    assert (tmp_path / "Kbuild.~1~").read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".kdoctor-")] == []
     assert "written (backup" in Path(result.log_path).read_text()
 
@@ -101,15 +101,15 @@ def test_file_edits_go_through_the_system() -> None:
     )
     result = apply_plan(Plan((edit,)), make_context(), system, log_dir="/logs")
     assert result.ok and system.runs == []
-    assert (system.files["/m/Kbuild"], system.files["/m/Kbuild~"]) == ("new\n", "old\n")
+    assert (system.files["/m/Kbuild"], system.files["/m/Kbuild.~1~"]) == ("new\n", "old\n")
     assert system.modes["/m/Kbuild"] == 0o644
     assert system.writes == [
         ("/logs", "mkdir"),
         (result.log_path, "log"),
-        ("/m/Kbuild~", "backup"),
+        ("/m/Kbuild.~1~", "backup"),
         ("/m/Kbuild", "write"),
     ]
-    assert "written (backup /m/Kbuild~)" in (system.read_text(result.log_path) or "")
+    assert "written (backup /m/Kbuild.~1~)" in (system.read_text(result.log_path) or "")
 
 
 def test_ctrl_c_mid_step_stops_cleanly_and_reports_interrupted(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from tests.conftest import make_context
 
 def test_every_change_is_recorded_in_order() -> None:
     system = FakeSystem(files={"/etc/a": "old"})
-    assert system.write_file("/etc/a", "new", backup=True, mode=0o600) == "/etc/a~"
+    assert system.write_file("/etc/a", "new", backup=True, mode=0o600) == "/etc/a.~1~"
     system.makedirs("/var/k")
     work = system.make_temp_dir(".partial-", "/var/k")
     system.write_file(f"{work}/x", b"\x00")
@@ -27,7 +27,7 @@ def test_every_change_is_recorded_in_order() -> None:
         log.write("one\n")
     system.copy_tree("/var/k", "/copy")
     assert system.writes == [
-        ("/etc/a~", "backup"),
+        ("/etc/a.~1~", "backup"),
         ("/etc/a", "write"),
         ("/var/k", "mkdir"),
         (work, "tempdir"),
@@ -37,7 +37,7 @@ def test_every_change_is_recorded_in_order() -> None:
         ("/var/log/k.log", "log"),
         ("/copy/x", "copy"),
     ]
-    assert (system.files["/etc/a"], system.files["/etc/a~"]) == ("new", "old")
+    assert (system.files["/etc/a"], system.files["/etc/a.~1~"]) == ("new", "old")
     assert system.modes["/etc/a"] == 0o600
     assert system.read_bytes("/var/k/x") == b"\x00" and not system.exists(work)
     assert system.listdir("/var/k") == ["x"] and system.is_dir("/var/k")

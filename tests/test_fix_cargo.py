@@ -69,14 +69,14 @@ def test_the_crates_fix_installs_writes_kdoctors_cargo_home_and_persists_cargo_h
     ]
     [edit] = [s.edit for s in mine if s.edit]
     assert edit.path == f"{HOME}/config.toml"
-    assert f'directory = "{HOME}/crates"' in edit.content
-    assert 'replace-with = "debian-packages"' in edit.content
+    assert f'directory = "{HOME}/crates"' in edit.text
+    assert 'replace-with = "debian-packages"' in edit.text
     assert not any(s.root for s in mine)  # kdoctor's own cache, no root
     # packages first, then the crate source; CARGO_HOME in kdoctor's settings file
     assert steps.index(installs[0]) < steps.index(mine[0])
     [settings] = [s for s in steps if s.settings]
     assert settings.settings == {"CARGO_HOME": HOME}
-    assert settings.edit is not None and "export CARGO_HOME=" in settings.edit.content
+    assert settings.edit is not None and "export CARGO_HOME=" in settings.edit.text
     # nothing of the person's ~/.cargo
     assert not any(s.edit and s.edit.path.startswith("/root/.cargo") for s in steps)
 

@@ -112,13 +112,14 @@ def test_the_rule_is_rewritten_to_go_through_if_changed() -> None:
             fix="kbuild-cmd",
             findings=("kbuild-cmd",),
             why=WHY,
-            edit=FileEdit(path=f"{MOD}/Kbuild", content=REWRITTEN, diff=DIFF),
+            edit=FileEdit(path=f"{MOD}/Kbuild", content=REWRITTEN.encode(), diff=DIFF),
         )
     ]
     assert objects_without_cmd(parse_kbuild(REWRITTEN, f"{MOD}/Kbuild"), MOD) == []
     assert notes(ctx, system, failing()) == [
         "Kbuild is rewritten so that kbuild records .hello_world.rust.o.cmd (the old file is "
-        "kept as Kbuild~); `--kbuild-fix touch` only creates the missing file instead."
+        "kept as a numbered backup, Kbuild.~N~); `--kbuild-fix touch` only creates the missing "
+        "file instead."
     ]
     assert system.runs == []
 
@@ -126,7 +127,7 @@ def test_the_rule_is_rewritten_to_go_through_if_changed() -> None:
 def test_a_warning_about_a_leftover_cmd_file_is_rewritten_too() -> None:
     system = machine(**{CMD: ""})
     [step] = plan(make_context(module_dir=MOD), system, failing(Status.WARN))
-    assert step.edit is not None and step.edit.content == REWRITTEN
+    assert step.edit is not None and step.edit.text == REWRITTEN
 
 
 def test_touch_creates_the_missing_cmd_file_instead() -> None:
@@ -140,7 +141,7 @@ def test_touch_creates_the_missing_cmd_file_instead() -> None:
     by_env = FakeSystem(files=system.files, env={"KDOCTOR_KBUILD_FIX": "touch"})
     env_ctx = make_context(module_dir=MOD, env={"KDOCTOR_KBUILD_FIX": "touch"})
     [step] = plan(env_ctx, by_env, failing())
-    assert step.argv == () and step.edit is not None and step.edit.content == REWRITTEN
+    assert step.argv == () and step.edit is not None and step.edit.text == REWRITTEN
     assert system.runs == []
 
 
@@ -202,8 +203,8 @@ def test_explicit_rules_keep_their_shape_and_kbuild_conventions() -> None:
     system = machine(EXPLICIT)
     [step] = plan(make_context(module_dir=MOD), system, failing())
     assert step.edit is not None
-    assert step.edit.content == EXPLICIT_REWRITTEN
-    assert objects_without_cmd(parse_kbuild(step.edit.content, f"{MOD}/Kbuild"), MOD) == []
+    assert step.edit.text == EXPLICIT_REWRITTEN
+    assert objects_without_cmd(parse_kbuild(step.edit.text, f"{MOD}/Kbuild"), MOD) == []
 
 
 def test_commands_become_one_kbuild_cmd_value() -> None:
@@ -248,7 +249,7 @@ def test_the_rewrite_makes_a_real_kbuild_build_link_the_module(
     assert after.returncode == 0, after.stdout + after.stderr
     assert (module / "helloworld.ko").is_file()
     assert (module / ".hello_world.rust.o.cmd").is_file()
-    assert (module / "Kbuild~").read_text() == CLASSIC
+    assert (module / "Kbuild.~1~").read_text() == CLASSIC
     passed = run_check(KbuildCmdCheck(), ctx, Runner())
     assert passed.status is Status.OK, passed.summary
     assert passed.needs == ()

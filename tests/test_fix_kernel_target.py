@@ -234,7 +234,7 @@ def test_make_plan_retargets_and_persists_kdir_in_the_settings_file(tmp_path: Pa
     assert [s.settings for s in mine] == [{"KDIR": STOCK_KDIR}, {}]
     edit = mine[0].edit
     assert edit is not None and edit.path == settings
-    assert f"export KDIR={STOCK_KDIR}" in edit.content
+    assert f"export KDIR={STOCK_KDIR}" in edit.text
     assert mine[1] == FETCH
     assert SWITCH_NOTE in result.notes
     assert system.runs == []

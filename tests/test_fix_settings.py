@@ -191,8 +191,8 @@ def test_the_choice_becomes_one_edit_of_the_settings_file(tmp_path: Path) -> Non
     system = machine(**{"clang-18": "/usr/bin/clang-18"})
     [merged] = merge_settings(plan(make_context(), system, clang()), path, system)
     assert merged.edit is not None
-    assert "export CC=clang-18\n" in merged.edit.content
-    assert "export CLANG=clang-18\n" in merged.edit.content
+    assert "export CC=clang-18\n" in merged.edit.text
+    assert "export CLANG=clang-18\n" in merged.edit.text
 
 
 def test_make_plan_merges_every_setting_into_one_edit(tmp_path: Path) -> None:
@@ -207,7 +207,7 @@ def test_make_plan_merges_every_setting_into_one_edit(tmp_path: Path) -> None:
     assert merged.settings == {"CC": "clang-18", "CLANG": "clang-18", "KDIR": "/k"}
     assert merged.edit is not None
     for line in ("export CC=clang-18\n", "export CLANG=clang-18\n", "export KDIR=/k\n"):
-        assert line in merged.edit.content
+        assert line in merged.edit.text
     assert system.runs == []
 
 

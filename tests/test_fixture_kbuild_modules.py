@@ -142,7 +142,7 @@ def test_archive_in_ifneq_fails_check_and_build_until_fix_rewrites_the_makefile(
     code, fixed, _ = kdoctor(cache, "fix", "--yes", "--no-build", "--module-dir", str(module))
     assert code == 0, fixed
     assert "$(call if_changed," in (module / "Makefile").read_text()
-    assert (module / "Makefile~").read_text() == original
+    assert (module / "Makefile.~1~").read_text() == original  # numbered, never overwritten
 
     code, built, _ = kdoctor(cache, "build", "--module-dir", str(module))
     assert code == 0 and built["ok"], built

@@ -125,8 +125,8 @@ def test_check_fails_on_the_archive_member_and_fix_plans_the_rewrite_the_explain
     )
     [step] = decision.steps
     assert step.edit is not None and step.edit.path == f"{MOD}/Makefile"
-    assert "$(call if_changed,link_libhello_world_a)" in step.edit.content
-    assert f"targets += {ARCHIVE}" in step.edit.content
+    assert "$(call if_changed,link_libhello_world_a)" in step.edit.text
+    assert f"targets += {ARCHIVE}" in step.edit.text
 
 
 def test_make_failure_falls_back_to_the_text_with_a_note() -> None:

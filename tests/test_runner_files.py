@@ -21,9 +21,9 @@ def test_write_file_is_atomic_keeps_a_backup_and_sets_modes(tmp_path: Path) -> N
     path = tmp_path / "deep" / "er" / "f"
     assert runner.write_file(str(path), "one\n", mode=0o600) is None
     assert path.read_text() == "one\n" and (path.stat().st_mode & 0o777) == 0o600
-    assert runner.write_file(str(path), b"\x00two", backup=True) == f"{path}~"
+    assert runner.write_file(str(path), b"\x00two", backup=True) == f"{path}.~1~"
     assert path.read_bytes() == b"\x00two" and (path.stat().st_mode & 0o777) == 0o600
-    assert Path(f"{path}~").read_text() == "one\n"
+    assert Path(f"{path}.~1~").read_text() == "one\n"
     assert [p.name for p in path.parent.iterdir() if p.name.startswith(".kdoctor-")] == []
     assert runner.read_bytes(str(path), 1) == b"\x00"
     assert runner.read_bytes(str(tmp_path / "missing")) is None

@@ -16,7 +16,7 @@ def test_settings_round_trip_and_are_shell_sourceable(tmp_path: Path) -> None:
     assert settings.load(path) == {"CC": "clang-15", "KDIR": "/lib/modules/6.1.0-56-amd64/build"}
     settings.update(path, {"CC": None})
     assert settings.load(path) == {"KDIR": "/lib/modules/6.1.0-56-amd64/build"}
-    assert Path(path + "~").exists()
+    assert Path(path + ".~1~").exists()
 
 
 def test_real_environment_wins_over_persisted_choices(tmp_path: Path) -> None:
@@ -44,5 +44,5 @@ def test_settings_steps_merge_into_one_edit_and_satisfied_ones_vanish(tmp_path: 
     edit = merged[1]
     assert edit.settings == {"CC": "clang-15", "CLANG": "clang-15"}
     assert edit.edit is not None and "+export CC=clang-15" in edit.edit.diff
-    assert "export KDIR=/k" in edit.edit.content
+    assert "export KDIR=/k" in edit.edit.text
     assert merge_settings(steps[1:2], path, Runner()) == []

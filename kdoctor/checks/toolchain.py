@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Optional
 
 from kdoctor.checks.base import Check, register
@@ -12,6 +13,7 @@ from kdoctor.knowledge.rust_dist import RUST_HOST
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import Package, RustOverride
+from kdoctor.model.toolchain_file import PIN_FILES
 
 
 def distro_logical(ctx: Context, *parts: str) -> list[str]:
@@ -38,6 +40,8 @@ class ToolchainCheck(Check):
 
     def run(self, facts: Facts) -> Finding:
         ctx = facts.ctx
+        if ctx.pin.problem:
+            return self.refused_pin(ctx)
         chosen = facts.of(rust.rust_toolchain)
         details: dict[str, Any] = {
             "source": chosen.source,
@@ -58,6 +62,22 @@ class ToolchainCheck(Check):
         if chosen.source == "distro" and ctx.rust_mode == "auto":
             details["installed"] = facts.of(rust.pin_status).installed
         return self._compiler(ctx, chosen, details)
+
+    def refused_pin(self, ctx: Context) -> Finding:
+        """The module's pin file is there but kdoctor will not read it (a FIFO would hang every
+        reader, a device never ends): the module's toolchain is unknown."""
+        places = [os.path.join(ctx.module_dir, name) for name in PIN_FILES]
+        path = next((p for p in places if ctx.pin.problem.startswith(p + " ")), places[0])
+        return self.finding(
+            Status.FAIL,
+            f"{ctx.pin.problem}; kdoctor did not read it, so the toolchain the module pins is "
+            "unknown",
+            found=path,
+            fix_text=f"Replace {path} with a regular file that names the toolchain "
+            "([toolchain] channel = ...), or remove it; cargo and rustup would hang on it too.",
+            pin_file=path,
+            problem=ctx.pin.problem,
+        )
 
     # -- the pinned toolchain -------------------------------------------------------------
     def _pin(self, facts: Facts, chosen: rust.RustToolchain, details: dict[str, Any]) -> Finding:

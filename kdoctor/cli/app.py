@@ -193,5 +193,7 @@ app.command(name="fetch-image", hidden=True)(cli_provision.fetch_image_command)
 
 
 def main() -> None:
+    from kdoctor.cli.errors import guarded
+
     # one name however it was started (`python -m kdoctor` too), so completion scripts match
-    app(prog_name="kdoctor")
+    guarded(lambda: app(prog_name="kdoctor"))

@@ -6,7 +6,10 @@ Two ways, chosen by ``kdoctor fix --kbuild-fix rewrite|touch`` (``PlanOptions.kb
   kbuild's own rules do. Its recipe becomes ``cmd_<name>`` (``$^`` as ``$(real-prereqs)``, ``#``
   as ``$(pound)``), the rule runs ``$(call if_changed,<name>)`` with ``FORCE`` among its
   prerequisites, and ``targets +=`` names the object so kbuild reads its ``.cmd`` back. One
-  file edit, shown as a diff, written atomically with a ``~`` backup.
+  file edit, shown as a diff, written atomically with a numbered backup (``Kbuild.~1~``).
+  The edit is byte-preserving: lines it does not rewrite keep their exact bytes, whatever their
+  encoding (the file is decoded with ``surrogateescape``), and the diff shows exactly what
+  changes (bytes that are not UTF-8 as ``\\xNN``).
 * ``touch``: create the missing empty ``.cmd`` files (``make clean`` deletes them again).
 
 The bundled hello-world already builds everything through ``if_changed``: nothing to do there.
@@ -14,7 +17,6 @@ The bundled hello-world already builds everything through ``if_changed``: nothin
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Sequence
@@ -35,7 +37,7 @@ from kdoctor.machine.system import System
 from kdoctor.model.choice import KbuildFixMode
 from kdoctor.model.context import Context, bundled_module_dir
 from kdoctor.model.need import KbuildCmd
-from kdoctor.model.plan import FileEdit, PlanOptions, Step
+from kdoctor.model.plan import FileEdit, PlanOptions, Step, byte_diff
 
 #: what kbuild prints for the command in quiet mode (``LD [M]  path``)
 QUIET = "LD [M]  $@"
@@ -150,10 +152,10 @@ def _block(rule: Rule, header: str, objects: list[str], name: str, known: set[st
 
 
 def rewrite(text: str, kbuild: Kbuild, unsaved: list[UnsavedObject]) -> str:
-    """``text`` (the Kbuild ``kbuild`` was read from) with every rule in ``unsaved`` rewritten."""
-    lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
+    """``text`` (the Kbuild ``kbuild`` was read from) with every rule in ``unsaved`` rewritten;
+    every other line is kept exactly (only ``\\n`` ends a line, as in make)."""
+    pieces = text.split("\n")
+    lines = [piece + "\n" for piece in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
     by_rule: dict[int, tuple[Rule, list[str]]] = {}
     for item in unsaved:
         by_rule.setdefault(item.rule.line, (item.rule, []))[1].append(item.object)
@@ -172,12 +174,6 @@ def rewrite(text: str, kbuild: Kbuild, unsaved: list[UnsavedObject]) -> str:
         end = max(rule.end_line, header_end + 1)
         lines[start:end] = _block(rule, header, objects, named[line], known)
     return "".join(lines)
-
-
-def _diff(path: str, before: str, after: str) -> str:
-    return "".join(
-        difflib.unified_diff(before.splitlines(True), after.splitlines(True), path, path)
-    )
 
 
 @register
@@ -238,17 +234,19 @@ class KbuildCmdFix(Fix):
             return
         decision.steps.append(replace(step, edit=edit))
         decision.notes.append(
-            f"{name} is rewritten so that kbuild records {names} (the old file is kept as "
-            f"{name}~); `--kbuild-fix touch` only creates the missing file instead."
+            f"{name} is rewritten so that kbuild records {names} (the old file is kept as a "
+            f"numbered backup, {name}.~N~); `--kbuild-fix touch` only creates the missing file "
+            "instead."
         )
 
     def edit(
         self, kbuild: Kbuild, unsaved: list[UnsavedObject], system: System
     ) -> Optional[FileEdit]:
         """The rewritten Kbuild, when the rewrite really leaves no object without its .cmd."""
-        before = system.read_text(kbuild.path)
-        if before is None:
+        raw = system.read_file(kbuild.path).data
+        if raw is None:
             return None
+        before = raw.decode("utf-8", errors="surrogateescape")
         try:
             after = rewrite(before, kbuild, unsaved)
         except TooComplex:
@@ -257,4 +255,5 @@ class KbuildCmdFix(Fix):
         reread = replace(parse_kbuild(after, kbuild.path), evaluated=kbuild.evaluated)
         if objects_without_cmd(reread, module_dir):
             return None
-        return FileEdit(path=kbuild.path, content=after, diff=_diff(kbuild.path, before, after))
+        data = after.encode("utf-8", errors="surrogateescape")
+        return FileEdit(path=kbuild.path, content=data, diff=byte_diff(kbuild.path, raw, data))

@@ -2,47 +2,28 @@
 
 from __future__ import annotations
 
-import io
+import errno
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Callable, Optional, TextIO, TypeVar, Union
+from typing import Optional, TextIO
 
+from kdoctor.machine.fake_parts import (
+    PER_NAME_QUERIES,
+    Answer,
+    FakeLog,
+    FileData,
+    Handler,
+    Reply,
+    drop,
+    line_ended,
+    move,
+    within,
+)
+from kdoctor.machine.files import BYTES_LIMIT, TEXT_LIMIT, FileRead, PlaceError, place_error
 from kdoctor.machine.system import DEFAULT_TIMEOUT, OutputCallback, Probe
 
-
-@dataclass(frozen=True)
-class Reply:
-    """What a faked command answers."""
-
-    stdout: str = ""
-    stderr: str = ""
-    exit_code: int = 0
-    timed_out: bool = False
-    #: how long the command pretends to have taken
-    duration_ms: float = 0.0
-
-
-Answer = Union[Reply, str]
-
-#: a command's behaviour beyond a canned answer: called with (argv, cwd, env) before the answer
-#: is looked up; it may change the fake machine (``system.files[...] = ...``) and returns the
-#: answer, or None to fall through to ``commands``
-Handler = Callable[[tuple[str, ...], Optional[str], Mapping[str, str]], Optional[Answer]]
-
-#: package queries that take many names and answer for each in turn; the fake answers such a
-#: query from its one-name answers (``apt-cache policy a b`` = ``apt-cache policy a`` + ``... b``)
-PER_NAME_QUERIES: tuple[tuple[str, ...], ...] = (
-    ("apt-cache", "policy"),
-    ("dnf", "-q", "list", "--available"),
-    ("pacman", "-Si"),
-    ("zypper", "-q", "info"),
-)
-
-
-FileData = Union[str, bytes]
-T = TypeVar("T")
+__all__ = ["Answer", "FakeSystem", "Handler", "Reply"]
 
 
 class FakeSystem:
@@ -78,6 +59,8 @@ class FakeSystem:
         kernel_release: str = "6.1.0-56-amd64",
         readonly: Iterable[str] = (),
         symlinks: Optional[Mapping[str, str]] = None,
+        specials: Optional[Mapping[str, str]] = None,
+        write_errors: Optional[Mapping[str, int]] = None,
     ) -> None:
         self.commands: dict[str, Answer] = dict(commands or {})
         #: name -> full path of each executable on PATH
@@ -95,6 +78,11 @@ class FakeSystem:
         self.readonly: list[str] = list(readonly)
         #: link -> absolute target, for :meth:`real_path`
         self.symlinks: dict[str, str] = dict(symlinks or {})
+        #: paths that are there but not regular files: path -> what they are ("a FIFO (named
+        #: pipe)", "a character device"); reading them is refused as the real machine does
+        self.specials: dict[str, str] = dict(specials or {})
+        #: writing at or below these paths fails with this errno (ENOSPC, EROFS, ...)
+        self.write_errors: dict[str, int] = dict(write_errors or {})
         #: permissions given to written files (``write_file(mode=...)``)
         self.modes: dict[str, int] = {}
         self.calls: list[tuple[str, ...]] = []
@@ -158,8 +146,8 @@ class FakeSystem:
             if not replies:
                 return None
             return Reply(
-                stdout="".join(_line_ended(r.stdout) for r in replies),
-                stderr="".join(_line_ended(r.stderr) for r in replies),
+                stdout="".join(line_ended(r.stdout) for r in replies),
+                stderr="".join(line_ended(r.stderr) for r in replies),
                 exit_code=max(r.exit_code for r in replies),
                 timed_out=any(r.timed_out for r in replies),
             )
@@ -202,18 +190,31 @@ class FakeSystem:
             return name if name in self.programs.values() else None
         return self.programs.get(name)
 
-    def read_text(self, path: str) -> Optional[str]:
-        data = self.files.get(path)
-        if isinstance(data, bytes):
-            return data.decode("utf-8", errors="replace")
-        return data
-
-    def read_bytes(self, path: str, limit: Optional[int] = None) -> Optional[bytes]:
+    def read_file(self, path: str, limit: int = TEXT_LIMIT) -> FileRead:
+        path = self.real_path(path) if self.symlinks else path
+        if path in self.specials:
+            return FileRead(path, problem=f"is {self.specials[path]}, not a regular file")
         data = self.files.get(path)
         if data is None:
-            return None
+            if self.is_dir(path):
+                return FileRead(path, problem="is a directory, not a regular file")
+            return FileRead(path)
         raw = data.encode("utf-8") if isinstance(data, str) else data
-        return raw if limit is None else raw[:limit]
+        if len(raw) > limit:
+            return FileRead(path, problem=f"is larger than {limit} bytes")
+        return FileRead(path, raw)
+
+    def read_text(self, path: str, limit: int = TEXT_LIMIT) -> Optional[str]:
+        data = self.files.get(path)
+        if isinstance(data, str) and path not in self.specials and not self.symlinks:
+            return data if len(data) <= limit else None
+        return self.read_file(path, limit).text()
+
+    def read_bytes(self, path: str, limit: Optional[int] = None) -> Optional[bytes]:
+        if limit is None:
+            return self.read_file(path, BYTES_LIMIT).data
+        found = self.read_file(path, 1 << 62)
+        return None if found.data is None else found.data[:limit]
 
     def exists(self, path: str) -> bool:
         return path in self.files or path in self.programs.values() or self.is_dir(path)
@@ -291,9 +292,18 @@ class FakeSystem:
         mode: Optional[int] = None,
     ) -> Optional[str]:
         with self._lock:
+            path = self.real_path(path) if self.symlinks else path
+            self._refuse(path)
+            if path in self.specials:
+                raise PlaceError(
+                    path, f"it is {self.specials[path]}, not a regular file", "replace it"
+                )
             saved: Optional[str] = None
             if backup and path in self.files:
-                saved = path + "~"
+                number = 1
+                while f"{path}.~{number}~" in self.files:
+                    number += 1
+                saved = f"{path}.~{number}~"
                 self.files[saved] = self.files[path]
                 self.writes.append((saved, "backup"))
             self.files[path] = data
@@ -302,14 +312,30 @@ class FakeSystem:
             self.writes.append((path, "write"))
             return saved
 
+    def _refuse(self, path: str) -> None:
+        """Fail as the real machine would where ``write_errors`` says so."""
+        for root, code in self.write_errors.items():
+            if within(path, root):
+                raise place_error(path, OSError(code, os.strerror(code), path))
+        parent = os.path.dirname(path)
+        while parent not in ("", "/"):
+            if parent in self.files:
+                reason = f"{parent} is a file, not a directory"
+                raise PlaceError(path, reason, "move that file away", errno.ENOTDIR)
+            parent = os.path.dirname(parent)
+
     def makedirs(self, path: str) -> None:
         with self._lock:
+            self._refuse(path)
+            if path in self.files:
+                raise place_error(path, OSError(errno.EEXIST, "File exists", path))
             if not self.is_dir(path):
                 self.dirs[path] = []
             self.writes.append((path, "mkdir"))
 
     def make_temp_dir(self, prefix: str, parent: str) -> str:
         with self._lock:
+            self._refuse(parent)
             self._temp += 1
             path = os.path.join(parent, f"{prefix}{self._temp:04d}")
             self.dirs[path] = []
@@ -318,10 +344,10 @@ class FakeSystem:
 
     def remove_tree(self, path: str) -> None:
         with self._lock:
-            _drop(self.files, path)
-            _drop(self.dirs, path)
-            _drop(self.mtimes, path)
-            _drop(self.modes, path)
+            drop(self.files, path)
+            drop(self.dirs, path)
+            drop(self.mtimes, path)
+            drop(self.modes, path)
             parent = self.dirs.get(os.path.dirname(path))
             if parent is not None and os.path.basename(path) in parent:
                 parent.remove(os.path.basename(path))
@@ -331,10 +357,10 @@ class FakeSystem:
         with self._lock:
             if not self.exists(source):
                 raise FileNotFoundError(source)
-            _move(self.files, source, target)
-            _move(self.dirs, source, target)
-            _move(self.mtimes, source, target)
-            _move(self.modes, source, target)
+            move(self.files, source, target)
+            move(self.dirs, source, target)
+            move(self.mtimes, source, target)
+            move(self.modes, source, target)
             parent = self.dirs.get(os.path.dirname(source))
             if parent is not None and os.path.basename(source) in parent:
                 parent.remove(os.path.basename(source))
@@ -359,39 +385,8 @@ class FakeSystem:
 
     def open_log(self, path: str, *, append: bool = False) -> TextIO:
         with self._lock:
+            self._refuse(path)
             if not append or path not in self.files:
                 self.files[path] = ""
             self.writes.append((path, "log"))
-        return _FakeLog(self, path)
-
-
-class _FakeLog(io.StringIO):
-    """A log handle whose every write lands in the fake's ``files`` at once."""
-
-    def __init__(self, system: FakeSystem, path: str) -> None:
-        super().__init__()
-        self._system = system
-        self._path = path
-
-    def write(self, text: str) -> int:
-        with self._system._lock:
-            self._system.files[self._path] = (self._system.read_text(self._path) or "") + text
-        return super().write(text)
-
-
-def _within(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip("/") + "/")
-
-
-def _drop(table: dict[str, T], root: str) -> None:
-    for key in [k for k in table if _within(k, root)]:
-        del table[key]
-
-
-def _move(table: dict[str, T], source: str, target: str) -> None:
-    for key in [k for k in table if _within(k, source)]:
-        table[target + key[len(source) :]] = table.pop(key)
-
-
-def _line_ended(text: str) -> str:
-    return text if not text or text.endswith("\n") else text + "\n"
+        return FakeLog(self.files, self._lock, path)

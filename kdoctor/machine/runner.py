@@ -7,6 +7,7 @@ import os
 import platform
 import shutil
 import signal
+import stat
 import tempfile
 import threading
 import time
@@ -16,7 +17,8 @@ from typing import Any, Optional, TextIO, Union
 
 import sh
 
-from kdoctor.machine.files import write_atomic
+from kdoctor.machine import files
+from kdoctor.machine.files import BYTES_LIMIT, TEXT_LIMIT, FileRead, write_atomic
 from kdoctor.machine.system import DEFAULT_TIMEOUT, OutputCallback, Probe
 
 _CacheKey = tuple[tuple[str, ...], Optional[str], tuple[tuple[str, str], ...]]
@@ -148,12 +150,11 @@ class Runner:
             return name if os.path.isfile(name) and os.access(name, os.X_OK) else None
         return shutil.which(name, path=self.env.get("PATH", os.defpath))
 
-    def read_text(self, path: str) -> Optional[str]:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                return handle.read()
-        except OSError:
-            return None
+    def read_text(self, path: str, limit: int = TEXT_LIMIT) -> Optional[str]:
+        return files.read_regular(path, limit).text()
+
+    def read_file(self, path: str, limit: int = TEXT_LIMIT) -> FileRead:
+        return files.read_regular(path, limit)
 
     def exists(self, path: str) -> bool:
         return os.path.exists(path)
@@ -193,11 +194,9 @@ class Runner:
 
     # -- reading files --------------------------------------------------------------------
     def read_bytes(self, path: str, limit: Optional[int] = None) -> Optional[bytes]:
-        try:
-            with open(path, "rb") as handle:
-                return handle.read() if limit is None else handle.read(limit)
-        except OSError:
-            return None
+        if limit is None:
+            return files.read_regular(path, BYTES_LIMIT).data
+        return files.read_regular(path, limit, prefix=True).data
 
     def is_file(self, path: str) -> bool:
         return os.path.isfile(path)
@@ -223,11 +222,14 @@ class Runner:
         return write_atomic(path, data, backup=backup, mode=mode)
 
     def makedirs(self, path: str) -> None:
-        os.makedirs(path, exist_ok=True)
+        files.make_dirs(path)
 
     def make_temp_dir(self, prefix: str, parent: str) -> str:
-        os.makedirs(parent, exist_ok=True)
-        return tempfile.mkdtemp(prefix=prefix, dir=parent)
+        files.make_dirs(parent)
+        try:
+            return tempfile.mkdtemp(prefix=prefix, dir=parent)
+        except OSError as exc:
+            raise files.place_error(parent, exc) from exc
 
     def remove_tree(self, path: str) -> None:
         if os.path.isdir(path) and not os.path.islink(path):
@@ -239,13 +241,21 @@ class Runner:
         os.replace(source, target)
 
     def copy_tree(self, source: str, target: str) -> None:
-        for root, dirs, files in os.walk(source):
+        try:
+            self._copy_tree(source, target)
+        except OSError as exc:
+            raise files.place_error(target, exc) from exc
+
+    def _copy_tree(self, source: str, target: str) -> None:
+        for root, dirs, names in os.walk(source):
             dirs[:] = [d for d in dirs if d != "__pycache__"]
             rel = os.path.relpath(root, source)
             os.makedirs(os.path.join(target, rel), exist_ok=True)
-            for name in files:
+            for name in names:
                 src, dst = os.path.join(root, name), os.path.join(target, rel, name)
                 s = os.stat(src)
+                if not stat.S_ISREG(s.st_mode):
+                    continue  # a FIFO or a device would block or never end: never copied
                 try:
                     d = os.stat(dst)
                     if d.st_size == s.st_size and int(d.st_mtime) == int(s.st_mtime):
@@ -255,8 +265,7 @@ class Runner:
                 shutil.copy2(src, dst)
 
     def open_log(self, path: str, *, append: bool = False) -> TextIO:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        return open(path, "a" if append else "w", encoding="utf-8")
+        return files.open_log(path, append=append)
 
 
 def _deadline(

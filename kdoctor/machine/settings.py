@@ -2,6 +2,12 @@
 
 Stored as a shell-sourceable ``KEY=VALUE`` file (``~/.config/kdoctor/env``) so a person can also
 ``. ~/.config/kdoctor/env`` in their own shell. The real environment always wins over it.
+
+The file is the person's too: kdoctor edits it line by line on its bytes (:func:`edit`). Lines
+it does not change keep their exact bytes (comments, ``export PATH=...``, text in any encoding);
+a changed key's last assignment is replaced where it stands (the last one is what a shell keeps),
+new keys are appended. A file kdoctor cannot understand is a :class:`SettingsError` naming the
+file, the line and what to do, never a guess.
 """
 
 from __future__ import annotations
@@ -10,9 +16,9 @@ import os
 import re
 import shlex
 from collections.abc import Mapping
-from typing import Optional
+from typing import Optional, Union
 
-from kdoctor.machine.files import write_atomic
+from kdoctor.machine.files import TEXT_LIMIT, FileRead, read_regular, write_atomic
 from kdoctor.machine.system import System
 
 #: the variables kdoctor may persist
@@ -29,7 +35,22 @@ PERSISTED = (
     "CARGO_HOME",
 )
 
-_LINE = re.compile(r"^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=(.*)$")
+HEADER = b"# written by kdoctor fix; `. this-file` to use the same choices in a shell\n"
+
+_LINE = re.compile(rb"^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=(.*?)\r?\n?$", re.DOTALL)
+
+
+class SettingsError(ValueError):
+    """kdoctor's settings file cannot be used as it is: which file, which line, what is wrong
+    and how to repair it."""
+
+    def __init__(self, path: str, problem: str, remedy: str, line: Optional[int] = None) -> None:
+        self.path, self.problem, self.remedy, self.line = path, problem, remedy, line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.path}, line {self.line}" if self.line else self.path
+        return f"kdoctor's settings file {where}: {self.problem}; {self.remedy}"
 
 
 def settings_path(env: Mapping[str, str]) -> str:
@@ -37,35 +58,117 @@ def settings_path(env: Mapping[str, str]) -> str:
     return env.get("KDOCTOR_CONFIG") or os.path.join(base, "kdoctor", "env")
 
 
-def parse(text: str) -> dict[str, str]:
+def lines_of(data: bytes) -> list[bytes]:
+    """``data`` cut after each newline (only ``\\n`` ends a line, as in a shell)."""
+    lines = data.split(b"\n")
+    out = [line + b"\n" for line in lines[:-1]]
+    return [*out, lines[-1]] if lines[-1] else out
+
+
+def _assignment(raw: bytes, number: int, path: str) -> Optional[tuple[str, str]]:
+    """(key, value) when line ``number`` sets a persisted variable."""
+    match = _LINE.match(raw)
+    if not match or match.group(1).decode("ascii") not in PERSISTED:
+        return None
+    key = match.group(1).decode("ascii")
+    fix = f"correct line {number} or delete it (kdoctor fix writes it again)"
+    try:
+        value = match.group(2).decode("utf-8")
+    except UnicodeDecodeError:
+        raise SettingsError(path, f"the value of {key} is not UTF-8 text", fix, number) from None
+    try:
+        words = shlex.split(value, comments=True)
+    except ValueError as exc:  # No closing quotation, No escaped character
+        raise SettingsError(
+            path, f"the value of {key} cannot be read as a shell word ({exc})", fix, number
+        ) from None
+    return key, (words[0] if words else "")
+
+
+def parse(data: Union[str, bytes], path: str = "") -> dict[str, str]:
+    """The persisted values set in ``data`` (the last assignment of each wins)."""
+    raw = data.encode("utf-8", errors="surrogateescape") if isinstance(data, str) else data
+    if b"\x00" in raw:
+        number = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise SettingsError(
+            path,
+            "it holds NUL bytes, so it is not a text file",
+            "move it away (kdoctor writes a new one) or restore it from a backup",
+            number,
+        )
     values: dict[str, str] = {}
-    for line in text.splitlines():
-        match = _LINE.match(line)
-        if match and match.group(1) in PERSISTED:
-            words = shlex.split(match.group(2), comments=True)
-            values[match.group(1)] = words[0] if words else ""
+    for number, line in enumerate(lines_of(raw), 1):
+        found = _assignment(line, number, path)
+        if found is not None:
+            values[found[0]] = found[1]
     return values
 
 
-def render(values: Mapping[str, str]) -> str:
-    lines = ["# written by kdoctor fix; `. this-file` to use the same choices in a shell"]
-    lines += [f"export {k}={shlex.quote(v)}" for k, v in sorted(values.items()) if v]
-    return "\n".join(lines) + "\n"
+def read(path: str, system: Optional[System] = None) -> Optional[bytes]:
+    """The settings file's bytes (None when there is none); a SettingsError when it is there
+    but cannot be read (not a regular file, larger than 1 MiB, unreadable)."""
+    found: FileRead = (
+        system.read_file(path, TEXT_LIMIT) if system is not None else read_regular(path)
+    )
+    if found.problem is not None:
+        raise SettingsError(
+            path,
+            f"it {found.problem}",
+            "replace it with a regular text file, or set KDOCTOR_CONFIG to another path",
+        )
+    return found.data
 
 
 def load(path: str, system: Optional[System] = None) -> dict[str, str]:
-    """The persisted values in ``path`` (none when it is missing), read through ``system``.
+    """The persisted values in ``path`` (none when it is missing), read through ``system``
+    (directly without one); a :class:`SettingsError` when the file cannot be used."""
+    data = read(path, system)
+    return parse(data, path) if data is not None else {}
 
-    Without a System the file is read directly (the planner's merge_settings still does).
-    """
-    if system is not None:
-        text = system.read_text(path)
-        return parse(text) if text is not None else {}
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return parse(handle.read())
-    except OSError:
-        return {}
+
+def edit(data: bytes, changes: Mapping[str, Optional[str]], path: str = "") -> bytes:
+    """``data`` with ``changes`` made (None removes a variable), every other byte kept.
+
+    A variable already set has its last assignment replaced in place (``export KEY=value``,
+    the line's ending kept); a removed one loses every assignment; a new one is appended (after
+    kdoctor's header line when the file was empty)."""
+    for key in changes:
+        if key not in PERSISTED:
+            raise ValueError(f"kdoctor does not persist {key}")
+    lines = lines_of(data)
+    where: dict[str, list[int]] = {}
+    for index, line in enumerate(lines):
+        found = _assignment(line, index + 1, path)
+        if found is not None:
+            where.setdefault(found[0], []).append(index)
+    drop: set[int] = set()
+    added: list[bytes] = []
+    for key, value in sorted(changes.items()):
+        places = where.get(key, [])
+        if value is None:
+            drop.update(places)
+        elif places:
+            last = lines[places[-1]]
+            ending = last[len(last.rstrip(b"\r\n")) :]
+            lines[places[-1]] = _assign(key, value) + ending
+        else:
+            added.append(_assign(key, value) + b"\n")
+    kept = [line for index, line in enumerate(lines) if index not in drop]
+    if added:
+        if not kept:
+            kept.append(HEADER)
+        if kept and not kept[-1].endswith(b"\n"):
+            kept[-1] += b"\n"
+    return b"".join(kept + added)
+
+
+def _assign(key: str, value: str) -> bytes:
+    return f"export {key}={shlex.quote(value)}".encode("utf-8", errors="surrogateescape")
+
+
+def render(values: Mapping[str, str]) -> str:
+    """A fresh settings file holding ``values``."""
+    return edit(b"", {k: v for k, v in values.items() if v}).decode("utf-8", "surrogateescape")
 
 
 def merged_env(
@@ -80,18 +183,12 @@ def merged_env(
 def update(
     path: str, changes: Mapping[str, Optional[str]], system: Optional[System] = None
 ) -> dict[str, str]:
-    """Set (or with None, remove) persisted values; written atomically with a backup (through
-    ``system`` when given)."""
-    values = load(path, system)
-    for key, value in changes.items():
-        if key not in PERSISTED:
-            raise ValueError(f"kdoctor does not persist {key}")
-        if value is None:
-            values.pop(key, None)
-        else:
-            values[key] = value
+    """Set (or with None, remove) persisted values: the file edited in place on its bytes,
+    written atomically with a numbered backup (through ``system`` when given)."""
+    before = read(path, system)
+    after = edit(before or b"", changes, path)
     if system is not None:
-        system.write_file(path, render(values), backup=True)
+        system.write_file(path, after, backup=True)
     else:
-        write_atomic(path, render(values), backup=True)
-    return values
+        write_atomic(path, after, backup=True)
+    return parse(after, path)

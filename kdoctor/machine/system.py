@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Protocol, TextIO, Union
 
+from kdoctor.machine.files import TEXT_LIMIT, FileRead
+
 DEFAULT_TIMEOUT = 10.0
 
 
@@ -90,8 +92,15 @@ class System(Protocol):
         """Resolve a command name (or path) the way a shell would, using ``env['PATH']``."""
         ...
 
-    def read_text(self, path: str) -> Optional[str]:
-        """A file's text, or None when it is missing or unreadable."""
+    def read_text(self, path: str, limit: int = TEXT_LIMIT) -> Optional[str]:
+        """A regular file's text (invalid UTF-8 as U+FFFD), or None when it is missing,
+        unreadable, not a regular file (a FIFO is never opened for a blocking read) or larger
+        than ``limit`` bytes (1 MiB unless told)."""
+        ...
+
+    def read_file(self, path: str, limit: int = TEXT_LIMIT) -> FileRead:
+        """Like :meth:`read_text`, but says why a file that is there was not read (a FIFO, a
+        device, a directory, too big, unreadable), so a finding can name the cause."""
         ...
 
     def exists(self, path: str) -> bool: ...
@@ -129,8 +138,8 @@ class System(Protocol):
 
     # -- reading files -------------------------------------------------------------------
     def read_bytes(self, path: str, limit: Optional[int] = None) -> Optional[bytes]:
-        """A file's first ``limit`` bytes (all of it without a limit); None when it is missing
-        or unreadable."""
+        """A regular file's first ``limit`` bytes (all of it without a limit, when it is at most
+        512 MiB); None when it is missing, unreadable, not a regular file or too big."""
         ...
 
     def is_file(self, path: str) -> bool:
@@ -159,12 +168,16 @@ class System(Protocol):
         mode: Optional[int] = None,
     ) -> Optional[str]:
         """Replace ``path`` atomically with ``data`` (text is written as UTF-8), creating its
-        directory; keep the old file as ``path~`` when ``backup``; ``mode`` sets the permissions
-        (else the old file's are kept). Returns the backup's path when one was made."""
+        directory; a symlink is written through; keep the old file as the next numbered backup
+        ``path.~N~`` when ``backup``; ``mode`` sets the permissions (else the old file's mode
+        and owner are kept). Returns the backup's path when one was made. Raises
+        :class:`~kdoctor.machine.files.PlaceError` when it cannot."""
         ...
 
     def makedirs(self, path: str) -> None:
-        """Create a directory and its parents; nothing when it exists."""
+        """Create a directory and its parents; nothing when it exists; a
+        :class:`~kdoctor.machine.files.PlaceError` when it cannot (a file is in the way, a
+        read-only file system, ...)."""
         ...
 
     def make_temp_dir(self, prefix: str, parent: str) -> str:
@@ -183,7 +196,8 @@ class System(Protocol):
     def copy_tree(self, source: str, target: str) -> None:
         """Bring ``target`` up to date with the files of ``source``: copy those missing or
         differing in size or mtime, keeping their mtimes (so make's timestamps stay useful);
-        ``__pycache__`` directories are skipped, nothing is deleted."""
+        ``__pycache__`` directories and anything that is not a regular file (a FIFO, a device)
+        are skipped, nothing is deleted."""
         ...
 
     def open_log(self, path: str, *, append: bool = False) -> TextIO:

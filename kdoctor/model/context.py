@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -15,7 +15,7 @@ from kdoctor.model.choice import RustMode, TargetSource
 from kdoctor.model.distro_info import OS_RELEASE
 from kdoctor.model.distro_info import DistroInfo as DistroInfo  # re-exported
 from kdoctor.model.distro_info import read_distro as read_distro  # re-exported
-from kdoctor.model.toolchain_file import PinnedToolchain, read_pin
+from kdoctor.model.toolchain_file import PinnedToolchain, pin_problem, read_pin
 
 #: environment variables the kernel and Rust builds honour, reported and passed through
 ENV_VARS = (
@@ -151,6 +151,9 @@ def detect(
     pin = read_pin(system, mdir) or read_pin(system, bundled_module_dir())
     if pin is None:
         raise RuntimeError("the bundled hello-world/rust-toolchain.toml is missing or unreadable")
+    refused = pin_problem(system, mdir)
+    if refused:
+        pin = replace(pin, problem=refused)
     return Context(
         distro=info,
         package_manager=package_manager_for(info),

@@ -2,22 +2,46 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from kdoctor.model.choice import KbuildFixMode
 from kdoctor.model.context import Context
 
 
+def byte_diff(path: str, before: bytes, after: bytes, context: int = 3) -> str:
+    """The exact change from ``before`` to ``after`` as a unified diff: bytes that are not
+    UTF-8 show as ``\\xNN`` (never silently as U+FFFD), a last line without its newline is
+    marked as diff marks it."""
+
+    def shown(data: bytes) -> list[str]:
+        lines = data.decode("utf-8", errors="backslashreplace").split("\n")
+        out = [line + "\n" for line in lines[:-1]]
+        if lines[-1]:
+            out.append(lines[-1] + "\n\\ No newline at end of file\n")
+        return out
+
+    return "".join(difflib.unified_diff(shown(before), shown(after), path, path, n=context))
+
+
 @dataclass(frozen=True)
 class FileEdit:
-    """A file kdoctor writes (atomically, keeping ``path~`` as a backup)."""
+    """A file kdoctor writes (atomically, through a symlink, keeping a numbered backup
+    ``path.~N~``); ``content`` is written as it is (bytes) or as UTF-8 (text)."""
 
     path: str
-    content: str
+    content: Union[str, bytes]
     #: a unified diff against the current content, shown before applying
     diff: str = ""
     mode: Optional[int] = None
+
+    @property
+    def text(self) -> str:
+        """The new content as text (bytes that are not UTF-8 kept as surrogate escapes)."""
+        if isinstance(self.content, bytes):
+            return self.content.decode("utf-8", errors="surrogateescape")
+        return self.content
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,11 @@ from kdoctor.model.module import Module
 
 EXIT_OK = 0
 EXIT_FAIL = 1
+#: also a settings file kdoctor cannot use (which file, which line, what to do is printed)
 EXIT_USAGE = 2
+#: a place kdoctor must write is unusable: its cache or log directory is a file, read-only or
+#: not writable, or the disk is full (the path, why and what to do is printed)
+EXIT_FILES = 3
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,20 @@ class PinnedToolchain:
     profile: str = "minimal"
     #: the file it came from
     path: str = ""
+    #: why the module's own pin file was not read (then this is the bundled pin), e.g.
+    #: "/m/rust-toolchain.toml is a FIFO (named pipe), not a regular file"
+    problem: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "channel": self.channel,
             "components": list(self.components),
             "profile": self.profile,
             "path": self.path,
         }
+        if self.problem:
+            data["problem"] = self.problem
+        return data
 
 
 def parse_pin(text: str, path: str = "") -> Optional[PinnedToolchain]:
@@ -54,10 +60,27 @@ def parse_pin(text: str, path: str = "") -> Optional[PinnedToolchain]:
     )
 
 
+PIN_FILES = ("rust-toolchain.toml", "rust-toolchain")
+
+
 def read_pin(system: System, module_dir: str) -> Optional[PinnedToolchain]:
-    for name in ("rust-toolchain.toml", "rust-toolchain"):
+    """The pin of ``module_dir``; None when it has none that can be read (see
+    :func:`pin_problem` for why one that is there was not read)."""
+    for name in PIN_FILES:
         path = os.path.join(module_dir, name)
-        text = system.read_text(path)
+        text = system.read_file(path).text()
         if text is not None:
             return parse_pin(text, path)
+    return None
+
+
+def pin_problem(system: System, module_dir: str) -> Optional[str]:
+    """Why the first pin file that is there was refused (a FIFO, a device, a directory, larger
+    than 1 MiB, unreadable): "<path> is a FIFO (named pipe), not a regular file"."""
+    for name in PIN_FILES:
+        found = system.read_file(os.path.join(module_dir, name))
+        if found.problem is not None:
+            return found.describe()
+        if found.data is not None:
+            return None
     return None

@@ -139,7 +139,7 @@ def build(
         probe = system.run(argv, timeout=timeout, env=env, on_output=on_output)
         if probe.timed_out:
             log.write(f"\nkdoctor: the build did not finish within {timeout:g} s and was stopped\n")
-    text = system.read_text(log_path) or ""
+    text = system.read_text(log_path, limit=64 << 20) or ""  # a build log may be long
     ko = _find_ko(system, module_dir) if probe.ok else None
     ok = probe.ok and ko is not None
     explanations = tuple(explain(text)) if not ok else ()

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Optional
 
 from kdoctor.fixes.base import Ask, Decision, all_fixes
-from kdoctor.machine.settings import load
-from kdoctor.machine.settings import render as render_settings
+from kdoctor.machine import settings
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
-from kdoctor.model.plan import FileEdit, Plan, PlanOptions, Step
+from kdoctor.model.plan import FileEdit, Plan, PlanOptions, Step, byte_diff
 from kdoctor.model.report import Report
 
 
@@ -39,7 +37,8 @@ def make_plan(
 
 def merge_settings(steps: list[Step], path: str, system: System) -> list[Step]:
     """Every persisted choice in the plan becomes one edit of kdoctor's settings file, placed
-    where the first of them stood; choices already in force are dropped."""
+    where the first of them stood; choices already in force are dropped. The edit changes only
+    the lines it must (:func:`kdoctor.machine.settings.edit`) and its diff is exactly that."""
     wanted: dict[str, Optional[str]] = {}
     why: list[str] = []
     findings: list[str] = []
@@ -56,22 +55,13 @@ def merge_settings(steps: list[Step], path: str, system: System) -> list[Step]:
         why.append(step.why)
         findings += [f for f in step.findings if f not in findings]
         fixes += [step.fix] if step.fix not in fixes else []
-    current = load(path, system)
+    before = settings.read(path, system) or b""
+    current = settings.parse(before, path)
     changes = {k: v for k, v in wanted.items() if current.get(k) != v}
     if position is None or not changes:
         return out
-    new = dict(current)
-    for key, value in changes.items():
-        if value is None:
-            new.pop(key, None)
-        else:
-            new[key] = value
-    before = render_settings(current) if system.exists(path) else ""
-    after = render_settings(new)
-    diff = "".join(
-        difflib.unified_diff(before.splitlines(True), after.splitlines(True), path, path, n=0)
-    )
-    edit = FileEdit(path=path, content=after, diff=diff)
+    after = settings.edit(before, changes, path)
+    edit = FileEdit(path=path, content=after, diff=byte_diff(path, before, after, context=0))
     merged = Step(
         fix="+".join(fixes),
         findings=tuple(findings),

@@ -1,0 +1,64 @@
+"""Helpers for the scenarios about the person's files: snapshots of a directory's bytes, and a
+guard that ``fix --yes`` would only edit files (never install anything) on this machine."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from tests.hostile.conftest import Result, Sandbox
+
+#: the stock kernel whose headers this machine has (see tools/COMMON.md); its image is faked in
+#: the sandbox's cache so that the plan holds no download
+STOCK = "6.1.0-50-amd64"
+
+
+def snapshot(root: Path) -> dict[str, tuple[str, bytes]]:
+    """relative path -> (kind, bytes or link target) of everything under ``root``."""
+    state: dict[str, tuple[str, bytes]] = {}
+    for directory, dirs, names in os.walk(root):
+        for name in dirs + names:
+            path = Path(directory) / name
+            rel = str(path.relative_to(root))
+            if path.is_symlink():
+                state[rel] = ("link", os.readlink(path).encode())
+            elif path.is_file():
+                state[rel] = ("file", path.read_bytes())
+            elif not path.is_dir():
+                state[rel] = ("special", b"")
+    return state
+
+
+def clean(result: Result) -> None:
+    """No traceback, nothing that reads like one."""
+    assert result.no_traceback(), result.text
+    assert "Error:" not in result.err.replace("kdoctor:", ""), result.text
+
+
+def seed_stock_image(sandbox: Sandbox) -> None:
+    """An image of the stock kernel in the sandbox's cache (existence is what the vm check
+    asks), so ``fix`` plans no download."""
+    directory = sandbox.cache / "kernels" / STOCK
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"vmlinuz-{STOCK}").write_bytes(b"not really a kernel")
+
+
+def only_file_edits(
+    sandbox: Sandbox, *args: str, env: Optional[Mapping[str, Optional[str]]] = None
+) -> Result:
+    """``fix --dry-run --json ARGS`` (the plan as JSON on stdout, as text on stderr); skips the
+    scenario unless every step is a file edit or kdoctor's own image download into its cache
+    (``fix --yes`` must never install anything from a test)."""
+    result = sandbox.run("fix", "--dry-run", "--json", *args, env=env)
+    assert result.code == 0, result.text
+    data = json.loads(result.out)
+    steps = data["plan"]["steps"] if data.get("plan") else []
+    harmless = [s for s in steps if s["edit"] or s["argv"][1:4] == ["-m", "kdoctor", "fetch-image"]]
+    if not steps or harmless != steps:
+        pytest.skip(f"this machine's plan is not only file edits: {steps}")
+    return result
