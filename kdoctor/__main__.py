@@ -1,5 +1,38 @@
-"""``python -m kdoctor``."""
+"""``python -m kdoctor`` and the ``kdoctor`` console script: the entry point, which turns Ctrl-C,
+SIGTERM and SIGHUP (even while kdoctor is still importing) into a quiet exit with
+``128 + signal``, after stopping every command kdoctor started and removing its scratch
+directories, and a bad environment value into a usage error (exit 2)."""
 
-from kdoctor.cli import main
+import signal
+import sys
+from typing import NoReturn
 
-main()
+
+def _quiet_exit(signum: int) -> NoReturn:
+    sys.stderr.write(f"kdoctor: stopped by {signal.Signals(signum).name}\n")
+    sys.stderr.flush()
+    sys.exit(128 + signum)
+
+
+def run() -> None:
+    try:
+        from kdoctor.machine import lifecycle
+
+        lifecycle.install()
+        from kdoctor.cli import main
+    except KeyboardInterrupt:  # Ctrl-C before the handlers were in place
+        _quiet_exit(signal.SIGINT)
+    except lifecycle.Interrupted as exc:  # a signal while importing the rest
+        _quiet_exit(exc.signum)
+    try:
+        main()
+    except lifecycle.Interrupted as exc:
+        lifecycle.shutdown()
+        _quiet_exit(exc.signum)
+    except KeyboardInterrupt:
+        lifecycle.shutdown()
+        _quiet_exit(signal.SIGINT)
+
+
+if __name__ == "__main__":
+    run()

@@ -106,6 +106,7 @@ class BuildToolsCheck(Check):
     id = "build-tools"
     title = "make, the kernel's C compiler and the linker"
     order = 15
+    variables = ("CC", "LLVM")
 
     def run(self, facts: Facts) -> Finding:
         ctx, system = facts.ctx, facts.system

@@ -9,8 +9,9 @@ import typer
 
 from kdoctor.machine.runner import Runner
 from kdoctor.machine.system import System
-from kdoctor.model.choice import RustMode
+from kdoctor.model.choice import BadValue, RustMode
 from kdoctor.model.context import Context, detect
+from kdoctor.model.report import EXIT_USAGE
 
 if TYPE_CHECKING:
     from kdoctor.pipeline.provision import SystemFactory
@@ -63,4 +64,10 @@ def context(
 ) -> Context:
     """The context the options select; bad values are usage errors (exit 2)."""
     mode = rust_mode(rust)
-    return detect(system, kernel=kernel, module_dir=module_dir_option(module_dir), rust_mode=mode)
+    try:
+        return detect(
+            system, kernel=kernel, module_dir=module_dir_option(module_dir), rust_mode=mode
+        )
+    except BadValue as exc:
+        typer.echo(f"kdoctor: usage error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import shutil
@@ -16,6 +17,7 @@ from typing import Any, Optional, TextIO, Union
 
 import sh
 
+from kdoctor.machine import lifecycle
 from kdoctor.machine.files import write_atomic
 from kdoctor.machine.system import DEFAULT_TIMEOUT, OutputCallback, Probe
 
@@ -95,6 +97,11 @@ class Runner:
         path = self.which(argv[0])
         if path is None:
             return done(exit_code=None, error="command not found")
+        if lifecycle.stopping() is not None:
+            return done(exit_code=None, error="not started: kdoctor is stopping")
+        unarmable = _unarmable(timeout)
+        if unarmable:
+            return done(exit_code=None, error=unarmable)
         full_env = dict(self.env)
         full_env.update(env or {})
         kwargs: dict[str, Any] = {
@@ -121,13 +128,18 @@ class Runner:
         expired = threading.Event()
         try:
             cmd = sh.Command(path)(*argv[1:], _bg=True, _bg_exc=False, **kwargs)
+            lifecycle.track(cmd.process.pid)  # its own session: its pid is its group's id
             timer = _deadline(cmd, timeout, expired)
             try:
                 cmd.wait()
             except KeyboardInterrupt:
                 _stop(cmd, ((signal.SIGINT, 5.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 1.0)))
                 raise
+            except BaseException:  # a signal (lifecycle.Interrupted): the whole group goes
+                _stop(cmd, ((signal.SIGTERM, 2.0), (signal.SIGKILL, 1.0)))
+                raise
             finally:
+                lifecycle.untrack(cmd.process.pid)
                 if timer is not None:
                     timer.cancel()
         except sh.SignalException as exc:
@@ -220,9 +232,12 @@ class Runner:
 
     def make_temp_dir(self, prefix: str, parent: str) -> str:
         os.makedirs(parent, exist_ok=True)
-        return tempfile.mkdtemp(prefix=prefix, dir=parent)
+        path = tempfile.mkdtemp(prefix=prefix, dir=parent)
+        lifecycle.add_scratch(path)  # removed on a signal if the caller cannot
+        return path
 
     def remove_tree(self, path: str) -> None:
+        lifecycle.drop_scratch(path)
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, ignore_errors=True)
         elif os.path.lexists(path):
@@ -250,6 +265,15 @@ class Runner:
     def open_log(self, path: str, *, append: bool = False) -> TextIO:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         return open(path, "a" if append else "w", encoding="utf-8")
+
+
+def _unarmable(timeout: Optional[float]) -> Optional[str]:
+    """Why a watchdog of ``timeout`` seconds cannot be armed (None: it can, or none is asked)."""
+    if timeout is None or timeout == 0:
+        return None
+    if not math.isfinite(timeout) or timeout < 0 or timeout > threading.TIMEOUT_MAX:
+        return f"not started: a timeout of {timeout!r} s cannot be armed as a watchdog"
+    return None
 
 
 def _deadline(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -47,7 +48,7 @@ class Step:
             return self.label
         if self.edit is not None:
             return f"write {self.edit.path}"
-        return " ".join(self.argv)
+        return shlex.join(self.argv)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import shlex
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from kdoctor.knowledge import safe_values
 from kdoctor.knowledge.build_errors import Explanation, explain
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
@@ -35,9 +38,15 @@ class BuildResult:
     tail: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
 
+    @property
+    def refused(self) -> bool:
+        """make did not run: a value kdoctor would have passed to it is not a plain word."""
+        return any(e.id == "unsafe-value" for e in self.explanations)
+
     def to_json(self) -> dict[str, object]:
         return {
             "ok": self.ok,
+            "refused": self.refused,
             "module_dir": self.module_dir,
             "ko": self.ko,
             "log": self.log_path,
@@ -55,12 +64,18 @@ class BuildResult:
 
 def working_module_dir(ctx: Context, system: System) -> str:
     """Where to build: the module directory itself, or a copy in the cache when it is read-only
-    (the hello-world shipped inside an installed kdoctor); the copy is brought up to date with
+    (the hello-world shipped inside an installed kdoctor) or when its path has a space, which
+    kbuild cannot build in (``M=`` takes one word); the copy is brought up to date with
     :meth:`System.copy_tree` (new or changed files only, so make's timestamps stay useful)."""
     source = ctx.module_dir
-    if system.is_writable(source) and "site-packages" not in source.split(os.sep):
+    spaced = " " in source
+    if system.is_writable(source) and "site-packages" not in source.split(os.sep) and not spaced:
         return source
-    target = os.path.join(ctx.cache_dir, "modules", os.path.basename(source.rstrip("/")))
+    name = os.path.basename(source.rstrip("/"))
+    if spaced:  # one copy per source directory, named without the space
+        digest = hashlib.sha256(source.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+        name = f"{name.replace(' ', '_')}-{digest}"
+    target = os.path.join(ctx.cache_dir, "modules", name)
     system.copy_tree(source, target)
     return target
 
@@ -81,6 +96,29 @@ def build_env(ctx: Context, toolchain_env: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+def refused_values(argv: list[str], env: Mapping[str, str]) -> list[Explanation]:
+    """Why make must not run with these variables: every value on its command line (``-C``'s
+    directory and ``NAME=value``) and in the environment kdoctor adds must be a plain path or
+    word, since make evaluates ``$(...)`` in them and its recipes hand them to a shell."""
+    values: dict[str, str] = {}
+    if "-C" in argv:
+        values["module directory"] = argv[argv.index("-C") + 1]
+    for word in argv[1:]:
+        name, sep, value = word.partition("=")
+        if sep and not word.startswith("-"):
+            values[name] = value
+    values.update(env)
+    return [
+        Explanation(
+            "unsafe-value",
+            safe_values.describe(name, value, reason) + "; kdoctor did not run make with it",
+            safe_values.remedy(name),
+            f"{name}={value}",
+        )
+        for name, value, reason in safe_values.unsafe_items(values)
+    ]
+
+
 def build(
     ctx: Context,
     system: System,
@@ -96,8 +134,21 @@ def build(
     env = build_env(ctx, toolchain_env)
     log_path = os.path.join(log_dir, f"build-{time.strftime('%Y%m%d-%H%M%S')}.log")
     started = time.monotonic()
+    refused = refused_values(argv, env)
+    if refused:
+        return BuildResult(
+            ok=False,
+            module_dir=module_dir,
+            ko=None,
+            log_path=log_path,
+            duration_s=time.monotonic() - started,
+            argv=tuple(argv),
+            exit_code=None,
+            explanations=tuple(refused),
+            env=env,
+        )
     with system.open_log(log_path) as log:
-        log.write("$ " + " ".join(f"{k}={v}" for k, v in env.items()) + " " + " ".join(argv) + "\n")
+        log.write(f"$ {shown_command(argv, env)}\n")
 
         def on_output(line: str) -> None:
             log.write(line)
@@ -125,6 +176,11 @@ def build(
         tail=tuple(text.splitlines()[-15:]) if not ok else (),
         env=env,
     )
+
+
+def shown_command(argv: Sequence[str], env: Mapping[str, str]) -> str:
+    """The build command as a person can paste it (every word shell-quoted)."""
+    return shlex.join([*(f"{k}={v}" for k, v in env.items()), *argv])
 
 
 def _find_ko(system: System, module_dir: str) -> Optional[str]:

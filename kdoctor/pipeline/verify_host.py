@@ -3,6 +3,7 @@ caller has the person's consent)."""
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Sequence
 from typing import Optional
@@ -168,4 +169,4 @@ def _taint(system: System) -> Optional[int]:
 
 def _transcribe(probe: Probe) -> str:
     ended = probe.error or ("timed out" if probe.timed_out else f"exit {probe.exit_code}")
-    return f"\n# $ {' '.join(probe.argv)}  ({ended})\n{probe.output}\n"
+    return f"\n# $ {shlex.join(probe.argv)}  ({ended})\n{probe.output}\n"

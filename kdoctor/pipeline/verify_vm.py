@@ -4,6 +4,7 @@ unloads the module; the verdict comes from what the guest printed."""
 from __future__ import annotations
 
 import os
+import shlex
 import time
 from collections.abc import Sequence
 from typing import Callable, Optional, Union
@@ -245,7 +246,7 @@ def write_log(
     for run, _ in runs:
         ended = "timed out" if run.timed_out else run.error or f"exit {run.exit_code}"
         parts.append(
-            f"\n# $ {' '.join(run.argv)}\n# accel {run.accel}: {ended} after "
+            f"\n# $ {shlex.join(run.argv)}\n# accel {run.accel}: {ended} after "
             f"{run.duration_s:.1f} s\n"
         )
         parts.append(run.console)

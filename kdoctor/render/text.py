@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Optional, TextIO
@@ -105,7 +106,7 @@ def print_probes(probes: Sequence[Probe], out: Console) -> None:
     for p in probes:
         state = p.error if p.error else ("timed out" if p.timed_out else f"exit {p.exit_code}")
         where = f"  (in {p.cwd})" if p.cwd else ""
-        out.print(f"  {' '.join(p.argv)}{where} → {state}, {p.duration_ms:.0f} ms", markup=False)
+        out.print(f"  {shlex.join(p.argv)}{where} → {state}, {p.duration_ms:.0f} ms", markup=False)
 
 
 def summary_line(report: Report) -> Text:
@@ -177,6 +178,12 @@ def print_build(result: BuildResult, out: Console) -> None:
             Text(f"✔ built {result.ko} in {result.duration_s:.1f} s", style="green"),
             Text(f"(log: {result.log_path})", style="dim"),
         )
+        return
+    if result.refused:
+        out.print(Text("✘ kdoctor did not run the build:", style="bold red"))
+        for e in result.explanations:
+            out.print(f"  {e.cause}", markup=False)
+            out.print(f"  fix: {e.remedy}", markup=False)
         return
     out.print(Text(f"✘ the module build failed (exit {result.exit_code})", style="bold red"))
     for line in result.tail:
