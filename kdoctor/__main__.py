@@ -15,6 +15,11 @@ def _quiet_exit(signum: int) -> NoReturn:
 
 
 def run() -> None:
+    for stream in (sys.stdout, sys.stderr):  # a message never dies on a character it lacks
+        try:
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError):
+            pass
     try:
         from kdoctor.machine import lifecycle
 

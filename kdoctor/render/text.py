@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shlex
 import sys
@@ -34,9 +35,65 @@ GLYPHS = {
 }
 
 
+#: the report's symbols, for a stream that cannot encode them (LANG=C, PYTHONIOENCODING=ascii)
+ASCII_SYMBOLS = str.maketrans(
+    {
+        "✔": "+",
+        "✘": "x",
+        "‼": "!!",
+        "…": "...",
+        "→": "->",
+        "│": "|",
+        "·": "-",
+        "—": "-",
+        "–": "-",
+        "•": "*",
+        "⚠": "!",
+    }
+)
+
+
+class AsciiFallback(io.TextIOBase):
+    """A text stream in front of one whose encoding lacks the report's symbols: they become
+    ASCII (:data:`ASCII_SYMBOLS`), any other character it cannot encode a backslash escape."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self._stream = stream
+        self._encoding = getattr(stream, "encoding", None) or "ascii"
+
+    @property  # type: ignore[override]
+    def encoding(self) -> str:
+        return self._encoding
+
+    def write(self, text: str) -> int:
+        safe = text.translate(ASCII_SYMBOLS).encode(self._encoding, "backslashreplace")
+        self._stream.write(safe.decode(self._encoding))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+
+def encodable(stream: TextIO) -> TextIO:
+    """``stream`` itself when it can encode the report's symbols, else an ASCII fallback."""
+    try:
+        "✔✘‼…→│·—".encode(getattr(stream, "encoding", None) or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return AsciiFallback(stream)  # type: ignore[return-value]
+    return stream
+
+
 def console(file: Optional[TextIO] = None, *, stderr: bool = False) -> Console:
-    """A console that stays readable with NO_COLOR, in pipes and in CI logs."""
-    out = file or (sys.stderr if stderr else sys.stdout)
+    """A console that stays readable with NO_COLOR, in pipes, in CI logs and on a stream that
+    cannot encode its symbols (they fall back to ASCII)."""
+    out = encodable(file or (sys.stderr if stderr else sys.stdout))
     is_tty = out.isatty()
     return Console(
         file=out,
