@@ -62,8 +62,8 @@ class AsciiFallback(io.TextIOBase):
         self._stream = stream
         self._encoding = getattr(stream, "encoding", None) or "ascii"
 
-    @property  # type: ignore[override]
-    def encoding(self) -> str:
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
         return self._encoding
 
     def write(self, text: str) -> int:
