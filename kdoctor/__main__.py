@@ -3,6 +3,7 @@ SIGTERM and SIGHUP (even while kdoctor is still importing) into a quiet exit wit
 ``128 + signal``, after stopping every command kdoctor started and removing its scratch
 directories, and a bad environment value into a usage error (exit 2)."""
 
+import contextlib
 import signal
 import sys
 from typing import NoReturn
@@ -16,10 +17,8 @@ def _quiet_exit(signum: int) -> NoReturn:
 
 def run() -> None:
     for stream in (sys.stdout, sys.stderr):  # a message never dies on a character it lacks
-        try:
+        with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
-        except (AttributeError, ValueError):
-            pass
     try:
         from kdoctor.machine import lifecycle
 

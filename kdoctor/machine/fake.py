@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Optional, TextIO, TypeVar, Union
 
@@ -104,6 +105,8 @@ class FakeSystem:
         self.writes: list[tuple[str, str]] = []
         self._log: list[Probe] = []
         self._lock = threading.RLock()
+        self.locked: list[str] = []  # every artefact locked, in order; ``held``: held now
+        self.held: set[str] = set()
         self._temp = 0
 
     def _handler(self, argv: tuple[str, ...]) -> Optional[Handler]:
@@ -347,6 +350,15 @@ class FakeSystem:
                 self.writes.append((dst, "copy"))
             if not self.is_dir(target):
                 self.dirs[target] = []
+
+    @contextmanager
+    def lock(self, path: str, on_wait: Optional[Callable[[str], None]] = None) -> Iterator[None]:
+        self.locked.append(path)
+        self.held.add(path)
+        try:
+            yield
+        finally:
+            self.held.discard(path)
 
     def open_log(self, path: str, *, append: bool = False) -> TextIO:
         with self._lock:

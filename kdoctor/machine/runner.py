@@ -13,12 +13,14 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
-from typing import Any, Optional, TextIO, Union
+from contextlib import AbstractContextManager
+from typing import Any, Callable, Optional, TextIO, Union
 
 import sh
 
 from kdoctor.machine import lifecycle
 from kdoctor.machine.files import write_atomic
+from kdoctor.machine.locks import file_lock
 from kdoctor.machine.system import DEFAULT_TIMEOUT, OutputCallback, Probe
 
 _CacheKey = tuple[tuple[str, ...], Optional[str], tuple[tuple[str, str], ...]]
@@ -261,6 +263,11 @@ class Runner:
                 except OSError:
                     pass
                 shutil.copy2(src, dst)
+
+    def lock(
+        self, path: str, on_wait: Optional[Callable[[str], None]] = None
+    ) -> AbstractContextManager[None]:
+        return file_lock(path, on_wait)
 
     def open_log(self, path: str, *, append: bool = False) -> TextIO:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

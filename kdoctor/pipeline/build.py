@@ -8,6 +8,7 @@ import re
 import shlex
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -67,17 +68,24 @@ def working_module_dir(ctx: Context, system: System) -> str:
     (the hello-world shipped inside an installed kdoctor) or when its path has a space, which
     kbuild cannot build in (``M=`` takes one word); the copy is brought up to date with
     :meth:`System.copy_tree` (new or changed files only, so make's timestamps stay useful)."""
+    target = copy_target(ctx, system)
+    if target is None:
+        return ctx.module_dir
+    system.copy_tree(ctx.module_dir, target)
+    return target
+
+
+def copy_target(ctx: Context, system: System) -> Optional[str]:
+    """Where in the cache the module is copied to be built, or None to build it in place."""
     source = ctx.module_dir
     spaced = " " in source
     if system.is_writable(source) and "site-packages" not in source.split(os.sep) and not spaced:
-        return source
+        return None
     name = os.path.basename(source.rstrip("/"))
     if spaced:  # one copy per source directory, named without the space
         digest = hashlib.sha256(source.encode("utf-8", "surrogateescape")).hexdigest()[:8]
         name = f"{name.replace(' ', '_')}-{digest}"
-    target = os.path.join(ctx.cache_dir, "modules", name)
-    system.copy_tree(source, target)
-    return target
+    return os.path.join(ctx.cache_dir, "modules", name)
 
 
 def make_argv(ctx: Context, module_dir: str, rustc: Optional[str], target: str = "") -> list[str]:
@@ -129,10 +137,27 @@ def build(
     on_step: Callable[[str], None] = lambda step: None,
     timeout: float = BUILD_TIMEOUT,
 ) -> BuildResult:
+    """Build the module with make; a copy in the cache is locked while it is brought up to date
+    and built, so two kdoctor runs never build in one directory at once."""
+    copy = copy_target(ctx, system)
+    with system.lock(copy, on_wait=on_step) if copy else nullcontext():
+        return _build(ctx, system, rustc, toolchain_env, log_dir, on_step, timeout)
+
+
+def _build(
+    ctx: Context,
+    system: System,
+    rustc: Optional[str],
+    toolchain_env: Mapping[str, str],
+    log_dir: str,
+    on_step: Callable[[str], None],
+    timeout: float,
+) -> BuildResult:
     module_dir = working_module_dir(ctx, system)
     argv = make_argv(ctx, module_dir, rustc)
     env = build_env(ctx, toolchain_env)
-    log_path = os.path.join(log_dir, f"build-{time.strftime('%Y%m%d-%H%M%S')}.log")
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"  # two runs in one second
+    log_path = os.path.join(log_dir, f"build-{stamp}.log")
     started = time.monotonic()
     refused = refused_values(argv, env)
     if refused:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import shlex
 import sys
@@ -18,6 +17,7 @@ from kdoctor.machine.system import Probe
 from kdoctor.model.choice import Stopped
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.report import Report, blocks
+from kdoctor.render.encoding import encodable
 
 if TYPE_CHECKING:
     from kdoctor.facts.rust import RustToolchain
@@ -33,61 +33,6 @@ GLYPHS = {
     Status.SKIP: ("-", "dim"),
     Status.ERROR: ("‼", "magenta"),
 }
-
-
-#: the report's symbols, for a stream that cannot encode them (LANG=C, PYTHONIOENCODING=ascii)
-ASCII_SYMBOLS = str.maketrans(
-    {
-        "✔": "+",
-        "✘": "x",
-        "‼": "!!",
-        "…": "...",
-        "→": "->",
-        "│": "|",
-        "·": "-",
-        "—": "-",
-        "–": "-",
-        "•": "*",
-        "⚠": "!",
-    }
-)
-
-
-class AsciiFallback(io.TextIOBase):
-    """A text stream in front of one whose encoding lacks the report's symbols: they become
-    ASCII (:data:`ASCII_SYMBOLS`), any other character it cannot encode a backslash escape."""
-
-    def __init__(self, stream: TextIO) -> None:
-        super().__init__()
-        self._stream = stream
-        self._encoding = getattr(stream, "encoding", None) or "ascii"
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return self._encoding
-
-    def write(self, text: str) -> int:
-        safe = text.translate(ASCII_SYMBOLS).encode(self._encoding, "backslashreplace")
-        self._stream.write(safe.decode(self._encoding))
-        return len(text)
-
-    def flush(self) -> None:
-        self._stream.flush()
-
-    def isatty(self) -> bool:
-        return self._stream.isatty()
-
-    def fileno(self) -> int:
-        return self._stream.fileno()
-
-
-def encodable(stream: TextIO) -> TextIO:
-    """``stream`` itself when it can encode the report's symbols, else an ASCII fallback."""
-    try:
-        "✔✘‼…→│·—".encode(getattr(stream, "encoding", None) or "ascii")
-    except (UnicodeEncodeError, LookupError):
-        return AsciiFallback(stream)  # type: ignore[return-value]
-    return stream
 
 
 def console(file: Optional[TextIO] = None, *, stderr: bool = False) -> Console:
