@@ -20,7 +20,7 @@ from kdoctor.pipeline.verify_result import (
     match_in_order,
     missing_summary,
     module_name,
-    no_module,
+    module_problem,
     save_log,
     tail,
     taint_letters,
@@ -48,8 +48,8 @@ def verify_host(
         module=ko,
         notes=tuple(notes),
     )
-    if not system.is_file(ko):
-        missing_ko = no_module(ko)
+    missing_ko = module_problem(system, ko)
+    if missing_ko is not None:
         return with_(base, summary=missing_ko.summary, remediation=missing_ko.remediation)
     sudo = sudo_argv(ctx)
     if sudo and system.which("sudo") is None:

@@ -24,7 +24,7 @@ from kdoctor.pipeline.verify_result import (
     match_in_order,
     missing_summary,
     module_name,
-    no_module,
+    module_problem,
     save_log,
     status_words,
     tail,
@@ -115,8 +115,9 @@ def _vm_tools(ctx: Context, system: System, ko: str) -> Union[tuple[str, str], P
             f"VM verification runs x86_64 guests only (this machine is {ctx.arch})",
             Remediation("Verify on the running kernel instead: kdoctor verify --host"),
         )
-    if not system.is_file(ko):
-        return no_module(ko)
+    problem = module_problem(system, ko)
+    if problem is not None:
+        return problem
     qemu = system.which(vm_boot.QEMU)
     if qemu is None:
         return Problem(
