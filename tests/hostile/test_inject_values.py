@@ -30,7 +30,7 @@ PAYLOADS = {
     "newline": ("clang\ntouch {m}", "control character"),
     "pipe": ("clang | tee {m}", "'|'"),
     "ampersand": ("clang & touch {m}", "'&'"),
-    "quote": ("clang' ; touch '{m}", "\"'\""),
+    "quote": ("clang' ; touch '{m}", '"\'"'),
 }
 
 
@@ -158,7 +158,8 @@ def test_a_module_path_with_spaces_or_non_ascii_builds_from_a_plain_copy(
     where = argv[argv.index("-C") + 1]
     assert " " not in where and not any(" " in word for word in argv if "=" in word)
     if " " in name:
-        assert where.startswith(str(sandbox.cache / "modules")) and (Path(where) / "Kbuild").is_file()
+        assert where.startswith(str(sandbox.cache / "modules"))
+        assert (Path(where) / "Kbuild").is_file()
     else:
         assert where == str(moved)
     sandbox.assert_untouched()
