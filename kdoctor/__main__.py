@@ -1,12 +1,21 @@
 """``python -m kdoctor`` and the ``kdoctor`` console script: the entry point, which turns Ctrl-C,
 SIGTERM and SIGHUP (even while kdoctor is still importing) into a quiet exit with
 ``128 + signal``, after stopping every command kdoctor started and removing its scratch
-directories, and a bad environment value into a usage error (exit 2)."""
+directories."""
 
-import contextlib
-import signal
 import sys
-from typing import NoReturn
+
+try:  # the handlers first: a Ctrl-C while the rest imports must not print a traceback
+    import contextlib
+    import signal
+    from typing import NoReturn
+
+    from kdoctor.machine import lifecycle
+
+    lifecycle.install()
+except KeyboardInterrupt:
+    sys.stderr.write("kdoctor: stopped by SIGINT\n")
+    sys.exit(130)
 
 
 def _quiet_exit(signum: int) -> NoReturn:
@@ -20,15 +29,8 @@ def run() -> None:
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     try:
-        from kdoctor.machine import lifecycle
-
-        lifecycle.install()
         from kdoctor.cli import main
-    except KeyboardInterrupt:  # Ctrl-C before the handlers were in place
-        _quiet_exit(signal.SIGINT)
-    except lifecycle.Interrupted as exc:  # a signal while importing the rest
-        _quiet_exit(exc.signum)
-    try:
+
         main()
     except lifecycle.Interrupted as exc:
         lifecycle.shutdown()

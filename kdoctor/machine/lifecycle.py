@@ -16,6 +16,8 @@ import shutil
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 from typing import Optional
 
@@ -80,15 +82,41 @@ def _kill(pgid: int, sig: int) -> bool:
         return False
 
 
+_deferring = 0  # > 0 while the main thread starts a command and records its group
+_pending: Optional[int] = None
+
+
+@contextmanager
+def starting() -> Iterator[None]:
+    """Around starting a command and recording its group: a signal that arrives in between is
+    raised when the block ends (the command is recorded by then, so it is stopped too)."""
+    global _deferring, _pending
+    main = threading.current_thread() is threading.main_thread()
+    if main:
+        _deferring += 1
+    try:
+        yield
+    finally:
+        if main:
+            _deferring -= 1
+            pending, _pending = _pending, None
+            if pending is not None and _deferring == 0:
+                raise Interrupted(pending)
+
+
 def _handler(signum: int, frame: Optional[FrameType]) -> None:
-    global _stopping
+    global _stopping, _pending
     first = _stopping is None
     if first:
         _stopping = signum
     for pgid in running():
         _kill(pgid, signal.SIGTERM)
-    if first:  # a second signal while cleaning up must not cut the cleanup short
-        raise Interrupted(signum)
+    if not first:  # a second signal while cleaning up must not cut the cleanup short
+        return
+    if _deferring:
+        _pending = signum
+        return
+    raise Interrupted(signum)
 
 
 def install() -> None:
@@ -118,8 +146,8 @@ def shutdown(grace: float = 2.0) -> None:
 
 def reset() -> None:
     """Forget everything (for tests that simulate a signal in-process)."""
-    global _stopping
+    global _stopping, _pending
     with _lock:
         _groups.clear()
         _scratch.clear()
-    _stopping = None
+    _stopping = _pending = None

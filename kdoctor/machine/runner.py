@@ -129,19 +129,25 @@ class Runner:
         # command's process group costs nothing until it fires
         expired = threading.Event()
         try:
-            cmd = sh.Command(path)(*argv[1:], _bg=True, _bg_exc=False, **kwargs)
-            lifecycle.track(cmd.process.pid)  # its own session: its pid is its group's id
-            timer = _deadline(cmd, timeout, expired)
+            cmd = None
+            timer = None
             try:
+                with lifecycle.starting():  # a signal now is raised once the group is known
+                    cmd = sh.Command(path)(*argv[1:], _bg=True, _bg_exc=False, **kwargs)
+                    lifecycle.track(cmd.process.pid)  # its own session: pid is the group id
+                timer = _deadline(cmd, timeout, expired)
                 cmd.wait()
             except KeyboardInterrupt:
-                _stop(cmd, ((signal.SIGINT, 5.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 1.0)))
+                if cmd is not None:
+                    _stop(cmd, ((signal.SIGINT, 5.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 1.0)))
                 raise
-            except BaseException:  # a signal (lifecycle.Interrupted): the whole group goes
-                _stop(cmd, ((signal.SIGTERM, 2.0), (signal.SIGKILL, 1.0)))
+            except lifecycle.Interrupted:  # SIGINT, SIGTERM, SIGHUP: the whole group goes
+                if cmd is not None:
+                    _stop(cmd, ((signal.SIGTERM, 2.0), (signal.SIGKILL, 1.0)))
                 raise
             finally:
-                lifecycle.untrack(cmd.process.pid)
+                if cmd is not None:
+                    lifecycle.untrack(cmd.process.pid)
                 if timer is not None:
                     timer.cancel()
         except sh.SignalException as exc:
