@@ -138,6 +138,7 @@ def shutdown(grace: float = 2.0) -> None:
     for pgid in groups:
         _kill(pgid, signal.SIGKILL)
     with _lock:
+        _groups.clear()
         scratch = sorted(_scratch)
         _scratch.clear()
     for path in scratch:
