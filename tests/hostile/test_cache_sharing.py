@@ -13,6 +13,8 @@ import pytest
 from tests.hostile.conftest import Sandbox
 from tests.hostile.fakes import calls, fake_tool, finish, start, wait_for
 
+pytestmark = pytest.mark.hostile
+
 RELEASE = "6.1.0-98-hostile"
 PACKAGE = f"linux-image-{RELEASE}"
 FETCHED = b"MZ the fetched kernel image"

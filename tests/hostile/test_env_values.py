@@ -7,6 +7,8 @@ import pytest
 
 from tests.hostile.conftest import Sandbox
 
+pytestmark = pytest.mark.hostile
+
 COMMANDS = {
     "check": ("check", "os"),
     "build": ("build",),

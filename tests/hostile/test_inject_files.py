@@ -14,6 +14,8 @@ from tests.hostile.conftest import Sandbox
 from tests.hostile.fakes import calls, fake_tool, recording_tool
 from tests.kmod import elf, kernel_module
 
+pytestmark = pytest.mark.hostile
+
 RELEASE = "6.1.0-97-hostile"
 
 

@@ -12,6 +12,8 @@ import pytest
 from tests.hostile.conftest import Sandbox
 from tests.hostile.fakes import calls, recording_tool
 
+pytestmark = pytest.mark.hostile
+
 OWNERS = {
     "CC": "build-tools",
     "LLVM": "build-tools",

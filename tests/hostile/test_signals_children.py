@@ -12,6 +12,8 @@ from tests.hostile.conftest import Sandbox
 from tests.hostile.fakes import alive, finish, kill_leftovers, pids, slow_tool, start, wait_for
 from tests.kmod import kernel_module
 
+pytestmark = pytest.mark.hostile
+
 RELEASE = "6.1.0-99-hostile"
 SIGNALS = [signal.SIGTERM, signal.SIGHUP, signal.SIGINT]
 
