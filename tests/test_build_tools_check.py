@@ -3,6 +3,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Optional
 
+import pytest
+
 from kdoctor.checks.build_tools import BuildToolsCheck
 from kdoctor.machine.fake import Answer, FakeSystem, Reply
 from kdoctor.model.context import DistroInfo
@@ -260,8 +262,13 @@ def test_hung_linker_is_reported() -> None:
     assert finding.summary == "/usr/bin/ld did not answer within 10 s (killed)"
 
 
-def test_unrecognised_make_banner_still_counts_as_present() -> None:
-    finding = run(machine(answers={"/usr/bin/make --version": "bmake 20220208\n"}))
-    assert finding.status is Status.OK
-    assert finding.summary == "make (version ?), gcc-12 12.2.0 (as the kernel), ld 2.40"
-    assert finding.facts["make_version"] is None
+@pytest.mark.parametrize(
+    ("banner", "said"), [("bmake 20220208\n", "printed 'bmake 20220208'"), ("", "printed nothing")]
+)
+def test_a_make_whose_version_cannot_be_read_is_present_but_a_warning(
+    banner: str, said: str
+) -> None:
+    finding = run(machine(answers={"/usr/bin/make --version": banner}))
+    assert finding.status is Status.WARN  # present (nothing to install), but not vouched for
+    assert finding.summary == f"could not read the version of make: make (/usr/bin/make) {said}"
+    assert finding.facts["make_version"] is None and finding.facts["missing"] == []

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
-from typing import Optional
+from typing import Optional, Union
 
 import pytest
 
@@ -108,8 +109,16 @@ def test_fetch_downloads_unpacks_and_moves_only_the_image_into_the_cache() -> No
         f"{destination}/vmlinuz-{RELEASE}", "downloaded", f"linux-image-{RELEASE}"
     )
     assert system.read_bytes(f"{destination}/vmlinuz-{RELEASE}") == b"MZ kernel"
-    # the config comes along; the .deb, the modules and the work directory do not
-    assert system.listdir(destination) == [f"config-{RELEASE}", f"vmlinuz-{RELEASE}"]
+    # the config and the image's checksum come along; the .deb, the modules and the work
+    # directory do not; the image was locked throughout
+    assert system.listdir(destination) == [
+        f"config-{RELEASE}",
+        f"vmlinuz-{RELEASE}",
+        f"vmlinuz-{RELEASE}.sha256",
+    ]
+    digest = hashlib.sha256(b"MZ kernel").hexdigest()
+    assert system.read_text(f"{destination}/vmlinuz-{RELEASE}.sha256") == f"{digest}  {RELEASE}\n"
+    assert system.locked == [f"{destination}/vmlinuz-{RELEASE}"] and system.held == set()
     assert system.calls == [("apt-cache", "policy", f"linux-image-{RELEASE}")]
     work = cwds(system)[0]
     assert work is not None and os.path.dirname(work) == destination
@@ -201,7 +210,11 @@ def test_interrupted_unpack_leaves_no_image_and_a_rerun_finishes() -> None:
     system = FakeApt(policy=policy, files={f"{destination}/.partial-killed/half.deb": "x"})
     found = kernel_image.ensure(ctx, system, RELEASE)
     assert found.source == "downloaded"
-    assert system.listdir(destination) == [f"config-{RELEASE}", f"vmlinuz-{RELEASE}"]
+    assert system.listdir(destination) == [
+        f"config-{RELEASE}",
+        f"vmlinuz-{RELEASE}",
+        f"vmlinuz-{RELEASE}.sha256",
+    ]
     assert (f"{destination}/.partial-killed", "remove") in system.writes
 
 
@@ -230,3 +243,31 @@ def test_missing_dpkg_tools_are_named() -> None:
     system = FakeSystem(programs={"apt-get": "/usr/bin/apt-get"})
     with pytest.raises(KernelImageError, match="apt-cache, dpkg-deb not found"):
         kernel_image.ensure(ctx_in(), system, RELEASE)
+
+
+@pytest.mark.parametrize(
+    ("image", "recorded", "fetched_again"),
+    [
+        (b"MZ kernel", hashlib.sha256(b"MZ kernel").hexdigest(), False),  # intact
+        (b"MZ ker", hashlib.sha256(b"MZ kernel").hexdigest(), True),  # truncated
+        (b"MZ kernex", hashlib.sha256(b"MZ kernel").hexdigest(), True),  # altered
+        (b"", None, True),  # empty
+        (b"MZ by hand", None, False),  # placed by hand: no checksum, trusted
+    ],
+)
+def test_a_damaged_cached_image_is_fetched_again(
+    image: bytes, recorded: Optional[str], fetched_again: bool
+) -> None:
+    ctx = ctx_in()
+    cached = kernel_image.cached_path(ctx, RELEASE)
+    files: dict[str, Union[str, bytes]] = {cached: image}
+    if recorded:
+        files[cached + ".sha256"] = f"{recorded}  {RELEASE}\n"
+    system = FakeApt(policy={f"linux-image-{RELEASE}": KNOWN}, files=files)
+    steps: list[str] = []
+    found = kernel_image.ensure(ctx, system, RELEASE, steps.append)
+    assert found.source == ("downloaded" if fetched_again else "cache")
+    assert any("is damaged" in s for s in steps) == fetched_again
+    if fetched_again:
+        assert system.read_bytes(cached) == b"MZ kernel"
+        assert kernel_image.damage(system, cached) is None

@@ -18,6 +18,7 @@ from kdoctor.pipeline import (
 )
 from kdoctor.pipeline.verify_result import MESSAGES, VerifyResult
 from tests.conftest import make_context
+from tests.kmod import kernel_module
 
 CONSOLES = Path(__file__).parent / "data" / "consoles"
 RELEASE = "6.1.0-56-amd64"
@@ -38,7 +39,7 @@ def static_elf() -> bytes:
 
 
 def a_ko(magic: bytes = VERMAGIC) -> bytes:
-    return b"\x7fELF...license=GPL\0" + magic + b"name=helloworld\0"
+    return kernel_module(b"license=GPL\0" + magic + b"name=helloworld\0")
 
 
 # -- pure pieces -------------------------------------------------------------------------------

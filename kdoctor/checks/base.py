@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Optional
 
 from kdoctor.facts import Facts
+from kdoctor.knowledge import safe_values
 from kdoctor.knowledge.commands import need_commands
 from kdoctor.machine.probe_cache import ProbeCache
 from kdoctor.machine.system import DEFAULT_TIMEOUT, Probe, System
@@ -42,6 +43,9 @@ class Check:
     required: ClassVar[bool] = True
     #: where the check stands in the report (lower first; ties by id)
     order: ClassVar[int] = 100
+    #: variables handed to make that this check owns (see kdoctor.knowledge.safe_values): a
+    #: value that is not a plain path or word fails the check before it runs
+    variables: ClassVar[tuple[str, ...]] = ()
 
     def run(self, facts: Facts) -> Finding:
         """Observe, reading ``facts.ctx``, ``facts.system`` and shared facts (``facts.of``)."""
@@ -54,6 +58,30 @@ class Check:
         ``run`` reads them as usual. Default: none.
         """
         return []
+
+    def refused(self, facts: Facts) -> Optional[Finding]:
+        """A failing finding when a value this check owns would reach make or a shell as
+        syntax (``$``, backquote, ``;``, quotes, newline, ...), else None."""
+        bad = [
+            (name, value, reason, _origin(facts, name, value))
+            for name in self.variables
+            for value in [_value(facts.ctx, name)]
+            if value
+            for reason in [
+                safe_values.unsafe_reason(
+                    value, words=name in safe_values.WORD_LISTS or name == "module directory"
+                )
+            ]
+            if reason
+        ]
+        if not bad:
+            return None
+        return self.finding(
+            Status.FAIL,
+            "; ".join(safe_values.describe(n, v, r, o) for n, v, r, o in bad),
+            fix_text=" ".join(dict.fromkeys(safe_values.remedy(n) for n, *_ in bad)),
+            refused=[{"variable": n, "value": v, "reason": r, "origin": o} for n, v, r, o in bad],
+        )
 
     # helpers so checks read as sentences -----------------------------------------------
     def finding(
@@ -94,6 +122,25 @@ class Check:
         return Finding(
             self.id, Status.OK, summary, found=found, facts=facts, required=self.required
         )
+
+
+def _value(ctx: Context, name: str) -> Optional[str]:
+    if name == "KDIR":
+        return ctx.kdir
+    if name == "module directory":
+        return ctx.module_dir
+    return ctx.env.get(name)
+
+
+def _origin(facts: Facts, name: str, value: str) -> str:
+    env = facts.system.env
+    if name == "module directory":
+        return "--module-dir"
+    if env.get(name) == value:
+        return "the environment"
+    if name == "KDIR" and facts.ctx.env.get("KDIR") != value:
+        return "--kernel"
+    return f"kdoctor's settings file {facts.ctx.settings_file}"
 
 
 _checks: Registry[Check] = Registry("check", "kdoctor.checks")

@@ -60,6 +60,7 @@ class BindgenCheck(Check):
     id = "bindgen"
     title = f"bindgen {MINIMUM} or newer, loading libclang"
     order = 40
+    variables = ("BINDGEN",)
 
     def prefetch(self, facts: Facts) -> list[ProbeRequest]:
         path = facts.of(bindgen_path)

@@ -106,6 +106,7 @@ class BuildToolsCheck(Check):
     id = "build-tools"
     title = "make, the kernel's C compiler and the linker"
     order = 15
+    variables = ("CC", "LLVM")
 
     def run(self, facts: Facts) -> Finding:
         ctx, system = facts.ctx, facts.system
@@ -172,6 +173,24 @@ class BuildToolsCheck(Check):
                 **details,
             )
         listing = f"{make.label}, {self._cc_label(cc, kernel)}, {ld.label}"
+        unread = [t for t in tools if t.version is None]
+        if unread:
+            said = "; ".join(
+                f"{t.command} ({t.path}) printed {t.first_line!r}"
+                if t.first_line
+                else f"{t.command} ({t.path}) printed nothing"
+                for t in unread
+            )
+            return self.finding(
+                Status.WARN,
+                f"could not read the version of {', '.join(t.command for t in unread)}: {said}",
+                found=found,
+                fix_text=(
+                    "kdoctor cannot tell whether these are the tools kbuild expects; check that "
+                    "PATH finds the real ones (not a wrapper that hides --version)."
+                ),
+                **details,
+            )
         if kernel is None:
             return self.ok(
                 f"{listing}; the kernel's compiler is unknown until headers for "

@@ -28,6 +28,7 @@ class ClangCheck(Check):
     id = "clang"
     title = "clang, version 9 or newer (11 recommended)"
     order = 20
+    variables = ("CLANG",)
 
     def run(self, facts: Facts) -> Finding:
         ctx, system = facts.ctx, facts.system

@@ -27,6 +27,7 @@ class KbuildCmdCheck(Check):
     id = "kbuild-cmd"
     title = "every member object records its .cmd file (modpost reads them)"
     order = 50
+    variables = ("module directory",)
 
     def run(self, facts: Facts) -> Finding:
         ctx, system = facts.ctx, facts.system

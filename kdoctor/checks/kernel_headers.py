@@ -49,6 +49,7 @@ class KernelHeadersCheck(Check):
     id = "kernel-headers"
     title = "the target kernel's build directory (headers, .config, Module.symvers, modpost)"
     order = 30
+    variables = ("KDIR",)
 
     def run(self, facts: Facts) -> Finding:
         ctx, system = facts.ctx, facts.system

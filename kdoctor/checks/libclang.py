@@ -18,6 +18,7 @@ class LibclangCheck(Check):
     id = "libclang"
     title = "libclang for bindgen, the same major version as clang"
     order = 25
+    variables = ("LIBCLANG_PATH",)
 
     def run(self, facts: Facts) -> Finding:
         ctx = facts.ctx

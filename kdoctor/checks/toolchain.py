@@ -37,6 +37,7 @@ class ToolchainCheck(Check):
     id = "toolchain"
     title = "the Rust toolchain the module is built with"
     order = 61
+    variables = ("RUSTC", "RUSTUP_TOOLCHAIN")
 
     def run(self, facts: Facts) -> Finding:
         ctx = facts.ctx

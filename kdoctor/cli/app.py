@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from typing import Optional
@@ -19,6 +20,9 @@ from kdoctor.pipeline.vm_boot import DEFAULT_TIMEOUT
 
 # the text renderer and verify's machinery are imported by the commands that use them:
 # `check --json` must not pay for Rich (see bench/check.py)
+
+#: the longest --timeout (a day): a watchdog must be armable, and no VM boot needs longer
+MAX_TIMEOUT = 86400.0
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -149,8 +153,11 @@ def verify(
         raise typer.BadParameter("choose one of --vm and --host", param_hint="--vm/--host")
     if accel not in ACCELS:
         raise typer.BadParameter(f"must be one of {', '.join(ACCELS)}", param_hint="--accel")
-    if timeout <= 0:
-        raise typer.BadParameter("must be more than 0 seconds", param_hint="--timeout")
+    if not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
+        raise typer.BadParameter(
+            f"must be more than 0 seconds and at most {MAX_TIMEOUT:g} (got {timeout!r})",
+            param_hint="--timeout",
+        )
     if ko is not None and not os.path.isfile(ko):
         raise typer.BadParameter(f"no such file: {ko}", param_hint="--ko")
     system = options.new_system()

@@ -9,8 +9,9 @@ import typer
 
 from kdoctor.machine.runner import Runner
 from kdoctor.machine.system import System
-from kdoctor.model.choice import RustMode
+from kdoctor.model.choice import BadValue, RustMode
 from kdoctor.model.context import Context, detect
+from kdoctor.model.report import EXIT_USAGE
 
 if TYPE_CHECKING:
     from kdoctor.pipeline.provision import SystemFactory
@@ -73,13 +74,17 @@ def context(
 ) -> Context:
     """The context the options select; bad values are usage errors (exit 2)."""
     mode = rust_mode(rust)
-    return detect(
-        system,
-        kernel=kernel,
-        module_dir=module_dir_option(module_dir),
-        rust_mode=mode,
-        fresh=fresh,
-    )
+    try:
+        return detect(
+            system,
+            kernel=kernel,
+            module_dir=module_dir_option(module_dir),
+            rust_mode=mode,
+            fresh=fresh,
+        )
+    except BadValue as exc:
+        typer.echo(f"kdoctor: usage error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def unknown_checks_message(unknown: str) -> str:

@@ -106,7 +106,9 @@ def fetch_image_command(
     ctx = detect(system, kernel=release)
     out = render.console()
     try:
-        image = kernel_image.ensure(ctx, system, release)
+        image = kernel_image.ensure(
+            ctx, system, release, lambda text: out.print(text, markup=False)
+        )
     except kernel_image.KernelImageError as exc:
         out.print(f"✘ {exc}", markup=False)
         out.print(f"  {exc.remediation.text}", markup=False)

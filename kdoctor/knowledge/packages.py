@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Optional
 
+from kdoctor.model.context import DISTRO_RUST_CHOICES as _DISTRO_RUST_CHOICES
 from kdoctor.model.context import Context
 from kdoctor.model.need import Package
 
@@ -237,7 +238,7 @@ _WEB_RUST = {
 #: chooses between Debian's two Rust builds: ``rustc`` (the release's own, e.g. 1.63 on
 #: Debian 12) or ``rustc-web`` (the newer one kept for browsers); unset: the release's default
 DISTRO_RUST_VAR = "KDOCTOR_DISTRO_RUST"
-DISTRO_RUST_CHOICES = ("rustc", "rustc-web")
+DISTRO_RUST_CHOICES = _DISTRO_RUST_CHOICES
 
 
 def web_rust(ctx: Context) -> bool:

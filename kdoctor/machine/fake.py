@@ -5,19 +5,19 @@ from __future__ import annotations
 import errno
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Optional, TextIO
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Callable, Optional, TextIO
 
 from kdoctor.machine.fake_parts import (
-    PER_NAME_QUERIES,
     Answer,
     FakeLog,
     FileData,
     Handler,
     Reply,
     drop,
-    line_ended,
     move,
+    per_name_reply,
     within,
 )
 from kdoctor.machine.files import BYTES_LIMIT, TEXT_LIMIT, FileRead, PlaceError, place_error
@@ -92,6 +92,8 @@ class FakeSystem:
         self.writes: list[tuple[str, str]] = []
         self._log: list[Probe] = []
         self._lock = threading.RLock()
+        self.locked: list[str] = []  # every artefact locked, in order; ``held``: held now
+        self.held: set[str] = set()
         self._temp = 0
 
     def _handler(self, argv: tuple[str, ...]) -> Optional[Handler]:
@@ -136,22 +138,7 @@ class FakeSystem:
 
     def _per_name(self, argv: tuple[str, ...]) -> Optional[Reply]:
         """A many-name package query answered from the one-name answers there are."""
-        words = (os.path.basename(argv[0]), *argv[1:])
-        for prefix in PER_NAME_QUERIES:
-            names = words[len(prefix) :]
-            if words[: len(prefix)] != prefix or len(names) < 2:
-                continue
-            parts = [self.commands.get(" ".join((*prefix, name))) for name in names]
-            replies = [Reply(stdout=p) if isinstance(p, str) else p for p in parts if p is not None]
-            if not replies:
-                return None
-            return Reply(
-                stdout="".join(line_ended(r.stdout) for r in replies),
-                stderr="".join(line_ended(r.stderr) for r in replies),
-                exit_code=max(r.exit_code for r in replies),
-                timed_out=any(r.timed_out for r in replies),
-            )
-        return None
+        return per_name_reply(self.commands, argv)
 
     def probe(
         self,
@@ -382,6 +369,15 @@ class FakeSystem:
                 self.writes.append((dst, "copy"))
             if not self.is_dir(target):
                 self.dirs[target] = []
+
+    @contextmanager
+    def lock(self, path: str, on_wait: Optional[Callable[[str], None]] = None) -> Iterator[None]:
+        self.locked.append(path)
+        self.held.add(path)
+        try:
+            yield
+        finally:
+            self.held.discard(path)
 
     def open_log(self, path: str, *, append: bool = False) -> TextIO:
         with self._lock:

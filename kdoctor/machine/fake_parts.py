@@ -4,6 +4,7 @@ canned answers, the log handle, and the helpers that move and drop paths."""
 from __future__ import annotations
 
 import io
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -76,3 +77,24 @@ def move(table: dict[str, T], source: str, target: str) -> None:
 
 def line_ended(text: str) -> str:
     return text if not text or text.endswith("\n") else text + "\n"
+
+
+def per_name_reply(commands: Mapping[str, Answer], argv: tuple[str, ...]) -> Optional[Reply]:
+    """A many-name package query (``apt-cache policy a b``) answered from the one-name answers
+    in ``commands`` (``apt-cache policy a``, ``apt-cache policy b``), when there are some."""
+    words = (os.path.basename(argv[0]), *argv[1:])
+    for prefix in PER_NAME_QUERIES:
+        names = words[len(prefix) :]
+        if words[: len(prefix)] != prefix or len(names) < 2:
+            continue
+        parts = [commands.get(" ".join((*prefix, name))) for name in names]
+        replies = [Reply(stdout=p) if isinstance(p, str) else p for p in parts if p is not None]
+        if not replies:
+            return None
+        return Reply(
+            stdout="".join(line_ended(r.stdout) for r in replies),
+            stderr="".join(line_ended(r.stderr) for r in replies),
+            exit_code=max(r.exit_code for r in replies),
+            timed_out=any(r.timed_out for r in replies),
+        )
+    return None

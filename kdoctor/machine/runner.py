@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import shutil
@@ -13,12 +14,14 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
-from typing import Any, Optional, TextIO, Union
+from contextlib import AbstractContextManager
+from typing import Any, Callable, Optional, TextIO, Union
 
 import sh
 
-from kdoctor.machine import files
+from kdoctor.machine import files, lifecycle
 from kdoctor.machine.files import BYTES_LIMIT, TEXT_LIMIT, FileRead, write_atomic
+from kdoctor.machine.locks import file_lock
 from kdoctor.machine.system import DEFAULT_TIMEOUT, OutputCallback, Probe
 
 _CacheKey = tuple[tuple[str, ...], Optional[str], tuple[tuple[str, str], ...]]
@@ -97,6 +100,11 @@ class Runner:
         path = self.which(argv[0])
         if path is None:
             return done(exit_code=None, error="command not found")
+        if lifecycle.stopping() is not None:
+            return done(exit_code=None, error="not started: kdoctor is stopping")
+        unarmable = _unarmable(timeout)
+        if unarmable:
+            return done(exit_code=None, error=unarmable)
         full_env = dict(self.env)
         full_env.update(env or {})
         kwargs: dict[str, Any] = {
@@ -122,14 +130,25 @@ class Runner:
         # command's process group costs nothing until it fires
         expired = threading.Event()
         try:
-            cmd = sh.Command(path)(*argv[1:], _bg=True, _bg_exc=False, **kwargs)
-            timer = _deadline(cmd, timeout, expired)
+            cmd = None
+            timer = None
             try:
+                with lifecycle.starting():  # a signal now is raised once the group is known
+                    cmd = sh.Command(path)(*argv[1:], _bg=True, _bg_exc=False, **kwargs)
+                    lifecycle.track(cmd.process.pid)  # its own session: pid is the group id
+                timer = _deadline(cmd, timeout, expired)
                 cmd.wait()
             except KeyboardInterrupt:
-                _stop(cmd, ((signal.SIGINT, 5.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 1.0)))
+                if cmd is not None:
+                    _stop(cmd, ((signal.SIGINT, 5.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 1.0)))
+                raise
+            except lifecycle.Interrupted:  # SIGINT, SIGTERM, SIGHUP: the whole group goes
+                if cmd is not None:
+                    _stop(cmd, ((signal.SIGTERM, 2.0), (signal.SIGKILL, 1.0)))
                 raise
             finally:
+                if cmd is not None:
+                    lifecycle.untrack(cmd.process.pid)
                 if timer is not None:
                     timer.cancel()
         except sh.SignalException as exc:
@@ -227,11 +246,14 @@ class Runner:
     def make_temp_dir(self, prefix: str, parent: str) -> str:
         files.make_dirs(parent)
         try:
-            return tempfile.mkdtemp(prefix=prefix, dir=parent)
+            path = tempfile.mkdtemp(prefix=prefix, dir=parent)
         except OSError as exc:
             raise files.place_error(parent, exc) from exc
+        lifecycle.add_scratch(path)  # removed on a signal if the caller cannot
+        return path
 
     def remove_tree(self, path: str) -> None:
+        lifecycle.drop_scratch(path)
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, ignore_errors=True)
         elif os.path.lexists(path):
@@ -264,8 +286,22 @@ class Runner:
                     pass
                 shutil.copy2(src, dst)
 
+    def lock(
+        self, path: str, on_wait: Optional[Callable[[str], None]] = None
+    ) -> AbstractContextManager[None]:
+        return file_lock(path, on_wait)
+
     def open_log(self, path: str, *, append: bool = False) -> TextIO:
         return files.open_log(path, append=append)
+
+
+def _unarmable(timeout: Optional[float]) -> Optional[str]:
+    """Why a watchdog of ``timeout`` seconds cannot be armed (None: it can, or none is asked)."""
+    if timeout is None or timeout == 0:
+        return None
+    if not math.isfinite(timeout) or timeout < 0 or timeout > threading.TIMEOUT_MAX:
+        return f"not started: a timeout of {timeout!r} s cannot be armed as a watchdog"
+    return None
 
 
 def _deadline(

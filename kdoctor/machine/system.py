@@ -10,6 +10,7 @@ use: an in-memory machine that records every command it runs and every file it c
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Protocol, TextIO, Union
 
@@ -198,6 +199,14 @@ class System(Protocol):
         differing in size or mtime, keeping their mtimes (so make's timestamps stay useful);
         ``__pycache__`` directories and anything that is not a regular file (a FIFO, a device)
         are skipped, nothing is deleted."""
+        ...
+
+    def lock(
+        self, path: str, on_wait: Optional[Callable[[str], None]] = None
+    ) -> AbstractContextManager[None]:
+        """Hold the exclusive lock of the cache artefact ``path`` (``<path>.lock`` next to it)
+        while the block runs; when another kdoctor holds it, ``on_wait`` hears a sentence that
+        says so before this one waits."""
         ...
 
     def open_log(self, path: str, *, append: bool = False) -> TextIO:

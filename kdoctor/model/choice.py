@@ -20,6 +20,19 @@ class Choice(str, Enum):
         return tuple(str(m.value) for m in cls)
 
 
+class BadValue(ValueError):
+    """A setting (an environment variable or a line of kdoctor's settings file) whose value is
+    not one kdoctor knows: a usage error (exit 2) that names the variable, the value and the
+    valid choices."""
+
+    def __init__(self, name: str, value: str, choices: tuple[str, ...], origin: str = "") -> None:
+        source = f" (from {origin})" if origin else ""
+        super().__init__(
+            f"{name}={value!r}{source} is not a valid value; use one of: {', '.join(choices)}"
+        )
+        self.name, self.value, self.choices = name, value, choices
+
+
 class RustMode(Choice):
     """Where the Rust toolchain comes from (``--rust``)."""
 

@@ -11,7 +11,7 @@ from typing import Any, Optional
 from kdoctor.knowledge.kernel_release import kdir_uts_release
 from kdoctor.machine.settings import merged_env, settings_path
 from kdoctor.machine.system import System
-from kdoctor.model.choice import RustMode, TargetSource
+from kdoctor.model.choice import BadValue, RustMode, TargetSource
 from kdoctor.model.distro_info import OS_RELEASE
 from kdoctor.model.distro_info import DistroInfo as DistroInfo  # re-exported
 from kdoctor.model.distro_info import read_distro as read_distro  # re-exported
@@ -118,6 +118,16 @@ def default_cache_dir(env: Mapping[str, str]) -> str:
     return env.get("KDOCTOR_CACHE") or os.path.join(base, "kdoctor")
 
 
+#: the values ``KDOCTOR_DISTRO_RUST`` may take (kdoctor.knowledge.packages.web_rust)
+DISTRO_RUST_CHOICES = ("rustc", "rustc-web")
+
+
+def _origin(system: System, name: str, value: str) -> str:
+    if system.env.get(name) == value:
+        return "the environment"
+    return f"kdoctor's settings file {settings_path(system.env)}"
+
+
 def detect(
     system: System,
     *,
@@ -133,7 +143,13 @@ def detect(
     env = merged_env(system.env, system=system)
     wanted = rust_mode or env.get("KDOCTOR_RUST") or "auto"
     if wanted not in RUST_MODES:
-        raise ValueError(f"unknown Rust toolchain source {wanted!r} (use {', '.join(RUST_MODES)})")
+        if rust_mode:
+            raise ValueError(f"unknown Rust toolchain source {wanted!r}")
+        raise BadValue("KDOCTOR_RUST", wanted, RUST_MODES, _origin(system, "KDOCTOR_RUST", wanted))
+    distro_rust = env.get("KDOCTOR_DISTRO_RUST")
+    if distro_rust and distro_rust not in DISTRO_RUST_CHOICES:
+        origin = _origin(system, "KDOCTOR_DISTRO_RUST", distro_rust)
+        raise BadValue("KDOCTOR_DISTRO_RUST", distro_rust, DISTRO_RUST_CHOICES, origin)
     mode = RustMode(wanted)
     info = read_distro(system, os_release)
     osrelease = system.read_text("/proc/sys/kernel/osrelease")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import shlex
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
@@ -71,7 +72,7 @@ class Step:
             return self.label
         if self.edit is not None:
             return f"write {self.edit.path}"
-        return " ".join(self.argv)
+        return shlex.join(self.argv)
 
     def to_json(self) -> dict[str, Any]:
         return {

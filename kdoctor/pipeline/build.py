@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import shlex
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from kdoctor.knowledge import safe_values
 from kdoctor.knowledge.build_causes import first_cause, without_backtrace
 from kdoctor.knowledge.build_errors import Explanation, explain
 from kdoctor.machine.system import System
@@ -39,9 +43,15 @@ class BuildResult:
     #: the first error line), quoted as it is
     cause: Optional[str] = None
 
+    @property
+    def refused(self) -> bool:
+        """make did not run: a value kdoctor would have passed to it is not a plain word."""
+        return any(e.id == "unsafe-value" for e in self.explanations)
+
     def to_json(self) -> dict[str, object]:
         return {
             "ok": self.ok,
+            "refused": self.refused,
             "module_dir": self.module_dir,
             "ko": self.ko,
             "log": self.log_path,
@@ -60,14 +70,27 @@ class BuildResult:
 
 def working_module_dir(ctx: Context, system: System) -> str:
     """Where to build: the module directory itself, or a copy in the cache when it is read-only
-    (the hello-world shipped inside an installed kdoctor); the copy is brought up to date with
+    (the hello-world shipped inside an installed kdoctor) or when its path has a space, which
+    kbuild cannot build in (``M=`` takes one word); the copy is brought up to date with
     :meth:`System.copy_tree` (new or changed files only, so make's timestamps stay useful)."""
-    source = ctx.module_dir
-    if system.is_writable(source) and "site-packages" not in source.split(os.sep):
-        return source
-    target = os.path.join(ctx.cache_dir, "modules", os.path.basename(source.rstrip("/")))
-    system.copy_tree(source, target)
+    target = copy_target(ctx, system)
+    if target is None:
+        return ctx.module_dir
+    system.copy_tree(ctx.module_dir, target)
     return target
+
+
+def copy_target(ctx: Context, system: System) -> Optional[str]:
+    """Where in the cache the module is copied to be built, or None to build it in place."""
+    source = ctx.module_dir
+    spaced = " " in source
+    if system.is_writable(source) and "site-packages" not in source.split(os.sep) and not spaced:
+        return None
+    name = os.path.basename(source.rstrip("/"))
+    if spaced:  # one copy per source directory, named without the space
+        digest = hashlib.sha256(source.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+        name = f"{name.replace(' ', '_')}-{digest}"
+    return os.path.join(ctx.cache_dir, "modules", name)
 
 
 def make_argv(
@@ -106,6 +129,29 @@ def build_env(
     return env
 
 
+def refused_values(argv: list[str], env: Mapping[str, str]) -> list[Explanation]:
+    """Why make must not run with these variables: every value on its command line (``-C``'s
+    directory and ``NAME=value``) and in the environment kdoctor adds must be a plain path or
+    word, since make evaluates ``$(...)`` in them and its recipes hand them to a shell."""
+    values: dict[str, str] = {}
+    if "-C" in argv:
+        values["module directory"] = argv[argv.index("-C") + 1]
+    for word in argv[1:]:
+        name, sep, value = word.partition("=")
+        if sep and not word.startswith("-"):
+            values[name] = value
+    values.update(env)
+    return [
+        Explanation(
+            "unsafe-value",
+            safe_values.describe(name, value, reason) + "; kdoctor did not run make with it",
+            safe_values.remedy(name),
+            f"{name}={value}",
+        )
+        for name, value, reason in safe_values.unsafe_items(values)
+    ]
+
+
 def build(
     ctx: Context,
     system: System,
@@ -118,16 +164,50 @@ def build(
     cargo: Optional[str] = None,
     cargo_on_path: bool = False,
 ) -> BuildResult:
-    """Run the module's build; ``cargo`` (a cargo-driven module's, matched to ``rustc``) is
-    passed as ``CARGO`` and, with ``cargo_on_path``, its directory goes first on PATH."""
+    """Build the module with make; a copy in the cache is locked while it is brought up to date
+    and built, so two kdoctor runs never build in one directory at once. ``cargo`` (a
+    cargo-driven module's, matched to ``rustc``) is passed as ``CARGO`` and, with
+    ``cargo_on_path``, its directory goes first on PATH."""
+    copy = copy_target(ctx, system)
+    with system.lock(copy, on_wait=on_step) if copy else nullcontext():
+        return _build(
+            ctx, system, rustc, toolchain_env, log_dir, on_step, timeout, cargo, cargo_on_path
+        )
+
+
+def _build(
+    ctx: Context,
+    system: System,
+    rustc: Optional[str],
+    toolchain_env: Mapping[str, str],
+    log_dir: str,
+    on_step: Callable[[str], None],
+    timeout: float,
+    cargo: Optional[str],
+    cargo_on_path: bool,
+) -> BuildResult:
     module_dir = working_module_dir(ctx, system)
     argv = make_argv(ctx, module_dir, rustc, cargo=cargo)
     cargo_dir = os.path.dirname(cargo) if cargo and cargo_on_path else None
     env = build_env(ctx, toolchain_env, cargo_dir, system.env.get("PATH", ""))
-    log_path = os.path.join(log_dir, f"build-{time.strftime('%Y%m%d-%H%M%S')}.log")
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"  # two runs in one second
+    log_path = os.path.join(log_dir, f"build-{stamp}.log")
     started = time.monotonic()
+    refused = refused_values(argv, env)
+    if refused:
+        return BuildResult(
+            ok=False,
+            module_dir=module_dir,
+            ko=None,
+            log_path=log_path,
+            duration_s=time.monotonic() - started,
+            argv=tuple(argv),
+            exit_code=None,
+            explanations=tuple(refused),
+            env=env,
+        )
     with system.open_log(log_path) as log:
-        log.write("$ " + " ".join(f"{k}={v}" for k, v in env.items()) + " " + " ".join(argv) + "\n")
+        log.write(f"$ {shown_command(argv, env)}\n")
 
         def on_output(line: str) -> None:
             log.write(line)
@@ -159,6 +239,11 @@ def build(
         env=env,
         cause=cause,
     )
+
+
+def shown_command(argv: Sequence[str], env: Mapping[str, str]) -> str:
+    """The build command as a person can paste it (every word shell-quoted)."""
+    return shlex.join([*(f"{k}={v}" for k, v in env.items()), *argv])
 
 
 def _find_ko(system: System, module_dir: str) -> Optional[str]:

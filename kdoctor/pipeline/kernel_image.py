@@ -6,11 +6,14 @@ otherwise fetched from the distribution's package and unpacked into kdoctor's ca
 are only ever read.
 
 A fetch works in a ``.partial-*`` directory next to its destination and moves the image into
-place with one rename, so an interrupted fetch leaves nothing a rerun trips over.
+place with one rename, so an interrupted fetch leaves nothing a rerun trips over; it holds the
+image's lock (``vmlinuz-<release>.lock``) throughout and records the image's sha256 next to it
+(``vmlinuz-<release>.sha256``), which is checked before each use.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,8 +75,47 @@ def locate(ctx: Context, system: System, release: str) -> Optional[KernelImage]:
 def ensure(
     ctx: Context, system: System, release: str, on_step: Optional[Step] = None
 ) -> KernelImage:
-    """The image for ``release``, fetching it into the cache when it is nowhere yet."""
-    return locate(ctx, system, release) or fetch(ctx, system, release, on_step)
+    """The image for ``release``, fetching it into the cache when it is nowhere yet, or when
+    the cached one no longer matches the checksum recorded when it was fetched. The cached image
+    is locked while it is checked or fetched: a second kdoctor on the same cache waits (and
+    says so through ``on_step``) instead of deleting the first one's download."""
+    found = locate(ctx, system, release)
+    if found is not None and found.source != "cache":
+        return found
+    step = on_step or (lambda _text: None)
+    path = cached_path(ctx, release)
+    with system.lock(path, on_wait=step):
+        found = locate(ctx, system, release)
+        if found is not None:
+            problem = damage(system, path)
+            if problem is None:
+                return found
+            step(f"the cached image {path} is damaged ({problem}): fetching it again")
+            system.remove_tree(path)
+            system.remove_tree(checksum_path(path))
+        return fetch(ctx, system, release, on_step)
+
+
+def checksum_path(image: str) -> str:
+    """Where the sha256 of a fetched image is recorded."""
+    return image + ".sha256"
+
+
+def sha256_of(system: System, path: str) -> Optional[str]:
+    data = system.read_bytes(path)
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def damage(system: System, image: str) -> Optional[str]:
+    """Why the cached ``image`` cannot be trusted (empty, or not what was fetched), else None;
+    an image put there by hand has no recorded checksum and is trusted as it is."""
+    data = system.read_bytes(image)
+    if not data:
+        return "it is empty or unreadable"
+    recorded = (system.read_text(checksum_path(image)) or "").split()
+    if recorded and hashlib.sha256(data).hexdigest() != recorded[0]:
+        return "its sha256 differs from the one recorded when it was fetched"
+    return None
 
 
 def candidate_packages(release: str) -> tuple[str, ...]:
@@ -159,7 +201,9 @@ def fetch(
         config = os.path.join(root, "boot", f"config-{release}")
         if system.is_file(config):
             system.rename(config, os.path.join(destination, f"config-{release}"))
-        # the image last: its presence is what marks the fetch as complete
+        # the checksum, then the image: its presence is what marks the fetch as complete
+        digest = sha256_of(system, image) or ""
+        system.write_file(checksum_path(cached_path(ctx, release)), f"{digest}  {release}\n")
         system.rename(image, cached_path(ctx, release))
     finally:
         system.remove_tree(work)

@@ -3,6 +3,7 @@ caller has the person's consent)."""
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Sequence
 from typing import Optional
@@ -19,7 +20,7 @@ from kdoctor.pipeline.verify_result import (
     match_in_order,
     missing_summary,
     module_name,
-    no_module,
+    module_problem,
     passed_summary,
     save_log,
     tail,
@@ -51,8 +52,8 @@ def verify_host(
         notes=tuple(notes),
         expected=tuple(expected),
     )
-    if not system.is_file(ko):
-        missing_ko = no_module(ko)
+    missing_ko = module_problem(system, ko)
+    if missing_ko is not None:
         return with_(base, summary=missing_ko.summary, remediation=missing_ko.remediation)
     sudo = sudo_argv(ctx)
     if sudo and system.which("sudo") is None:
@@ -173,4 +174,4 @@ def _taint(system: System) -> Optional[int]:
 
 def _transcribe(probe: Probe) -> str:
     ended = probe.error or ("timed out" if probe.timed_out else f"exit {probe.exit_code}")
-    return f"\n# $ {' '.join(probe.argv)}  ({ended})\n{probe.output}\n"
+    return f"\n# $ {shlex.join(probe.argv)}  ({ended})\n{probe.output}\n"

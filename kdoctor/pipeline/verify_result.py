@@ -15,12 +15,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
 from kdoctor.facts.loading import explain_insmod_error
+from kdoctor.knowledge import elf
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
 
 MESSAGES = ("Hello kernel module!", "My message is on the heap", "Goodbye kernel module!")
 KO_NAME = "helloworld.ko"
+#: how much of a .ko is read to tell whether it is a kernel module (its section headers are at
+#: its end; a module is a few MB at most)
+MODULE_HEADER_LIMIT = 64 * 1024 * 1024
 MODES = ("auto", "vm", "host")
 
 Step = Callable[[str], None]
@@ -158,6 +162,22 @@ def no_module(ko: str) -> Problem:
     return Problem(
         f"no module at {ko}",
         Remediation("Build it first, or name the .ko with --ko.", ("kdoctor build",)),
+    )
+
+
+def module_problem(system: System, ko: str) -> Optional[Problem]:
+    """Why ``ko`` cannot be verified before anything boots or loads: it is missing, or it is
+    not a kernel module at all (so no version magic or loader message is blamed for it)."""
+    if not system.is_file(ko):
+        return no_module(ko)
+    why = elf.module_problem(system.read_bytes(ko, MODULE_HEADER_LIMIT) or b"")
+    if why is None:
+        return None
+    return Problem(
+        f"{ko} is not a kernel module: {why}",
+        Remediation(
+            "Name a .ko built by kbuild with --ko, or build one first.", ("kdoctor build",)
+        ),
     )
 
 

@@ -4,6 +4,7 @@ unloads the module; the verdict comes from what the guest printed."""
 from __future__ import annotations
 
 import os
+import shlex
 import time
 from collections.abc import Sequence
 from typing import Callable, Optional, Union
@@ -23,7 +24,7 @@ from kdoctor.pipeline.verify_result import (
     match_in_order,
     missing_summary,
     module_name,
-    no_module,
+    module_problem,
     passed_summary,
     save_log,
     status_words,
@@ -124,8 +125,9 @@ def _vm_tools(ctx: Context, system: System, ko: str) -> Union[tuple[str, str], P
             f"VM verification runs x86_64 guests only (this machine is {ctx.arch})",
             Remediation("Verify on the running kernel instead: kdoctor verify --host"),
         )
-    if not system.is_file(ko):
-        return no_module(ko)
+    problem = module_problem(system, ko)
+    if problem is not None:
+        return problem
     qemu = system.which(vm_boot.QEMU)
     if qemu is None:
         return Problem(
@@ -256,7 +258,7 @@ def write_log(
     for run, _ in runs:
         ended = "timed out" if run.timed_out else run.error or f"exit {run.exit_code}"
         parts.append(
-            f"\n# $ {' '.join(run.argv)}\n# accel {run.accel}: {ended} after "
+            f"\n# $ {shlex.join(run.argv)}\n# accel {run.accel}: {ended} after "
             f"{run.duration_s:.1f} s\n"
         )
         parts.append(run.console)

@@ -79,11 +79,12 @@ def kvm_verdict(system: System, cache_dir: str, host: str) -> Optional[tuple[boo
 
 def remember_kvm(system: System, cache_dir: str, host: str, works: bool, reason: str = "") -> None:
     path = _verdict_path(cache_dir)
-    try:
-        known = json.loads(system.read_text(path) or "")
-        if not isinstance(known, dict):
+    with system.lock(path):  # read, change, write: one kdoctor at a time
+        try:
+            known = json.loads(system.read_text(path) or "")
+            if not isinstance(known, dict):
+                known = {}
+        except ValueError:
             known = {}
-    except ValueError:
-        known = {}
-    known[host] = {"works": works, "reason": reason}
-    system.write_file(path, json.dumps(known, indent=2, sort_keys=True) + "\n")
+        known[host] = {"works": works, "reason": reason}
+        system.write_file(path, json.dumps(known, indent=2, sort_keys=True) + "\n")

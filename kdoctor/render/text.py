@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Optional, TextIO
@@ -15,6 +16,7 @@ from kdoctor.machine.system import Probe
 from kdoctor.model.choice import Stopped
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.report import Report, blocks
+from kdoctor.render.encoding import encodable
 
 if TYPE_CHECKING:
     from kdoctor.facts.rust import RustToolchain
@@ -33,8 +35,9 @@ GLYPHS = {
 
 
 def console(file: Optional[TextIO] = None, *, stderr: bool = False) -> Console:
-    """A console that stays readable with NO_COLOR, in pipes and in CI logs."""
-    out = file or (sys.stderr if stderr else sys.stdout)
+    """A console that stays readable with NO_COLOR, in pipes, in CI logs and on a stream that
+    cannot encode its symbols (they fall back to ASCII)."""
+    out = encodable(file or (sys.stderr if stderr else sys.stdout))
     is_tty = out.isatty()
     return Console(
         file=out,
@@ -118,7 +121,7 @@ def print_probes(probes: Sequence[Probe], out: Console) -> None:
     for p in probes:
         state = p.error if p.error else ("timed out" if p.timed_out else f"exit {p.exit_code}")
         where = f"  (in {p.cwd})" if p.cwd else ""
-        out.print(f"  {' '.join(p.argv)}{where} → {state}, {p.duration_ms:.0f} ms", markup=False)
+        out.print(f"  {shlex.join(p.argv)}{where} → {state}, {p.duration_ms:.0f} ms", markup=False)
 
 
 def summary_line(report: Report) -> Text:
@@ -190,6 +193,12 @@ def print_build(result: BuildResult, out: Console) -> None:
             Text(f"✔ built {result.ko} in {result.duration_s:.1f} s", style="green"),
             Text(f"(log: {result.log_path})", style="dim"),
         )
+        return
+    if result.refused:
+        out.print(Text("✘ kdoctor did not run the build:", style="bold red"))
+        for e in result.explanations:
+            out.print(f"  {e.cause}", markup=False)
+            out.print(f"  fix: {e.remedy}", markup=False)
         return
     out.print(Text(f"✘ the module build failed (exit {result.exit_code})", style="bold red"))
     if result.cause:

@@ -1,0 +1,154 @@
+"""What kdoctor started and must not leave behind: the process group of every running command
+and every scratch directory, and what happens to them on Ctrl-C, SIGTERM and SIGHUP.
+
+:class:`~kdoctor.machine.runner.Runner` starts each command in its own session (so its own
+process group) and records the group here while it runs; scratch directories made with
+``make_temp_dir`` are recorded until removed. A signal marks the run as stopping (no new command
+starts), sends SIGTERM to every recorded group and raises :class:`Interrupted` in the main
+thread; the entry point then calls :func:`shutdown`, which kills what is left (SIGKILL) and
+removes the scratch directories, and exits with ``128 + signal``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Optional
+
+HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+_lock = threading.Lock()
+_groups: set[int] = set()
+_scratch: set[str] = set()
+_stopping: Optional[int] = None
+
+
+class Interrupted(BaseException):
+    """kdoctor received ``signum``; not an ``Exception``, so nothing on the way up swallows it
+    (and not a ``KeyboardInterrupt``, which click turns into "Aborted!" and exit 1)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def stopping() -> Optional[int]:
+    """The signal that is stopping this run, or None."""
+    return _stopping
+
+
+def track(pgid: int) -> None:
+    with _lock:
+        _groups.add(pgid)
+    if _stopping is not None:  # started while a signal was handled: it goes too
+        _kill(pgid, signal.SIGTERM)
+
+
+def untrack(pgid: int) -> None:
+    with _lock:
+        _groups.discard(pgid)
+
+
+def running() -> list[int]:
+    with _lock:
+        return sorted(_groups)
+
+
+def add_scratch(path: str) -> None:
+    with _lock:
+        _scratch.add(path)
+
+
+def drop_scratch(path: str) -> None:
+    with _lock:
+        _scratch.discard(path)
+
+
+def _kill(pgid: int, sig: int) -> bool:
+    try:
+        os.killpg(pgid, sig)
+        return True
+    except OSError:
+        return False
+
+
+_deferring = 0  # > 0 while the main thread starts a command and records its group
+_pending: Optional[int] = None
+
+
+@contextmanager
+def starting() -> Iterator[None]:
+    """Around starting a command and recording its group: a signal that arrives in between is
+    raised when the block ends (the command is recorded by then, so it is stopped too)."""
+    global _deferring, _pending
+    main = threading.current_thread() is threading.main_thread()
+    if main:
+        _deferring += 1
+    try:
+        yield
+    finally:
+        if main:
+            _deferring -= 1
+            pending, _pending = _pending, None
+            if pending is not None and _deferring == 0:
+                raise Interrupted(pending)
+
+
+def _handler(signum: int, frame: Optional[FrameType]) -> None:
+    global _stopping, _pending
+    first = _stopping is None
+    if first:
+        _stopping = signum
+    for pgid in running():
+        _kill(pgid, signal.SIGTERM)
+    if not first:  # a second signal while cleaning up must not cut the cleanup short
+        return
+    if _deferring:
+        _pending = signum
+        return
+    raise Interrupted(signum)
+
+
+def install() -> None:
+    """Handle SIGINT, SIGTERM and SIGHUP (main thread only)."""
+    for sig in HANDLED:
+        signal.signal(sig, _handler)
+
+
+def shutdown(grace: float = 2.0) -> None:
+    """Stop every command still running (SIGTERM, then SIGKILL after ``grace`` seconds) and
+    remove every scratch directory."""
+    groups = running()
+    for pgid in groups:
+        _kill(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while groups and time.monotonic() < deadline:
+        groups = [g for g in groups if _kill(g, 0)]
+        time.sleep(0.05)
+    for pgid in groups:
+        _kill(pgid, signal.SIGKILL)
+    with _lock:
+        _groups.clear()
+        scratch = sorted(_scratch)
+        _scratch.clear()
+    for path in scratch:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def reset() -> None:
+    """Forget everything (for tests that simulate a signal in-process)."""
+    global _stopping, _pending
+    with _lock:
+        _groups.clear()
+        _scratch.clear()
+    _stopping = _pending = None

@@ -1,0 +1,36 @@
+"""One artefact of kdoctor's cache at a time: an exclusive ``flock`` on ``<artefact>.lock``
+next to it, held while the artefact is checked, made or changed, so two kdoctor runs sharing a
+cache never trip over each other's half-made files (the second waits, and says so)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Callable, Optional
+
+LOCK_SUFFIX = ".lock"
+
+
+def lock_path(path: str) -> str:
+    return path.rstrip("/") + LOCK_SUFFIX
+
+
+@contextmanager
+def file_lock(path: str, on_wait: Optional[Callable[[str], None]] = None) -> Iterator[None]:
+    """Hold the lock of ``path`` (created with its directory when missing); when another
+    process holds it, call ``on_wait`` with a sentence saying so, then wait for it."""
+    name = lock_path(path)
+    os.makedirs(os.path.dirname(os.path.abspath(name)), exist_ok=True)
+    fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait(f"waiting for {name} held by another kdoctor")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

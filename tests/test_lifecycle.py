@@ -1,0 +1,110 @@
+"""What kdoctor starts it stops: process groups recorded while they run, a stopping run that
+starts nothing new, watchdogs that cannot be armed, and cache locks that wait visibly."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kdoctor.machine import lifecycle
+from kdoctor.machine.runner import Runner
+from kdoctor.render.encoding import AsciiFallback, encodable
+
+
+@pytest.fixture(autouse=True)
+def clean_lifecycle() -> Iterator[None]:
+    lifecycle.reset()
+    yield
+    lifecycle.reset()
+
+
+def test_a_running_command_is_recorded_and_forgotten_when_it_ends(tmp_path: Path) -> None:
+    seen: list[list[int]] = []
+    probe = Runner().run(
+        ["sh", "-c", "echo $$"], on_output=lambda _l: seen.append(lifecycle.running())
+    )
+    assert probe.ok and seen and int(probe.stdout.strip()) in seen[0]
+    assert lifecycle.running() == []
+
+
+def test_a_stopping_run_starts_no_new_command() -> None:
+    lifecycle._stopping = 15
+    probe = Runner().run(["true"])
+    assert not probe.ok and probe.error == "not started: kdoctor is stopping"
+
+
+@pytest.mark.parametrize("timeout", [1e300, float("inf"), float("nan"), -1.0])
+def test_a_watchdog_that_cannot_be_armed_is_an_error_not_a_thread_traceback(
+    timeout: float, capsys: pytest.CaptureFixture[str]
+) -> None:
+    probe = Runner().run(["true"], timeout=timeout)
+    assert not probe.ok and "cannot be armed as a watchdog" in (probe.error or "")
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_shutdown_kills_recorded_groups_and_removes_scratch_dirs(tmp_path: Path) -> None:
+    import subprocess
+
+    child = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    lifecycle.track(child.pid)
+    scratch = Runner().make_temp_dir("verify-", str(tmp_path))
+    lifecycle.shutdown(grace=1.0)
+    assert child.wait(timeout=5) != 0
+    assert not os.path.exists(scratch) and lifecycle.running() == []
+
+
+def test_removing_a_scratch_dir_forgets_it(tmp_path: Path) -> None:
+    runner = Runner()
+    scratch = runner.make_temp_dir("verify-", str(tmp_path))
+    runner.remove_tree(scratch)
+    os.makedirs(scratch)  # someone else's directory by that name now
+    lifecycle.shutdown(grace=0)
+    assert os.path.isdir(scratch)
+
+
+def test_a_held_lock_makes_the_second_holder_wait_and_say_so(tmp_path: Path) -> None:
+    artefact = str(tmp_path / "kernels" / "vmlinuz-x")
+    runner = Runner()
+    said: list[str] = []
+    order: list[str] = []
+    held = threading.Event()
+
+    def first() -> None:
+        with runner.lock(artefact):
+            held.set()
+            time.sleep(0.5)
+            order.append("first done")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    held.wait(5)
+    with runner.lock(artefact, on_wait=said.append):
+        order.append("second in")
+    thread.join()
+    assert said == [f"waiting for {artefact}.lock held by another kdoctor"]
+    assert order == ["first done", "second in"]
+
+
+def test_a_free_lock_is_taken_without_a_word(tmp_path: Path) -> None:
+    said: list[str] = []
+    with Runner().lock(str(tmp_path / "a"), on_wait=said.append):
+        pass
+    assert said == [] and (tmp_path / "a.lock").exists()
+
+
+def test_a_stream_without_the_symbols_gets_ascii_ones() -> None:
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="ascii")
+    out = encodable(stream)
+    assert isinstance(out, AsciiFallback)
+    out.write("✔ ok · ✘ fail … → zoë\n")
+    out.flush()
+    assert raw.getvalue() == b"+ ok - x fail ... -> zo\\xeb\n"
+    utf8 = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    assert encodable(utf8) is utf8
