@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from kdoctor.model.context import Context
+from kdoctor.model.contract import envelope
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.module import Module
 
 EXIT_OK = 0
 EXIT_FAIL = 1
 EXIT_USAGE = 2
+#: ``fix --dry-run``: the plan has steps, and nothing blocks (``fix --yes`` would apply them)
+EXIT_PENDING = 3
+#: ``fix --expect-plan``: the plan made now is not the one reviewed; nothing was applied
+EXIT_PLAN_CHANGED = 4
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,21 @@ class Report:
 
     def by_id(self, check_id: str) -> Finding:
         return next(f for f in self.findings if f.id == check_id)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``kdoctor check --json`` document (``probes`` empty: the CLI fills them)."""
+        context = self.context.to_json()
+        context["module"] = self.module.to_json() if self.module else None
+        return envelope(
+            {
+                "context": context,
+                "checks": [f.to_json() for f in self.findings],
+                "counts": self.counts(),
+                "exit_code": self.exit_code,
+                "duration_ms": round(self.duration_ms, 1),
+                "probes": [],
+            }
+        )
 
 
 def blocks(finding: Finding) -> bool:
