@@ -36,4 +36,4 @@ def test_a_provisioned_machine_plans_nothing_and_fix_yes_applies_nothing() -> No
     assert again["returncode"] == 0
     assert again["plan"] == {"steps": [], "notes": again["plan"]["notes"]}  # type: ignore[index]
     assert "apply" not in again
-    assert all(f["status"] != "fail" or not f["required"] for f in again["after"])  # type: ignore[attr-defined]
+    assert all(f["status"] != "fail" or not f["required"] for f in again["after"]["checks"])  # type: ignore[index]

@@ -11,15 +11,20 @@ def blocked(report: Report, plan: Plan) -> tuple[Finding, ...]:
     """The required checks of ``report`` that fail (or crashed) with no fix: applying the plan
     leaves them failing, so provisioning cannot succeed.
 
-    With an empty plan that is every one of them (nothing would change). Otherwise it is those
-    no step answers and that ask for nothing kdoctor can do (no needs): a finding with needs but
-    no step of its own may be settled by another step (the rustup check fails while the pin is
-    the choice; installing the distribution's Rust instead makes it pass)."""
-    failing = [f for f in report.findings if blocks(f)]
-    if plan.empty:
-        return tuple(failing)
+    A failing check is answered when a step names it. One no step names is still not blocked
+    when the planner of one of its needs acted (made a step, or answered another check): that
+    planner's choice settles it another way (the rustup check fails while the pin is wanted; the
+    Rust planner installing the distribution's Rust instead makes it pass). Blocked are the
+    rest: no needs at all, or needs whose planners declined every one (``--kernel`` naming a
+    kernel no package serves). With an empty plan that is every failing required check."""
     answered = {check for step in plan.steps for check in step.findings}
-    return tuple(f for f in failing if f.id not in answered and not f.needs)
+    acted = {fix for step in plan.steps for fix in step.fix.split("+")}
+    acted |= {n.fix for f in report.findings if f.id in answered for n in f.needs}
+    return tuple(
+        f
+        for f in report.findings
+        if blocks(f) and f.id not in answered and not any(n.fix in acted for n in f.needs)
+    )
 
 
 def dry_run_exit(report: Report, plan: Plan) -> int:
