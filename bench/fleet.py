@@ -53,8 +53,9 @@ def fleet_run(root: Path, hosts: int, wheel: Path, house: Path) -> float:
 
 
 def host_env(host: Path, house: Path) -> dict[str, str]:
+    inherited = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     return dict(
-        os.environ,
+        inherited,
         HOME=str(host / "home"),
         PATH=HOST_PATH,
         KDOCTOR_CACHE=str(host / "cache"),

@@ -77,8 +77,10 @@ def inventory(root: Path, hosts: int, wheel: Path, house: Path) -> Path:
 def playbook(inventory_path: Path, name: str, *args: str, timeout: float = 3600) -> dict[str, Any]:
     """Run ``tests/data/fleet/<name>``: every task's result per host and the recap."""
     record = inventory_path.parent / f"record-{os.getpid()}.json"
+    # nothing of the test's own Python leaks in: each host's kdoctor is its own installation
+    inherited = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env = dict(
-        os.environ,
+        inherited,
         ANSIBLE_COLLECTIONS_PATH=str(ROOT),
         ANSIBLE_CALLBACK_PLUGINS=str(PLAYBOOKS / "callback_plugins"),
         ANSIBLE_CALLBACKS_ENABLED="record",

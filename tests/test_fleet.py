@@ -93,8 +93,9 @@ def test_the_apply_provisions_every_host(fleet: Path) -> None:
         assert after["exit_code"] == 0 and after["context"]["kdir"].startswith("/lib/modules/")
         settings = (fleet.parent / host / "etc" / "kdoctor" / "env").read_text()
         assert f"export KDIR={after['context']['kdir']}" in settings
-        # each host wrote into its own cache only
+        # each host wrote into its own cache only, and ran its own installation
         assert after["context"]["cache_dir"] == str(fleet.parent / host / "cache")
+        assert after["context"]["module_dir"].startswith(str(fleet.parent / host / "opt"))
 
 
 def test_a_second_apply_changes_nothing(fleet: Path) -> None:

@@ -117,8 +117,10 @@ from ansible.module_utils.basic import AnsibleModule
 SCHEMA_VERSION = 1
 #: where the kdoctor.toolchain.install role puts kdoctor by default
 DEFAULT_EXECUTABLE = "/opt/kdoctor/venv/bin/kdoctor"
-#: ``kdoctor fix --dry-run``'s exit codes
-DRY_NOTHING, DRY_BLOCKED, DRY_PENDING = 0, 1, 3
+#: ``kdoctor fix --dry-run``'s exit codes: nothing to do, blocked, changes pending
+DRY_NOTHING = 0
+DRY_BLOCKED = 1
+DRY_PENDING = 3
 
 
 def command(params, check_mode):
