@@ -21,7 +21,8 @@ from kdoctor.pipeline.build import BuildResult
 from kdoctor.pipeline.verify_result import VerifyResult
 from tests.contract import schemas, validate
 from tests.test_cli_fix import invoke
-from tests.test_provision import APT, STOCK, Factory, answered, machine
+from tests.test_provision import APT, STOCK, Factory, answered, machine, stock_only
+from tests.test_retarget import FC, STOCK_KDIR
 
 
 @pytest.fixture
@@ -203,3 +204,14 @@ def test_expect_plan_refuses_a_different_plan_and_applies_the_reviewed_one(
     digest = reviewed.plan_digest.upper()  # hex in either case
     applied = invoke("fix", "--yes", "--json", "--kernel", STOCK, "--expect-plan", digest)
     assert json.loads(applied.stdout)["apply"]["ok"] is True and first.runs
+
+
+def test_a_retargeted_plan_carries_the_context_it_was_made_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(options, "system_factory", Factory(stock_only(tmp_path)))
+    data = document(invoke("fix", "--dry-run", "--json"), "fix")
+    assert data["context"]["target_kernel"] == FC  # what the options selected
+    assert data["target"]["target_kernel"] == STOCK  # what the plan is for
+    assert data["target"]["kdir"] == STOCK_KDIR and data["target"]["target_source"] != "running"
+    assert data["before"]["context"] == data["context"]
