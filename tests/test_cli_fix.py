@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from kdoctor import __version__
 from kdoctor.cli import app, options
 from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.choice import KbuildFixMode, RustMode
@@ -26,6 +27,11 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Factory:
     return systems
 
 
+ENVELOPE = ["kdoctor_version", "schema_version"]
+DRY_RUN_KEYS = ["context", "target", "before", "blocked", "plan_digest", "plan"]
+DRY_RUN_KEYS += ["changed", "halt", "exit_code"]
+
+
 def invoke(*args: str) -> Any:
     try:  # click before 8.2 (Python 3.9's) mixes stderr into stdout unless told not to
         runner = CliRunner(mix_stderr=False)
@@ -37,10 +43,11 @@ def invoke(*args: str) -> Any:
 def test_fix_dry_run_json_has_the_documented_keys_and_changes_nothing(fake: Factory) -> None:
     systems = list(fake.systems)
     result = invoke("fix", "--dry-run", "--json", "--kernel", STOCK)
-    assert result.exit_code == 0, result.output
+    # 3: changes pending (a bare machine gets a plan)
+    assert result.exit_code == 5, result.output
     data = json.loads(result.stdout)
-    assert list(data) == ["context", "before", "plan", "exit_code"]
-    assert data["context"]["target_kernel"] == STOCK and data["exit_code"] == 0
+    assert list(data) == [*ENVELOPE, *DRY_RUN_KEYS]
+    assert data["context"]["target_kernel"] == STOCK and data["exit_code"] == 5
     assert data["plan"]["steps"], "a bare machine gets a plan"
     assert "dry run: nothing was changed" in result.stderr
     assert fake.calls == 1 and systems[0].calls and all(s.runs == [] for s in systems)
@@ -50,7 +57,7 @@ def test_fix_without_yes_and_without_a_terminal_applies_nothing(fake: Factory) -
     result = invoke("fix", "--json", "--kernel", STOCK)
     assert result.exit_code == 2
     assert "not applying without --yes (no terminal to ask on)" in result.stderr
-    assert list(json.loads(result.stdout)) == ["context", "before", "plan", "exit_code"]
+    assert list(json.loads(result.stdout)) == [*ENVELOPE, *DRY_RUN_KEYS]
 
 
 def test_fix_options_reach_the_pipeline_and_not_the_environment(
@@ -68,7 +75,7 @@ def test_fix_options_reach_the_pipeline_and_not_the_environment(
     monkeypatch.delenv("KDOCTOR_ALLOW_RUSTUP_INSTALLER", raising=False)
     args = ("--kbuild-fix", "touch", "--allow-rustup-installer", "--rust", "pin", "--no-build")
     result = invoke("fix", "--dry-run", "--yes", "--kernel", STOCK, *args)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 5, result.output
     [wanted] = seen
     assert wanted.plan.kbuild_fix == KbuildFixMode.TOUCH
     assert wanted.plan.allow_rustup_installer is True
@@ -108,7 +115,12 @@ def test_check_and_build_use_the_factory(fake: Factory) -> None:
     assert fake.calls == 1
     built = invoke("build", "--json", "--kernel", STOCK)
     assert built.exit_code == 1
-    assert json.loads(built.stdout) == {"ok": False, "error": "no usable Rust toolchain"}
+    assert json.loads(built.stdout) == {
+        "kdoctor_version": __version__,
+        "schema_version": 1,
+        "ok": False,
+        "error": "no usable Rust toolchain",
+    }
     assert "✘ no usable Rust toolchain" in built.stderr
     assert fake.calls == 2
 

@@ -98,9 +98,13 @@ def test_a_dry_run_plans_and_stops_without_asking_or_changing_anything(tmp_path:
     systems, hooks = Factory(system), Recorder(answer=True)
     result = provision(ProvisionOptions(dry_run=True, kernel=STOCK), systems, hooks)
     assert not result.plan.empty
-    assert (result.halt, result.exit_code) == (Halt.DRY_RUN, 0)
+    # 3: changes pending, nothing blocked
+    assert (result.halt, result.exit_code) == (Halt.DRY_RUN, 5)
     assert hooks.events == [Event.PLANNED] and hooks.asked == [] and hooks.titles == []
-    assert list(result.to_json()) == ["context", "before", "plan", "exit_code"]
+    assert list(result.to_json()) == [
+        *("context", "target", "before", "blocked", "plan_digest", "plan"),
+        *("changed", "halt", "exit_code"),
+    ]
     assert systems.calls == 1 and system.runs == []
     assert result.target == result.context == result.plan.context
     assert not (tmp_path / "cache").exists()
@@ -145,7 +149,10 @@ def test_consent_applies_the_plan_then_diagnoses_a_fresh_system(tmp_path: Path) 
     assert result.after is not None and result.after is not result.before
     assert (result.halt, result.exit_code) == (Halt.STILL_FAILING, 1)
     assert hooks.events == [Event.PLANNED, Event.APPLYING, Event.APPLIED, Event.DIAGNOSED]
-    assert list(result.to_json()) == ["context", "before", "plan", "apply", "after", "exit_code"]
+    assert list(result.to_json()) == [
+        *("context", "target", "before", "blocked", "plan_digest", "plan", "apply", "after"),
+        *("changed", "halt", "exit_code"),
+    ]
 
 
 def test_a_failed_step_stops_before_diagnosing_again(tmp_path: Path) -> None:

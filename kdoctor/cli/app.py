@@ -12,6 +12,7 @@ import typer
 from kdoctor.checks import base as registry
 from kdoctor.cli import options
 from kdoctor.cli import provision as cli_provision
+from kdoctor.cli.json_errors import JsonErrorsGroup, print_usage_error
 from kdoctor.cli.options import FreshOpt, JsonOpt, KernelOpt, ModuleOpt, RustOpt, VerboseOpt
 from kdoctor.model.report import EXIT_USAGE
 from kdoctor.pipeline.diagnose import run_checks
@@ -25,6 +26,7 @@ from kdoctor.pipeline.vm_boot import DEFAULT_TIMEOUT
 MAX_TIMEOUT = 86400.0
 
 app = typer.Typer(
+    cls=JsonErrorsGroup,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     help="Diagnose and provision everything between this machine and a loaded Rust kernel module.",
@@ -71,7 +73,10 @@ def check(
     try:
         selected = registry.select(list(ids or []))
     except KeyError as exc:
-        typer.echo(options.unknown_checks_message(str(exc.args[0])), err=True)
+        message = options.unknown_checks_message(str(exc.args[0]))
+        typer.echo(message, err=True)
+        if json_out:
+            print_usage_error(message)
         raise typer.Exit(EXIT_USAGE) from None
     system = options.new_system()
     ctx = options.context(system, kernel, module_dir, rust, fresh)
@@ -188,7 +193,7 @@ def verify(
         expected=expected_messages(ctx, expect or ()),
     )
     if json_out:
-        jsonout.dump_json(result.to_json())
+        jsonout.dump_json(jsonout.document(result.to_json()))
     else:
         render.print_verify(result, out)
     raise typer.Exit(0 if result.passed else 1)

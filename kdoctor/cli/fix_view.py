@@ -32,7 +32,9 @@ class FixView(Hooks):
     def reached(self, event: Event, result: ProvisionResult) -> None:
         out = self.out
         if event == Event.PLANNED:
-            render.print_plan(result.plan, out, sudo=result.needs_sudo)
+            render.print_plan(
+                result.plan, out, sudo=result.needs_sudo, blocked=bool(result.blocked)
+            )
         elif event == Event.APPLYING and result.sudo == SudoMode.SUDO:
             self.say("root steps run through sudo -n")
         elif event == Event.APPLIED and result.apply is not None:
@@ -49,8 +51,17 @@ class FixView(Hooks):
 
     def ended(self, result: ProvisionResult) -> None:
         """The last words, for the runs that stopped before verifying."""
+        if result.halt in (Halt.DRY_RUN, Halt.PLAN_CHANGED):
+            self.say_blocked(result)
         if result.halt == Halt.DRY_RUN:
+            if not result.plan.empty:
+                self.say(f"plan digest: {result.plan_digest} (fix --yes --expect-plan DIGEST)")
             self.say("dry run: nothing was changed")
+        elif result.halt == Halt.PLAN_CHANGED:
+            self.say(
+                f"the plan is not the one expected (its digest is {result.plan_digest}); "
+                "nothing was applied: review it with --dry-run"
+            )
         elif result.halt == Halt.STILL_FAILING:
             self.say("some required checks still fail (see above); not building")
         elif result.halt == Halt.NO_TOOLCHAIN and result.toolchain is not None:
@@ -63,6 +74,11 @@ class FixView(Hooks):
                 "toolchain); build and verification skipped. `kdoctor verify` loads it again; "
                 "`kdoctor fix --yes --reverify` rebuilds and verifies anyway."
             )
+
+    def say_blocked(self, result: ProvisionResult) -> None:
+        """Required checks that fail with no step to fix them: applying cannot succeed."""
+        for finding in result.blocked:
+            self.say(f"blocked: {finding.id}: {finding.summary} (no step of the plan fixes it)")
 
     def say(self, text: str) -> None:
         self.out.print(text, markup=False)

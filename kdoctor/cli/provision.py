@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 import typer
@@ -34,7 +35,9 @@ def build_command(
         render.print_no_toolchain(toolchain, out)
     if json_out:
         jsonout.dump_json(
-            result.to_json() if result else {"ok": False, "error": "no usable Rust toolchain"}
+            jsonout.document(
+                result.to_json() if result else {"ok": False, "error": "no usable Rust toolchain"}
+            )
         )
     elif result is not None:
         render.print_build(result, out)
@@ -60,6 +63,12 @@ def fix_command(
     kbuild_fix: str = typer.Option(
         "rewrite", "--kbuild-fix", help="For a module's Kbuild: rewrite (if_changed) or touch."
     ),
+    expect_plan: Optional[str] = typer.Option(
+        None,
+        "--expect-plan",
+        metavar="DIGEST",
+        help="Apply only the plan with this digest (from a reviewed --dry-run); else exit 4.",
+    ),
     kernel: Optional[str] = KernelOpt,
     module_dir: Optional[str] = ModuleOpt,
     rust: Optional[str] = RustOpt,
@@ -72,6 +81,10 @@ def fix_command(
     from kdoctor.render import jsonout
     from kdoctor.render import text as render
 
+    if expect_plan is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", expect_plan):
+        raise typer.BadParameter(
+            "must be the 64 hex digits of plan_digest", param_hint="--expect-plan"
+        )
     if kbuild_fix not in KbuildFixMode.values():
         raise typer.BadParameter("must be rewrite or touch", param_hint="--kbuild-fix")
     wanted = ProvisionOptions(
@@ -82,6 +95,7 @@ def fix_command(
         consent=yes,
         no_build=no_build,
         reverify=reverify,
+        expect_plan=expect_plan,
         plan=PlanOptions(
             allow_rustup_installer=allow_rustup_installer, kbuild_fix=KbuildFixMode(kbuild_fix)
         ),
@@ -90,7 +104,7 @@ def fix_command(
     result = provision(wanted, options.new_system, view)
     view.ended(result)
     if json_out:
-        jsonout.dump_json(result.to_json())
+        jsonout.dump_json(jsonout.document(result.to_json()))
     raise typer.Exit(result.exit_code)
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from kdoctor.model.context import Context
+from kdoctor.model.contract import envelope
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.module import Module
 
@@ -16,6 +17,10 @@ EXIT_USAGE = 2
 #: a place kdoctor must write is unusable: its cache or log directory is a file, read-only or
 #: not writable, or the disk is full (the path, why and what to do is printed)
 EXIT_FILES = 3
+#: ``fix --expect-plan``: the plan made now is not the one reviewed; nothing was applied
+EXIT_PLAN_CHANGED = 4
+#: ``fix --dry-run``: the plan has steps, and nothing blocks (``fix --yes`` would apply them)
+EXIT_PENDING = 5
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,21 @@ class Report:
 
     def by_id(self, check_id: str) -> Finding:
         return next(f for f in self.findings if f.id == check_id)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``kdoctor check --json`` document (``probes`` empty: the CLI fills them)."""
+        context = self.context.to_json()
+        context["module"] = self.module.to_json() if self.module else None
+        return envelope(
+            {
+                "context": context,
+                "checks": [f.to_json() for f in self.findings],
+                "counts": self.counts(),
+                "exit_code": self.exit_code,
+                "duration_ms": round(self.duration_ms, 1),
+                "probes": [],
+            }
+        )
 
 
 def blocks(finding: Finding) -> bool:

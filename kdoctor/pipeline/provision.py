@@ -23,8 +23,11 @@ from kdoctor.facts.rust import RustToolchain, rust_toolchain
 from kdoctor.machine.system import System
 from kdoctor.model.choice import Choice, RustMode, Stopped, SudoMode
 from kdoctor.model.context import Context, detect
+from kdoctor.model.finding import Finding
+from kdoctor.model.outcome import blocked, dry_run_exit
 from kdoctor.model.plan import Plan, PlanOptions, Step
-from kdoctor.model.report import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Report
+from kdoctor.model.plan_id import plan_digest
+from kdoctor.model.report import EXIT_FAIL, EXIT_OK, EXIT_PLAN_CHANGED, EXIT_USAGE, Report
 from kdoctor.pipeline.apply import ApplyResult, apply_plan, sudo_mode
 from kdoctor.pipeline.build import BuildResult, build
 from kdoctor.pipeline.diagnose import diagnose
@@ -59,6 +62,8 @@ class ProvisionOptions:
     #: build and verify even when nothing changed since the last verification
     reverify: bool = False
     plan: PlanOptions = field(default_factory=PlanOptions)
+    #: apply only the plan with this digest (``--expect-plan``, from a reviewed dry run)
+    expect_plan: Optional[str] = None
 
 
 class Halt(Choice):
@@ -74,6 +79,7 @@ class Halt(Choice):
     BUILD_FAILED = "build-failed"
     VERIFIED = "verified"
     NOT_VERIFIED = "not-verified"
+    PLAN_CHANGED = "plan-changed"
 
 
 HALT_EXIT = {
@@ -87,6 +93,7 @@ HALT_EXIT = {
     Halt.BUILD_FAILED: EXIT_FAIL,
     Halt.VERIFIED: EXIT_OK,
     Halt.NOT_VERIFIED: EXIT_FAIL,
+    Halt.PLAN_CHANGED: EXIT_PLAN_CHANGED,
 }
 
 
@@ -121,10 +128,31 @@ class ProvisionResult:
     #: the earlier verification this run relied on, when nothing it depends on changed
     reused: Optional[Stamp] = None
     halt: Optional[Halt] = None
+    #: the diagnosis the plan was made from (of ``target``; ``before`` when not retargeted)
+    planned: Optional[Report] = None
 
     @property
     def exit_code(self) -> int:
+        if self.halt == Halt.DRY_RUN:
+            return dry_run_exit(self.planned or self.before, self.plan)
         return HALT_EXIT[self.halt] if self.halt is not None else EXIT_OK
+
+    @property
+    def blocked(self) -> tuple[Finding, ...]:
+        """Required checks failing that no step of the plan answers."""
+        return blocked(self.planned or self.before, self.plan)
+
+    @property
+    def plan_digest(self) -> str:
+        return plan_digest(self.plan)
+
+    @property
+    def changed(self) -> bool:
+        """A dry run: whether applying would change the machine (the plan has steps); else
+        whether this run changed it (a step was applied)."""
+        if self.halt == Halt.DRY_RUN:
+            return not self.plan.empty
+        return self.apply is not None and any(r.ok for r in self.apply.results)
 
     @property
     def needs_sudo(self) -> bool:
@@ -132,24 +160,10 @@ class ProvisionResult:
         return not self.context.is_root and any(s.root for s in self.plan.steps)
 
     def to_json(self) -> dict[str, Any]:
-        """``kdoctor fix --json``: the keys of the stages reached, then the exit code."""
-        data: dict[str, Any] = {
-            "context": self.context.to_json(),
-            "before": [f.to_json() for f in self.before.findings],
-            "plan": self.plan.to_json(),
-        }
-        if self.apply is not None:
-            data["apply"] = self.apply.to_json()
-        if self.after is not None:
-            data["after"] = [f.to_json() for f in self.after.findings]
-        if self.build is not None:
-            data["build"] = self.build.to_json()
-        if self.verify is not None:
-            data["verify"] = self.verify.to_json()
-        if self.reused is not None:
-            data["reused_verification"] = self.reused.to_json()
-        data["exit_code"] = self.exit_code
-        return data
+        """``kdoctor fix --json`` (``schema/fix.schema.json``): see :mod:`.fix_json`."""
+        from kdoctor.pipeline.fix_json import fix_json
+
+        return fix_json(self)
 
 
 class Progress(Protocol):
@@ -209,6 +223,8 @@ def provision(
     system = systems()
     result = plan_for(options, system)
     hooks.reached(Event.PLANNED, result)
+    if options.expect_plan and options.expect_plan.lower() != result.plan_digest:
+        return replace(result, halt=Halt.PLAN_CHANGED)
     if options.dry_run:
         return replace(result, halt=Halt.DRY_RUN)
     if result.plan.empty:
@@ -288,7 +304,7 @@ def plan_for(options: ProvisionOptions, system: System) -> ProvisionResult:
     if switched is not None:
         target, report = switched, diagnose(switched, system)
     plan = make_plan(target, report, system, options.plan)
-    return ProvisionResult(context=ctx, before=before, plan=plan, target=target)
+    return ProvisionResult(context=ctx, before=before, plan=plan, target=target, planned=report)
 
 
 def default_log_dir(ctx: Context) -> str:

@@ -8,25 +8,32 @@ from collections.abc import Sequence
 from typing import Any, Optional, TextIO
 
 from kdoctor.machine.system import Probe
+from kdoctor.model.contract import envelope
 from kdoctor.model.report import Report
 
 
 def report_json(report: Report, probes: Sequence[Probe] = ()) -> dict[str, Any]:
-    return {
-        "context": context_json(report),
-        "checks": [f.to_json() for f in report.findings],
-        "counts": report.counts(),
-        "exit_code": report.exit_code,
-        "duration_ms": round(report.duration_ms, 1),
-        "probes": [probe_json(p) for p in probes],
-    }
+    """``kdoctor check --json`` (``schema/check.schema.json``)."""
+    data = report.to_json()
+    data["probes"] = [probe_json(p) for p in probes]
+    return data
 
 
 def context_json(report: Report) -> dict[str, Any]:
     """The diagnosis's context, with the module it was about (``context.module``)."""
-    data = report.context.to_json()
-    data["module"] = report.module.to_json() if report.module else None
-    return data
+    context: dict[str, Any] = report.to_json()["context"]
+    return context
+
+
+def document(data: dict[str, Any]) -> dict[str, Any]:
+    """A result's JSON as a document of the contract (``kdoctor_version``, ``schema_version``
+    first); one that has them already is returned as it is."""
+    return data if "schema_version" in data else envelope(data)
+
+
+def error_json(message: str, *, kind: str = "usage", exit_code: int = 2) -> dict[str, Any]:
+    """What ``--json`` prints when a command cannot run (``schema/error.schema.json``)."""
+    return envelope({"error": {"kind": kind, "message": message}, "exit_code": exit_code})
 
 
 def probe_json(p: Probe) -> dict[str, Any]:
@@ -48,6 +55,6 @@ def dump_json(data: Any, file: Optional[TextIO] = None) -> None:
 
 def checks_json(checks: Sequence[Any]) -> dict[str, Any]:
     """``kdoctor list --json``: every check's id, title and whether it is required."""
-    return {
-        "checks": [{"id": c.id, "title": c.title, "required": c.required} for c in checks],
-    }
+    return envelope(
+        {"checks": [{"id": c.id, "title": c.title, "required": c.required} for c in checks]}
+    )

@@ -222,9 +222,12 @@ def print_no_toolchain(toolchain: RustToolchain, out: Console) -> None:
     out.print("  run: kdoctor check toolchain rust-src; kdoctor fix", markup=False)
 
 
-def print_plan(plan: Plan, out: Console, *, sudo: bool) -> None:
+def print_plan(plan: Plan, out: Console, *, sudo: bool, blocked: bool = False) -> None:
     for note in plan.notes:
         out.print(Text(f"note: {note}", style="cyan"))
+    if plan.empty and blocked:
+        out.print(Text("✘ no step can fix the failing required checks", style="red"))
+        return
     if plan.empty:
         out.print(Text("✔ nothing to do: every fixable check passes", style="green"))
         return

@@ -1,0 +1,127 @@
+"""The Ansible collection kdoctor.toolchain with a real ``ansible-playbook`` against three
+hosts on this machine (local connection, each with its own HOME, cache and settings): check
+mode reports what would change and writes nothing, the apply changes every host, and a second
+apply changes nothing. ``state: verified`` (builds the module and boots a VM per host) is e2e.
+
+The tests of a fleet run in order (check mode, apply, rerun), sharing the fleet."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fleet import inventory, kdoctor_results, playbook, wheelhouse
+
+pytestmark = pytest.mark.integration
+
+HOSTS = ("host1", "host2", "host3")
+
+
+def needs_ansible() -> None:
+    pytest.importorskip("ansible")
+    here = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    if not os.path.exists(here) and shutil.which("ansible-playbook") is None:
+        pytest.skip("ansible-core is not installed (pip install ansible-core)")
+
+
+@pytest.fixture(scope="module")
+def house(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    needs_ansible()
+    into = tmp_path_factory.mktemp("wheelhouse")
+    return wheelhouse(into), into
+
+
+def new_fleet(root: Path, house: tuple[Path, Path]) -> Path:
+    path = inventory(root, len(HOSTS), *house)
+    installed = playbook(path, "install.yml")
+    assert installed["returncode"] == 0, installed["output"]
+    return path
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory, house: tuple[Path, Path]) -> Iterator[Path]:
+    yield new_fleet(tmp_path_factory.mktemp("fleet"), house)
+
+
+def state(root: Path) -> dict[str, str]:
+    """Every file and directory of the hosts' own state (HOME, cache, settings): its digest."""
+    seen: dict[str, str] = {}
+    for host in HOSTS:
+        for part in ("home", "cache", "etc/kdoctor"):
+            for dirpath, dirnames, filenames in os.walk(root / host / part):
+                for name in dirnames:
+                    seen[os.path.join(dirpath, name)] = "dir"
+                for name in filenames:
+                    data = Path(dirpath, name).read_bytes()
+                    seen[os.path.join(dirpath, name)] = hashlib.sha256(data).hexdigest()
+    return seen
+
+
+def test_check_mode_reports_what_would_change_and_writes_nothing(fleet: Path) -> None:
+    before = state(fleet.parent)
+    run = playbook(fleet, "site.yml", "--check", "--diff")
+    assert run["returncode"] == 0, run["output"]
+    results = kdoctor_results(run)
+    assert sorted(results) == list(HOSTS)
+    for host, result in results.items():
+        assert result["changed"] is True and result["halt"] == "dry-run", host
+        assert result["plan"]["steps"] and result["blocked"] == []
+        settings = fleet.parent / host / "etc" / "kdoctor" / "env"
+        assert f"+++ {settings}" in result["diff"]["prepared"]
+        assert "+export KDIR=" in result["diff"]["prepared"]
+        assert result["ansible_facts"]["kdoctor"]["schema_version"] == 1
+    # the role installed nothing new either: only the kdoctor task reports a change
+    assert all(run["stats"][h]["changed"] == 1 for h in HOSTS), run["stats"]
+    assert state(fleet.parent) == before
+
+
+def test_the_apply_provisions_every_host(fleet: Path) -> None:
+    run = playbook(fleet, "site.yml")
+    assert run["returncode"] == 0, run["output"]
+    results = kdoctor_results(run)
+    for host, result in results.items():
+        assert result["changed"] is True and result["halt"] == "no-build", host
+        assert all(s["status"] == "applied" for s in result["plan"]["steps"])
+        after: dict[str, Any] = result["ansible_facts"]["kdoctor"]
+        assert after["exit_code"] == 0 and after["context"]["kdir"].startswith("/lib/modules/")
+        settings = (fleet.parent / host / "etc" / "kdoctor" / "env").read_text()
+        assert f"export KDIR={after['context']['kdir']}" in settings
+        # each host wrote into its own cache only, and ran its own installation
+        assert after["context"]["cache_dir"] == str(fleet.parent / host / "cache")
+        assert after["context"]["module_dir"].startswith(str(fleet.parent / host / "opt"))
+
+
+def test_a_second_apply_changes_nothing(fleet: Path) -> None:
+    run = playbook(fleet, "site.yml")
+    assert run["returncode"] == 0, run["output"]
+    assert {h: run["stats"][h]["changed"] for h in HOSTS} == dict.fromkeys(HOSTS, 0)
+    for result in kdoctor_results(run).values():
+        assert result["plan"]["steps"] == [] and result["changed"] is False
+
+
+@pytest.mark.e2e
+def test_verified_builds_and_verifies_the_module_on_every_host_and_reruns_unchanged(
+    tmp_path: Path, house: tuple[Path, Path]
+) -> None:
+    path = new_fleet(tmp_path, house)
+    check = playbook(path, "site.yml", "--check", "-e", "kdoctor_state=verified")
+    assert check["returncode"] == 0, check["output"]
+    assert all(r["changed"] for r in kdoctor_results(check).values())
+    for attempt in ("apply", "rerun"):
+        run = playbook(path, "site.yml", "-e", "kdoctor_state=verified")
+        assert run["returncode"] == 0, run["output"]
+        results = kdoctor_results(run)
+        assert sorted(results) == list(HOSTS)
+        for host, result in results.items():
+            assert result["halt"] == "verified", (attempt, host)
+            assert result["verify"]["passed"] is True and result["build"]["ok"] is True
+            assert result["build"]["ko"].startswith(str(tmp_path / host / "cache"))
+        changed = {h: run["stats"][h]["changed"] for h in HOSTS}
+        assert changed == dict.fromkeys(HOSTS, 1 if attempt == "apply" else 0), attempt
