@@ -18,7 +18,7 @@ from kdoctor.machine.files import TEXT_LIMIT, read_regular
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.finding import Status
-from kdoctor.model.toolchain_file import pin_problem, read_pin
+from kdoctor.model.toolchain_file import read_own_pin, read_pin
 from tests.conftest import make_context, run_check
 
 
@@ -130,18 +130,17 @@ def test_a_pin_file_that_is_a_fifo_is_named_and_the_bundled_pin_stands_in() -> N
         specials={"/m/rust-toolchain.toml": "a FIFO (named pipe)"},
     )
     assert read_pin(system, "/m") is None
-    assert pin_problem(system, "/m") == (
-        "/m/rust-toolchain.toml is a FIFO (named pipe), not a regular file"
+    assert read_own_pin(system, "/m") == (
+        None,
+        "/m/rust-toolchain.toml is a FIFO (named pipe), not a regular file",
     )
-    assert pin_problem(system, bundled_module_dir()) is None
+    pin, problem = read_own_pin(system, bundled_module_dir())
+    assert pin is not None and pin.channel == "nightly-2021-02-12" and problem is None
 
 
 def test_the_toolchain_check_names_a_refused_pin_file_and_the_cure() -> None:
-    ctx = make_context(module_dir="/m")
-    pin = ctx.pin.__class__(
-        ctx.pin.channel, problem="/m/rust-toolchain.toml is a FIFO (named pipe), not a regular file"
-    )
-    ctx = ctx.__class__(**{**ctx.__dict__, "pin": pin})
+    problem = "/m/rust-toolchain.toml is a FIFO (named pipe), not a regular file"
+    ctx = make_context(module_dir="/m", pin=None, pin_problem=problem)
     finding = run_check(ToolchainCheck(), ctx, FakeSystem())
     assert finding.status is Status.FAIL
     assert finding.summary.startswith(
@@ -149,7 +148,7 @@ def test_the_toolchain_check_names_a_refused_pin_file_and_the_cure() -> None:
     )
     assert finding.remediation is not None
     assert "Replace /m/rust-toolchain.toml with a regular file" in finding.remediation.text
-    assert ctx.pin.to_json()["problem"] == pin.problem
+    assert ctx.to_json()["pin"] is None and ctx.to_json()["pin_problem"] == problem
 
 
 def test_copying_a_module_skips_fifos_and_devices(tmp_path: Path) -> None:

@@ -26,8 +26,10 @@ def clean_lifecycle() -> Iterator[None]:
 
 def test_a_running_command_is_recorded_and_forgotten_when_it_ends(tmp_path: Path) -> None:
     seen: list[list[int]] = []
+    # the pause lets the runner record the process before its first line arrives (the
+    # recording happens just after the start; a loaded machine may print first)
     probe = Runner().run(
-        ["sh", "-c", "echo $$"], on_output=lambda _l: seen.append(lifecycle.running())
+        ["sh", "-c", "sleep 0.3; echo $$"], on_output=lambda _l: seen.append(lifecycle.running())
     )
     assert probe.ok and seen and int(probe.stdout.strip()) in seen[0]
     assert lifecycle.running() == []

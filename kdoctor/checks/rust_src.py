@@ -49,7 +49,7 @@ class RustSrcCheck(Check):
             )
         missing = f"no Rust library sources in {expected}"
         managed = _RUSTUP_SYSROOT.search(chosen.sysroot or "")
-        toolchain = ctx.pin.channel if chosen.source == "pin" else managed and managed.group(1)
+        toolchain = ctx.pinned.channel if chosen.source == "pin" else managed and managed.group(1)
         if toolchain:
             details.update(component="rust-src", toolchain=toolchain)
             return self.finding(

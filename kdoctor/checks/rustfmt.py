@@ -60,12 +60,12 @@ class RustfmtCheck(Check):
         self, ctx: Context, system: System, chosen: rust.RustToolchain, details: dict[str, Any]
     ) -> Finding:
         if chosen.source == "pin":
-            details.update(component="rustfmt", toolchain=ctx.pin.channel)
+            details.update(component="rustfmt", toolchain=ctx.pinned.channel)
             return self.finding(
                 Status.WARN,
-                f"the rustfmt component of {ctx.pin.channel} is not installed",
+                f"the rustfmt component of {ctx.pinned.channel} is not installed",
                 fix_text="rustfmt only formats code; add the component to have it.",
-                needs=(RustComponent(ctx.pin.channel, "rustfmt"),),
+                needs=(RustComponent(ctx.pinned.channel, "rustfmt"),),
                 ctx=ctx,
                 **details,
             )

@@ -63,6 +63,17 @@ class RustupCheck(Check):
             )
         chosen = facts.of(rust.rust_toolchain)
         path, on_path = facts.of(rust.rustup_location)
+        if ctx.pin is None and chosen.source != "rustup":
+            return self.finding(
+                Status.SKIP,
+                "not needed: the module pins no toolchain and the build uses "
+                + ("the distribution's rustc" if chosen.source == "distro" else "another rustc"),
+                required=False,
+                path=path,
+                version=None,
+                on_path=on_path,
+                method=None,
+            )
         if path is None:
             return self._missing(ctx, system, chosen)
         version, problem = rust.rustup_version(system, path)
@@ -89,7 +100,7 @@ class RustupCheck(Check):
                 f"rustup {version}, but {chosen.reason}{where}",
                 found=f"{version} ({path})",
                 fix_text=f"The build works with the distribution's rustc. To use the pinned "
-                f"toolchain instead, install {ctx.pin.channel} (needs access to "
+                f"toolchain instead, install {ctx.pinned.channel} (needs access to "
                 f"{RUST_HOST}).",
                 commands=(rust.install_command(ctx),),
                 **details,
@@ -116,7 +127,7 @@ class RustupCheck(Check):
             )
         return self.finding(
             Status.FAIL,
-            f"rustup is not installed; it is needed to install {ctx.pin.channel}",
+            f"rustup is not installed; it is needed to install {ctx.pinned.channel}",
             fix_text=text,
             needs=(wanted,),
             ctx=ctx,

@@ -41,8 +41,8 @@ class ToolchainCheck(Check):
 
     def run(self, facts: Facts) -> Finding:
         ctx = facts.ctx
-        if ctx.pin.problem:
-            return self.refused_pin(ctx)
+        if ctx.pin_problem:
+            return self.refused_pin(ctx, ctx.pin_problem)
         chosen = facts.of(rust.rust_toolchain)
         details: dict[str, Any] = {
             "source": chosen.source,
@@ -52,38 +52,54 @@ class ToolchainCheck(Check):
             "reason": chosen.reason,
             "override": None,
             "active": None,
-            "pin": rust.pin_name(ctx),
+            "pin": rust.pin_name(ctx) if ctx.pin else None,
             "installed": None,
             "env": dict(chosen.env),
             "logical": [],
             "packages": [],
         }
+        if chosen.source == "pin" and ctx.pin is None:  # --rust pin, and the module pins none
+            return self.finding(
+                Status.FAIL,
+                chosen.reason,
+                fix_text="Build with the toolchain your environment selects (--rust auto), or "
+                "pin one in the module's rust-toolchain.toml.",
+                **details,
+            )
         if chosen.source == "pin":
             return self._pin(facts, chosen, details)
         if chosen.source == "distro" and ctx.rust_mode == "auto":
             details["installed"] = facts.of(rust.pin_status).installed
         return self._compiler(ctx, chosen, details)
 
-    def refused_pin(self, ctx: Context) -> Finding:
-        """The module's pin file is there but kdoctor will not read it (a FIFO would hang every
-        reader, a device never ends): the module's toolchain is unknown."""
+    def refused_pin(self, ctx: Context, problem: str) -> Finding:
+        """The module's pin file is there but cannot be used: not a regular file (a FIFO would
+        hang every reader, a device never ends), not TOML, no channel, or a channel that is no
+        toolchain name. The module's toolchain is unknown; nothing else is assumed."""
         places = [os.path.join(ctx.module_dir, name) for name in PIN_FILES]
-        path = next((p for p in places if ctx.pin.problem.startswith(p + " ")), places[0])
+        path = next((p for p in places if problem.startswith((p + " ", p + ":"))), places[0])
+        unread = "not a regular file" in problem or "larger than" in problem
         return self.finding(
             Status.FAIL,
-            f"{ctx.pin.problem}; kdoctor did not read it, so the toolchain the module pins is "
-            "unknown",
+            f"{problem}; kdoctor did not read it, so the toolchain the module pins is unknown"
+            if unread
+            else f"{problem}, so the toolchain the module pins is unknown",
             found=path,
             fix_text=f"Replace {path} with a regular file that names the toolchain "
-            "([toolchain] channel = ...), or remove it; cargo and rustup would hang on it too.",
+            "([toolchain] channel = ...), or remove it; cargo and rustup would hang on it too."
+            if unread
+            else f"Write the module's toolchain into {path} as `[toolchain]` with "
+            '`channel = "nightly-2021-02-12"` (the channel the module needs), or remove the '
+            "file to build with the toolchain your environment selects. kdoctor fix does not "
+            "change it: it is the module's own file.",
             pin_file=path,
-            problem=ctx.pin.problem,
+            problem=problem,
         )
 
     # -- the pinned toolchain -------------------------------------------------------------
     def _pin(self, facts: Facts, chosen: rust.RustToolchain, details: dict[str, Any]) -> Finding:
         ctx, system = facts.ctx, facts.system
-        channel = ctx.pin.channel
+        channel = ctx.pinned.channel
         state = facts.of(rust.pin_status)
         details["installed"] = state.installed
         if state.rustup is not None and state.installed is None:
@@ -114,7 +130,7 @@ class ToolchainCheck(Check):
                 "use another toolchain",
                 found=chosen.rustc,
                 fix_text=f"Remove the override so that {channel} from "
-                f"{ctx.pin.path or 'rust-toolchain.toml'} is used.",
+                f"{ctx.pinned.path or 'rust-toolchain.toml'} is used.",
                 needs=(RustOverride(override.toolchain, override.path),),
                 ctx=ctx,
                 **details,
@@ -156,7 +172,7 @@ class ToolchainCheck(Check):
         state: rust.PinState,
         details: dict[str, Any],
     ) -> Finding:
-        channel = ctx.pin.channel
+        channel = ctx.pinned.channel
         if ctx.rust_mode == "auto":
             alternative = distro_needs(ctx, "rustc", "rust-src")
             details["logical"] = [p.logical for p in alternative]
@@ -188,6 +204,22 @@ class ToolchainCheck(Check):
         )
         broken = chosen.rustc is None or chosen.version is None
         too_old = not broken and any("too old" in p for p in chosen.problems)
+        if chosen.source == "rustup":  # the module pins nothing; rustup selects a toolchain
+            if broken or too_old:
+                return self.finding(
+                    Status.FAIL,
+                    chosen.problems[0],
+                    found=found,
+                    fix_text="The toolchain rustup selects in the module's directory does not "
+                    "work; install or select another (`rustup default stable`), or pin one "
+                    "in the module's rust-toolchain.toml.",
+                    **details,
+                )
+            return self.ok(
+                f"rustc {chosen.version}: {chosen.reason} ({bootstrap_note(chosen)})",
+                found=found,
+                **details,
+            )
         if chosen.source == "env":
             if broken or too_old:
                 return self.finding(
@@ -221,12 +253,14 @@ class ToolchainCheck(Check):
         summary = f"the distribution's rustc {chosen.version} ({bootstrap_note(chosen)})"
         if ctx.rust_mode == "distro":
             return self.ok(summary, found=found, **details)
+        if ctx.pin is None:
+            return self.ok(f"{summary}: the module pins no toolchain", found=found, **details)
         return self.finding(
             Status.WARN,
             chosen.reason,
             found=found,
             fix_text=f"The module builds with {summary}. To build with the pinned toolchain "
-            f"instead, install {ctx.pin.channel} (needs access to {RUST_HOST}).",
+            f"instead, install {ctx.pinned.channel} (needs access to {RUST_HOST}).",
             commands=(rust.install_command(ctx),),
             **details,
         )

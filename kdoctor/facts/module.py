@@ -12,11 +12,10 @@ from kdoctor.facts.kbuild import Kbuild, read_kbuild
 from kdoctor.machine.system import System
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.module import BuildDriver, Module, ModuleKind, RustTarget
-from kdoctor.model.toolchain_file import PinnedToolchain, parse_pin
+from kdoctor.model.toolchain_file import read_own_pin
 
 #: the build files whose recipes may run cargo or rustc
 BUILD_FILES = ("Kbuild", "Makefile", "makefile", "GNUmakefile")
-PIN_FILES = ("rust-toolchain.toml", "rust-toolchain")
 
 _CARGO = re.compile(r"(?:^|[\s;&|(])(?:\$[({]CARGO[)}]|(?:[^\s;&|()]*/)?cargo)(?=\s|$)")
 _XBUILD = re.compile(r"\bcargo[\s-]+xbuild\b|\$[({]CARGO[)}]\s+xbuild\b")
@@ -57,22 +56,6 @@ def read_module(
         cargo_toml=cargo_toml if system.is_file(cargo_toml) else None,
         bundled=_same_dir(directory, bundled_module_dir()),
     )
-
-
-def read_own_pin(system: System, directory: str) -> tuple[Optional[PinnedToolchain], Optional[str]]:
-    """The module's own ``rust-toolchain(.toml)`` pin, or why the file there cannot be used."""
-    for name in PIN_FILES:
-        path = os.path.join(directory, name)
-        if not system.exists(path):
-            continue
-        text = system.read_text(path)
-        if text is None:
-            return None, f"{path} cannot be read"
-        pin = parse_pin(text, path)
-        if pin is None:
-            return None, f'{path} names no toolchain (expected [toolchain] channel = "...")'
-        return pin, None
-    return None, None
 
 
 def _build_texts(system: System, directory: str) -> dict[str, str]:

@@ -24,6 +24,7 @@ from kdoctor.facts.rustup import (
     PROBE_ENV,
     RUSTC_TIMEOUT,
     PinState,
+    find_rustup,
     first_line,
     has_component,
     installed_components,
@@ -44,7 +45,9 @@ LIBRARY = "lib/rustlib/src/rust/library"
 #: files that must exist in the library sources for ``core`` and ``alloc`` to build
 LIBRARY_FILES = ("core/src/lib.rs", "alloc/src/lib.rs")
 
-SOURCES = ("pin", "distro", "env")
+#: where the toolchain came from: the module's pin (through rustup), the distribution, RUSTC, or
+#: (for a module that pins nothing) the toolchain rustup selects in the module's directory
+SOURCES = ("pin", "distro", "env", "rustup")
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,7 @@ def _compiler(
 
 
 def _pin_channel(ctx: Context) -> str:
-    channel = ctx.pin.channel
+    channel = ctx.pinned.channel
     for name in ("nightly", "beta"):
         if channel.startswith(name):
             return name
@@ -196,14 +199,14 @@ def _pin_channel(ctx: Context) -> str:
 
 
 def _pin(ctx: Context, system: System, state: PinState, reason: str) -> RustToolchain:
-    env = {"RUSTUP_TOOLCHAIN": ctx.pin.channel}
+    env = {"RUSTUP_TOOLCHAIN": ctx.pinned.channel}
     empty = RustToolchain(
         "pin", None, None, _pin_channel(ctx), None, None, None, env, reason, False, []
     )
     if state.rustup is None or state.installed is None:
         return replace(empty, problems=[state.problem or "rustup is not installed"])
     if not state.installed:
-        return replace(empty, problems=[f"{ctx.pin.channel} is not installed"])
+        return replace(empty, problems=[f"{ctx.pinned.channel} is not installed"])
     probe = probe_rustup(system, state.rustup, "which", "rustc", "--toolchain", state.name)
     lines = [line.strip() for line in probe.stdout.splitlines() if line.strip()]
     rustc = system.which(lines[-1]) if probe.ok and lines and lines[-1].startswith("/") else None
@@ -233,10 +236,10 @@ def _pin(ctx: Context, system: System, state: PinState, reason: str) -> RustTool
 
 def _why_no_pin(ctx: Context, state: PinState) -> str:
     if state.rustup is None:
-        return f"rustup is not installed (needed for {ctx.pin.channel})"
+        return f"rustup is not installed (needed for {ctx.pinned.channel})"
     if state.installed is None:
-        return f"rustup could not say whether {ctx.pin.channel} is installed ({state.problem})"
-    return f"{ctx.pin.channel} is not installed"
+        return f"rustup could not say whether {ctx.pinned.channel} is installed ({state.problem})"
+    return f"{ctx.pinned.channel} is not installed"
 
 
 def _distro(system: System, reason: str) -> RustToolchain:
@@ -269,12 +272,16 @@ def resolve(
         )
     if ctx.rust_mode == "distro":
         return _distro(system, "the distribution's rustc (--rust distro)")
+    if ctx.pin is None:
+        return _unpinned(ctx, system)
     state = pin() if pin is not None else pin_state(ctx, system)
-    pinned_by = os.path.basename(ctx.pin.path) or "rust-toolchain.toml"
+    pinned_by = os.path.basename(ctx.pinned.path) or "rust-toolchain.toml"
     if ctx.rust_mode == "pin":
-        return _pin(ctx, system, state, f"{ctx.pin.channel} pinned by {pinned_by} (--rust pin)")
+        return _pin(ctx, system, state, f"{ctx.pinned.channel} pinned by {pinned_by} (--rust pin)")
     if state.installed:
-        return _pin(ctx, system, state, f"{ctx.pin.channel} (pinned by {pinned_by}) is installed")
+        return _pin(
+            ctx, system, state, f"{ctx.pinned.channel} (pinned by {pinned_by}) is installed"
+        )
     why = _why_no_pin(ctx, state)
     distro = _distro(system, why)
     if distro.usable:
@@ -284,3 +291,39 @@ def resolve(
         )
     reason = f"{why}, and the distribution's rustc is not usable ({distro.problems[0]})"
     return _pin(ctx, system, state, reason)
+
+
+def _unpinned(ctx: Context, system: System) -> RustToolchain:
+    """A module that pins no toolchain is built with what its environment selects, as cargo
+    and rustc would: rustup's toolchain for the module's directory (its override or default),
+    else the distribution's rustc. Never another module's pin."""
+    if ctx.rust_mode == "pin":
+        missing = (
+            f"--rust pin: {ctx.module_dir} pins no toolchain (it has no rust-toolchain.toml); "
+            "use --rust auto or distro, or add the file"
+        )
+        return RustToolchain(
+            "pin", None, None, None, None, None, None, {}, missing, False, [missing]
+        )
+    rustup, _ = find_rustup(system)
+    if rustup is not None:
+        probe = probe_rustup(system, rustup, "which", "rustc", cwd=ctx.module_dir)
+        lines = [line.strip() for line in probe.stdout.splitlines() if line.strip()]
+        if probe.ok and lines and lines[-1].startswith("/"):
+            name = os.path.basename(os.path.dirname(os.path.dirname(lines[-1])))
+            chosen = _compiler(
+                system,
+                "rustup",
+                system.which(lines[-1]),
+                f"the module pins no toolchain; rustup selects {name} in {ctx.module_dir}",
+                f"rustup which rustc: {lines[-1]} is not there",
+            )
+            if chosen.usable:
+                return chosen
+            distro = _distro(
+                system,
+                f"the module pins no toolchain and rustup's {name} is not usable "
+                f"({chosen.problems[0]}); the distribution's rustc",
+            )
+            return distro if distro.usable else chosen
+    return _distro(system, "the module pins no toolchain; the distribution's rustc")

@@ -95,7 +95,7 @@ def host_triple(arch: str) -> str:
 
 def pin_name(ctx: Context) -> str:
     """The pin as rustup names an installed toolchain (with the host triple)."""
-    channel = ctx.pin.channel
+    channel = ctx.pinned.channel
     if re.search(r"-unknown-linux-|-apple-darwin|-pc-windows-", channel):
         return channel
     return f"{channel}-{host_triple(ctx.arch)}"
@@ -103,7 +103,7 @@ def pin_name(ctx: Context) -> str:
 
 def names_pin(ctx: Context, toolchain: str) -> bool:
     """Whether a rustup toolchain name (short or full) is the pin."""
-    channel = ctx.pin.channel
+    channel = ctx.pinned.channel
     if toolchain in (channel, pin_name(ctx)):
         return True
     if not toolchain.startswith(channel + "-"):
@@ -120,9 +120,9 @@ NEEDED_COMPONENTS = ("rust-src", "rustfmt")
 def pin_need(ctx: Context, alternative: Sequence[Package] = ()) -> RustToolchainNeed:
     """The pin with everything the module needs, as a need (and ``alternative``, the
     distribution's Rust that may stand in for it under ``--rust auto``)."""
-    components = [*ctx.pin.components]
+    components = [*ctx.pinned.components]
     components += [c for c in NEEDED_COMPONENTS if c not in components]
-    pin = ctx.pin
+    pin = ctx.pinned
     return RustToolchainNeed(pin.channel, pin.profile, tuple(components), tuple(alternative))
 
 
@@ -218,8 +218,10 @@ def parse_toolchain_list(text: str) -> Optional[list[str]]:
 
 
 def pin_state(ctx: Context, system: System) -> PinState:
-    name = pin_name(ctx)
     rustup, _ = find_rustup(system)
+    if ctx.pin is None:
+        return PinState("", rustup, False, f"{ctx.module_dir} pins no toolchain")
+    name = pin_name(ctx)
     if rustup is None:
         return PinState(name, None, None, "rustup is not installed")
     probe = probe_rustup(system, rustup, "toolchain", "list")
@@ -348,7 +350,7 @@ def find_override(
     if not probe.ok:
         return None
     module = ctx.module_dir.rstrip("/")
-    pin_dir = os.path.dirname(ctx.pin.path) if ctx.pin.path else ""
+    pin_dir = os.path.dirname(ctx.pinned.path) if ctx.pinned.path else ""
     # rustup walks up from the directory; at each level an override beats a toolchain file
     applicable = [
         (path, toolchain)

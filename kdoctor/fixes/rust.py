@@ -136,7 +136,7 @@ class RustFix(Fix):
         components = asks_of(asks, need.RustComponent)
         if choice == "pin" and rustup is None:
             decision.notes.append(
-                f"{ctx.pin.channel} can be installed once rustup is (see the note on rustup)."
+                f"{ctx.pinned.channel} can be installed once rustup is (see the note on rustup)."
             )
         elif choice == "pin" and rustup is not None:
             decision.steps.append(self._install(pins[0], components, rustup))
@@ -183,7 +183,7 @@ class RustFix(Fix):
             )
         else:
             decision.notes.append(
-                f"{ctx.pin.channel} needs rustup, which your distribution does not package and "
+                f"{ctx.pinned.channel} needs rustup, which your distribution does not package and "
                 "no snap is available for. The official installer downloads and runs a script "
                 "from sh.rustup.rs; kdoctor runs it only if you allow it: `kdoctor fix "
                 "--allow-rustup-installer`. Or install rustup yourself (https://rustup.rs), or "
@@ -248,7 +248,7 @@ class RustFix(Fix):
     # -- notes ---------------------------------------------------------------------------------
     @staticmethod
     def _choice_notes(ctx: Context, pin: need.RustToolchain, choice: str, why: str) -> list[str]:
-        channel = ctx.pin.channel
+        channel = ctx.pinned.channel
         neither = f"neither {channel} nor the distribution's rustc is usable"
         if choice == "pin" and why:
             return [f"{neither}; installing {channel} with rustup because {why}."]
@@ -265,19 +265,19 @@ class RustFix(Fix):
     @staticmethod
     def _using_distro(ctx: Context, system: System) -> list[str]:
         """Under ``--rust auto`` with the distribution's rustc in use: say so and why."""
-        if ctx.env.get("RUSTC"):
+        if ctx.env.get("RUSTC") or ctx.pin is None:  # no pin: nothing stands in for it
             return []
         facts = Facts(ctx, system)
         chosen = facts.of(rust.rust_toolchain)
         if chosen.source != "distro" or not chosen.usable:
             return []
         how = " with RUSTC_BOOTSTRAP=1" if chosen.env.get("RUSTC_BOOTSTRAP") else ""
-        because = f"{ctx.pin.channel} is not installed"
+        because = f"{ctx.pinned.channel} is not installed"
         state = facts.of(rust.pin_status)
         if state.rustup is None:
             because += " (nor is rustup)"
         elif state.installed is None:
-            because = f"rustup could not say whether {ctx.pin.channel} is installed"
+            because = f"rustup could not say whether {ctx.pinned.channel} is installed"
         return [
             f"using the distribution's rustc {chosen.version}{how} because {because}; "
             "`kdoctor fix --rust pin` installs the pin"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
@@ -15,7 +15,7 @@ from kdoctor.model.choice import BadValue, RustMode, TargetSource
 from kdoctor.model.distro_info import OS_RELEASE
 from kdoctor.model.distro_info import DistroInfo as DistroInfo  # re-exported
 from kdoctor.model.distro_info import read_distro as read_distro  # re-exported
-from kdoctor.model.toolchain_file import PinnedToolchain, pin_problem, read_pin
+from kdoctor.model.toolchain_file import PinnedToolchain, read_own_pin
 
 #: environment variables the kernel and Rust builds honour, reported and passed through
 ENV_VARS = (
@@ -57,7 +57,9 @@ class Context:
     #: how the target was chosen
     target_source: TargetSource
     module_dir: str
-    pin: PinnedToolchain
+    #: the module's own toolchain pin (its rust-toolchain file); None: it pins nothing, or its
+    #: file cannot be used (``pin_problem`` says why)
+    pin: Optional[PinnedToolchain]
     rust_mode: RustMode = RustMode.AUTO
     env: Mapping[str, str] = field(default_factory=dict)
     is_root: bool = False
@@ -68,6 +70,16 @@ class Context:
     fresh: bool = False
     #: change nothing at all, not even kdoctor's own cache (``fix --dry-run``)
     dry_run: bool = False
+    #: why the module's rust-toolchain file cannot be used (then ``pin`` is None)
+    pin_problem: Optional[str] = None
+
+    @property
+    def pinned(self) -> PinnedToolchain:
+        """The pin, for the code that only runs when there is one (a module without a pin
+        never reaches it: its toolchain is the one its environment resolves)."""
+        if self.pin is None:
+            raise LookupError(f"{self.module_dir} pins no Rust toolchain")
+        return self.pin
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,7 +97,8 @@ class Context:
             "kdir": self.kdir,
             "target_source": self.target_source,
             "module_dir": self.module_dir,
-            "pin": self.pin.to_json(),
+            "pin": self.pin.to_json() if self.pin else None,
+            "pin_problem": self.pin_problem,
             "rust_mode": self.rust_mode,
             "env": dict(self.env),
             "is_root": self.is_root,
@@ -164,12 +177,7 @@ def detect(
         target, source = running, TargetSource.RUNNING
         kdir = f"/lib/modules/{running}/build"
     mdir = system.real_path(os.path.abspath(module_dir)) if module_dir else bundled_module_dir()
-    pin = read_pin(system, mdir) or read_pin(system, bundled_module_dir())
-    if pin is None:
-        raise RuntimeError("the bundled hello-world/rust-toolchain.toml is missing or unreadable")
-    refused = pin_problem(system, mdir)
-    if refused:
-        pin = replace(pin, problem=refused)
+    pin, pin_problem = read_own_pin(system, mdir)  # the module's own: never the bundled one's
     return Context(
         distro=info,
         package_manager=package_manager_for(info),
@@ -180,6 +188,7 @@ def detect(
         target_source=source,
         module_dir=mdir,
         pin=pin,
+        pin_problem=pin_problem,
         rust_mode=mode,
         env={k: env[k] for k in ENV_VARS if env.get(k)},
         is_root=system.uid() == 0,

@@ -1,8 +1,12 @@
-"""The pinned Rust toolchain, read from a module's ``rust-toolchain.toml``."""
+"""The pinned Rust toolchain, read from a module's own ``rust-toolchain.toml`` (or the legacy
+one-line ``rust-toolchain``). A module without one pins nothing; a file that is there but
+cannot be used (not a regular file, not TOML, no ``[toolchain] channel``, a channel that is not
+a toolchain name) is a problem to report, never a reason to fall back to another pin."""
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -22,20 +26,20 @@ class PinnedToolchain:
     profile: str = "minimal"
     #: the file it came from
     path: str = ""
-    #: why the module's own pin file was not read (then this is the bundled pin), e.g.
-    #: "/m/rust-toolchain.toml is a FIFO (named pipe), not a regular file"
-    problem: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
+        return {
             "channel": self.channel,
             "components": list(self.components),
             "profile": self.profile,
             "path": self.path,
         }
-        if self.problem:
-            data["problem"] = self.problem
-        return data
+
+
+#: what rustup accepts as a toolchain name: a channel (``stable``, ``nightly``, ``beta``), a
+#: version (``1.63.0``), either with a date and/or a host triple; nothing a shell would read
+#: as anything but one word
+_TOOLCHAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 
 
 def parse_pin(text: str, path: str = "") -> Optional[PinnedToolchain]:
@@ -74,13 +78,26 @@ def read_pin(system: System, module_dir: str) -> Optional[PinnedToolchain]:
     return None
 
 
-def pin_problem(system: System, module_dir: str) -> Optional[str]:
-    """Why the first pin file that is there was refused (a FIFO, a device, a directory, larger
-    than 1 MiB, unreadable): "<path> is a FIFO (named pipe), not a regular file"."""
+def read_own_pin(
+    system: System, module_dir: str
+) -> tuple[Optional[PinnedToolchain], Optional[str]]:
+    """The module's own pin, or why the pin file it has cannot be used (first file found wins,
+    as rustup reads them); (None, None) when the module pins nothing."""
     for name in PIN_FILES:
-        found = system.read_file(os.path.join(module_dir, name))
-        if found.problem is not None:
-            return found.describe()
-        if found.data is not None:
-            return None
-    return None
+        path = os.path.join(module_dir, name)
+        found = system.read_file(path)
+        if found.problem is not None:  # a FIFO, a device, a directory, too big, unreadable
+            return None, found.describe()
+        text = found.text()
+        if text is None:
+            continue
+        pin = parse_pin(text, path)
+        if pin is None:
+            return None, (
+                f"{path} names no toolchain (expected a [toolchain] table with "
+                'channel = "..." as a string)'
+            )
+        if not _TOOLCHAIN_NAME.fullmatch(pin.channel):
+            return None, f"{path}: channel {pin.channel!r} is not a rustup toolchain name"
+        return pin, None
+    return None, None

@@ -92,7 +92,8 @@ def test_the_refused_pin_is_in_the_json_context(sandbox: Sandbox) -> None:
     _replace(pin, _fifo)
     result = sandbox.run("check", "--json", "--module-dir", str(sandbox.module), timeout=PROMPT_S)
     data = json.loads(result.out)
-    assert data["context"]["pin"]["problem"] == f"{pin} is a FIFO (named pipe), not a regular file"
+    assert data["context"]["pin"] is None  # never another module's pin instead
+    assert data["context"]["pin_problem"] == f"{pin} is a FIFO (named pipe), not a regular file"
     toolchain = next(f for f in data["checks"] if f["id"] == "toolchain")
     assert toolchain["status"] == "fail"
     assert result.code == 1
