@@ -10,6 +10,7 @@ import pytest
 from kdoctor.checks import compiler_family, kernel_range, rust_for_linux
 from kdoctor.facts.rustc import RustToolchain
 from kdoctor.machine.fake import FakeSystem, FileData
+from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.finding import Status
 from kdoctor.model.need import ByHand
 from kdoctor.model.report import Report
@@ -216,7 +217,7 @@ def test_a_kernel_without_rust_fails_naming_the_real_options() -> None:
     text = finding.remediation.text if finding.remediation else ""
     assert "kernel with CONFIG_RUST=y" in text
     assert "ships the Rust artefacts" in text
-    assert "kbuild-rustc style of the bundled module" in text and "hello-world" in text
+    assert "kbuild-rustc style of the bundled module" in text and bundled_module_dir() in text
     assert isinstance(finding.needs[0], ByHand)
 
 

@@ -13,10 +13,19 @@ import pytest
 
 from kdoctor.model.report import EXIT_PENDING
 from tests.hostile.conftest import Result, Sandbox
+from tests.real_machine import cannot_run, target_kernel
 
 #: the stock kernel whose headers this machine has (see tools/COMMON.md); its image is faked in
 #: the sandbox's cache so that the plan holds no download
-STOCK = "6.1.0-50-amd64"
+
+
+def stock() -> str:
+    """The distribution's stock kernel kdoctor retargets to on this machine (derived the way
+    kdoctor does, never a literal release); a clear skip (a failure under CI=true) without one."""
+    release = target_kernel()
+    if release is None:
+        cannot_run("needs the headers of the distribution's stock kernel: run ./onboard.sh")
+    return release
 
 
 def snapshot(root: Path) -> dict[str, tuple[str, bytes]]:
@@ -44,9 +53,10 @@ def clean(result: Result) -> None:
 def seed_stock_image(sandbox: Sandbox) -> None:
     """An image of the stock kernel in the sandbox's cache (existence is what the vm check
     asks), so ``fix`` plans no download."""
-    directory = sandbox.cache / "kernels" / STOCK
+    release = stock()
+    directory = sandbox.cache / "kernels" / release
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / f"vmlinuz-{STOCK}").write_bytes(b"not really a kernel")
+    (directory / f"vmlinuz-{release}").write_bytes(b"not really a kernel")
 
 
 def only_file_edits(

@@ -13,14 +13,19 @@ import pytest
 
 from tests.hostile.conftest import Sandbox
 from tests.hostile.support_files import (
-    STOCK,
     clean,
     only_file_edits,
     seed_stock_image,
     snapshot,
+    stock,
 )
 
-KDIR_LINE = f"export KDIR=/lib/modules/{STOCK}/build\n".encode()
+#: stands for the line kdoctor appends (its release is this machine's stock kernel)
+KDIR_LINE = b"@KDIR_LINE@"
+
+
+def kdir_line() -> bytes:
+    return f"export KDIR=/lib/modules/{stock()}/build\n".encode()
 
 
 def _write(content: bytes) -> Callable[[Path], None]:
@@ -159,11 +164,11 @@ def test_fix_edits_only_the_line_it_must(
     # no line of the person's leaves the file; the last one only gains the newline it lacked
     rewritten = not original.endswith(b"\n")
     assert (minus != []) == rewritten, dry.text
-    assert f"+export KDIR=/lib/modules/{STOCK}/build" in dry.err
+    assert f"+export KDIR=/lib/modules/{stock()}/build" in dry.err
     result = sandbox.run("fix", "--yes", "--no-build", "--module-dir", str(sandbox.module))
     assert result.code == 0, result.text
     clean(result)
-    assert sandbox.config.read_bytes() == expected
+    assert sandbox.config.read_bytes() == expected.replace(KDIR_LINE, kdir_line())
     assert (sandbox.config.parent / "env.~1~").read_bytes() == original
     assert stat.S_IMODE(sandbox.config.stat().st_mode) == 0o600
     assert [p.name for p in sandbox.config.parent.iterdir() if p.name.startswith(".kdoctor")] == []
@@ -181,7 +186,7 @@ def test_fix_writes_through_a_symlinked_settings_file(editable: Sandbox) -> None
     result = sandbox.run("fix", "--yes", "--no-build", "--module-dir", str(sandbox.module))
     assert result.code == 0, result.text
     assert sandbox.config.is_symlink() and os.readlink(sandbox.config) == str(real)
-    assert real.read_bytes() == USER + KDIR_LINE
+    assert real.read_bytes() == USER + kdir_line()
     assert (dotfiles / "kdoctor.env.~1~").read_bytes() == USER
     sandbox.assert_untouched()
 
