@@ -155,3 +155,29 @@ def test_verify_console_and_v_are_two_things(
     assert ("[    1.0] Hello kernel module!" in result.stdout) is console
     assert ("\nprobes\n" in result.stdout) is probes
     assert ("qemu-system-x86_64 --version → command not found" in result.stdout) is probes
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_fix_with_nothing_to_do_shows_the_diagnosis_once_and_in_detail_with_v(
+    verbose: bool,
+) -> None:
+    from dataclasses import replace
+
+    from kdoctor.cli.fix_view import FixView
+    from kdoctor.model.finding import Finding, Status
+    from kdoctor.model.plan import Plan
+    from kdoctor.model.report import Report
+    from kdoctor.pipeline.provision import Event, ProvisionResult
+
+    ctx = make_context()
+    report = Report(ctx, (Finding("os", Status.OK, "Debian 12", found="Debian 12, apt"),), 1.0)
+    planned = ProvisionResult(ctx, report, Plan(()), ctx)
+    out, buffer = plain()
+    view = FixView(out, verbose=verbose)
+    view.reached(Event.PLANNED, planned)  # a dry run stops here
+    dry = buffer.getvalue()
+    view.reached(Event.DIAGNOSED, replace(planned, after=report))
+    shown = buffer.getvalue()
+    assert ("Debian 12, apt" in dry) is verbose
+    assert shown.count("✔ os") == 1
+    assert ("\n    Debian 12\n" in shown) is verbose  # the OK check's details

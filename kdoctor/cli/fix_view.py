@@ -34,7 +34,7 @@ class FixView(Hooks):
     def reached(self, event: Event, result: ProvisionResult) -> None:
         out = self.out
         if event == Event.PLANNED:
-            if self.verbose and not result.plan.empty:  # else it is shown once, as it is
+            if self.verbose:  # the diagnosis the plan comes from, in detail
                 render.print_report(result.before, out, verbose=True)
             render.print_plan(result.plan, out, sudo=result.needs_sudo)
         elif event == Event.APPLYING and result.sudo == SudoMode.SUDO:
@@ -44,8 +44,8 @@ class FixView(Hooks):
         elif event == Event.DIAGNOSED and result.after is not None:
             if result.apply is not None:
                 render.print_before_after(result.before, result.after, out, verbose=self.verbose)
-            else:
-                render.print_report(result.after, out, verbose=self.verbose)
+            elif not self.verbose:  # nothing applied: it is the diagnosis -v already showed
+                render.print_report(result.after, out)
         elif event == Event.BUILT and result.build is not None:
             render.print_build(result.build, out)
         elif event == Event.VERIFIED and result.verify is not None:
