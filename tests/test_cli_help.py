@@ -19,7 +19,8 @@ import pytest
 from kdoctor.checks.base import all_checks
 from kdoctor.cli.completion import complete_directories
 from kdoctor.cli.help_text import EXAMPLES, NARROW_COLUMNS
-from tests.test_cli_fix import invoke
+from tests.test_cli_fix import fake, invoke  # noqa: F401  (the fixture, by name)
+from tests.test_provision import STOCK
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = ["check", "fix", "build", "verify", "list", "fetch-image"]
@@ -75,14 +76,22 @@ def test_a_bad_choice_is_a_usage_error_naming_the_valid_ones(
     assert complaint in flat(result.stdout + result.stderr)
 
 
-def test_choices_arrive_as_their_enums(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("fake")
+def test_choices_arrive_as_their_values(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from kdoctor.model.choice import Accel
     from kdoctor.pipeline import provision as pipeline
+    from kdoctor.pipeline.verify_result import VerifyResult
 
     seen: list[object] = []
-    monkeypatch.setattr(pipeline, "verify_module", lambda *a, **k: seen.append(k["accel"]))
-    monkeypatch.setenv("KDOCTOR_CACHE", "/nonexistent/kdoctor-cache")
-    invoke("verify", "--accel", "tcg", "--ko", __file__, "--vm")
+
+    def verify(*_: object, accel: object, **__: object) -> VerifyResult:
+        seen.append(accel)
+        return VerifyResult("vm", True, "ok", STOCK, "helloworld")
+
+    monkeypatch.setattr(pipeline, "verify_module", verify)
+    monkeypatch.setenv("KDOCTOR_CACHE", str(tmp_path / "cache"))
+    result = invoke("verify", "--accel", "tcg", "--ko", __file__, "--vm", "--kernel", STOCK)
+    assert result.exit_code == 0, result.output
     assert seen == ["tcg"] and type(seen[0]) is str and Accel(seen[0]) is Accel.TCG
 
 
