@@ -82,12 +82,12 @@ def test_a_document_without_the_versions_does_not_validate(bare: Factory) -> Non
 @pytest.mark.parametrize(
     ("args", "complaint"),
     [
-        (["fix", "--json", "--kbuild-fix", "sideways"], "must be rewrite or touch"),
+        (["fix", "--json", "--kbuild-fix", "sideways"], "'sideways' is not one of 'rewrite', 'touch'"),
         (["fix", "--json", "--expect-plan", "abc"], "64 hex digits"),
         (["check", "--json", "no-such-check"], "unknown check: no-such-check"),
-        (["check", "--json", "--rust", "sideways"], "--rust must be one of"),
+        (["check", "--json", "--rust", "sideways"], "'sideways' is not one of 'auto', 'pin', 'distro'"),
         (["build", "--json", "--no-such-option"], "No such option"),
-        (["verify", "--json", "--accel", "hvf"], "must be one of auto, kvm, tcg"),
+        (["verify", "--json", "--accel", "hvf"], "'hvf' is not one of 'auto', 'kvm', 'tcg'"),
         (["no-such-command", "--json"], "No such command"),
     ],
 )

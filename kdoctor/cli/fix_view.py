@@ -17,8 +17,10 @@ from kdoctor.render import text as render
 class FixView(Hooks):
     """Renders each stage as it ends, asks before applying, and says why a run stopped."""
 
-    def __init__(self, out: render.Console) -> None:
+    def __init__(self, out: render.Console, *, verbose: bool = False) -> None:
         self.out = out
+        #: ``-v``: every check's details (the diagnosis before the plan too), each step's output
+        self.verbose = verbose
 
     def confirm(self, plan: Plan) -> bool:
         if not sys.stdin.isatty():
@@ -27,11 +29,13 @@ class FixView(Hooks):
         return typer.confirm("Apply this plan?")
 
     def progress(self, title: str) -> AbstractContextManager[Progress]:
-        return render.StepDisplay(self.out, title)
+        return render.StepDisplay(self.out, title, echo=self.verbose)
 
     def reached(self, event: Event, result: ProvisionResult) -> None:
         out = self.out
         if event == Event.PLANNED:
+            if self.verbose:  # the diagnosis the plan comes from, in detail
+                render.print_report(result.before, out, verbose=True)
             render.print_plan(
                 result.plan, out, sudo=result.needs_sudo, blocked=bool(result.blocked)
             )
@@ -41,8 +45,8 @@ class FixView(Hooks):
             render.print_apply(result.apply, out)
         elif event == Event.DIAGNOSED and result.after is not None:
             if result.apply is not None:
-                render.print_before_after(result.before, result.after, out)
-            else:
+                render.print_before_after(result.before, result.after, out, verbose=self.verbose)
+            elif not self.verbose:  # nothing applied: it is the diagnosis -v already showed
                 render.print_report(result.after, out)
         elif event == Event.BUILT and result.build is not None:
             render.print_build(result.build, out)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
+from kdoctor.cli.completion import complete_directories
 from kdoctor.machine.runner import Runner
 from kdoctor.machine.system import System
 from kdoctor.model.choice import BadValue, RustMode
@@ -17,11 +18,20 @@ if TYPE_CHECKING:
     from kdoctor.pipeline.provision import SystemFactory
 
 KernelOpt = typer.Option(
-    None, "--kernel", help="Target kernel release (default: KDIR, else the running kernel)."
+    None,
+    "--kernel",
+    metavar="RELEASE",
+    help="Target kernel release (default: KDIR, else the running kernel).",
 )
 ModuleOpt = typer.Option(
-    None, "--module-dir", help="The module to build (default: the bundled hello-world)."
+    None,
+    "--module-dir",
+    metavar="DIR",
+    autocompletion=complete_directories,
+    help="The module to build (default: the bundled hello-world).",
 )
+#: typed RustMode where it is used: help and completion list the choices, a bad one is a usage
+#: error (exit 2) that names them
 RustOpt = typer.Option(
     None,
     "--rust",
@@ -35,7 +45,23 @@ FreshOpt = typer.Option(
     "(kept only while every file they depend on is unchanged).",
 )
 VerboseOpt = typer.Option(
-    False, "-v", "--verbose", help="Also show every probe: command, exit code, duration."
+    False,
+    "-v",
+    "--verbose",
+    help="More detail: every check's details and every probe (command, exit code, duration).",
+)
+#: ``-v`` means more detail everywhere; what it adds differs a little per command
+BuildVerboseOpt = typer.Option(
+    False, "-v", "--verbose", help="More detail: make's whole output as it runs, every probe."
+)
+FixVerboseOpt = typer.Option(
+    False,
+    "-v",
+    "--verbose",
+    help="More detail: every check's details, each step's and make's output, every probe.",
+)
+VerifyVerboseOpt = typer.Option(
+    False, "-v", "--verbose", help="More detail: every probe (--console shows the VM's console)."
 )
 
 #: where every command gets its System (the real machine); tests replace it, never the class

@@ -8,8 +8,16 @@ from typing import Optional
 import typer
 
 from kdoctor.cli import options
-from kdoctor.cli.options import JsonOpt, KernelOpt, ModuleOpt, RustOpt
-from kdoctor.model.choice import KbuildFixMode
+from kdoctor.cli.options import (
+    BuildVerboseOpt,
+    FixVerboseOpt,
+    JsonOpt,
+    KernelOpt,
+    ModuleOpt,
+    RustOpt,
+)
+from kdoctor.machine.system import System
+from kdoctor.model.choice import KbuildFixMode, RustMode
 from kdoctor.model.report import EXIT_FAIL, EXIT_OK
 
 # the machinery is imported by the commands themselves: registering these commands must not
@@ -19,10 +27,10 @@ from kdoctor.model.report import EXIT_FAIL, EXIT_OK
 def build_command(
     kernel: Optional[str] = KernelOpt,
     module_dir: Optional[str] = ModuleOpt,
-    rust: Optional[str] = RustOpt,
+    rust: Optional[RustMode] = RustOpt,
     json_out: bool = JsonOpt,
+    verbose: bool = BuildVerboseOpt,
 ) -> None:
-    """Build the module with the toolchain and variables kdoctor diagnosed."""
     from kdoctor.pipeline.provision import build_module
     from kdoctor.render import jsonout
     from kdoctor.render import text as render
@@ -30,7 +38,9 @@ def build_command(
     system = options.new_system()
     ctx = options.context(system, kernel, module_dir, rust)
     out = render.console(stderr=json_out)
-    toolchain, result = build_module(ctx, system, lambda title: render.StepDisplay(out, title))
+    toolchain, result = build_module(
+        ctx, system, lambda title: render.StepDisplay(out, title, echo=verbose)
+    )
     if result is None:
         render.print_no_toolchain(toolchain, out)
     if json_out:
@@ -41,6 +51,8 @@ def build_command(
         )
     elif result is not None:
         render.print_build(result, out)
+    if verbose:
+        render.print_probes(system.probes(), out)
     raise typer.Exit(EXIT_OK if result is not None and result.ok else EXIT_FAIL)
 
 
@@ -60,8 +72,10 @@ def fix_command(
         "--allow-rustup-installer",
         help="Consent to the official rustup installer (downloads a script).",
     ),
-    kbuild_fix: str = typer.Option(
-        "rewrite", "--kbuild-fix", help="For a module's Kbuild: rewrite (if_changed) or touch."
+    kbuild_fix: KbuildFixMode = typer.Option(
+        KbuildFixMode.REWRITE,
+        "--kbuild-fix",
+        help="For a module's Kbuild: rewrite (if_changed) or touch.",
     ),
     expect_plan: Optional[str] = typer.Option(
         None,
@@ -71,10 +85,10 @@ def fix_command(
     ),
     kernel: Optional[str] = KernelOpt,
     module_dir: Optional[str] = ModuleOpt,
-    rust: Optional[str] = RustOpt,
+    rust: Optional[RustMode] = RustOpt,
     json_out: bool = JsonOpt,
+    verbose: bool = FixVerboseOpt,
 ) -> None:
-    """Install or patch what is missing, then build and verify the module."""
     from kdoctor.cli.fix_view import FixView
     from kdoctor.model.plan import PlanOptions
     from kdoctor.pipeline.provision import ProvisionOptions, provision
@@ -85,8 +99,6 @@ def fix_command(
         raise typer.BadParameter(
             "must be the 64 hex digits of plan_digest", param_hint="--expect-plan"
         )
-    if kbuild_fix not in KbuildFixMode.values():
-        raise typer.BadParameter("must be rewrite or touch", param_hint="--kbuild-fix")
     wanted = ProvisionOptions(
         kernel=kernel,
         module_dir=options.module_dir_option(module_dir),
@@ -100,18 +112,27 @@ def fix_command(
             allow_rustup_installer=allow_rustup_installer, kbuild_fix=KbuildFixMode(kbuild_fix)
         ),
     )
-    view = FixView(render.console(stderr=json_out))
-    result = provision(wanted, options.new_system, view)
+    view = FixView(render.console(stderr=json_out), verbose=verbose)
+    made: list[System] = []
+
+    def systems() -> System:  # each diagnosis's System, so -v can show every probe
+        made.append(options.new_system())
+        return made[-1]
+
+    result = provision(wanted, systems, view)
     view.ended(result)
+    if verbose:
+        render.print_probes([p for s in made for p in s.probes()], view.out)
     if json_out:
         jsonout.dump_json(jsonout.document(result.to_json()))
     raise typer.Exit(result.exit_code)
 
 
 def fetch_image_command(
-    release: str = typer.Argument(..., help="The kernel release whose image to fetch."),
+    release: str = typer.Argument(
+        ..., metavar="RELEASE", help="The kernel release whose image to fetch."
+    ),
 ) -> None:
-    """Download and unpack a kernel image into kdoctor's cache (for VM verification)."""
     from kdoctor.model.context import detect
     from kdoctor.pipeline import kernel_image
     from kdoctor.render import text as render

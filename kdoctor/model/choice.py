@@ -72,3 +72,11 @@ class KbuildFixMode(Choice):
 
     REWRITE = "rewrite"
     TOUCH = "touch"
+
+
+class Accel(Choice):
+    """How a verification VM runs (``--accel``): KVM when usable, else TCG; or one of them."""
+
+    AUTO = "auto"
+    KVM = "kvm"
+    TCG = "tcg"

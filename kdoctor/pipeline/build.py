@@ -163,15 +163,26 @@ def build(
     timeout: float = BUILD_TIMEOUT,
     cargo: Optional[str] = None,
     cargo_on_path: bool = False,
+    on_line: Callable[[str], None] = lambda line: None,
 ) -> BuildResult:
     """Build the module with make; a copy in the cache is locked while it is brought up to date
     and built, so two kdoctor runs never build in one directory at once. ``cargo`` (a
     cargo-driven module's, matched to ``rustc``) is passed as ``CARGO`` and, with
-    ``cargo_on_path``, its directory goes first on PATH."""
+    ``cargo_on_path``, its directory goes first on PATH. Every line make prints goes to the
+    log and to ``on_line``."""
     copy = copy_target(ctx, system)
     with system.lock(copy, on_wait=on_step) if copy else nullcontext():
         return _build(
-            ctx, system, rustc, toolchain_env, log_dir, on_step, timeout, cargo, cargo_on_path
+            ctx,
+            system,
+            rustc,
+            toolchain_env,
+            log_dir,
+            on_step,
+            timeout,
+            cargo,
+            cargo_on_path,
+            on_line,
         )
 
 
@@ -185,6 +196,7 @@ def _build(
     timeout: float,
     cargo: Optional[str],
     cargo_on_path: bool,
+    on_line: Callable[[str], None],
 ) -> BuildResult:
     module_dir = working_module_dir(ctx, system)
     argv = make_argv(ctx, module_dir, rustc, cargo=cargo)
@@ -212,6 +224,7 @@ def _build(
         def on_output(line: str) -> None:
             log.write(line)
             log.flush()
+            on_line(line)
             match = _STEP.match(line.rstrip("\n"))
             if match:
                 on_step(f"{match.group(1).strip()} {os.path.basename(match.group(2).strip())}")

@@ -336,6 +336,7 @@ def build_module(
             on_step=display.step,
             cargo=cargo.path if cargo and cargo.usable else None,
             cargo_on_path=bool(cargo and cargo.usable and not cargo.proxy),
+            on_line=display.output,
         )
     return toolchain, built
 

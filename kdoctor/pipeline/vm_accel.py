@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import Optional
 
 from kdoctor.machine.system import System
+from kdoctor.model.choice import Accel
 from kdoctor.pipeline.vm_boot import Boot
 from kdoctor.pipeline.vm_console import ConsoleReport
 
-ACCELS = ("auto", "kvm", "tcg")
+ACCELS = Accel.values()
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,8 @@ def print_tracebacks(findings: Sequence[Finding], out: Console) -> None:
 
 
 def print_probes(probes: Sequence[Probe], out: Console) -> None:
+    if not probes:
+        return
     out.print("\n[bold]probes[/bold]")
     for p in probes:
         state = p.error if p.error else ("timed out" if p.timed_out else f"exit {p.exit_code}")
@@ -137,11 +139,13 @@ def summary_line(report: Report) -> Text:
 
 
 class StepDisplay:
-    """A spinner with the current step and elapsed time on a terminal; plain lines elsewhere."""
+    """A spinner with the current step and elapsed time on a terminal; plain lines elsewhere.
+    With ``echo`` (``-v``) every line a command prints is shown whole, as it comes."""
 
-    def __init__(self, out: Console, title: str) -> None:
+    def __init__(self, out: Console, title: str, *, echo: bool = False) -> None:
         self.out = out
         self.title = title
+        self.echo = echo
         self._progress: Optional[Progress] = None
         self._task: Optional[TaskID] = None
         self._last = ""
@@ -177,9 +181,13 @@ class StepDisplay:
         self.step(self._current)
 
     def output(self, line: str) -> None:
-        """The running step printed a line: on a terminal, show it beside the step."""
+        """The running command printed a line: shown whole with ``echo``; else, on a terminal,
+        beside the current plan step."""
+        if self.echo:
+            self.out.print(line.rstrip("\r\n"), markup=False, highlight=False, soft_wrap=True)
+            return
         text = line.strip()
-        if self._progress is not None and text:
+        if self._progress is not None and text and self._current:
             self.step(f"{self._current} · {text[:60]}")
 
     def __exit__(self, *exc: object) -> None:
@@ -285,7 +293,9 @@ def print_apply(result: ApplyResult, out: Console) -> None:
     out.print(f"log: {result.log_path}", markup=False)
 
 
-def print_before_after(before: Report, after: Report, out: Console) -> None:
+def print_before_after(
+    before: Report, after: Report, out: Console, *, verbose: bool = False
+) -> None:
     """Each check as it is now, with what it was when that changed; problems with their remedy."""
     out.print("[bold]after the fix[/bold] (was → now)")
     earlier = {f.id: f for f in before.findings}
@@ -293,7 +303,7 @@ def print_before_after(before: Report, after: Report, out: Console) -> None:
     for f in after.findings:
         old = earlier.get(f.id)
         lead = f"{GLYPHS[old.status][0]} → " if old and old.status != f.status else "    "
-        print_finding(f, out, width=width, lead=lead)
+        print_finding(f, out, width=width, lead=lead, verbose=verbose)
     out.print(summary_line(after))
 
 

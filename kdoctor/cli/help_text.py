@@ -1,0 +1,104 @@
+"""Each command's help: what it does in one line, a few words more, and examples to copy.
+
+Kept as data so the help and its tests read the same examples (each must parse as a command)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+
+#: (command line, what it does); each example's line (at most 76 columns, tests/test_cli_help.py)
+#: fits an 80-column help, so no command is broken across lines
+Example = tuple[str, str]
+
+EXAMPLES: dict[str, tuple[Example, ...]] = {
+    "check": (
+        ("kdoctor check", "every check, one line each"),
+        ("kdoctor check bindgen toolchain", "only these two"),
+        ("kdoctor check --json -v", "JSON, with every probe"),
+    ),
+    "fix": (
+        ("kdoctor fix --dry-run", "show the plan; nothing changes"),
+        ("kdoctor fix --yes", "apply it, then build and verify"),
+        ("kdoctor fix --yes --rust distro", "with the distribution's Rust"),
+    ),
+    "build": (
+        ("kdoctor build", "build the bundled hello-world"),
+        ("kdoctor build --module-dir ~/mymod -v", "another module; make's output"),
+    ),
+    "verify": (
+        ("kdoctor verify", "in a VM, the target kernel"),
+        ("kdoctor verify --console", "and watch the VM's console"),
+        ("kdoctor verify --ko my.ko --expect loaded", "another module, its message"),
+    ),
+    "list": (
+        ("kdoctor list", "id and title of every check"),
+        ("kdoctor list --json", "the same, as JSON"),
+    ),
+    "fetch-image": (("kdoctor fetch-image 6.1.0-50-amd64", "that kernel's image"),),
+}
+
+
+#: below this many columns the help is Click's plain text: Rich's tables would cut option names
+NARROW_COLUMNS = 80
+
+
+def plain_help() -> bool:
+    """Whether the help is plain text (a terminal, or ``COLUMNS``, narrower than 80)."""
+    return shutil.get_terminal_size().columns < NARROW_COLUMNS
+
+
+def command_help(summary: str, detail: str, examples: Sequence[Example], *, plain: bool) -> str:
+    """The help of one command: its summary line, a paragraph, then one example per line, each
+    a whole command (with a shell comment saying what it does, so a pasted line still runs)."""
+    width = max(len(command) for command, _ in examples) + 2
+    lines = [f"  {command.ljust(width)}# {what}" for command, what in examples]
+    # plain help rewraps paragraphs except those marked \b; Rich's keeps lines, and the detail
+    # paragraph before the examples keeps their indentation (the paragraphs after the first are
+    # dedented as one block)
+    keep = "\b\n" if plain else ""
+    return f"{summary}\n\n{detail}\n\n{keep}Examples:\n" + "\n".join(lines)
+
+
+def helps(plain: bool) -> dict[str, str]:
+    """Every command's help, by command name."""
+    return {
+        "check": command_help(
+            "Diagnose everything that stands between this machine and a loaded module.",
+            "One line per check; a problem also gets its details and what to do. "
+            "-v gives every check its details and shows every probe.",
+            EXAMPLES["check"],
+            plain=plain,
+        ),
+        "fix": command_help(
+            "Install or patch what is missing, then build and verify the module.",
+            "Shows the plan and asks before changing anything (--yes does not ask). "
+            "-v gives every check its details and shows every probe.",
+            EXAMPLES["fix"],
+            plain=plain,
+        ),
+        "build": command_help(
+            "Build the module with the toolchain and variables kdoctor diagnosed.",
+            "make's output goes to a log; -v also shows it as it runs, and every probe.",
+            EXAMPLES["build"],
+            plain=plain,
+        ),
+        "verify": command_help(
+            "Load the built module, unload it, and confirm its messages in order.",
+            "--console shows the VM's console as it runs; -v shows every probe.",
+            EXAMPLES["verify"],
+            plain=plain,
+        ),
+        "list": command_help(
+            "List the checks and their ids.",
+            "Any of these ids can follow kdoctor check.",
+            EXAMPLES["list"],
+            plain=plain,
+        ),
+        "fetch-image": command_help(
+            "Download and unpack a kernel image into kdoctor's cache (for VM verification).",
+            "kdoctor fix and kdoctor verify fetch the image they need themselves.",
+            EXAMPLES["fetch-image"],
+            plain=plain,
+        ),
+    }
