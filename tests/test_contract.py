@@ -82,10 +82,10 @@ def test_a_document_without_the_versions_does_not_validate(bare: Factory) -> Non
 @pytest.mark.parametrize(
     ("args", "complaint"),
     [
-        (["fix", "--json", "--kbuild-fix", "sideways"], "'sideways' is not one of 'rewrite', 'touch'"),
+        (["fix", "--json", "--kbuild-fix", "sideways"], "not one of 'rewrite', 'touch'"),
         (["fix", "--json", "--expect-plan", "abc"], "64 hex digits"),
         (["check", "--json", "no-such-check"], "unknown check: no-such-check"),
-        (["check", "--json", "--rust", "sideways"], "'sideways' is not one of 'auto', 'pin', 'distro'"),
+        (["check", "--json", "--rust", "sideways"], "not one of 'auto', 'pin', 'distro'"),
         (["build", "--json", "--no-such-option"], "No such option"),
         (["verify", "--json", "--accel", "hvf"], "'hvf' is not one of 'auto', 'kvm', 'tcg'"),
         (["no-such-command", "--json"], "No such command"),
@@ -99,7 +99,9 @@ def test_usage_errors_under_json_print_an_error_document(
     data = document(result, "error")
     assert data["error"]["kind"] == "usage" and data["exit_code"] == 2
     assert complaint in data["error"]["message"]
-    assert complaint in result.stderr  # the person still reads it where they did
+    # the person still reads it where they did (Rich may fold it inside its box)
+    folded = " ".join(w.strip("│ ") for w in result.stderr.split())
+    assert all(word in folded for word in complaint.split())
 
 
 def test_usage_errors_without_json_print_nothing_on_stdout(bare: Factory) -> None:
