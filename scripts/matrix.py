@@ -409,7 +409,9 @@ def json_object(text: str) -> Optional[dict[str, Any]]:
 
 
 def finding(data: dict[str, Any], check_id: str) -> dict[str, Any]:
-    for item in data.get("after") or data.get("before") or []:
+    """A check's finding in ``fix --json`` (``after``, else ``before``: whole check reports)."""
+    report = data.get("after") or data.get("before") or {}
+    for item in report.get("checks", []) if isinstance(report, dict) else report:
         if item.get("id") == check_id:
             return dict(item)
     return {}
@@ -452,7 +454,8 @@ def judge(data: Optional[dict[str, Any]], status: int) -> dict[str, Any]:
     if not reason and data.get("apply") and not data["apply"].get("ok", True):
         reason = "a fix step failed (see the log)"
     if not reason:
-        failing = [f["id"] for f in data.get("after") or [] if f.get("status") in ("fail", "error")]
+        after = (data.get("after") or {}).get("checks", [])
+        failing = [f["id"] for f in after if f.get("status") in ("fail", "error")]
         reason = f"checks still fail: {', '.join(failing)}" if failing else f"exit {status}"
     row.update(result="fail", reason=reason)
     return row

@@ -29,11 +29,16 @@ def matrix() -> ModuleType:
 def fix_json(**changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "context": {"target_kernel": "5.10.0-46-amd64"},
-        "after": [
-            {"id": "clang", "facts": {"version": "11.0.1"}},
-            {"id": "bindgen", "facts": {"version": "0.55.1"}},
-            {"id": "toolchain", "facts": {"version": "1.48.0", "packages": ["rustc", "rust-src"]}},
-        ],
+        "after": {  # fix --json: a whole check report
+            "checks": [
+                {"id": "clang", "facts": {"version": "11.0.1"}},
+                {"id": "bindgen", "facts": {"version": "0.55.1"}},
+                {
+                    "id": "toolchain",
+                    "facts": {"version": "1.48.0", "packages": ["rustc", "rust-src"]},
+                },
+            ]
+        },
         "build": {"ok": True, "duration_s": 61.2, "tail": []},
         "verify": {
             "passed": True,

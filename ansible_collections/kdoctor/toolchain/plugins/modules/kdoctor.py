@@ -98,6 +98,13 @@ build:
   description: The build result (ko, log, explanations).
   returned: state=verified
   type: dict
+reused_verification:
+  description: >
+    When nothing the last verification depended on has changed (sources, .ko, kernel, image,
+    toolchain), the rerun relies on it instead of building and booting again: its .ko, mode
+    and time.
+  returned: when state is verified and nothing changed
+  type: dict
 verify:
   description: The verification result (mode, passed, messages found).
   returned: state=verified
@@ -195,7 +202,16 @@ def interpret(state, check_mode, rc, data):
         return result
     report = data.get("after") or data.get("before")
     result["ansible_facts"] = {"kdoctor": report}
-    for key in ("plan", "plan_digest", "blocked", "halt", "target", "build", "verify"):
+    for key in (
+        "plan",
+        "plan_digest",
+        "blocked",
+        "halt",
+        "target",
+        "build",
+        "verify",
+        "reused_verification",
+    ):
         if key in data:
             result[key] = data[key]
     result["changed"] = bool(data.get("changed"))
