@@ -88,3 +88,33 @@ def test_the_rust_chain_overlaps_instead_of_waiting_probe_after_probe() -> None:
     assert report.by_id("toolchain").found and "1.96.0" in str(report.by_id("toolchain").found)
     # one after another: list, then version, then sysroot, then the rest (>= 4 delays)
     assert took < 2.5 * delay, f"{took:.2f} s: the Rust probes waited for each other"
+
+
+def test_prefetched_probes_get_their_own_threads_and_never_queue_the_checks() -> None:
+    from kdoctor.checks.base import Check, ProbeRequest
+    from kdoctor.facts import Facts
+    from kdoctor.model.finding import Finding
+
+    delay = 0.4
+    names = [f"tool{i}" for i in range(8)]
+    system = FakeSystem(
+        programs={n: f"/usr/bin/{n}" for n in names},
+        commands={f"{n} --version": "1\n" for n in names},
+        handlers={n: slow(delay) for n in names},
+    )
+
+    class Eager(Check):
+        id = "eager"
+        title = "eager"
+
+        def prefetch(self, facts: Facts) -> list[ProbeRequest]:
+            return [ProbeRequest((n, "--version")) for n in names]
+
+        def run(self, facts: Facts) -> Finding:
+            return self.ok("fine")
+
+    started = time.monotonic()
+    run_checks([Eager(), Eager()], make_context(), once_per_run(system))
+    took = time.monotonic() - started
+    # on two workers, eight prefetched probes of 0.4 s alone would take 1.6 s
+    assert took < 2.5 * delay, f"{took:.2f} s: prefetched probes queued behind each other"
