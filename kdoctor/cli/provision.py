@@ -66,11 +66,10 @@ def fix_command(
     json_out: bool = JsonOpt,
 ) -> None:
     """Install or patch what is missing, then build and verify the module."""
-    from kdoctor.cli.fix_view import FixView
+    from kdoctor.cli.deferred_view import DeferredView
     from kdoctor.model.plan import PlanOptions
     from kdoctor.pipeline.provision import ProvisionOptions, provision
     from kdoctor.render import jsonout
-    from kdoctor.render import text as render
 
     if kbuild_fix not in KbuildFixMode.values():
         raise typer.BadParameter("must be rewrite or touch", param_hint="--kbuild-fix")
@@ -86,7 +85,7 @@ def fix_command(
             allow_rustup_installer=allow_rustup_installer, kbuild_fix=KbuildFixMode(kbuild_fix)
         ),
     )
-    view = FixView(render.console(stderr=json_out))
+    view = DeferredView(stderr=json_out)  # Rich is imported while the checks run
     result = provision(wanted, options.new_system, view)
     view.ended(result)
     if json_out:
