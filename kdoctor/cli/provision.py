@@ -67,6 +67,7 @@ def fix_command(
 ) -> None:
     """Install or patch what is missing, then build and verify the module."""
     from kdoctor.cli.deferred_view import DeferredView
+    from kdoctor.cli.timeline import timed
     from kdoctor.model.plan import PlanOptions
     from kdoctor.pipeline.provision import ProvisionOptions, provision
     from kdoctor.render import jsonout
@@ -86,7 +87,7 @@ def fix_command(
         ),
     )
     view = DeferredView(stderr=json_out)  # Rich is imported while the checks run
-    result = provision(wanted, options.new_system, view)
+    result = provision(wanted, options.new_system, timed(view))  # KDOCTOR_TIMELINE=FILE
     view.ended(result)
     if json_out:
         jsonout.dump_json(result.to_json())

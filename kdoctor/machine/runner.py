@@ -70,8 +70,11 @@ class Runner:
         cwd: Optional[str] = None,
         env: Optional[Mapping[str, str]] = None,
         on_output: Optional[OutputCallback] = None,
+        stop: Optional[threading.Event] = None,
     ) -> Probe:
-        return self._execute(argv, timeout=timeout, cwd=cwd, env=env, on_output=on_output)
+        return self._execute(
+            argv, timeout=timeout, cwd=cwd, env=env, on_output=on_output, stop=stop
+        )
 
     def _execute(
         self,
@@ -81,6 +84,7 @@ class Runner:
         cwd: Optional[str],
         env: Optional[Mapping[str, str]],
         on_output: Optional[OutputCallback],
+        stop: Optional[threading.Event] = None,
     ) -> Probe:
         argv = tuple(argv)
         started = time.monotonic()
@@ -127,6 +131,8 @@ class Runner:
                     )
                     lifecycle.track(proc.pid)
                 timer = _deadline(proc, timeout, expired)
+                if stop is not None:
+                    _watch(proc, stop, expired)
                 if on_output is None:
                     out = _decoded(proc.communicate())
                 else:
@@ -312,6 +318,19 @@ def _deadline(
     timer.daemon = True
     timer.start()
     return timer
+
+
+def _watch(proc: subprocess.Popen[bytes], stop: threading.Event, expired: threading.Event) -> None:
+    """Kill the command's whole process group once ``stop`` is set (while it still runs)."""
+
+    def watch() -> None:
+        while proc.poll() is None:
+            if stop.wait(0.05):
+                expired.set()
+                _signal_group(proc, signal.SIGKILL)
+                return
+
+    threading.Thread(target=watch, name="kdoctor-stop", daemon=True).start()
 
 
 def _stop(
