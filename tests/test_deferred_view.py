@@ -44,3 +44,23 @@ def test_making_the_view_does_not_import_rich_on_the_calling_thread() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "0"
+
+
+def test_the_spinner_s_machinery_is_imported_only_for_a_terminal() -> None:
+    code = (
+        "import io, sys\n"
+        "from kdoctor.render import text\n"
+        "assert 'rich.progress' not in sys.modules, 'imported with the renderer'\n"
+        "with text.StepDisplay(text.console(io.StringIO()), 'build') as d:\n"
+        "    d.step('compiling')\n"
+        "assert 'rich.progress' not in sys.modules, 'imported for a pipe'\n"
+        "from rich.console import Console\n"
+        "out = io.StringIO()\n"
+        "with text.StepDisplay(Console(file=out, force_terminal=True), 'build') as d:\n"
+        "    d.step('compiling')\n"
+        "assert 'rich.progress' in sys.modules\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
