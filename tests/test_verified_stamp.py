@@ -4,6 +4,7 @@ it build and verify again."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -293,3 +294,36 @@ def test_fix_starts_hashing_before_it_diagnoses_and_uses_the_hashes(
     pipeline.run(dry_run=True)
     pipeline.run(reverify=True)
     assert order == ["diagnose", "diagnose"]  # nothing to reuse: nothing hashed ahead
+
+
+def test_a_rerun_reads_neither_the_ko_nor_the_image_while_they_keep_their_identity() -> None:
+    system = machine()
+    recorded(system)
+    reads = counting_reads(system)
+    assert verified_stamp.still_verified(CTX, system, toolchain()) is not None
+    assert KO not in reads and IMAGE not in reads
+
+
+@pytest.mark.parametrize("path", [KO, IMAGE])
+def test_a_same_size_file_with_a_new_mtime_is_read_and_judged_again(path: str) -> None:
+    system = machine()
+    recorded(system)
+    data = system.files[path]
+    assert isinstance(data, bytes)
+    system.files[path] = data[:-1] + b"X"  # same size
+    system.mtimes[path] = 7.0
+    reads = counting_reads(system)
+    assert verified_stamp.still_verified(CTX, system, toolchain()) is None
+    assert path in reads
+
+
+def test_damaged_rows_in_the_record_are_ignored_and_the_files_read() -> None:
+    system = machine()
+    recorded(system)
+    path = verified_stamp.stamp_path(CTX)
+    record = json.loads(system.files[path])
+    record["files"] = [["x"], "junk", [KO, "n", [1], "v"]]
+    system.files[path] = json.dumps(record)
+    reads = counting_reads(system)
+    assert verified_stamp.still_verified(CTX, system, toolchain()) is not None
+    assert KO in reads and IMAGE in reads

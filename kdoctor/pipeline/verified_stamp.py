@@ -10,10 +10,13 @@ version. :func:`still_verified` recomputes that digest; when it is equal, a reru
 skips the build and the VM boot and says so. Any change to any input is a different digest.
 ``kdoctor verify`` never reads this: it always loads the module for real.
 
-Hashing the .ko and the kernel image is most of a rerun's extra cost, so ``fix`` starts it
-(:func:`prewarm`) while it diagnoses: a :class:`Hashes` keeps each file's digest with the
-file's identity (size, mtime, inode, device) before and after the read, and hands it back only
-while the file still has that identity; a changed file is read again.
+Hashing the .ko and the kernel image is most of a rerun's extra cost. A :class:`Hashes` keeps
+each file's digest with the file's identity (size, mtime in ns, inode, device) before and after
+the read, and hands it back only while the file still has that identity; a changed file is
+read again. The record keeps those (identity, digest) pairs, so a rerun reads neither file
+while both keep the identity they had when they were verified (the trust the bindgen probe
+cache gives its inputs); ``fix`` also starts whatever hashing is left (:func:`prewarm`) while
+it diagnoses.
 """
 
 from __future__ import annotations
@@ -71,6 +74,26 @@ class Hashes:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._known: dict[tuple[str, int], tuple[tuple[int, int, int, int], str]] = {}
+
+    def seed(self, known: Any) -> None:
+        """Take the (path, limit, identity, digest) rows a record kept; bad rows are skipped."""
+        if not isinstance(known, list):
+            return
+        for row in known:
+            try:
+                path, limit, identity, value = row
+                key = (str(path), int(limit))
+                entry = (tuple(int(n) for n in identity), str(value))
+            except (TypeError, ValueError):
+                continue
+            if len(entry[0]) == 4:
+                with self._lock:
+                    self._known.setdefault(key, entry)  # type: ignore[arg-type]
+
+    def rows(self) -> list[list[Any]]:
+        """What :meth:`seed` takes: every digest known with its file's identity."""
+        with self._lock:
+            return [[p, n, list(i), v] for (p, n), (i, v) in sorted(self._known.items())]
 
     def of(self, system: System, path: str, limit: int) -> Optional[str]:
         """The digest of ``path`` (its first ``limit`` bytes), None when it cannot be read."""
@@ -130,12 +153,13 @@ def digest(
 
 def record(ctx: Context, system: System, toolchain: RustToolchain, ko: str, mode: str) -> None:
     """Remember that ``ko`` passed; a cache that cannot be written only costs the next rerun."""
-    value = digest(ctx, system, toolchain, ko, mode)
+    hashes = Hashes()
+    value = digest(ctx, system, toolchain, ko, mode, hashes)
     if value is None:
         return
     stamp = Stamp(value, ko, time.time(), mode)
     with contextlib.suppress(OSError):
-        system.write_file(stamp_path(ctx), json.dumps(stamp.to_json()))
+        system.write_file(stamp_path(ctx), json.dumps({**stamp.to_json(), "files": hashes.rows()}))
 
 
 def _image(ctx: Context, mode: str) -> str:
@@ -145,7 +169,8 @@ def _image(ctx: Context, mode: str) -> str:
 _EMPTY = hashlib.sha256(b"").hexdigest()
 
 
-def _load(ctx: Context, system: System) -> Optional[Stamp]:
+def _load(ctx: Context, system: System, hashes: Optional[Hashes] = None) -> Optional[Stamp]:
+    """The record, its (identity, digest) rows handed to ``hashes``."""
     raw = system.read_bytes(stamp_path(ctx), 1 << 16)
     if not raw:
         return None
@@ -156,6 +181,8 @@ def _load(ctx: Context, system: System) -> Optional[Stamp]:
         )
     except (ValueError, KeyError, TypeError):
         return None
+    if hashes is not None:
+        hashes.seed(data.get("files"))
     return stamp
 
 
@@ -164,7 +191,7 @@ def prewarm(ctx: Context, system: System, hashes: Hashes) -> threading.Thread:
     this target names, so :func:`still_verified` finds them done (or does them itself)."""
 
     def work() -> None:
-        stamp = _load(ctx, system)
+        stamp = _load(ctx, system, hashes)
         if stamp is None:
             return
         with contextlib.suppress(Exception):  # only a head start: still_verified decides
@@ -182,7 +209,8 @@ def still_verified(
     ctx: Context, system: System, toolchain: RustToolchain, hashes: Optional[Hashes] = None
 ) -> Optional[Stamp]:
     """The last verification of this module on this target, when nothing it depends on changed."""
-    stamp = _load(ctx, system)
+    hashes = hashes or Hashes()
+    stamp = _load(ctx, system, hashes)
     if stamp is None:
         return None
     if digest(ctx, system, toolchain, stamp.ko, stamp.mode, hashes) != stamp.digest:
