@@ -9,6 +9,8 @@
 # Environment: KDOCTOR_VENV (default ~/.local/share/kdoctor/venv), KDOCTOR_LINK_DIR (where the
 # `kdoctor` command is linked, default ~/.local/bin; empty: no link), plus everything kdoctor
 # honours (KDIR, CC, CLANG, RUSTC, BINDGEN, LIBCLANG_PATH, KDOCTOR_RUST, KDOCTOR_CACHE).
+# KDOCTOR_TIMELINE=FILE appends when each step (and each stage of kdoctor fix) started and
+# ended to FILE, as JSON lines: a profile of the onboarding.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 venv=${KDOCTOR_VENV:-${XDG_DATA_HOME:-$HOME/.local/share}/kdoctor/venv}
@@ -38,21 +40,34 @@ for arg in "$@"; do
     esac
 done
 
+timeline=${KDOCTOR_TIMELINE:-}
+now() { date +%s.%N; }
+# span WHAT START: the step WHAT ran from START until now
+span() {
+    [ -z "$timeline" ] || printf '{"what": "onboard: %s", "start": %s, "end": %s}\n' \
+        "$1" "$2" "$(now)" >> "$timeline" || true
+}
+started=$(now)
+
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # 1. python3 with venv support (Debian and Ubuntu split it into python3-venv)
+t=$(now)
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     say "installing python3-venv (the only thing needed before kdoctor can run)"
     command -v apt-get >/dev/null || { echo "python3 lacks venv support; install it, then rerun" >&2; exit 1; }
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null \
       || { as_root apt-get update -q >/dev/null && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null; }
     did+=("installed python3-venv")
+    span "install python3-venv" "$t"
 fi
 
 # 2. a virtual environment with kdoctor from this checkout (reinstalled only when it changed)
 if [ ! -x "$venv/bin/python" ]; then
     say "creating $venv"
+    t=$(now)
     python3 -m venv "$venv"
+    span "create the venv" "$t"
     did+=("created the virtual environment $venv")
 fi
 stamp="$venv/.kdoctor-source"
@@ -65,7 +80,9 @@ source_id=$(cd "$here" && {
 } | sha256sum | cut -c1-16)
 if [ ! -x "$venv/bin/kdoctor" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$source_id" ]; then
     say "installing kdoctor into $venv"
+    t=$(now)
     "$venv/bin/python" -m pip install -q --disable-pip-version-check "$here"
+    span "pip install kdoctor" "$t"
     echo "$source_id" > "$stamp"
     did+=("installed kdoctor")
 fi
@@ -91,8 +108,11 @@ fi
 # 4. diagnose, provision, build and verify
 say "kdoctor fix --yes $*"
 set +e
+t=$(now)
 "$venv/bin/kdoctor" fix --yes "$@"
 rc=$?
+span "kdoctor fix --yes" "$t"
+span "everything" "$started"
 set -e
 
 echo

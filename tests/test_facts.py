@@ -16,6 +16,7 @@ from kdoctor.facts.rust import pin_status, rust_toolchain
 from kdoctor.machine.fake import FakeSystem
 from kdoctor.pipeline.diagnose import run_checks
 from tests.conftest import make_context
+from tests.once import once_per_run
 from tests.test_rust_toolchain import PIN, RUSTUP, machine
 
 RUST_CHECKS = ["rustup", "toolchain", "rust-src", "rustfmt", "compat"]
@@ -104,7 +105,7 @@ def test_facts_may_read_other_facts() -> None:
 
 
 def test_run_checks_resolves_rust_once_for_the_five_rust_checks() -> None:
-    system = machine()
+    system = once_per_run(machine())  # the prefetch and the facts ask with the same key
     report = run_checks(select(RUST_CHECKS), make_context(), system)
     assert {f.id for f in report.findings} == set(RUST_CHECKS)
     assert all(f.status.value != "error" for f in report.findings), report.findings

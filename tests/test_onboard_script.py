@@ -95,3 +95,24 @@ def test_an_empty_link_dir_means_no_link(tmp_path: Path) -> None:
     proc = onboard(tmp_path, KDOCTOR_LINK_DIR="")
     assert proc.returncode == 0
     assert not (tmp_path / "home" / ".local").exists()
+
+
+def test_the_timeline_has_each_step_of_the_onboarding(tmp_path: Path) -> None:
+    import json
+
+    fake_venv(tmp_path / "venv", tmp_path / "calls")
+    timeline = tmp_path / "timeline.jsonl"
+    proc = onboard(tmp_path, KDOCTOR_TIMELINE=str(timeline), KDOCTOR_LINK_DIR="")
+    assert proc.returncode == 0, proc.stderr
+    spans = [json.loads(line) for line in timeline.read_text().splitlines()]
+    names = [s["what"] for s in spans]
+    assert "onboard: pip install kdoctor" in names
+    assert names[-2:] == ["onboard: kdoctor fix --yes", "onboard: everything"]
+    assert all(float(s["start"]) <= float(s["end"]) for s in spans)
+
+
+def test_without_a_timeline_nothing_is_written(tmp_path: Path) -> None:
+    fake_venv(tmp_path / "venv", tmp_path / "calls")
+    proc = onboard(tmp_path, KDOCTOR_LINK_DIR="")
+    assert proc.returncode == 0, proc.stderr
+    assert not list(tmp_path.glob("**/*.jsonl"))

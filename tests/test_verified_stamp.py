@@ -4,6 +4,7 @@ it build and verify again."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,8 @@ class Pipeline:
         self.builds = self.verifies = 0
         report = Report(CTX, (), 0.0)
         planned = ProvisionResult(CTX, report, Plan(()), CTX)
-        monkeypatch.setattr(provision_module, "plan_for", lambda options, system: planned)
+        monkeypatch.setattr(provision_module, "select_context", lambda options, system: CTX)
+        monkeypatch.setattr(provision_module, "plan_for", lambda options, system, ctx: planned)
         monkeypatch.setattr(provision_module.Facts, "of", lambda facts, fact: toolchain())
         monkeypatch.setattr(provision_module, "build_module", self.build)
         monkeypatch.setattr(provision_module, "verify_module", self.verify)
@@ -194,3 +196,134 @@ def test_a_failed_verification_records_nothing(monkeypatch: pytest.MonkeyPatch) 
 
 def test_the_stamp_lives_in_the_cache(tmp_path: Path) -> None:
     assert verified_stamp.stamp_path(CTX).startswith(f"{CACHE}/verified/")
+
+
+def counting_reads(system: FakeSystem) -> list[str]:
+    reads: list[str] = []
+    read = system.read_bytes
+
+    def spy(path: str, limit: Any = None) -> Any:
+        reads.append(path)
+        return read(path, limit)
+
+    system.read_bytes = spy  # type: ignore[method-assign]
+    return reads
+
+
+def test_the_prewarmed_hashes_of_the_ko_and_image_are_not_read_again() -> None:
+    system = machine()
+    recorded(system)
+    hashes = verified_stamp.Hashes()
+    verified_stamp.prewarm(CTX, system, hashes).join(5)
+    reads = counting_reads(system)
+    assert verified_stamp.still_verified(CTX, system, toolchain(), hashes) is not None
+    assert KO not in reads and IMAGE not in reads
+
+
+@pytest.mark.parametrize("change", ["ko rebuilt, same size", "image replaced"])
+def test_a_file_changed_after_the_prewarm_is_hashed_again(change: str) -> None:
+    system = machine()
+    recorded(system)
+    hashes = verified_stamp.Hashes()
+    verified_stamp.prewarm(CTX, system, hashes).join(5)
+    if change == "ko rebuilt, same size":
+        system.files[KO] = b"\x7fELF modulX"  # same length: only the mtime tells
+        system.mtimes[KO] = 5.0
+    else:
+        system.files[IMAGE] = b"another bzImage"
+    reads = counting_reads(system)
+    assert verified_stamp.still_verified(CTX, system, toolchain(), hashes) is None
+    assert (KO if change.startswith("ko") else IMAGE) in reads
+
+
+def test_a_file_that_changes_while_it_is_read_is_not_kept() -> None:
+    system = machine()
+    read = system.read_bytes
+
+    def changing(path: str, limit: Any = None) -> Any:
+        data = read(path, limit)
+        if path == KO:
+            system.mtimes[KO] = system.mtimes.get(KO, 0.0) + 1.0
+        return data
+
+    system.read_bytes = changing  # type: ignore[method-assign]
+    hashes = verified_stamp.Hashes()
+    hashes.of(system, KO, verified_stamp.MAX_FILE_BYTES)
+    reads = counting_reads(system)
+    hashes.of(system, KO, verified_stamp.MAX_FILE_BYTES)
+    assert reads == [KO]
+
+
+def test_fix_starts_hashing_before_it_diagnoses_and_uses_the_hashes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pipeline = Pipeline(monkeypatch, machine())
+    pipeline.run()  # built, verified, recorded
+    order: list[str] = []
+    given: list[object] = []
+    warm, plan, verdict = (
+        provision_module.prewarm,
+        provision_module.plan_for,
+        provision_module.still_verified,
+    )
+    monkeypatch.setattr(
+        provision_module,
+        "prewarm",
+        lambda ctx, system, hashes: (
+            order.append("prewarm"),
+            given.append(hashes),
+            warm(ctx, system, hashes),
+        )[2],
+    )
+    monkeypatch.setattr(
+        provision_module,
+        "plan_for",
+        lambda options, system, ctx: (order.append("diagnose"), plan(options, system, ctx))[1],
+    )
+    monkeypatch.setattr(
+        provision_module,
+        "still_verified",
+        lambda ctx, system, chain, hashes: (
+            given.append(hashes),
+            verdict(ctx, system, chain, hashes),
+        )[1],
+    )
+    assert pipeline.run().reused is not None
+    assert order == ["prewarm", "diagnose"] and given[0] is given[1]
+    order.clear()
+    pipeline.run(dry_run=True)
+    pipeline.run(reverify=True)
+    assert order == ["diagnose", "diagnose"]  # nothing to reuse: nothing hashed ahead
+
+
+def test_a_rerun_reads_neither_the_ko_nor_the_image_while_they_keep_their_identity() -> None:
+    system = machine()
+    recorded(system)
+    reads = counting_reads(system)
+    assert verified_stamp.still_verified(CTX, system, toolchain()) is not None
+    assert KO not in reads and IMAGE not in reads
+
+
+@pytest.mark.parametrize("path", [KO, IMAGE])
+def test_a_same_size_file_with_a_new_mtime_is_read_and_judged_again(path: str) -> None:
+    system = machine()
+    recorded(system)
+    data = system.files[path]
+    assert isinstance(data, bytes)
+    system.files[path] = data[:-1] + b"X"  # same size
+    system.mtimes[path] = 7.0
+    reads = counting_reads(system)
+    assert verified_stamp.still_verified(CTX, system, toolchain()) is None
+    assert path in reads
+
+
+def test_damaged_rows_in_the_record_are_ignored_and_the_files_read() -> None:
+    system = machine()
+    recorded(system)
+    path = verified_stamp.stamp_path(CTX)
+    record = json.loads(system.files[path])
+    record["files"] = [["x"], "junk", [KO, "n", [1], "v"]]
+    system.files[path] = json.dumps(record)
+    reads = counting_reads(system)
+    assert verified_stamp.still_verified(CTX, system, toolchain()) is not None
+    assert KO in reads and IMAGE in reads

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
-from kdoctor.checks.base import Check, register
+from kdoctor.checks.base import Check, ProbeRequest, register
 from kdoctor.facts import Facts, rust
+from kdoctor.facts.rust_prefetch import likely_rust_probes
 from kdoctor.knowledge.commands import package_names
 from kdoctor.knowledge.packages import package_need, rust_logical
 from kdoctor.knowledge.rust_dist import RUST_HOST
@@ -38,6 +39,14 @@ class ToolchainCheck(Check):
     title = "the Rust toolchain the module is built with"
     order = 61
     variables = ("RUSTC", "RUSTUP_TOOLCHAIN")
+
+    def prefetch(self, facts: Facts) -> list[ProbeRequest]:
+        """rustup's list, the likely rustc's version, sysroot and ``-Z help``, rustfmt's and
+        rustup's versions: started at once instead of one after another."""
+        return [
+            ProbeRequest(ask.argv, ask.timeout, ask.env)
+            for ask in likely_rust_probes(facts.ctx, facts.system)
+        ]
 
     def run(self, facts: Facts) -> Finding:
         ctx = facts.ctx

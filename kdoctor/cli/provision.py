@@ -89,11 +89,12 @@ def fix_command(
     json_out: bool = JsonOpt,
     verbose: bool = FixVerboseOpt,
 ) -> None:
-    from kdoctor.cli.fix_view import FixView
+    """Install or patch what is missing, then build and verify the module."""
+    from kdoctor.cli.deferred_view import DeferredView
+    from kdoctor.cli.timeline import timed
     from kdoctor.model.plan import PlanOptions
     from kdoctor.pipeline.provision import ProvisionOptions, provision
     from kdoctor.render import jsonout
-    from kdoctor.render import text as render
 
     if expect_plan is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", expect_plan):
         raise typer.BadParameter(
@@ -112,17 +113,19 @@ def fix_command(
             allow_rustup_installer=allow_rustup_installer, kbuild_fix=KbuildFixMode(kbuild_fix)
         ),
     )
-    view = FixView(render.console(stderr=json_out), verbose=verbose)
+    view = DeferredView(stderr=json_out, verbose=verbose)  # Rich imports while checks run
     made: list[System] = []
 
     def systems() -> System:  # each diagnosis's System, so -v can show every probe
         made.append(options.new_system())
         return made[-1]
 
-    result = provision(wanted, systems, view)
+    result = provision(wanted, systems, timed(view))  # KDOCTOR_TIMELINE=FILE
     view.ended(result)
     if verbose:
-        render.print_probes([p for s in made for p in s.probes()], view.out)
+        from kdoctor.render import text as render
+
+        render.print_probes([p for s in made for p in s.probes()], view.view.out)
     if json_out:
         jsonout.dump_json(jsonout.document(result.to_json()))
     raise typer.Exit(result.exit_code)

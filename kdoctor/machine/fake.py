@@ -162,6 +162,7 @@ class FakeSystem:
         cwd: Optional[str] = None,
         env: Optional[Mapping[str, str]] = None,
         on_output: Optional[OutputCallback] = None,
+        stop: Optional[threading.Event] = None,
     ) -> Probe:
         result = self._answer(tuple(argv), timeout, cwd, env)
         if on_output is not None and result.stdout:

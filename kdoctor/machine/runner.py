@@ -1,14 +1,16 @@
 """The real :class:`~kdoctor.machine.system.System`: the only module that runs subprocesses
-(via ``sh``)."""
+(``subprocess.Popen``, each command in its own session, so its own process group)."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import platform
 import shutil
 import signal
 import stat
+import subprocess
 import tempfile
 import threading
 import time
@@ -16,8 +18,6 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from typing import Any, Callable, Optional, TextIO, Union
-
-import sh
 
 from kdoctor.machine import files, lifecycle
 from kdoctor.machine.files import BYTES_LIMIT, TEXT_LIMIT, FileRead, write_atomic
@@ -70,8 +70,11 @@ class Runner:
         cwd: Optional[str] = None,
         env: Optional[Mapping[str, str]] = None,
         on_output: Optional[OutputCallback] = None,
+        stop: Optional[threading.Event] = None,
     ) -> Probe:
-        return self._execute(argv, timeout=timeout, cwd=cwd, env=env, on_output=on_output)
+        return self._execute(
+            argv, timeout=timeout, cwd=cwd, env=env, on_output=on_output, stop=stop
+        )
 
     def _execute(
         self,
@@ -81,6 +84,7 @@ class Runner:
         cwd: Optional[str],
         env: Optional[Mapping[str, str]],
         on_output: Optional[OutputCallback],
+        stop: Optional[threading.Event] = None,
     ) -> Probe:
         argv = tuple(argv)
         started = time.monotonic()
@@ -107,61 +111,56 @@ class Runner:
             return done(exit_code=None, error=unarmable)
         full_env = dict(self.env)
         full_env.update(env or {})
-        kwargs: dict[str, Any] = {
-            "_env": full_env,
-            "_cwd": cwd,
-            "_in": "",
-            "_tty_out": False,
-            "_ok_code": list(range(256)),
-            "_new_session": True,
-            "_decode_errors": "replace",
-            "_return_cmd": True,
-        }
-        chunks: list[str] = []
-        if on_output is not None:
-
-            def relay(line: str) -> None:
-                chunks.append(line)
-                on_output(line)
-
-            kwargs["_out"] = relay
-            kwargs["_err_to_out"] = True
-        # sh's own _timeout costs ~100 ms per command (it polls); a timer that kills the
-        # command's process group costs nothing until it fires
+        # a timer that kills the command's process group costs nothing until it fires
         expired = threading.Event()
+        out: tuple[str, str] = ("", "")
+        chunks: list[str] = []
         try:
-            cmd = None
+            proc = None
             timer = None
             try:
                 with lifecycle.starting():  # a signal now is raised once the group is known
-                    cmd = sh.Command(path)(*argv[1:], _bg=True, _bg_exc=False, **kwargs)
-                    lifecycle.track(cmd.process.pid)  # its own session: pid is the group id
-                timer = _deadline(cmd, timeout, expired)
-                cmd.wait()
+                    proc = subprocess.Popen(
+                        [path, *argv[1:]],
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT if on_output is not None else subprocess.PIPE,
+                        cwd=cwd,
+                        env=full_env,
+                        start_new_session=True,  # its own group: pid is the group id
+                    )
+                    lifecycle.track(proc.pid)
+                timer = _deadline(proc, timeout, expired)
+                if stop is not None:
+                    _watch(proc, stop, expired)
+                if on_output is None:
+                    out = _decoded(proc.communicate())
+                else:
+                    _relay(proc, chunks, on_output)
+                proc.wait()
             except KeyboardInterrupt:
-                if cmd is not None:
-                    _stop(cmd, ((signal.SIGINT, 5.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 1.0)))
+                if proc is not None:
+                    _stop(
+                        proc, ((signal.SIGINT, 5.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 1.0))
+                    )
                 raise
             except lifecycle.Interrupted:  # SIGINT, SIGTERM, SIGHUP: the whole group goes
-                if cmd is not None:
-                    _stop(cmd, ((signal.SIGTERM, 2.0), (signal.SIGKILL, 1.0)))
+                if proc is not None:
+                    _stop(proc, ((signal.SIGTERM, 2.0), (signal.SIGKILL, 1.0)))
                 raise
             finally:
-                if cmd is not None:
-                    lifecycle.untrack(cmd.process.pid)
+                if proc is not None:
+                    lifecycle.untrack(proc.pid)
+                    _close(proc)
                 if timer is not None:
                     timer.cancel()
-        except sh.SignalException as exc:
-            if expired.is_set():
-                return done(exit_code=None, timed_out=True, stdout="".join(chunks))
-            return done(exit_code=exc.exit_code, stdout=_text(exc.stdout), stderr=_text(exc.stderr))
         except (PermissionError, OSError) as exc:
             return done(exit_code=None, error=str(exc.strerror or exc))
-        if expired.is_set():  # it ignored SIGKILL's group signal? it exited at the deadline
+        if expired.is_set():  # killed at the deadline (or it ended just as it came)
             return done(exit_code=None, timed_out=True, stdout="".join(chunks))
         if on_output is not None:
-            return done(exit_code=cmd.exit_code, stdout="".join(chunks))
-        return done(exit_code=cmd.exit_code, stdout=_text(cmd.stdout), stderr=_text(cmd.stderr))
+            return done(exit_code=proc.returncode, stdout="".join(chunks))
+        return done(exit_code=proc.returncode, stdout=out[0], stderr=out[1])
 
     # -- the file system --------------------------------------------------------------
     def which(self, name: str) -> Optional[str]:
@@ -305,7 +304,7 @@ def _unarmable(timeout: Optional[float]) -> Optional[str]:
 
 
 def _deadline(
-    cmd: Any, timeout: Optional[float], expired: threading.Event
+    proc: subprocess.Popen[bytes], timeout: Optional[float], expired: threading.Event
 ) -> Optional[threading.Timer]:
     """Kill the command's whole process group when ``timeout`` seconds pass."""
     if not timeout:
@@ -313,7 +312,7 @@ def _deadline(
 
     def expire() -> None:
         expired.set()
-        _signal_group(cmd, signal.SIGKILL)
+        _signal_group(proc, signal.SIGKILL)
 
     timer = threading.Timer(timeout, expire)
     timer.daemon = True
@@ -321,26 +320,60 @@ def _deadline(
     return timer
 
 
-def _stop(cmd: Any, escalation: tuple[tuple[signal.Signals, float], ...]) -> None:
+def _watch(proc: subprocess.Popen[bytes], stop: threading.Event, expired: threading.Event) -> None:
+    """Kill the command's whole process group once ``stop`` is set (while it still runs)."""
+
+    def watch() -> None:
+        while proc.poll() is None:
+            if stop.wait(0.05):
+                expired.set()
+                _signal_group(proc, signal.SIGKILL)
+                return
+
+    threading.Thread(target=watch, name="kdoctor-stop", daemon=True).start()
+
+
+def _stop(
+    proc: subprocess.Popen[bytes], escalation: tuple[tuple[signal.Signals, float], ...]
+) -> None:
     """Stop the command's whole process group (it runs in its own session), escalating."""
     for sig, grace in escalation:
-        if not _signal_group(cmd, sig):
+        if not _signal_group(proc, sig):
             return
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and cmd.process.is_alive()[0]:
+        while time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
-    _signal_group(cmd, signal.SIGKILL)  # leftovers: background children of the command
+    _signal_group(proc, signal.SIGKILL)  # leftovers: background children of the command
+    proc.poll()  # reaped: no zombie left behind
 
 
-def _signal_group(cmd: Any, sig: signal.Signals) -> bool:
+def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> bool:
     try:
-        os.killpg(cmd.process.pid, sig)
+        os.killpg(proc.pid, sig)
         return True
     except (OSError, ProcessLookupError):
         return False
 
 
-def _text(data: object) -> str:
-    if isinstance(data, bytes):
-        return data.decode("utf-8", errors="replace")
-    return str(data or "")
+def _relay(proc: subprocess.Popen[bytes], chunks: list[str], on_output: OutputCallback) -> None:
+    """Hand each line of the command's output (stderr merged) to ``on_output`` as it comes."""
+    assert proc.stdout is not None
+    for raw in iter(proc.stdout.readline, b""):
+        line = raw.decode("utf-8", errors="replace")
+        chunks.append(line)
+        on_output(line)
+
+
+def _close(proc: subprocess.Popen[bytes]) -> None:
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
+def _decoded(pair: tuple[Optional[bytes], Optional[bytes]]) -> tuple[str, str]:
+    stdout, stderr = pair
+    return (
+        (stdout or b"").decode("utf-8", errors="replace"),
+        (stderr or b"").decode("utf-8", errors="replace"),
+    )

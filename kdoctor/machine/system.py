@@ -9,6 +9,7 @@ use: an in-memory machine that records every command it runs and every file it c
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -85,8 +86,10 @@ class System(Protocol):
         cwd: Optional[str] = None,
         env: Optional[Mapping[str, str]] = None,
         on_output: Optional[OutputCallback] = None,
+        stop: Optional[threading.Event] = None,
     ) -> Probe:
-        """Run a command that may change the machine; never cached."""
+        """Run a command that may change the machine; never cached. Setting ``stop`` ends it
+        early, its whole process group killed, as a timeout would (``timed_out``)."""
         ...
 
     def which(self, name: str) -> Optional[str]:

@@ -7,7 +7,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
-from kdoctor.checks.base import Check, all_checks
+from kdoctor.checks.base import Check, ProbeRequest, all_checks
 from kdoctor.facts import Facts
 from kdoctor.facts.module import module_info
 from kdoctor.machine.system import System
@@ -45,16 +45,22 @@ def run_checks(
     """Every check's finding; all of them read ONE :class:`Facts` (``facts``, else a new one)."""
     started = time.monotonic()
     shared = facts if facts is not None else Facts(ctx, system)
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(checks)))) as pool:
-        for check in checks:  # the slow probes first, so the critical path starts at once
-            try:
-                requests = check.prefetch(shared)
-            except Exception:  # run() will meet the same problem and report it
-                requests = []
-            for request in requests:
-                pool.submit(request.ask, system)
+    requests = [request for check in checks for request in _prefetch(check, shared)]
+    # the slow probes first, each on its own thread, so the critical path starts at once and
+    # no check waits for a worker behind them
+    size = max(1, min(workers, len(checks)) + len(requests))
+    with ThreadPoolExecutor(max_workers=size) as pool:
+        for request in requests:
+            pool.submit(request.ask, system)
         findings = tuple(pool.map(lambda c: run_one(c, shared), checks))
     return Report(ctx, findings, (time.monotonic() - started) * 1000, _module(shared))
+
+
+def _prefetch(check: Check, facts: Facts) -> list[ProbeRequest]:
+    try:
+        return check.prefetch(facts)
+    except Exception:  # run() will meet the same problem and report it
+        return []
 
 
 def _module(facts: Facts) -> Optional[Module]:

@@ -33,7 +33,7 @@ from kdoctor.pipeline.build import BuildResult, build
 from kdoctor.pipeline.diagnose import diagnose
 from kdoctor.pipeline.planner import make_plan
 from kdoctor.pipeline.retarget import retarget
-from kdoctor.pipeline.verified_stamp import Stamp, record, still_verified
+from kdoctor.pipeline.verified_stamp import Hashes, Stamp, prewarm, record, still_verified
 from kdoctor.pipeline.verify_host import verify_host
 from kdoctor.pipeline.verify_result import VerifyResult
 from kdoctor.pipeline.verify_target import choose_mode, expected_messages, target_release
@@ -221,7 +221,11 @@ def provision(
     hooks = hooks or Hooks()
     logs = log_dir or default_log_dir
     system = systems()
-    result = plan_for(options, system)
+    ctx = select_context(options, system)
+    hashes = Hashes()
+    if not (options.dry_run or options.no_build or options.reverify):
+        prewarm(ctx, system, hashes)  # a rerun's verdict hashes files: start while diagnosing
+    result = plan_for(options, system, ctx)
     hooks.reached(Event.PLANNED, result)
     if options.expect_plan and options.expect_plan.lower() != result.plan_digest:
         return replace(result, halt=Halt.PLAN_CHANGED)
@@ -264,7 +268,7 @@ def provision(
     ctx = result.after.context
     if result.apply is None and not options.reverify:
         toolchain = Facts(ctx, system).of(rust_toolchain)
-        stamp = still_verified(ctx, system, toolchain) if toolchain.usable else None
+        stamp = still_verified(ctx, system, toolchain, hashes) if toolchain.usable else None
         if stamp is not None:  # nothing changed since that verdict: no rebuild, no VM
             return replace(result, toolchain=toolchain, reused=stamp, halt=Halt.VERIFIED)
     toolchain, built = build_module(ctx, system, hooks.progress, log_dir=logs(ctx))
@@ -293,11 +297,13 @@ def select_context(options: ProvisionOptions, system: System) -> Context:
     )
 
 
-def plan_for(options: ProvisionOptions, system: System) -> ProvisionResult:
+def plan_for(
+    options: ProvisionOptions, system: System, ctx: Optional[Context] = None
+) -> ProvisionResult:
     """Diagnose and plan; when no package serves the running kernel (the default target), plan
     for the distribution's stock kernel instead, from a diagnosis of that target, so one plan
     covers everything: its headers, its image, and what depends on them. Only reads."""
-    ctx = select_context(options, system)
+    ctx = ctx or select_context(options, system)
     before = diagnose(ctx, system)
     target, report = ctx, before
     switched = retarget(ctx, before, system)

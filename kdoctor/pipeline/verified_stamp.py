@@ -9,6 +9,14 @@ the Rust sysroot's sources, by identity; the variables given to the build) and k
 version. :func:`still_verified` recomputes that digest; when it is equal, a rerun of ``fix``
 skips the build and the VM boot and says so. Any change to any input is a different digest.
 ``kdoctor verify`` never reads this: it always loads the module for real.
+
+Hashing the .ko and the kernel image is most of a rerun's extra cost. A :class:`Hashes` keeps
+each file's digest with the file's identity (size, mtime in ns, inode, device) before and after
+the read, and hands it back only while the file still has that identity; a changed file is
+read again. The record keeps those (identity, digest) pairs, so a rerun reads neither file
+while both keep the identity they had when they were verified (the trust the bindgen probe
+cache gives its inputs); ``fix`` also starts whatever hashing is left (:func:`prewarm`) while
+it diagnoses.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -59,17 +68,67 @@ def stamp_path(ctx: Context) -> str:
     return os.path.join(ctx.cache_dir, "verified", f"{name}-{ctx.target_kernel}.json")
 
 
+class Hashes:
+    """sha256 of whole files, each kept with the identity the file had while it was read."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[tuple[str, int], tuple[tuple[int, int, int, int], str]] = {}
+
+    def seed(self, known: Any) -> None:
+        """Take the (path, limit, identity, digest) rows a record kept; bad rows are skipped."""
+        if not isinstance(known, list):
+            return
+        for row in known:
+            try:
+                path, limit, identity, value = row
+                key = (str(path), int(limit))
+                entry = (tuple(int(n) for n in identity), str(value))
+            except (TypeError, ValueError):
+                continue
+            if len(entry[0]) == 4:
+                with self._lock:
+                    self._known.setdefault(key, entry)  # type: ignore[arg-type]
+
+    def rows(self) -> list[list[Any]]:
+        """What :meth:`seed` takes: every digest known with its file's identity."""
+        with self._lock:
+            return [[p, n, list(i), v] for (p, n), (i, v) in sorted(self._known.items())]
+
+    def of(self, system: System, path: str, limit: int) -> Optional[str]:
+        """The digest of ``path`` (its first ``limit`` bytes), None when it cannot be read."""
+        before = system.identity(path)
+        with self._lock:
+            known = self._known.get((path, limit))
+        if known is not None and before is not None and known[0] == before:
+            return known[1]
+        data = system.read_bytes(path, limit)
+        if data is None:
+            return None
+        value = hashlib.sha256(data).hexdigest()
+        if before is not None and system.identity(path) == before:  # unchanged while read
+            with self._lock:
+                self._known[(path, limit)] = (before, value)
+        return value
+
+
 def digest(
-    ctx: Context, system: System, toolchain: RustToolchain, ko: str, mode: str
+    ctx: Context,
+    system: System,
+    toolchain: RustToolchain,
+    ko: str,
+    mode: str,
+    hashes: Optional[Hashes] = None,
 ) -> Optional[str]:
     """The digest of every input of the verdict; None when one cannot be read (never trusted)."""
+    hashes = hashes or Hashes()
     sources = _tree(system, ctx.module_dir)
-    ko_data = system.read_bytes(ko, MAX_FILE_BYTES)
-    if sources is None or ko_data is None:
+    ko_hash = hashes.of(system, ko, MAX_FILE_BYTES)
+    if sources is None or ko_hash is None:
         return None
-    image = cached_image(ctx.cache_dir, ctx.target_kernel) if mode == "vm" else ""
-    image_data = system.read_bytes(image, MAX_IMAGE_BYTES) if image else b""
-    if image and image_data is None:
+    image = _image(ctx, mode)
+    image_hash = hashes.of(system, image, MAX_IMAGE_BYTES) if image else _EMPTY
+    if image_hash is None:
         return None
     busybox = find_busybox(system) if mode == "vm" else None
     tools = [toolchain.rustc, toolchain.library_src, toolchain.sysroot]
@@ -82,8 +141,8 @@ def digest(
             system, [os.path.join(ctx.kdir, n) for n in (".config", "Module.symvers")]
         ),
         "sources": sources,
-        "ko": [ko, hashlib.sha256(ko_data).hexdigest()],
-        "image": [image, hashlib.sha256(image_data or b"").hexdigest()],
+        "ko": [ko, ko_hash],
+        "image": [image, image_hash],
         "busybox": _identities(system, [busybox.path] if busybox else []),
         "tools": _identities(system, [t for t in tools if t]),
         "toolchain": [toolchain.source, toolchain.version, sorted(toolchain.env.items())],
@@ -94,16 +153,24 @@ def digest(
 
 def record(ctx: Context, system: System, toolchain: RustToolchain, ko: str, mode: str) -> None:
     """Remember that ``ko`` passed; a cache that cannot be written only costs the next rerun."""
-    value = digest(ctx, system, toolchain, ko, mode)
+    hashes = Hashes()
+    value = digest(ctx, system, toolchain, ko, mode, hashes)
     if value is None:
         return
     stamp = Stamp(value, ko, time.time(), mode)
     with contextlib.suppress(OSError):
-        system.write_file(stamp_path(ctx), json.dumps(stamp.to_json()))
+        system.write_file(stamp_path(ctx), json.dumps({**stamp.to_json(), "files": hashes.rows()}))
 
 
-def still_verified(ctx: Context, system: System, toolchain: RustToolchain) -> Optional[Stamp]:
-    """The last verification of this module on this target, when nothing it depends on changed."""
+def _image(ctx: Context, mode: str) -> str:
+    return cached_image(ctx.cache_dir, ctx.target_kernel) if mode == "vm" else ""
+
+
+_EMPTY = hashlib.sha256(b"").hexdigest()
+
+
+def _load(ctx: Context, system: System, hashes: Optional[Hashes] = None) -> Optional[Stamp]:
+    """The record, its (identity, digest) rows handed to ``hashes``."""
     raw = system.read_bytes(stamp_path(ctx), 1 << 16)
     if not raw:
         return None
@@ -114,7 +181,39 @@ def still_verified(ctx: Context, system: System, toolchain: RustToolchain) -> Op
         )
     except (ValueError, KeyError, TypeError):
         return None
-    if digest(ctx, system, toolchain, stamp.ko, stamp.mode) != stamp.digest:
+    if hashes is not None:
+        hashes.seed(data.get("files"))
+    return stamp
+
+
+def prewarm(ctx: Context, system: System, hashes: Hashes) -> threading.Thread:
+    """Hash, in the background, the .ko and the image the last verification of this module on
+    this target names, so :func:`still_verified` finds them done (or does them itself)."""
+
+    def work() -> None:
+        stamp = _load(ctx, system, hashes)
+        if stamp is None:
+            return
+        with contextlib.suppress(Exception):  # only a head start: still_verified decides
+            hashes.of(system, stamp.ko, MAX_FILE_BYTES)
+            image = _image(ctx, stamp.mode)
+            if image:
+                hashes.of(system, image, MAX_IMAGE_BYTES)
+
+    thread = threading.Thread(target=work, name="kdoctor-prewarm", daemon=True)
+    thread.start()
+    return thread
+
+
+def still_verified(
+    ctx: Context, system: System, toolchain: RustToolchain, hashes: Optional[Hashes] = None
+) -> Optional[Stamp]:
+    """The last verification of this module on this target, when nothing it depends on changed."""
+    hashes = hashes or Hashes()
+    stamp = _load(ctx, system, hashes)
+    if stamp is None:
+        return None
+    if digest(ctx, system, toolchain, stamp.ko, stamp.mode, hashes) != stamp.digest:
         return None
     return stamp
 

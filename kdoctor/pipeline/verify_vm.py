@@ -93,6 +93,7 @@ def verify_vm(
                 accel=chosen,
                 timeout=timeout if last else min(timeout, vm_boot.KVM_WINDOW),
                 on_console=on_console,
+                speak_within=None if last else vm_boot.KVM_SPEAK_WINDOW,
             )
             report = vm_console.parse_console(run.console)
             runs.append((run, report))

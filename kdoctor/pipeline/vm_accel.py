@@ -31,6 +31,8 @@ def kvm_failure(run: Boot, report: ConsoleReport) -> Optional[str]:
     said = report.qemu_errors[-1] if report.qemu_errors else None
     if run.error:
         return f"qemu could not start: {run.error}"
+    if run.silent is not None:
+        return f"the kernel printed nothing within {run.silent:g} s (nested KVM hangs)"
     if run.timed_out:
         return f"no sign of /init within {run.timeout:g} s (nested KVM hangs)"
     if run.exit_code != 0:

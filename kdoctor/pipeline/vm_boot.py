@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -14,6 +15,12 @@ MEMORY_MB = 512
 #: how long a KVM attempt may take before kdoctor gives up on KVM and boots with TCG;
 #: a working KVM guest gets through the whole run in a few seconds
 KVM_WINDOW = 15.0
+#: how long a KVM guest may stay silent before kdoctor stops it: a working KVM guest's kernel
+#: prints its first line within a second of SeaBIOS; under nested virtualisation that hangs,
+#: it never does (the attempt would otherwise wait the whole KVM_WINDOW)
+KVM_SPEAK_WINDOW = 6.0
+#: the kernel's first console line
+KERNEL_FIRST_LINE = "Linux version "
 DEFAULT_TIMEOUT = 120.0
 
 
@@ -56,6 +63,9 @@ class Boot:
     duration_s: float
     timeout: float
     console: str
+    #: stopped because the kernel printed nothing within this many seconds (None: it spoke,
+    #: or no such watch was asked)
+    silent: Optional[float] = None
 
 
 def boot(
@@ -65,15 +75,38 @@ def boot(
     accel: str,
     timeout: float,
     on_console: Optional[Callable[[str], None]] = None,
+    speak_within: Optional[float] = None,
 ) -> Boot:
+    """One run of qemu; with ``speak_within``, stopped early when the kernel has printed
+    nothing by then."""
     chunks: list[str] = []
+    stop = threading.Event() if speak_within else None
+    silent: list[float] = []
+
+    def check_spoke() -> None:
+        if not any(KERNEL_FIRST_LINE in chunk for chunk in list(chunks)):
+            silent.append(speak_within or 0.0)
+            if stop is not None:
+                stop.set()
+
+    watch = threading.Timer(speak_within, check_spoke) if speak_within else None
+    if watch is not None:
+        watch.daemon = True
+        watch.start()
 
     def relay(line: str) -> None:
         chunks.append(line)
         if on_console is not None:  # without escapes: SeaBIOS's ESC c would reset a terminal
             on_console(ANSI.sub("", line).replace("\r", ""))
 
-    probe = system.run(argv, timeout=timeout, on_output=relay)
+    try:
+        if stop is None:
+            probe = system.run(argv, timeout=timeout, on_output=relay)
+        else:
+            probe = system.run(argv, timeout=timeout, on_output=relay, stop=stop)
+    finally:
+        if watch is not None:
+            watch.cancel()
     return Boot(
         accel=accel,
         argv=tuple(argv),
@@ -83,4 +116,5 @@ def boot(
         duration_s=probe.duration_ms / 1000,
         timeout=timeout,
         console="".join(chunks) or probe.output,
+        silent=silent[0] if silent and probe.timed_out else None,
     )

@@ -9,7 +9,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Optional, TextIO
 
 from rich.console import Console as Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from kdoctor.machine.system import Probe
@@ -19,6 +18,8 @@ from kdoctor.model.report import Report, blocks
 from kdoctor.render.encoding import encodable
 
 if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
     from kdoctor.facts.rust import RustToolchain
     from kdoctor.model.plan import Plan, Step
     from kdoctor.pipeline.apply import ApplyResult
@@ -152,7 +153,9 @@ class StepDisplay:
         self._current = ""
 
     def __enter__(self) -> StepDisplay:
-        if self.out.is_terminal:
+        if self.out.is_terminal:  # the spinner's machinery only where it is shown
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
             self._progress = Progress(
                 SpinnerColumn(),
                 TextColumn("[bold]{task.fields[title]}[/bold] {task.description}"),
