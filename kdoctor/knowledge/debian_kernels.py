@@ -133,7 +133,7 @@ def packages_for(release: str, depends_output: str) -> KernelPackages:
     return KernelPackages(f"linux-headers-{release}", common, kbuild, f"linux-image-{release}")
 
 
-_INCLUDE = re.compile(r"^include\s+(/usr/src/\S+)\s*$", re.M)
+_INCLUDE = re.compile(r"^include[ \t]+(/usr/src/\S+)[ \t]*$", re.M)
 
 
 def relocated_makefile(text: str, root: str) -> str:

@@ -216,6 +216,7 @@ def _adapt(system: System, root: str, final: str, release: str, step: Step) -> l
         drop += dk.PAHOLE_OPTIONS
     auto = os.path.join(kdir, "include", "config", "auto.conf")
     conf = system.read_text(auto, limit=4 << 20)
+    drop = tuple(o for o in drop if f"\n{o}=" in f"\n{conf or ''}")
     if conf is not None and drop:
         trimmed = dk.without_options(conf, drop)
         if trimmed != conf:
