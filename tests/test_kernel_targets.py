@@ -352,3 +352,18 @@ def test_the_test_report_matches_its_schema_and_the_table_names_each_kernel() ->
     assert lines[1].split()[:6] == ["6.12", R612, "ok", "ok", "ok", "3/3"]
     assert "✘ 1/2 kernels passed" in lines[3]
     assert "  5.10: the build failed" in lines and "  5.10: log: /b.log" in lines
+
+
+def test_compat_knows_gcc_12_cannot_build_for_a_gcc_14_kernel() -> None:
+    from kdoctor.knowledge.compat import RULES, Combination
+
+    rule = next(r for r in RULES if r.id == "kernel-gcc-flags")
+    trixie = {"CONFIG_CC_HAS_MIN_FUNCTION_ALIGNMENT": "y", "CONFIG_CC_IS_GCC": "y"}
+    assert rule.matches(Combination(tools={"gcc": Version("12.2.0")}, config=trixie))
+    assert not rule.matches(Combination(tools={"gcc": Version("14.2.0")}, config=trixie))
+    assert not rule.matches(
+        Combination(tools={"gcc": Version("12.2.0")}, config={"CONFIG_CC_IS_GCC": "y"})
+    )
+    assert "gcc 12.2.0 rejects" in rule.describe(
+        Combination(tools={"gcc": Version("12.2.0")}, config=trixie)
+    )
