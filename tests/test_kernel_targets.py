@@ -367,3 +367,52 @@ def test_compat_knows_gcc_12_cannot_build_for_a_gcc_14_kernel() -> None:
     assert "gcc 12.2.0 rejects" in rule.describe(
         Combination(tools={"gcc": Version("12.2.0")}, config=trixie)
     )
+
+
+# -- --kernel and the plan ------------------------------------------------------------------
+def test_kernel_option_resolves_into_the_cache_and_the_plan_fetches_it() -> None:
+    from kdoctor.fixes.kernel_target import KernelTargetFix
+    from kdoctor.model.choice import TargetSource
+    from kdoctor.model.plan import PlanOptions
+    from kdoctor.pipeline.foreign_kernel import selected
+    from tests.conftest import make_context
+
+    ctx = make_context(
+        target_kernel="6.12",
+        kdir="/lib/modules/6.12/build",
+        target_source=TargetSource.OPTION,
+        cache_dir=CACHE,
+    )
+    system = ArchiveMachine()
+    # no lists read yet: nothing is asked of the network, KDIR points where the fetch will put it
+    unread = selected(ctx, system)
+    assert unread.kdir == kernel_fetch.kdir_of(CACHE, "6.12") and system.runs == []
+    # lists already read: the series is its newest release
+    ka.prepare(system, ka.archive_for(CACHE, "trixie"))
+    ka.update(system, ka.archive_for(CACHE, "trixie"))
+    chosen = selected(ctx, system)
+    assert (chosen.target_kernel, chosen.kdir) == (R612, kernel_fetch.kdir_of(CACHE, R612))
+    writes = list(system.writes)
+    decision = KernelTargetFix().plan(chosen, [], system, PlanOptions())
+    step = decision.steps[0]
+    assert step.argv[-2:] == ("fetch-kernel", R612) and step.network and not step.root
+    assert system.writes == writes  # planning changed nothing
+    _fetch(system)
+    assert KernelTargetFix().plan(chosen, [], system, PlanOptions()).steps == []
+
+
+def test_an_installed_or_unknown_kernel_is_left_as_it_is() -> None:
+    from kdoctor.model.choice import TargetSource
+    from kdoctor.pipeline.foreign_kernel import selected
+    from tests.conftest import make_context
+
+    system = ArchiveMachine()
+    custom = make_context(
+        target_kernel="6.6.1-custom",
+        kdir="/lib/modules/6.6.1-custom/build",
+        target_source=TargetSource.OPTION,
+        cache_dir=CACHE,
+    )
+    assert selected(custom, system) == custom
+    running = make_context(cache_dir=CACHE)
+    assert selected(running, system) == running
