@@ -231,6 +231,8 @@ def test_an_unknown_release_lists_what_the_archive_offers() -> None:
     assert "no Debian suite offers kernel 6.6" in message
     for suite, release in (("bullseye", R510), ("bookworm", "6.1.0-57-amd64"), ("trixie", R612)):
         assert f"{suite} (" in message and release in message
+    # each suite lists its own series first, not a backport
+    assert "bullseye (5.10): 5.10.0-46-amd64, 5.10.0-45-amd64;" in message
     assert "kdoctor test --kernels 5.10" in caught.value.remediation.commands
 
 
@@ -265,6 +267,8 @@ def test_a_fetch_unpacks_relocates_and_adapts_into_the_cache_only() -> None:
     )
     assert system.read_bytes(got.image) == f"MZ kernel {R612}".encode()
     assert kernel_fetch.damage(system, CACHE, R612) is None
+    debs = system.listdir(f"{CACHE}/apt/trixie/debs")
+    assert not [n for n in debs if n.endswith(".deb")]  # unpacked for good: not kept twice
     for path, _ in system.writes:
         assert path.startswith(CACHE + "/"), path
     assert not any(p.startswith(("/boot", "/usr/src", "/lib/modules")) for p in system.files)

@@ -109,6 +109,7 @@ def cache_clean(
     """Remove cached kernels (and their test builds; without --kernel also the apt lists)."""
     from kdoctor.pipeline.kernel_fetch import tree_dir
     from kdoctor.render import text as render
+    from kdoctor.render.kernels_text import human
 
     system = options.new_system()
     ctx = options.context(system, None, None, None)
@@ -127,4 +128,4 @@ def cache_clean(
         system.remove_tree(os.path.join(ctx.cache_dir, "apt"))
         out.print("removed the private apt lists", markup=False)
     _rows, total = _sizes(ctx.cache_dir)
-    out.print(f"the cache now holds {total} bytes of kernels, lists and builds", markup=False)
+    out.print(f"the cache now holds {human(total)} of kernels, lists and builds", markup=False)

@@ -128,10 +128,11 @@ def releases(system: System, archive: Archive, flavour: str = "amd64") -> list[s
 
 def unknown_release(spec: str, offered: dict[str, list[str]]) -> ArchiveError:
     """The error for a release or series no suite has, listing what the archive offers."""
-    lines = [
-        f"{suite} ({dk.SUITES[suite]}): {', '.join(found[:4]) or 'nothing found'}"
-        for suite, found in offered.items()
-    ]
+    lines = []
+    for suite, found in offered.items():
+        own = [r for r in found if dk.series_of(r) == dk.SUITES[suite]]
+        shown = (own or found)[:4]
+        lines.append(f"{suite} ({dk.SUITES[suite]}): {', '.join(shown) or 'nothing found'}")
     return ArchiveError(
         f"no Debian suite offers kernel {spec}; the archive offers: " + "; ".join(lines),
         Remediation(
@@ -204,6 +205,13 @@ def archive_sha256(system: System, archive: Archive, package: str) -> Optional[s
         if line.startswith("SHA256:"):
             return line.split(":", 1)[1].strip()
     return None
+
+
+def forget(system: System, archive: Archive, paths: list[str]) -> None:
+    """Drop downloaded packages once what they hold is unpacked for good."""
+    for path in paths:
+        if os.path.dirname(path) == archive.debs:
+            system.remove_tree(path)
 
 
 def kept_deb(system: System, archive: Archive, package: str) -> Optional[str]:

@@ -151,6 +151,7 @@ def _fetch(system: System, cache_dir: str, release: str, suite: str, step: Step)
             "sha256": sums,
         }
         system.write_file(manifest_path(cache_dir, release), json.dumps(manifest, indent=1))
+        ka.forget(system, archive, list(debs.values()))
     finally:
         system.remove_tree(work)
     step(f"kernel {release} ({suite}) is in {rdir}")
@@ -275,6 +276,7 @@ def _wrap_tools(
         return []
     debs = ka.download(system, archive, ("libc6",), step)
     _unpack(system, debs["libc6"], root, step)
+    ka.forget(system, archive, [debs["libc6"]])
     libdir = os.path.join("usr", "lib", "x86_64-linux-gnu")
     loader = os.path.join(final, libdir, "ld-linux-x86-64.so.2")
     for path in needy:

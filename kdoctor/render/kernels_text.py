@@ -40,12 +40,12 @@ def test_table(report: TestReport) -> list[str]:
 
 
 def size_lines(sizes: Sequence[tuple[str, int]], total: int) -> list[str]:
-    lines = [f"{_human(size):>9}  {name}" for name, size in sizes]
-    lines.append(f"{_human(total):>9}  total")
+    lines = [f"{human(size):>9}  {name}" for name, size in sizes]
+    lines.append(f"{human(total):>9}  total")
     return lines
 
 
-def _human(size: int) -> str:
+def human(size: int) -> str:
     value = float(size)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if value < 1024 or unit == "GiB":
