@@ -96,3 +96,18 @@ def test_an_installed_or_unknown_kernel_is_left_as_it_is() -> None:
     assert selected(custom, system) == custom
     running = make_context(cache_dir=CACHE)
     assert selected(running, system) == running
+    # a release of the host's own suite stays with the host's packages (bookworm here)
+    own = make_context(
+        target_kernel="6.1.0-99-amd64",
+        kdir="/lib/modules/6.1.0-99-amd64/build",
+        target_source=TargetSource.OPTION,
+        cache_dir=CACHE,
+    )
+    assert selected(own, system) == own
+    other = make_context(
+        target_kernel=R510,
+        kdir=f"/lib/modules/{R510}/build",
+        target_source=TargetSource.OPTION,
+        cache_dir=CACHE,
+    )
+    assert selected(other, system).kdir == kernel_fetch.kdir_of(CACHE, R510)

@@ -45,14 +45,16 @@ def _retarget(ctx: Context, release: str, kdir: str) -> Context:
 
 
 def selected(ctx: Context, system: System) -> Context:
-    """``--kernel`` resolved without changing anything: a series or a Debian release the host
-    has no build directory for points ``KDIR`` into kdoctor's cache (where ``kdoctor
-    fetch-kernel``, a step of ``fix``'s plan, puts it)."""
+    """``--kernel`` resolved without changing anything: a series, or a release of another
+    Debian suite the host has no build directory for, points ``KDIR`` into kdoctor's cache
+    (where ``kdoctor fetch-kernel``, a step of ``fix``'s plan, puts it)."""
     spec = ctx.target_kernel
     if ctx.target_source != TargetSource.OPTION or dk.suite_of(spec) is None:
         return ctx
     if not dk.is_series(spec) and not missing_build_files(system, ctx.kdir):
         return ctx
+    if not dk.is_series(spec) and dk.suite_of(spec) == ctx.distro.codename:
+        return ctx  # the host's own archive serves it: its packages, as before
     try:
         return target_for(ctx, system, spec, fetch=False)[0]
     except ka.ArchiveError:
