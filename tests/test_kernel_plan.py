@@ -111,3 +111,17 @@ def test_an_installed_or_unknown_kernel_is_left_as_it_is() -> None:
         cache_dir=CACHE,
     )
     assert selected(other, system).kdir == kernel_fetch.kdir_of(CACHE, R510)
+
+
+def test_build_tools_wants_the_compiler_an_adapted_tree_names() -> None:
+    from kdoctor.checks.build_tools import _tree_compiler
+    from kdoctor.machine.fake import FakeSystem
+
+    kdir = kernel_fetch.kdir_of(CACHE, R612)
+    adapted = FakeSystem(files={f"{kdir}/.kernelvariables": "CCACHE = ccache\nCC = gcc\n"})
+    assert _tree_compiler(adapted, kdir) == "gcc"
+    stock = FakeSystem(
+        files={f"{kdir}/.kernelvariables": "CC = $(if $(X),ccache) $(CROSS_COMPILE)gcc-14\n"}
+    )
+    assert _tree_compiler(stock, kdir) is None
+    assert _tree_compiler(FakeSystem(), kdir) is None

@@ -38,7 +38,7 @@ def _deb_contents(release: str, name: str) -> dict[str, bytes]:
     if name == f"linux-headers-{release}":
         return {
             f"{kdir}/Makefile": f"include /usr/src/{common}/Makefile\n".encode(),
-            f"{kdir}/.config": b"CONFIG_MODULES=y\n",
+            f"{kdir}/.config": b"CONFIG_MODULES=y\nCONFIG_DEBUG_INFO_BTF_MODULES=y\n",
             f"{kdir}/Module.symvers": b"0x1\tprintk\tvmlinux\tEXPORT_SYMBOL\n",
             f"{kdir}/.kernelvariables": b"CCACHE = ccache\nCC = $(CROSS_COMPILE)gcc-14\n",
             f"{kdir}/include/config/auto.conf": b"CONFIG_CC_HAS_MIN_FUNCTION_ALIGNMENT=y\n"
@@ -254,6 +254,7 @@ def test_a_fetch_unpacks_relocates_and_adapts_into_the_cache_only() -> None:
     assert "CC = gcc\n" in (system.read_text(f"{got.kdir}/.kernelvariables") or "")
     auto = system.read_text(f"{got.kdir}/include/config/auto.conf") or ""
     assert "MIN_FUNCTION_ALIGNMENT" not in auto and "CONFIG_MODULES=y" in auto
+    assert "BTF_MODULES" not in (system.read_text(f"{got.kdir}/.config") or "")
     assert not system.exists(f"{root}/lib/modules")
     # modpost needs GLIBC_2.38: wrapped to run with trixie's loader; fixdep untouched
     modpost = f"{root}/usr/lib/linux-kbuild-6.12.118+deb13/scripts/mod/modpost"

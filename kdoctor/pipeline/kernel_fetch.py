@@ -222,6 +222,10 @@ def _adapt(system: System, root: str, final: str, release: str, step: Step) -> l
         trimmed = dk.without_options(conf, drop)
         if trimmed != conf:
             system.write_file(auto, trimmed)
+            dotconfig = os.path.join(kdir, ".config")  # what kdoctor's checks read
+            config = system.read_text(dotconfig, limit=4 << 20)
+            if config is not None:
+                system.write_file(dotconfig, dk.without_options(config, drop))
             done.append(
                 f"not set for modules: {', '.join(drop)} (the host's gcc "
                 f"{gcc_major} or missing pahole cannot do them)"
