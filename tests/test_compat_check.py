@@ -76,6 +76,7 @@ def run(system: FakeSystem, **ctx: Any) -> Finding:
 
 
 RULE_IDS = [
+    "kernel-gcc-flags",
     "ld-gc-sections-root",
     "bindgen-unsafe-extern",
     "rethunk-rustc",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -99,6 +100,19 @@ def _find(
         return Tool(command, package, path, broken=probe.describe_failure())
     lines = probe.stdout.strip().splitlines() or probe.output.strip().splitlines()
     return Tool(command, package, path, parse(probe.output), lines[0].strip() if lines else None)
+
+
+def _tree_compiler(system: System, kdir: str) -> Optional[str]:
+    """The compiler a kernel tree kdoctor adapted names in Debian's ``.kernelvariables``
+    (``CC = gcc``: the host's, see ``pipeline/kernel_fetch.py``); None for a stock tree, whose
+    ``CC`` is an expression of make's (``$(CROSS_COMPILE)gcc-14``)."""
+    text = system.read_text(os.path.join(kdir, ".kernelvariables")) or ""
+    for line in text.splitlines():
+        name, _, value = line.partition("=")
+        words = value.split()
+        if name.strip() == "CC" and len(words) == 1 and "$" not in value:
+            return words[0]
+    return None
 
 
 @register
@@ -216,7 +230,8 @@ class BuildToolsCheck(Check):
         if kernel is not None and kernel.family == "clang":
             command = facts.of(chosen_clang).command
             return _find(facts.system, command, "clang", versions.clang_version)
-        return _find(facts.system, gcc_command(kernel), "gcc", versions.gcc_version)
+        chosen = _tree_compiler(facts.system, facts.ctx.kdir) or gcc_command(kernel)
+        return _find(facts.system, chosen, "gcc", versions.gcc_version)
 
     @staticmethod
     def _cc_label(cc: Tool, kernel: Optional[KernelCompiler]) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts, rust
@@ -37,8 +37,10 @@ def gather(facts: Facts) -> Combination:
         z_help = probe.stdout if probe.ok else None
     texts = [system.read_text(os.path.join(ctx.module_dir, name)) for name in BUILD_FILES]
     present = [text for text in texts if text is not None]
+    gcc = _gcc(system) if config.get("CONFIG_CC_IS_GCC") == "y" else None
     return Combination(
         tools={
+            **({"gcc": gcc} if gcc else {}),
             "rustc": Version(chosen.version) if chosen.version else None,
             "bindgen": facts.of(bindgen_version),
             "ld": None if config.get("CONFIG_LD_IS_LLD") == "y" else _gnu_ld(system),
@@ -47,6 +49,17 @@ def gather(facts: Facts) -> Combination:
         rustc_z_help=z_help,
         module_text=logical_text(*present) if present else None,
     )
+
+
+def _gcc(system: System) -> Optional[Version]:
+    """The host gcc's version (what builds the module's C parts for a gcc-built kernel)."""
+    if system.which("gcc") is None:
+        return None
+    probe = system.probe(["gcc", "-dumpfullversion", "-dumpversion"])
+    try:
+        return Version(probe.stdout.strip()) if probe.ok and probe.stdout.strip() else None
+    except InvalidVersion:
+        return None
 
 
 def _gnu_ld(system: System) -> Optional[Version]:

@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from kdoctor.checks import base as registry
+from kdoctor.cli import kernels as cli_kernels
 from kdoctor.cli import options
 from kdoctor.cli import provision as cli_provision
 from kdoctor.cli.completion import complete_check_ids
@@ -220,6 +221,9 @@ app.command(name="build", help=HELP["build"])(cli_provision.build_command)
 app.command(name="fetch-image", hidden=True, help=HELP["fetch-image"])(
     cli_provision.fetch_image_command
 )
+app.command(name="test")(cli_kernels.test_command)
+app.command(name="fetch-kernel", hidden=True)(cli_kernels.fetch_kernel_command)
+app.add_typer(cli_kernels.cache_app, name="cache")
 
 
 def main() -> None:

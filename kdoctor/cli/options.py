@@ -99,9 +99,11 @@ def context(
     fresh: bool = False,
 ) -> Context:
     """The context the options select; bad values are usage errors (exit 2)."""
+    from kdoctor.pipeline.foreign_kernel import selected
+
     mode = rust_mode(rust)
     try:
-        return detect(
+        ctx = detect(
             system,
             kernel=kernel,
             module_dir=module_dir_option(module_dir),
@@ -111,6 +113,7 @@ def context(
     except BadValue as exc:
         typer.echo(f"kdoctor: usage error: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
+    return selected(ctx, system)
 
 
 def unknown_checks_message(unknown: str) -> str:

@@ -3,11 +3,12 @@ one (persisted as ``KDIR``), and fetch the target's image into kdoctor's cache f
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
-from typing import cast
+from typing import Optional, cast
 
-from kdoctor.facts.images import cached_image
+from kdoctor.facts.images import cached_image, release_dir
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
 from kdoctor.knowledge.packages import unpackaged_kernel
 from kdoctor.machine.system import System
@@ -56,6 +57,9 @@ class KernelTargetFix(Fix):
         else:
             for ask in asks_of(asks, StockKernel):
                 decision.notes.append(self._kept_target(ctx, ask))
+        fetch = self._fetch_step(ctx, system)
+        if fetch is not None:
+            decision.steps.append(fetch)
         images = asks_of(asks, KernelImage)
         for ask in images:
             image = cast(KernelImage, ask.need)
@@ -82,6 +86,28 @@ class KernelTargetFix(Fix):
                 )
             )
         return decision
+
+    def _fetch_step(self, ctx: Context, system: System) -> Optional[Step]:
+        """``--kernel`` named a Debian kernel kept in kdoctor's cache that is not there yet:
+        fetching it (headers, kbuild tools, image; nothing installed) is a step."""
+        kernels = os.path.join(ctx.cache_dir, "kernels") + os.sep
+        if ctx.target_source != TargetSource.OPTION or not ctx.kdir.startswith(kernels):
+            return None
+        if system.is_file(os.path.join(release_dir(ctx.cache_dir, ctx.target_kernel), "tree.json")):
+            return None
+        return Step(
+            fix=self.id,
+            findings=("kernel-headers",),
+            why=(
+                f"kernel-headers: kernel {ctx.target_kernel} is fetched from Debian's archive "
+                f"(headers, kbuild tools and image) and unpacked into "
+                f"{release_dir(ctx.cache_dir, ctx.target_kernel)}; nothing is installed"
+            ),
+            argv=(sys.executable, "-m", "kdoctor", "fetch-kernel", ctx.target_kernel),
+            label=f"kdoctor fetch-kernel {ctx.target_kernel}",
+            network=True,
+            root=False,
+        )
 
     @staticmethod
     def _kept_target(ctx: Context, ask: Ask) -> str:

@@ -114,6 +114,25 @@ _LD_NO_ROOT = (
 
 RULES: tuple[Rule, ...] = (
     Rule(
+        id="kernel-gcc-flags",
+        status=Status.WARN,
+        summary=(
+            "the target kernel was configured by gcc-14 (CONFIG_CC_HAS_MIN_FUNCTION_ALIGNMENT) "
+            "and kbuild passes -fmin-function-alignment, which gcc {gcc} rejects"
+        ),
+        remedy=(
+            "Build against the kernel kept in kdoctor's cache (`--kernel <series>`, `kdoctor "
+            "test`): its tree leaves that option out for modules; or pass "
+            "CONFIG_CC_HAS_MIN_FUNCTION_ALIGNMENT= on make's command line, or use gcc-14."
+        ),
+        seen=(
+            "Debian 12 (gcc 12.2) building for trixie's 6.12.118+deb13 (the .mod.o step "
+            "fails); bullseye's 5.10 (gcc-10) and bookworm's 6.1 build with gcc 12"
+        ),
+        versions=(("gcc", "<", "14"),),
+        config_any=("CONFIG_CC_HAS_MIN_FUNCTION_ALIGNMENT",),
+    ),
+    Rule(
         id="ld-gc-sections-root",
         status=Status.FAIL,
         summary=(

@@ -31,6 +31,7 @@ from kdoctor.model.report import EXIT_FAIL, EXIT_OK, EXIT_PLAN_CHANGED, EXIT_USA
 from kdoctor.pipeline.apply import ApplyResult, apply_plan, sudo_mode
 from kdoctor.pipeline.build import BuildResult, build
 from kdoctor.pipeline.diagnose import diagnose
+from kdoctor.pipeline.foreign_kernel import selected
 from kdoctor.pipeline.planner import make_plan
 from kdoctor.pipeline.retarget import retarget
 from kdoctor.pipeline.verified_stamp import Hashes, Stamp, prewarm, record, still_verified
@@ -287,14 +288,16 @@ def provision(
 
 
 def select_context(options: ProvisionOptions, system: System) -> Context:
-    """The context the options select on this machine."""
-    return detect(
+    """The context the options select on this machine (``--kernel`` may name a Debian
+    kernel of another suite, kept in kdoctor's cache)."""
+    ctx = detect(
         system,
         kernel=options.kernel,
         module_dir=options.module_dir,
         rust_mode=options.rust,
         dry_run=options.dry_run,
     )
+    return selected(ctx, system)
 
 
 def plan_for(

@@ -1,0 +1,131 @@
+"""``kdoctor test``, ``kdoctor cache`` and ``kdoctor fetch-kernel``: kernels as cached
+artefacts."""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import typer
+
+from kdoctor.cli import options
+from kdoctor.cli.options import JsonOpt, ModuleOpt, RustOpt
+from kdoctor.model.report import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+
+cache_app = typer.Typer(help="What kdoctor keeps in its cache: kernels, apt lists, builds.")
+
+DU_TIMEOUT = 60.0
+
+
+def test_command(
+    kernels: str = typer.Option(
+        ..., "--kernels", help="Comma-separated releases or series (5.10,6.1,6.12)."
+    ),
+    module_dir: Optional[str] = ModuleOpt,
+    rust: Optional[str] = RustOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """Build the module for each kernel and load it in a VM booting that kernel.
+
+    Example: kdoctor test --kernels 5.10,6.1,6.12
+    """
+    from kdoctor.pipeline.kernel_test import run_tests
+    from kdoctor.render import jsonout
+    from kdoctor.render import text as render
+    from kdoctor.render.kernels_text import test_table
+
+    specs = [s.strip() for s in kernels.split(",") if s.strip()]
+    bad = [s for s in specs if not s.replace(".", "").replace("-", "").replace("+", "").isalnum()]
+    if not specs or bad:
+        raise typer.BadParameter(
+            f"not a kernel release or series: {', '.join(bad) or kernels!r}",
+            param_hint="--kernels",
+        )
+    system = options.new_system()
+    ctx = options.context(system, None, module_dir, rust)
+    out = render.console(stderr=json_out)
+    report = run_tests(ctx, system, specs, lambda text: out.print(f"  {text}", markup=False))
+    if json_out:
+        jsonout.dump_json(report.to_json())
+    else:
+        for line in test_table(report):
+            out.print(line, markup=False)
+    raise typer.Exit(EXIT_OK if report.passed else EXIT_FAIL)
+
+
+def fetch_kernel_command(
+    spec: str = typer.Argument(..., help="A Debian kernel release or a series (5.10, 6.12)."),
+) -> None:
+    """Fetch a Debian kernel's headers, kbuild tools and image into kdoctor's cache."""
+    from kdoctor.pipeline import kernel_archive
+    from kdoctor.pipeline.foreign_kernel import target_for
+    from kdoctor.render import text as render
+
+    system = options.new_system()
+    ctx = options.context(system, None, None, None)
+    out = render.console()
+    try:
+        target, _ = target_for(ctx, system, spec, lambda t: out.print(t, markup=False))
+    except kernel_archive.ArchiveError as exc:
+        out.print(f"✘ {exc}", markup=False)
+        out.print(f"  {exc.remediation.text}", markup=False)
+        raise typer.Exit(EXIT_FAIL) from None
+    out.print(f"✔ {target.target_kernel}: KDIR={target.kdir}", markup=False)
+
+
+def _sizes(cache_dir: str) -> tuple[list[tuple[str, int]], int]:
+    system = options.new_system()
+    rows: list[tuple[str, int]] = []
+    for part in ("kernels", "apt", "test"):
+        top = os.path.join(cache_dir, part)
+        for name in system.listdir(top):
+            if name.endswith(".lock") or name.startswith(".partial-"):
+                continue
+            got = system.run(["du", "-sb", os.path.join(top, name)], timeout=DU_TIMEOUT)
+            size = int(got.stdout.split()[0]) if got.ok and got.stdout.split() else 0
+            rows.append((f"{part}/{name}", size))
+    return rows, sum(size for _, size in rows)
+
+
+@cache_app.command("size")
+def cache_size() -> None:
+    """How much each cached kernel, apt list and test build takes."""
+    from kdoctor.render import text as render
+    from kdoctor.render.kernels_text import size_lines
+
+    ctx = options.context(options.new_system(), None, None, None)
+    rows, total = _sizes(ctx.cache_dir)
+    out = render.console()
+    for line in size_lines(rows, total):
+        out.print(line, markup=False)
+
+
+@cache_app.command("clean")
+def cache_clean(
+    kernel: Optional[str] = typer.Option(
+        None, "--kernel", help="Only this release (default: every cached kernel)."
+    ),
+) -> None:
+    """Remove cached kernels (and their test builds; without --kernel also the apt lists)."""
+    from kdoctor.pipeline.kernel_fetch import tree_dir
+    from kdoctor.render import text as render
+    from kdoctor.render.kernels_text import human
+
+    system = options.new_system()
+    ctx = options.context(system, None, None, None)
+    out = render.console()
+    kernels = os.path.join(ctx.cache_dir, "kernels")
+    cached = [n for n in system.listdir(kernels) if system.is_dir(os.path.join(kernels, n))]
+    if kernel is not None and kernel not in cached:
+        out.print(f"no cached kernel {kernel}; cached: {', '.join(cached) or 'none'}", markup=False)
+        raise typer.Exit(EXIT_USAGE)
+    for release in [kernel] if kernel else cached:
+        with system.lock(tree_dir(ctx.cache_dir, release), on_wait=out.print):
+            system.remove_tree(os.path.join(kernels, release))
+            system.remove_tree(os.path.join(ctx.cache_dir, "test", release))
+        out.print(f"removed kernel {release}", markup=False)
+    if kernel is None:
+        system.remove_tree(os.path.join(ctx.cache_dir, "apt"))
+        out.print("removed the private apt lists", markup=False)
+    _rows, total = _sizes(ctx.cache_dir)
+    out.print(f"the cache now holds {human(total)} of kernels, lists and builds", markup=False)
