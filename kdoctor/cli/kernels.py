@@ -46,7 +46,7 @@ def test_command(
     out = render.console(stderr=json_out)
     report = run_tests(ctx, system, specs, lambda text: out.print(f"  {text}", markup=False))
     if json_out:
-        jsonout.dump_json(report.to_json())
+        jsonout.dump_json(jsonout.document(report.to_json()))
     else:
         for line in test_table(report):
             out.print(line, markup=False)
