@@ -42,7 +42,16 @@ def test_pipx_install_gives_the_kdoctor_command() -> None:
 def test_every_option_the_commands_section_names_exists() -> None:
     helps = "".join(
         invoke(*args, "--help").stdout
-        for args in ([], ["check"], ["fix"], ["build"], ["verify"], ["list"])
+        for args in (
+            [],
+            ["check"],
+            ["fix"],
+            ["build"],
+            ["verify"],
+            ["list"],
+            ["test"],
+            ["cache", "clean"],
+        )
     )
     options = section("Commands").split("\n### ", 1)[0]  # before the checks' table
     named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*[a-z]", options))
