@@ -15,9 +15,9 @@ from kdoctor.facts.kbuild import (
     UnsavedObject,
     objects_touching_cmd,
     objects_without_cmd,
-    read_kbuild,
 )
 from kdoctor.facts.kernel import member_cmd_reading, module_declares_version, target_missing_files
+from kdoctor.facts.module import module_kbuild
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import KbuildCmd
 
@@ -37,7 +37,7 @@ class KbuildCmdCheck(Check):
                 f"needs usable headers for {ctx.target_kernel} first (see kernel-headers)",
                 kdir=ctx.kdir,
             )
-        kbuild = read_kbuild(system, ctx.module_dir, kdir=ctx.kdir, release=ctx.target_kernel)
+        kbuild = facts.of(module_kbuild)
         if kbuild is None:
             return self.finding(
                 Status.SKIP, f"no Kbuild or Makefile in {ctx.module_dir}", kdir=ctx.kdir

@@ -24,9 +24,16 @@ _RUSTC = re.compile(r"\$[({]RUSTC[)}]|(?:^|[\s;&|/])rustc(?:\s|$)")
 _TARGET = re.compile(r"--target[= ]\s*([^\s;&|)]+)")
 
 
+def module_kbuild(facts: Facts) -> Optional[Kbuild]:
+    """The module's Kbuild as make evaluates it for the target: read and evaluated once per
+    run, for the module model and the kbuild-cmd check alike."""
+    ctx = facts.ctx
+    return read_kbuild(facts.system, ctx.module_dir, kdir=ctx.kdir, release=ctx.target_kernel)
+
+
 def module_info(facts: Facts) -> Module:
     ctx = facts.ctx
-    return read_module(facts.system, ctx.module_dir, kdir=ctx.kdir, release=ctx.target_kernel)
+    return read_module(facts.system, ctx.module_dir, kbuild=facts.of(module_kbuild))
 
 
 def read_module(
@@ -35,10 +42,13 @@ def read_module(
     *,
     kdir: Optional[str] = None,
     release: Optional[str] = None,
+    kbuild: Optional[Kbuild] = None,
 ) -> Module:
     """The module in ``directory`` as its files describe it (its Kbuild evaluated by make for
-    ``kdir``/``release`` when given, see :func:`kdoctor.facts.kbuild.read_kbuild`)."""
-    kbuild = read_kbuild(system, directory, kdir=kdir, release=release)
+    ``kdir``/``release`` when given, see :func:`kdoctor.facts.kbuild.read_kbuild`; or
+    ``kbuild`` when the caller has read it already)."""
+    if kbuild is None:
+        kbuild = read_kbuild(system, directory, kdir=kdir, release=release)
     texts = _build_texts(system, directory)
     commands = "\n".join(texts.values())
     driver = _driver(commands)
