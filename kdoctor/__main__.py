@@ -24,11 +24,29 @@ def _quiet_exit(signum: int) -> NoReturn:
     sys.exit(128 + signum)
 
 
+def _speak(argv: list[str]) -> None:
+    """The language, from ``--lang`` (taken out of ``argv``, wherever it stands) or the
+    environment, chosen before the CLI is built: its help texts are translated as defined."""
+    import os
+
+    from kdoctor import i18n
+
+    wanted = i18n.take_lang(argv)
+    if wanted is not None and wanted not in i18n.LANGUAGES:
+        sys.stderr.write(
+            f"kdoctor: --lang {wanted!r}: not a language kdoctor speaks"
+            f" (choose {' or '.join(i18n.LANGUAGES)})\n"
+        )
+        sys.exit(2)
+    i18n.activate(i18n.resolve(wanted, os.environ))
+
+
 def run() -> None:
     for stream in (sys.stdout, sys.stderr):  # a message never dies on a character it lacks
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     try:
+        _speak(sys.argv)
         from kdoctor.cli import main
 
         main()

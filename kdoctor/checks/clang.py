@@ -12,6 +12,7 @@ from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts
 from kdoctor.facts.clang import chosen_clang, clang_version
 from kdoctor.facts.tools import kernel_minimum, versioned_on_path
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge import versions
 from kdoctor.knowledge.packages import package_need
 from kdoctor.machine.system import System
@@ -26,7 +27,7 @@ RECOMMENDED = Version("11")
 @register
 class ClangCheck(Check):
     id = "clang"
-    title = "clang, version 9 or newer (11 recommended)"
+    title = N_("clang, version 9 or newer (11 recommended)")
     order = 20
     variables = ("CLANG",)
 
@@ -36,27 +37,34 @@ class ClangCheck(Check):
         floor = max(MINIMUM, Version(kernel_minimum(system, ctx.kdir, "llvm") or "0"))
         path, version, reason = facts.of(clang_version)
         if path is None:
-            summary = f"{command} ({why}) is not installed"
+            summary = _("{command} ({why}) is not installed").format(command=command, why=why)
             return self._bad(ctx, system, floor, summary, None, command=command)
         if version is None:
             return self._bad(ctx, system, floor, f"{path}: {reason}", path, status=Status.FAIL)
         found = f"{version} ({path})"
         if version < floor:
             why_floor = (
-                "no asm goto support" if floor == MINIMUM else f"target kernel needs ≥ {floor}"
+                _("no asm goto support")
+                if floor == MINIMUM
+                else _("target kernel needs ≥ {version}").format(version=floor)
             )
-            return self._bad(
-                ctx, system, floor, f"clang {version} is too old ({why_floor})", path, version
-            )
+            summary = _("clang {version} is too old ({why})").format(version=version, why=why_floor)
+            return self._bad(ctx, system, floor, summary, path, version)
         if version < RECOMMENDED:
             better = self._candidate(system, RECOMMENDED)
-            hint = f"; {better[1]} is on PATH" if better else ""
+            summary = (
+                _("clang {version} works, {recommended} or newer is recommended; {path} is on PATH")
+                if better
+                else _("clang {version} works, {recommended} or newer is recommended")
+            )
             return self.finding(
                 Status.WARN,
-                f"clang {version} works, {RECOMMENDED} or newer is recommended{hint}",
+                summary.format(
+                    version=version, recommended=RECOMMENDED, path=better[1] if better else ""
+                ),
                 found=found,
-                fix_text=_use_text(better) if better else "Install clang 11 or newer.",
-                commands=PERSISTS if better else (),
+                fix_text=_use_text(better) if better else _("Install clang 11 or newer."),
+                commands=persists() if better else (),
                 needs=_use(system, better) if better else _wanted(ctx, command, version),
                 ctx=ctx,
                 path=path,
@@ -65,7 +73,7 @@ class ClangCheck(Check):
                 candidate=better[1] if better else None,
             )
         return self.ok(
-            f"clang {version} (chosen by {why})",
+            _("clang {version} (chosen by {why})").format(version=version, why=why),
             found=found,
             path=path,
             version=str(version),
@@ -95,10 +103,12 @@ class ClangCheck(Check):
         if better:
             return self.finding(
                 status,
-                f"{summary}; clang-{better[0]} on PATH is good enough",
+                _("{problem}; clang-{n} on PATH is good enough").format(
+                    problem=summary, n=better[0]
+                ),
                 found=f"{version} ({path})" if version else path,
                 fix_text=_use_text(better),
-                commands=PERSISTS,
+                commands=persists(),
                 needs=_use(system, better),
                 ctx=ctx,
                 path=path,
@@ -110,7 +120,9 @@ class ClangCheck(Check):
             status,
             summary,
             found=f"{version} ({path})" if version else path,
-            fix_text=f"Install clang {needed} or newer from your distribution.",
+            fix_text=_("Install clang {version} or newer from your distribution.").format(
+                version=needed
+            ),
             needs=_wanted(ctx, path or command, version, needed),
             ctx=ctx,
             path=path,
@@ -120,7 +132,8 @@ class ClangCheck(Check):
 
 
 #: what follows a persisted choice in the remediation
-PERSISTS = ("kdoctor fix   # persists the choice for kdoctor build",)
+def persists() -> tuple[str, ...]:
+    return ("kdoctor fix   # " + _("persists the choice for kdoctor build"),)
 
 
 def _wanted(
@@ -149,4 +162,4 @@ def _use(system: System, better: tuple[int, str]) -> tuple[Setting, ...]:
 
 
 def _use_text(better: tuple[int, str]) -> str:
-    return f"Build with clang-{better[0]}: set CC and CLANG for the module build."
+    return _("Build with clang-{n}: set CC and CLANG for the module build.").format(n=better[0])

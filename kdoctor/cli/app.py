@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 
+from kdoctor import i18n
 from kdoctor.checks import base as registry
 from kdoctor.cli import kernels as cli_kernels
 from kdoctor.cli import options
@@ -25,7 +26,7 @@ from kdoctor.cli.options import (
     VerboseOpt,
     VerifyVerboseOpt,
 )
-from kdoctor.model.choice import Accel, RustMode
+from kdoctor.model.choice import Accel, Lang, RustMode
 from kdoctor.model.report import EXIT_USAGE
 from kdoctor.pipeline.diagnose import run_checks
 from kdoctor.pipeline.vm_boot import DEFAULT_TIMEOUT
@@ -68,8 +69,17 @@ def _root(
         callback=_print_version,
         is_eager=True,
     ),
+    lang: Optional[Lang] = typer.Option(
+        None,
+        "--lang",
+        help="The language to speak, after any command too (default: LANGUAGE, LC_ALL,"
+        " LC_MESSAGES or LANG).",
+        show_choices=True,
+    ),
 ) -> None:
     """Diagnose and provision everything between this machine and a loaded Rust kernel module."""
+    if lang is not None:  # `kdoctor` itself takes --lang out of argv first (kdoctor.__main__)
+        i18n.activate(lang.value)
 
 
 @app.command(help=HELP["check"])
@@ -120,7 +130,8 @@ def list_checks(json_out: bool = JsonOpt) -> None:
 
     out = render.console()
     for c in checks:
-        out.print(f"{c.id:16} {c.title}{'' if c.required else '  (advisory)'}", markup=False)
+        advisory = "" if c.required else "  " + i18n._("(advisory)")
+        out.print(f"{c.id:16} {i18n._(c.title)}{advisory}", markup=False)
 
 
 @app.command(help=HELP["verify"])

@@ -8,6 +8,8 @@ import os
 
 import typer
 
+from kdoctor.i18n import _
+
 
 def complete_check_ids(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     """The check ids starting with what was typed, each with its title; ids already on the
@@ -16,7 +18,9 @@ def complete_check_ids(ctx: typer.Context, incomplete: str) -> list[tuple[str, s
 
     given = set(ctx.params.get("ids") or ())
     return [
-        (c.id, c.title) for c in all_checks() if c.id.startswith(incomplete) and c.id not in given
+        (c.id, _(c.title))
+        for c in all_checks()
+        if c.id.startswith(incomplete) and c.id not in given
     ]
 
 

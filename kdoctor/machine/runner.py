@@ -19,6 +19,7 @@ from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from typing import Any, Callable, Optional, TextIO, Union
 
+from kdoctor import i18n
 from kdoctor.machine import files, lifecycle
 from kdoctor.machine.files import BYTES_LIMIT, TEXT_LIMIT, FileRead, write_atomic
 from kdoctor.machine.locks import file_lock
@@ -111,6 +112,7 @@ class Runner:
             return done(exit_code=None, error=unarmable)
         full_env = dict(self.env)
         full_env.update(env or {})
+        i18n.child_locale(full_env)  # kdoctor reads what they print, in whatever language
         # a timer that kills the command's process group costs nothing until it fires
         expired = threading.Event()
         out: tuple[str, str] = ("", "")

@@ -80,3 +80,10 @@ class Accel(Choice):
     AUTO = "auto"
     KVM = "kvm"
     TCG = "tcg"
+
+
+class Lang(Choice):
+    """The language kdoctor speaks (``--lang``); see kdoctor.i18n."""
+
+    EN = "en"
+    ES = "es"
