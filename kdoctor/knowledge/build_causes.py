@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from kdoctor.i18n import _
+
 
 @dataclass(frozen=True)
 class Explanation:
@@ -25,11 +27,15 @@ def _rustup_no_toolchain(match: re.Match[str], _log: str) -> Explanation:
     tool = match.group(1)
     return Explanation(
         "rustup-no-toolchain",
-        f"`{tool}` is rustup's proxy, and rustup has no toolchain for the module's directory "
-        "(no default, no override, no rust-toolchain file), so it runs nothing.",
-        f"Run kdoctor check --module-dir DIR: it names a {tool} the module's toolchain can run. "
-        "Or give rustup a toolchain: `rustup default <toolchain>`, `rustup override set "
-        "<toolchain>` in the module directory, or the module's own rust-toolchain file.",
+        _(
+            "`{tool}` is rustup's proxy, and rustup has no toolchain for the module's directory "
+            "(no default, no override, no rust-toolchain file), so it runs nothing."
+        ).format(tool=tool),
+        _(
+            "Run kdoctor check --module-dir DIR: it names a {tool} the module's toolchain can "
+            "run. Or give rustup a toolchain: `rustup default <toolchain>`, `rustup override set "
+            "<toolchain>` in the module directory, or the module's own rust-toolchain file."
+        ).format(tool=tool),
         match.group(0),
     )
 
@@ -38,12 +44,16 @@ def _no_subcommand(match: re.Match[str], _log: str) -> Explanation:
     command = match.group(1)
     return Explanation(
         "cargo-subcommand",
-        f"cargo has no `{command}` subcommand: the module's build runs `cargo {command}`, which "
-        f"comes from the separate cargo-{command} crate (the 2019 generation built core for a "
-        "custom target with it).",
-        f"Install cargo-{command} for the module's toolchain (it needs crates.io), or build with "
-        "`cargo build -Z build-std=core,alloc --target <target>` on a nightly toolchain, which "
-        "replaced it.",
+        _(
+            "cargo has no `{command}` subcommand: the module's build runs `cargo {command}`, "
+            "which comes from the separate cargo-{command} crate (the 2019 generation built core "
+            "for a custom target with it)."
+        ).format(command=command),
+        _(
+            "Install cargo-{command} for the module's toolchain (it needs crates.io), or build "
+            "with `cargo build -Z build-std=core,alloc --target <target>` on a nightly toolchain, "
+            "which replaced it."
+        ).format(command=command),
         match.group(0),
     )
 
@@ -52,11 +62,16 @@ def _unknown_target(match: re.Match[str], _log: str) -> Explanation:
     target = match.group(1)
     return Explanation(
         "rust-target-unknown",
-        f"this rustc has no built-in target {target}: the module names a target that later "
-        "rustc releases removed (or never had).",
-        "Build with a toolchain from the module's era that still has the target (the module's "
-        "rust-toolchain file), or give the module a target JSON file; `rustc --print "
-        "target-list` lists the built-in targets. kdoctor check --module-dir DIR checks it.",
+        _(
+            "this rustc has no built-in target {target}: the module names a target that later "
+            "rustc releases removed (or never had)."
+        ).format(target=target),
+        _(
+            "Build with a toolchain from the module's era that still has the target (the "
+            "module's rust-toolchain file), or give the module a target JSON file; `rustc "
+            "--print target-list` lists the built-in targets. kdoctor check --module-dir DIR "
+            "checks it."
+        ),
         match.group(0),
     )
 
@@ -64,10 +79,14 @@ def _unknown_target(match: re.Match[str], _log: str) -> Explanation:
 def _custom_target_unstable(match: re.Match[str], _log: str) -> Explanation:
     return Explanation(
         "rust-target-json-unstable",
-        "the module's target is a JSON file, and this rustc accepts custom targets only with "
-        "`-Zunstable-options`, which a stable toolchain refuses.",
-        "Build with a nightly toolchain (or RUSTC_BOOTSTRAP=1) and pass -Zunstable-options, "
-        "or pin the module's toolchain in its rust-toolchain file.",
+        _(
+            "the module's target is a JSON file, and this rustc accepts custom targets only with "
+            "`-Zunstable-options`, which a stable toolchain refuses."
+        ),
+        _(
+            "Build with a nightly toolchain (or RUSTC_BOOTSTRAP=1) and pass -Zunstable-options, "
+            "or pin the module's toolchain in its rust-toolchain file."
+        ),
         match.group(0),
     )
 
@@ -76,11 +95,15 @@ def _target_field(match: re.Match[str], _log: str) -> Explanation:
     field = match.group(1)
     return Explanation(
         "rust-target-json-field",
-        f"the module's target JSON has the field `{field}`, which this rustc no longer knows: "
-        "the file was written for an older rustc.",
-        f"Update the target JSON for this rustc (remove or rename `{field}`; "
-        "`eliminate-frame-pointer` became `frame-pointer`), or build with the toolchain the "
-        "module pins.",
+        _(
+            "the module's target JSON has the field `{field}`, which this rustc no longer knows: "
+            "the file was written for an older rustc."
+        ).format(field=field),
+        _(
+            "Update the target JSON for this rustc (remove or rename `{field}`; "
+            "`eliminate-frame-pointer` became `frame-pointer`), or build with the toolchain the "
+            "module pins."
+        ).format(field=field),
         match.group(0),
     )
 
@@ -88,49 +111,73 @@ def _target_field(match: re.Match[str], _log: str) -> Explanation:
 def _rust_for_linux(match: re.Match[str], _log: str) -> Explanation:
     return Explanation(
         "rust-for-linux",
-        f"kbuild compiles the module's .rs source itself, which needs {match.group(1)} and the "
-        "rest of the kernel's rust/ artefacts: the target kernel was built without CONFIG_RUST, "
-        "so its build tree has none (Debian's stock kernels ship none).",
-        "Build against a kernel built with CONFIG_RUST=y (whose build tree has rust/), a "
-        "distribution that ships the Rust artefacts for its kernels, or rewrite the module in "
-        "the kbuild-rustc style of kdoctor's bundled hello-world.",
+        _(
+            "kbuild compiles the module's .rs source itself, which needs {file} and the rest of "
+            "the kernel's rust/ artefacts: the target kernel was built without CONFIG_RUST, so "
+            "its build tree has none (Debian's stock kernels ship none)."
+        ).format(file=match.group(1)),
+        _(
+            "Build against a kernel built with CONFIG_RUST=y (whose build tree has rust/), a "
+            "distribution that ships the Rust artefacts for its kernels, or rewrite the module in "
+            "the kbuild-rustc style of kdoctor's bundled hello-world."
+        ),
         match.group(0),
     )
 
 
 def _rustc_error(match: re.Match[str], _log: str) -> Explanation:
     location = re.search(r"\n\s*--> (\S+)", match.string[match.end() : match.end() + 400])
-    where = f" at {location.group(1)}" if location else ""
+    code, message = match.group(1), match.group(2)
+    cause = (
+        _("rustc stopped on error {code} at {location}: {message}")
+        if location
+        else _("rustc stopped on error {code}: {message}")
+    )
     return Explanation(
-        f"rustc-{match.group(1)}",
-        f"rustc stopped on error {match.group(1)}{where}: {match.group(2)}",
-        f"Read the error in the log (`rustc --explain {match.group(1)}` describes it); when the "
-        "module built elsewhere, its toolchain pin or its crates may not match this machine "
-        "(kdoctor check --module-dir DIR).",
+        f"rustc-{code}",
+        cause.format(code=code, location=location.group(1) if location else "", message=message),
+        _(
+            "Read the error in the log (`rustc --explain {code}` describes it); when the module "
+            "built elsewhere, its toolchain pin or its crates may not match this machine "
+            "(kdoctor check --module-dir DIR)."
+        ).format(code=code),
         match.group(0),
     )
 
 
 def _cargo_failed(match: re.Match[str], log: str) -> Explanation:
     causes = re.findall(r"Caused by:\n\s+(\S[^\n]*)", log[match.end() :])
-    deepest = f" (cause: {causes[-1]})" if causes else ""
+    cause = _("cargo failed to {what} (cause: {cause})") if causes else _("cargo failed to {what}")
     return Explanation(
         "cargo",
-        f"cargo failed to {match.group(1)}{deepest}",
-        "Read cargo's `Caused by:` lines in the log; kdoctor check --module-dir DIR checks "
-        "the module's cargo, target and crates.",
+        cause.format(what=match.group(1), cause=causes[-1] if causes else ""),
+        _(
+            "Read cargo's `Caused by:` lines in the log; kdoctor check --module-dir DIR checks "
+            "the module's cargo, target and crates."
+        ),
         match.group(0),
     )
 
 
 def _no_rule(match: re.Match[str], _log: str) -> Explanation:
-    needed = f", which {match.group(2)} needs" if match.group(2) else ""
+    cause = (
+        _(
+            "make has no way to build {target}, which {needed_by} needs: no source file for it "
+            "and no rule in the module's Kbuild or Makefile makes it."
+        )
+        if match.group(2)
+        else _(
+            "make has no way to build {target}: no source file for it and no rule in the "
+            "module's Kbuild or Makefile makes it."
+        )
+    )
     return Explanation(
         "make-no-rule",
-        f"make has no way to build {match.group(1)}{needed}: no source file for it and no "
-        "rule in the module's Kbuild or Makefile makes it.",
-        "Check the object names in the module's Kbuild (obj-m, <module>-objs/-y) against its "
-        "source files, and that the rule (or the cargo build) meant to produce it runs.",
+        cause.format(target=match.group(1), needed_by=match.group(2) or ""),
+        _(
+            "Check the object names in the module's Kbuild (obj-m, <module>-objs/-y) against "
+            "its source files, and that the rule (or the cargo build) meant to produce it runs."
+        ),
         match.group(0),
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from kdoctor.i18n import _
 from kdoctor.knowledge.build_causes import GENERIC_PATTERNS, RUST_PATTERNS, Explanation, Maker
 
 __all__ = ["Explanation", "explain"]
@@ -14,10 +15,15 @@ def _cmd_file(match: re.Match[str], _log: str) -> Explanation:
     obj = re.sub(r"^\.|\.cmd$", "", name.rsplit("/", 1)[-1])
     return Explanation(
         "kbuild-cmd",
-        f"kbuild expected {name}, the record it keeps of how {obj} was built, and the module's "
-        f"rule for {obj} does not go through kbuild's cmd/if_changed helpers, so nothing wrote it.",
-        "Rewrite the rule with $(call if_changed,...) (kdoctor fix --module-dir DIR does it, "
-        f"keeping a backup), or create the file once: touch {name}",
+        _(
+            "kbuild expected {file}, the record it keeps of how {object} was built, and the "
+            "module's rule for {object} does not go through kbuild's cmd/if_changed helpers, so "
+            "nothing wrote it."
+        ).format(file=name, object=obj),
+        _(
+            "Rewrite the rule with $(call if_changed,...) (kdoctor fix --module-dir DIR does it, "
+            "keeping a backup), or create the file once: {command}"
+        ).format(command=f"touch {name}"),
         match.group(0),
     )
 
@@ -25,10 +31,15 @@ def _cmd_file(match: re.Match[str], _log: str) -> Explanation:
 def _undefined(match: re.Match[str], _log: str) -> Explanation:
     return Explanation(
         "modpost-undefined",
-        f"modpost found that the module uses {match.group(1)}, which the target kernel does not "
-        "export (or exports only to GPL modules).",
-        "Check the module's license (GPL-compatible) and that the symbol exists in the target "
-        "kernel's Module.symvers; rebuild the bindings for the same kernel you load into.",
+        _(
+            "modpost found that the module uses {symbol}, which the target kernel does not "
+            "export (or exports only to GPL modules)."
+        ).format(symbol=match.group(1)),
+        _(
+            "Check the module's license (GPL-compatible) and that the symbol exists in the "
+            "target kernel's Module.symvers; rebuild the bindings for the same kernel you load "
+            "into."
+        ),
         match.group(0),
     )
 
@@ -36,8 +47,8 @@ def _undefined(match: re.Match[str], _log: str) -> Explanation:
 def _license(match: re.Match[str], _log: str) -> Explanation:
     return Explanation(
         "modpost-license",
-        "The module declares no MODULE_LICENSE, so modpost refuses it (and GPL-only symbols).",
-        'Declare a license in the module\'s registration (license: "GPL") and rebuild.',
+        _("The module declares no MODULE_LICENSE, so modpost refuses it (and GPL-only symbols)."),
+        _('Declare a license in the module\'s registration (license: "GPL") and rebuild.'),
         match.group(0),
     )
 
@@ -48,20 +59,28 @@ def _clang_flag(match: re.Match[str], log: str) -> Explanation:
     if any(re.match(r"\s+CC \[M\]\s", line) for line in before):
         return Explanation(
             "compiler-family",
-            f"clang rejected {flag} while compiling the module's C code: the module's build "
-            "compiles with clang (CC=clang), but the target kernel was built with gcc, whose "
-            "flags kbuild hands to the compiler.",
-            "Build with the compiler the kernel was built with: drop CC=clang/LLVM=1 (and "
-            "CONFIG_CC_IS_CLANG=y) from the module's Makefile or command line; kdoctor check "
-            "--module-dir DIR names the kernel's compiler.",
+            _(
+                "clang rejected {flag} while compiling the module's C code: the module's build "
+                "compiles with clang (CC=clang), but the target kernel was built with gcc, whose "
+                "flags kbuild hands to the compiler."
+            ).format(flag=flag),
+            _(
+                "Build with the compiler the kernel was built with: drop CC=clang/LLVM=1 (and "
+                "CONFIG_CC_IS_CLANG=y) from the module's Makefile or command line; kdoctor check "
+                "--module-dir DIR names the kernel's compiler."
+            ),
             match.group(0),
         )
     return Explanation(
         "clang-gcc-flag",
-        f"clang rejected {flag}, a flag the kernel's headers carry because the target "
-        "kernel was built with gcc; bindgen passes kbuild's CFLAGS to libclang.",
-        "Update hello-world's bindgen flag filter (or the module's) to drop that flag; rerun "
-        "kdoctor check clang libclang to confirm the versions.",
+        _(
+            "clang rejected {flag}, a flag the kernel's headers carry because the target "
+            "kernel was built with gcc; bindgen passes kbuild's CFLAGS to libclang."
+        ).format(flag=flag),
+        _(
+            "Update hello-world's bindgen flag filter (or the module's) to drop that flag; rerun "
+            "kdoctor check clang libclang to confirm the versions."
+        ),
         match.group(0),
     )
 
@@ -69,9 +88,12 @@ def _clang_flag(match: re.Match[str], log: str) -> Explanation:
 def _libclang(match: re.Match[str], _log: str) -> Explanation:
     return Explanation(
         "libclang",
-        "bindgen could not load libclang.",
-        "Install the libclang development package (kdoctor fix does) or point LIBCLANG_PATH at "
-        "the directory holding libclang.so; kdoctor check libclang bindgen shows which it finds.",
+        _("bindgen could not load libclang."),
+        _(
+            "Install the libclang development package (kdoctor fix does) or point LIBCLANG_PATH "
+            "at the directory holding libclang.so; kdoctor check libclang bindgen shows which it "
+            "finds."
+        ),
         match.group(0),
     )
 
@@ -79,9 +101,11 @@ def _libclang(match: re.Match[str], _log: str) -> Explanation:
 def _rustc_target(match: re.Match[str], _log: str) -> Explanation:
     return Explanation(
         "rust-target",
-        "rustc does not know the kernel target or cannot find core for it.",
-        "Run kdoctor check toolchain rust-src; the kernel-target libraries are rebuilt from the "
-        "toolchain's rust-src when the toolchain changes.",
+        _("rustc does not know the kernel target or cannot find core for it."),
+        _(
+            "Run kdoctor check toolchain rust-src; the kernel-target libraries are rebuilt from "
+            "the toolchain's rust-src when the toolchain changes."
+        ),
         match.group(0),
     )
 

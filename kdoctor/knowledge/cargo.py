@@ -6,10 +6,13 @@ distribution's packaged crates (Debian's ``librust-*-dev`` under ``/usr/share/ca
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Optional
 
 from packaging.version import InvalidVersion, Version
+
+from kdoctor.i18n import N_, _
 
 #: where Debian's librust-*-dev packages unpack their crates (a cargo directory source)
 DEBIAN_REGISTRY = "/usr/share/cargo/registry"
@@ -24,11 +27,15 @@ class GoneTarget:
     """A built-in target later rustc releases no longer have."""
 
     name: str
-    #: what became of it
-    fate: str
+    #: what became of it (marked with ``N_()``; in the active language: :attr:`fate`)
+    fate_msgid: str
     #: the last stable release that has it, and a nightly old enough to have it
     last_stable: str
     nightly: str
+
+    @property
+    def fate(self) -> str:
+        return _(self.fate_msgid)
 
 
 #: built-in targets that were renamed or removed (rust-lang/rust pull requests #77916, #104015)
@@ -37,27 +44,48 @@ GONE_TARGETS = {
     for t in (
         GoneTarget(
             "x86_64-linux-kernel",
-            "renamed x86_64-unknown-none-linuxkernel in December 2020 (rust-lang/rust#77916, "
-            "Rust 1.50) and removed altogether in November 2022 (rust-lang/rust#104015, "
-            "Rust 1.67)",
+            N_(
+                "renamed x86_64-unknown-none-linuxkernel in December 2020 (rust-lang/rust#77916, "
+                "Rust 1.50) and removed altogether in November 2022 (rust-lang/rust#104015, "
+                "Rust 1.67)"
+            ),
             "1.49.0",
             "nightly-2020-11-30",
         ),
         GoneTarget(
             "x86_64-unknown-none-linuxkernel",
-            "removed in November 2022 (rust-lang/rust#104015, Rust 1.67)",
+            N_("removed in November 2022 (rust-lang/rust#104015, Rust 1.67)"),
             "1.66.0",
             "nightly-2022-11-01",
         ),
     )
 }
 
-#: target-spec JSON fields later rustc rejects, and what replaced them
-RENAMED_SPEC_FIELDS = {
-    "eliminate-frame-pointer": 'frame-pointer ("always" where it was false)',
-    "target-c-int-width": "an integer, no longer a string",
-    "target-pointer-width": "an integer, no longer a string",
-}
+
+class _Translated(Mapping[str, str]):
+    """A table of sentences marked with ``N_()``, read in the active language."""
+
+    def __init__(self, table: Mapping[str, str]) -> None:
+        self._table = table
+
+    def __getitem__(self, key: str) -> str:
+        return _(self._table[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
+#: target-spec JSON fields later rustc rejects, and what replaced them (in the active language)
+RENAMED_SPEC_FIELDS: Mapping[str, str] = _Translated(
+    {
+        "eliminate-frame-pointer": N_('frame-pointer ("always" where it was false)'),
+        "target-c-int-width": N_("an integer, no longer a string"),
+        "target-pointer-width": N_("an integer, no longer a string"),
+    }
+)
 
 
 def cargo_release(text: str) -> Optional[Version]:

@@ -7,6 +7,7 @@ import shlex
 from collections.abc import Iterable, Sequence
 from typing import Optional
 
+from kdoctor.i18n import _
 from kdoctor.knowledge.cargo import source_replacement
 from kdoctor.knowledge.packages import INSTALL
 from kdoctor.model.need import (
@@ -50,7 +51,9 @@ def install_shown(manager: Optional[str], packages: Sequence[Package], is_root: 
     argv = install_argv(manager, package_names(packages))
     if argv is None:
         words = " ".join(dict.fromkeys(p.words() for p in packages))
-        return f"install {words} with your distribution's package manager"
+        return _("install {packages} with your distribution's package manager").format(
+            packages=words
+        )
     return shown(argv, root=True, is_root=is_root)
 
 

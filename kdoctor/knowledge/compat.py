@@ -19,6 +19,7 @@ from typing import Any, Callable, Optional
 
 from packaging.version import Version
 
+from kdoctor.i18n import N_, _
 from kdoctor.model.finding import Status
 
 _OPS: dict[str, Callable[[Version, Version], bool]] = {
@@ -49,10 +50,12 @@ class Rule:
     id: str
     status: Status
     #: one line; ``{rustc}``, ``{bindgen}``, ``{ld}`` are filled in with the versions found
+    #: (marked with ``N_()``, like the next two: :meth:`describe` translates it)
     summary: str
-    remedy: str
-    #: where the combination was seen failing
-    seen: str
+    #: what to do (in the active language: :attr:`remedy`)
+    remedy_msgid: str
+    #: where the combination was seen failing (in the active language: :attr:`seen`)
+    seen_msgid: str
     #: (tool, operator, version): every bound must hold
     versions: tuple[tuple[str, str, str], ...] = ()
     #: at least one of these kernel options is ``y``
@@ -86,9 +89,17 @@ class Rule:
                 return False
         return True
 
+    @property
+    def remedy(self) -> str:
+        return _(self.remedy_msgid)
+
+    @property
+    def seen(self) -> str:
+        return _(self.seen_msgid)
+
     def describe(self, combo: Combination) -> str:
         found = {tool: str(v) if v else "?" for tool, v in combo.tools.items()}
-        return self.summary.format_map(_Default(found))
+        return _(self.summary).format_map(_Default(found))
 
     def to_json(self, combo: Combination) -> dict[str, Any]:
         return {
@@ -116,16 +127,16 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="kernel-gcc-flags",
         status=Status.WARN,
-        summary=(
+        summary=N_(
             "the target kernel was configured by gcc-14 (CONFIG_CC_HAS_MIN_FUNCTION_ALIGNMENT) "
             "and kbuild passes -fmin-function-alignment, which gcc {gcc} rejects"
         ),
-        remedy=(
+        remedy_msgid=N_(
             "Build against the kernel kept in kdoctor's cache (`--kernel <series>`, `kdoctor "
             "test`): its tree leaves that option out for modules; or pass "
             "CONFIG_CC_HAS_MIN_FUNCTION_ALIGNMENT= on make's command line, or use gcc-14."
         ),
-        seen=(
+        seen_msgid=N_(
             "Debian 12 (gcc 12.2) building for trixie's 6.12.118+deb13 (the .mod.o step "
             "fails); bullseye's 5.10 (gcc-10) and bookworm's 6.1 build with gcc 12"
         ),
@@ -135,79 +146,85 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="ld-gc-sections-root",
         status=Status.FAIL,
-        summary=(
+        summary=N_(
             "ld {ld} rejects `ld -r --gc-sections` without a root on its command line "
             '("gc-sections requires either an entry or an undefined symbol"), and the '
             "module's Kbuild names none"
         ),
-        remedy=(
+        remedy_msgid=N_(
             "Name the entry points on the link command in the module's Kbuild: "
             "`-u init_module -u cleanup_module` after `--gc-sections` (binutils before 2.36 "
             "ignores a linker script's EXTERN there)."
         ),
-        seen="Debian 11: binutils 2.35.2 (2.40 on Debian 12 accepts it)",
+        seen_msgid=N_("Debian 11: binutils 2.35.2 (2.40 on Debian 12 accepts it)"),
         versions=(("ld", "<", "2.36"),),
         module_has=_LD_NO_ROOT,
     ),
     Rule(
         id="bindgen-unsafe-extern",
         status=Status.FAIL,
-        summary=(
+        summary=N_(
             "bindgen {bindgen} writes `unsafe extern` blocks that rustc {rustc} rejects "
             "(1.82 accepts them), and the module's build passes no --rust-target"
         ),
-        remedy=(
+        remedy_msgid=N_(
             "Pass `--rust-target=1.N` (the rustc's minor version) to bindgen, as kdoctor's "
             "hello-world does, or build with rustc 1.82 or newer."
         ),
-        seen="bindgen 0.71.1 (Debian 13) with rustc 1.63 (Debian 12): "
-        '"extern block cannot be declared unsafe"',
+        seen_msgid=N_(
+            "bindgen 0.71.1 (Debian 13) with rustc 1.63 (Debian 12): "
+            '"extern block cannot be declared unsafe"'
+        ),
         versions=(("bindgen", ">=", "0.70"), ("rustc", "<", "1.82")),
         module_lacks=r"--rust-target",
     ),
     Rule(
         id="rethunk-rustc",
         status=Status.WARN,
-        summary=(
+        summary=N_(
             "rustc {rustc} has no -Zfunction-return: on this CONFIG_RETHUNK kernel the "
             "module's returns stay plain `ret`s (objtool: 'naked' return); it loads without "
             "the return-thunk (Retbleed) mitigation"
         ),
-        remedy=(
+        remedy_msgid=N_(
             "Build with a rustc that lists -Zfunction-return (1.76 or newer; on Debian 12 the "
             "rustc-web packages, kdoctor's default there)."
         ),
-        seen="rustc 1.48 with Linux 5.10 (Debian 11), rustc 1.63 with Linux 6.1 (Debian 12)",
+        seen_msgid=N_(
+            "rustc 1.48 with Linux 5.10 (Debian 11), rustc 1.63 with Linux 6.1 (Debian 12)"
+        ),
         config_any=("CONFIG_RETHUNK", "CONFIG_MITIGATION_RETHUNK"),
         rustc_lacks="function-return",
     ),
     Rule(
         id="ibt-rustc",
         status=Status.WARN,
-        summary=(
+        summary=N_(
             "rustc {rustc} has no -Zcf-protection: on this CONFIG_X86_KERNEL_IBT kernel the "
             "module's functions lack ENDBR, and a CPU with indirect branch tracking faults "
             "when the kernel calls init_module (a VM without IBT does not show it)"
         ),
-        remedy="Build with a rustc that lists -Zcf-protection (1.63 and newer do).",
-        seen="Linux 6.12 (Debian 13) sets CONFIG_X86_KERNEL_IBT; rustc 1.48 lacks the option",
+        remedy_msgid=N_("Build with a rustc that lists -Zcf-protection (1.63 and newer do)."),
+        seen_msgid=N_(
+            "Linux 6.12 (Debian 13) sets CONFIG_X86_KERNEL_IBT; rustc 1.48 lacks the option"
+        ),
         config_any=("CONFIG_X86_KERNEL_IBT",),
         rustc_lacks="cf-protection",
     ),
     Rule(
         id="mitigation-rename",
         status=Status.WARN,
-        summary=(
+        summary=N_(
             "the module's build tests CONFIG_RETPOLINE/CONFIG_RETHUNK, which Linux 6.9 renamed "
             "CONFIG_MITIGATION_*: on this kernel those gates are off, so the module gets no "
             "retpolines or return thunks (objtool: 'indirect call found in "
             "MITIGATION_RETPOLINE build')"
         ),
-        remedy=(
+        remedy_msgid=N_(
             "Test both names in the module's Makefile, e.g. "
             "`ifneq ($(CONFIG_RETHUNK)$(CONFIG_MITIGATION_RETHUNK),)`."
         ),
-        seen="hello-world's first Makefile with Linux 6.12 (Debian 13)",
+        seen_msgid=N_("hello-world's first Makefile with Linux 6.12 (Debian 13)"),
         config_any=("CONFIG_MITIGATION_RETPOLINE", "CONFIG_MITIGATION_RETHUNK"),
         module_has=r"CONFIG_(?:RETPOLINE|RETHUNK)\b",
         module_lacks=r"CONFIG_MITIGATION_(?:RETPOLINE|RETHUNK)\b",

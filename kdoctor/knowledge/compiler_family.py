@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Optional
 
+from kdoctor.i18n import _
+
 #: the variables that choose the compiler or linker family
 VARIABLES = ("CC", "LD", "LLVM", "CONFIG_CC_IS_CLANG", "CONFIG_CC_IS_GCC", "CONFIG_LD_IS_LLD")
 
@@ -120,7 +122,7 @@ def read_overrides(name: str, text: str, *, read_by_kbuild: bool) -> list[Overri
     lines = logical_lines(text)
     values: dict[str, str] = {}
     exported: set[str] = set()
-    for _, line in lines:
+    for _number, line in lines:
         assign = _ASSIGN.match(line)
         if assign:
             prefix, variable, op, value = assign.groups()
@@ -136,7 +138,7 @@ def read_overrides(name: str, text: str, *, read_by_kbuild: bool) -> list[Overri
         if _MAKE.search(line):
             for match in _WORD.finditer(line):
                 variable, value = match.group(1), match.group(2)
-                found += _one(name, number, variable, value, "passed to make", values)
+                found += _one(name, number, variable, value, _("passed to make"), values)
             continue
         assign = _ASSIGN.match(line)
         if not assign or assign.group(2) not in VARIABLES:
@@ -145,9 +147,10 @@ def read_overrides(name: str, text: str, *, read_by_kbuild: bool) -> list[Overri
         if op == "?=" and variable in ("CC", "LD"):
             continue  # make defines CC and LD itself: ?= never applies
         if read_by_kbuild and variable != "LLVM":
-            found += _one(name, number, variable, value, f"assigned in {name}", values)
+            how = _("assigned in {file}").format(file=name)
+            found += _one(name, number, variable, value, how, values)
         elif variable == "LLVM" and (variable in exported or read_by_kbuild):
-            found += _one(name, number, variable, value, "exported to kbuild", values)
+            found += _one(name, number, variable, value, _("exported to kbuild"), values)
     return found
 
 

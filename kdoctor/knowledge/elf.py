@@ -6,27 +6,37 @@ from __future__ import annotations
 import struct
 from typing import Optional
 
+from kdoctor.i18n import N_, _
+
 ELF_MAGIC = b"\x7fELF"
 ET_REL = 1
+
+#: what an ELF file that is not relocatable is, by its type (``e_type``)
+_NOT_RELOCATABLE = {
+    2: N_("it is an executable, not a relocatable"),
+    3: N_("it is a shared object or executable, not a relocatable"),
+    4: N_("it is a core dump, not a relocatable"),
+}
 
 
 def module_problem(data: bytes) -> Optional[str]:
     """Why ``data`` is not a kernel module (None when it is one)."""
     if len(data) < 64 or not data.startswith(ELF_MAGIC):
-        return "it is not an ELF file (no ELF magic)"
+        return _("it is not an ELF file (no ELF magic)")
     klass, order = data[4], data[5]
     if klass not in (1, 2) or order not in (1, 2):
-        return "its ELF header is damaged"
+        return _("its ELF header is damaged")
     end = "<" if order == 1 else ">"
     (e_type,) = struct.unpack_from(end + "H", data, 16)
     if e_type != ET_REL:
-        kinds = {2: "an executable", 3: "a shared object or executable", 4: "a core dump"}
-        return f"it is {kinds.get(e_type, f'an ELF file of type {e_type}')}, not a relocatable"
+        if e_type in _NOT_RELOCATABLE:
+            return _(_NOT_RELOCATABLE[e_type])
+        return _("it is an ELF file of type {type}, not a relocatable").format(type=e_type)
     names = _section_names(data, end, klass == 2)
     if names is None:
-        return "its section headers are damaged or truncated"
+        return _("its section headers are damaged or truncated")
     if ".modinfo" not in names:
-        return "it is an ELF object without a .modinfo section (not built by kbuild)"
+        return _("it is an ELF object without a .modinfo section (not built by kbuild)")
     return None
 
 

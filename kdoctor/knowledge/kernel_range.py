@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from kdoctor.i18n import _
+
 Version3 = tuple[int, int, int]
 
 #: a build script that never names the kernel declares no kernel range
@@ -98,7 +100,7 @@ class KernelRange:
             parts.append(f"{'>=' if self.low.inclusive else '>'} {shown(self.low.version)}")
         if self.high:
             parts.append(f"{'<=' if self.high.inclusive else '<'} {shown(self.high.version)}")
-        return "Linux " + ", ".join(parts) if parts else "any kernel"
+        return "Linux " + ", ".join(parts) if parts else _("any kernel")
 
     def to_json(self) -> dict[str, object]:
         def bound(b: Optional[Bound]) -> Optional[dict[str, object]]:

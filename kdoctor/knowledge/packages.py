@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Optional
 
+from kdoctor.i18n import _
 from kdoctor.model.context import DISTRO_RUST_CHOICES as _DISTRO_RUST_CHOICES
 from kdoctor.model.context import Context
 from kdoctor.model.need import Package
@@ -199,11 +200,11 @@ def unpackaged_kernel(release: str) -> Optional[str]:
     (WSL2's, a cloud microVM's, a self-built one); None for an ordinary release."""
     lowered = release.lower()
     if "microsoft-standard" in lowered or "wsl" in lowered:
-        return "a WSL2 kernel supplied by Microsoft"
+        return _("a WSL2 kernel supplied by Microsoft")
     if "-fc-" in lowered or "firecracker" in lowered:
-        return "a Firecracker/cloud microVM kernel supplied by the host"
+        return _("a Firecracker/cloud microVM kernel supplied by the host")
     if lowered.endswith("+") or "-dirty" in lowered:
-        return "a self-built kernel"
+        return _("a self-built kernel")
     return None
 
 

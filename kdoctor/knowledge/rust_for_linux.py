@@ -21,6 +21,8 @@ import re
 from collections.abc import Mapping
 from typing import Optional
 
+from kdoctor.i18n import _
+
 _TARGET_SPEC = re.compile(r"--target=\$\(objtree\)/(\S+?\.json)")
 _EXTERN = re.compile(r"--extern\s+([A-Za-z_]\w*)")
 _RUSTC_TEXT = re.compile(rb"rustc (\d+\.\d+\.\d+(?:-[\w.]+)?(?: \([0-9a-f]+ \d{4}-\d\d-\d\d\))?)")
@@ -82,16 +84,16 @@ def same_version(kernel: str, chosen: str) -> bool:
 def options_text(distro_id: str, bundled_dir: str) -> str:
     """The real ways to build a Rust-for-Linux module when the target kernel cannot."""
     stock = (
-        "Debian's stock kernels are built without it"
+        _("Debian's stock kernels are built without it")
         if distro_id == "debian"
-        else "distribution kernels are usually built without it"
+        else _("distribution kernels are usually built without it")
     )
-    return (
-        f"A Rust-for-Linux module builds only against a kernel built with CONFIG_RUST=y and its "
-        f"rust/ artefacts ({stock}). Options: (1) build a kernel with CONFIG_RUST=y (and "
-        "boot it, or test in a VM booting it) and point KDIR at its build tree; (2) use a "
+    return _(
+        "A Rust-for-Linux module builds only against a kernel built with CONFIG_RUST=y and its "
+        "rust/ artefacts ({stock}). Options: (1) build a kernel with CONFIG_RUST=y (and boot "
+        "it, or test in a VM booting it) and point KDIR at its build tree; (2) use a "
         "distribution that ships the Rust artefacts of its kernels (Ubuntu's "
         "linux-lib-rust-<release> package); or (3) write the module in the kbuild-rustc style "
-        f"of the bundled module ({bundled_dir}), which builds against this kernel's ordinary "
+        "of the bundled module ({bundled_dir}), which builds against this kernel's ordinary "
         "headers."
-    )
+    ).format(stock=stock, bundled_dir=bundled_dir)

@@ -11,32 +11,37 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Optional
 
+from kdoctor.i18n import N_, _
+
 #: characters make or a shell treat as syntax, by what they would do
 _SYNTAX = {
-    "$": "make and the shell expand it",
-    "`": "the shell runs what it quotes",
-    ";": "the shell starts another command after it",
-    "|": "the shell pipes into another command",
-    "&": "the shell starts another command after it",
-    "<": "the shell redirects input",
-    ">": "the shell redirects output",
-    "(": "the shell or make group with it",
-    ")": "the shell or make group with it",
-    "{": "the shell expands it",
-    "}": "the shell expands it",
-    "'": "it is a shell quote",
-    '"': "it is a shell quote",
-    "\\": "it escapes the next character",
-    "#": "make and the shell read a comment from it",
-    "*": "the shell expands it as a pattern",
-    "?": "the shell expands it as a pattern",
-    "[": "the shell expands it as a pattern",
-    "]": "the shell expands it as a pattern",
-    "!": "the shell expands history with it",
+    "$": N_("make and the shell expand it"),
+    "`": N_("the shell runs what it quotes"),
+    ";": N_("the shell starts another command after it"),
+    "|": N_("the shell pipes into another command"),
+    "&": N_("the shell starts another command after it"),
+    "<": N_("the shell redirects input"),
+    ">": N_("the shell redirects output"),
+    "(": N_("the shell or make group with it"),
+    ")": N_("the shell or make group with it"),
+    "{": N_("the shell expands it"),
+    "}": N_("the shell expands it"),
+    "'": N_("it is a shell quote"),
+    '"': N_("it is a shell quote"),
+    "\\": N_("it escapes the next character"),
+    "#": N_("make and the shell read a comment from it"),
+    "*": N_("the shell expands it as a pattern"),
+    "?": N_("the shell expands it as a pattern"),
+    "[": N_("the shell expands it as a pattern"),
+    "]": N_("the shell expands it as a pattern"),
+    "!": N_("the shell expands history with it"),
 }
 
 #: variables whose value may be several words (``CC="ccache gcc"`` is a kbuild idiom)
 WORD_LISTS = frozenset({"CC"})
+
+#: the name :func:`describe` and :func:`remedy` are given for the module's own directory
+MODULE_DIRECTORY = "module directory"
 
 #: the check that reports a bad value of each variable
 OWNER = {
@@ -48,10 +53,11 @@ OWNER = {
     "BINDGEN": "bindgen",
     "RUSTC": "toolchain",
     "RUSTUP_TOOLCHAIN": "toolchain",
-    "module directory": "kbuild-cmd",
+    MODULE_DIRECTORY: "kbuild-cmd",
 }
 
-ALLOWED = "letters, digits, and / . _ - + , : @ = ~ %"
+#: what a plain value may hold (translate at use: ``_(ALLOWED)``)
+ALLOWED = N_("letters, digits, and / . _ - + , : @ = ~ %")
 
 
 def unsafe_reason(value: str, *, words: bool = False) -> Optional[str]:
@@ -59,32 +65,46 @@ def unsafe_reason(value: str, *, words: bool = False) -> Optional[str]:
     (``words``: spaces between words are allowed too)."""
     for char in value:
         if char in _SYNTAX:
-            return f"it contains {char!r}: {_SYNTAX[char]}"
+            return _("it contains {char}: {effect}").format(
+                char=repr(char), effect=_(_SYNTAX[char])
+            )
         if ord(char) < 0x20 or ord(char) == 0x7F:
-            return f"it contains a control character ({char!r})"
+            return _("it contains a control character ({char})").format(char=repr(char))
         if char.isspace() and not (words and char == " "):
-            return "it contains a space, and kbuild cannot build with a path that has one"
+            return _("it contains a space, and kbuild cannot build with a path that has one")
     return None
 
 
 def describe(name: str, value: str, reason: str, origin: str = "") -> str:
     """One sentence naming the variable, its value, where it came from and the reason."""
-    source = f" (from {origin})" if origin else ""
-    return f"{name}={value!r}{source} is refused: {reason}"
+    shown = _("module directory") if name == MODULE_DIRECTORY else name
+    sentence = (
+        _("{setting} (from {origin}) is refused: {reason}")
+        if origin
+        else _("{setting} is refused: {reason}")
+    )
+    return sentence.format(setting=f"{shown}={value!r}", origin=origin, reason=reason)
 
 
 def remedy(name: str) -> str:
-    if name == "module directory":
-        return (
-            "Move the module to a directory whose path is a plain path "
-            f"({ALLOWED}), or pass such a copy with --module-dir."
+    if name == MODULE_DIRECTORY:
+        return _(
+            "Move the module to a directory whose path is a plain path ({allowed}), or pass such "
+            "a copy with --module-dir."
+        ).format(allowed=_(ALLOWED))
+    sentence = (
+        _(
+            "Set {name} to a plain command or path ({allowed}, spaces between words), in the "
+            "environment or kdoctor's settings file; for a path with a space, make a symlink "
+            "without one and use that."
         )
-    return (
-        f"Set {name} to a plain command or path ({ALLOWED}"
-        + (", spaces between words" if name in WORD_LISTS else "")
-        + "), in the environment or kdoctor's settings file; "
-        "for a path with a space, make a symlink without one and use that."
+        if name in WORD_LISTS
+        else _(
+            "Set {name} to a plain command or path ({allowed}), in the environment or kdoctor's "
+            "settings file; for a path with a space, make a symlink without one and use that."
+        )
     )
+    return sentence.format(name=name, allowed=_(ALLOWED))
 
 
 def unsafe_items(values: Mapping[str, str]) -> list[tuple[str, str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from kdoctor.i18n import _
 from kdoctor.knowledge.rust_dist import RUST_HOST
 
 _LOCK = re.compile(
@@ -41,37 +42,42 @@ def explain_step_failure(output: str, display: str) -> Optional[str]:
     """A sentence naming the cause and the next step, or None when the cause is not recognised."""
     dpkg = _DPKG.search(output)
     if dpkg:
-        return (
+        return _(
             "A previous package installation was interrupted halfway. Rerun kdoctor fix; it "
-            f"finishes it first ({dpkg.group(1)})."
-        )
+            "finishes it first ({command})."
+        ).format(command=dpkg.group(1))
     lock = _LOCK.search(output)
     if lock:
         who = _HOLDER.search(output)
-        holder = ""
-        if who:
-            holder = f" (process {who.group(1)}{', ' + who.group(2) if who.group(2) else ''})"
-        return (
-            f"Another package manager holds the lock{holder} and did not release it in time. "
-            "Wait for it (an automatic update, or another apt) to finish, then rerun kdoctor fix."
+        if who is None:
+            return _(
+                "Another package manager holds the lock and did not release it in time. Wait for "
+                "it (an automatic update, or another apt) to finish, then rerun kdoctor fix."
+            )
+        holder = (_("process {pid}, {name}") if who.group(2) else _("process {pid}")).format(
+            pid=who.group(1), name=who.group(2) or ""
         )
+        return _(
+            "Another package manager holds the lock ({holder}) and did not release it in time. "
+            "Wait for it (an automatic update, or another apt) to finish, then rerun kdoctor fix."
+        ).format(holder=holder)
     rustup = _rustup_download(output, display)
     if rustup:
         return rustup
     net = _NETWORK.search(output)
     if net:
-        what = next((g for g in net.groups()[1:] if g), None) or "the package mirror"
-        return (
-            f"The network is not reachable: could not fetch from {what} while running "
-            f"`{display}`. Check the connection or the mirror in your sources, then rerun "
+        what = next((g for g in net.groups()[1:] if g), None) or _("the package mirror")
+        return _(
+            "The network is not reachable: could not fetch from {source} while running "
+            "`{command}`. Check the connection or the mirror in your sources, then rerun "
             "kdoctor fix (nothing half-done is left behind)."
-        )
+        ).format(source=what, command=display)
     unknown = _UNKNOWN_PKG.search(output)
     if unknown:
-        return (
-            f"The package manager does not know {unknown.group(1)}. Refresh the package lists "
+        return _(
+            "The package manager does not know {package}. Refresh the package lists "
             "(kdoctor fix does when a package is unknown) or enable the repository that has it."
-        )
+        ).format(package=unknown.group(1))
     return None
 
 
@@ -85,9 +91,9 @@ def _rustup_download(output: str, display: str) -> Optional[str]:
     named = _RUSTUP_TOOLCHAIN.search(display) or _RUSTUP_FOR.search(output)
     toolchain = next((g for g in named.groups() if g), None) if named else None
     host = next((h for h in _URL_HOST.findall(output) if h.endswith("rust-lang.org")), RUSTUP_HOST)
-    return (
-        f"rustup could not download {toolchain or 'the toolchain'} from {host}: the network "
-        f"cannot reach it (while running `{display}`). Build with the distribution's Rust "
-        "instead: `kdoctor fix --rust distro` (or rerun kdoctor fix once the network is back; "
-        "nothing half-done is left behind)."
-    )
+    return _(
+        "rustup could not download {toolchain} from {host}: the network cannot reach it (while "
+        "running `{command}`). Build with the distribution's Rust instead: `kdoctor fix --rust "
+        "distro` (or rerun kdoctor fix once the network is back; nothing half-done is left "
+        "behind)."
+    ).format(toolchain=toolchain or _("the toolchain"), host=host, command=display)
