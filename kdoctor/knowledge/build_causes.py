@@ -147,6 +147,7 @@ def _rustc_error(match: re.Match[str], _log: str) -> Explanation:
 
 def _cargo_failed(match: re.Match[str], log: str) -> Explanation:
     causes = re.findall(r"Caused by:\n\s+(\S[^\n]*)", log[match.end() :])
+    # Translators: {what} is cargo's own words after "failed to"
     cause = _("cargo failed to {what} (cause: {cause})") if causes else _("cargo failed to {what}")
     return Explanation(
         "cargo",

@@ -44,6 +44,7 @@ GONE_TARGETS = {
     for t in (
         GoneTarget(
             "x86_64-linux-kernel",
+            # Translators: follows "it was" in the module-target check: "... it was {fate}"
             N_(
                 "renamed x86_64-unknown-none-linuxkernel in December 2020 (rust-lang/rust#77916, "
                 "Rust 1.50) and removed altogether in November 2022 (rust-lang/rust#104015, "
@@ -81,6 +82,7 @@ class _Translated(Mapping[str, str]):
 #: target-spec JSON fields later rustc rejects, and what replaced them (in the active language)
 RENAMED_SPEC_FIELDS: Mapping[str, str] = _Translated(
     {
+        # Translators: what replaced a target-spec field, shown in parentheses
         "eliminate-frame-pointer": N_('frame-pointer ("always" where it was false)'),
         "target-c-int-width": N_("an integer, no longer a string"),
         "target-pointer-width": N_("an integer, no longer a string"),

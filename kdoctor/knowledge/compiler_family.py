@@ -138,6 +138,7 @@ def read_overrides(name: str, text: str, *, read_by_kbuild: bool) -> list[Overri
         if _MAKE.search(line):
             for match in _WORD.finditer(line):
                 variable, value = match.group(1), match.group(2)
+                # Translators: how a build file forces a compiler, in parentheses
                 found += _one(name, number, variable, value, _("passed to make"), values)
             continue
         assign = _ASSIGN.match(line)

@@ -100,6 +100,7 @@ class KernelRange:
             parts.append(f"{'>=' if self.low.inclusive else '>'} {shown(self.low.version)}")
         if self.high:
             parts.append(f"{'<=' if self.high.inclusive else '<'} {shown(self.high.version)}")
+        # Translators: the kernels a module accepts: "the module accepts any kernel"
         return "Linux " + ", ".join(parts) if parts else _("any kernel")
 
     def to_json(self) -> dict[str, object]:

@@ -200,6 +200,7 @@ def unpackaged_kernel(release: str) -> Optional[str]:
     (WSL2's, a cloud microVM's, a self-built one); None for an ordinary release."""
     lowered = release.lower()
     if "microsoft-standard" in lowered or "wsl" in lowered:
+        # Translators: a kind of kernel, used as "{kind}, no package provides its headers"
         return _("a WSL2 kernel supplied by Microsoft")
     if "-fc-" in lowered or "firecracker" in lowered:
         return _("a Firecracker/cloud microVM kernel supplied by the host")

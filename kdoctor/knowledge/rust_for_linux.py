@@ -84,6 +84,7 @@ def same_version(kernel: str, chosen: str) -> bool:
 def options_text(distro_id: str, bundled_dir: str) -> str:
     """The real ways to build a Rust-for-Linux module when the target kernel cannot."""
     stock = (
+        # Translators: shown in parentheses after "its rust/ artefacts"; "it" is CONFIG_RUST
         _("Debian's stock kernels are built without it")
         if distro_id == "debian"
         else _("distribution kernels are usually built without it")

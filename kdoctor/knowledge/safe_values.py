@@ -57,6 +57,7 @@ OWNER = {
 }
 
 #: what a plain value may hold (translate at use: ``_(ALLOWED)``)
+# Translators: the characters themselves stay as they are
 ALLOWED = N_("letters, digits, and / . _ - + , : @ = ~ %")
 
 
@@ -77,6 +78,7 @@ def unsafe_reason(value: str, *, words: bool = False) -> Optional[str]:
 
 def describe(name: str, value: str, reason: str, origin: str = "") -> str:
     """One sentence naming the variable, its value, where it came from and the reason."""
+    # Translators: the name of a refused value: "module directory='/a b' is refused"
     shown = _("module directory") if name == MODULE_DIRECTORY else name
     sentence = (
         _("{setting} (from {origin}) is refused: {reason}")

@@ -54,6 +54,7 @@ def explain_step_failure(output: str, display: str) -> Optional[str]:
                 "Another package manager holds the lock and did not release it in time. Wait for "
                 "it (an automatic update, or another apt) to finish, then rerun kdoctor fix."
             )
+        # Translators: who holds the lock, in parentheses; {name} is a program
         holder = (_("process {pid}, {name}") if who.group(2) else _("process {pid}")).format(
             pid=who.group(1), name=who.group(2) or ""
         )
@@ -66,6 +67,7 @@ def explain_step_failure(output: str, display: str) -> Optional[str]:
         return rustup
     net = _NETWORK.search(output)
     if net:
+        # Translators: stands where a host name would be: "could not fetch from {source}"
         what = next((g for g in net.groups()[1:] if g), None) or _("the package mirror")
         return _(
             "The network is not reachable: could not fetch from {source} while running "
@@ -91,9 +93,11 @@ def _rustup_download(output: str, display: str) -> Optional[str]:
     named = _RUSTUP_TOOLCHAIN.search(display) or _RUSTUP_FOR.search(output)
     toolchain = next((g for g in named.groups() if g), None) if named else None
     host = next((h for h in _URL_HOST.findall(output) if h.endswith("rust-lang.org")), RUSTUP_HOST)
+    # Translators: stands for a toolchain name: "could not download {toolchain}"
+    name = toolchain or _("the toolchain")
     return _(
         "rustup could not download {toolchain} from {host}: the network cannot reach it (while "
         "running `{command}`). Build with the distribution's Rust instead: `kdoctor fix --rust "
         "distro` (or rerun kdoctor fix once the network is back; nothing half-done is left "
         "behind)."
-    ).format(toolchain=toolchain or _("the toolchain"), host=host, command=display)
+    ).format(toolchain=name, host=host, command=display)
