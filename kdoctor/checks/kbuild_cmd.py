@@ -86,7 +86,7 @@ class KbuildCmdCheck(Check):
                 **details,
             )
         if first is None:
-            if kbuild.note and kbuild.note.startswith("too complex"):
+            if kbuild.note and kbuild.too_complex:
                 return self.finding(
                     Status.WARN,
                     f"{os.path.basename(kbuild.path)} is {kbuild.note}: its members are unknown",

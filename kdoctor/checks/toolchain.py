@@ -212,7 +212,7 @@ class ToolchainCheck(Check):
             f"{chosen.version} ({chosen.rustc})" if chosen.version else chosen.rustc
         )
         broken = chosen.rustc is None or chosen.version is None
-        too_old = not broken and any("too old" in p for p in chosen.problems)
+        too_old = not broken and chosen.too_old
         if chosen.source == "rustup":  # the module pins nothing; rustup selects a toolchain
             if broken or too_old:
                 return self.finding(

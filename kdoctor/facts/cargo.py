@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
 from kdoctor.facts.rust import PROBE_ENV, RUSTC_TIMEOUT, is_rustup_shim, rust_toolchain
+from kdoctor.i18n import _
 from kdoctor.knowledge.cargo import cargo_release, first_error, is_nightly_cargo
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def cargo_env(facts: Facts) -> dict[str, str]:
 def chosen_cargo(facts: Facts) -> CargoChoice:
     system = facts.system
     toolchain = facts.of(rust_toolchain)
-    path, reason = None, "no cargo on PATH"
+    path, reason = None, _("no cargo on PATH")
     wanted = facts.ctx.env.get("CARGO") or system.env.get("CARGO")
     sibling = (
         system.which(os.path.join(os.path.dirname(toolchain.rustc), "cargo"))
@@ -77,17 +78,23 @@ def chosen_cargo(facts: Facts) -> CargoChoice:
         else None
     )
     if wanted:
-        path, reason = system.which(wanted), f"CARGO={wanted} is set"
+        path, reason = system.which(wanted), _("{setting} is set").format(setting=f"CARGO={wanted}")
         if path is None:
-            return CargoChoice(None, reason, problem=f"CARGO={wanted}: command not found")
+            problem = _("{setting}: command not found").format(setting=f"CARGO={wanted}")
+            return CargoChoice(None, reason, problem=problem)
     elif sibling:
-        path, reason = sibling, f"next to the chosen rustc ({toolchain.rustc})"
+        path = sibling
+        reason = _("next to the chosen rustc ({rustc})").format(rustc=toolchain.rustc)
     else:
         path = system.which("cargo")
         if path is not None:
-            reason = f"the first on PATH (none next to {toolchain.rustc or 'a rustc'})"
+            reason = (
+                _("the first on PATH (none next to {rustc})").format(rustc=toolchain.rustc)
+                if toolchain.rustc
+                else _("the first on PATH (none next to a rustc)")
+            )
     if path is None:
-        return CargoChoice(None, reason, problem="no cargo was found")
+        return CargoChoice(None, reason, problem=_("no cargo was found"))
     env = cargo_env(facts)
     probe = system.probe([path, "--version"], timeout=CARGO_TIMEOUT, env={**PROBE_ENV, **env})
     proxy = is_rustup_shim(system, path)
@@ -113,16 +120,17 @@ def cargo_xbuild(facts: Facts) -> tuple[bool, str]:
     cargo = facts.of(chosen_cargo)
     binary = system.which("cargo-xbuild")
     if binary is not None:
-        return True, f"cargo-xbuild is at {binary}"
+        return True, _("cargo-xbuild is at {path}").format(path=binary)
     if not cargo.usable or cargo.path is None:
-        return False, "no usable cargo to ask"
+        return False, _("no usable cargo to ask")
     probe = system.probe(
         [cargo.path, "xbuild", "--version"],
         timeout=CARGO_TIMEOUT,
         env={**PROBE_ENV, **cargo.env},
     )
     if probe.ok:
-        return True, probe.stdout.strip().splitlines()[0] if probe.stdout.strip() else "answers"
+        # Translators: what says that `cargo xbuild` runs, when it printed nothing
+        return True, probe.stdout.strip().splitlines()[0] if probe.stdout.strip() else _("answers")
     return False, first_error(probe.output) or probe.describe_failure()
 
 

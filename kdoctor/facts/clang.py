@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from packaging.version import Version
 
+from kdoctor.i18n import _
 from kdoctor.knowledge import versions
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
@@ -56,7 +57,7 @@ def clang_version(facts: Facts) -> ClangVersion:
     probe = facts.system.probe([path, "--version"])
     version = versions.clang_version(probe.output) if probe.ok else None
     if version is None:
-        reason = probe.describe_failure() if not probe.ok else "unrecognised --version output"
+        reason = probe.describe_failure() if not probe.ok else _("unrecognised --version output")
         return ClangVersion(path, None, reason)
     return ClangVersion(path, version, None)
 

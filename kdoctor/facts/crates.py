@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from kdoctor.facts.cargo import CARGO_TIMEOUT, chosen_cargo
 from kdoctor.facts.module import module_info
 from kdoctor.facts.rust import rust_toolchain
+from kdoctor.i18n import _
 from kdoctor.knowledge.cargo import (
     CRATES_INDEX,
     DEBIAN_REGISTRY,
@@ -224,17 +225,15 @@ def _offers(facts: Facts, dependencies: tuple[Dependency, ...]) -> tuple[Offer, 
 
 def _reachable(facts: Facts, env: dict[str, str]) -> tuple[Optional[bool], str]:
     if env.get("CARGO_NET_OFFLINE", "").lower() in ("1", "true"):
-        return False, "CARGO_NET_OFFLINE tells cargo to stay offline"
+        return False, _("CARGO_NET_OFFLINE tells cargo to stay offline")
     if facts.system.which("curl") is None:
-        return None, f"not asked (no curl to reach {CRATES_INDEX})"
+        return None, _("not asked (no curl to reach {url})").format(url=CRATES_INDEX)
     argv = ["curl", "-sS", "-o", "/dev/null", "-I", "-m", str(int(REACH_TIMEOUT)), CRATES_INDEX]
     probe = facts.system.probe(argv, timeout=REACH_TIMEOUT + 2)
     if probe.ok:
-        return True, f"{CRATES_INDEX} answered"
-    return (
-        False,
-        f"{CRATES_INDEX} did not answer ({first_error(probe.output) or probe.describe_failure()})",
-    )
+        return True, _("{url} answered").format(url=CRATES_INDEX)
+    said = first_error(probe.output) or probe.describe_failure()
+    return False, _("{url} did not answer ({error})").format(url=CRATES_INDEX, error=said)
 
 
 def crate_state(facts: Facts) -> Optional[CrateState]:
@@ -306,13 +305,20 @@ def _std(
     else:
         std = Resolution(
             False,
-            error="cargo fetches them from crates.io (build-std ignores the sources' vendor/ "
-            "unless crates.io is replaced)",
+            error=_(
+                "cargo fetches them from crates.io (build-std ignores the sources' vendor/ "
+                "unless crates.io is replaced)"
+            ),
             unresolved=(missing[0].rsplit("-", 1)[0], None, None) if missing else None,
         )
     vendored = (
         Resolution(True, crates=len(crates))
         if crates
-        else Resolution(False, error=f"{library} has no vendor/ directory (rustup's rust-src)")
+        else Resolution(
+            False,
+            error=_("{library} has no vendor/ directory (rustup's rust-src)").format(
+                library=library
+            ),
+        )
     )
     return library, std, vendored

@@ -53,6 +53,7 @@ from kdoctor.facts.kernel import (
 from kdoctor.facts.kernel import (
     release_key as release_key,
 )
+from kdoctor.i18n import _
 from kdoctor.machine.system import System
 
 #: the static reader's limits: references followed and characters produced per expansion
@@ -78,6 +79,9 @@ class Kbuild:
     evaluated: Optional[dict[str, list[str]]] = None
     #: how the modules were read when not by make, or what make was not shown
     note: Optional[str] = None
+    #: its modules could not be told for sure: too complex for make, or for the static reader
+    #: (``note`` says why)
+    too_complex: bool = False
 
     @property
     def evaluated_by_make(self) -> bool:
@@ -97,12 +101,12 @@ class Kbuild:
                 return match.group(0)
             budget[0] -= 1
             if budget[0] < 0:
-                raise TooComplex(f"more than {MAX_EXPANSIONS} variable references")
+                raise TooComplex(_("more than {n} variable references").format(n=MAX_EXPANSIONS))
             return self.expand(self.variables[name], depth + 1, budget)
 
         result = REFERENCE.sub(one, value)
         if len(result) > MAX_EXPANDED:
-            raise TooComplex(f"a value expands past {MAX_EXPANDED} characters")
+            raise TooComplex(_("a value expands past {n} characters").format(n=MAX_EXPANDED))
         return result
 
     def modules(self) -> dict[str, list[str]]:
@@ -206,15 +210,22 @@ def read_kbuild(
     text = system.read_text(path) or ""
     parsed = parse_kbuild(text, path)
     result = evaluate(system, text, module_dir, kdir=kdir, release=release)
-    dropped = f"left out: {'; '.join(result.dropped)}" if result.dropped else None
+    dropped = (
+        _("left out: {lines}").format(lines="; ".join(result.dropped)) if result.dropped else None
+    )
     if result.modules is not None:
         return replace(parsed, evaluated=result.modules, note=dropped)
-    note = f"{result.problem}; read without make (every conditional branch counts)"
+    note = _("{problem}; read without make (every conditional branch counts)").format(
+        problem=result.problem
+    )
     try:
         parsed.static_modules()
     except TooComplex as error:
-        note = f"too complex to evaluate ({result.problem}; {error})"
-    return replace(parsed, note=note)
+        note = _("too complex to evaluate ({problem}; {error})").format(
+            problem=result.problem, error=error
+        )
+        return replace(parsed, note=note, too_complex=True)
+    return replace(parsed, note=note, too_complex=result.too_complex)
 
 
 def cmd_file_for(module_dir: str, obj: str) -> str:

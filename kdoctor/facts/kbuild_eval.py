@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from kdoctor.i18n import _
 from kdoctor.machine.system import System
 
 MAKE_TIMEOUT = 10.0
@@ -65,14 +66,16 @@ class Evaluation:
     problem: Optional[str] = None
     #: what was left out of the evaluated text (include lines, shell commands)
     dropped: tuple[str, ...] = ()
+    #: make could not tell because the text is too big or too slow for it (``problem`` says how)
+    too_complex: bool = False
 
 
 def sanitise(text: str) -> tuple[Optional[str], tuple[str, ...], Optional[str]]:
     """(the text make may read, what was dropped, why it cannot be evaluated at all)."""
     if _EVAL.search(text):
-        return None, (), "it uses $(eval ...), which kdoctor does not let make evaluate"
+        return None, (), _("it uses $(eval ...), which kdoctor does not let make evaluate")
     if _CALL_COMPUTED.search(text) or _CALL_DANGEROUS.search(text):
-        return None, (), "it calls a computed or command-running function through $(call ...)"
+        return None, (), _("it calls a computed or command-running function through $(call ...)")
     dropped: list[str] = []
     lines: list[str] = []
     for line in text.splitlines():
@@ -139,12 +142,13 @@ def evaluate(
 ) -> Evaluation:
     """``text`` (the module's Kbuild or Makefile) evaluated by make, as kbuild would read it."""
     if system.which("make") is None:
-        return Evaluation(None, "make is not installed")
+        return Evaluation(None, _("make is not installed"))
     clean, dropped, refused = sanitise(text)
     if clean is None:
-        return Evaluation(None, f"not evaluated with make: {refused}")
+        return Evaluation(None, _("not evaluated with make: {why}").format(why=refused))
     if len(clean) > MAX_TEXT:
-        return Evaluation(None, f"too complex to evaluate: {len(clean)} characters", dropped)
+        too_long = _("too complex to evaluate: {n} characters").format(n=len(clean))
+        return Evaluation(None, too_long, dropped, too_complex=True)
     cwd = kdir if kdir and system.is_dir(kdir) else module_dir
     env = {"MAKEFILES": "", "MAKEFLAGS": "", "MFLAGS": "", "GNUMAKEFLAGS": "", "MAKELEVEL": ""}
     probe = system.probe(
@@ -154,11 +158,16 @@ def evaluate(
         env=env,
     )
     if probe.timed_out:
-        return Evaluation(None, f"too complex to evaluate: make ran past {MAKE_TIMEOUT:g} s")
+        too_slow = _("too complex to evaluate: make ran past {seconds} s").format(
+            seconds=f"{MAKE_TIMEOUT:g}"
+        )
+        return Evaluation(None, too_slow, too_complex=True)
     if len(probe.stdout) + len(probe.stderr) > MAX_OUTPUT:
-        return Evaluation(None, "too complex to evaluate: make printed too much", dropped)
+        too_much = _("too complex to evaluate: make printed too much")
+        return Evaluation(None, too_much, dropped, too_complex=True)
     if not probe.ok:
-        return Evaluation(None, f"make could not evaluate it: {probe.describe_failure()}", dropped)
+        failed = _("make could not evaluate it: {error}").format(error=probe.describe_failure())
+        return Evaluation(None, failed, dropped)
     return Evaluation(parse_output(probe.stdout), None, dropped)
 
 
@@ -168,7 +177,7 @@ def parse_output(stdout: str) -> dict[str, list[str]]:
     for line in stdout.splitlines():
         if not line.startswith(MARKER + " "):
             continue
-        obj, _, rest = line[len(MARKER) + 1 :].partition(" :")
+        obj, _sep, rest = line[len(MARKER) + 1 :].partition(" :")
         obj = obj.strip()
         name = os.path.basename(obj)[: -len(".o")]
         members: list[str] = []

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Optional
 from packaging.version import Version
 
 from kdoctor.facts.tools import kernel_config
+from kdoctor.i18n import _
 from kdoctor.knowledge import versions
 from kdoctor.knowledge.kernel_release import kdir_release, kdir_uts_release, release_key
 from kdoctor.machine.system import System
@@ -121,7 +122,9 @@ def member_cmd_reading(
     found = kdir_release(system, kdir) or release
     version = versions.parse(found)
     shown = str(version) if version else None
-    name = f"Linux {version}" if version else f"the target kernel ({found})"
+    name = (
+        f"Linux {version}" if version else _("the target kernel ({release})").format(release=found)
+    )
     config = kernel_config(system, kdir)
     modversions = config.get("CONFIG_MODVERSIONS") == "y"
     srcversion_all = config.get("CONFIG_MODULE_SRCVERSION_ALL") == "y"
@@ -130,34 +133,48 @@ def member_cmd_reading(
         if modversions and _SYMVERS_INTO_CMD.search(build):
             return CmdReading(
                 True,
-                f"{name} records symbol CRCs in .cmd files (scripts/Makefile.build) and "
-                "modpost reads them for every member object (CONFIG_MODVERSIONS=y)",
+                _(
+                    "{kernel} records symbol CRCs in .cmd files (scripts/Makefile.build) and "
+                    "modpost reads them for every member object (CONFIG_MODVERSIONS=y)"
+                ).format(kernel=name),
             )
-        return CmdReading(None, f"could not tell the version of {name}")
+        return CmdReading(None, _("could not tell the version of {kernel}").format(kernel=name))
     if version < FATAL_SINCE:
         return CmdReading(
             False,
-            f"{name} only warns about a missing member .cmd file (fatal since 5.8)",
+            _("{kernel} only warns about a missing member .cmd file (fatal since 5.8)").format(
+                kernel=name
+            ),
             shown,
         )
     if version >= CRCS_IN_CMD_SINCE and modversions:
         return CmdReading(
             True,
-            f"{name} modpost reads symbol CRCs from every member object's .cmd file "
-            "(CONFIG_MODVERSIONS=y, Linux 5.19+)",
+            _(
+                "{kernel} modpost reads symbol CRCs from every member object's .cmd file "
+                "(CONFIG_MODVERSIONS=y, Linux 5.19+)"
+            ).format(kernel=name),
             shown,
         )
     if srcversion_all or module_has_version:
-        cause = "CONFIG_MODULE_SRCVERSION_ALL=y" if srcversion_all else "the module has a version"
+        cause = (
+            "CONFIG_MODULE_SRCVERSION_ALL=y" if srcversion_all else _("the module has a version")
+        )
         return CmdReading(
             True,
-            f"{name} modpost checksums every member object's sources, listed in its .cmd file, "
-            f"for srcversion ({cause}; a missing one is fatal since 5.8)",
+            _(
+                "{kernel} modpost checksums every member object's sources, listed in its .cmd "
+                "file, for srcversion ({cause}; a missing one is fatal since 5.8)"
+            ).format(kernel=name, cause=cause),
             shown,
         )
-    needs = "CONFIG_MODVERSIONS (5.19+) or srcversion"
     return CmdReading(
-        False, f"{name} reads member .cmd files only for {needs}, and neither applies", shown
+        False,
+        _(
+            "{kernel} reads member .cmd files only for CONFIG_MODVERSIONS (5.19+) or "
+            "srcversion, and neither applies"
+        ).format(kernel=name),
+        shown,
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
 from kdoctor.facts.kernel import target_config
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge.rust_for_linux import (
     kconfig_bindgen,
     kconfig_rustc,
@@ -22,6 +23,10 @@ if TYPE_CHECKING:
     from kdoctor.facts import Facts
 
 _INCLUDE = re.compile(r"^\s*-?include\s+(\S+)\s*$", re.MULTILINE)
+#: where the kernel's rustc was read: its configuration (``rustc_from`` keeps these words in
+#: every language; ``rustc_from_text`` is them in the person's), else its crate metadata (a path)
+FROM_CONFIG = N_("the kernel's .config")
+FROM_RMETA = "rust/libkernel.rmeta"
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,11 @@ class KernelRust:
     rustc: Optional[str]
     rustc_from: Optional[str]
     bindgen: Optional[str]
+
+    @property
+    def rustc_from_text(self) -> Optional[str]:
+        """``rustc_from`` as a person reads it (in their language)."""
+        return _(FROM_CONFIG) if self.rustc_from == FROM_CONFIG else self.rustc_from
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,11 +79,11 @@ def read_kernel_rust(system: System, kdir: str, config: dict[str, str]) -> Kerne
         kbuild_text(system, kdir, "Makefile"), kbuild_text(system, kdir, "scripts/Makefile.build")
     )
     missing = [n for n in needed if not system.exists(os.path.join(kdir, n))]
-    rustc, source = kconfig_rustc(config), "the kernel's .config"
+    rustc, source = kconfig_rustc(config), FROM_CONFIG
     if rustc is None:
         data = system.read_bytes(os.path.join(kdir, "rust/libkernel.rmeta"), limit=4096)
         rustc = rmeta_rustc(data) if data else None
-        source = "rust/libkernel.rmeta"
+        source = FROM_RMETA
     return KernelRust(
         enabled=enabled,
         have_rust=config.get("CONFIG_HAVE_RUST") == "y",

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from packaging.version import Version
 
 from kdoctor.facts.tools import kernel_config
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge import versions
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
@@ -94,37 +95,43 @@ def host_loading(ctx: Context, system: System) -> HostLoading:
     support = system.exists(PROC_MODULES)
     if not support:
         block(
-            f"the running kernel {running} has no loadable module support (CONFIG_MODULES=n)",
+            _(
+                "the running kernel {release} has no loadable module support (CONFIG_MODULES=n)"
+            ).format(release=running),
             ENOSYS,
         )
     disabled = _flag(system.read_text(MODULES_DISABLED), "1", "0")
     if disabled:
-        block("module loading is switched off until reboot (kernel.modules_disabled=1)", EPERM)
+        block(_("module loading is switched off until reboot (kernel.modules_disabled=1)"), EPERM)
     lockdown = lockdown_mode(system)
     secure_boot = secure_boot_state(system)
     enforce = signatures_enforced(ctx, system)
     rejected = ENOKEY if _older_than(running, _EKEYREJECTED_SINCE) else EKEYREJECTED
     if support and enforce:
         block(
-            "the kernel only accepts signed modules (module.sig_enforce / "
-            "CONFIG_MODULE_SIG_FORCE) and the module is built unsigned",
+            _(
+                "the kernel only accepts signed modules (module.sig_enforce / "
+                "CONFIG_MODULE_SIG_FORCE) and the module is built unsigned"
+            ),
             rejected,
         )
     elif support and lockdown in ("integrity", "confidentiality"):
-        block(f"kernel lockdown ({lockdown}) refuses unsigned modules", EPERM)
+        block(_("kernel lockdown ({mode}) refuses unsigned modules").format(mode=lockdown), EPERM)
     elif support and secure_boot and lockdown is None and enforce is None:
         block(
-            "Secure Boot is on, and distribution kernels then refuse unsigned modules",
+            _("Secure Boot is on, and distribution kernels then refuse unsigned modules"),
             rejected,
         )
     if target != running:
         block(
-            f"the module is built for {target}, but {running} is running "
-            "(its version magic will not match)",
+            _(
+                "the module is built for {target}, but {running} is running "
+                "(its version magic will not match)"
+            ).format(target=target, running=running),
             ENOEXEC,
         )
     if not reasons and not ctx.is_root:
-        risks.append("insmod needs root (CAP_SYS_MODULE): run it with sudo")
+        risks.append(_("insmod needs root (CAP_SYS_MODULE): run it with sudo"))
         errors.append(EPERM)
     return HostLoading(
         possible=not reasons,
@@ -202,80 +209,109 @@ def _older_than(release: str, version: Version) -> bool:
 
 # -- what an insmod failure means -------------------------------------------------------
 
-VM_REMEDY = "Test the module in a VM that boots the target kernel: kdoctor verify --vm"
+VM_REMEDY = N_("Test the module in a VM that boots the target kernel: kdoctor verify --vm")
 
+#: what insmod prints for an error (the kernel's errno text, in English: tools speak English to
+#: kdoctor) -> (its cause, what to do), the sentences marked and translated when explained
+EEXIST = "File exists"
 _EXPLANATIONS: tuple[tuple[str, str, str], ...] = (
     (
         ENOSYS,
-        "the running kernel has no loadable module support (CONFIG_MODULES=n)",
+        N_("the running kernel has no loadable module support (CONFIG_MODULES=n)"),
         VM_REMEDY,
     ),
     (
         EKEYREJECTED,
-        "the kernel enforces module signatures (sig_enforce, CONFIG_MODULE_SIG_FORCE or "
-        "Secure Boot) and the module is unsigned or signed with a key it does not trust",
-        "Sign the module with a key the kernel trusts (enroll one with mokutil --import, "
-        "sign with <KDIR>/scripts/sign-file), or: kdoctor verify --vm",
+        N_(
+            "the kernel enforces module signatures (sig_enforce, CONFIG_MODULE_SIG_FORCE or "
+            "Secure Boot) and the module is unsigned or signed with a key it does not trust"
+        ),
+        N_(
+            "Sign the module with a key the kernel trusts (enroll one with mokutil --import, "
+            "sign with <KDIR>/scripts/sign-file), or: kdoctor verify --vm"
+        ),
     ),
     (
         ENOKEY,
-        "the kernel requires a module signature from a key in its keyring and the module "
-        "has none (or an unknown key)",
-        "Sign the module with an enrolled key (mokutil --import, <KDIR>/scripts/sign-file), "
-        "or: kdoctor verify --vm",
+        N_(
+            "the kernel requires a module signature from a key in its keyring and the module "
+            "has none (or an unknown key)"
+        ),
+        N_(
+            "Sign the module with an enrolled key (mokutil --import, <KDIR>/scripts/sign-file), "
+            "or: kdoctor verify --vm"
+        ),
     ),
     (
         EPERM,
-        "insmod ran without root, module loading is disabled (kernel.modules_disabled=1), "
-        "or kernel lockdown refuses unsigned modules (see dmesg)",
-        "Run insmod as root; if /proc/sys/kernel/modules_disabled is 1 or dmesg mentions "
-        "Lockdown, loading needs a reboot or a signed module; or: kdoctor verify --vm",
+        N_(
+            "insmod ran without root, module loading is disabled (kernel.modules_disabled=1), "
+            "or kernel lockdown refuses unsigned modules (see dmesg)"
+        ),
+        N_(
+            "Run insmod as root; if /proc/sys/kernel/modules_disabled is 1 or dmesg mentions "
+            "Lockdown, loading needs a reboot or a signed module; or: kdoctor verify --vm"
+        ),
     ),
     (
         ENOEXEC,
-        "the module was built for a different kernel (version magic or symbol CRCs do not "
-        "match the running one; dmesg names the mismatch)",
-        "Build against the running kernel's headers (kdoctor check --kernel $(uname -r)), "
-        "or boot the target kernel: kdoctor verify --vm",
+        N_(
+            "the module was built for a different kernel (version magic or symbol CRCs do not "
+            "match the running one; dmesg names the mismatch)"
+        ),
+        N_(
+            "Build against the running kernel's headers (kdoctor check --kernel $(uname -r)), "
+            "or boot the target kernel: kdoctor verify --vm"
+        ),
     ),
     (
         "Unknown symbol in module",
-        "the module uses symbols the running kernel does not export (dmesg lists them)",
-        "Build against the running kernel's headers, or load the modules it depends on first",
+        N_("the module uses symbols the running kernel does not export (dmesg lists them)"),
+        N_("Build against the running kernel's headers, or load the modules it depends on first"),
     ),
     (
-        "File exists",
-        "a module with the same name is already loaded",
-        "Unload it first: rmmod <name>",
+        EEXIST,
+        N_("a module with the same name is already loaded"),
+        N_("Unload it first: rmmod <name>"),
     ),
     (
         "Invalid parameters",
-        "the kernel rejected the module's parameters or its ELF layout (see dmesg)",
-        "Check dmesg for the kernel's reason",
+        N_("the kernel rejected the module's parameters or its ELF layout (see dmesg)"),
+        N_("Check dmesg for the kernel's reason"),
     ),
     (
         "Cannot allocate memory",
-        "the kernel could not allocate memory for the module",
-        "Free memory or try again; check dmesg",
+        N_("the kernel could not allocate memory for the module"),
+        N_("Free memory or try again; check dmesg"),
     ),
     (
         "No such file or directory",
-        "the .ko file given to insmod does not exist",
-        "Build the module first (kdoctor build) and pass the path of the .ko",
+        N_("the .ko file given to insmod does not exist"),
+        N_("Build the module first (kdoctor build) and pass the path of the .ko"),
     ),
     (
         "Permission denied",
-        "a security module (SELinux, AppArmor, LoadPin) or a noexec mount refused the file",
-        "Check dmesg and the audit log for the denial",
+        N_("a security module (SELinux, AppArmor, LoadPin) or a noexec mount refused the file"),
+        N_("Check dmesg and the audit log for the denial"),
     ),
 )
 
 
+def insmod_error_kind(stderr: str) -> Optional[str]:
+    """The error insmod printed, as the kernel words it (``EEXIST``, ``ENOEXEC``, ...), when
+    kdoctor knows it; None when it does not (then the cause is only what insmod said). The same
+    in every language, for code to compare."""
+    return next((n for n, _c, _r in _EXPLANATIONS if n.lower() in stderr.lower()), None)
+
+
 def explain_insmod_error(stderr: str) -> tuple[str, str]:
-    """(cause, remedy) for what insmod printed."""
+    """(cause, remedy) for what insmod printed, in the person's language."""
     for needle, cause, remedy in _EXPLANATIONS:
         if needle.lower() in stderr.lower():
-            return cause, remedy
+            return _(cause), _(remedy)
     lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
-    said = lines[-1] if lines else "no message"
-    return f"insmod failed: {said}", "Check dmesg | tail for the kernel's reason"
+    said = lines[-1] if lines else _("no message")
+    return (
+        _("insmod failed: {error}").format(error=said),
+        _("Check dmesg | tail for the kernel's reason"),
+    )

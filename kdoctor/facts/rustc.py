@@ -34,6 +34,7 @@ from kdoctor.facts.rustup import (
     probe_failure,
     probe_rustup,
 )
+from kdoctor.i18n import _
 from kdoctor.knowledge import versions
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
@@ -65,6 +66,8 @@ class RustToolchain:
     reason: str
     usable: bool
     problems: list[str] = field(default_factory=list)
+    #: the rustc answers but is older than ``MIN_RUSTC`` (the first problem says so)
+    too_old: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -108,7 +111,9 @@ def _inspect(system: System, rustc: str) -> _Inspection:
     if version is None:
         return _Inspection(
             problems=(
-                f"{rustc} --version printed something unexpected: {first_line(probe.output)}",
+                _("{command} printed something unexpected: {output}").format(
+                    command=f"{rustc} --version", output=first_line(probe.output)
+                ),
             )
         )
     channel = versions.rustc_channel(probe.stdout)
@@ -120,14 +125,14 @@ def _inspect(system: System, rustc: str) -> _Inspection:
     sysroot = lines[-1] if sysroot_probe.ok and lines and lines[-1].startswith("/") else None
     library: Optional[str] = None
     if sysroot is None:
-        problems.append(
-            f"{rustc} --print sysroot: "
-            + (probe_failure(sysroot_probe) if not sysroot_probe.ok else "no path printed")
-        )
+        said = probe_failure(sysroot_probe) if not sysroot_probe.ok else _("no path printed")
+        problems.append(f"{rustc} --print sysroot: {said}")
     elif has_library(system, library_dir(sysroot)):
         library = library_dir(sysroot)
     else:
-        problems.append(f"no Rust library sources (rust-src) in {library_dir(sysroot)}")
+        problems.append(
+            _("no Rust library sources (rust-src) in {path}").format(path=library_dir(sysroot))
+        )
     return _Inspection(version, channel, sysroot, library, tuple(problems))
 
 
@@ -173,8 +178,14 @@ def _compiler(
         )
     seen = _inspect(system, rustc)
     problems = list(seen.problems)
-    if seen.version is not None and seen.version < MIN_RUSTC:
-        problems.insert(0, f"rustc {seen.version} is too old ({MIN_RUSTC} or newer is needed)")
+    too_old = seen.version is not None and seen.version < MIN_RUSTC
+    if too_old:
+        problems.insert(
+            0,
+            _("rustc {version} is too old ({minimum} or newer is needed)").format(
+                version=seen.version, minimum=MIN_RUSTC
+            ),
+        )
     return RustToolchain(
         source=source,
         rustc=rustc,
@@ -187,6 +198,7 @@ def _compiler(
         reason=reason,
         usable=not problems,
         problems=problems,
+        too_old=too_old,
     )
 
 
@@ -204,14 +216,19 @@ def _pin(ctx: Context, system: System, state: PinState, reason: str) -> RustTool
         "pin", None, None, _pin_channel(ctx), None, None, None, env, reason, False, []
     )
     if state.rustup is None or state.installed is None:
-        return replace(empty, problems=[state.problem or "rustup is not installed"])
+        return replace(empty, problems=[state.problem or _("rustup is not installed")])
     if not state.installed:
-        return replace(empty, problems=[f"{ctx.pinned.channel} is not installed"])
+        missing = _("{toolchain} is not installed").format(toolchain=ctx.pinned.channel)
+        return replace(empty, problems=[missing])
     probe = probe_rustup(system, state.rustup, "which", "rustc", "--toolchain", state.name)
     lines = [line.strip() for line in probe.stdout.splitlines() if line.strip()]
     rustc = system.which(lines[-1]) if probe.ok and lines and lines[-1].startswith("/") else None
     if rustc is None:
-        why = probe_failure(probe) if not probe.ok else f"no rustc in {first_line(probe.stdout)}"
+        why = (
+            probe_failure(probe)
+            if not probe.ok
+            else _("no rustc in {path}").format(path=first_line(probe.stdout))
+        )
         return replace(empty, problems=[f"rustup which rustc --toolchain {state.name}: {why}"])
     seen = _inspect(system, rustc)
     components = installed_components(system, state.rustup, state.name) or []
@@ -235,11 +252,14 @@ def _pin(ctx: Context, system: System, state: PinState, reason: str) -> RustTool
 
 
 def _why_no_pin(ctx: Context, state: PinState) -> str:
+    channel = ctx.pinned.channel
     if state.rustup is None:
-        return f"rustup is not installed (needed for {ctx.pinned.channel})"
+        return _("rustup is not installed (needed for {toolchain})").format(toolchain=channel)
     if state.installed is None:
-        return f"rustup could not say whether {ctx.pinned.channel} is installed ({state.problem})"
-    return f"{ctx.pinned.channel} is not installed"
+        return _("rustup could not say whether {toolchain} is installed ({problem})").format(
+            toolchain=channel, problem=state.problem
+        )
+    return _("{toolchain} is not installed").format(toolchain=channel)
 
 
 def _distro(system: System, reason: str) -> RustToolchain:
@@ -249,7 +269,9 @@ def _distro(system: System, reason: str) -> RustToolchain:
         "distro",
         distro_rustc(system),
         reason,
-        f"no distribution rustc (none on PATH outside ~/.cargo/bin, none at {looked})",
+        _("no distribution rustc (none on PATH outside ~/.cargo/bin, none at {paths})").format(
+            paths=looked
+        ),
     )
 
 
@@ -267,29 +289,37 @@ def resolve(
             system,
             "env",
             system.which(rustc_var),
-            f"RUSTC={rustc_var} is set (the kernel build uses it)",
-            f"RUSTC={rustc_var}: command not found",
+            _("{setting} is set (the kernel build uses it)").format(setting=f"RUSTC={rustc_var}"),
+            _("{setting}: command not found").format(setting=f"RUSTC={rustc_var}"),
         )
     if ctx.rust_mode == "distro":
-        return _distro(system, "the distribution's rustc (--rust distro)")
+        return _distro(system, _("the distribution's rustc (--rust distro)"))
     if ctx.pin is None:
         return _unpinned(ctx, system)
     state = pin() if pin is not None else pin_state(ctx, system)
     pinned_by = os.path.basename(ctx.pinned.path) or "rust-toolchain.toml"
+    channel = ctx.pinned.channel
     if ctx.rust_mode == "pin":
-        return _pin(ctx, system, state, f"{ctx.pinned.channel} pinned by {pinned_by} (--rust pin)")
+        reason = _("{toolchain} pinned by {file} (--rust pin)")
+        return _pin(ctx, system, state, reason.format(toolchain=channel, file=pinned_by))
     if state.installed:
-        return _pin(
-            ctx, system, state, f"{ctx.pinned.channel} (pinned by {pinned_by}) is installed"
-        )
+        reason = _("{toolchain} (pinned by {file}) is installed")
+        return _pin(ctx, system, state, reason.format(toolchain=channel, file=pinned_by))
     why = _why_no_pin(ctx, state)
     distro = _distro(system, why)
     if distro.usable:
-        how = " with RUSTC_BOOTSTRAP=1 as the kernel does" if distro.env else ""
-        return replace(
-            distro, reason=f"{why}; using the distribution's rustc {distro.version}{how}"
+        using = (
+            _(
+                "{why}; using the distribution's rustc {version} with RUSTC_BOOTSTRAP=1 as the "
+                "kernel does"
+            )
+            if distro.env
+            else _("{why}; using the distribution's rustc {version}")
         )
-    reason = f"{why}, and the distribution's rustc is not usable ({distro.problems[0]})"
+        return replace(distro, reason=using.format(why=why, version=distro.version))
+    reason = _("{why}, and the distribution's rustc is not usable ({problem})").format(
+        why=why, problem=distro.problems[0]
+    )
     return _pin(ctx, system, state, reason)
 
 
@@ -298,14 +328,14 @@ def _unpinned(ctx: Context, system: System) -> RustToolchain:
     and rustc would: rustup's toolchain for the module's directory (its override or default),
     else the distribution's rustc. Never another module's pin."""
     if ctx.rust_mode == "pin":
-        missing = (
-            f"--rust pin: {ctx.module_dir} pins no toolchain (it has no rust-toolchain.toml); "
+        missing = _(
+            "--rust pin: {directory} pins no toolchain (it has no rust-toolchain.toml); "
             "use --rust auto or distro, or add the file"
-        )
+        ).format(directory=ctx.module_dir)
         return RustToolchain(
             "pin", None, None, None, None, None, None, {}, missing, False, [missing]
         )
-    rustup, _ = find_rustup(system)
+    rustup, _on_path = find_rustup(system)
     if rustup is not None:
         probe = probe_rustup(system, rustup, "which", "rustc", cwd=ctx.module_dir)
         lines = [line.strip() for line in probe.stdout.splitlines() if line.strip()]
@@ -315,15 +345,19 @@ def _unpinned(ctx: Context, system: System) -> RustToolchain:
                 system,
                 "rustup",
                 system.which(lines[-1]),
-                f"the module pins no toolchain; rustup selects {name} in {ctx.module_dir}",
-                f"rustup which rustc: {lines[-1]} is not there",
+                _("the module pins no toolchain; rustup selects {toolchain} in {directory}").format(
+                    toolchain=name, directory=ctx.module_dir
+                ),
+                "rustup which rustc: " + _("{path} is not there").format(path=lines[-1]),
             )
             if chosen.usable:
                 return chosen
             distro = _distro(
                 system,
-                f"the module pins no toolchain and rustup's {name} is not usable "
-                f"({chosen.problems[0]}); the distribution's rustc",
+                _(
+                    "the module pins no toolchain and rustup's {toolchain} is not usable "
+                    "({problem}); the distribution's rustc"
+                ).format(toolchain=name, problem=chosen.problems[0]),
             )
             return distro if distro.usable else chosen
-    return _distro(system, "the module pins no toolchain; the distribution's rustc")
+    return _distro(system, _("the module pins no toolchain; the distribution's rustc"))

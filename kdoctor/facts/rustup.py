@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Optional
 
+from kdoctor.i18n import _
 from kdoctor.knowledge import versions
 from kdoctor.knowledge.commands import shown, toolchain_argv
 from kdoctor.machine.system import Probe, System
@@ -77,7 +78,9 @@ class Override:
     def describe(self) -> str:
         if self.kind == "env":
             return f"RUSTUP_TOOLCHAIN={self.toolchain}"
-        return f"the rustup override for {self.path} ({self.toolchain})"
+        return _("the rustup override for {path} ({toolchain})").format(
+            path=self.path, toolchain=self.toolchain
+        )
 
     def command(self) -> str:
         if self.kind == "env":
@@ -194,7 +197,7 @@ def rustup_version(system: System, rustup: str) -> tuple[Optional[str], Optional
         probe.output, "rustup"
     )
     if version is None:
-        return None, f"rustup --version printed something unexpected: {first_line(probe.output)}"
+        return None, _unexpected("rustup --version", probe.output)
     return str(version), None
 
 
@@ -218,23 +221,20 @@ def parse_toolchain_list(text: str) -> Optional[list[str]]:
 
 
 def pin_state(ctx: Context, system: System) -> PinState:
-    rustup, _ = find_rustup(system)
+    rustup, _on_path = find_rustup(system)
     if ctx.pin is None:
-        return PinState("", rustup, False, f"{ctx.module_dir} pins no toolchain")
+        nothing = _("{directory} pins no toolchain").format(directory=ctx.module_dir)
+        return PinState("", rustup, False, nothing)
     name = pin_name(ctx)
     if rustup is None:
-        return PinState(name, None, None, "rustup is not installed")
+        return PinState(name, None, None, _("rustup is not installed"))
     probe = probe_rustup(system, rustup, "toolchain", "list")
     if not probe.ok:
         return PinState(name, rustup, None, f"rustup toolchain list: {probe_failure(probe)}")
     names = parse_toolchain_list(probe.stdout)
     if names is None:
-        return PinState(
-            name,
-            rustup,
-            None,
-            f"rustup toolchain list printed something unexpected: {first_line(probe.stdout)}",
-        )
+        unexpected = _unexpected("rustup toolchain list", probe.stdout)
+        return PinState(name, rustup, None, unexpected)
     installed = any(names_pin(ctx, n) for n in names)
     return PinState(name, rustup, installed, None, tuple(names))
 
@@ -284,12 +284,8 @@ def parse_active(probe: Probe) -> Active:
         lines = [line.strip() for line in probe.stdout.splitlines() if line.strip()]
         match = _ACTIVE.match(lines[0]) if lines else None
         if match is None or _LIST_LINE.match(match.group(1)) is None:
-            return Active(
-                None,
-                "unknown",
-                problem="rustup show active-toolchain printed something unexpected: "
-                + first_line(probe.stdout),
-            )
+            unexpected = _unexpected("rustup show active-toolchain", probe.stdout)
+            return Active(None, "unknown", problem=unexpected)
         kind, where = _classify(match.group(2) or "")
         return Active(match.group(1), kind, where)
     missing = _NOT_INSTALLED.search(probe.output) if not probe.timed_out else None
@@ -314,7 +310,7 @@ def parse_overrides(text: str) -> list[tuple[str, str]]:
         if not line or line == "no overrides" or line.startswith(("info:", "warning:")):
             continue
         if "\t" in line:
-            path, _, toolchain = line.rpartition("\t")
+            path, _tab, toolchain = line.rpartition("\t")
         else:
             parts = line.rsplit(None, 1)
             if len(parts) != 2:
@@ -376,4 +372,10 @@ def first_line(text: str) -> str:
         if line.strip():
             shown = line.strip()
             return repr(shown[:60]) if not shown.isprintable() else shown[:80]
-    return "(nothing)"
+    return _("(nothing)")
+
+
+def _unexpected(command: str, output: str) -> str:
+    return _("{command} printed something unexpected: {output}").format(
+        command=command, output=first_line(output)
+    )

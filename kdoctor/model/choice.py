@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from kdoctor.i18n import _
+
 
 class Choice(str, Enum):
     """A string enum: ``RustMode.AUTO == "auto"``, ``f"{RustMode.AUTO}" == "auto"``, and
@@ -26,10 +28,13 @@ class BadValue(ValueError):
     valid choices."""
 
     def __init__(self, name: str, value: str, choices: tuple[str, ...], origin: str = "") -> None:
-        source = f" (from {origin})" if origin else ""
-        super().__init__(
-            f"{name}={value!r}{source} is not a valid value; use one of: {', '.join(choices)}"
+        message = (
+            _("{setting} (from {origin}) is not a valid value; use one of: {choices}")
+            if origin
+            else _("{setting} is not a valid value; use one of: {choices}")
         )
+        setting = f"{name}={value!r}"
+        super().__init__(message.format(setting=setting, origin=origin, choices=", ".join(choices)))
         self.name, self.value, self.choices = name, value, choices
 
 

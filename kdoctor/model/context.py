@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from kdoctor.i18n import _
 from kdoctor.knowledge.kernel_release import kdir_uts_release
 from kdoctor.machine.settings import merged_env, settings_path
 from kdoctor.machine.system import System
@@ -137,8 +138,8 @@ DISTRO_RUST_CHOICES = ("rustc", "rustc-web")
 
 def _origin(system: System, name: str, value: str) -> str:
     if system.env.get(name) == value:
-        return "the environment"
-    return f"kdoctor's settings file {settings_path(system.env)}"
+        return _("the environment")
+    return _("kdoctor's settings file {path}").format(path=settings_path(system.env))
 
 
 def detect(
@@ -157,7 +158,8 @@ def detect(
     wanted = rust_mode or env.get("KDOCTOR_RUST") or "auto"
     if wanted not in RUST_MODES:
         if rust_mode:
-            raise ValueError(f"unknown Rust toolchain source {wanted!r}")
+            unknown = _("unknown Rust toolchain source {source}").format(source=repr(wanted))
+            raise ValueError(unknown)
         raise BadValue("KDOCTOR_RUST", wanted, RUST_MODES, _origin(system, "KDOCTOR_RUST", wanted))
     distro_rust = env.get("KDOCTOR_DISTRO_RUST")
     if distro_rust and distro_rust not in DISTRO_RUST_CHOICES:

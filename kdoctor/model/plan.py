@@ -7,6 +7,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
+from kdoctor.i18n import _
 from kdoctor.model.choice import KbuildFixMode
 from kdoctor.model.context import Context
 
@@ -71,7 +72,7 @@ class Step:
         if self.label:
             return self.label
         if self.edit is not None:
-            return f"write {self.edit.path}"
+            return _("write {path}").format(path=self.edit.path)
         return shlex.join(self.argv)
 
     def to_json(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from kdoctor.i18n import _
 from kdoctor.machine.system import System
 
 if sys.version_info >= (3, 11):
@@ -93,11 +94,13 @@ def read_own_pin(
             continue
         pin = parse_pin(text, path)
         if pin is None:
-            return None, (
-                f"{path} names no toolchain (expected a [toolchain] table with "
-                'channel = "..." as a string)'
-            )
+            return None, _(
+                '{path} names no toolchain (expected a [toolchain] table with channel = "..." '
+                "as a string)"
+            ).format(path=path)
         if not _TOOLCHAIN_NAME.fullmatch(pin.channel):
-            return None, f"{path}: channel {pin.channel!r} is not a rustup toolchain name"
+            return None, _("{path}: channel {channel} is not a rustup toolchain name").format(
+                path=path, channel=repr(pin.channel)
+            )
         return pin, None
     return None, None

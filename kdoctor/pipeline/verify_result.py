@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
-from kdoctor.facts.loading import explain_insmod_error
+from kdoctor.facts.loading import EEXIST, explain_insmod_error, insmod_error_kind
 from kdoctor.knowledge import elf
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
@@ -146,9 +146,10 @@ def module_name(ko_path: str) -> str:
 def insmod_remediation(error: str, module: str) -> tuple[str, Remediation]:
     """(the cause, when kdoctor knows it, and what to do) for what insmod said."""
     cause, remedy = explain_insmod_error(error)
-    if cause.startswith("insmod failed"):  # loading.py's words for "not a known error"
+    known = insmod_error_kind(error)
+    if known is None:  # only insmod's own words: not a cause kdoctor knows
         cause = ""
-    commands = (f"rmmod {module}",) if "already loaded" in cause else ()
+    commands = (f"rmmod {module}",) if known == EEXIST else ()
     return cause, Remediation(remedy.rstrip(".") + ".", commands)
 
 
