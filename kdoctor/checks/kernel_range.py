@@ -198,9 +198,9 @@ class KernelRangeCheck(Check):
             chosen = series[-1]
             remedy = _(
                 "Target a kernel in range: `{command}` fetches the headers and image of "
-                "Debian {suite}'s Linux {series} into kdoctor's cache (nothing is installed) "
-                "and builds for it. Also: build {where}, or point KDIR at the build directory "
-                "of a kernel in range that you built, or port the crate to {port}."
+                "Debian {suite}'s Linux {series} into kdoctor's cache (nothing is installed on "
+                "the system) and targets it. Also: build {where}, or point KDIR at the build "
+                "directory of a kernel in range that you built, or port the crate to {port}."
             ).format(
                 command=f"kdoctor fix --kernel {chosen}",
                 suite=debian_kernels.SERIES[chosen],
