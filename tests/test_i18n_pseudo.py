@@ -80,7 +80,6 @@ def test_every_step_and_note_of_the_plan_speaks_through_the_catalogs() -> None:
     assert said == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: the messages are being marked for translation")
 def test_the_title_of_every_check_is_in_the_catalog() -> None:
     """Titles are class attributes marked with N_() and translated where they are shown."""
     marked = {m.id for m in i18n_catalogs.template("kdoctor-checks")}

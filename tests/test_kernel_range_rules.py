@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kdoctor.checks.kernel_range import fetchable_series
 from kdoctor.knowledge.kernel_range import (
     Bound,
     KernelRange,
@@ -137,3 +138,11 @@ def test_contradicting_guards_leave_an_empty_range() -> None:
 def test_debian_releases_in_range_name_bullseye_for_5x() -> None:
     below_6 = KernelRange(low=Bound((5, 0, 0), True), high=Bound((6, 0, 0), False))
     assert debian_releases_in(below_6) == ["Debian 11 (bullseye, Linux 5.10)"]
+
+
+def test_the_debian_series_kdoctor_fetches_in_a_range_oldest_first() -> None:
+    below_6 = KernelRange(low=Bound((5, 0, 0), True), high=Bound((6, 0, 0), False))
+    assert fetchable_series(below_6) == ["5.10"]
+    assert fetchable_series(KernelRange(low=Bound((5, 4, 0), True))) == ["5.10", "6.1", "6.12"]
+    assert fetchable_series(KernelRange(low=Bound((6, 2, 0), True))) == ["6.12"]
+    assert fetchable_series(KernelRange(high=Bound((5, 0, 0), False))) == []  # buster's 4.19

@@ -69,9 +69,35 @@ def test_a_guard_in_a_path_dependency_rejecting_the_target_fails_with_the_remedy
     assert isinstance(need, ByHand)
     assert "Debian 11 (bullseye, Linux 5.10)" in need.why
     assert "archive has none" in need.why
-    assert "kdoctor fix --kernel <release>" in need.remedy and "#11" in need.remedy
-    assert finding.fix is None  # nothing kdoctor fix does repairs it
+    # Debian's 5.10 series (bullseye) is in range: kdoctor fix --kernel 5.10 fetches it
+    assert "`kdoctor fix --kernel 5.10` fetches the headers and image" in need.remedy
+    assert "#11" not in need.remedy and "<release>" not in need.remedy
+    assert finding.fix is None  # plain kdoctor fix does not repair it: --kernel is a choice
     assert finding.remediation is not None and need.remedy in finding.remediation.text
+    assert finding.remediation.commands == ("kdoctor fix --kernel 5.10",)
+
+
+def test_without_apt_no_debian_series_is_offered() -> None:
+    system = machine(cargo_module())
+    ctx = make_context(module_dir=MODULE, package_manager="dnf")
+    finding = run_check(kernel_range.KernelRangeCheck(), ctx, system)
+    assert finding.status == Status.FAIL
+    [need] = finding.needs
+    assert isinstance(need, ByHand)
+    assert "kdoctor fix --kernel <release>` once its headers are on this machine" in need.remedy
+    assert finding.remediation is not None and finding.remediation.commands == ()
+
+
+def test_a_range_no_debian_series_meets_offers_no_fetch() -> None:
+    system = machine(
+        cargo_module(GUARD.replace("major >= 6", "major < 7")),
+        commands={PKGNAMES: "linux-headers-6.1.0-50-amd64\n"},
+    )
+    finding = run_check(kernel_range.KernelRangeCheck(), make_context(module_dir=MODULE), system)
+    assert finding.status == Status.FAIL
+    assert "accepts only Linux >= 7.0" in finding.summary
+    assert finding.remediation is not None and finding.remediation.commands == ()
+    assert "kdoctor fix --kernel <release>" in finding.remediation.text
 
 
 def test_installed_headers_in_range_are_offered() -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Optional
 
 from kdoctor.facts import Facts
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge import safe_values
 from kdoctor.knowledge.commands import need_commands
 from kdoctor.machine.probe_cache import ProbeCache
@@ -78,8 +79,11 @@ class Check:
             return None
         return self.finding(
             Status.FAIL,
-            "; ".join(safe_values.describe(n, v, r, o) for n, v, r, o in bad),
-            fix_text=" ".join(dict.fromkeys(safe_values.remedy(n) for n, *_ in bad)),
+            "; ".join(
+                safe_values.describe(n, v, r, _origin(facts, n, v, said=True))
+                for n, v, r, _o in bad
+            ),
+            fix_text=" ".join(dict.fromkeys(safe_values.remedy(n) for n, *_rest in bad)),
             refused=[{"variable": n, "value": v, "reason": r, "origin": o} for n, v, r, o in bad],
         )
 
@@ -105,7 +109,7 @@ class Check:
             shown = need_commands(needs, manager=ctx.package_manager, is_root=ctx.is_root)
             commands = (*[c for c in shown if c not in commands], *commands)
         if needs and not fix_text:
-            fix_text = "kdoctor fix does it; by hand:"
+            fix_text = _("kdoctor fix does it; by hand:")
         remediation = Remediation(fix_text, commands) if fix_text else None
         return Finding(
             id=self.id,
@@ -132,15 +136,30 @@ def _value(ctx: Context, name: str) -> Optional[str]:
     return ctx.env.get(name)
 
 
-def _origin(facts: Facts, name: str, value: str) -> str:
+#: where a refused value came from (the JSON's ``origin``: English; the sentence: translated)
+_FROM_ENVIRONMENT = N_("the environment")
+_FROM_SETTINGS = N_("kdoctor's settings file {path}")
+
+
+def _origin(facts: Facts, name: str, value: str, said: bool = False) -> str:
+    """Where ``value`` came from: an option, the environment or the settings file (``said``:
+    in the user's language, for a sentence)."""
     env = facts.system.env
+    say = _ if said else str
     if name == "module directory":
         return "--module-dir"
     if env.get(name) == value:
-        return "the environment"
+        return say(_FROM_ENVIRONMENT)
     if name == "KDIR" and facts.ctx.env.get("KDIR") != value:
         return "--kernel"
-    return f"kdoctor's settings file {facts.ctx.settings_file}"
+    return say(_FROM_SETTINGS).format(path=facts.ctx.settings_file)
+
+
+def joined(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``, in the user's language."""
+    if len(items) < 2:
+        return "".join(items)
+    return _("{first} and {last}").format(first=", ".join(items[:-1]), last=items[-1])
 
 
 _checks: Registry[Check] = Registry("check", "kdoctor.checks")

@@ -19,6 +19,7 @@ from kdoctor.facts.bindgen import (
     bindgen_version,
 )
 from kdoctor.facts.libclang import libclang_ignoring_env
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge.packages import package_needs
 from kdoctor.machine.system import Probe, System
 from kdoctor.model.context import Context
@@ -58,7 +59,7 @@ def libclang_error(output: str) -> Optional[str]:
 @register
 class BindgenCheck(Check):
     id = "bindgen"
-    title = f"bindgen {MINIMUM} or newer, loading libclang"
+    title = N_("bindgen 0.55 or newer, loading libclang")
     order = 40
     variables = ("BINDGEN",)
 
@@ -100,17 +101,21 @@ class BindgenCheck(Check):
             "minimum": str(MINIMUM),
         }
         if path is None:
-            where = " (BINDGEN)" if source == "BINDGEN" else ""
+            summary = (
+                _("{command} (BINDGEN) is not installed")
+                if source == "BINDGEN"
+                else _("{command} is not installed")
+            )
             return self.finding(
                 Status.FAIL,
-                f"{command}{where} is not installed",
-                fix_text=f"Install bindgen {MINIMUM} or newer.",
+                summary.format(command=command),
+                fix_text=_install(),
                 needs=package_needs(ctx.package_manager, ["bindgen"]),
                 ctx=ctx,
                 missing=["bindgen"],
                 **details,
             )
-        _, asked_header = self._requests(ctx, system, path)
+        _version_request, asked_header = self._requests(ctx, system, path)
         told = facts.of(bindgen_told)
         assert told is not None  # bindgen is installed
         if not told.ok:
@@ -126,9 +131,11 @@ class BindgenCheck(Check):
         if PROBE_STRUCT not in loaded.stdout:
             return self.finding(
                 Status.FAIL,
-                f"bindgen ran but its output has no binding for struct {PROBE_STRUCT}",
+                _("bindgen ran but its output has no binding for struct {name}").format(
+                    name=PROBE_STRUCT
+                ),
                 found=found,
-                fix_text="Run it by hand and read what it printed:",
+                fix_text=_("Run it by hand and read what it printed:"),
                 commands=(shlex.join(argv),),
                 missing=[],
                 **details,
@@ -137,27 +144,32 @@ class BindgenCheck(Check):
         if version is None:
             return self.finding(
                 Status.WARN,
-                "bindgen loads libclang, but its --version output is unrecognised: "
-                f"{(told.output.strip().splitlines() or ['nothing'])[0][:80]!r}",
+                _(
+                    "bindgen loads libclang, but its --version output is unrecognised: {output}"
+                ).format(output=repr((told.output.strip().splitlines() or [_("nothing")])[0][:80])),
                 found=found,
-                fix_text=f"Make sure it is bindgen {MINIMUM} or newer: {path} --version",
+                fix_text=_("Make sure it is bindgen {version} or newer: {command}").format(
+                    version=MINIMUM, command=f"{path} --version"
+                ),
                 missing=[],
                 **details,
             )
         if version < MINIMUM:
             return self.finding(
                 Status.WARN,
-                f"bindgen {version} loads libclang but is older than {MINIMUM}, the oldest the "
-                "module's Makefile supports",
+                _(
+                    "bindgen {version} loads libclang but is older than {minimum}, the oldest the "
+                    "module's Makefile supports"
+                ).format(version=version, minimum=MINIMUM),
                 found=found,
-                fix_text=f"Install bindgen {MINIMUM} or newer.",
+                fix_text=_install(),
                 needs=package_needs(ctx.package_manager, ["bindgen"]),
                 ctx=ctx,
                 missing=["bindgen"],
                 **details,
             )
         return self.ok(
-            f"bindgen {version} loads libclang and translates a C header",
+            _("bindgen {version} loads libclang and translates a C header").format(version=version),
             found=found,
             missing=[],
             **details,
@@ -175,15 +187,17 @@ class BindgenCheck(Check):
         by_hand = shlex.join(probe.argv)
         if probe.timed_out:
             doing = (
-                "for --version"
+                _("for --version")
                 if step == "--version"
-                else "while loading libclang for a one-line header"
+                else _("while loading libclang for a one-line header")
             )
             return self.finding(
                 Status.FAIL,
-                f"bindgen hung {doing}: no answer within {probe.timeout:g} s (killed)",
+                _("bindgen hung {doing}: no answer within {seconds} s (killed)").format(
+                    doing=doing, seconds=f"{probe.timeout:g}"
+                ),
                 found=found or path,
-                fix_text=(
+                fix_text=_(
                     "bindgen started but never finished. Run it by hand to see where it stops; "
                     "a libclang from another LLVM or a broken LIBCLANG_PATH are the usual causes."
                 ),
@@ -194,12 +208,16 @@ class BindgenCheck(Check):
         reason = libclang_error(probe.output)
         if reason is not None:
             return self._no_libclang(facts, reason, found or path, details)
-        what = "does not run" if step == "--version" else "failed on a one-line header"
+        summary = (
+            _("bindgen does not run: {failure}")
+            if step == "--version"
+            else _("bindgen failed on a one-line header: {failure}")
+        )
         return self.finding(
             Status.FAIL,
-            f"bindgen {what}: {probe.describe_failure()}",
+            summary.format(failure=probe.describe_failure()),
             found=found or path,
-            fix_text="Run it by hand to see the whole error:",
+            fix_text=_("Run it by hand to see the whole error:"),
             commands=(by_hand,),
             missing=[],
             **details,
@@ -212,18 +230,21 @@ class BindgenCheck(Check):
         where = ctx.env.get("LIBCLANG_PATH")
         elsewhere = facts.of(libclang_ignoring_env)
         if where:
-            summary = f"bindgen cannot load libclang from LIBCLANG_PATH={where}: {reason}"
+            summary = _("bindgen cannot load libclang from {setting}: {reason}").format(
+                setting=f"LIBCLANG_PATH={where}", reason=reason
+            )
         else:
-            summary = f"bindgen cannot load libclang: {reason}"
+            summary = _("bindgen cannot load libclang: {reason}").format(reason=reason)
         if where and elsewhere is not None and elsewhere.directory != where.rstrip("/"):
             return self.finding(
                 Status.FAIL,
                 summary,
                 found=found,
                 fix_text=(
-                    f"Point LIBCLANG_PATH at libclang {elsewhere.version or ''} in "
-                    f"{elsewhere.directory}, or unset it."
-                ).replace("  ", " "),
+                    _("Point LIBCLANG_PATH at libclang {version} in {directory}, or unset it.")
+                    .format(version=elsewhere.version or "", directory=elsewhere.directory)
+                    .replace("  ", " ")
+                ),
                 commands=(f"export LIBCLANG_PATH={elsewhere.directory}",),
                 missing=[],
                 candidate=elsewhere.directory,
@@ -236,7 +257,7 @@ class BindgenCheck(Check):
             Status.FAIL,
             summary,
             found=found,
-            fix_text=(
+            fix_text=_(
                 "Install libclang (the package with libclang.so), then point LIBCLANG_PATH at "
                 "the directory that holds it."
             ),
@@ -247,3 +268,7 @@ class BindgenCheck(Check):
             candidate=elsewhere.directory if elsewhere else None,
             **details,
         )
+
+
+def _install() -> str:
+    return _("Install bindgen {version} or newer.").format(version=MINIMUM)

@@ -14,6 +14,7 @@ from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts
 from kdoctor.facts.clang import chosen_clang
 from kdoctor.facts.kernel import target_config
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge import versions
 from kdoctor.knowledge.packages import package_name, package_needs
 from kdoctor.machine.system import System
@@ -46,7 +47,9 @@ class Tool:
 
     @property
     def label(self) -> str:
-        return f"{self.command} {self.version}" if self.version else f"{self.command} (version ?)"
+        if self.version:
+            return f"{self.command} {self.version}"
+        return _("{command} (version ?)").format(command=self.command)
 
 
 def kernel_compiler(config: Mapping[str, str]) -> Optional[KernelCompiler]:
@@ -108,7 +111,7 @@ def _tree_compiler(system: System, kdir: str) -> Optional[str]:
     ``CC`` is an expression of make's (``$(CROSS_COMPILE)gcc-14``)."""
     text = system.read_text(os.path.join(kdir, ".kernelvariables")) or ""
     for line in text.splitlines():
-        name, _, value = line.partition("=")
+        name, _equals, value = line.partition("=")
         words = value.split()
         if name.strip() == "CC" and len(words) == 1 and "$" not in value:
             return words[0]
@@ -118,7 +121,7 @@ def _tree_compiler(system: System, kdir: str) -> Optional[str]:
 @register
 class BuildToolsCheck(Check):
     id = "build-tools"
-    title = "make, the kernel's C compiler and the linker"
+    title = N_("make, the kernel's C compiler and the linker")
     order = 15
     variables = ("CC", "LLVM")
 
@@ -158,18 +161,18 @@ class BuildToolsCheck(Check):
             "package_values": values,
         }
         found = f"{cc.label} ({cc.path})" if cc.path else None
-        built_with = (
-            f" (the target kernel was built with {cc.command})"
-            if kernel is not None and cc.path is None
-            else ""
-        )
         if missing:
             absent = ", ".join(t.command for t in tools if t.path is None)
+            summary = (
+                _("not installed: {tools} (the target kernel was built with {compiler})")
+                if kernel is not None and cc.path is None
+                else _("not installed: {tools}")
+            )
             return self.finding(
                 Status.FAIL,
-                f"not installed: {absent}{built_with}",
+                summary.format(tools=absent, compiler=cc.command),
                 found=found,
-                fix_text="Install the missing build tools.",
+                fix_text=_("Install the missing build tools."),
                 needs=package_needs(ctx.package_manager, missing, **values),
                 ctx=ctx,
                 **details,
@@ -180,26 +183,30 @@ class BuildToolsCheck(Check):
                 Status.FAIL,
                 "; ".join(t.broken or "" for t in broken),
                 found=found,
-                fix_text=(
+                fix_text=_(
                     "These tools are on PATH but do not run; reinstall their packages or fix "
-                    "PATH: " + ", ".join(f"{t.command} ({t.path})" for t in broken) + "."
-                ),
+                    "PATH: {tools}."
+                ).format(tools=", ".join(f"{t.command} ({t.path})" for t in broken)),
                 **details,
             )
         listing = f"{make.label}, {self._cc_label(cc, kernel)}, {ld.label}"
         unread = [t for t in tools if t.version is None]
         if unread:
             said = "; ".join(
-                f"{t.command} ({t.path}) printed {t.first_line!r}"
+                _("{command} ({path}) printed {output}").format(
+                    command=t.command, path=t.path, output=repr(t.first_line)
+                )
                 if t.first_line
-                else f"{t.command} ({t.path}) printed nothing"
+                else _("{command} ({path}) printed nothing").format(command=t.command, path=t.path)
                 for t in unread
             )
             return self.finding(
                 Status.WARN,
-                f"could not read the version of {', '.join(t.command for t in unread)}: {said}",
+                _("could not read the version of {tools}: {said}").format(
+                    tools=", ".join(t.command for t in unread), said=said
+                ),
                 found=found,
-                fix_text=(
+                fix_text=_(
                     "kdoctor cannot tell whether these are the tools kbuild expects; check that "
                     "PATH finds the real ones (not a wrapper that hides --version)."
                 ),
@@ -207,21 +214,25 @@ class BuildToolsCheck(Check):
             )
         if kernel is None:
             return self.ok(
-                f"{listing}; the kernel's compiler is unknown until headers for "
-                f"{ctx.target_kernel} are installed (see kernel-headers)",
+                _(
+                    "{tools}; the kernel's compiler is unknown until headers for "
+                    "{kernel} are installed (see kernel-headers)"
+                ).format(tools=listing, kernel=ctx.target_kernel),
                 found=found,
                 **details,
             )
         if kernel.version is not None and cc.version is not None and cc.version != kernel.version:
             return self.finding(
                 Status.WARN,
-                f"{cc.command} is {cc.version} but the kernel was built with {kernel.version}: "
-                "the module builds and loads, kbuild warns about the mismatch",
+                _(
+                    "{command} is {version} but the kernel was built with {kernel_version}: "
+                    "the module builds and loads, kbuild warns about the mismatch"
+                ).format(command=cc.command, version=cc.version, kernel_version=kernel.version),
                 found=found,
-                fix_text=(
-                    f"For an exact match install the compiler that built the kernel "
-                    f"({kernel.text or kernel.version}); usually the warning is harmless."
-                ),
+                fix_text=_(
+                    "For an exact match install the compiler that built the kernel "
+                    "({compiler}); usually the warning is harmless."
+                ).format(compiler=kernel.text or kernel.version),
                 **details,
             )
         return self.ok(listing, found=found, **details)
@@ -236,5 +247,5 @@ class BuildToolsCheck(Check):
     @staticmethod
     def _cc_label(cc: Tool, kernel: Optional[KernelCompiler]) -> str:
         if kernel is not None and kernel.version is not None and cc.version == kernel.version:
-            return f"{cc.label} (as the kernel)"
+            return _("{tool} (as the kernel)").format(tool=cc.label)
         return cc.label

@@ -17,6 +17,7 @@ from kdoctor.facts.cargo import CargoChoice, cargo_xbuild, chosen_cargo
 from kdoctor.facts.module import module_info
 from kdoctor.facts.rust import rust_toolchain
 from kdoctor.facts.rustc import RustToolchain
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge.cargo import same_release
 from kdoctor.knowledge.packages import package_need, rust_logical
 from kdoctor.model.context import Context
@@ -50,7 +51,7 @@ def _version(text: Optional[str]) -> Optional[Version]:
 @register
 class CargoCheck(Check):
     id = "cargo"
-    title = "a cargo the chosen toolchain runs, of rustc's release (cargo-driven modules)"
+    title = N_("a cargo the chosen toolchain runs, of rustc's release (cargo-driven modules)")
     order = 64
 
     def run(self, facts: Facts) -> Finding:
@@ -59,14 +60,15 @@ class CargoCheck(Check):
         if not module.driver.uses_cargo:
             return self.finding(
                 Status.SKIP,
-                f"the module's build does not run cargo ({module.kind} module, "
-                f"driver {module.driver})",
+                _("the module's build does not run cargo ({kind} module, driver {driver})").format(
+                    kind=module.kind, driver=module.driver
+                ),
             )
         toolchain = facts.of(rust_toolchain)
         if not toolchain.rustc:
             return self.finding(
                 Status.SKIP,
-                "needs a Rust compiler first (see toolchain)",
+                _("needs a Rust compiler first (see toolchain)"),
                 driver=str(module.driver),
             )
         cargo = facts.of(chosen_cargo)
@@ -83,18 +85,26 @@ class CargoCheck(Check):
         if problem and module.driver is BuildDriver.CARGO_XBUILD and cargo.usable:
             runs, said = facts.of(cargo_xbuild)
             if not runs:
-                problem += f"; it has no xbuild subcommand either ({said})"
+                problem = _("{problem}; it has no xbuild subcommand either ({said})").format(
+                    problem=problem, said=said
+                )
         if problem:
             how = (
-                "Install the cargo of the same release as the chosen rustc"
+                _(
+                    "Install the cargo of the same release as the chosen rustc; kdoctor's build "
+                    "passes it as CARGO (and first on PATH)."
+                )
                 if needs
-                else f"Set CARGO to the cargo of the same release as {toolchain.rustc}"
+                else _(
+                    "Set CARGO to the cargo of the same release as {rustc}; kdoctor's build "
+                    "passes it as CARGO (and first on PATH)."
+                )
             )
             return self.finding(
                 Status.FAIL,
                 problem,
                 found=found,
-                fix_text=f"{how}; kdoctor's build passes it as CARGO (and first on PATH).",
+                fix_text=how.format(rustc=toolchain.rustc),
                 needs=needs,
                 ctx=ctx,
                 **details,
@@ -105,7 +115,7 @@ class CargoCheck(Check):
                 Status.FAIL,
                 zproblem,
                 found=found,
-                fix_text=(
+                fix_text=_(
                     "Use a nightly toolchain, or the distribution's rustc, which kdoctor "
                     "builds with RUSTC_BOOTSTRAP=1 (as the kernel does)."
                 ),
@@ -117,10 +127,12 @@ class CargoCheck(Check):
             if not runs:
                 return self.finding(
                     Status.FAIL,
-                    f"the build runs `cargo xbuild`, but this cargo has no xbuild subcommand "
-                    f"({said})",
+                    _(
+                        "the build runs `cargo xbuild`, but this cargo has no xbuild subcommand "
+                        "({said})"
+                    ).format(said=said),
                     found=found,
-                    fix_text=(
+                    fix_text=_(
                         "Install the cargo-xbuild subcommand (no distribution packages it; it "
                         "comes from crates.io), or build with `cargo build -Z "
                         "build-std=core,alloc`, which replaced it."
@@ -129,17 +141,31 @@ class CargoCheck(Check):
                     needs=(
                         ByHand(
                             self.id,
-                            "no distribution packages cargo-xbuild; `cargo install cargo-xbuild` "
-                            "downloads it from crates.io",
-                            "Install cargo-xbuild where crates.io is reachable, or build with "
-                            "`cargo build -Z build-std=core,alloc`.",
+                            _(
+                                "no distribution packages cargo-xbuild; "
+                                "`cargo install cargo-xbuild` downloads it from crates.io"
+                            ),
+                            _(
+                                "Install cargo-xbuild where crates.io is reachable, or build with "
+                                "`cargo build -Z build-std=core,alloc`."
+                            ),
                         ),
                     ),
                     ctx=ctx,
                     **details,
                 )
+        summary = (
+            _("cargo {release} ({reason}) matches rustc {version}; {unstable}")
+            if ztext
+            else _("cargo {release} ({reason}) matches rustc {version}")
+        )
         return self.ok(
-            f"cargo {cargo.release} ({cargo.reason}) matches rustc {toolchain.version}{ztext}",
+            summary.format(
+                release=cargo.release,
+                reason=cargo.reason,
+                version=toolchain.version,
+                unstable=ztext,
+            ),
             found=found,
             **details,
         )
@@ -148,18 +174,30 @@ class CargoCheck(Check):
         if cargo.usable:
             return None
         if cargo.path is None:
-            return f"the build runs cargo, but there is none ({cargo.problem})"
-        what = "rustup's proxy" if cargo.proxy else "cargo"
-        return f"{what} at {cargo.path} cannot run: {cargo.problem}"
+            return _("the build runs cargo, but there is none ({problem})").format(
+                problem=cargo.problem
+            )
+        summary = (
+            _("rustup's proxy at {path} cannot run: {problem}")
+            if cargo.proxy
+            else _("cargo at {path} cannot run: {problem}")
+        )
+        return summary.format(path=cargo.path, problem=cargo.problem)
 
     def _matched(self, cargo: CargoChoice, toolchain: RustToolchain) -> Optional[str]:
         mine, theirs = _version(cargo.release), _version(toolchain.version)
         if mine is None or theirs is None or same_release(mine, theirs):
             return None
         where = os.path.dirname(cargo.path or "")
-        return (
-            f"cargo {mine} ({cargo.path}) is not of rustc {theirs}'s release "
-            f"({toolchain.rustc}); cargo from {where} drives another compiler's standard library"
+        return _(
+            "cargo {version} ({path}) is not of rustc {rustc_version}'s release "
+            "({rustc}); cargo from {directory} drives another compiler's standard library"
+        ).format(
+            version=mine,
+            path=cargo.path,
+            rustc_version=theirs,
+            rustc=toolchain.rustc,
+            directory=where,
         )
 
     def _unstable(self, driver: BuildDriver, cargo: CargoChoice) -> tuple[str, Optional[str]]:
@@ -167,10 +205,10 @@ class CargoCheck(Check):
         if driver not in (BuildDriver.CARGO_BUILD_STD, BuildDriver.CARGO_XBUILD):
             return "", None
         if cargo.nightly:
-            return "; -Z flags pass: a nightly cargo", None
+            return _("-Z flags pass: a nightly cargo"), None
         if cargo.env.get("RUSTC_BOOTSTRAP") == "1":
-            return "; -Z flags pass through RUSTC_BOOTSTRAP=1 (kdoctor's build sets it)", None
-        return "", (
-            f"the build passes -Z flags (build-std), which cargo {cargo.release} accepts only "
+            return _("-Z flags pass through RUSTC_BOOTSTRAP=1 (kdoctor's build sets it)"), None
+        return "", _(
+            "the build passes -Z flags (build-std), which cargo {version} accepts only "
             "on nightly or with RUSTC_BOOTSTRAP=1"
-        )
+        ).format(version=cargo.release)

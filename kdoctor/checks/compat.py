@@ -13,6 +13,7 @@ from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts, rust
 from kdoctor.facts.bindgen import bindgen_version
 from kdoctor.facts.kernel import target_config
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge import versions
 from kdoctor.knowledge.compat import RULES, Combination, logical_text, matching
 from kdoctor.machine.system import System
@@ -76,7 +77,7 @@ def _gnu_ld(system: System) -> Optional[Version]:
 @register
 class CompatCheck(Check):
     id = "compat"
-    title = "no known-bad combination of rustc, bindgen, ld, kernel and module build files"
+    title = N_("no known-bad combination of rustc, bindgen, ld, kernel and module build files")
     order = 65
 
     def run(self, facts: Facts) -> Finding:
@@ -100,24 +101,30 @@ class CompatCheck(Check):
         if not known and not combo.config:
             return self.finding(
                 Status.SKIP,
-                "nothing to compare yet: no rustc, bindgen or ld, and no kernel configuration "
-                f"in {ctx.kdir}",
+                _(
+                    "nothing to compare yet: no rustc, bindgen or ld, and no kernel configuration "
+                    "in {kdir}"
+                ).format(kdir=ctx.kdir),
                 required=False,
                 **details,
             )
         matched = matching(combo)
         if not matched:
             return self.ok(
-                f"no known-bad combination ({found or 'no tools yet'}; Linux {ctx.target_kernel})",
+                _("no known-bad combination ({found}; Linux {kernel})").format(
+                    found=found or _("no tools yet"), kernel=ctx.target_kernel
+                ),
                 found=found or None,
                 **details,
             )
         details["matched"] = [rule.to_json(combo) for rule in matched]
         worst = Status.FAIL if matched[0].status is Status.FAIL else Status.WARN
-        more = f" (+{len(matched) - 1} more)" if len(matched) > 1 else ""
+        summary = matched[0].describe(combo)
+        if len(matched) > 1:
+            summary = _("{problem} (+{n} more)").format(problem=summary, n=len(matched) - 1)
         return self.finding(
             worst,
-            matched[0].describe(combo) + more,
+            summary,
             found=found or None,
             fix_text=" ".join(rule.remedy for rule in matched),
             commands=tuple(c for rule in matched for c in rule.commands),

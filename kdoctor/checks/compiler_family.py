@@ -14,6 +14,7 @@ from kdoctor.facts import Facts
 from kdoctor.facts.kernel import target_config
 from kdoctor.facts.module import module_info
 from kdoctor.facts.module_kernel import compiler_overrides
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge.compiler_family import Override, rejected_flags
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import ByHand
@@ -22,7 +23,7 @@ from kdoctor.model.need import ByHand
 @register
 class CompilerFamilyCheck(Check):
     id = "compiler-family"
-    title = "the module's build files leave kbuild the kernel's compiler family"
+    title = N_("the module's build files leave kbuild the kernel's compiler family")
     order = 16
 
     def run(self, facts: Facts) -> Finding:
@@ -40,7 +41,9 @@ class CompilerFamilyCheck(Check):
         if kernel is None:
             return self.finding(
                 Status.SKIP,
-                f"no .config in {ctx.kdir} to tell the kernel's compiler (see kernel-headers)",
+                _("no .config in {kdir} to tell the kernel's compiler (see kernel-headers)").format(
+                    kdir=ctx.kdir
+                ),
                 **details,
             )
         compiler = [o for o in overrides if o.family and o.family != kernel.family]
@@ -53,20 +56,35 @@ class CompilerFamilyCheck(Check):
             first = linkers[0]
             return self.finding(
                 Status.WARN,
-                f"{first.location} forces `{first.text}` ({first.how}), but {ctx.target_kernel} "
-                f"was linked with {'ld.lld' if linker == 'lld' else 'GNU ld'}",
+                _(
+                    "{location} forces `{text}` ({how}), but {kernel} was linked with {linker}"
+                ).format(
+                    location=first.location,
+                    text=first.text,
+                    how=first.how,
+                    kernel=ctx.target_kernel,
+                    linker="ld.lld" if linker == "lld" else "GNU ld",
+                ),
                 found=first.location,
-                fix_text=f"Remove `{first.text}` from {first.location} unless you know the "
-                "kernel's build accepts that linker.",
+                fix_text=_(
+                    "Remove `{text}` from {location} unless you know the "
+                    "kernel's build accepts that linker."
+                ).format(text=first.text, location=first.location),
                 required=False,
                 **details,
             )
         if overrides:
             texts = ", ".join(f"`{o.text}` ({o.location})" for o in overrides)
-            return self.ok(f"{texts} agree with the kernel's compiler ({shown_kernel})", **details)
+            return self.ok(
+                _("{overrides} agree with the kernel's compiler ({kernel})").format(
+                    overrides=texts, kernel=shown_kernel
+                ),
+                **details,
+            )
         return self.ok(
-            f"the module's build files force no compiler; kbuild uses the kernel's "
-            f"({shown_kernel})",
+            _(
+                "the module's build files force no compiler; kbuild uses the kernel's ({kernel})"
+            ).format(kernel=shown_kernel),
             **details,
         )
 
@@ -84,37 +102,45 @@ class CompilerFamilyCheck(Check):
         texts = " ".join(o.text for o in same_place)
         forced = first.family
         names = [f"{name}.mod.o" for name in facts.of(module_info).ko_names]
-        at = names[0] if names else "the first C object"
+        at = names[0] if names else _("the first C object")
         flags = rejected_flags(config, kernel.family)
         if flags and forced == "clang":
-            consequence = (
-                f"kbuild then compiles {at} and any C source with clang and the gcc-only flags "
-                f"of this kernel's build: clang stops with \"clang: error: unknown argument: "
-                f"'{flags[0]}'\""
-            )
+            consequence = _(
+                "kbuild then compiles {object} and any C source with clang and the gcc-only flags "
+                "of this kernel's build: clang stops with {error}"
+            ).format(object=at, error=f"\"clang: error: unknown argument: '{flags[0]}'\"")
         else:
-            consequence = (
-                f"kbuild then compiles {at} and any C source with {forced} and the flags of "
-                f"this kernel's {kernel.family} build, which {forced} rejects"
-            )
+            consequence = _(
+                "kbuild then compiles {object} and any C source with {forced} and the flags of "
+                "this kernel's {family} build, which {forced} rejects"
+            ).format(object=at, forced=forced, family=kernel.family)
         cc = gcc_command(kernel) if kernel.family == "gcc" else "clang"
-        remedy = (
-            f"Remove `{texts}` from {first.location} (kbuild takes the compiler from the "
-            f"kernel's build), or set CC to the kernel's compiler (CC={cc})."
-        )
+        remedy = _(
+            "Remove `{text}` from {location} (kbuild takes the compiler from the "
+            "kernel's build), or set CC to the kernel's compiler ({setting})."
+        ).format(text=texts, location=first.location, setting=f"CC={cc}")
         details["consequence"] = consequence
         details["rejected_flags"] = flags
         return self.finding(
             Status.FAIL,
-            f"{first.location} forces `{texts}` ({first.how}) on {ctx.target_kernel}, built by "
-            f"{kernel.text or kernel.family}; {consequence}",
+            _(
+                "{location} forces `{text}` ({how}) on {kernel}, built by {compiler}; {consequence}"
+            ).format(
+                location=first.location,
+                text=texts,
+                how=first.how,
+                kernel=ctx.target_kernel,
+                compiler=kernel.text or kernel.family,
+                consequence=consequence,
+            ),
             found=first.location,
             fix_text=remedy,
             needs=(
                 ByHand(
                     self.id,
-                    f"{os.path.join(ctx.module_dir, first.file)} is the module's own file and "
-                    "kdoctor does not edit it",
+                    _("{path} is the module's own file and kdoctor does not edit it").format(
+                        path=os.path.join(ctx.module_dir, first.file)
+                    ),
                     remedy,
                 ),
             ),

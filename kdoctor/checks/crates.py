@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from kdoctor.checks.base import Check, register
+from kdoctor.checks.base import Check, joined, register
 from kdoctor.facts import Facts
 from kdoctor.facts.cargo import chosen_cargo
 from kdoctor.facts.crates import CrateState, Offer, crate_state, kdoctor_cargo_home
 from kdoctor.facts.module import module_info
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge.cargo import DEBIAN_REGISTRY, upstream_version
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import ByHand, CargoSource, Need, Package, Setting
@@ -19,28 +20,41 @@ from kdoctor.model.need import ByHand, CargoSource, Need, Package, Setting
 def _what(state: CrateState) -> str:
     unresolved = state.build.unresolved
     if unresolved is None:
-        return f"cargo cannot resolve the crates offline ({state.build.error})"
+        return _("cargo cannot resolve the crates offline ({error})").format(
+            error=state.build.error
+        )
     crate, wanted, found = unresolved
     if wanted:
-        have = f" (found {found})" if found else ""
-        return f'cargo cannot resolve {crate} = "{wanted}" offline{have}'
-    return f"cargo cannot resolve the crate {crate} offline (not on this machine)"
+        said = (
+            _('cargo cannot resolve {crate} = "{wanted}" offline (found {found})')
+            if found
+            else _('cargo cannot resolve {crate} = "{wanted}" offline')
+        )
+        return said.format(crate=crate, wanted=wanted, found=found)
+    return _("cargo cannot resolve the crate {crate} offline (not on this machine)").format(
+        crate=crate
+    )
 
 
 def _misfit(offer: Offer) -> str:
     dep = offer.dependency
     if offer.package is None:
-        return f'{dep.name} (wanted "{dep.requirement}") is not packaged'
+        return _('{crate} (wanted "{requirement}") is not packaged').format(
+            crate=dep.name, requirement=dep.requirement
+        )
     found = upstream_version(offer.version or "")
-    return (
-        f'{dep.name} = "{dep.requirement}" is wanted, {offer.package} has {found or offer.version}'
+    return _('{crate} = "{requirement}" is wanted, {package} has {version}').format(
+        crate=dep.name,
+        requirement=dep.requirement,
+        package=offer.package,
+        version=found or offer.version,
     )
 
 
 @register
 class CratesCheck(Check):
     id = "crates"
-    title = "the module's crate dependencies resolve for its build (cargo-driven modules)"
+    title = N_("the module's crate dependencies resolve for its build (cargo-driven modules)")
     order = 67
 
     def run(self, facts: Facts) -> Finding:
@@ -48,15 +62,16 @@ class CratesCheck(Check):
         module = facts.of(module_info)
         if not module.driver.uses_cargo:
             return self.finding(
-                Status.SKIP, f"the module's build does not run cargo ({module.kind})"
+                Status.SKIP,
+                _("the module's build does not run cargo ({kind})").format(kind=module.kind),
             )
         if module.cargo_toml is None:
-            return self.finding(Status.SKIP, "the module has no Cargo.toml")
+            return self.finding(Status.SKIP, _("the module has no Cargo.toml"))
         if not facts.of(chosen_cargo).usable:
-            return self.finding(Status.SKIP, "needs a cargo that runs first (see cargo)")
+            return self.finding(Status.SKIP, _("needs a cargo that runs first (see cargo)"))
         state = facts.of(crate_state)
         if state is None:
-            return self.finding(Status.SKIP, "could not copy the module to resolve its crates")
+            return self.finding(Status.SKIP, _("could not copy the module to resolve its crates"))
         ours = kdoctor_cargo_home(ctx.cache_dir)
         details: dict[str, Any] = {
             "manifest": state.manifest,
@@ -71,16 +86,24 @@ class CratesCheck(Check):
             "std": state.std.to_json() if state.std else None,
             "std_vendored": state.std_vendored.to_json() if state.std_vendored else None,
         }
-        found = f"{len(state.dependencies)} registry dependencies in {state.manifest}"
-        std_crates = f", and the standard library's {state.std.crates}" if state.std else ""
+        found = _("{n} registry dependencies in {manifest}").format(
+            n=len(state.dependencies), manifest=state.manifest
+        )
         if state.ok:
+            std_crates = (
+                _(", and the standard library's {crates}").format(crates=state.std.crates)
+                if state.std
+                else ""
+            )
             source = (
-                f" from kdoctor's crate source (CARGO_HOME={ours})"
+                _(" from kdoctor's crate source ({setting})").format(setting=f"CARGO_HOME={ours}")
                 if state.cargo_home == ours
                 else ""
             )
             return self.ok(
-                f"the module's {state.build.crates} crate(s){std_crates} resolve offline{source}",
+                _("the module's {count} crate(s){std_crates} resolve offline{source}").format(
+                    count=state.build.crates, std_crates=std_crates, source=source
+                ),
                 found=found,
                 **details,
             )
@@ -88,16 +111,18 @@ class CratesCheck(Check):
         if state.reachable:
             return self.finding(
                 Status.WARN,
-                f"{what}; crates.io is reachable, so cargo downloads them during the build",
+                _(
+                    "{problems}; crates.io is reachable, so cargo downloads them during the build"
+                ).format(problems=what),
                 found=found,
                 **details,
             )
         registry = (
-            f"crates.io is unreachable: {state.reach}"
+            _("crates.io is unreachable: {reason}").format(reason=state.reach)
             if state.reachable is False
-            else f"crates.io was not asked: {state.reach}"
+            else _("crates.io was not asked: {reason}").format(reason=state.reach)
             if state.reach
-            else "kdoctor's crate source does not have them"
+            else _("kdoctor's crate source does not have them")
         )
         summary = f"{what}; {registry}"
         packaged_ok = state.packaged is not None and state.packaged.ok
@@ -106,10 +131,11 @@ class CratesCheck(Check):
         if misfits:
             return self.finding(
                 Status.FAIL,
-                f"{summary}; the distribution's crates do not fit: "
-                + "; ".join(_misfit(o) for o in misfits),
+                _("{problem}; the distribution's crates do not fit: {misfits}").format(
+                    problem=summary, misfits="; ".join(_misfit(o) for o in misfits)
+                ),
                 found=found,
-                fix_text=(
+                fix_text=_(
                     "Vendor the crates on a machine that reaches crates.io (`cargo vendor`, "
                     "then copy vendor/ and the printed source replacement here), or change the "
                     "module's requirements to the packaged versions."
@@ -119,7 +145,7 @@ class CratesCheck(Check):
                     ByHand(
                         self.id,
                         "; ".join(_misfit(o) for o in misfits),
-                        "Change the module's crate requirements to the packaged versions.",
+                        _("Change the module's crate requirements to the packaged versions."),
                     ),
                 ),
                 ctx=ctx,
@@ -130,23 +156,27 @@ class CratesCheck(Check):
         packages = [o.package for o in state.offers if o.package] if module_part else []
         stuck: list[str] = []
         if bool(state.dependencies) and not packaged_ok and not packages:
+            error = (state.packaged.error if state.packaged else None) or _("no {path}").format(
+                path=DEBIAN_REGISTRY
+            )
             stuck.append(
-                "the packaged crates do not resolve them either ("
-                + ((state.packaged.error if state.packaged else None) or f"no {DEBIAN_REGISTRY}")
-                + ")"
+                _("the packaged crates do not resolve them either ({error})").format(error=error)
             )
         if std_fails and not vendored:
+            error = (state.std_vendored.error if state.std_vendored else None) or _("no vendor")
             stuck.append(
-                "the standard library's own vendored crates do not resolve either ("
-                + ((state.std_vendored.error if state.std_vendored else None) or "no vendor")
-                + ")"
+                _(
+                    "the standard library's own vendored crates do not resolve either ({error})"
+                ).format(error=error)
             )
         if stuck:
             return self.finding(
                 Status.FAIL,
                 f"{summary}; " + "; ".join(stuck),
                 found=found,
-                fix_text="Vendor the crates (`cargo vendor`) on a machine that reaches crates.io.",
+                fix_text=_(
+                    "Vendor the crates (`cargo vendor`) on a machine that reaches crates.io."
+                ),
                 **details,
             )
         directories = [d for d in (state.vendor if std_fails else None,) if d]
@@ -155,20 +185,22 @@ class CratesCheck(Check):
         crates = {o.package: o.dependency.name for o in state.offers if o.package}
         needs: list[Need] = [Package(f"crate {crates[p]}", (p,)) for p in dict.fromkeys(packages)]
         needs += [CargoSource(tuple(directories), ours), Setting("CARGO_HOME", ours)]
-        serves = ", ".join(packages) or "already installed"
-        sources = " and ".join(
-            ([f"the distribution's packaged crates ({serves})"] if state.dependencies else [])
-            + (["the standard library's vendored crates"] if std_fails else [])
-        )
+        serves = ", ".join(packages) or _("already installed")
+        parts = (
+            [_("the distribution's packaged crates ({packages})").format(packages=serves)]
+            if state.dependencies
+            else []
+        ) + ([_("the standard library's vendored crates")] if std_fails else [])
+        sources = joined(parts)
         return self.finding(
             Status.FAIL,
-            f"{summary}; {sources} serve them",
+            _("{problem}; {sources} serve them").format(problem=summary, sources=sources),
             found=found,
-            fix_text=(
-                f"kdoctor fix installs the packaged crates and makes cargo take crates.io's "
-                f"crates from {sources}, gathered in a cargo home of kdoctor's ({ours}, "
+            fix_text=_(
+                "kdoctor fix installs the packaged crates and makes cargo take crates.io's "
+                "crates from {sources}, gathered in a cargo home of kdoctor's ({directory}, "
                 "used as CARGO_HOME by kdoctor build; your ~/.cargo is left alone); by hand:"
-            ),
+            ).format(sources=sources, directory=ours),
             needs=needs,
             ctx=ctx,
             **details,
@@ -179,9 +211,15 @@ def _problems(state: CrateState) -> list[str]:
     problems = [] if state.build.ok else [_what(state)]
     if state.std is not None and not state.std.ok:
         crate = state.std.unresolved[0] if state.std.unresolved else None
-        problems.append(
-            "-Z build-std also builds the standard library's crates "
-            + (f"({crate}, ...) " if crate else "")
-            + f"from {state.library}, and {state.std.error}"
+        said = (
+            _(
+                "-Z build-std also builds the standard library's crates ({crate}, ...) "
+                "from {library}, and {error}"
+            )
+            if crate
+            else _(
+                "-Z build-std also builds the standard library's crates from {library}, and {error}"
+            )
         )
+        problems.append(said.format(crate=crate, library=state.library, error=state.std.error))
     return problems

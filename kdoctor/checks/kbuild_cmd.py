@@ -18,6 +18,7 @@ from kdoctor.facts.kbuild import (
 )
 from kdoctor.facts.kernel import member_cmd_reading, module_declares_version, target_missing_files
 from kdoctor.facts.module import module_kbuild
+from kdoctor.i18n import N_, _
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import KbuildCmd
 
@@ -25,7 +26,7 @@ from kdoctor.model.need import KbuildCmd
 @register
 class KbuildCmdCheck(Check):
     id = "kbuild-cmd"
-    title = "every member object records its .cmd file (modpost reads them)"
+    title = N_("every member object records its .cmd file (modpost reads them)")
     order = 50
     variables = ("module directory",)
 
@@ -34,13 +35,17 @@ class KbuildCmdCheck(Check):
         if facts.of(target_missing_files):
             return self.finding(
                 Status.SKIP,
-                f"needs usable headers for {ctx.target_kernel} first (see kernel-headers)",
+                _("needs usable headers for {kernel} first (see kernel-headers)").format(
+                    kernel=ctx.target_kernel
+                ),
                 kdir=ctx.kdir,
             )
         kbuild = facts.of(module_kbuild)
         if kbuild is None:
             return self.finding(
-                Status.SKIP, f"no Kbuild or Makefile in {ctx.module_dir}", kdir=ctx.kdir
+                Status.SKIP,
+                _("no Kbuild or Makefile in {directory}").format(directory=ctx.module_dir),
+                kdir=ctx.kdir,
             )
         reading = member_cmd_reading(
             system,
@@ -71,33 +76,44 @@ class KbuildCmdCheck(Check):
         }
         found = os.path.basename(kbuild.path)
         if reading.fatal is False:
-            aside = f"; {first.object} ({first.rule.location}) records none" if first else ""
-            return self.ok(f"not affected: {reading.why}{aside}", found=found, **details)
+            summary = (
+                _("not affected: {why}; {object} ({location}) records none").format(
+                    why=reading.why, object=first.object, location=first.rule.location
+                )
+                if first
+                else _("not affected: {why}").format(why=reading.why)
+            )
+            return self.ok(summary, found=found, **details)
         if first is None and touched:
             return self.finding(
                 Status.WARN,
                 _touch_summary(touched[0]),
                 found=found,
-                fix_text=(
+                fix_text=_(
                     "The touched .cmd file is empty, so kbuild never learns the command: when the "
-                    "command or its flags change, the object is not rebuilt. "
-                    + _remedy_text(reading.why, touched[0])
-                ),
+                    "command or its flags change, the object is not rebuilt."
+                )
+                + " "
+                + _remedy_text(reading.why, touched[0]),
                 **details,
             )
         if first is None:
             if kbuild.note and kbuild.too_complex:
                 return self.finding(
                     Status.WARN,
-                    f"{os.path.basename(kbuild.path)} is {kbuild.note}: its members are unknown",
+                    _("{file} is {note}: its members are unknown").format(
+                        file=os.path.basename(kbuild.path), note=kbuild.note
+                    ),
                     found=found,
                     **details,
                 )
-            names = ", ".join(f"{m}.ko" for m in modules) or "the module"
+            names = ", ".join(f"{m}.ko" for m in modules) or _("the module")
             count = sum(len(members) for members in modules.values())
             return self.ok(
-                f"all {count} member object(s) of {names} are built through kbuild, "
-                "so each gets its .cmd file",
+                _(
+                    "all {count} member object(s) of {modules} are built through kbuild, "
+                    "so each gets its .cmd file"
+                ).format(count=count, modules=names),
                 found=found,
                 **details,
             )
@@ -105,12 +121,18 @@ class KbuildCmdCheck(Check):
         if not pending:
             return self.finding(
                 Status.WARN,
-                f"{first.object} links only because {os.path.basename(first.cmd_file)} "
-                f"already exists ({first.rule.location} does not use $(call if_changed,...)); "
-                "make clean deletes it and modpost then stops",
+                _(
+                    "{object} links only because {cmd_file} "
+                    "already exists ({location} does not use $(call if_changed,...)); "
+                    "make clean deletes it and modpost then stops"
+                ).format(
+                    object=first.object,
+                    cmd_file=os.path.basename(first.cmd_file),
+                    location=first.rule.location,
+                ),
                 found=found,
                 fix_text=_remedy_text(reading.why, first),
-                commands=("kdoctor fix   # rewrites the rule to use $(call if_changed,...)",),
+                commands=(_rewrites(),),
                 needs=(KbuildCmd(ctx.module_dir, tuple(u.object for u in unsaved)),),
                 ctx=ctx,
                 **details,
@@ -118,10 +140,14 @@ class KbuildCmdCheck(Check):
         error = f"{os.path.basename(first.cmd_file)}: No such file or directory"
         if reading.fatal is None:
             status = Status.WARN
-            summary = f"{_short(first)}; on Linux 5.8+ modpost may stop with `{error}`"
+            summary = _("{problem}; on Linux 5.8+ modpost may stop with `{error}`").format(
+                problem=_short(first), error=error
+            )
         else:
             status = Status.FAIL
-            summary = f"modpost will stop with `{error}`: {_short(first)}"
+            summary = _("modpost will stop with `{error}`: {problem}").format(
+                error=error, problem=_short(first)
+            )
         return self.finding(
             status,
             summary,
@@ -129,7 +155,7 @@ class KbuildCmdCheck(Check):
             fix_text=_remedy_text(reading.why, first),
             commands=(
                 *(f"touch {u.cmd_file}" for u in pending),
-                "kdoctor fix   # rewrites the rule to use $(call if_changed,...)",
+                _rewrites(),
             ),
             needs=(KbuildCmd(ctx.module_dir, tuple(u.object for u in unsaved)),),
             ctx=ctx,
@@ -139,29 +165,39 @@ class KbuildCmdCheck(Check):
 
 def _short(unsaved: UnsavedObject) -> str:
     """``Kbuild:16 builds x.o with `$(LD) ...` , not $(call if_changed,...)``."""
-    how = "$(call cmd,...), which records nothing" if unsaved.rule.uses_cmd_only else None
+    how = _("$(call cmd,...), which records nothing") if unsaved.rule.uses_cmd_only else None
     command = unsaved.rule.command
     if len(command) > 60:
         command = command[:57] + "..."
-    return (
-        f"{unsaved.rule.location} builds {unsaved.object} with "
-        f"{how or '`' + command + '`'}, not $(call if_changed,...)"
+    return _("{location} builds {object} with {how}, not $(call if_changed,...)").format(
+        location=unsaved.rule.location, object=unsaved.object, how=how or f"`{command}`"
     )
 
 
+def _rewrites() -> str:
+    return "kdoctor fix   # " + _("rewrites the rule to use $(call if_changed,...)")
+
+
 def _touch_summary(unsaved: UnsavedObject) -> str:
-    return (
-        f"{unsaved.object} gets {os.path.basename(unsaved.cmd_file)} only from a `touch` in "
-        f"{os.path.basename(unsaved.file)} ({unsaved.rule.location} does not use "
+    return _(
+        "{object} gets {cmd_file} only from a `touch` in "
+        "{file} ({location} does not use "
         "$(call if_changed,...)): a workaround that hides the command from kbuild, so "
         "rebuilds are not tracked"
+    ).format(
+        object=unsaved.object,
+        cmd_file=os.path.basename(unsaved.cmd_file),
+        file=os.path.basename(unsaved.file),
+        location=unsaved.rule.location,
     )
 
 
 def _remedy_text(why: str, unsaved: UnsavedObject) -> str:
-    return (
-        f"{why[0].upper()}{why[1:]}. Either rewrite the rule at {unsaved.rule.location} to go "
+    return _(
+        "{why}. Either rewrite the rule at {location} to go "
         "through kbuild (put its command in cmd_<name>, run it with $(call if_changed,<name>), "
-        f"add FORCE to its prerequisites and `targets += {unsaved.object}`), or create the "
+        "add FORCE to its prerequisites and `targets += {object}`), or create the "
         "missing file before each build (make clean deletes it again)."
+    ).format(
+        why=f"{why[0].upper()}{why[1:]}", location=unsaved.rule.location, object=unsaved.object
     )

@@ -8,6 +8,7 @@ from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts
 from kdoctor.facts.kernel import installed_build_dirs, target_missing_files
 from kdoctor.facts.packages import kernel_packages
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge.commands import install_shown
 from kdoctor.knowledge.packages import (
     package_name,
@@ -24,12 +25,16 @@ from kdoctor.model.need import StockKernel
 def target_phrase(ctx: Context) -> str:
     """How the target was chosen, in words: the running kernel, --kernel or KDIR."""
     if ctx.target_source == TargetSource.KDIR:
-        return f"{ctx.target_kernel} (from KDIR={ctx.kdir})"
+        return _("{kernel} (from {setting})").format(
+            kernel=ctx.target_kernel, setting=f"KDIR={ctx.kdir}"
+        )
     if ctx.target_source == TargetSource.OPTION:
-        return f"{ctx.target_kernel} (from --kernel)"
+        return _("{kernel} (from --kernel)").format(kernel=ctx.target_kernel)
     if ctx.target_source == TargetSource.RETARGETED:
-        return f"the stock kernel {ctx.target_kernel} (chosen by kdoctor fix)"
-    return f"the running kernel {ctx.target_kernel}"
+        return _("the stock kernel {kernel} (chosen by kdoctor fix)").format(
+            kernel=ctx.target_kernel
+        )
+    return _("the running kernel {kernel}").format(kernel=ctx.target_kernel)
 
 
 def kernel_kind(release: str) -> Optional[str]:
@@ -47,7 +52,7 @@ def check_command(release: str, kdir: str) -> str:
 @register
 class KernelHeadersCheck(Check):
     id = "kernel-headers"
-    title = "the target kernel's build directory (headers, .config, Module.symvers, modpost)"
+    title = N_("the target kernel's build directory (headers, .config, Module.symvers, modpost)")
     order = 30
     variables = ("KDIR",)
 
@@ -75,11 +80,17 @@ class KernelHeadersCheck(Check):
         }
         if not missing:
             return self.ok(
-                f"headers for {target_phrase(ctx)} at {ctx.kdir}", found=ctx.kdir, **details
+                _("headers for {target} at {kdir}").format(
+                    target=target_phrase(ctx), kdir=ctx.kdir
+                ),
+                found=ctx.kdir,
+                **details,
             )
         exists = system.exists(ctx.kdir)
         problem = (
-            f"{ctx.kdir} lacks {', '.join(missing)}" if exists else f"{ctx.kdir} does not exist"
+            _("{kdir} lacks {files}").format(kdir=ctx.kdir, files=", ".join(missing))
+            if exists
+            else _("{kdir} does not exist").format(kdir=ctx.kdir)
         )
         known: Optional[bool] = None
         if package:
@@ -100,12 +111,21 @@ class KernelHeadersCheck(Check):
         found: Optional[str],
         details: dict[str, Any],
     ) -> Finding:
-        hedge = "" if known else f" ({ctx.package_manager} could not be asked whether it exists)"
+        text = (
+            _("Install the headers package for {kernel}.")
+            if known
+            else _(
+                "Install the headers package for {kernel} ({manager} could not be asked whether "
+                "it exists)."
+            )
+        )
         return self.finding(
             Status.FAIL,
-            f"no usable headers for {target_phrase(ctx)}: {problem}; {package} provides them",
+            _("no usable headers for {target}: {problem}; {package} provides them").format(
+                target=target_phrase(ctx), problem=problem, package=package
+            ),
             found=found,
-            fix_text=f"Install the headers package for {ctx.target_kernel}{hedge}.",
+            fix_text=text.format(kernel=ctx.target_kernel, manager=ctx.package_manager),
             needs=(package_need(ctx.package_manager, "headers", release=ctx.target_kernel),),
             ctx=ctx,
             **details,
@@ -123,24 +143,35 @@ class KernelHeadersCheck(Check):
     ) -> Finding:
         kind = kernel_kind(ctx.target_kernel)
         if kind is not None:
-            why = f"{kind}, no package provides its headers"
+            why = _("{kind}, no package provides its headers").format(kind=kind)
         elif package:
-            why = f"{ctx.package_manager} knows no package {package}"
+            why = _("{manager} knows no package {package}").format(
+                manager=ctx.package_manager, package=package
+            )
         else:
-            why = "no package manager kdoctor knows could provide its headers"
-        stock_words = f"the stock kernel ({stock})" if stock else "the distribution's stock kernel"
-        lead = f"cannot build for {target_phrase(ctx)}: {why} ({problem}); target {stock_words}"
+            why = _("no package manager kdoctor knows could provide its headers")
+        stock_words = (
+            _("the stock kernel ({package})").format(package=stock)
+            if stock
+            else _("the distribution's stock kernel")
+        )
+        lead = {"target": target_phrase(ctx), "why": why, "problem": problem, "stock": stock_words}
         if others:
             best = next(iter(others))
-            summary = f"{lead} instead: headers for {', '.join(others)} are installed"
-            text = (
-                f"Build for a kernel whose headers are installed ({best}) and test the module "
+            summary = _(
+                "cannot build for {target}: {why} ({problem}); target {stock} instead: "
+                "headers for {installed} are installed"
+            ).format(installed=", ".join(others), **lead)
+            text = _(
+                "Build for a kernel whose headers are installed ({release}) and test the module "
                 "in a VM booting that kernel; kdoctor fix switches the target."
-            )
+            ).format(release=best)
             commands: tuple[str, ...] = (check_command(best, others[best]), "kdoctor fix")
         else:
-            summary = f"{lead} instead"
-            text = (
+            summary = _(
+                "cannot build for {target}: {why} ({problem}); target {stock} instead"
+            ).format(**lead)
+            text = _(
                 "Install the headers of the distribution's stock kernel, build for it and test "
                 "the module in a VM booting it; kdoctor fix does both."
             )
@@ -149,7 +180,7 @@ class KernelHeadersCheck(Check):
             install = (
                 install_shown(ctx.package_manager, [headers], ctx.is_root)
                 if stock
-                else "install your distribution's kernel headers package"
+                else _("install your distribution's kernel headers package")
             )
             commands = (install, "kdoctor fix")
         return self.finding(

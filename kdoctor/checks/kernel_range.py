@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
-from kdoctor.checks.base import Check, register
+from kdoctor.checks.base import Check, joined, register
 from kdoctor.facts import Facts
 from kdoctor.facts.kernel import installed_build_dirs
 from kdoctor.facts.module_kernel import (
@@ -21,20 +21,19 @@ from kdoctor.facts.module_kernel import (
     target_version,
     version_of,
 )
+from kdoctor.i18n import N_, _
+from kdoctor.knowledge import debian_kernels
 from kdoctor.knowledge.kernel_range import KernelRange, debian_releases_in, shown
 from kdoctor.knowledge.packages import stock_flavour
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import ByHand
 
-#: the issue that fetches other releases' headers into kdoctor's cache
-KERNEL_TARGETS_ISSUE = "#11"
-
 
 @register
 class KernelRangeCheck(Check):
     id = "kernel-range"
-    title = "the kernels the module's build scripts accept include the target"
+    title = N_("the kernels the module's build scripts accept include the target")
     order = 32
 
     def run(self, facts: Facts) -> Finding:
@@ -50,7 +49,7 @@ class KernelRangeCheck(Check):
         if not reading.scripts:
             return self.finding(
                 Status.SKIP,
-                "no build script (build.rs) declares a kernel range",
+                _("no build script (build.rs) declares a kernel range"),
                 required=False,
                 **details,
             )
@@ -61,7 +60,7 @@ class KernelRangeCheck(Check):
                 return self._unreadable(ctx, reading, details)
             return self.finding(
                 Status.OK,
-                f"{names} declare(s) no kernel range",
+                _("{scripts} declare(s) no kernel range").format(scripts=names),
                 found=names,
                 required=False,
                 **details,
@@ -71,8 +70,10 @@ class KernelRangeCheck(Check):
         if version is None:
             return self.finding(
                 Status.WARN,
-                f"the module accepts {accepted.describe()} ({where}), but the target's version "
-                f"could not be read from {read_from!r}",
+                _(
+                    "the module accepts {range} ({where}), but the target's version "
+                    "could not be read from {source}"
+                ).format(range=accepted.describe(), where=where, source=repr(read_from)),
                 found=where,
                 **details,
             )
@@ -80,8 +81,15 @@ class KernelRangeCheck(Check):
             if reading.unreadable:
                 return self._unreadable(ctx, reading, details, accepted, version)
             return self.ok(
-                f"the target {ctx.target_kernel} (Linux {shown(version)}) is in the range the "
-                f"module accepts, {accepted.describe()} ({where})",
+                _(
+                    "the target {kernel} (Linux {version}) is in the range the "
+                    "module accepts, {range} ({where})"
+                ).format(
+                    kernel=ctx.target_kernel,
+                    version=shown(version),
+                    range=accepted.describe(),
+                    where=where,
+                ),
                 found=where,
                 **details,
             )
@@ -101,9 +109,15 @@ class KernelRangeCheck(Check):
             reading.guards[0],
         )
         where = f"{_short(ctx, path)}:{guard.line}"
-        summary = (
-            f"{where} `{guard.text}` accepts only {accepted.describe()}; the target "
-            f"{ctx.target_kernel} is Linux {shown(version)}, so the build script stops the build"
+        summary = _(
+            "{where} `{guard}` accepts only {range}; the target "
+            "{kernel} is Linux {version}, so the build script stops the build"
+        ).format(
+            where=where,
+            guard=guard.text,
+            range=accepted.describe(),
+            kernel=ctx.target_kernel,
+            version=shown(version),
         )
         installed = [
             r
@@ -112,11 +126,11 @@ class KernelRangeCheck(Check):
         ]
         details["installed_in_range"] = installed
         if installed:
-            why = "the target kernel is yours to choose"
-            remedy = (
-                f"Headers of {', '.join(installed)} (in range) are installed: target one of "
-                f"them with `kdoctor fix --kernel {installed[0]}`."
-            )
+            why = _("the target kernel is yours to choose")
+            remedy = _(
+                "Headers of {releases} (in range) are installed: target one of "
+                "them with `{command}`."
+            ).format(releases=", ".join(installed), command=f"kdoctor fix --kernel {installed[0]}")
             commands: tuple[str, ...] = (f"kdoctor fix --kernel {installed[0]}",)
         else:
             why, remedy, commands = self._nothing_installed(facts, accepted, details)
@@ -124,7 +138,9 @@ class KernelRangeCheck(Check):
             Status.FAIL,
             summary,
             found=where,
-            fix_text=f"Build for a kernel in {accepted.describe()}: {why}. {remedy}",
+            fix_text=_("Build for a kernel in {range}: {why}. {remedy}").format(
+                range=accepted.describe(), why=why, remedy=remedy
+            ),
             commands=commands,
             needs=(ByHand(self.id, why, remedy),),
             ctx=ctx,
@@ -141,38 +157,63 @@ class KernelRangeCheck(Check):
         details["archive_in_range"] = in_range
         if flavoured:
             release = flavoured[0]
-            remedy = (
-                f"{ctx.distro.name}'s archive has headers in range: install "
-                f"linux-headers-{release} and target it with `kdoctor fix --kernel {release}`."
+            remedy = _(
+                "{distro}'s archive has headers in range: install "
+                "{package} and target it with `{command}`."
+            ).format(
+                distro=ctx.distro.name,
+                package=f"linux-headers-{release}",
+                command=f"kdoctor fix --kernel {release}",
             )
             return (
-                "switching to another kernel is yours to choose",
+                _("switching to another kernel is yours to choose"),
                 remedy,
                 (f"apt-get install linux-headers-{release}", f"kdoctor fix --kernel {release}"),
             )
         debian = debian_releases_in(accepted) if ctx.distro.id == "debian" else []
         archive = (
-            f"{ctx.distro.name}'s archive has none"
+            _("{distro}'s archive has none").format(distro=ctx.distro.name)
             if offered is not None
-            else "the package manager could not be asked for them"
+            else _("the package manager could not be asked for them")
         )
-        why = f"no headers of a kernel in {accepted.describe()} are installed and {archive}"
+        why = _("no headers of a kernel in {range} are installed and {archive}").format(
+            range=accepted.describe(), archive=archive
+        )
         if debian:
-            why += f" ({' and '.join(debian)} ship such kernels; their headers are not in it)"
+            why = _("{why} ({releases} ship such kernels; their headers are not in it)").format(
+                why=why, releases=joined(debian)
+            )
         where = (
-            f"on {debian[-1]} (a machine, VM or container) with its linux-headers package"
+            _("on {release} (a machine, VM or container) with its linux-headers package").format(
+                release=debian[-1]
+            )
             if debian
-            else "on a release that ships a kernel in range (a machine, VM or container)"
+            else _("on a release that ships a kernel in range (a machine, VM or container)")
         )
         target = facts.of(target_version)[0]
-        port = f"Linux {target[0]}.{target[1]}" if target else "the target kernel"
-        remedy = (
-            "Target a kernel in range with `kdoctor fix --kernel <release>` once its headers are "
-            f"on this machine. What would work: build {where}, or point KDIR at the "
-            f"build directory of a kernel in range that you built, or port the crate to {port}. "
-            "Fetching another release's headers into kdoctor's cache is the kernel-targets issue "
-            f"({KERNEL_TARGETS_ISSUE}); until then kdoctor fix cannot."
-        )
+        port = f"Linux {target[0]}.{target[1]}" if target else _("the target kernel")
+        series = fetchable_series(accepted) if ctx.package_manager == "apt" else []
+        if series:
+            # kdoctor fix --kernel SERIES fetches a Debian series' headers and image into the cache
+            chosen = series[-1]
+            remedy = _(
+                "Target a kernel in range: `{command}` fetches the headers and image of "
+                "Debian {suite}'s Linux {series} into kdoctor's cache (nothing is installed on "
+                "the system) and targets it. Also: build {where}, or point KDIR at the build "
+                "directory of a kernel in range that you built, or port the crate to {port}."
+            ).format(
+                command=f"kdoctor fix --kernel {chosen}",
+                suite=debian_kernels.SERIES[chosen],
+                series=chosen,
+                where=where,
+                port=port,
+            )
+            return why, remedy, (f"kdoctor fix --kernel {chosen}",)
+        remedy = _(
+            "Target a kernel in range with `{command}` once its headers are "
+            "on this machine. What would work: build {where}, or point KDIR at the "
+            "build directory of a kernel in range that you built, or port the crate to {port}."
+        ).format(command="kdoctor fix --kernel <release>", where=where, port=port)
         return why, remedy, ()
 
     def _unreadable(
@@ -185,17 +226,26 @@ class KernelRangeCheck(Check):
     ) -> Finding:
         path, item = reading.unreadable[0]
         where = f"{_short(ctx, path)}:{item.line}"
-        lead = (
-            f"the target is in the range read ({accepted.describe()}), but "
+        summary = (
+            _(
+                "the target is in the range read ({range}), but could not read the range: "
+                "{where} `{text}` speaks of the kernel's version in a form kdoctor does not read"
+            )
             if accepted and version
-            else ""
+            else _(
+                "could not read the range: {where} `{text}` speaks of the kernel's "
+                "version in a form kdoctor does not read"
+            )
         )
         return self.finding(
             Status.WARN,
-            f"{lead}could not read the range: {where} `{item.text}` speaks of the kernel's "
-            "version in a form kdoctor does not read",
+            summary.format(
+                range=accepted.describe() if accepted else "", where=where, text=item.text
+            ),
             found=where,
-            fix_text=f"Read {where} and make sure it accepts {ctx.target_kernel}.",
+            fix_text=_("Read {where} and make sure it accepts {kernel}.").format(
+                where=where, kernel=ctx.target_kernel
+            ),
             required=False,
             **details,
         )
@@ -205,3 +255,14 @@ def _short(ctx: Context, path: str) -> str:
     """``path`` relative to the module directory when inside it (``../x/build.rs`` too)."""
     relative = os.path.relpath(path, ctx.module_dir)
     return relative if not relative.startswith("../../../") else path
+
+
+def fetchable_series(accepted: KernelRange) -> list[str]:
+    """The Debian series (``5.10``, ``6.1``, ``6.12``) in ``accepted``, oldest first: those
+    ``kdoctor fix --kernel SERIES`` fetches into kdoctor's cache and targets."""
+    found = []
+    for series in debian_kernels.SERIES:
+        major, minor = (int(part) for part in series.split("."))
+        if accepted.contains((major, minor, 0)):
+            found.append(series)
+    return sorted(found, key=lambda s: tuple(int(p) for p in s.split(".")))

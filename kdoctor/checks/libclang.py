@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from kdoctor.checks.base import Check, register
+from kdoctor.checks.clang import persists
 from kdoctor.facts import Facts
 from kdoctor.facts.clang import clang_major
 from kdoctor.facts.libclang import Search, libclang_ignoring_env, libclang_search
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge.packages import package_needs
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import Setting
@@ -16,7 +18,7 @@ from kdoctor.model.need import Setting
 @register
 class LibclangCheck(Check):
     id = "libclang"
-    title = "libclang for bindgen, the same major version as clang"
+    title = N_("libclang for bindgen, the same major version as clang")
     order = 25
     variables = ("LIBCLANG_PATH",)
 
@@ -39,27 +41,37 @@ class LibclangCheck(Check):
         found = f"{chosen.version or '?'} ({chosen.path})"
         if chosen.major is None:
             return self.ok(
-                f"libclang found via {chosen.source}, its version is not in its name",
+                _("libclang found via {source}, its version is not in its name").format(
+                    source=chosen.source
+                ),
                 found=found,
                 **details,
             )
         if clang is None or chosen.major == clang:
-            paired = f", same major as clang {clang}" if clang is not None else ""
-            return self.ok(
-                f"libclang {chosen.version} (via {chosen.source}){paired}", found=found, **details
+            said = (
+                _("libclang {version} (via {source}), same major as clang {clang}")
+                if clang is not None
+                else _("libclang {version} (via {source})")
             )
-        summary = (
-            f"bindgen would load libclang {chosen.major} but clang is {clang}: headers are "
+            return self.ok(
+                said.format(version=chosen.version, source=chosen.source, clang=clang),
+                found=found,
+                **details,
+            )
+        summary = _(
+            "bindgen would load libclang {major} but clang is {clang}: headers are "
             "parsed by a different clang than the one that compiles them"
-        )
+        ).format(major=chosen.major, clang=clang)
         match = next((c for c in search.candidates if c.major == clang), None)
         if match is not None:
             return self.finding(
                 Status.WARN,
                 summary,
                 found=found,
-                fix_text=f"Point bindgen at libclang {clang} with LIBCLANG_PATH.",
-                commands=("kdoctor fix   # persists the choice for kdoctor build",),
+                fix_text=_("Point bindgen at libclang {version} with LIBCLANG_PATH.").format(
+                    version=clang
+                ),
+                commands=persists(),
                 needs=(Setting("LIBCLANG_PATH", match.directory),),
                 ctx=ctx,
                 **{**details, "candidate": match.directory},
@@ -68,10 +80,10 @@ class LibclangCheck(Check):
             Status.WARN,
             summary,
             found=found,
-            fix_text=(
-                f"Install libclang {clang}, then point bindgen at it with LIBCLANG_PATH "
-                f"(or use clang {chosen.major} for the whole build)."
-            ),
+            fix_text=_(
+                "Install libclang {version}, then point bindgen at it with LIBCLANG_PATH "
+                "(or use clang {major} for the whole build)."
+            ).format(version=clang, major=chosen.major),
             needs=package_needs(ctx.package_manager, ["libclang-n"], n=clang),
             ctx=ctx,
             **{**details, "missing": ["libclang-n"], "package_values": {"n": clang}},
@@ -88,17 +100,17 @@ class LibclangCheck(Check):
         }
         if search.env_path:
             elsewhere = facts.of(libclang_ignoring_env)
-            summary = (
-                f"LIBCLANG_PATH={search.env_path} holds no libclang (bindgen looks only there)"
+            summary = _("{setting} holds no libclang (bindgen looks only there)").format(
+                setting=f"LIBCLANG_PATH={search.env_path}"
             )
             if elsewhere is not None:
                 return self.finding(
                     Status.FAIL,
                     summary,
-                    fix_text=(
-                        f"Point LIBCLANG_PATH at a directory holding libclang, or unset it "
-                        f"(bindgen would then load {elsewhere.path})."
-                    ),
+                    fix_text=_(
+                        "Point LIBCLANG_PATH at a directory holding libclang, or unset it "
+                        "(bindgen would then load {path})."
+                    ).format(path=elsewhere.path),
                     commands=(f"export LIBCLANG_PATH={elsewhere.directory}",),
                     candidate=elsewhere.directory,
                     missing=[],
@@ -107,7 +119,7 @@ class LibclangCheck(Check):
             return self.finding(
                 Status.FAIL,
                 summary,
-                fix_text="Install libclang, then unset LIBCLANG_PATH or point it at libclang.",
+                fix_text=_("Install libclang, then unset LIBCLANG_PATH or point it at libclang."),
                 commands=("unset LIBCLANG_PATH",),
                 needs=package_needs(ctx.package_manager, ["libclang"]),
                 ctx=ctx,
@@ -117,8 +129,8 @@ class LibclangCheck(Check):
             )
         return self.finding(
             Status.FAIL,
-            "libclang is not installed (bindgen cannot parse headers without it)",
-            fix_text="Install libclang (the package with libclang.so).",
+            _("libclang is not installed (bindgen cannot parse headers without it)"),
+            fix_text=_("Install libclang (the package with libclang.so)."),
             needs=package_needs(ctx.package_manager, ["libclang"]),
             ctx=ctx,
             candidate=None,

@@ -7,13 +7,14 @@ from typing import Optional
 from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts
 from kdoctor.facts.loading import module_loading
+from kdoctor.i18n import N_, _
 from kdoctor.model.finding import Finding, Status
 
 
 @register
 class ModuleLoadingCheck(Check):
     id = "module-loading"
-    title = "this host can load the module (module support, lockdown, signatures, kernel)"
+    title = N_("this host can load the module (module support, lockdown, signatures, kernel)")
     order = 80
     required = False
 
@@ -23,37 +24,54 @@ class ModuleLoadingCheck(Check):
         details = host.to_facts()
         errors = ", ".join(f'"{e}"' for e in host.insmod_errors)
         if not host.possible:
-            more = f" (+{len(host.reasons) - 1} more)" if len(host.reasons) > 1 else ""
-            also = f" Also: {'; '.join(host.reasons[1:])}." if more else ""
+            summary = _("modules cannot be loaded on this host: {reason}").format(
+                reason=host.reasons[0]
+            )
+            text = _(
+                "insmod here would fail with {errors}. "
+                "Test the module in a VM that boots the target kernel instead."
+            )
+            if len(host.reasons) > 1:
+                summary = _("{problem} (+{n} more)").format(
+                    problem=summary, n=len(host.reasons) - 1
+                )
+                text = _(
+                    "insmod here would fail with {errors}. Also: {reasons}. "
+                    "Test the module in a VM that boots the target kernel instead."
+                )
             return self.finding(
                 Status.WARN,
-                f"modules cannot be loaded on this host: {host.reasons[0]}{more}",
+                summary,
                 found=ctx.running_kernel,
-                fix_text=(
-                    f"insmod here would fail with {errors}.{also} "
-                    "Test the module in a VM that boots the target kernel instead."
-                ),
+                fix_text=text.format(errors=errors, reasons="; ".join(host.reasons[1:])),
                 commands=("kdoctor verify --vm",),
                 **details,
             )
         if host.risks:
             return self.finding(
                 Status.WARN,
-                f"modules can be loaded here, but {host.risks[0]}",
+                _("modules can be loaded here, but {risk}").format(risk=host.risks[0]),
                 found=ctx.running_kernel,
-                fix_text=(f"Without that, insmod fails with {errors}. Or test the module in a VM."),
+                fix_text=_(
+                    "Without that, insmod fails with {errors}. Or test the module in a VM."
+                ).format(errors=errors),
                 commands=("sudo kdoctor verify --host", "kdoctor verify --vm"),
                 **details,
             )
         return self.ok(
-            f"this host can load the module: {ctx.running_kernel} is the target, "
-            f"{_signing_words(host.lockdown, host.sig_enforce)}",
+            _("this host can load the module: {kernel} is the target, {signing}").format(
+                kernel=ctx.running_kernel, signing=_signing_words(host.lockdown, host.sig_enforce)
+            ),
             found=ctx.running_kernel,
             **details,
         )
 
 
 def _signing_words(lockdown: Optional[str], enforce: Optional[bool]) -> str:
-    lock = "no lockdown" if lockdown in (None, "none") else f"lockdown {lockdown}"
-    sign = "signatures not enforced" if enforce is False else "signature enforcement unknown"
+    lock = (
+        _("no lockdown")
+        if lockdown in (None, "none")
+        else _("lockdown {mode}").format(mode=lockdown)
+    )
+    sign = _("signatures not enforced") if enforce is False else _("signature enforcement unknown")
     return f"{lock}, {sign}"

@@ -14,6 +14,7 @@ from kdoctor.facts.cargo import target_list
 from kdoctor.facts.module import module_info
 from kdoctor.facts.rust import PROBE_ENV, RUSTC_TIMEOUT, rust_toolchain
 from kdoctor.facts.rustc import RustToolchain
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge.cargo import (
     GONE_TARGETS,
     RENAMED_SPEC_FIELDS,
@@ -30,21 +31,24 @@ _UNSTABLE = "unstable-options"
 @register
 class ModuleTargetCheck(Check):
     id = "module-target"
-    title = "the module's Rust target exists in (or is accepted by) the chosen rustc"
+    title = N_("the module's Rust target exists in (or is accepted by) the chosen rustc")
     order = 66
 
     def run(self, facts: Facts) -> Finding:
         module = facts.of(module_info)
         if not module.driver.uses_cargo:
             return self.finding(
-                Status.SKIP, f"the module's build names no Rust target ({module.kind} module)"
+                Status.SKIP,
+                _("the module's build names no Rust target ({kind} module)").format(
+                    kind=module.kind
+                ),
             )
         target = module.target
         if target is None:
-            return self.finding(Status.SKIP, "the module's cargo command names no --target")
+            return self.finding(Status.SKIP, _("the module's cargo command names no --target"))
         toolchain = facts.of(rust_toolchain)
         if not toolchain.rustc:
-            return self.finding(Status.SKIP, "needs a Rust compiler first (see toolchain)")
+            return self.finding(Status.SKIP, _("needs a Rust compiler first (see toolchain)"))
         details: dict[str, Any] = {"target": target.to_json(), "rustc": toolchain.rustc}
         if target.is_json:
             return self._json(facts, module, target, toolchain, details)
@@ -63,22 +67,31 @@ class ModuleTargetCheck(Check):
         if targets is None:
             return self.finding(
                 Status.WARN,
-                f"could not ask {rustc} for its built-in targets (--print target-list)",
+                _("could not ask {rustc} for its built-in targets (--print target-list)").format(
+                    rustc=rustc
+                ),
                 **details,
             )
         if target.name in targets:
-            return self.ok(f"{target.name} is a built-in target of {rustc}", **details)
+            return self.ok(
+                _("{target} is a built-in target of {rustc}").format(
+                    target=target.name, rustc=rustc
+                ),
+                **details,
+            )
         spec = _on_target_path(facts, target.name)
         if spec is not None:
             details["target_path"] = spec
             return self._json(facts, module, RustTarget(target.name, spec), toolchain, details)
         gone = GONE_TARGETS.get(target.name)
-        summary = f"{rustc} has no built-in target {target.name}"
+        summary = _("{rustc} has no built-in target {target}").format(
+            rustc=rustc, target=target.name
+        )
         if gone is None:
             return self.finding(
                 Status.FAIL,
                 summary,
-                fix_text=(
+                fix_text=_(
                     "Build with a toolchain that has this target, or give the build a target "
                     "JSON (`--target path/to/NAME.json`, or NAME.json in RUST_TARGET_PATH)."
                 ),
@@ -86,8 +99,8 @@ class ModuleTargetCheck(Check):
                 needs=(
                     ByHand(
                         self.id,
-                        "the module's own build names its target",
-                        "Change the module's target, or build with a toolchain that has it.",
+                        _("the module's own build names its target"),
+                        _("Change the module's target, or build with a toolchain that has it."),
                     ),
                 ),
                 ctx=facts.ctx,
@@ -95,16 +108,18 @@ class ModuleTargetCheck(Check):
             )
         pin = os.path.join(module.directory, "rust-toolchain.toml")
         details["gone"] = {"fate": gone.fate, "last_stable": gone.last_stable}
+        # fate (and a renamed field's replacement below) are kdoctor.knowledge's words: shown in
+        # the user's language where that area's catalog has them
         return self.finding(
             Status.FAIL,
-            f"{summary}: it was {gone.fate}",
-            fix_text=(
-                f"Build with a toolchain old enough to have it (rustc {gone.last_stable} or "
-                f"older, e.g. {gone.nightly}, with rust-src), pinned by the module's "
-                f"rust-toolchain file; or give the build a target JSON with {target.name}'s "
-                f"settings (`--target path/to/{target.name}.json`, or {target.name}.json in "
+            _("{problem}: it was {fate}").format(problem=summary, fate=_(gone.fate)),
+            fix_text=_(
+                "Build with a toolchain old enough to have it (rustc {version} or "
+                "older, e.g. {nightly}, with rust-src), pinned by the module's "
+                "rust-toolchain file; or give the build a target JSON with {target}'s "
+                "settings (`--target path/to/{target}.json`, or {target}.json in "
                 "RUST_TARGET_PATH) for this rustc."
-            ),
+            ).format(version=gone.last_stable, nightly=gone.nightly, target=target.name),
             commands=(
                 f"rustup toolchain install {gone.nightly} --profile minimal --component rust-src",
                 f"printf '[toolchain]\\nchannel = \"{gone.nightly}\"\\n' > {shlex.quote(pin)}",
@@ -112,9 +127,13 @@ class ModuleTargetCheck(Check):
             needs=(
                 ByHand(
                     self.id,
-                    "both remedies change the module's own files (its rust-toolchain or its "
-                    "build), and the old toolchain comes from static.rust-lang.org",
-                    f"Pin {gone.nightly} in the module, or write a target JSON for {target.name}.",
+                    _(
+                        "both remedies change the module's own files (its rust-toolchain or its "
+                        "build), and the old toolchain comes from static.rust-lang.org"
+                    ),
+                    _("Pin {nightly} in the module, or write a target JSON for {target}.").format(
+                        nightly=gone.nightly, target=target.name
+                    ),
                 ),
             ),
             ctx=facts.ctx,
@@ -134,7 +153,9 @@ class ModuleTargetCheck(Check):
         rustc = f"rustc {toolchain.version}"
         if not facts.system.is_file(path):
             return self.finding(
-                Status.FAIL, f"the target JSON {path} the build names does not exist", **details
+                Status.FAIL,
+                _("the target JSON {path} the build names does not exist").format(path=path),
+                **details,
             )
         argv = [toolchain.rustc or "rustc", "--target", path, "--print", "cfg"]
         env = {**PROBE_ENV, **toolchain.env}
@@ -144,9 +165,17 @@ class ModuleTargetCheck(Check):
             argv = [argv[0], "-Z", "unstable-options", *argv[1:]]
         plain = facts.system.probe(argv, timeout=RUSTC_TIMEOUT, cwd=module.directory, env=env)
         if plain.ok:
-            how = " (with RUSTFLAGS=-Zunstable-options)" if passed else ""
-            return self.ok(f"{rustc} accepts {name}{how}", **details)
+            said = (
+                _("{rustc} accepts {name} (with {setting})")
+                if passed
+                else _("{rustc} accepts {name}")
+            )
+            return self.ok(
+                said.format(rustc=rustc, name=name, setting="RUSTFLAGS=-Zunstable-options"),
+                **details,
+            )
         errors = [first_error(plain.output)]
+        shown = list(errors)
         if _UNSTABLE in errors[0] and not passed:
             unstable = [argv[0], "-Z", "unstable-options", *argv[1:]]
             retry = facts.system.probe(
@@ -157,29 +186,48 @@ class ModuleTargetCheck(Check):
             )
             if not retry.ok:
                 errors.append("with -Zunstable-options: " + first_error(retry.output))
+                shown.append(
+                    _("with -Zunstable-options: {error}").format(error=first_error(retry.output))
+                )
             else:
                 errors.append("with -Zunstable-options (RUSTC_BOOTSTRAP=1) it parses")
+                shown.append(_("with -Zunstable-options (RUSTC_BOOTSTRAP=1) it parses"))
         details["errors"] = errors
         field = next((f for f in map(unknown_spec_field, errors) if f), None)
         remedies = []
         if _UNSTABLE in errors[0]:
             remedies.append(
-                "this rustc loads custom targets only with -Zunstable-options (a nightly, or "
-                "RUSTC_BOOTSTRAP=1): pass it, e.g. RUSTFLAGS=-Zunstable-options"
+                _(
+                    "this rustc loads custom targets only with -Zunstable-options (a nightly, or "
+                    "RUSTC_BOOTSTRAP=1): pass it, e.g. RUSTFLAGS=-Zunstable-options"
+                )
             )
         if field:
-            instead = RENAMED_SPEC_FIELDS.get(field, "whatever this rustc's field list names")
+            known = RENAMED_SPEC_FIELDS.get(field)
+            instead = _(known) if known else _("whatever this rustc's field list names")
             remedies.append(
-                f"`{field}` is a field of older rustc: replace it in {name} ({instead}), or "
-                "build with a toolchain as old as the JSON"
+                _(
+                    "`{field}` is a field of older rustc: replace it in {name} ({instead}), or "
+                    "build with a toolchain as old as the JSON"
+                ).format(field=field, name=name, instead=instead)
             )
         if not remedies:
-            remedies.append(f"make {name} match this rustc's target-spec format")
+            remedies.append(
+                _("make {name} match this rustc's target-spec format").format(name=name)
+            )
         return self.finding(
             Status.FAIL,
-            f"{rustc} rejects {name}: " + "; ".join(errors),
+            _("{rustc} rejects {name}: {errors}").format(
+                rustc=rustc, name=name, errors="; ".join(shown)
+            ),
             fix_text="; ".join(remedies) + ".",
-            needs=(ByHand(self.id, f"{name} is the module's own file", f"Edit {name}."),),
+            needs=(
+                ByHand(
+                    self.id,
+                    _("{name} is the module's own file").format(name=name),
+                    _("Edit {name}.").format(name=name),
+                ),
+            ),
             ctx=facts.ctx,
             **details,
         )

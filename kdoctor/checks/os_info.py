@@ -6,6 +6,7 @@ from typing import Any
 
 from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge.packages import INSTALL
 from kdoctor.model.finding import Finding, Status
 
@@ -13,21 +14,21 @@ from kdoctor.model.finding import Finding, Status
 MANUAL = (
     ("clang", "clang"),
     ("llvm", "llvm"),
-    ("libclang", "libclang with its development files (libclang.so)"),
-    ("bindgen", "bindgen (the rust-bindgen command line tool)"),
+    ("libclang", N_("libclang with its development files (libclang.so)")),
+    ("bindgen", N_("bindgen (the rust-bindgen command line tool)")),
     ("make", "GNU make"),
     ("gcc", "gcc"),
     ("binutils", "binutils"),
-    ("headers", "kernel headers for {release}"),
+    ("headers", N_("kernel headers for {release}")),
     ("qemu", "qemu (qemu-system-x86_64)"),
-    ("busybox", "a statically linked busybox"),
+    ("busybox", N_("a statically linked busybox")),
 )
 
 
 @register
 class OsCheck(Check):
     id = "os"
-    title = "distribution and package manager"
+    title = N_("distribution and package manager")
     order = 10
     required = False
 
@@ -45,29 +46,38 @@ class OsCheck(Check):
         }
         manager = ctx.package_manager
         if manager is None or manager not in INSTALL:
-            wanted = [text.format(release=ctx.target_kernel) for _, text in MANUAL]
+            wanted = [_(text).format(release=ctx.target_kernel) for _logical, text in MANUAL]
             return self.finding(
                 Status.WARN,
-                f"{name}: kdoctor knows no package manager for it; install packages by hand",
+                _(
+                    "{name}: kdoctor knows no package manager for it; install packages by hand"
+                ).format(name=name),
                 found=name,
-                fix_text=(
+                fix_text=_(
                     "kdoctor cannot install packages here. Install these with your "
-                    "distribution's tools: " + "; ".join(wanted) + "."
-                ),
-                manual=[logical for logical, _ in MANUAL],
+                    "distribution's tools: {packages}."
+                ).format(packages="; ".join(wanted)),
+                manual=[logical for logical, _text in MANUAL],
                 **details,
             )
         tool = INSTALL[manager][0]
         if system.which(tool) is None:
             return self.finding(
                 Status.WARN,
-                f"{name} uses {manager}, but {tool} is not on PATH",
-                found=name,
-                fix_text=(
-                    f"kdoctor installs packages with {tool}; add its directory to PATH "
-                    "(often /usr/bin or /usr/sbin) or install the packages by hand."
+                _("{name} uses {manager}, but {tool} is not on PATH").format(
+                    name=name, manager=manager, tool=tool
                 ),
+                found=name,
+                fix_text=_(
+                    "kdoctor installs packages with {tool}; add its directory to PATH "
+                    "(often /usr/bin or /usr/sbin) or install the packages by hand."
+                ).format(tool=tool),
                 manual=[],
                 **details,
             )
-        return self.ok(f"{name}, packages via {manager}", found=name, manual=[], **details)
+        return self.ok(
+            _("{name}, packages via {manager}").format(name=name, manager=manager),
+            found=name,
+            manual=[],
+            **details,
+        )

@@ -14,6 +14,7 @@ from kdoctor.facts.kernel import target_missing_files
 from kdoctor.facts.kernel_rust import KernelRust, kernel_rust
 from kdoctor.facts.module import module_info
 from kdoctor.facts.rust import rust_toolchain
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge.rust_for_linux import options_text, same_version
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.finding import Finding, Status
@@ -24,7 +25,7 @@ from kdoctor.model.need import ByHand
 @register
 class RustForLinuxCheck(Check):
     id = "rust-for-linux"
-    title = "a Rust-for-Linux module's kernel: CONFIG_RUST, its rust/ artefacts, its rustc"
+    title = N_("a Rust-for-Linux module's kernel: CONFIG_RUST, its rust/ artefacts, its rustc")
     order = 34
 
     def run(self, facts: Facts) -> Finding:
@@ -32,12 +33,16 @@ class RustForLinuxCheck(Check):
         module = facts.of(module_info)
         if module.kind != ModuleKind.RUST_FOR_LINUX:
             return self.finding(
-                Status.SKIP, f"not a Rust-for-Linux module (kind: {module.kind})", kind=module.kind
+                Status.SKIP,
+                _("not a Rust-for-Linux module (kind: {kind})").format(kind=module.kind),
+                kind=module.kind,
             )
         if facts.of(target_missing_files):
             return self.finding(
                 Status.SKIP,
-                f"needs usable headers for {ctx.target_kernel} first (see kernel-headers)",
+                _("needs usable headers for {kernel} first (see kernel-headers)").format(
+                    kernel=ctx.target_kernel
+                ),
                 kdir=ctx.kdir,
             )
         rust = facts.of(kernel_rust)
@@ -51,23 +56,35 @@ class RustForLinuxCheck(Check):
         details["rustc"] = toolchain.rustc
         details["rustc_version"] = chosen
         if rust.rustc and chosen and not same_version(rust.rustc, chosen):
-            remedy = (
-                f"Build with rustc {rust.rustc}: install it (rustup toolchain install "
-                f"{rust.rustc} --profile minimal --component rust-src) and point RUSTC at it "
-                f"(RUSTC=$(rustup which rustc --toolchain {rust.rustc}))."
+            remedy = _(
+                "Build with rustc {version}: install it ({install}) and point RUSTC at it "
+                "({setting})."
+            ).format(
+                version=rust.rustc,
+                install=f"rustup toolchain install {rust.rustc} --profile minimal "
+                "--component rust-src",
+                setting=f"RUSTC=$(rustup which rustc --toolchain {rust.rustc})",
             )
             return self.finding(
                 Status.FAIL,
-                f"{ctx.target_kernel}'s Rust crates were compiled by rustc {rust.rustc} "
-                f"({rust.rustc_from}), but the build would use rustc {chosen}: rustc loads crate "
-                "metadata only from its own version (error[E0514]: found crate `kernel` "
-                "compiled by an incompatible version of rustc)",
+                _(
+                    "{kernel}'s Rust crates were compiled by rustc {version} "
+                    "({source}), but the build would use rustc {chosen}: rustc loads crate "
+                    "metadata only from its own version ({error})"
+                ).format(
+                    kernel=ctx.target_kernel,
+                    version=rust.rustc,
+                    source=rust.rustc_from,
+                    chosen=chosen,
+                    error="error[E0514]: found crate `kernel` compiled by an incompatible "
+                    "version of rustc",
+                ),
                 found=f"rustc {chosen}",
                 fix_text=remedy,
                 needs=(
                     ByHand(
                         self.id,
-                        "kdoctor does not yet choose a rustc by the kernel's version",
+                        _("kdoctor does not yet choose a rustc by the kernel's version"),
                         remedy,
                     ),
                 ),
@@ -79,43 +96,58 @@ class RustForLinuxCheck(Check):
         if rust.bindgen and bindgen and not same_version(rust.bindgen, str(bindgen)):
             return self.finding(
                 Status.WARN,
-                f"{ctx.target_kernel} recorded bindgen {rust.bindgen}, this machine's is "
-                f"{bindgen}: the module's build does not run bindgen, but bindings it "
-                "generates itself would not match the kernel's",
+                _(
+                    "{kernel} recorded bindgen {recorded}, this machine's is "
+                    "{version}: the module's build does not run bindgen, but bindings it "
+                    "generates itself would not match the kernel's"
+                ).format(kernel=ctx.target_kernel, recorded=rust.bindgen, version=bindgen),
                 found=f"bindgen {bindgen}",
-                fix_text=f"Use bindgen {rust.bindgen} (BINDGEN=...) if the module runs bindgen.",
+                fix_text=_(
+                    "Use bindgen {version} (BINDGEN=...) if the module runs bindgen."
+                ).format(version=rust.bindgen),
                 required=False,
                 **details,
             )
+        said = (
+            _(
+                "{kernel} has CONFIG_RUST=y and its rust/ artefacts, built by rustc {version} "
+                "(the build's too)"
+            )
+            if rust.rustc
+            else _("{kernel} has CONFIG_RUST=y and its rust/ artefacts")
+        )
         return self.ok(
-            f"{ctx.target_kernel} has CONFIG_RUST=y and its rust/ artefacts"
-            + (f", built by rustc {rust.rustc} (the build's too)" if rust.rustc else ""),
+            said.format(kernel=ctx.target_kernel, version=rust.rustc),
             found=ctx.kdir,
             **details,
         )
 
     def _no_rust(self, facts: Facts, rust: KernelRust, details: dict[str, Any]) -> Finding:
         ctx = facts.ctx
-        signs = ["CONFIG_RUST is not set"]
+        signs = [_("CONFIG_RUST is not set")]
         if rust.have_rust:
-            signs.append("CONFIG_HAVE_RUST=y only says the architecture could have it")
+            signs.append(_("CONFIG_HAVE_RUST=y only says the architecture could have it"))
         if rust.rustc_version_option is not None:
             signs.append(f"CONFIG_RUSTC_VERSION={rust.rustc_version_option}")
         if not rust.has_rust_dir:
-            signs.append(f"{ctx.kdir} has no rust/ directory")
+            signs.append(_("{kdir} has no rust/ directory").format(kdir=ctx.kdir))
         first = rust.needed[0] if rust.needed else "rust/"
         remedy = options_text(ctx.distro.id, bundled_module_dir())
         return self.finding(
             Status.FAIL,
-            f"{ctx.target_kernel} was built without Rust support ({'; '.join(signs)}): kbuild "
-            f"cannot compile this module's .rs (it would stop on the missing {first})",
+            _(
+                "{kernel} was built without Rust support ({signs}): kbuild "
+                "cannot compile this module's .rs (it would stop on the missing {first})"
+            ).format(kernel=ctx.target_kernel, signs="; ".join(signs), first=first),
             found=ctx.kdir,
             fix_text=remedy,
             needs=(
                 ByHand(
                     self.id,
-                    f"no package kdoctor can install gives {ctx.target_kernel} Rust support; it "
-                    "takes a kernel built with CONFIG_RUST=y",
+                    _(
+                        "no package kdoctor can install gives {kernel} Rust support; it "
+                        "takes a kernel built with CONFIG_RUST=y"
+                    ).format(kernel=ctx.target_kernel),
                     remedy,
                 ),
             ),
@@ -125,18 +157,22 @@ class RustForLinuxCheck(Check):
 
     def _missing(self, facts: Facts, rust: KernelRust, details: dict[str, Any]) -> Finding:
         ctx = facts.ctx
-        remedy = (
-            f"Install the Rust artefacts of {ctx.target_kernel}'s build (Ubuntu: "
-            f"linux-lib-rust-{ctx.target_kernel}), or point KDIR at the kernel tree it was built "
+        remedy = _(
+            "Install the Rust artefacts of {kernel}'s build (Ubuntu: "
+            "{package}), or point KDIR at the kernel tree it was built "
             "in, where the build left them."
-        )
+        ).format(kernel=ctx.target_kernel, package=f"linux-lib-rust-{ctx.target_kernel}")
         return self.finding(
             Status.FAIL,
-            f"{ctx.target_kernel} has CONFIG_RUST=y, but {ctx.kdir} lacks "
-            f"{', '.join(rust.missing)}, which kbuild reads to compile a module's .rs",
+            _(
+                "{kernel} has CONFIG_RUST=y, but {kdir} lacks "
+                "{files}, which kbuild reads to compile a module's .rs"
+            ).format(kernel=ctx.target_kernel, kdir=ctx.kdir, files=", ".join(rust.missing)),
             found=ctx.kdir,
             fix_text=remedy,
-            needs=(ByHand(self.id, "kdoctor knows no package that ships these artefacts", remedy),),
+            needs=(
+                ByHand(self.id, _("kdoctor knows no package that ships these artefacts"), remedy),
+            ),
             ctx=ctx,
             **details,
         )

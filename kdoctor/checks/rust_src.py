@@ -7,6 +7,7 @@ from typing import Any
 
 from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts, rust
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge.packages import package_need, rust_logical
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import RustComponent
@@ -18,7 +19,7 @@ _RUSTUP_SYSROOT = re.compile(r"/toolchains/([^/]+)/?$")
 @register
 class RustSrcCheck(Check):
     id = "rust-src"
-    title = "the Rust library sources (rust-src) of the chosen toolchain"
+    title = N_("the Rust library sources (rust-src) of the chosen toolchain")
     order = 62
 
     def run(self, facts: Facts) -> Finding:
@@ -37,25 +38,31 @@ class RustSrcCheck(Check):
         if expected is None:
             return self.finding(
                 Status.SKIP,
-                f"nothing to look at: {chosen.problems[0]} (see the toolchain check)",
+                _("nothing to look at: {problem} (see the toolchain check)").format(
+                    problem=chosen.problems[0]
+                ),
                 required=False,
                 **details,
             )
         if chosen.library_src is not None:
             return self.ok(
-                f"Rust library sources for rustc {chosen.version}",
+                _("Rust library sources for rustc {version}").format(version=chosen.version),
                 found=chosen.library_src,
                 **details,
             )
-        missing = f"no Rust library sources in {expected}"
+        missing = _("no Rust library sources in {directory}").format(directory=expected)
         managed = _RUSTUP_SYSROOT.search(chosen.sysroot or "")
         toolchain = ctx.pinned.channel if chosen.source == "pin" else managed and managed.group(1)
         if toolchain:
             details.update(component="rust-src", toolchain=toolchain)
             return self.finding(
                 Status.FAIL,
-                f"the rust-src component of {toolchain} is not installed ({missing})",
-                fix_text=f"Add the rust-src component to {toolchain}.",
+                _("the rust-src component of {toolchain} is not installed ({problem})").format(
+                    toolchain=toolchain, problem=missing
+                ),
+                fix_text=_("Add the rust-src component to {toolchain}.").format(
+                    toolchain=toolchain
+                ),
                 needs=(RustComponent(toolchain, "rust-src"),),
                 ctx=ctx,
                 **details,
@@ -63,9 +70,13 @@ class RustSrcCheck(Check):
         if chosen.source == "env" and chosen.sysroot != "/usr":
             return self.finding(
                 Status.FAIL,
-                f"RUSTC={ctx.env.get('RUSTC')} has {missing}",
-                fix_text="Install the library sources that belong to that compiler, or point "
-                "RUSTC at a toolchain that has them.",
+                _("{setting} has {problem}").format(
+                    setting=f"RUSTC={ctx.env.get('RUSTC')}", problem=missing
+                ),
+                fix_text=_(
+                    "Install the library sources that belong to that compiler, or point "
+                    "RUSTC at a toolchain that has them."
+                ),
                 **details,
             )
         wanted = package_need(ctx.package_manager, rust_logical(ctx, "rust-src"))
@@ -73,7 +84,9 @@ class RustSrcCheck(Check):
         return self.finding(
             Status.FAIL,
             missing,
-            fix_text=f"Install the library sources that match rustc {chosen.version}.",
+            fix_text=_("Install the library sources that match rustc {version}.").format(
+                version=chosen.version
+            ),
             needs=(wanted,),
             ctx=ctx,
             **details,

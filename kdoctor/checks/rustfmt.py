@@ -6,6 +6,7 @@ from typing import Any
 
 from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts, rust
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge import versions
 from kdoctor.knowledge.commands import need_commands
 from kdoctor.knowledge.packages import package_need, rust_logical
@@ -18,7 +19,7 @@ from kdoctor.model.need import RustComponent
 @register
 class RustfmtCheck(Check):
     id = "rustfmt"
-    title = "rustfmt, to format Rust code"
+    title = N_("rustfmt, to format Rust code")
     required = False
     order = 63
 
@@ -37,7 +38,9 @@ class RustfmtCheck(Check):
         if chosen.source == "pin" and chosen.rustc is None:
             return self.finding(
                 Status.SKIP,
-                f"nothing to look at: {chosen.problems[0]} (see the toolchain check)",
+                _("nothing to look at: {problem} (see the toolchain check)").format(
+                    problem=chosen.problems[0]
+                ),
                 **details,
             )
         if chosen.rustfmt is None:
@@ -46,12 +49,12 @@ class RustfmtCheck(Check):
         version = versions.word_version(probe.stdout, "rustfmt") if probe.ok else None
         details["version"] = str(version) if version else None
         if version is None:
-            why = probe.describe_failure() if not probe.ok else "unrecognised --version output"
+            why = probe.describe_failure() if not probe.ok else _("unrecognised --version output")
             return self.finding(
                 Status.WARN,
-                f"{chosen.rustfmt} does not work: {why}",
+                _("{path} does not work: {why}").format(path=chosen.rustfmt, why=why),
                 found=chosen.rustfmt,
-                fix_text="Formatting is optional; reinstall rustfmt to get it back.",
+                fix_text=_("Formatting is optional; reinstall rustfmt to get it back."),
                 **details,
             )
         return self.ok(f"rustfmt {version}", found=f"{version} ({chosen.rustfmt})", **details)
@@ -63,8 +66,10 @@ class RustfmtCheck(Check):
             details.update(component="rustfmt", toolchain=ctx.pinned.channel)
             return self.finding(
                 Status.WARN,
-                f"the rustfmt component of {ctx.pinned.channel} is not installed",
-                fix_text="rustfmt only formats code; add the component to have it.",
+                _("the rustfmt component of {toolchain} is not installed").format(
+                    toolchain=ctx.pinned.channel
+                ),
+                fix_text=_("rustfmt only formats code; add the component to have it."),
                 needs=(RustComponent(ctx.pinned.channel, "rustfmt"),),
                 ctx=ctx,
                 **details,
@@ -77,10 +82,12 @@ class RustfmtCheck(Check):
         shims = [p for p in rust.on_path(system, "rustfmt") if rust.is_rustup_shim(system, p)]
         return self.finding(
             Status.WARN,
-            f"no rustfmt besides rustup's shim {shims[0]} (it only formats code)"
+            _("no rustfmt besides rustup's shim {path} (it only formats code)").format(
+                path=shims[0]
+            )
             if shims
-            else "no rustfmt on PATH (it only formats code)",
-            fix_text="Install the distribution's rustfmt to format the module's code.",
+            else _("no rustfmt on PATH (it only formats code)"),
+            fix_text=_("Install the distribution's rustfmt to format the module's code."),
             commands=tuple(by_hand),
             needs=needs,
             ctx=ctx,

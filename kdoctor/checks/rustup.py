@@ -6,6 +6,7 @@ from typing import Any
 
 from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts, rust
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge.commands import need_commands
 from kdoctor.knowledge.packages import package_need, rustup_packaged
 from kdoctor.knowledge.rust_dist import RUST_HOST
@@ -24,10 +25,12 @@ def wanted_rustup(ctx: Context, system: System) -> Rustup:
 
 def install_text(wanted: Rustup) -> str:
     if wanted.method == "package":
-        return "Install rustup from your distribution."
+        return _("Install rustup from your distribution.")
     if wanted.method == "snap":
-        return "Your distribution does not package rustup; install the snap (classic confinement)."
-    return (
+        return _(
+            "Your distribution does not package rustup; install the snap (classic confinement)."
+        )
+    return _(
         "Your distribution does not package rustup; the official installer downloads and runs "
         "a script from sh.rustup.rs (kdoctor fix runs it only with --allow-rustup-installer)."
     )
@@ -36,7 +39,7 @@ def install_text(wanted: Rustup) -> str:
 @register
 class RustupCheck(Check):
     id = "rustup"
-    title = "rustup, to install and select the pinned toolchain"
+    title = N_("rustup, to install and select the pinned toolchain")
     order = 60
 
     def run(self, facts: Facts) -> Finding:
@@ -44,7 +47,7 @@ class RustupCheck(Check):
         if ctx.env.get("RUSTC"):
             return self.finding(
                 Status.SKIP,
-                f"not needed: RUSTC={ctx.env['RUSTC']} is used",
+                _("not needed: {setting} is used").format(setting=f"RUSTC={ctx.env['RUSTC']}"),
                 required=False,
                 path=None,
                 version=None,
@@ -54,7 +57,7 @@ class RustupCheck(Check):
         if ctx.rust_mode == "distro":
             return self.finding(
                 Status.SKIP,
-                "not needed: --rust distro",
+                _("not needed: --rust distro"),
                 required=False,
                 path=None,
                 version=None,
@@ -66,8 +69,12 @@ class RustupCheck(Check):
         if ctx.pin is None and chosen.source != "rustup":
             return self.finding(
                 Status.SKIP,
-                "not needed: the module pins no toolchain and the build uses "
-                + ("the distribution's rustc" if chosen.source == "distro" else "another rustc"),
+                _(
+                    "not needed: the module pins no toolchain and the build uses the "
+                    "distribution's rustc"
+                )
+                if chosen.source == "distro"
+                else _("not needed: the module pins no toolchain and the build uses another rustc"),
                 required=False,
                 path=path,
                 version=None,
@@ -86,26 +93,40 @@ class RustupCheck(Check):
         if problem is not None:
             return self.finding(
                 Status.WARN if chosen.source == "distro" else Status.FAIL,
-                f"rustup at {path} is not working: {problem}",
+                _("rustup at {path} is not working: {problem}").format(path=path, problem=problem),
                 found=path,
-                fix_text="Run rustup by hand to see what is wrong;"
-                " reinstall it if it stays broken.",
+                fix_text=_(
+                    "Run rustup by hand to see what is wrong; reinstall it if it stays broken."
+                ),
                 commands=(f"{path} --version",),
                 **details,
             )
-        where = "" if on_path else f"; {path.rsplit('/', 1)[0]} is not on PATH"
+        directory = path.rsplit("/", 1)[0]
         if chosen.source == "distro":
+            summary = (
+                _("rustup {version}, but {reason}")
+                if on_path
+                else _("rustup {version}, but {reason}; {directory} is not on PATH")
+            )
             return self.finding(
                 Status.WARN,
-                f"rustup {version}, but {chosen.reason}{where}",
+                summary.format(version=version, reason=chosen.reason, directory=directory),
                 found=f"{version} ({path})",
-                fix_text=f"The build works with the distribution's rustc. To use the pinned "
-                f"toolchain instead, install {ctx.pinned.channel} (needs access to "
-                f"{RUST_HOST}).",
+                fix_text=_(
+                    "The build works with the distribution's rustc. To use the pinned "
+                    "toolchain instead, install {toolchain} (needs access to {host})."
+                ).format(toolchain=ctx.pinned.channel, host=RUST_HOST),
                 commands=(rust.install_command(ctx),),
                 **details,
             )
-        return self.ok(f"rustup {version}{where}", found=f"{version} ({path})", **details)
+        summary = (
+            f"rustup {version}"
+            if on_path
+            else _("rustup {version}; {directory} is not on PATH").format(
+                version=version, directory=directory
+            )
+        )
+        return self.ok(summary, found=f"{version} ({path})", **details)
 
     def _missing(self, ctx: Context, system: System, chosen: rust.RustToolchain) -> Finding:
         wanted = wanted_rustup(ctx, system)
@@ -121,13 +142,17 @@ class RustupCheck(Check):
             return self.finding(
                 Status.WARN,
                 chosen.reason,
-                fix_text=f"The build works without it. To use the pinned toolchain: {text}",
+                fix_text=_(
+                    "The build works without it. To use the pinned toolchain: {text}"
+                ).format(text=text),
                 commands=tuple(commands),
                 **details,
             )
         return self.finding(
             Status.FAIL,
-            f"rustup is not installed; it is needed to install {ctx.pinned.channel}",
+            _("rustup is not installed; it is needed to install {toolchain}").format(
+                toolchain=ctx.pinned.channel
+            ),
             fix_text=text,
             needs=(wanted,),
             ctx=ctx,

@@ -8,6 +8,7 @@ from typing import Any, Optional
 from kdoctor.checks.base import Check, ProbeRequest, register
 from kdoctor.facts import Facts, rust
 from kdoctor.facts.rust_prefetch import likely_rust_probes
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge.commands import package_names
 from kdoctor.knowledge.packages import package_need, rust_logical
 from kdoctor.knowledge.rust_dist import RUST_HOST
@@ -29,14 +30,16 @@ def distro_needs(ctx: Context, *parts: str) -> tuple[Package, ...]:
 
 def bootstrap_note(chosen: rust.RustToolchain) -> str:
     if chosen.env.get("RUSTC_BOOTSTRAP"):
-        return f"{chosen.channel}, built with RUSTC_BOOTSTRAP=1 as the kernel does"
-    return chosen.channel or "unknown channel"
+        return _("{channel}, built with RUSTC_BOOTSTRAP=1 as the kernel does").format(
+            channel=chosen.channel
+        )
+    return chosen.channel or _("unknown channel")
 
 
 @register
 class ToolchainCheck(Check):
     id = "toolchain"
-    title = "the Rust toolchain the module is built with"
+    title = N_("the Rust toolchain the module is built with")
     order = 61
     variables = ("RUSTC", "RUSTUP_TOOLCHAIN")
 
@@ -71,8 +74,10 @@ class ToolchainCheck(Check):
             return self.finding(
                 Status.FAIL,
                 chosen.reason,
-                fix_text="Build with the toolchain your environment selects (--rust auto), or "
-                "pin one in the module's rust-toolchain.toml.",
+                fix_text=_(
+                    "Build with the toolchain your environment selects (--rust auto), or "
+                    "pin one in the module's rust-toolchain.toml."
+                ),
                 **details,
             )
         if chosen.source == "pin":
@@ -90,17 +95,26 @@ class ToolchainCheck(Check):
         unread = "not a regular file" in problem or "larger than" in problem
         return self.finding(
             Status.FAIL,
-            f"{problem}; kdoctor did not read it, so the toolchain the module pins is unknown"
-            if unread
-            else f"{problem}, so the toolchain the module pins is unknown",
+            (
+                _("{problem}; kdoctor did not read it, so the toolchain the module pins is unknown")
+                if unread
+                else _("{problem}, so the toolchain the module pins is unknown")
+            ).format(problem=problem),
             found=path,
-            fix_text=f"Replace {path} with a regular file that names the toolchain "
-            "([toolchain] channel = ...), or remove it; cargo and rustup would hang on it too."
-            if unread
-            else f"Write the module's toolchain into {path} as `[toolchain]` with "
-            '`channel = "nightly-2021-02-12"` (the channel the module needs), or remove the '
-            "file to build with the toolchain your environment selects. kdoctor fix does not "
-            "change it: it is the module's own file.",
+            fix_text=(
+                _(
+                    "Replace {path} with a regular file that names the toolchain "
+                    "([toolchain] channel = ...), or remove it; cargo and rustup would hang on "
+                    "it too."
+                )
+                if unread
+                else _(
+                    "Write the module's toolchain into {path} as `[toolchain]` with "
+                    "{channel} (the channel the module needs), or remove the "
+                    "file to build with the toolchain your environment selects. kdoctor fix does "
+                    "not change it: it is the module's own file."
+                )
+            ).format(path=path, channel='`channel = "nightly-2021-02-12"`'),
             pin_file=path,
             problem=problem,
         )
@@ -114,10 +128,14 @@ class ToolchainCheck(Check):
         if state.rustup is not None and state.installed is None:
             return self.finding(
                 Status.FAIL,
-                f"cannot tell whether {channel} is installed: {state.problem}",
+                _("cannot tell whether {toolchain} is installed: {problem}").format(
+                    toolchain=channel, problem=state.problem
+                ),
                 found=state.rustup,
-                fix_text="rustup is not working; run it by hand to see why, and reinstall it if "
-                "it stays broken.",
+                fix_text=_(
+                    "rustup is not working; run it by hand to see why, and reinstall it if "
+                    "it stays broken."
+                ),
                 commands=(f"{state.rustup} toolchain list",),
                 **details,
             )
@@ -131,15 +149,20 @@ class ToolchainCheck(Check):
             what = (
                 override.describe()
                 if override.kind == "env"
-                else f"a rustup override for {override.path} ({override.toolchain})"
+                else _("a rustup override for {path} ({toolchain})").format(
+                    path=override.path, toolchain=override.toolchain
+                )
             )
             return self.finding(
                 Status.FAIL,
-                f"{channel} is installed, but {what} makes rustc in the module directory "
-                "use another toolchain",
+                _(
+                    "{toolchain} is installed, but {what} makes rustc in the module directory "
+                    "use another toolchain"
+                ).format(toolchain=channel, what=what),
                 found=chosen.rustc,
-                fix_text=f"Remove the override so that {channel} from "
-                f"{ctx.pinned.path or 'rust-toolchain.toml'} is used.",
+                fix_text=_("Remove the override so that {toolchain} from {file} is used.").format(
+                    toolchain=channel, file=ctx.pinned.path or "rust-toolchain.toml"
+                ),
                 needs=(RustOverride(override.toolchain, override.path),),
                 ctx=ctx,
                 **details,
@@ -147,29 +170,40 @@ class ToolchainCheck(Check):
         if chosen.rustc is None or chosen.version is None:
             return self.finding(
                 Status.FAIL,
-                f"{channel} is installed but its rustc does not work: {chosen.problems[0]}",
+                _("{toolchain} is installed but its rustc does not work: {problem}").format(
+                    toolchain=channel, problem=chosen.problems[0]
+                ),
                 found=chosen.rustc,
-                fix_text=f"Reinstall {channel} (kdoctor never removes a toolchain itself).",
+                fix_text=_(
+                    "Reinstall {toolchain} (kdoctor never removes a toolchain itself)."
+                ).format(toolchain=channel),
                 commands=(f"rustup toolchain uninstall {channel}", rust.install_command(ctx)),
                 **details,
             )
         found = f"{chosen.version} ({chosen.rustc})"
         if active.toolchain is not None and rust.names_pin(ctx, active.toolchain):
             return self.ok(
-                f"{channel} (rustc {chosen.version}) is installed and selected in {ctx.module_dir}",
+                _("{toolchain} (rustc {version}) is installed and selected in {directory}").format(
+                    toolchain=channel, version=chosen.version, directory=ctx.module_dir
+                ),
                 found=found,
                 **details,
             )
         if active.toolchain is None:
-            seen = f"rustup could not say what rustc in {ctx.module_dir} selects: {active.problem}"
+            seen = _("rustup could not say what rustc in {directory} selects: {problem}").format(
+                directory=ctx.module_dir, problem=active.problem
+            )
         else:
-            seen = f"rustc in {ctx.module_dir} selects {active.toolchain} ({active.kind})"
+            seen = _("rustc in {directory} selects {toolchain} ({kind})").format(
+                directory=ctx.module_dir, toolchain=active.toolchain, kind=active.kind
+            )
         return self.finding(
             Status.WARN,
-            f"{channel} is installed, but {seen}",
+            _("{toolchain} is installed, but {seen}").format(toolchain=channel, seen=seen),
             found=found,
-            fix_text=f"kdoctor build runs {chosen.rustc} with RUSTUP_TOOLCHAIN={channel}; "
-            "do the same when building by hand.",
+            fix_text=_(
+                "kdoctor build runs {rustc} with {setting}; do the same when building by hand."
+            ).format(rustc=chosen.rustc, setting=f"RUSTUP_TOOLCHAIN={channel}"),
             commands=(f"export RUSTUP_TOOLCHAIN={channel}",),
             **details,
         )
@@ -187,18 +221,22 @@ class ToolchainCheck(Check):
             details["logical"] = [p.logical for p in alternative]
             details["packages"] = package_names(alternative)
             summary = chosen.reason
-            text = (
-                f"Install {channel} with rustup, or the distribution's Rust compiler and its "
+            text = _(
+                "Install {toolchain} with rustup, or the distribution's Rust compiler and its "
                 "library sources (then kdoctor uses those)."
-            )
+            ).format(toolchain=channel)
         else:
             alternative = ()
-            summary = f"{channel} is not installed" + (
-                " (rustup is missing)" if state.rustup is None else ""
+            summary = (
+                _("{toolchain} is not installed (rustup is missing)")
+                if state.rustup is None
+                else _("{toolchain} is not installed")
+            ).format(toolchain=channel)
+            text = _("Install {toolchain} with the components the module needs.").format(
+                toolchain=channel
             )
-            text = f"Install {channel} with the components the module needs."
         if state.rustup is None:
-            text += " rustup comes first (see the rustup check)."
+            text += " " + _("rustup comes first (see the rustup check).")
         wanted = rust.pin_need(ctx, alternative)
         return self.finding(
             Status.FAIL, summary, fix_text=text, needs=(wanted,), ctx=ctx, **details
@@ -219,9 +257,11 @@ class ToolchainCheck(Check):
                     Status.FAIL,
                     chosen.problems[0],
                     found=found,
-                    fix_text="The toolchain rustup selects in the module's directory does not "
-                    "work; install or select another (`rustup default stable`), or pin one "
-                    "in the module's rust-toolchain.toml.",
+                    fix_text=_(
+                        "The toolchain rustup selects in the module's directory does not "
+                        "work; install or select another (`rustup default stable`), or pin one "
+                        "in the module's rust-toolchain.toml."
+                    ),
                     **details,
                 )
             return self.ok(
@@ -235,13 +275,17 @@ class ToolchainCheck(Check):
                     Status.FAIL,
                     chosen.problems[0],
                     found=found,
-                    fix_text=f"RUSTC={ctx.env['RUSTC']} is what the build would use; point it "
-                    f"at a working rustc {rust.MIN_RUSTC} or newer, or unset it.",
+                    fix_text=_(
+                        "{setting} is what the build would use; point it "
+                        "at a working rustc {minimum} or newer, or unset it."
+                    ).format(setting=f"RUSTC={ctx.env['RUSTC']}", minimum=rust.MIN_RUSTC),
                     commands=("unset RUSTC",),
                     **details,
                 )
             return self.ok(
-                f"rustc {chosen.version} from RUSTC ({bootstrap_note(chosen)})",
+                _("rustc {version} from RUSTC ({note})").format(
+                    version=chosen.version, note=bootstrap_note(chosen)
+                ),
                 found=found,
                 **details,
             )
@@ -253,23 +297,33 @@ class ToolchainCheck(Check):
                 Status.FAIL,
                 chosen.problems[0],
                 found=found,
-                fix_text=f"Install the distribution's Rust compiler ({rust.MIN_RUSTC} or newer) "
-                "and its library sources.",
+                fix_text=_(
+                    "Install the distribution's Rust compiler ({minimum} or newer) "
+                    "and its library sources."
+                ).format(minimum=rust.MIN_RUSTC),
                 needs=packages,
                 ctx=ctx,
                 **details,
             )
-        summary = f"the distribution's rustc {chosen.version} ({bootstrap_note(chosen)})"
+        summary = _("the distribution's rustc {version} ({note})").format(
+            version=chosen.version, note=bootstrap_note(chosen)
+        )
         if ctx.rust_mode == "distro":
             return self.ok(summary, found=found, **details)
         if ctx.pin is None:
-            return self.ok(f"{summary}: the module pins no toolchain", found=found, **details)
+            return self.ok(
+                _("{rustc}: the module pins no toolchain").format(rustc=summary),
+                found=found,
+                **details,
+            )
         return self.finding(
             Status.WARN,
             chosen.reason,
             found=found,
-            fix_text=f"The module builds with {summary}. To build with the pinned toolchain "
-            f"instead, install {ctx.pinned.channel} (needs access to {RUST_HOST}).",
+            fix_text=_(
+                "The module builds with {rustc}. To build with the pinned toolchain "
+                "instead, install {toolchain} (needs access to {host})."
+            ).format(rustc=summary, toolchain=ctx.pinned.channel, host=RUST_HOST),
             commands=(rust.install_command(ctx),),
             **details,
         )

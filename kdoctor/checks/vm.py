@@ -11,6 +11,7 @@ from kdoctor.facts.images import busybox as busybox_fact
 from kdoctor.facts.images import cached_image, target_image
 from kdoctor.facts.loading import module_loading
 from kdoctor.facts.packages import kernel_packages
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge import versions
 from kdoctor.knowledge.packages import (
     image_package_names,
@@ -45,7 +46,7 @@ def image_packages(ctx: Context) -> tuple[str, ...]:
 @register
 class VmCheck(Check):
     id = "vm"
-    title = "qemu, KVM, static busybox and a kernel image to test the module in a VM"
+    title = N_("qemu, KVM, static busybox and a kernel image to test the module in a VM")
     order = 85
 
     def run(self, facts: Facts) -> Finding:
@@ -89,21 +90,29 @@ class VmCheck(Check):
             "missing": missing,
             "host_can_load": host.possible,
         }
-        state = "not accessible" if system.exists(KVM) else "missing"
+        state = _("not accessible") if system.exists(KVM) else _("missing")
         accel = (
-            "KVM (verify falls back to TCG if nested KVM fails)"
+            _("KVM (verify falls back to TCG if nested KVM fails)")
             if kvm
-            else f"TCG (software emulation; {KVM} {state})"
+            else _("TCG (software emulation; {device} {state})").format(device=KVM, state=state)
         )
         # an image a package ships is fetched into the cache by kdoctor fix (or verify)
         fetch: tuple[Need, ...] = ()
         if image is None and image_known and image_package:
             fetch = (KernelImage(ctx.target_kernel, image_package),)
         if not missing and source is not None:
-            where = image if image else f"{image_package} (verify downloads it into the cache)"
+            where = (
+                image
+                if image
+                else _("{package} (verify downloads it into the cache)").format(
+                    package=image_package
+                )
+            )
             return self.finding(
                 Status.OK,
-                f"qemu {qemu_version or '?'}, {accel}, static busybox, kernel image {where}",
+                _("qemu {version}, {accel}, static busybox, kernel image {image}").format(
+                    version=qemu_version or "?", accel=accel, image=where
+                ),
                 found=qemu,
                 needs=fetch,
                 ctx=ctx,
@@ -111,33 +120,47 @@ class VmCheck(Check):
             )
         problems = []
         if "qemu" in missing:
-            problems.append(f"{qemu_command(ctx.arch)} is not installed")
+            problems.append(_("{command} is not installed").format(command=qemu_command(ctx.arch)))
         if busybox and not static:
-            problems.append(f"{busybox} is dynamically linked (the initramfs needs a static one)")
+            problems.append(
+                _("{path} is dynamically linked (the initramfs needs a static one)").format(
+                    path=busybox
+                )
+            )
         elif not busybox:
-            problems.append("busybox is not installed")
+            problems.append(_("busybox is not installed"))
         if source is None:
             problems.append(_no_image(ctx, image_package, image_known))
-        tail = (
-            ""
+        summary = (
+            _("cannot test in a VM: {problems}")
             if host.possible
-            else " — and this host cannot load modules, so a VM is the only test"
+            else _(
+                "cannot test in a VM: {problems} — and this host cannot load modules, so a VM "
+                "is the only test"
+            )
         )
         commands: list[str] = []
         texts: list[str] = []
         if missing:
-            texts.append("Install the missing packages.")
+            texts.append(_("Install the missing packages."))
         if source is None:
             if ctx.target_source == TargetSource.RUNNING:
-                commands.append("kdoctor fix   # targets the stock kernel and fetches its image")
+                commands.append(
+                    "kdoctor fix   # " + _("targets the stock kernel and fetches its image")
+                )
             texts.append(
-                "Target a kernel your distribution packages an image for; verify downloads that "
-                "image into kdoctor's cache (nothing is installed into /boot). Or copy an image "
-                f"of {ctx.target_kernel} to {cached_image(ctx.cache_dir, ctx.target_kernel)}."
+                _(
+                    "Target a kernel your distribution packages an image for; verify downloads "
+                    "that image into kdoctor's cache (nothing is installed into /boot). Or copy "
+                    "an image of {kernel} to {path}."
+                ).format(
+                    kernel=ctx.target_kernel,
+                    path=cached_image(ctx.cache_dir, ctx.target_kernel),
+                )
             )
         return self.finding(
             Status.WARN if host.possible else Status.FAIL,
-            f"cannot test in a VM: {'; '.join(problems)}{tail}",
+            summary.format(problems="; ".join(problems)),
             found=qemu,
             fix_text=" ".join(texts),
             commands=tuple(commands),
@@ -149,9 +172,15 @@ class VmCheck(Check):
 
 
 def _no_image(ctx: Context, package: Optional[str], known: Optional[bool]) -> str:
-    where = f"no /boot/vmlinuz-{ctx.target_kernel} or cached image"
     if package is None:
-        return f"{where} for {ctx.target_kernel}"
-    if known is None:
-        return f"{where}, and {ctx.package_manager} could not be asked about {package}"
-    return f"{where}, and {ctx.package_manager} knows no package {package}"
+        said = _("no {image} or cached image for {kernel}")
+    elif known is None:
+        said = _("no {image} or cached image, and {manager} could not be asked about {package}")
+    else:
+        said = _("no {image} or cached image, and {manager} knows no package {package}")
+    return said.format(
+        image=f"/boot/vmlinuz-{ctx.target_kernel}",
+        kernel=ctx.target_kernel,
+        manager=ctx.package_manager,
+        package=package,
+    )
