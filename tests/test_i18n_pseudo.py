@@ -55,7 +55,6 @@ def unmarked(text: str | None) -> bool:
     return bool(text) and OPEN not in str(text)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: the messages are being marked for translation")
 def test_every_finding_on_a_bare_machine_speaks_through_the_catalogs() -> None:
     report, _system = bare()
     said = [

@@ -108,11 +108,10 @@ class ModuleTargetCheck(Check):
             )
         pin = os.path.join(module.directory, "rust-toolchain.toml")
         details["gone"] = {"fate": gone.fate, "last_stable": gone.last_stable}
-        # fate (and a renamed field's replacement below) are kdoctor.knowledge's words: shown in
-        # the user's language where that area's catalog has them
+        # fate (and a renamed field's replacement below) come translated from kdoctor.knowledge
         return self.finding(
             Status.FAIL,
-            _("{problem}: it was {fate}").format(problem=summary, fate=_(gone.fate)),
+            _("{problem}: it was {fate}").format(problem=summary, fate=gone.fate),
             fix_text=_(
                 "Build with a toolchain old enough to have it (rustc {version} or "
                 "older, e.g. {nightly}, with rust-src), pinned by the module's "
@@ -204,7 +203,7 @@ class ModuleTargetCheck(Check):
             )
         if field:
             known = RENAMED_SPEC_FIELDS.get(field)
-            instead = _(known) if known else _("whatever this rustc's field list names")
+            instead = known or _("whatever this rustc's field list names")
             remedies.append(
                 _(
                     "`{field}` is a field of older rustc: replace it in {name} ({instead}), or "

@@ -74,7 +74,7 @@ class RustForLinuxCheck(Check):
                 ).format(
                     kernel=ctx.target_kernel,
                     version=rust.rustc,
-                    source=rust.rustc_from,
+                    source=rust.rustc_from_text,
                     chosen=chosen,
                     error="error[E0514]: found crate `kernel` compiled by an incompatible "
                     "version of rustc",
