@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
+from kdoctor.i18n import _
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.need import ByHand
@@ -18,7 +19,9 @@ from kdoctor.model.plan import PlanOptions
 
 
 def note_of(need: ByHand) -> str:
-    return f"{need.check}: kdoctor fix cannot repair this: {need.why}. {need.remedy}"
+    return _("{check}: kdoctor fix cannot repair this: {why}. {remedy}").format(
+        check=need.check, why=need.why, remedy=need.remedy
+    )
 
 
 @register

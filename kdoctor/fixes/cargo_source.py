@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import cast
 
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, findings_of, register
+from kdoctor.i18n import _
 from kdoctor.knowledge.cargo import source_replacement
 from kdoctor.knowledge.commands import cargo_source_argvs
 from kdoctor.machine.system import System
@@ -51,7 +52,9 @@ class CargoSourceFix(Fix):
                     Step(
                         fix=self.id,
                         findings=findings,
-                        why=f"gather the crates of {sources} as links in {need.crates}",
+                        why=_("gather the crates of {sources} as links in {crates}").format(
+                            sources=sources, crates=need.crates
+                        ),
                         argv=tuple(argv),
                     )
                 )
@@ -70,11 +73,11 @@ class CargoSourceFix(Fix):
                 Step(
                     fix=self.id,
                     findings=findings,
-                    why=(
-                        f"cargo takes crates.io's crates from {need.crates} when CARGO_HOME is "
-                        f"{need.cargo_home}, kdoctor's own cargo home; your "
+                    why=_(
+                        "cargo takes crates.io's crates from {crates} when CARGO_HOME is "
+                        "{cargo_home}, kdoctor's own cargo home; your "
                         "~/.cargo/config.toml is left alone"
-                    ),
+                    ).format(crates=need.crates, cargo_home=need.cargo_home),
                     edit=FileEdit(path=need.config, content=content, diff=diff),
                 )
             )

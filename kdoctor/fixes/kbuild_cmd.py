@@ -33,6 +33,7 @@ from kdoctor.facts.kbuild import (
     read_kbuild,
 )
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
+from kdoctor.i18n import _
 from kdoctor.machine.system import System
 from kdoctor.model.choice import KbuildFixMode
 from kdoctor.model.context import Context, bundled_module_dir
@@ -161,7 +162,7 @@ def rewrite(text: str, kbuild: Kbuild, unsaved: list[UnsavedObject]) -> str:
         by_rule.setdefault(item.rule.line, (item.rule, []))[1].append(item.object)
     taken = {key[len("cmd_") :] for key in kbuild.variables if key.startswith("cmd_")}
     known = set(kbuild.expand(kbuild.variables.get("targets", "")).split())
-    named = {line: command_name(rule, taken) for line, (rule, _) in sorted(by_rule.items())}
+    named = {line: command_name(rule, taken) for line, (rule, _objs) in sorted(by_rule.items())}
     for line in sorted(by_rule, reverse=True):
         rule, objects = by_rule[line]
         start = line - 1
@@ -206,19 +207,24 @@ class KbuildCmdFix(Fix):
         mode: KbuildFixMode,
         decision: Decision,
     ) -> None:
-        why = (
-            f"{ask.finding.id}: {', '.join(u.object for u in unsaved)} built by "
-            f"{', '.join(sorted({u.rule.location for u in unsaved}))} without "
+        why = _(
+            "{check}: {objects} built by {rules} without "
             "$(call if_changed,...), so modpost finds no .cmd file"
+        ).format(
+            check=ask.finding.id,
+            objects=", ".join(u.object for u in unsaved),
+            rules=", ".join(sorted({u.rule.location for u in unsaved})),
         )
         names = ", ".join(os.path.basename(u.cmd_file) for u in unsaved)
         name = os.path.basename(kbuild.path)
         step = Step(fix=self.id, findings=(ask.finding.id,), why=why)
         if mode == KbuildFixMode.TOUCH:
             decision.notes.append(
-                f"{names} is created empty (--kbuild-fix touch); `make clean` deletes it and "
-                "modpost stops again, so rerun kdoctor fix after a clean, or let kdoctor "
-                "rewrite the rule with `--kbuild-fix rewrite`."
+                _(
+                    "{files} is created empty (--kbuild-fix touch); `make clean` deletes it and "
+                    "modpost stops again, so rerun kdoctor fix after a clean, or let kdoctor "
+                    "rewrite the rule with `--kbuild-fix rewrite`."
+                ).format(files=names)
             )
             pending = [u.cmd_file for u in unsaved if not system.exists(u.cmd_file)]
             if pending:
@@ -227,16 +233,20 @@ class KbuildCmdFix(Fix):
         edit = self.edit(kbuild, unsaved, system)
         if edit is None:
             decision.notes.append(
-                f"kdoctor could not rewrite {name} safely; create {names} before each build "
-                "(`kdoctor fix --kbuild-fix touch`) or rewrite the rule by hand as the "
-                "kbuild-cmd check describes."
+                _(
+                    "kdoctor could not rewrite {kbuild} safely; create {files} before each build "
+                    "(`kdoctor fix --kbuild-fix touch`) or rewrite the rule by hand as the "
+                    "kbuild-cmd check describes."
+                ).format(kbuild=name, files=names)
             )
             return
         decision.steps.append(replace(step, edit=edit))
         decision.notes.append(
-            f"{name} is rewritten so that kbuild records {names} (the old file is kept as a "
-            f"numbered backup, {name}.~N~); `--kbuild-fix touch` only creates the missing file "
-            "instead."
+            _(
+                "{kbuild} is rewritten so that kbuild records {files} (the old file is kept as a "
+                "numbered backup, {kbuild}.~N~); `--kbuild-fix touch` only creates the missing "
+                "file instead."
+            ).format(kbuild=name, files=names)
         )
 
     def edit(

@@ -10,6 +10,7 @@ from typing import Optional, cast
 
 from kdoctor.facts.images import cached_image, release_dir
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
+from kdoctor.i18n import _
 from kdoctor.knowledge.packages import unpackaged_kernel
 from kdoctor.machine.system import System
 from kdoctor.model.choice import TargetSource
@@ -20,7 +21,9 @@ from kdoctor.model.plan import PlanOptions, Step
 
 def _why_unservable(ctx: Context) -> str:
     kind = unpackaged_kernel(ctx.running_kernel)
-    return f"{kind}, no package provides its headers" if kind else "no package provides its headers"
+    if kind:
+        return _("{kind}, no package provides its headers").format(kind=kind)
+    return _("no package provides its headers")
 
 
 @register
@@ -38,21 +41,33 @@ class KernelTargetFix(Fix):
                 Step(
                     fix=self.id,
                     findings=("kernel-headers",),
-                    why=(
-                        f"kernel-headers: the running kernel {ctx.running_kernel} cannot be "
-                        f"served by any package ({_why_unservable(ctx)}); build for the "
-                        f"distribution's stock kernel {ctx.target_kernel} instead "
-                        f"(KDIR={ctx.kdir})"
+                    why=_(
+                        "kernel-headers: the running kernel {running} cannot be "
+                        "served by any package ({why}); build for the "
+                        "distribution's stock kernel {target} instead "
+                        "(KDIR={kdir})"
+                    ).format(
+                        running=ctx.running_kernel,
+                        why=_why_unservable(ctx),
+                        target=ctx.target_kernel,
+                        kdir=ctx.kdir,
                     ),
                     settings={"KDIR": ctx.kdir},
                 )
             )
             decision.notes.append(
-                f"The target kernel was switched: the running kernel {ctx.running_kernel} "
-                f"cannot be served by any package ({_why_unservable(ctx)}), so kdoctor builds "
-                f"for the distribution's stock kernel {ctx.target_kernel} (KDIR={ctx.kdir}, "
-                "persisted for later commands) and tests the module in a VM booting it; it "
-                "cannot be loaded into the running kernel."
+                _(
+                    "The target kernel was switched: the running kernel {running} "
+                    "cannot be served by any package ({why}), so kdoctor builds "
+                    "for the distribution's stock kernel {target} (KDIR={kdir}, "
+                    "persisted for later commands) and tests the module in a VM booting it; it "
+                    "cannot be loaded into the running kernel."
+                ).format(
+                    running=ctx.running_kernel,
+                    why=_why_unservable(ctx),
+                    target=ctx.target_kernel,
+                    kdir=ctx.kdir,
+                )
             )
         else:
             for ask in asks_of(asks, StockKernel):
@@ -66,18 +81,25 @@ class KernelTargetFix(Fix):
             cached = cached_image(ctx.cache_dir, image.release)
             if ctx.package_manager != "apt":
                 decision.notes.append(
-                    f"kdoctor fetches kernel images only with apt: install the image of "
-                    f"{image.release} or copy it to {cached}."
+                    _(
+                        "kdoctor fetches kernel images only with apt: install the image of "
+                        "{release} or copy it to {cached}."
+                    ).format(release=image.release, cached=cached)
                 )
                 continue
             decision.steps.append(
                 Step(
                     fix=self.id,
                     findings=(ask.finding.id,),
-                    why=(
-                        f"{ask.finding.id}: no image of kernel {image.release} in /boot or "
-                        f"kdoctor's cache; it is unpacked from {image.package} into "
-                        f"{cached} (nothing is installed into /boot)"
+                    why=_(
+                        "{check}: no image of kernel {release} in /boot or "
+                        "kdoctor's cache; it is unpacked from {package} into "
+                        "{cached} (nothing is installed into /boot)"
+                    ).format(
+                        check=ask.finding.id,
+                        release=image.release,
+                        package=image.package,
+                        cached=cached,
                     ),
                     argv=(sys.executable, "-m", "kdoctor", "fetch-image", image.release),
                     label=f"kdoctor fetch-image {image.release}",
@@ -98,10 +120,12 @@ class KernelTargetFix(Fix):
         return Step(
             fix=self.id,
             findings=("kernel-headers",),
-            why=(
-                f"kernel-headers: kernel {ctx.target_kernel} is fetched from Debian's archive "
-                f"(headers, kbuild tools and image) and unpacked into "
-                f"{release_dir(ctx.cache_dir, ctx.target_kernel)}; nothing is installed"
+            why=_(
+                "kernel-headers: kernel {release} is fetched from Debian's archive "
+                "(headers, kbuild tools and image) and unpacked into "
+                "{directory}; nothing is installed"
+            ).format(
+                release=ctx.target_kernel, directory=release_dir(ctx.cache_dir, ctx.target_kernel)
             ),
             argv=(sys.executable, "-m", "kdoctor", "fetch-kernel", ctx.target_kernel),
             label=f"kdoctor fetch-kernel {ctx.target_kernel}",
@@ -115,14 +139,18 @@ class KernelTargetFix(Fix):
         commands = finding.remediation.commands if finding.remediation else ()
         by_hand = "; ".join(c for c in commands if c != "kdoctor fix")
         if ctx.target_source == TargetSource.RUNNING:
-            lead = (
-                f"No package serves the running kernel {ctx.target_kernel} and kdoctor found no "
+            lead = _(
+                "No package serves the running kernel {release} and kdoctor found no "
                 "stock kernel to build for instead"
-            )
+            ).format(release=ctx.target_kernel)
         else:
             how = "KDIR" if ctx.target_source == TargetSource.KDIR else "--kernel"
-            lead = (
-                f"No package serves {ctx.target_kernel}, chosen with {how}; kdoctor never "
+            lead = _(
+                "No package serves {release}, chosen with {how}; kdoctor never "
                 "overrides an explicit target"
+            ).format(release=ctx.target_kernel, how=how)
+        if by_hand:
+            return _("{lead}. {summary} By hand: {commands}.").format(
+                lead=lead, summary=finding.summary, commands=by_hand
             )
-        return f"{lead}. {finding.summary}" + (f" By hand: {by_hand}." if by_hand else "")
+        return f"{lead}. {finding.summary}"

@@ -14,6 +14,7 @@ from typing import Optional, cast
 
 from kdoctor.facts.packages import known_packages
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
+from kdoctor.i18n import _, ngettext
 from kdoctor.knowledge.commands import install_argv
 from kdoctor.knowledge.packages import INSTALL
 from kdoctor.machine.system import System
@@ -60,7 +61,9 @@ def apt_lists_stale(system: System, now: float) -> Optional[str]:
     daily, such as the security suite's) tells when apt last refreshed."""
     names = system.listdir(APT_LISTS)
     if not any("_Packages" in name for name in names):
-        return f"there are no package lists yet ({APT_LISTS} has no Packages files)"
+        return _("there are no package lists yet ({directory} has no Packages files)").format(
+            directory=APT_LISTS
+        )
     stamps = [
         system.mtime(f"{APT_LISTS}/{name}")
         for name in names
@@ -68,10 +71,14 @@ def apt_lists_stale(system: System, now: float) -> Optional[str]:
     ]
     newest = max((s for s in stamps if s is not None), default=None)
     if newest is None:
-        return f"the age of the package lists in {APT_LISTS} is unknown"
+        return _("the age of the package lists in {directory} is unknown").format(
+            directory=APT_LISTS
+        )
     days = (now - newest) / 86400
     if days > STALE_AFTER_DAYS:
-        return f"the package lists are {int(days)} days old (refreshed after {STALE_AFTER_DAYS})"
+        return _("the package lists are {days} days old (refreshed after {limit})").format(
+            days=int(days), limit=STALE_AFTER_DAYS
+        )
     return None
 
 
@@ -92,8 +99,10 @@ class PackagesFix(Fix):
         if manager not in INSTALL:
             wanted = [cast(Package, a.need).words() for a in mine]
             decision.notes.append(
-                f"kdoctor knows no package manager for {ctx.distro.name}; install these "
-                f"by hand: {', '.join(dict.fromkeys(wanted))}."
+                _(
+                    "kdoctor knows no package manager for {distro}; install these "
+                    "by hand: {packages}."
+                ).format(distro=ctx.distro.name, packages=", ".join(dict.fromkeys(wanted)))
             )
             return decision
         candidates = [c for a in mine for c in cast(Package, a.need).candidates]
@@ -104,13 +113,15 @@ class PackagesFix(Fix):
             entry = per_finding.setdefault(ask.finding.id, (ask.finding, []))
             if name is None:
                 decision.notes.append(
-                    f"{ask.finding.id}: kdoctor cannot tell which package fixes this "
-                    f"({ask.finding.summary}); see its remediation."
+                    _(
+                        "{check}: kdoctor cannot tell which package fixes this "
+                        "({summary}); see its remediation."
+                    ).format(check=ask.finding.id, summary=ask.finding.summary)
                 )
             elif name not in entry[1]:
                 entry[1].append(name)
         pairs = [(f, pkgs) for f, pkgs in per_finding.values() if pkgs]
-        names = sorted({n for _, pkgs in pairs for n in pkgs})
+        names = sorted({n for _f, pkgs in pairs for n in pkgs})
         if not names:
             return decision
         left_out = optional_unknown(pairs, known)
@@ -118,33 +129,46 @@ class PackagesFix(Fix):
             askers = sorted({f.id for f, pkgs in pairs if set(pkgs) & set(left_out)})
             pairs = [(f, [p for p in pkgs if p not in left_out]) for f, pkgs in pairs]
             names = [n for n in names if n not in left_out]
-            one = len(left_out) == 1
             decision.notes.append(
-                f"{', '.join(left_out)} left out of the transaction: {manager} does not know "
-                f"{'it' if one else 'them'}, and only optional checks "
-                f"({', '.join(askers)}) ask for {'it' if one else 'them'} "
-                "(some releases do not package it, e.g. Debian 11 has no rustfmt); the module "
-                "builds without. Rerun kdoctor fix once the repository has it."
+                ngettext(
+                    "{packages} left out of the transaction: {manager} does not know it, and "
+                    "only optional checks ({checks}) ask for it (some releases do not package "
+                    "it, e.g. Debian 11 has no rustfmt); the module builds without. Rerun "
+                    "kdoctor fix once the repository has it.",
+                    "{packages} left out of the transaction: {manager} does not know them, and "
+                    "only optional checks ({checks}) ask for them (some releases do not package "
+                    "it, e.g. Debian 11 has no rustfmt); the module builds without. Rerun "
+                    "kdoctor fix once the repository has it.",
+                    len(left_out),
+                ).format(packages=", ".join(left_out), manager=manager, checks=", ".join(askers))
             )
             if not names:
                 return decision
         unknown = [n for n in names if known.get(n) is False]
         checks = tuple(f.id for f, pkgs in pairs if pkgs)
-        why = "install what the checks found missing: " + "; ".join(
-            f"{f.id} needs {', '.join(pkgs)}" for f, pkgs in pairs if pkgs
+        why = _("install what the checks found missing: {needs}").format(
+            needs="; ".join(
+                _("{check} needs {packages}").format(check=f.id, packages=", ".join(pkgs))
+                for f, pkgs in pairs
+                if pkgs
+            )
         )
         decision.steps += self._steps(manager, names, unknown, checks, why, system)
         if unknown:
             decision.notes.append(
-                f"{manager} does not know {', '.join(unknown)} yet: the plan refreshes its "
-                "package lists first; if they are still unknown, the install step says so "
-                "(the repository that has them may need enabling)."
+                _(
+                    "{manager} does not know {packages} yet: the plan refreshes its "
+                    "package lists first; if they are still unknown, the install step says so "
+                    "(the repository that has them may need enabling)."
+                ).format(manager=manager, packages=", ".join(unknown))
             )
         versioned = [n for f, pkgs in pairs if f.id == "clang" for n in pkgs if n != "clang"]
         if versioned:
             decision.notes.append(
-                f"{', '.join(versioned)} installs next to the default clang; run kdoctor fix "
-                "again afterwards so the build uses it (CC and CLANG)."
+                _(
+                    "{packages} installs next to the default clang; run kdoctor fix "
+                    "again afterwards so the build uses it (CC and CLANG)."
+                ).format(packages=", ".join(versioned))
             )
         return decision
 
@@ -157,7 +181,13 @@ class PackagesFix(Fix):
         why: str,
         system: System,
     ) -> list[Step]:
-        missing = f"{manager} does not know {', '.join(unknown)} yet" if unknown else ""
+        missing = (
+            _("{manager} does not know {packages} yet").format(
+                manager=manager, packages=", ".join(unknown)
+            )
+            if unknown
+            else ""
+        )
         if manager == "apt":
             return self._apt(names, missing, checks, why, system)
         steps: list[Step] = []
@@ -165,7 +195,9 @@ class PackagesFix(Fix):
         if manager == "pacman" and unknown:
             # a refresh alone (-Sy) followed by -S would be a partial upgrade: upgrade with it
             install = ["pacman", "-Syu", "--needed", "--noconfirm", *names]
-            why += f"; {missing}, so pacman refreshes and upgrades the system in the same step"
+            why = _(
+                "{why}; {missing}, so pacman refreshes and upgrades the system in the same step"
+            ).format(why=why, missing=missing)
         elif unknown:
             refresh = {
                 "dnf": ["dnf", "makecache"],
@@ -184,8 +216,10 @@ class PackagesFix(Fix):
                 Step(
                     self.id,
                     checks,
-                    "a previous installation was interrupted (dpkg left pending records in "
-                    f"{DPKG_UPDATES}); dpkg finishes it before anything else is installed",
+                    _(
+                        "a previous installation was interrupted (dpkg left pending records in "
+                        "{directory}); dpkg finishes it before anything else is installed"
+                    ).format(directory=DPKG_UPDATES),
                     argv=("dpkg", "--configure", "-a"),
                     root=True,
                     env=dict(APT_ENV),
@@ -212,7 +246,7 @@ class PackagesFix(Fix):
         return Step(
             self.id,
             checks,
-            f"refresh the package lists before installing: {reason}",
+            _("refresh the package lists before installing: {reason}").format(reason=reason),
             argv=tuple(argv),
             root=True,
             network=True,

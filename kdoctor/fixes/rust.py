@@ -24,6 +24,7 @@ from typing import Optional, cast
 
 from kdoctor.facts import Facts, rust
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, findings_of, register
+from kdoctor.i18n import _
 from kdoctor.knowledge.commands import (
     component_argv,
     override_argv,
@@ -56,7 +57,7 @@ SNAP_BIN = "/snap/bin"
 def reach_rust(system: System) -> tuple[bool, str]:
     """(whether static.rust-lang.org answers, why not)."""
     if system.which("curl") is None:
-        return False, "could not check: curl is not installed"
+        return False, _("could not check: curl is not installed")
     probe = system.probe(list(REACH_PROBE), timeout=REACH_TIMEOUT)
     if probe.ok:
         return True, ""
@@ -67,23 +68,26 @@ def auto_choice(ctx: Context, pin: need.RustToolchain, system: System) -> tuple[
     """With ``--rust auto`` and neither toolchain usable: (``pin``, ``distro`` or ``none``,
     why)."""
     can_package = bool(pin.alternative) and ctx.package_manager in INSTALL
-    rustup, _ = rust.find_rustup(system)
+    rustup, _on_path = rust.find_rustup(system)
     if rustup is not None:
         reachable, problem = reach_rust(system)
         if reachable:
-            return "pin", f"rustup is installed and {RUST_HOST} can be reached"
-        why = f"{RUST_HOST} cannot be reached ({problem})"
+            return "pin", _("rustup is installed and {host} can be reached").format(host=RUST_HOST)
+        why = _("{host} cannot be reached ({problem})").format(host=RUST_HOST, problem=problem)
+    elif can_package:
+        why = _("rustup is not installed")
     else:
-        why = "rustup is not installed"
-        if not can_package:
-            reachable, problem = reach_rust(system)
-            if reachable:
-                known = "the distribution has no Rust packages kdoctor knows"
-                return "pin", f"{known}, and {RUST_HOST} can be reached"
-            why += f" and {RUST_HOST} cannot be reached ({problem})"
+        reachable, problem = reach_rust(system)
+        if reachable:
+            return "pin", _(
+                "the distribution has no Rust packages kdoctor knows, and {host} can be reached"
+            ).format(host=RUST_HOST)
+        why = _("rustup is not installed and {host} cannot be reached ({problem})").format(
+            host=RUST_HOST, problem=problem
+        )
     if can_package:
         return "distro", why
-    return "none", why + "; the distribution has no Rust packages kdoctor knows"
+    return "none", _("{why}; the distribution has no Rust packages kdoctor knows").format(why=why)
 
 
 def rustup_after(
@@ -136,7 +140,9 @@ class RustFix(Fix):
         components = asks_of(asks, need.RustComponent)
         if choice == "pin" and rustup is None:
             decision.notes.append(
-                f"{ctx.pinned.channel} can be installed once rustup is (see the note on rustup)."
+                _("{channel} can be installed once rustup is (see the note on rustup).").format(
+                    channel=ctx.pinned.channel
+                )
             )
         elif choice == "pin" and rustup is not None:
             decision.steps.append(self._install(pins[0], components, rustup))
@@ -159,7 +165,9 @@ class RustFix(Fix):
                 Step(
                     fix=self.id,
                     findings=(ask.finding.id,),
-                    why=why + " (the distribution does not package it; the snap does)",
+                    why=_("{why} (the distribution does not package it; the snap does)").format(
+                        why=why
+                    ),
                     argv=("snap", "install", "rustup", "--classic"),
                     root=True,
                     network=True,
@@ -171,23 +179,30 @@ class RustFix(Fix):
                 Step(
                     fix=self.id,
                     findings=(ask.finding.id,),
-                    why=why + " (official installer from sh.rustup.rs, consented to)",
+                    why=_("{why} (official installer from sh.rustup.rs, consented to)").format(
+                        why=why
+                    ),
                     argv=("sh", "-c", INSTALLER_SCRIPT),
                     network=True,
                     timeout=900.0,
                 )
             )
             decision.notes.append(
-                "rustup is installed with the official installer from sh.rustup.rs (you allowed "
-                "it); it goes into ~/.cargo/bin and adds that directory to your shell's PATH."
+                _(
+                    "rustup is installed with the official installer from sh.rustup.rs (you "
+                    "allowed it); it goes into ~/.cargo/bin and adds that directory to your "
+                    "shell's PATH."
+                )
             )
         else:
             decision.notes.append(
-                f"{ctx.pinned.channel} needs rustup, which your distribution does not package and "
-                "no snap is available for. The official installer downloads and runs a script "
-                "from sh.rustup.rs; kdoctor runs it only if you allow it: `kdoctor fix "
-                "--allow-rustup-installer`. Or install rustup yourself (https://rustup.rs), or "
-                "build with the distribution's Rust: `kdoctor fix --rust distro`."
+                _(
+                    "{channel} needs rustup, which your distribution does not package and "
+                    "no snap is available for. The official installer downloads and runs a "
+                    "script from sh.rustup.rs; kdoctor runs it only if you allow it: `kdoctor fix "
+                    "--allow-rustup-installer`. Or install rustup yourself (https://rustup.rs), "
+                    "or build with the distribution's Rust: `kdoctor fix --rust distro`."
+                ).format(channel=ctx.pinned.channel)
             )
 
     # -- the toolchain and its components ----------------------------------------------------
@@ -227,9 +242,11 @@ class RustFix(Fix):
         override = cast(need.RustOverride, ask.need)
         if override.path is None:  # RUSTUP_TOOLCHAIN lives in the shell that started kdoctor
             decision.notes.append(
-                f"RUSTUP_TOOLCHAIN={override.toolchain} in your environment makes rustc use it "
-                "instead of the pin; kdoctor cannot change the environment of the shell that "
-                "started it: run `unset RUSTUP_TOOLCHAIN`, then kdoctor again."
+                _(
+                    "RUSTUP_TOOLCHAIN={toolchain} in your environment makes rustc use it "
+                    "instead of the pin; kdoctor cannot change the environment of the shell that "
+                    "started it: run `unset RUSTUP_TOOLCHAIN`, then kdoctor again."
+                ).format(toolchain=override.toolchain)
             )
             return []
         if rustup is None:
@@ -249,17 +266,29 @@ class RustFix(Fix):
     @staticmethod
     def _choice_notes(ctx: Context, pin: need.RustToolchain, choice: str, why: str) -> list[str]:
         channel = ctx.pinned.channel
-        neither = f"neither {channel} nor the distribution's rustc is usable"
         if choice == "pin" and why:
-            return [f"{neither}; installing {channel} with rustup because {why}."]
+            return [
+                _(
+                    "neither {channel} nor the distribution's rustc is usable; installing "
+                    "{channel} with rustup because {why}."
+                ).format(channel=channel, why=why)
+            ]
         if choice == "distro":
             packages = ", ".join(package_names(pin.alternative))
             return [
-                f"{neither}; installing the distribution's Rust ({packages}) because {why}; "
-                f"`kdoctor fix --rust pin` installs {channel} instead."
+                _(
+                    "neither {channel} nor the distribution's rustc is usable; installing the "
+                    "distribution's Rust ({packages}) because {why}; "
+                    "`kdoctor fix --rust pin` installs {channel} instead."
+                ).format(channel=channel, packages=packages, why=why)
             ]
         if choice == "none":
-            return [f"{neither}, and kdoctor can install neither: {why}."]
+            return [
+                _(
+                    "neither {channel} nor the distribution's rustc is usable, and kdoctor can "
+                    "install neither: {why}."
+                ).format(channel=channel, why=why)
+            ]
         return []
 
     @staticmethod
@@ -271,17 +300,28 @@ class RustFix(Fix):
         chosen = facts.of(rust.rust_toolchain)
         if chosen.source != "distro" or not chosen.usable:
             return []
-        how = " with RUSTC_BOOTSTRAP=1" if chosen.env.get("RUSTC_BOOTSTRAP") else ""
-        because = f"{ctx.pinned.channel} is not installed"
+        channel = ctx.pinned.channel
         state = facts.of(rust.pin_status)
         if state.rustup is None:
-            because += " (nor is rustup)"
+            because = _("{channel} is not installed (nor is rustup)").format(channel=channel)
         elif state.installed is None:
-            because = f"rustup could not say whether {ctx.pinned.channel} is installed"
-        return [
-            f"using the distribution's rustc {chosen.version}{how} because {because}; "
-            "`kdoctor fix --rust pin` installs the pin"
-        ]
+            because = _("rustup could not say whether {channel} is installed").format(
+                channel=channel
+            )
+        else:
+            because = _("{channel} is not installed").format(channel=channel)
+        using = (
+            _(
+                "using the distribution's rustc {version} with RUSTC_BOOTSTRAP=1 because "
+                "{because}; `kdoctor fix --rust pin` installs the pin"
+            )
+            if chosen.env.get("RUSTC_BOOTSTRAP")
+            else _(
+                "using the distribution's rustc {version} because {because}; "
+                "`kdoctor fix --rust pin` installs the pin"
+            )
+        )
+        return [using.format(version=chosen.version, because=because)]
 
 
 def need_ask(ask: Ask, package: need.Package) -> Ask:

@@ -16,6 +16,7 @@ from typing import cast
 from kdoctor.facts import Facts
 from kdoctor.facts.libclang import libclang_search
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
+from kdoctor.i18n import _
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.need import Setting
@@ -51,7 +52,9 @@ class SettingsFix(Fix):
                 Step(
                     fix=self.id,
                     findings=(finding.id,),
-                    why=f"{finding.id}: {finding.summary}; persist {chosen}",
+                    why=_("{check}: {summary}; persist {settings}").format(
+                        check=finding.id, summary=finding.summary, settings=chosen
+                    ),
                     settings=settings,
                 )
             )
@@ -70,9 +73,11 @@ def _libclang_pairing(ctx: Context, pending: Sequence[Ask], system: System) -> l
     if loaded is None or loaded.version is None or loaded.version.major == major:
         return []
     return [
-        f"the build switches to clang-{major}, but bindgen loads libclang "
-        f"{loaded.version.major} ({loaded.path}); rerun `kdoctor fix` after this one to pair "
-        f"them (the libclang check then names libclang {major} or its package)."
+        _(
+            "the build switches to clang-{major}, but bindgen loads libclang "
+            "{loaded} ({path}); rerun `kdoctor fix` after this one to pair "
+            "them (the libclang check then names libclang {major} or its package)."
+        ).format(major=major, loaded=loaded.version.major, path=loaded.path)
     ]
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Callable, Optional, TextIO
 
+from kdoctor.i18n import _
 from kdoctor.machine.fake_parts import (
     Answer,
     FakeLog,
@@ -16,8 +17,12 @@ from kdoctor.machine.fake_parts import (
     Handler,
     Reply,
     drop,
+    in_the_way,
     move,
+    not_read,
     per_name_reply,
+    refused,
+    too_large,
     within,
 )
 from kdoctor.machine.files import BYTES_LIMIT, TEXT_LIMIT, FileRead, PlaceError, place_error
@@ -111,7 +116,7 @@ class FakeSystem:
         env: Optional[Mapping[str, str]] = None,
     ) -> Probe:
         if self.which(argv[0]) is None:
-            return Probe(argv=argv, exit_code=None, error="command not found", cwd=cwd)
+            return Probe(argv=argv, exit_code=None, error=_("command not found"), cwd=cwd)
         key = " ".join(argv)
         handler = self._handler(argv)
         answer = handler(argv, cwd, dict(env or {})) if handler is not None else None
@@ -181,15 +186,15 @@ class FakeSystem:
     def read_file(self, path: str, limit: int = TEXT_LIMIT) -> FileRead:
         path = self.real_path(path) if self.symlinks else path
         if path in self.specials:
-            return FileRead(path, problem=f"is {self.specials[path]}, not a regular file")
+            return FileRead(path, problem=not_read(self.specials[path]))
         data = self.files.get(path)
         if data is None:
             if self.is_dir(path):
-                return FileRead(path, problem="is a directory, not a regular file")
+                return FileRead(path, problem=not_read(_("a directory")))
             return FileRead(path)
         raw = data.encode("utf-8") if isinstance(data, str) else data
         if len(raw) > limit:
-            return FileRead(path, problem=f"is larger than {limit} bytes")
+            return FileRead(path, problem=too_large(limit))
         return FileRead(path, raw)
 
     def read_text(self, path: str, limit: int = TEXT_LIMIT) -> Optional[str]:
@@ -223,7 +228,7 @@ class FakeSystem:
 
     def real_path(self, path: str) -> str:
         resolved = os.path.normpath(path if path.startswith("/") else "/" + path)
-        for _ in range(40):  # as many links as the kernel follows
+        for _hop in range(40):  # as many links as the kernel follows
             parts = resolved.split("/")
             for i in range(len(parts), 1, -1):
                 link = self.symlinks.get("/".join(parts[:i]))
@@ -283,9 +288,7 @@ class FakeSystem:
             path = self.real_path(path) if self.symlinks else path
             self._refuse(path)
             if path in self.specials:
-                raise PlaceError(
-                    path, f"it is {self.specials[path]}, not a regular file", "replace it"
-                )
+                raise PlaceError(path, refused(self.specials[path]), _("replace it"))
             saved: Optional[str] = None
             if backup and path in self.files:
                 number = 1
@@ -308,8 +311,8 @@ class FakeSystem:
         parent = os.path.dirname(path)
         while parent not in ("", "/"):
             if parent in self.files:
-                reason = f"{parent} is a file, not a directory"
-                raise PlaceError(path, reason, "move that file away", errno.ENOTDIR)
+                reason = in_the_way(parent)
+                raise PlaceError(path, reason, _("move that file away"), errno.ENOTDIR)
             parent = os.path.dirname(parent)
 
     def makedirs(self, path: str) -> None:

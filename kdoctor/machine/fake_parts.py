@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Callable, Optional, TypeVar, Union
 
+from kdoctor.i18n import _
+from kdoctor.machine.files import larger_than, not_regular
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -98,3 +101,22 @@ def per_name_reply(commands: Mapping[str, Answer], argv: tuple[str, ...]) -> Opt
             timed_out=any(r.timed_out for r in replies),
         )
     return None
+
+
+def not_read(kind: str) -> str:
+    """Why the fake does not read a special file of ``kind`` (as :func:`read_regular` says)."""
+    return not_regular(kind)
+
+
+def too_large(limit: int) -> str:
+    return larger_than(f"{limit} bytes")
+
+
+def refused(kind: str) -> str:
+    """Why the fake does not write over a special file of ``kind``."""
+    return _("it is {kind}, not a regular file").format(kind=kind)
+
+
+def in_the_way(parent: str) -> str:
+    """Why the fake makes nothing under a file."""
+    return _("{path} is {kind}, not a directory").format(path=parent, kind=_("a file"))

@@ -23,23 +23,26 @@ import tempfile
 from dataclasses import dataclass
 from typing import Optional, TextIO, Union
 
+from kdoctor.i18n import N_, _
+
 #: the most kdoctor reads of a text file it parses (Kbuild, settings, rust-toolchain.toml, ...)
 TEXT_LIMIT = 1 << 20
 #: the most kdoctor reads of a binary file whole (a module, busybox)
 BYTES_LIMIT = 512 << 20
 
 _KINDS = (
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, N_("a FIFO (named pipe)")),
+    (stat.S_ISCHR, N_("a character device")),
+    (stat.S_ISBLK, N_("a block device")),
+    (stat.S_ISSOCK, N_("a socket")),
+    (stat.S_ISDIR, N_("a directory")),
 )
+_NOT_REGULAR = N_("not a regular file")
 
 
 def kind_of(mode: int) -> str:
     """What a non-regular file is, in words."""
-    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return _(next((name for test, name in _KINDS if test(mode)), _NOT_REGULAR))
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class FileRead:
 
     def describe(self) -> str:
         """``<path> <problem>`` (or ``<path> does not exist``)."""
-        return f"{self.path} {self.problem or 'does not exist'}"
+        return f"{self.path} {self.problem or _('does not exist')}"
 
 
 def read_regular(path: str, limit: int = TEXT_LIMIT, *, prefix: bool = False) -> FileRead:
@@ -77,14 +80,19 @@ def read_regular(path: str, limit: int = TEXT_LIMIT, *, prefix: bool = False) ->
         with contextlib.suppress(OSError):
             mode = os.stat(path).st_mode
             if not stat.S_ISREG(mode):
-                return FileRead(path, problem=f"is {kind_of(mode)}, not a regular file")
-        return FileRead(path, problem=f"cannot be read: {exc.strerror or exc}")
+                return FileRead(path, problem=not_regular(kind_of(mode)))
+        return FileRead(path, problem=unreadable(exc))
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            return FileRead(path, problem=f"is {kind_of(info.st_mode)}, not a regular file")
+            return FileRead(path, problem=not_regular(kind_of(info.st_mode)))
         if info.st_size > limit and not prefix:
-            return FileRead(path, problem=f"is larger than {_size(limit)} ({_size(info.st_size)})")
+            return FileRead(
+                path,
+                problem=_("is larger than {limit} ({size})").format(
+                    limit=_size(limit), size=_size(info.st_size)
+                ),
+            )
         chunks: list[bytes] = []
         left = limit + (0 if prefix else 1)  # one more: a file that grew while being read
         while left > 0:
@@ -95,12 +103,26 @@ def read_regular(path: str, limit: int = TEXT_LIMIT, *, prefix: bool = False) ->
             left -= len(chunk)
         data = b"".join(chunks)
         if len(data) > limit:
-            return FileRead(path, problem=f"is larger than {_size(limit)}")
+            return FileRead(path, problem=larger_than(_size(limit)))
         return FileRead(path, data)
     except OSError as exc:
-        return FileRead(path, problem=f"cannot be read: {exc.strerror or exc}")
+        return FileRead(path, problem=unreadable(exc))
     finally:
         os.close(fd)
+
+
+def not_regular(kind: str) -> str:
+    """Why a file of ``kind`` (in words) is not read: "is a FIFO (named pipe), not a regular
+    file"."""
+    return _("is {kind}, not a regular file").format(kind=kind)
+
+
+def larger_than(limit: str) -> str:
+    return _("is larger than {limit}").format(limit=limit)
+
+
+def unreadable(exc: OSError) -> str:
+    return _("cannot be read: {error}").format(error=exc.strerror or exc)
 
 
 def _size(n: int) -> str:
@@ -120,21 +142,31 @@ class PlaceError(OSError):
         self.remedy = remedy
 
     def __str__(self) -> str:
-        return f"cannot write {self.path}: {self.reason}; {self.remedy}"
+        return _("cannot write {path}: {reason}; {remedy}").format(
+            path=self.path, reason=self.reason, remedy=self.remedy
+        )
 
 
+#: what to do about each error (translated where a PlaceError is made)
 _REMEDIES = {
-    errno.ENOSPC: "the disk is full: free some space there and run kdoctor again",
-    errno.EDQUOT: "your disk quota is used up: free some space and run kdoctor again",
-    errno.EROFS: "it is on a read-only file system: point kdoctor elsewhere (KDOCTOR_CACHE for "
-    "the cache, KDOCTOR_CONFIG for the settings file) or remount it read-write",
-    errno.EACCES: "you may not write there: fix its permissions or point kdoctor elsewhere",
-    errno.EPERM: "you may not write there: fix its permissions or point kdoctor elsewhere",
-    errno.ENOTDIR: "move that file away or point kdoctor elsewhere (KDOCTOR_CACHE for the "
-    "cache, KDOCTOR_CONFIG for the settings file)",
-    errno.EEXIST: "move it away or point kdoctor elsewhere (KDOCTOR_CACHE for the cache, "
-    "KDOCTOR_CONFIG for the settings file)",
+    errno.ENOSPC: N_("the disk is full: free some space there and run kdoctor again"),
+    errno.EDQUOT: N_("your disk quota is used up: free some space and run kdoctor again"),
+    errno.EROFS: N_(
+        "it is on a read-only file system: point kdoctor elsewhere (KDOCTOR_CACHE for "
+        "the cache, KDOCTOR_CONFIG for the settings file) or remount it read-write"
+    ),
+    errno.EACCES: N_("you may not write there: fix its permissions or point kdoctor elsewhere"),
+    errno.EPERM: N_("you may not write there: fix its permissions or point kdoctor elsewhere"),
+    errno.ENOTDIR: N_(
+        "move that file away or point kdoctor elsewhere (KDOCTOR_CACHE for the "
+        "cache, KDOCTOR_CONFIG for the settings file)"
+    ),
+    errno.EEXIST: N_(
+        "move it away or point kdoctor elsewhere (KDOCTOR_CACHE for the cache, "
+        "KDOCTOR_CONFIG for the settings file)"
+    ),
 }
+_ANY_REMEDY = N_("check that path and run kdoctor again")
 
 
 def place_error(path: str, exc: OSError) -> PlaceError:
@@ -146,7 +178,7 @@ def place_error(path: str, exc: OSError) -> PlaceError:
     reason = exc.strerror or str(exc)
     if code == errno.ENOTDIR:
         reason = _file_in_the_way(where) or reason
-    remedy = _REMEDIES.get(code, "check that path and run kdoctor again")
+    remedy = _(_REMEDIES.get(code, _ANY_REMEDY))
     return PlaceError(where, reason, remedy, code)
 
 
@@ -157,10 +189,12 @@ def _file_in_the_way(path: str) -> Optional[str]:
         prefix = os.sep.join(parts[:end])
         if os.path.lexists(prefix) and not os.path.isdir(prefix):
             if os.path.islink(prefix):
-                return f"{prefix} is a symlink to {os.readlink(prefix)}, not a directory"
+                return _("{path} is a symlink to {target}, not a directory").format(
+                    path=prefix, target=os.readlink(prefix)
+                )
             mode = os.stat(prefix).st_mode
-            kind = "a file" if stat.S_ISREG(mode) else kind_of(mode)
-            return f"{prefix} is {kind}, not a directory"
+            kind = _("a file") if stat.S_ISREG(mode) else kind_of(mode)
+            return _("{path} is {kind}, not a directory").format(path=prefix, kind=kind)
     return None
 
 
@@ -169,8 +203,8 @@ def make_dirs(path: str) -> None:
     try:
         os.makedirs(path, exist_ok=True)
     except FileExistsError as exc:  # a file (or a dangling link) where the directory goes
-        reason = _file_in_the_way(path) or "it exists and is not a directory"
-        raise PlaceError(path, reason, _REMEDIES[errno.EEXIST], exc.errno or 0) from exc
+        reason = _file_in_the_way(path) or _("it exists and is not a directory")
+        raise PlaceError(path, reason, _(_REMEDIES[errno.EEXIST]), exc.errno or 0) from exc
     except OSError as exc:
         raise place_error(path, exc) from exc
 
@@ -247,8 +281,8 @@ def _replace(
     if old is not None and not stat.S_ISREG(old.st_mode):
         raise PlaceError(
             target,
-            f"it is {kind_of(old.st_mode)}, not a regular file",
-            "replace it with a regular file (or remove it) and run kdoctor again",
+            _("it is {kind}, not a regular file").format(kind=kind_of(old.st_mode)),
+            _("replace it with a regular file (or remove it) and run kdoctor again"),
         )
     saved = numbered_backup(target) if backup and old is not None else None
     fd, tmp = tempfile.mkstemp(prefix=".kdoctor-", dir=directory)

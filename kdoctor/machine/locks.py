@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Callable, Optional
 
+from kdoctor.i18n import _
+
 LOCK_SUFFIX = ".lock"
 
 
@@ -29,7 +31,7 @@ def file_lock(path: str, on_wait: Optional[Callable[[str], None]] = None) -> Ite
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             if on_wait is not None:
-                on_wait(f"waiting for {name} held by another kdoctor")
+                on_wait(_("waiting for {lock} held by another kdoctor").format(lock=name))
             fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:

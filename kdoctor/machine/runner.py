@@ -20,6 +20,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Callable, Optional, TextIO, Union
 
 from kdoctor import i18n
+from kdoctor.i18n import _
 from kdoctor.machine import files, lifecycle
 from kdoctor.machine.files import BYTES_LIMIT, TEXT_LIMIT, FileRead, write_atomic
 from kdoctor.machine.locks import file_lock
@@ -104,9 +105,9 @@ class Runner:
 
         path = self.which(argv[0])
         if path is None:
-            return done(exit_code=None, error="command not found")
+            return done(exit_code=None, error=_("command not found"))
         if lifecycle.stopping() is not None:
-            return done(exit_code=None, error="not started: kdoctor is stopping")
+            return done(exit_code=None, error=_("not started: kdoctor is stopping"))
         unarmable = _unarmable(timeout)
         if unarmable:
             return done(exit_code=None, error=unarmable)
@@ -301,7 +302,9 @@ def _unarmable(timeout: Optional[float]) -> Optional[str]:
     if timeout is None or timeout == 0:
         return None
     if not math.isfinite(timeout) or timeout < 0 or timeout > threading.TIMEOUT_MAX:
-        return f"not started: a timeout of {timeout!r} s cannot be armed as a watchdog"
+        return _("not started: a timeout of {timeout} s cannot be armed as a watchdog").format(
+            timeout=repr(timeout)
+        )
     return None
 
 

@@ -18,6 +18,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Optional, Union
 
+from kdoctor.i18n import _
 from kdoctor.machine.files import TEXT_LIMIT, FileRead, read_regular, write_atomic
 from kdoctor.machine.system import System
 
@@ -49,8 +50,14 @@ class SettingsError(ValueError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = f"{self.path}, line {self.line}" if self.line else self.path
-        return f"kdoctor's settings file {where}: {self.problem}; {self.remedy}"
+        where = (
+            _("{path}, line {line}").format(path=self.path, line=self.line)
+            if self.line
+            else self.path
+        )
+        return _("kdoctor's settings file {where}: {problem}; {remedy}").format(
+            where=where, problem=self.problem, remedy=self.remedy
+        )
 
 
 def settings_path(env: Mapping[str, str]) -> str:
@@ -71,17 +78,21 @@ def _assignment(raw: bytes, number: int, path: str) -> Optional[tuple[str, str]]
     if not match or match.group(1).decode("ascii") not in PERSISTED:
         return None
     key = match.group(1).decode("ascii")
-    fix = f"correct line {number} or delete it (kdoctor fix writes it again)"
+    fix = _("correct line {number} or delete it (kdoctor fix writes it again)").format(
+        number=number
+    )
     try:
         value = match.group(2).decode("utf-8")
     except UnicodeDecodeError:
-        raise SettingsError(path, f"the value of {key} is not UTF-8 text", fix, number) from None
+        problem = _("the value of {key} is not UTF-8 text").format(key=key)
+        raise SettingsError(path, problem, fix, number) from None
     try:
         words = shlex.split(value, comments=True)
     except ValueError as exc:  # No closing quotation, No escaped character
-        raise SettingsError(
-            path, f"the value of {key} cannot be read as a shell word ({exc})", fix, number
-        ) from None
+        problem = _("the value of {key} cannot be read as a shell word ({error})").format(
+            key=key, error=exc
+        )
+        raise SettingsError(path, problem, fix, number) from None
     return key, (words[0] if words else "")
 
 
@@ -92,8 +103,8 @@ def parse(data: Union[str, bytes], path: str = "") -> dict[str, str]:
         number = raw[: raw.index(b"\x00")].count(b"\n") + 1
         raise SettingsError(
             path,
-            "it holds NUL bytes, so it is not a text file",
-            "move it away (kdoctor writes a new one) or restore it from a backup",
+            _("it holds NUL bytes, so it is not a text file"),
+            _("move it away (kdoctor writes a new one) or restore it from a backup"),
             number,
         )
     values: dict[str, str] = {}
@@ -113,8 +124,8 @@ def read(path: str, system: Optional[System] = None) -> Optional[bytes]:
     if found.problem is not None:
         raise SettingsError(
             path,
-            f"it {found.problem}",
-            "replace it with a regular text file, or set KDOCTOR_CONFIG to another path",
+            _("it {problem}").format(problem=found.problem),
+            _("replace it with a regular text file, or set KDOCTOR_CONFIG to another path"),
         )
     return found.data
 

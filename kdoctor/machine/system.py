@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Protocol, TextIO, Union
 
+from kdoctor.i18n import _
 from kdoctor.machine.files import TEXT_LIMIT, FileRead
 
 DEFAULT_TIMEOUT = 10.0
@@ -52,10 +53,14 @@ class Probe:
         if self.error:
             return f"{name}: {self.error}"
         if self.timed_out:
-            return f"{name} did not answer within {self.timeout:g} s (killed)"
+            return _("{command} did not answer within {seconds} s (killed)").format(
+                command=name, seconds=f"{self.timeout:g}"
+            )
         tail = (self.stderr or self.stdout).strip().splitlines()
-        last = tail[-1] if tail else "no output"
-        return f"{name} exited with status {self.exit_code}: {last}"
+        last = tail[-1] if tail else _("no output")
+        return _("{command} exited with status {status}: {output}").format(
+            command=name, status=self.exit_code, output=last
+        )
 
 
 OutputCallback = Callable[[str], None]
