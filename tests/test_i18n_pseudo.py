@@ -69,7 +69,6 @@ def test_every_finding_on_a_bare_machine_speaks_through_the_catalogs() -> None:
     assert said == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: the messages are being marked for translation")
 def test_every_step_and_note_of_the_plan_speaks_through_the_catalogs() -> None:
     report, system = bare()
     plan = make_plan(report.context, report, system)

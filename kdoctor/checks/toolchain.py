@@ -12,6 +12,7 @@ from kdoctor.i18n import N_, _
 from kdoctor.knowledge.commands import package_names
 from kdoctor.knowledge.packages import package_need, rust_logical
 from kdoctor.knowledge.rust_dist import RUST_HOST
+from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import Package, RustOverride
@@ -54,7 +55,7 @@ class ToolchainCheck(Check):
     def run(self, facts: Facts) -> Finding:
         ctx = facts.ctx
         if ctx.pin_problem:
-            return self.refused_pin(ctx, ctx.pin_problem)
+            return self.refused_pin(ctx, facts.system, ctx.pin_problem)
         chosen = facts.of(rust.rust_toolchain)
         details: dict[str, Any] = {
             "source": chosen.source,
@@ -86,13 +87,15 @@ class ToolchainCheck(Check):
             details["installed"] = facts.of(rust.pin_status).installed
         return self._compiler(ctx, chosen, details)
 
-    def refused_pin(self, ctx: Context, problem: str) -> Finding:
+    def refused_pin(self, ctx: Context, system: System, problem: str) -> Finding:
         """The module's pin file is there but cannot be used: not a regular file (a FIFO would
         hang every reader, a device never ends), not TOML, no channel, or a channel that is no
         toolchain name. The module's toolchain is unknown; nothing else is assumed."""
         places = [os.path.join(ctx.module_dir, name) for name in PIN_FILES]
         path = next((p for p in places if problem.startswith((p + " ", p + ":"))), places[0])
-        unread = "not a regular file" in problem or "larger than" in problem
+        # refused before it was parsed (a FIFO, a device, too big): asked of the file, not of
+        # the sentence, which is in the person's language
+        unread = system.read_file(path).problem is not None
         return self.finding(
             Status.FAIL,
             (
