@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional, TextIO
 
+from kdoctor.i18n import _
 from kdoctor.knowledge.step_errors import explain_step_failure, lock_held
 from kdoctor.machine.system import System
 from kdoctor.model.choice import Stopped, SudoMode
@@ -139,9 +140,8 @@ def _apply_step(
         output = "".join(lines) or probe.output
         if probe.ok or not lock_held(output) or time.monotonic() >= deadline:
             break
-        note = (
-            f"kdoctor: the package manager lock is held; retrying (up to {step.lock_wait:.0f} s)\n"
-        )
+        retrying = _("the package manager lock is held; retrying (up to {seconds} s)")
+        note = f"kdoctor: {retrying.format(seconds=f'{step.lock_wait:.0f}')}\n"
         write(note)
         on_line(note)
         lines.clear()

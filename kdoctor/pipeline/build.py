@@ -12,6 +12,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from kdoctor.i18n import _
 from kdoctor.knowledge import safe_values
 from kdoctor.knowledge.build_causes import first_cause, without_backtrace
 from kdoctor.knowledge.build_errors import Explanation, explain
@@ -144,7 +145,9 @@ def refused_values(argv: list[str], env: Mapping[str, str]) -> list[Explanation]
     return [
         Explanation(
             "unsafe-value",
-            safe_values.describe(name, value, reason) + "; kdoctor did not run make with it",
+            _("{problem}; kdoctor did not run make with it").format(
+                problem=safe_values.describe(name, value, reason)
+            ),
             safe_values.remedy(name),
             f"{name}={value}",
         )

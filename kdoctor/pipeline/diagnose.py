@@ -10,6 +10,7 @@ from typing import Optional
 from kdoctor.checks.base import Check, ProbeRequest, all_checks
 from kdoctor.facts import Facts
 from kdoctor.facts.module import module_info
+from kdoctor.i18n import _
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Remediation, Status
@@ -25,9 +26,9 @@ def run_one(check: Check, facts: Facts) -> Finding:
         finding = Finding(
             id=check.id,
             status=Status.ERROR,
-            summary=f"the check crashed: {type(exc).__name__}: {exc}",
+            summary=_("the check crashed: {error}").format(error=f"{type(exc).__name__}: {exc}"),
             remediation=Remediation(
-                "This is a bug in kdoctor; rerun with -v and report the output.",
+                _("This is a bug in kdoctor; rerun with -v and report the output."),
             ),
             required=check.required,
             traceback=traceback.format_exc(),

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from kdoctor.i18n import _
 from kdoctor.knowledge import debian_kernels as dk
 from kdoctor.machine.system import Probe, System
 from kdoctor.model.finding import Remediation
@@ -103,13 +104,19 @@ def update(
         return
     with system.lock(os.path.join(archive.base, "lists")):
         if on_step:
-            on_step(f"reading the {archive.suite} archive (apt-get update, private configuration)")
+            on_step(
+                _("reading the {suite} archive (apt-get update, private configuration)").format(
+                    suite=archive.suite
+                )
+            )
         got = system.run(["apt-get", "update"], env=archive.env, timeout=UPDATE_TIMEOUT)
         if not got.ok:
             raise ArchiveError(
-                f"could not read the {archive.suite} archive: {got.describe_failure()}",
+                _("could not read the {suite} archive: {error}").format(
+                    suite=archive.suite, error=got.describe_failure()
+                ),
                 Remediation(
-                    "Check that deb.debian.org is reachable, then rerun.",
+                    _("Check that deb.debian.org is reachable, then rerun."),
                     (f"APT_CONFIG={archive.config} apt-get update",),
                 ),
             )
@@ -132,11 +139,15 @@ def unknown_release(spec: str, offered: dict[str, list[str]]) -> ArchiveError:
     for suite, found in offered.items():
         own = [r for r in found if dk.series_of(r) == dk.SUITES[suite]]
         shown = (own or found)[:4]
-        lines.append(f"{suite} ({dk.SUITES[suite]}): {', '.join(shown) or 'nothing found'}")
+        lines.append(f"{suite} ({dk.SUITES[suite]}): {', '.join(shown) or _('nothing found')}")
     return ArchiveError(
-        f"no Debian suite offers kernel {spec}; the archive offers: " + "; ".join(lines),
+        _("no Debian suite offers kernel {kernel}; the archive offers: {offered}").format(
+            kernel=spec, offered="; ".join(lines)
+        ),
         Remediation(
-            "Pass --kernel a series (" + ", ".join(dk.SERIES) + ") or one of the releases listed.",
+            _("Pass --kernel a series ({series}) or one of the releases listed.").format(
+                series=", ".join(dk.SERIES)
+            ),
             tuple(f"kdoctor test --kernels {s}" for s in dk.SERIES),
         ),
     )
@@ -185,16 +196,20 @@ def packages(system: System, archive: Archive, release: str) -> dk.KernelPackage
     got = _query(system, archive, ["apt-cache", "depends", f"linux-headers-{release}"])
     if not got.ok:
         raise ArchiveError(
-            f"the {archive.suite} archive has no linux-headers-{release}",
-            Remediation("Rerun with a release the archive offers.", ()),
+            _("the {suite} archive has no linux-headers-{release}").format(
+                suite=archive.suite, release=release
+            ),
+            Remediation(_("Rerun with a release the archive offers."), ()),
         )
     found = dk.packages_for(release, got.stdout)
     for image in (found.image, f"{found.image}-unsigned"):  # the signed one may lag behind
         if archive_sha256(system, archive, image):
             return dataclasses.replace(found, image=image)
     raise ArchiveError(
-        f"the {archive.suite} archive has headers but no image of kernel {release}",
-        Remediation("Pass --kernel an older release of the series.", ()),
+        _("the {suite} archive has headers but no image of kernel {release}").format(
+            suite=archive.suite, release=release
+        ),
+        Remediation(_("Pass --kernel an older release of the series."), ()),
     )
 
 
@@ -248,7 +263,11 @@ def download(
             missing.append(name)
     if missing:
         if on_step:
-            on_step(f"downloading {', '.join(missing)} from {archive.suite}")
+            on_step(
+                _("downloading {packages} from {suite}").format(
+                    packages=", ".join(missing), suite=archive.suite
+                )
+            )
         work = system.make_temp_dir(".partial-", archive.debs)
         try:
             got = system.run(
@@ -259,9 +278,11 @@ def download(
             )
             if not got.ok:
                 raise ArchiveError(
-                    f"could not download {', '.join(missing)}: {got.describe_failure()}",
+                    _("could not download {packages}: {error}").format(
+                        packages=", ".join(missing), error=got.describe_failure()
+                    ),
                     Remediation(
-                        "Check the network, then rerun (what was fetched is kept).",
+                        _("Check the network, then rerun (what was fetched is kept)."),
                         (f"APT_CONFIG={archive.config} apt-get download " + " ".join(missing),),
                     ),
                 )
@@ -276,7 +297,7 @@ def download(
     absent = [n for n in names if n not in found]
     if absent:
         raise ArchiveError(
-            f"apt-get download gave no {', '.join(absent)}",
-            Remediation("Rerun; the archive may be changing.", ()),
+            _("apt-get download gave no {packages}").format(packages=", ".join(absent)),
+            Remediation(_("Rerun; the archive may be changing."), ()),
         )
     return found

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from kdoctor.facts.images import cached_image, release_dir
+from kdoctor.i18n import _
 from kdoctor.knowledge import debian_kernels as dk
 from kdoctor.machine.system import System
 from kdoctor.model.finding import Remediation
@@ -86,14 +87,14 @@ def damage(system: System, cache_dir: str, release: str) -> Optional[str]:
     try:
         sums = json.loads(text).get("sha256", {})
     except (ValueError, AttributeError):
-        return "its tree.json is unreadable"
+        return _("its tree.json is unreadable")
     kdir = kdir_of(cache_dir, release)
     for name, digest in sorted(sums.items()):
         data = system.read_bytes(os.path.join(kdir, name))
         if data is None or hashlib.sha256(data).hexdigest() != digest:
-            return f"{name} is missing or differs from what was fetched"
+            return _("{file} is missing or differs from what was fetched").format(file=name)
     image = cached_image(cache_dir, release)
-    return image_damage(system, image) if system.exists(image) else "its image is missing"
+    return image_damage(system, image) if system.exists(image) else _("its image is missing")
 
 
 def ensure(
@@ -108,7 +109,11 @@ def ensure(
             problem = damage(system, cache_dir, release)
             if problem is None:
                 return found
-            step(f"the cached kernel {release} is damaged ({problem}): fetching it again")
+            step(
+                _("the cached kernel {release} is damaged ({problem}): fetching it again").format(
+                    release=release, problem=problem
+                )
+            )
             system.remove_tree(manifest_path(cache_dir, release))
         return _fetch(system, cache_dir, release, suite, step)
 
@@ -154,7 +159,9 @@ def _fetch(system: System, cache_dir: str, release: str, suite: str, step: Step)
         ka.forget(system, archive, list(debs.values()))
     finally:
         system.remove_tree(work)
-    step(f"kernel {release} ({suite}) is in {rdir}")
+    step(
+        _("kernel {release} ({suite}) is in {path}").format(release=release, suite=suite, path=rdir)
+    )
     return CachedKernel(
         release,
         suite,
@@ -166,12 +173,12 @@ def _fetch(system: System, cache_dir: str, release: str, suite: str, step: Step)
 
 
 def _unpack(system: System, deb: str, root: str, step: Step) -> None:
-    step(f"unpacking {os.path.basename(deb)}")
+    step(_("unpacking {file}").format(file=os.path.basename(deb)))
     got = system.run(["dpkg-deb", "-x", deb, root], timeout=UNPACK_TIMEOUT)
     if not got.ok:
         raise ka.ArchiveError(
-            f"could not unpack {deb}: {got.describe_failure()}",
-            Remediation("Remove it and rerun.", (f"rm {deb}",)),
+            _("could not unpack {file}: {error}").format(file=deb, error=got.describe_failure()),
+            Remediation(_("Remove it and rerun."), (f"rm {deb}",)),
         )
 
 
@@ -183,8 +190,8 @@ def _place_image(system: System, cache_dir: str, release: str, unpacked: str) ->
         source = os.path.join(unpacked, "boot", f"vmlinuz-{release}")
         if not system.is_file(source):
             raise ka.ArchiveError(
-                f"linux-image-{release} has no boot/vmlinuz-{release}",
-                Remediation("Rerun with another release.", ()),
+                _("linux-image-{release} has no boot/vmlinuz-{release}").format(release=release),
+                Remediation(_("Rerun with another release."), ()),
             )
         data = system.read_bytes(source) or b""
         system.write_file(checksum_path(image), f"{hashlib.sha256(data).hexdigest()}  {release}\n")
@@ -200,7 +207,7 @@ def _adapt(system: System, root: str, final: str, release: str, step: Step) -> l
     moved = dk.relocated_makefile(text, final)
     if moved != text:
         system.write_file(makefile, moved)
-        done.append("Makefile includes the common headers from the cache, not /usr/src")
+        done.append(_("Makefile includes the common headers from the cache, not /usr/src"))
     # lib/modules/<release>/{build,source}: absolute links into /usr/src, not needed here
     system.remove_tree(os.path.join(root, "lib", "modules"))
     variables = os.path.join(kdir, ".kernelvariables")
@@ -208,7 +215,9 @@ def _adapt(system: System, root: str, final: str, release: str, step: Step) -> l
     named = _named_compiler(kv or "")
     if kv is not None and named and system.which(named) is None and system.which("gcc"):
         system.write_file(variables, dk.host_compiler_variables(kv, "gcc"))
-        done.append(f"CC: the host's gcc instead of {named} (not on this host)")
+        done.append(
+            _("CC: the host's gcc instead of {compiler} (not on this host)").format(compiler=named)
+        )
     gcc_major = _gcc_major(system)
     drop = tuple(
         o for o, major in dk.GCC_ONLY_OPTIONS.items() if gcc_major is not None and gcc_major < major
@@ -227,18 +236,20 @@ def _adapt(system: System, root: str, final: str, release: str, step: Step) -> l
             if config is not None:
                 system.write_file(dotconfig, dk.without_options(config, drop))
             done.append(
-                f"not set for modules: {', '.join(drop)} (the host's gcc "
-                f"{gcc_major} or missing pahole cannot do them)"
+                _(
+                    "not set for modules: {options} (the host's gcc {version} or missing pahole "
+                    "cannot do them)"
+                ).format(options=", ".join(drop), version=gcc_major)
             )
     for line in done:
-        step(f"adapted: {line}")
+        step(_("adapted: {change}").format(change=line))
     return done
 
 
 def _named_compiler(kernelvariables: str) -> Optional[str]:
     """The compiler Debian's ``.kernelvariables`` names (``gcc-10``, ``gcc-14``)."""
     for line in kernelvariables.splitlines():
-        name, _, value = line.partition("=")
+        name, _sep, value = line.partition("=")
         if name.strip() == "CC" and value.split():
             return value.split()[-1].replace("$(CROSS_COMPILE)", "") or None
     return None
@@ -291,6 +302,7 @@ def _wrap_tools(
         system.write_file(path, script, mode=0o755)
     names = ", ".join(sorted(os.path.basename(p) for p in needy))
     return [
-        f"{names} run with {archive.suite}'s C library (they need a newer glibc than "
-        f"the host's {host})"
+        _(
+            "{tools} run with {suite}'s C library (they need a newer glibc than the host's {glibc})"
+        ).format(tools=names, suite=archive.suite, glibc=host)
     ]

@@ -21,6 +21,7 @@ from typing import Callable, Optional
 
 from kdoctor.facts import images
 from kdoctor.facts.privileges import sudo_prefix
+from kdoctor.i18n import _
 from kdoctor.knowledge.packages import apt_has_candidate, image_package_names
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
@@ -58,7 +59,7 @@ def cached_path(ctx: Context, release: str) -> str:
 
 
 def installed_paths(release: str) -> tuple[str, ...]:
-    return tuple(path for path, _ in images.installed_images(release))
+    return tuple(path for path, _source in images.installed_images(release))
 
 
 def locate(ctx: Context, system: System, release: str) -> Optional[KernelImage]:
@@ -90,7 +91,11 @@ def ensure(
             problem = damage(system, path)
             if problem is None:
                 return found
-            step(f"the cached image {path} is damaged ({problem}): fetching it again")
+            step(
+                _("the cached image {path} is damaged ({problem}): fetching it again").format(
+                    path=path, problem=problem
+                )
+            )
             system.remove_tree(path)
             system.remove_tree(checksum_path(path))
         return fetch(ctx, system, release, on_step)
@@ -111,10 +116,10 @@ def damage(system: System, image: str) -> Optional[str]:
     an image put there by hand has no recorded checksum and is trusted as it is."""
     data = system.read_bytes(image)
     if not data:
-        return "it is empty or unreadable"
+        return _("it is empty or unreadable")
     recorded = (system.read_text(checksum_path(image)) or "").split()
     if recorded and hashlib.sha256(data).hexdigest() != recorded[0]:
-        return "its sha256 differs from the one recorded when it was fetched"
+        return _("its sha256 differs from the one recorded when it was fetched")
     return None
 
 
@@ -138,24 +143,32 @@ def fetch(
     step = on_step or (lambda _text: None)
     if ctx.package_manager != "apt":
         raise KernelImageError(
-            f"no image of kernel {release} in /boot, and kdoctor fetches images only with apt",
+            _(
+                "no image of kernel {release} in /boot, and kdoctor fetches images only with apt"
+            ).format(release=release),
             _by_hand(ctx, release),
         )
     missing = [tool for tool in ("apt-get", "apt-cache", "dpkg-deb") if not system.which(tool)]
     if missing:
         raise KernelImageError(
-            f"cannot fetch the image of kernel {release}: {', '.join(missing)} not found",
+            _("cannot fetch the image of kernel {release}: {tools} not found").format(
+                release=release, tools=", ".join(missing)
+            ),
             _by_hand(ctx, release),
         )
     package = choose_package(system, release)
     if package is None:
-        names = " or ".join(candidate_packages(release)[:2])
         raise KernelImageError(
-            f"apt knows no package {names}: kernel {release} is not a kernel of this distribution",
+            _(
+                "apt knows no package {packages}: kernel {release} is not a kernel of this "
+                "distribution"
+            ).format(packages=_either(candidate_packages(release)[:2]), release=release),
             Remediation(
-                "Refresh the package lists if they are old, or verify against a distribution "
-                "kernel (pass --kernel with its release and rebuild the module for it); "
-                f"a self-built kernel's image can be copied to {cached_path(ctx, release)}.",
+                _(
+                    "Refresh the package lists if they are old, or verify against a distribution "
+                    "kernel (pass --kernel with its release and rebuild the module for it); "
+                    "a self-built kernel's image can be copied to {path}."
+                ).format(path=cached_path(ctx, release)),
                 (
                     sudo_prefix(ctx) + "apt-get update",
                     "apt-cache search --names-only '^linux-image-[0-9]'",
@@ -167,15 +180,19 @@ def fetch(
     _remove_partials(system, destination)
     work = system.make_temp_dir(_PARTIAL, destination)
     try:
-        step(f"downloading {package} (apt-get download)")
+        step(_("downloading {package} (apt-get download)").format(package=package))
         got = system.run(["apt-get", "download", package], cwd=work, timeout=DOWNLOAD_TIMEOUT)
         debs = sorted(name for name in system.listdir(work) if name.endswith(".deb"))
         if not got.ok or not debs:
             raise KernelImageError(
-                f"could not download {package}: {got.describe_failure()}",
+                _("could not download {package}: {error}").format(
+                    package=package, error=got.describe_failure()
+                ),
                 Remediation(
-                    f"Check the network and the apt sources, then rerun; or download {package} "
-                    "on another machine and unpack it by hand.",
+                    _(
+                        "Check the network and the apt sources, then rerun; or download "
+                        "{package} on another machine and unpack it by hand."
+                    ).format(package=package),
                     (
                         f"cd {destination} && apt-get download {package}",
                         f"dpkg-deb -x {package}_*.deb x && mv x/boot/vmlinuz-{release} . "
@@ -183,18 +200,20 @@ def fetch(
                     ),
                 ),
             )
-        step(f"unpacking {debs[0]}")
+        step(_("unpacking {file}").format(file=debs[0]))
         root = os.path.join(work, "root")
         unpacked = system.run(
             ["dpkg-deb", "-x", os.path.join(work, debs[0]), root], timeout=UNPACK_TIMEOUT
         )
         image = _image_in(system, root, release)
         if not unpacked.ok or image is None:
-            why = unpacked.describe_failure() if not unpacked.ok else "it has no boot/vmlinuz-*"
+            why = unpacked.describe_failure() if not unpacked.ok else _("it has no boot/vmlinuz-*")
             raise KernelImageError(
-                f"could not unpack the image from {debs[0]}: {why}",
+                _("could not unpack the image from {file}: {error}").format(
+                    file=debs[0], error=why
+                ),
                 Remediation(
-                    f"Unpack it by hand into {destination}.",
+                    _("Unpack it by hand into {path}.").format(path=destination),
                     (f"dpkg-deb -c {debs[0]} | grep boot/",),
                 ),
             )
@@ -239,10 +258,21 @@ def _by_hand(ctx: Context, release: str) -> Remediation:
     else:
         commands = (
             f"mkdir -p {destination}",
-            f"cp <the image of {release}> {cached_path(ctx, release)}",
+            "cp "
+            + _("<the image of {release}>").format(release=release)
+            + f" {cached_path(ctx, release)}",
         )
     return Remediation(
-        f"Get the bootable image (vmlinuz) of kernel {release} from its package without "
-        f"installing it, and put it at {cached_path(ctx, release)}; then rerun.",
+        _(
+            "Get the bootable image (vmlinuz) of kernel {release} from its package without "
+            "installing it, and put it at {path}; then rerun."
+        ).format(release=release, path=cached_path(ctx, release)),
         tuple(commands),
     )
+
+
+def _either(names: Sequence[str]) -> str:
+    """``a`` or ``a or b``, in words."""
+    if len(names) < 2:
+        return "".join(names)
+    return _("{package} or {other}").format(package=names[0], other=names[1])

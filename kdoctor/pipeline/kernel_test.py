@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from kdoctor.i18n import _
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.pipeline import kernel_archive as ka
@@ -96,7 +97,7 @@ def _build_one(
     where = os.path.join(ctx.cache_dir, "test", target.target_kernel, "module")
     system.copy_tree(ctx.module_dir, where)
     target = dataclasses.replace(target, module_dir=where)
-    step(f"building for {target.target_kernel}")
+    step(_("building for {release}").format(release=target.target_kernel))
     toolchain, built = build_module(target, system)
     run = KernelRun(
         spec,
@@ -111,7 +112,7 @@ def _build_one(
         run, build="ok" if built.ok and built.ko else "failed", log=built.log_path
     )
     if run.build != "ok":
-        return dataclasses.replace(run, error=built.cause or "the build failed"), None, built
+        return dataclasses.replace(run, error=built.cause or _("the build failed")), None, built
     return run, target, built
 
 
@@ -149,7 +150,7 @@ def run_tests(
             if target is None or built is None or built.ko is None:
                 rows[index] = run
                 continue
-            step(f"verifying on {run.release} in a VM")
+            step(_("verifying on {release} in a VM").format(release=run.release))
             pending.append(
                 (index, vms.submit(_verify_one, run, target, system, built.ko, expected))
             )

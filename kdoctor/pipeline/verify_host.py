@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Optional
 
 from kdoctor.facts.privileges import sudo_argv
+from kdoctor.i18n import _
 from kdoctor.machine.system import Probe, System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
@@ -16,6 +17,7 @@ from kdoctor.pipeline.verify_result import (
     MESSAGES,
     Step,
     VerifyResult,
+    insmod_failed,
     insmod_remediation,
     match_in_order,
     missing_summary,
@@ -59,8 +61,8 @@ def verify_host(
     if sudo and system.which("sudo") is None:
         return with_(
             base,
-            summary="loading a module needs root, and sudo is not installed",
-            remediation=Remediation("Run kdoctor verify --host as root."),
+            summary=_("loading a module needs root, and sudo is not installed"),
+            remediation=Remediation(_("Run kdoctor verify --host as root.")),
         )
     transcript: list[str] = []
     before = _kernel_log(system, sudo, transcript)
@@ -119,27 +121,29 @@ def _host_verdict(
     error = said[-1] if said else None
     if "sudo:" in (error or ""):
         return (
-            f"sudo cannot run insmod without a password: {error}",
-            Remediation("Authenticate first, then rerun.", ("sudo -v",)),
+            _("sudo cannot run insmod without a password: {error}").format(error=error),
+            Remediation(_("Authenticate first, then rerun."), ("sudo -v",)),
             error,
         )
     if not loaded.ok:
         error = error or loaded.describe_failure()
         cause, remediation = insmod_remediation(error, module)
-        return f"insmod failed: {error}" + (f" ({cause})" if cause else ""), remediation, error
+        return insmod_failed(error, cause), remediation, error
     if unloaded is None or not unloaded.ok:
-        why = unloaded.describe_failure() if unloaded is not None else "not run"
+        why = unloaded.describe_failure() if unloaded is not None else _("not run")
         return (
-            f"rmmod failed: {why}",
-            Remediation("Unload it by hand.", (f"rmmod {module}",)),
+            _("rmmod failed: {error}").format(error=why),
+            Remediation(_("Unload it by hand."), (f"rmmod {module}",)),
             None,
         )
     if missing:
         return (
             missing_summary(new, missing),
             Remediation(
-                "The module loaded and unloaded but its messages are not in the kernel log: "
-                "check its printing, or that dmesg is readable (kernel.dmesg_restrict)."
+                _(
+                    "The module loaded and unloaded but its messages are not in the kernel log: "
+                    "check its printing, or that dmesg is readable (kernel.dmesg_restrict)."
+                )
             ),
             None,
         )

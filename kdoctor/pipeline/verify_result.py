@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
 from kdoctor.facts.loading import EEXIST, explain_insmod_error, insmod_error_kind
+from kdoctor.i18n import N_, _
 from kdoctor.knowledge import elf
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
@@ -31,26 +32,26 @@ Step = Callable[[str], None]
 
 #: /proc/sys/kernel/tainted bits: (letter, meaning), bit 0 first
 TAINT_FLAGS = (
-    ("P", "proprietary module"),
-    ("F", "module force-loaded"),
-    ("S", "kernel running out of specification"),
-    ("R", "module force-unloaded"),
-    ("M", "machine check"),
-    ("B", "bad page"),
-    ("U", "tainted by user"),
-    ("D", "kernel died (oops or BUG)"),
-    ("A", "ACPI table overridden"),
-    ("W", "kernel warning"),
-    ("C", "staging driver"),
-    ("I", "firmware workaround"),
-    ("O", "out-of-tree module"),
-    ("E", "unsigned module"),
-    ("L", "soft lockup"),
-    ("K", "live patched"),
-    ("X", "auxiliary taint"),
-    ("T", "built with struct randomization"),
-    ("N", "in-kernel test"),
-    ("J", "fwctl used"),
+    ("P", N_("proprietary module")),
+    ("F", N_("module force-loaded")),
+    ("S", N_("kernel running out of specification")),
+    ("R", N_("module force-unloaded")),
+    ("M", N_("machine check")),
+    ("B", N_("bad page")),
+    ("U", N_("tainted by user")),
+    ("D", N_("kernel died (oops or BUG)")),
+    ("A", N_("ACPI table overridden")),
+    ("W", N_("kernel warning")),
+    ("C", N_("staging driver")),
+    ("I", N_("firmware workaround")),
+    ("O", N_("out-of-tree module")),
+    ("E", N_("unsigned module")),
+    ("L", N_("soft lockup")),
+    ("K", N_("live patched")),
+    ("X", N_("auxiliary taint")),
+    ("T", N_("built with struct randomization")),
+    ("N", N_("in-kernel test")),
+    ("J", N_("fwctl used")),
 )
 
 
@@ -106,20 +107,20 @@ class VerifyResult:
 
 def passed_summary(expected: Sequence[str]) -> str:
     if len(expected) == 1:
-        return "loaded, unloaded, the expected message printed"
+        return _("loaded, unloaded, the expected message printed")
     if expected:
-        return f"loaded, unloaded, all {len(expected)} messages in order"
-    return "loaded and unloaded (no messages expected: its kernel log lines are shown)"
+        return _("loaded, unloaded, all {count} messages in order").format(count=len(expected))
+    return _("loaded and unloaded (no messages expected: its kernel log lines are shown)")
 
 
 def taint_letters(value: Optional[int]) -> str:
     if not value:
         return ""
-    return "".join(letter for bit, (letter, _) in enumerate(TAINT_FLAGS) if value >> bit & 1)
+    return "".join(letter for bit, (letter, _m) in enumerate(TAINT_FLAGS) if value >> bit & 1)
 
 
 def taint_meaning(letter: str) -> str:
-    return next((meaning for flag, meaning in TAINT_FLAGS if flag == letter), "unknown")
+    return next((_(meaning) for flag, meaning in TAINT_FLAGS if flag == letter), _("unknown"))
 
 
 def match_in_order(
@@ -153,6 +154,13 @@ def insmod_remediation(error: str, module: str) -> tuple[str, Remediation]:
     return cause, Remediation(remedy.rstrip(".") + ".", commands)
 
 
+def insmod_failed(error: Optional[str], cause: str) -> str:
+    """The summary of a failed insmod: what it said, and its cause when kdoctor knows it."""
+    if cause:
+        return _("insmod failed: {error} ({cause})").format(error=error, cause=cause)
+    return _("insmod failed: {error}").format(error=error)
+
+
 @dataclass(frozen=True)
 class Problem:
     summary: str
@@ -161,8 +169,8 @@ class Problem:
 
 def no_module(ko: str) -> Problem:
     return Problem(
-        f"no module at {ko}",
-        Remediation("Build it first, or name the .ko with --ko.", ("kdoctor build",)),
+        _("no module at {path}").format(path=ko),
+        Remediation(_("Build it first, or name the .ko with --ko."), ("kdoctor build",)),
     )
 
 
@@ -175,9 +183,9 @@ def module_problem(system: System, ko: str) -> Optional[Problem]:
     if why is None:
         return None
     return Problem(
-        f"{ko} is not a kernel module: {why}",
+        _("{path} is not a kernel module: {why}").format(path=ko, why=why),
         Remediation(
-            "Name a .ko built by kbuild with --ko, or build one first.", ("kdoctor build",)
+            _("Name a .ko built by kbuild with --ko, or build one first."), ("kdoctor build",)
         ),
     )
 
@@ -186,18 +194,21 @@ def status_words(tool: str, status: int) -> str:
     """A shell exit status in words (above 128: killed by signal status - 128)."""
     if status > 128:
         try:
-            return f"{tool} was killed by {signal.Signals(status - 128).name}"
+            name = signal.Signals(status - 128).name
+            return _("{tool} was killed by {signal}").format(tool=tool, signal=name)
         except ValueError:
             pass
-    return f"{tool} exited with status {status}"
+    return _("{tool} exited with status {status}").format(tool=tool, status=status)
 
 
 def missing_summary(lines: Sequence[str], missing: Sequence[str]) -> str:
     present = [m for m in missing if any(m in line for line in lines)]
-    text = f"missing from the kernel log: {', '.join(repr(m) for m in missing)}"
+    absent = ", ".join(repr(m) for m in missing)
     if present:
-        text += f" ({', '.join(repr(m) for m in present)} printed out of order)"
-    return text
+        return _("missing from the kernel log: {messages} ({present} printed out of order)").format(
+            messages=absent, present=", ".join(repr(m) for m in present)
+        )
+    return _("missing from the kernel log: {messages}").format(messages=absent)
 
 
 def tail(lines: Sequence[str], count: int = 25) -> list[str]:

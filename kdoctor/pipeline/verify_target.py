@@ -10,6 +10,7 @@ from typing import Optional
 
 from kdoctor.facts.loading import host_loading
 from kdoctor.facts.module import read_module
+from kdoctor.i18n import _
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context, bundled_module_dir
 from kdoctor.pipeline.verify_result import KO_NAME, MESSAGES
@@ -67,10 +68,14 @@ def target_release(ctx: Context, system: System, ko_path: str) -> tuple[str, Opt
     if ctx.target_source == "--kernel" or built_for is None:
         note = None
         if built_for and built_for != ctx.target_kernel:
-            note = f"the module was built for {built_for}, not {ctx.target_kernel}"
+            note = _("the module was built for {release}, not {target}").format(
+                release=built_for, target=ctx.target_kernel
+            )
         return ctx.target_kernel, note
     if built_for != ctx.target_kernel:
-        return built_for, f"booting {built_for}, the kernel the module was built for"
+        return built_for, _("booting {release}, the kernel the module was built for").format(
+            release=built_for
+        )
     return built_for, None
 
 
@@ -86,10 +91,10 @@ def choose_mode(
     target = replace(ctx, target_kernel=release) if release else ctx
     loading = host_loading(target, system)
     if not loading.possible:
-        return "vm", f"{'; '.join(loading.reasons)}: verifying in a VM"
+        return "vm", _("{reasons}: verifying in a VM").format(reasons="; ".join(loading.reasons))
     if not consent:
-        return "vm", (
-            f"the running kernel {ctx.running_kernel} could load the module, but kdoctor loads "
-            "into it only with --host or --yes: verifying in a VM"
-        )
+        return "vm", _(
+            "the running kernel {release} could load the module, but kdoctor loads into it only "
+            "with --host or --yes: verifying in a VM"
+        ).format(release=ctx.running_kernel)
     return "host", None

@@ -11,6 +11,7 @@ from typing import Callable, Optional, Union
 
 from kdoctor.facts import images
 from kdoctor.facts.packages import install_command
+from kdoctor.i18n import _
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
@@ -20,6 +21,7 @@ from kdoctor.pipeline.verify_result import (
     Problem,
     Step,
     VerifyResult,
+    insmod_failed,
     insmod_remediation,
     match_in_order,
     missing_summary,
@@ -69,7 +71,8 @@ def verify_vm(
     except kernel_image.KernelImageError as exc:
         return with_(base, summary=str(exc), remediation=exc.remediation)
     if image.source == "downloaded":
-        base = with_(base, notes=(*base.notes, f"fetched {image.package} into {image.path}"))
+        fetched = _("fetched {package} into {path}").format(package=image.package, path=image.path)
+        base = with_(base, notes=(*base.notes, fetched))
     work = system.make_temp_dir("verify-", os.path.join(ctx.cache_dir, "tmp"))
     runs: list[tuple[vm_boot.Boot, vm_console.ConsoleReport]] = []
     try:
@@ -78,15 +81,21 @@ def verify_vm(
         except OSError as exc:
             return with_(
                 base,
-                summary=f"could not build the initramfs: {exc}",
-                remediation=Remediation(f"Check that {busybox} and {ko} are readable."),
+                summary=_("could not build the initramfs: {error}").format(error=exc),
+                remediation=Remediation(
+                    _("Check that {busybox} and {ko} are readable.").format(busybox=busybox, ko=ko)
+                ),
             )
         plan = vm_accel.plan_accel(accel, system, ctx.cache_dir, ctx.running_kernel)
         if plan.note:
             base = with_(base, notes=(*base.notes, plan.note))
         for i, chosen in enumerate(plan.order):
             last = i == len(plan.order) - 1
-            step(f"booting {release} in qemu ({chosen.upper()})")
+            step(
+                _("booting {release} in qemu ({accel})").format(
+                    release=release, accel=chosen.upper()
+                )
+            )
             run = vm_boot.boot(
                 system,
                 vm_boot.qemu_argv(qemu, image.path, initrd, chosen),
@@ -105,7 +114,7 @@ def verify_vm(
             )
             if failure is None or last:
                 break
-            note = f"KVM did not work ({failure}): fell back to TCG"
+            note = _("KVM did not work ({why}): fell back to TCG").format(why=failure)
             base = with_(base, notes=(*base.notes, note))
             step(note)
     finally:
@@ -123,8 +132,10 @@ def _vm_tools(ctx: Context, system: System, ko: str) -> Union[tuple[str, str], P
     """(qemu, a static busybox), or what is missing."""
     if ctx.arch != "x86_64":
         return Problem(
-            f"VM verification runs x86_64 guests only (this machine is {ctx.arch})",
-            Remediation("Verify on the running kernel instead: kdoctor verify --host"),
+            _("VM verification runs x86_64 guests only (this machine is {arch})").format(
+                arch=ctx.arch
+            ),
+            Remediation(_("Verify on the running kernel instead: kdoctor verify --host")),
         )
     problem = module_problem(system, ko)
     if problem is not None:
@@ -132,15 +143,19 @@ def _vm_tools(ctx: Context, system: System, ko: str) -> Union[tuple[str, str], P
     qemu = system.which(vm_boot.QEMU)
     if qemu is None:
         return Problem(
-            f"{vm_boot.QEMU} is not installed",
-            Remediation("Install qemu.", (install_command(ctx, ["qemu"]),)),
+            _("{program} is not installed").format(program=vm_boot.QEMU),
+            Remediation(_("Install qemu."), (install_command(ctx, ["qemu"]),)),
         )
     busybox = images.find_busybox(system)
     if busybox is None or not busybox.static:
-        what = "no busybox" if busybox is None else f"{busybox.path} is dynamically linked"
+        what = (
+            _("no busybox")
+            if busybox is None
+            else _("{path} is dynamically linked").format(path=busybox.path)
+        )
         return Problem(
-            f"{what}: the VM needs a statically linked busybox",
-            Remediation("Install busybox-static.", (install_command(ctx, ["busybox"]),)),
+            _("{problem}: the VM needs a statically linked busybox").format(problem=what),
+            Remediation(_("Install busybox-static."), (install_command(ctx, ["busybox"]),)),
         )
     return qemu, busybox.path
 
@@ -187,41 +202,52 @@ def _vm_verdict(
     insmod_error: Optional[str],
 ) -> tuple[Optional[str], Optional[Remediation]]:
     """(what went wrong, what to do), or (None, None) when the module verified."""
-    log = Remediation("The full console log has the details.")
-    slow = Remediation("Raise --timeout if the machine is just slow; the log shows how far it got.")
+    log = Remediation(_("The full console log has the details."))
+    slow = Remediation(
+        _("Raise --timeout if the machine is just slow; the log shows how far it got.")
+    )
+    seconds = f"{run.timeout:g}"
     if not report.booted:
         if report.panic:
-            return f"the kernel panicked before /init ran: {report.panic}", log
+            return _("the kernel panicked before /init ran: {panic}").format(
+                panic=report.panic
+            ), log
         if run.timed_out:
-            return f"the VM showed no sign of /init within {run.timeout:g} s", slow
+            return _("the VM showed no sign of /init within {seconds} s").format(
+                seconds=seconds
+            ), slow
         said = report.qemu_errors[-1] if report.qemu_errors else run.error
-        return f"the kernel did not reach /init: {said or vm_accel.ended(run.exit_code)}", log
+        return _("the kernel did not reach /init: {error}").format(
+            error=said or vm_accel.ended(run.exit_code)
+        ), log
     crash = report.panic or report.oops
     if crash:
-        when = (
-            " while loading the module"
-            if report.insmod_rc != 0
-            else " while unloading the module"
-            if report.rmmod_rc != 0
-            else ""
-        )
-        return f"the kernel crashed{when}: {crash}", Remediation(
-            "The module crashed the kernel: the log has the oops with its call trace."
+        if report.insmod_rc != 0:
+            crashed = _("the kernel crashed while loading the module: {crash}")
+        elif report.rmmod_rc != 0:
+            crashed = _("the kernel crashed while unloading the module: {crash}")
+        else:
+            crashed = _("the kernel crashed: {crash}")
+        return crashed.format(crash=crash), Remediation(
+            _("The module crashed the kernel: the log has the oops with its call trace.")
         )
     if report.insmod_rc is None:
-        return f"insmod did not return within {run.timeout:g} s", slow
+        return _("insmod did not return within {seconds} s").format(seconds=seconds), slow
     if report.insmod_rc != 0:
         cause, remediation = insmod_remediation(insmod_error or "", module)
-        return f"insmod failed: {insmod_error}" + (f" ({cause})" if cause else ""), remediation
+        return insmod_failed(insmod_error, cause), remediation
     if report.rmmod_rc is None:
-        return f"rmmod did not return within {run.timeout:g} s", slow
+        return _("rmmod did not return within {seconds} s").format(seconds=seconds), slow
     if report.rmmod_rc != 0:
         said = next((e for e in report.tool_errors if e.startswith("rmmod")), None)
-        return f"rmmod failed: {said or f'exit status {report.rmmod_rc}'}", log
+        why = said or _("exit status {status}").format(status=report.rmmod_rc)
+        return _("rmmod failed: {error}").format(error=why), log
     if missing:
         return missing_summary(report.messages, missing), Remediation(
-            "The module loaded and unloaded but did not print everything expected: check "
-            "that its init prints the first two and its exit the last, at KERN_INFO or above."
+            _(
+                "The module loaded and unloaded but did not print everything expected: check "
+                "that its init prints the first two and its exit the last, at KERN_INFO or above."
+            )
         )
     return None, None
 
@@ -256,7 +282,7 @@ def write_log(
 ) -> str:
     """Every qemu run's full console in ``<cache>/logs/verify-<timestamp>.log``."""
     parts = [f"# kdoctor verify: {ko} on {release}\n"]
-    for run, _ in runs:
+    for run, _report in runs:
         ended = "timed out" if run.timed_out else run.error or f"exit {run.exit_code}"
         parts.append(
             f"\n# $ {shlex.join(run.argv)}\n# accel {run.accel}: {ended} after "

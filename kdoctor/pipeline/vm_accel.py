@@ -9,6 +9,7 @@ import signal
 from dataclasses import dataclass
 from typing import Optional
 
+from kdoctor.i18n import _
 from kdoctor.machine.system import System
 from kdoctor.model.choice import Accel
 from kdoctor.pipeline.vm_boot import Boot
@@ -30,37 +31,43 @@ def kvm_failure(run: Boot, report: ConsoleReport) -> Optional[str]:
         return None
     said = report.qemu_errors[-1] if report.qemu_errors else None
     if run.error:
-        return f"qemu could not start: {run.error}"
+        return _("qemu could not start: {error}").format(error=run.error)
     if run.silent is not None:
-        return f"the kernel printed nothing within {run.silent:g} s (nested KVM hangs)"
+        return _("the kernel printed nothing within {seconds} s (nested KVM hangs)").format(
+            seconds=f"{run.silent:g}"
+        )
     if run.timed_out:
-        return f"no sign of /init within {run.timeout:g} s (nested KVM hangs)"
+        return _("no sign of /init within {seconds} s (nested KVM hangs)").format(
+            seconds=f"{run.timeout:g}"
+        )
     if run.exit_code != 0:
         return ended(run.exit_code) + (f": {said}" if said else "")
-    return said or "the guest stopped before /init ran"
+    return said or _("the guest stopped before /init ran")
 
 
 def ended(exit_code: Optional[int]) -> str:
     """How qemu ended, in words (a negative status is the signal that killed it)."""
     if exit_code is not None and exit_code < 0:
         try:
-            return f"qemu was killed by {signal.Signals(-exit_code).name}"
+            name = signal.Signals(-exit_code).name
+            return _("qemu was killed by {signal}").format(signal=name)
         except ValueError:
-            return f"qemu was killed by signal {-exit_code}"
-    return f"qemu exited with status {exit_code}"
+            return _("qemu was killed by signal {number}").format(number=-exit_code)
+    return _("qemu exited with status {status}").format(status=exit_code)
 
 
 def plan_accel(requested: str, system: System, cache_dir: str, host: str) -> AccelPlan:
     if requested in ("kvm", "tcg"):
         return AccelPlan((requested,))
     if not system.exists("/dev/kvm"):
-        return AccelPlan(("tcg",), "no /dev/kvm here: emulating with TCG")
+        return AccelPlan(("tcg",), _("no /dev/kvm here: emulating with TCG"))
     verdict = kvm_verdict(system, cache_dir, host)
     if verdict is not None and not verdict[0]:
         return AccelPlan(
             ("tcg",),
-            f"KVM failed on this host before ({verdict[1]}): using TCG; "
-            "--accel kvm tries KVM again",
+            _(
+                "KVM failed on this host before ({why}): using TCG; --accel kvm tries KVM again"
+            ).format(why=verdict[1]),
         )
     return AccelPlan(("kvm", "tcg"))
 

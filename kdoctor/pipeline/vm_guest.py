@@ -9,6 +9,7 @@ import os
 import shlex
 from typing import Optional
 
+from kdoctor.i18n import _
 from kdoctor.machine.system import System
 from kdoctor.pipeline.initramfs import Archive
 
@@ -100,5 +101,5 @@ def write_initramfs(
 def _read(system: System, path: str) -> bytes:
     data = system.read_bytes(path)
     if data is None:
-        raise FileNotFoundError(f"cannot read {path}")
+        raise FileNotFoundError(_("cannot read {path}").format(path=path))
     return data
