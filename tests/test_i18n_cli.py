@@ -481,3 +481,19 @@ def test_fix_dry_run_speaks_spanish() -> None:
     assert "simulación: no se ha cambiado nada" in proc.stdout
     assert "dry run" not in proc.stdout
     assert "nota: " in proc.stdout or "plan: " in proc.stdout or "listo" in proc.stdout
+
+
+def test_the_spanish_readme_names_every_check_and_both_readmes_link_each_other() -> None:
+    from kdoctor.checks.base import all_checks
+
+    spanish = (ROOT / "README.es.md").read_text(encoding="utf-8")
+    english = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = re.findall(r"^\| `([a-z-]+)` \|", spanish, flags=re.MULTILINE)
+    assert table == [c.id for c in all_checks()]
+    assert "(README.md)" in spanish.split("\n## ", 1)[0]
+    assert "(README.es.md)" in english.split("\n## ", 1)[0]
+    blocks = "".join(b.split("```", 1)[0] for b in spanish.split("```sh\n")[1:])
+    commands = re.findall(r"^kdoctor ([a-z-]+.*?)\s*(?:#|$)", blocks, flags=re.MULTILINE)
+    assert len(commands) == 5
+    for command in commands:  # each parses: --help stops before running
+        assert _run([*command.split(), "--help"]).returncode == 0, command
