@@ -19,7 +19,10 @@ except KeyboardInterrupt:
 
 
 def _quiet_exit(signum: int) -> NoReturn:
-    sys.stderr.write(f"kdoctor: stopped by {signal.Signals(signum).name}\n")
+    from kdoctor.i18n import _
+
+    stopped = _("kdoctor: stopped by {signal}").format(signal=signal.Signals(signum).name)
+    sys.stderr.write(stopped + "\n")
     sys.stderr.flush()
     sys.exit(128 + signum)
 
@@ -33,10 +36,13 @@ def _speak(argv: list[str]) -> None:
 
     wanted = i18n.take_lang(argv)
     if wanted is not None and wanted not in i18n.LANGUAGES:
-        sys.stderr.write(
-            f"kdoctor: --lang {wanted!r}: not a language kdoctor speaks"
-            f" (choose {' or '.join(i18n.LANGUAGES)})\n"
+        i18n.activate(i18n.resolve(None, os.environ))  # said in the environment's language
+        _ = i18n._
+        choices = _("{languages} or {last}").format(
+            languages=", ".join(i18n.LANGUAGES[:-1]), last=i18n.LANGUAGES[-1]
         )
+        refusal = _("kdoctor: --lang {value}: not a language kdoctor speaks (choose {choices})")
+        sys.stderr.write(refusal.format(value=repr(wanted), choices=choices) + "\n")
         sys.exit(2)
     i18n.activate(i18n.resolve(wanted, os.environ))
 

@@ -26,6 +26,7 @@ from kdoctor.cli.options import (
     VerboseOpt,
     VerifyVerboseOpt,
 )
+from kdoctor.i18n import _
 from kdoctor.model.choice import Accel, Lang, RustMode
 from kdoctor.model.report import EXIT_USAGE
 from kdoctor.pipeline.diagnose import run_checks
@@ -40,14 +41,22 @@ MAX_TIMEOUT = 86400.0
 #: on a narrow terminal, plain help (nothing cut); else Rich's panels
 PLAIN_HELP = plain_help()
 HELP = helps(plain=PLAIN_HELP)
+#: the help of `kdoctor check`'s ids (a module-level value: an argument's default is not a call)
+IDS_HELP = _("Only these checks (default: all; {command} names them).").format(
+    command="kdoctor list"
+)
 
 app = typer.Typer(
     cls=JsonErrorsGroup,
     no_args_is_help=True,
     rich_markup_mode=None if PLAIN_HELP else "rich",
     context_settings={"help_option_names": ["-h", "--help"]},
-    help="Diagnose and provision everything between this machine and a loaded Rust kernel module.",
-    epilog="Start with `kdoctor check`; `kdoctor fix --dry-run` shows what would change.",
+    help=_(
+        "Diagnose and provision everything between this machine and a loaded Rust kernel module."
+    ),
+    epilog=_("Start with `{check}`; `{dry_run}` shows what would change.").format(
+        check="kdoctor check", dry_run="kdoctor fix --dry-run"
+    ),
 )
 
 
@@ -65,15 +74,17 @@ def _root(
         False,
         "--version",
         "-V",
-        help="Print kdoctor's version and exit.",
+        help=_("Print kdoctor's version and exit."),
         callback=_print_version,
         is_eager=True,
     ),
     lang: Optional[Lang] = typer.Option(
         None,
         "--lang",
-        help="The language to speak, after any command too (default: LANGUAGE, LC_ALL,"
-        " LC_MESSAGES or LANG).",
+        help=_(
+            "The language to speak, after any command too (default: LANGUAGE, LC_ALL,"
+            " LC_MESSAGES or LANG)."
+        ),
         show_choices=True,
     ),
 ) -> None:
@@ -87,7 +98,7 @@ def check(
     ids: list[str] = typer.Argument(
         None,
         autocompletion=complete_check_ids,
-        help="Only these checks (default: all; kdoctor list names them).",
+        help=IDS_HELP,
     ),
     kernel: Optional[str] = KernelOpt,
     module_dir: Optional[str] = ModuleOpt,
@@ -140,41 +151,45 @@ def verify(
         None,
         "--ko",
         metavar="PATH",
-        help="The module to load (default: the .ko the module directory's Kbuild declares).",
+        help=_("The module to load (default: the .ko the module directory's Kbuild declares)."),
     ),
     expect: Optional[list[str]] = typer.Option(
         None,
         "--expect",
         metavar="TEXT",
-        help="A message the kernel log must show; repeat it for several, in order (default: "
-        "hello-world's three messages for the bundled module; none for others: loading and "
-        "unloading must succeed, and the module's kernel log lines are shown).",
+        help=_(
+            "A message the kernel log must show; repeat it for several, in order (default: "
+            "hello-world's three messages for the bundled module; none for others: loading and "
+            "unloading must succeed, and the module's kernel log lines are shown)."
+        ),
     ),
     vm_mode: bool = typer.Option(
         False,
         "--vm",
-        help="Boot the target kernel in qemu and load it there (the default unless the "
-        "running kernel can load it and --yes is given).",
+        help=_(
+            "Boot the target kernel in qemu and load it there (the default unless the "
+            "running kernel can load it and --yes is given)."
+        ),
     ),
     host_mode: bool = typer.Option(
-        False, "--host", help="Load it into the running kernel (asks first, unless --yes)."
+        False, "--host", help=_("Load it into the running kernel (asks first, unless --yes).")
     ),
     yes: bool = typer.Option(
-        False, "--yes", "-y", help="Consent to loading the module into the running kernel."
+        False, "--yes", "-y", help=_("Consent to loading the module into the running kernel.")
     ),
     accel: Accel = typer.Option(
-        Accel.AUTO, "--accel", help="VM acceleration: auto (KVM, else TCG), kvm or tcg."
+        Accel.AUTO, "--accel", help=_("VM acceleration: auto (KVM, else TCG), kvm or tcg.")
     ),
     timeout: float = typer.Option(
         DEFAULT_TIMEOUT,
         "--timeout",
         metavar="SECONDS",
-        help="Seconds the VM may run before it is stopped.",
+        help=_("Seconds the VM may run before it is stopped."),
     ),
     kernel: Optional[str] = KernelOpt,
     module_dir: Optional[str] = ModuleOpt,
     json_out: bool = JsonOpt,
-    console: bool = typer.Option(False, "--console", help="Show the VM's console as it runs."),
+    console: bool = typer.Option(False, "--console", help=_("Show the VM's console as it runs.")),
     verbose: bool = VerifyVerboseOpt,
 ) -> None:
     from kdoctor.pipeline.provision import verify_module
@@ -183,26 +198,31 @@ def verify(
     from kdoctor.render import text as render
 
     if vm_mode and host_mode:
-        raise typer.BadParameter("choose one of --vm and --host", param_hint="--vm/--host")
+        raise typer.BadParameter(
+            _("choose one of {first} and {second}").format(first="--vm", second="--host"),
+            param_hint="--vm/--host",
+        )
     if not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
         raise typer.BadParameter(
-            f"must be more than 0 seconds and at most {MAX_TIMEOUT:g} (got {timeout!r})",
+            _("must be more than 0 seconds and at most {most} (got {got})").format(
+                most=f"{MAX_TIMEOUT:g}", got=repr(timeout)
+            ),
             param_hint="--timeout",
         )
     if ko is not None and not os.path.isfile(ko):
-        raise typer.BadParameter(f"no such file: {ko}", param_hint="--ko")
+        raise typer.BadParameter(_("no such file: {path}").format(path=ko), param_hint="--ko")
     system = options.new_system()
     ctx = options.context(system, kernel, module_dir, None)
     path = os.path.abspath(ko) if ko else default_ko(ctx, system)
     if host_mode and not yes:
         err = render.console(stderr=True)
         if not sys.stdin.isatty():
-            err.print(
-                "refusing to load a module into the running kernel without --yes", markup=False
-            )
+            refusal = _("refusing to load a module into the running kernel without --yes")
+            err.print(refusal, markup=False)
             raise typer.Exit(EXIT_USAGE)
-        if not typer.confirm(f"Load {path} into the running kernel {ctx.running_kernel}?"):
-            err.print("nothing loaded", markup=False)
+        question = _("Load {path} into the running kernel {kernel}?")
+        if not typer.confirm(question.format(path=path, kernel=ctx.running_kernel)):
+            err.print(_("nothing loaded"), markup=False)
             raise typer.Exit(EXIT_USAGE)
         yes = True
     out = render.console(stderr=json_out)
@@ -232,8 +252,10 @@ app.command(name="build", help=HELP["build"])(cli_provision.build_command)
 app.command(name="fetch-image", hidden=True, help=HELP["fetch-image"])(
     cli_provision.fetch_image_command
 )
-app.command(name="test")(cli_kernels.test_command)
-app.command(name="fetch-kernel", hidden=True)(cli_kernels.fetch_kernel_command)
+app.command(name="test", help=cli_kernels.test_help())(cli_kernels.test_command)
+app.command(name="fetch-kernel", hidden=True, help=cli_kernels.fetch_kernel_help())(
+    cli_kernels.fetch_kernel_command
+)
 app.add_typer(cli_kernels.cache_app, name="cache")
 
 

@@ -7,6 +7,7 @@ from typing import Callable
 
 import typer
 
+from kdoctor.i18n import _
 from kdoctor.machine.files import PlaceError
 from kdoctor.machine.settings import SettingsError
 from kdoctor.model.choice import BadValue
@@ -20,7 +21,7 @@ def guarded(run: Callable[[], object]) -> None:
     try:
         run()
     except BadValue as exc:  # a bad KDOCTOR_* value in the environment or the settings file
-        typer.echo(f"kdoctor: usage error: {exc}", err=True)
+        typer.echo(_("kdoctor: usage error: {error}").format(error=exc), err=True)
         sys.exit(EXIT_USAGE)
     except SettingsError as exc:
         typer.echo(f"kdoctor: {exc}", err=True)

@@ -8,6 +8,7 @@ from contextlib import AbstractContextManager
 
 import typer
 
+from kdoctor.i18n import _
 from kdoctor.model.choice import SudoMode
 from kdoctor.model.plan import Plan
 from kdoctor.pipeline.provision import Event, Halt, Hooks, Progress, ProvisionResult
@@ -24,9 +25,9 @@ class FixView(Hooks):
 
     def confirm(self, plan: Plan) -> bool:
         if not sys.stdin.isatty():
-            self.say("not applying without --yes (no terminal to ask on); try --dry-run")
+            self.say(_("not applying without --yes (no terminal to ask on); try --dry-run"))
             return False
-        return typer.confirm("Apply this plan?")
+        return typer.confirm(_("Apply this plan?"))
 
     def progress(self, title: str) -> AbstractContextManager[Progress]:
         return render.StepDisplay(self.out, title, echo=self.verbose)
@@ -40,7 +41,7 @@ class FixView(Hooks):
                 result.plan, out, sudo=result.needs_sudo, blocked=bool(result.blocked)
             )
         elif event == Event.APPLYING and result.sudo == SudoMode.SUDO:
-            self.say("root steps run through sudo -n")
+            self.say(_("root steps run through {command}").format(command="sudo -n"))
         elif event == Event.APPLIED and result.apply is not None:
             render.print_apply(result.apply, out)
         elif event == Event.DIAGNOSED and result.after is not None:
@@ -59,30 +60,42 @@ class FixView(Hooks):
             self.say_blocked(result)
         if result.halt == Halt.DRY_RUN:
             if not result.plan.empty:
-                self.say(f"plan digest: {result.plan_digest} (fix --yes --expect-plan DIGEST)")
-            self.say("dry run: nothing was changed")
+                digest = _("plan digest: {digest} ({command})")
+                command = "fix --yes --expect-plan DIGEST"
+                self.say(digest.format(digest=result.plan_digest, command=command))
+            self.say(_("dry run: nothing was changed"))
         elif result.halt == Halt.PLAN_CHANGED:
             self.say(
-                f"the plan is not the one expected (its digest is {result.plan_digest}); "
-                "nothing was applied: review it with --dry-run"
+                _(
+                    "the plan is not the one expected (its digest is {digest}); "
+                    "nothing was applied: review it with --dry-run"
+                ).format(digest=result.plan_digest)
             )
         elif result.halt == Halt.STILL_FAILING:
-            self.say("some required checks still fail (see above); not building")
+            self.say(_("some required checks still fail (see above); not building"))
         elif result.halt == Halt.NO_TOOLCHAIN and result.toolchain is not None:
             render.print_no_toolchain(result.toolchain, self.out)
         elif result.reused is not None:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(result.reused.verified_at))
-            self.say(
-                f"✔ verified: {result.reused.ko} passed in the {result.reused.mode} on {when}, "
-                "and nothing it depends on has changed since (sources, .ko, kernel, image, "
-                "toolchain); build and verification skipped. `kdoctor verify` loads it again; "
-                "`kdoctor fix --yes --reverify` rebuilds and verifies anyway."
+            reused = _(
+                "verified: {ko} passed in the {mode} on {when}, and nothing it depends on has "
+                "changed since (sources, .ko, kernel, image, toolchain); build and verification "
+                "skipped. `{verify}` loads it again; `{reverify}` rebuilds and verifies anyway."
             )
+            said = reused.format(
+                ko=result.reused.ko,
+                mode=result.reused.mode,
+                when=when,
+                verify="kdoctor verify",
+                reverify="kdoctor fix --yes --reverify",
+            )
+            self.say(f"✔ {said}")
 
     def say_blocked(self, result: ProvisionResult) -> None:
         """Required checks that fail with no step to fix them: applying cannot succeed."""
         for finding in result.blocked:
-            self.say(f"blocked: {finding.id}: {finding.summary} (no step of the plan fixes it)")
+            blocked = _("blocked: {check}: {summary} (no step of the plan fixes it)")
+            self.say(blocked.format(check=finding.id, summary=finding.summary))
 
     def say(self, text: str) -> None:
         self.out.print(text, markup=False)

@@ -7,35 +7,37 @@ from __future__ import annotations
 import shutil
 from collections.abc import Sequence
 
+from kdoctor.i18n import N_, _
+
 #: (command line, what it does); each example's line (at most 76 columns, tests/test_cli_help.py)
 #: fits an 80-column help, so no command is broken across lines
 Example = tuple[str, str]
 
 EXAMPLES: dict[str, tuple[Example, ...]] = {
     "check": (
-        ("kdoctor check", "every check, one line each"),
-        ("kdoctor check bindgen toolchain", "only these two"),
-        ("kdoctor check --json -v", "JSON, with every probe"),
+        ("kdoctor check", N_("every check, one line each")),
+        ("kdoctor check bindgen toolchain", N_("only these two")),
+        ("kdoctor check --json -v", N_("JSON, with every probe")),
     ),
     "fix": (
-        ("kdoctor fix --dry-run", "show the plan; nothing changes"),
-        ("kdoctor fix --yes", "apply it, then build and verify"),
-        ("kdoctor fix --yes --rust distro", "with the distribution's Rust"),
+        ("kdoctor fix --dry-run", N_("show the plan; nothing changes")),
+        ("kdoctor fix --yes", N_("apply it, then build and verify")),
+        ("kdoctor fix --yes --rust distro", N_("with the distribution's Rust")),
     ),
     "build": (
-        ("kdoctor build", "build the bundled hello-world"),
-        ("kdoctor build --module-dir ~/mymod -v", "another module; make's output"),
+        ("kdoctor build", N_("build the bundled hello-world")),
+        ("kdoctor build --module-dir ~/mymod -v", N_("another module; make's output")),
     ),
     "verify": (
-        ("kdoctor verify", "in a VM, the target kernel"),
-        ("kdoctor verify --console", "and watch the VM's console"),
-        ("kdoctor verify --ko my.ko --expect loaded", "another module, its message"),
+        ("kdoctor verify", N_("in a VM, the target kernel")),
+        ("kdoctor verify --console", N_("and watch the VM's console")),
+        ("kdoctor verify --ko my.ko --expect loaded", N_("another module, its message")),
     ),
     "list": (
-        ("kdoctor list", "id and title of every check"),
-        ("kdoctor list --json", "the same, as JSON"),
+        ("kdoctor list", N_("id and title of every check")),
+        ("kdoctor list --json", N_("the same, as JSON")),
     ),
-    "fetch-image": (("kdoctor fetch-image 6.1.0-50-amd64", "that kernel's image"),),
+    "fetch-image": (("kdoctor fetch-image 6.1.0-50-amd64", N_("that kernel's image")),),
 }
 
 
@@ -51,53 +53,58 @@ def plain_help() -> bool:
 def command_help(summary: str, detail: str, examples: Sequence[Example], *, plain: bool) -> str:
     """The help of one command: its summary line, a paragraph, then one example per line, each
     a whole command (with a shell comment saying what it does, so a pasted line still runs)."""
-    width = max(len(command) for command, _ in examples) + 2
-    lines = [f"  {command.ljust(width)}# {what}" for command, what in examples]
+    width = max(len(command) for command, _what in examples) + 2
+    lines = [f"  {command.ljust(width)}# {_(what)}" for command, what in examples]
     # plain help rewraps paragraphs except those marked \b; Rich's keeps lines, and the detail
     # paragraph before the examples keeps their indentation (the paragraphs after the first are
     # dedented as one block)
     keep = "\b\n" if plain else ""
-    return f"{summary}\n\n{detail}\n\n{keep}Examples:\n" + "\n".join(lines)
+    examples_head = _("Examples:")
+    return f"{summary}\n\n{detail}\n\n{keep}{examples_head}\n" + "\n".join(lines)
 
 
 def helps(plain: bool) -> dict[str, str]:
     """Every command's help, by command name."""
     return {
         "check": command_help(
-            "Diagnose everything that stands between this machine and a loaded module.",
-            "One line per check; a problem also gets its details and what to do. "
-            "-v gives every check its details and shows every probe.",
+            _("Diagnose everything that stands between this machine and a loaded module."),
+            _(
+                "One line per check; a problem also gets its details and what to do. "
+                "-v gives every check its details and shows every probe."
+            ),
             EXAMPLES["check"],
             plain=plain,
         ),
         "fix": command_help(
-            "Install or patch what is missing, then build and verify the module.",
-            "Shows the plan and asks before changing anything (--yes does not ask). "
-            "-v gives every check its details and shows every probe.",
+            _("Install or patch what is missing, then build and verify the module."),
+            _(
+                "Shows the plan and asks before changing anything (--yes does not ask). "
+                "-v gives every check its details and shows every probe."
+            ),
             EXAMPLES["fix"],
             plain=plain,
         ),
         "build": command_help(
-            "Build the module with the toolchain and variables kdoctor diagnosed.",
-            "make's output goes to a log; -v also shows it as it runs, and every probe.",
+            _("Build the module with the toolchain and variables kdoctor diagnosed."),
+            _("make's output goes to a log; -v also shows it as it runs, and every probe."),
             EXAMPLES["build"],
             plain=plain,
         ),
         "verify": command_help(
-            "Load the built module, unload it, and confirm its messages in order.",
-            "--console shows the VM's console as it runs; -v shows every probe.",
+            _("Load the built module, unload it, and confirm its messages in order."),
+            _("--console shows the VM's console as it runs; -v shows every probe."),
             EXAMPLES["verify"],
             plain=plain,
         ),
         "list": command_help(
-            "List the checks and their ids.",
-            "Any of these ids can follow kdoctor check.",
+            _("List the checks and their ids."),
+            _("Any of these ids can follow kdoctor check."),
             EXAMPLES["list"],
             plain=plain,
         ),
         "fetch-image": command_help(
-            "Download and unpack a kernel image into kdoctor's cache (for VM verification).",
-            "kdoctor fix and kdoctor verify fetch the image they need themselves.",
+            _("Download and unpack a kernel image into kdoctor's cache (for VM verification)."),
+            _("kdoctor fix and kdoctor verify fetch the image they need themselves."),
             EXAMPLES["fetch-image"],
             plain=plain,
         ),

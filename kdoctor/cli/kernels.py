@@ -10,16 +10,25 @@ import typer
 
 from kdoctor.cli import options
 from kdoctor.cli.options import JsonOpt, ModuleOpt, RustOpt
+from kdoctor.i18n import _
 from kdoctor.model.report import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
-cache_app = typer.Typer(help="What kdoctor keeps in its cache: kernels, apt lists, builds.")
+cache_app = typer.Typer(help=_("What kdoctor keeps in its cache: kernels, apt lists, builds."))
 
 DU_TIMEOUT = 60.0
 
 
+def test_help() -> str:
+    """``kdoctor test``'s help (its docstring, translated)."""
+    example = _("Example: {command}").format(command="kdoctor test --kernels 5.10,6.1,6.12")
+    return _("Build the module for each kernel and load it in a VM booting that kernel.") + (
+        "\n\n" + example
+    )
+
+
 def test_command(
     kernels: str = typer.Option(
-        ..., "--kernels", help="Comma-separated releases or series (5.10,6.1,6.12)."
+        ..., "--kernels", help=_("Comma-separated releases or series (5.10,6.1,6.12).")
     ),
     module_dir: Optional[str] = ModuleOpt,
     rust: Optional[str] = RustOpt,
@@ -38,7 +47,9 @@ def test_command(
     bad = [s for s in specs if not s.replace(".", "").replace("-", "").replace("+", "").isalnum()]
     if not specs or bad:
         raise typer.BadParameter(
-            f"not a kernel release or series: {', '.join(bad) or kernels!r}",
+            _("not a kernel release or series: {value}").format(
+                value=", ".join(bad) or repr(kernels)
+            ),
             param_hint="--kernels",
         )
     system = options.new_system()
@@ -53,8 +64,13 @@ def test_command(
     raise typer.Exit(EXIT_OK if report.passed else EXIT_FAIL)
 
 
+def fetch_kernel_help() -> str:
+    """``kdoctor fetch-kernel``'s help (its docstring, translated)."""
+    return _("Fetch a Debian kernel's headers, kbuild tools and image into kdoctor's cache.")
+
+
 def fetch_kernel_command(
-    spec: str = typer.Argument(..., help="A Debian kernel release or a series (5.10, 6.12)."),
+    spec: str = typer.Argument(..., help=_("A Debian kernel release or a series (5.10, 6.12).")),
 ) -> None:
     """Fetch a Debian kernel's headers, kbuild tools and image into kdoctor's cache."""
     from kdoctor.pipeline import kernel_archive
@@ -65,7 +81,7 @@ def fetch_kernel_command(
     ctx = options.context(system, None, None, None)
     out = render.console()
     try:
-        target, _ = target_for(ctx, system, spec, lambda t: out.print(t, markup=False))
+        target, _tree = target_for(ctx, system, spec, lambda t: out.print(t, markup=False))
     except kernel_archive.ArchiveError as exc:
         out.print(f"✘ {exc}", markup=False)
         out.print(f"  {exc.remediation.text}", markup=False)
@@ -84,10 +100,10 @@ def _sizes(cache_dir: str) -> tuple[list[tuple[str, int]], int]:
             got = system.run(["du", "-sb", os.path.join(top, name)], timeout=DU_TIMEOUT)
             size = int(got.stdout.split()[0]) if got.ok and got.stdout.split() else 0
             rows.append((f"{part}/{name}", size))
-    return rows, sum(size for _, size in rows)
+    return rows, sum(size for _name, size in rows)
 
 
-@cache_app.command("size")
+@cache_app.command("size", help=_("How much each cached kernel, apt list and test build takes."))
 def cache_size() -> None:
     """How much each cached kernel, apt list and test build takes."""
     from kdoctor.render import text as render
@@ -100,10 +116,13 @@ def cache_size() -> None:
         out.print(line, markup=False)
 
 
-@cache_app.command("clean")
+@cache_app.command(
+    "clean",
+    help=_("Remove cached kernels (and their test builds; without --kernel also the apt lists)."),
+)
 def cache_clean(
     kernel: Optional[str] = typer.Option(
-        None, "--kernel", help="Only this release (default: every cached kernel)."
+        None, "--kernel", help=_("Only this release (default: every cached kernel).")
     ),
 ) -> None:
     """Remove cached kernels (and their test builds; without --kernel also the apt lists)."""
@@ -117,15 +136,19 @@ def cache_clean(
     kernels = os.path.join(ctx.cache_dir, "kernels")
     cached = [n for n in system.listdir(kernels) if system.is_dir(os.path.join(kernels, n))]
     if kernel is not None and kernel not in cached:
-        out.print(f"no cached kernel {kernel}; cached: {', '.join(cached) or 'none'}", markup=False)
+        missing = _("no cached kernel {release}; cached: {cached}")
+        out.print(
+            missing.format(release=kernel, cached=", ".join(cached) or _("none")), markup=False
+        )
         raise typer.Exit(EXIT_USAGE)
     for release in [kernel] if kernel else cached:
         with system.lock(tree_dir(ctx.cache_dir, release), on_wait=out.print):
             system.remove_tree(os.path.join(kernels, release))
             system.remove_tree(os.path.join(ctx.cache_dir, "test", release))
-        out.print(f"removed kernel {release}", markup=False)
+        out.print(_("removed kernel {release}").format(release=release), markup=False)
     if kernel is None:
         system.remove_tree(os.path.join(ctx.cache_dir, "apt"))
-        out.print("removed the private apt lists", markup=False)
+        out.print(_("removed the private apt lists"), markup=False)
     _rows, total = _sizes(ctx.cache_dir)
-    out.print(f"the cache now holds {human(total)} of kernels, lists and builds", markup=False)
+    holds = _("the cache now holds {size} of kernels, lists and builds")
+    out.print(holds.format(size=human(total)), markup=False)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from kdoctor.cli.completion import complete_directories
+from kdoctor.i18n import _
 from kdoctor.machine.runner import Runner
 from kdoctor.machine.system import System
 from kdoctor.model.choice import BadValue, RustMode
@@ -21,47 +22,52 @@ KernelOpt = typer.Option(
     None,
     "--kernel",
     metavar="RELEASE",
-    help="Target kernel release (default: KDIR, else the running kernel).",
+    help=_("Target kernel release (default: KDIR, else the running kernel)."),
 )
 ModuleOpt = typer.Option(
     None,
     "--module-dir",
     metavar="DIR",
     autocompletion=complete_directories,
-    help="The module to build (default: the bundled hello-world).",
+    help=_("The module to build (default: the bundled hello-world)."),
 )
 #: typed RustMode where it is used: help and completion list the choices, a bad one is a usage
 #: error (exit 2) that names them
 RustOpt = typer.Option(
     None,
     "--rust",
-    help="Toolchain source: pin (rustup), distro, or auto (default, or KDOCTOR_RUST).",
+    help=_("Toolchain source: pin (rustup), distro, or auto (default, or KDOCTOR_RUST)."),
 )
-JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of the table.")
+JsonOpt = typer.Option(False, "--json", help=_("Print one JSON object instead of the table."))
 FreshOpt = typer.Option(
     False,
     "--fresh",
-    help="Ask every probe again instead of reusing answers kept from an earlier run "
-    "(kept only while every file they depend on is unchanged).",
+    help=_(
+        "Ask every probe again instead of reusing answers kept from an earlier run "
+        "(kept only while every file they depend on is unchanged)."
+    ),
 )
 VerboseOpt = typer.Option(
     False,
     "-v",
     "--verbose",
-    help="More detail: every check's details and every probe (command, exit code, duration).",
+    help=_("More detail: every check's details and every probe (command, exit code, duration)."),
 )
 #: ``-v`` means more detail everywhere; what it adds differs a little per command
 BuildVerboseOpt = typer.Option(
-    False, "-v", "--verbose", help="More detail: make's whole output as it runs, every probe."
+    False, "-v", "--verbose", help=_("More detail: make's whole output as it runs, every probe.")
 )
 FixVerboseOpt = typer.Option(
     False,
     "-v",
     "--verbose",
-    help="More detail: every check's details, each step's and make's output, every probe.",
+    help=_("More detail: every check's details, each step's and make's output, every probe."),
 )
 VerifyVerboseOpt = typer.Option(
-    False, "-v", "--verbose", help="More detail: every probe (--console shows the VM's console)."
+    False,
+    "-v",
+    "--verbose",
+    help=_("More detail: every probe (--console shows the VM's console)."),
 )
 
 #: where every command gets its System (the real machine); tests replace it, never the class
@@ -79,7 +85,10 @@ def rust_mode(rust: Optional[str]) -> Optional[RustMode]:
         return None
     if rust not in RustMode.values():
         raise typer.BadParameter(
-            f"--rust must be one of {', '.join(RustMode.values())}", param_hint="--rust"
+            _("{option} must be one of {choices}").format(
+                option="--rust", choices=", ".join(RustMode.values())
+            ),
+            param_hint="--rust",
         )
     return RustMode(rust)
 
@@ -87,7 +96,9 @@ def rust_mode(rust: Optional[str]) -> Optional[RustMode]:
 def module_dir_option(module_dir: Optional[str]) -> Optional[str]:
     """``--module-dir``, which must be a directory (else a usage error, exit 2)."""
     if module_dir is not None and not os.path.isdir(module_dir):
-        raise typer.BadParameter(f"no such directory: {module_dir}", param_hint="--module-dir")
+        raise typer.BadParameter(
+            _("no such directory: {path}").format(path=module_dir), param_hint="--module-dir"
+        )
     return module_dir
 
 
@@ -111,7 +122,7 @@ def context(
             fresh=fresh,
         )
     except BadValue as exc:
-        typer.echo(f"kdoctor: usage error: {exc}", err=True)
+        typer.echo(usage_error(exc), err=True)
         raise typer.Exit(EXIT_USAGE) from None
     return selected(ctx, system)
 
@@ -126,7 +137,14 @@ def unknown_checks_message(unknown: str) -> str:
     lines = []
     for name in (n.strip() for n in unknown.split(",")):
         close = difflib.get_close_matches(name, known, n=2, cutoff=0.6)
-        hint = f"; did you mean {' or '.join(close)}?" if close else ""
-        lines.append(f"unknown check: {name}{hint}")
-    lines.append(f"known checks: {', '.join(known)}")
+        unknown_one = _("unknown check: {name}").format(name=name)
+        if close:
+            unknown_one += _("; did you mean {ids}?").format(ids=_(" or ").join(close))
+        lines.append(unknown_one)
+    lines.append(_("known checks: {ids}").format(ids=", ".join(known)))
     return "\n".join(lines)
+
+
+def usage_error(error: object) -> str:
+    """``kdoctor: usage error: ...`` (a bad value: in an option, the environment or a file)."""
+    return _("kdoctor: usage error: {error}").format(error=error)

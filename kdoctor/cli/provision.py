@@ -16,6 +16,7 @@ from kdoctor.cli.options import (
     ModuleOpt,
     RustOpt,
 )
+from kdoctor.i18n import _
 from kdoctor.machine.system import System
 from kdoctor.model.choice import KbuildFixMode, RustMode
 from kdoctor.model.report import EXIT_FAIL, EXIT_OK
@@ -57,31 +58,31 @@ def build_command(
 
 
 def fix_command(
-    yes: bool = typer.Option(False, "--yes", "-y", help="Apply the plan without asking."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan; change nothing."),
+    yes: bool = typer.Option(False, "--yes", "-y", help=_("Apply the plan without asking.")),
+    dry_run: bool = typer.Option(False, "--dry-run", help=_("Show the plan; change nothing.")),
     no_build: bool = typer.Option(
-        False, "--no-build", help="Stop after provisioning (no build, no verify)."
+        False, "--no-build", help=_("Stop after provisioning (no build, no verify).")
     ),
     reverify: bool = typer.Option(
         False,
         "--reverify",
-        help="Build and verify even when nothing changed since the last verification.",
+        help=_("Build and verify even when nothing changed since the last verification."),
     ),
     allow_rustup_installer: bool = typer.Option(
         False,
         "--allow-rustup-installer",
-        help="Consent to the official rustup installer (downloads a script).",
+        help=_("Consent to the official rustup installer (downloads a script)."),
     ),
     kbuild_fix: KbuildFixMode = typer.Option(
         KbuildFixMode.REWRITE,
         "--kbuild-fix",
-        help="For a module's Kbuild: rewrite (if_changed) or touch.",
+        help=_("For a module's Kbuild: rewrite (if_changed) or touch."),
     ),
     expect_plan: Optional[str] = typer.Option(
         None,
         "--expect-plan",
         metavar="DIGEST",
-        help="Apply only the plan with this digest (from a reviewed --dry-run); else exit 4.",
+        help=_("Apply only the plan with this digest (from a reviewed --dry-run); else exit 4."),
     ),
     kernel: Optional[str] = KernelOpt,
     module_dir: Optional[str] = ModuleOpt,
@@ -98,7 +99,8 @@ def fix_command(
 
     if expect_plan is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", expect_plan):
         raise typer.BadParameter(
-            "must be the 64 hex digits of plan_digest", param_hint="--expect-plan"
+            _("must be the 64 hex digits of {key}").format(key="plan_digest"),
+            param_hint="--expect-plan",
         )
     wanted = ProvisionOptions(
         kernel=kernel,
@@ -133,7 +135,7 @@ def fix_command(
 
 def fetch_image_command(
     release: str = typer.Argument(
-        ..., metavar="RELEASE", help="The kernel release whose image to fetch."
+        ..., metavar="RELEASE", help=_("The kernel release whose image to fetch.")
     ),
 ) -> None:
     from kdoctor.model.context import detect

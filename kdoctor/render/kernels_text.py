@@ -5,20 +5,40 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from kdoctor.i18n import N_, _
 from kdoctor.pipeline.kernel_test import TestReport
 
-COLUMNS = ("kernel", "release", "build", "load", "unload", "messages", "time")
+COLUMNS = (
+    N_("kernel"),
+    N_("release"),
+    N_("build"),
+    N_("load"),
+    N_("unload"),
+    N_("messages"),
+    N_("time"),
+)
+#: the words of the build, load and unload columns (``--json`` keeps them as they are)
+RESULTS = {
+    "ok": N_("ok"),
+    "failed": N_("failed"),
+    "no toolchain": N_("no toolchain"),
+    "not run": N_("not run"),
+}
+
+
+def _result(value: str) -> str:
+    return _(RESULTS[value]) if value in RESULTS else value
 
 
 def test_table(report: TestReport) -> list[str]:
     """One row per kernel, then the verdict and what went wrong, kernel by kernel."""
-    rows = [COLUMNS] + [
+    rows = [tuple(_(c) for c in COLUMNS)] + [
         (
             r.spec,
             r.release or "?",
-            r.build,
-            r.load,
-            r.unload,
+            _result(r.build),
+            _result(r.load),
+            _result(r.unload),
             r.messages or "-",
             f"{r.seconds:.1f} s",
         )
@@ -28,20 +48,24 @@ def test_table(report: TestReport) -> list[str]:
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     passed = sum(r.passed for r in report.runs)
     mark = "✔" if report.passed else "✘"
-    lines.append(f"{mark} {passed}/{len(report.runs)} kernels passed in {report.seconds:.1f} s")
+    total = len(report.runs)
+    verdict = _("{passed}/{total} kernels passed in {seconds} s")
+    lines.append(
+        f"{mark} " + verdict.format(passed=passed, total=total, seconds=f"{report.seconds:.1f}")
+    )
     for run in report.runs:
         for line in run.adapted:
-            lines.append(f"  {run.spec}: adapted: {line}")
+            lines.append(f"  {run.spec}: " + _("adapted: {change}").format(change=line))
         if run.error:
             lines.append(f"  {run.spec}: {run.error}")
         if run.log and not run.passed:
-            lines.append(f"  {run.spec}: log: {run.log}")
+            lines.append(f"  {run.spec}: " + _("log: {path}").format(path=run.log))
     return lines
 
 
 def size_lines(sizes: Sequence[tuple[str, int]], total: int) -> list[str]:
     lines = [f"{human(size):>9}  {name}" for name, size in sizes]
-    lines.append(f"{human(total):>9}  total")
+    lines.append(f"{human(total):>9}  " + _("total"))
     return lines
 
 

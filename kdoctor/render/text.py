@@ -5,17 +5,27 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Optional, TextIO
 
 from rich.console import Console as Console
 from rich.text import Text
 
+from kdoctor.i18n import _, ngettext
 from kdoctor.machine.system import Probe
 from kdoctor.model.choice import Stopped
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.report import Report, blocks
 from kdoctor.render.encoding import encodable
+from kdoctor.render.words import (
+    STATUS_WORDS,
+    exit_words,
+    label,
+    status_count,
+    verify_statuses,
+    verify_timings,
+    verify_where,
+)
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -51,7 +61,7 @@ def console(file: Optional[TextIO] = None, *, stderr: bool = False) -> Console:
 
 def glyph(status: Status) -> Text:
     mark, style = GLYPHS[status]
-    return Text(f"{mark} {status.value}", style=style)
+    return Text(f"{mark} {_(STATUS_WORDS[status])}", style=style)
 
 
 def print_report(
@@ -61,9 +71,16 @@ def print_report(
     problem its details and what to do. ``verbose`` gives every check its details, the
     tracebacks of crashed checks and every probe."""
     ctx = report.context
+    head = _("{distro} · running {running} · target {target} ({source}) · module {module}")
     out.print(
-        f"[bold]kdoctor[/bold] · {ctx.distro.name} · running {ctx.running_kernel} · "
-        f"target {ctx.target_kernel} ({ctx.target_source}) · module {ctx.module_dir}"
+        "[bold]kdoctor[/bold] · "
+        + head.format(
+            distro=ctx.distro.name,
+            running=ctx.running_kernel,
+            target=ctx.target_kernel,
+            source=ctx.target_source,
+            module=ctx.module_dir,
+        )
     )
     width = max((len(f.id) for f in report.findings), default=0)
     for f in report.findings:
@@ -91,7 +108,7 @@ def print_finding(
     if not detailed:
         return
     if f.found and f.found != said:
-        out.print(Text(f"    found: {f.found}", style="dim"))
+        out.print(Text("    " + _("found: {found}").format(found=f.found), style="dim"))
     if f.summary != said:
         out.print(Text(f"    {f.summary}", style="dim"))
     if f.remediation is not None and f.status.is_problem:
@@ -99,7 +116,8 @@ def print_finding(
         for command in f.remediation.commands:
             print_command(command, out, indent="      ")
         if f.fix:
-            out.print(Text(f"    kdoctor can do this: kdoctor fix (fix '{f.fix}')", style="dim"))
+            can = _("kdoctor can do this: {command} (fix '{fix}')")
+            out.print(Text("    " + can.format(command="kdoctor fix", fix=f.fix), style="dim"))
 
 
 def print_command(command: str, out: Console, *, indent: str = "  ") -> None:
@@ -112,7 +130,9 @@ def print_tracebacks(findings: Sequence[Finding], out: Console) -> None:
     """Where each crashed check crashed (kdoctor's bug, for the report the person files)."""
     for f in findings:
         if f.traceback:
-            out.print(Text(f"\ntraceback of {f.id}:", style="bold magenta"))
+            out.print(
+                Text("\n" + _("traceback of {check}:").format(check=f.id), style="bold magenta")
+            )
             for line in f.traceback.rstrip().splitlines():
                 out.print(f"  {line}", markup=False, highlight=False)
 
@@ -120,23 +140,26 @@ def print_tracebacks(findings: Sequence[Finding], out: Console) -> None:
 def print_probes(probes: Sequence[Probe], out: Console) -> None:
     if not probes:
         return
-    out.print("\n[bold]probes[/bold]")
+    out.print("\n[bold]" + _("probes") + "[/bold]")
     for p in probes:
-        state = p.error if p.error else ("timed out" if p.timed_out else f"exit {p.exit_code}")
-        where = f"  (in {p.cwd})" if p.cwd else ""
+        state = p.error or (_("timed out") if p.timed_out else exit_words(p.exit_code))
+        where = "  " + _("(in {path})").format(path=p.cwd) if p.cwd else ""
         out.print(f"  {shlex.join(p.argv)}{where} → {state}, {p.duration_ms:.0f} ms", markup=False)
 
 
 def summary_line(report: Report) -> Text:
     counts = report.counts()
-    parts = [f"{n} {name}" for name, n in counts.items() if n]
+    parts = [status_count(Status(name), n) for name, n in counts.items() if n]
     blocking = [f.id for f in report.findings if blocks(f)]
     verdict = (
-        Text("ready: nothing stands in the way", style="bold green")
+        Text(_("ready: nothing stands in the way"), style="bold green")
         if not blocking
-        else Text(f"not ready: {', '.join(blocking)}", style="bold red")
+        else Text(_("not ready: {checks}").format(checks=", ".join(blocking)), style="bold red")
     )
-    return Text(f"\n{', '.join(parts)} in {report.duration_ms:.0f} ms — ") + verdict
+    took = _("{counts} in {duration} ms").format(
+        counts=", ".join(parts), duration=f"{report.duration_ms:.0f}"
+    )
+    return Text(f"\n{took} — ") + verdict
 
 
 class StepDisplay:
@@ -199,50 +222,65 @@ class StepDisplay:
 
 
 def print_build(result: BuildResult, out: Console) -> None:
+    secs = f"{result.duration_s:.1f}"
     if result.ok:
         out.print(
-            Text(f"✔ built {result.ko} in {result.duration_s:.1f} s", style="green"),
-            Text(f"(log: {result.log_path})", style="dim"),
+            Text(
+                "✔ " + _("built {ko} in {seconds} s").format(ko=result.ko, seconds=secs),
+                style="green",
+            ),
+            Text(_("(log: {path})").format(path=result.log_path), style="dim"),
         )
         return
     if result.refused:
-        out.print(Text("✘ kdoctor did not run the build:", style="bold red"))
+        out.print(Text("✘ " + _("kdoctor did not run the build:"), style="bold red"))
         for e in result.explanations:
             out.print(f"  {e.cause}", markup=False)
-            out.print(f"  fix: {e.remedy}", markup=False)
+            out.print("  " + _("fix: {remedy}").format(remedy=e.remedy), markup=False)
         return
-    out.print(Text(f"✘ the module build failed (exit {result.exit_code})", style="bold red"))
+    failed = _("the module build failed (exit {code})").format(code=result.exit_code)
+    out.print(Text(f"✘ {failed}", style="bold red"))
     if result.cause:
-        out.print(f"  cause: “{result.cause}”", markup=False, highlight=False)
-        out.print(f"         (in {result.log_path})", markup=False, highlight=False)
+        out.print(
+            "  " + _("cause: “{cause}”").format(cause=result.cause), markup=False, highlight=False
+        )
+        out.print(
+            "         " + _("(in {path})").format(path=result.log_path),
+            markup=False,
+            highlight=False,
+        )
     for line in result.tail:
         out.print(f"  │ {line}", markup=False, highlight=False)
     for e in result.explanations:
-        out.print(Text(f"\nwhy: {e.cause}", style="yellow"))
-        out.print(f"fix: {e.remedy}", markup=False)
+        out.print(Text("\n" + _("why: {cause}").format(cause=e.cause), style="yellow"))
+        out.print(_("fix: {remedy}").format(remedy=e.remedy), markup=False)
     if not result.explanations:
-        out.print("\nkdoctor does not recognise this failure; the full log has every command.")
-    out.print(f"full log: {result.log_path}", markup=False)
+        unknown = _("kdoctor does not recognise this failure; the full log has every command.")
+        out.print("\n" + unknown, markup=False)
+    out.print(_("full log: {path}").format(path=result.log_path), markup=False)
 
 
 def print_no_toolchain(toolchain: RustToolchain, out: Console) -> None:
     """Why there is no build: no Rust toolchain kdoctor can build with."""
-    out.print(f"✘ no usable Rust toolchain: {toolchain.reason}", markup=False)
+    none = _("no usable Rust toolchain: {reason}").format(reason=toolchain.reason)
+    out.print(f"✘ {none}", markup=False)
     for problem in toolchain.problems:
         out.print(f"  {problem}", markup=False)
-    out.print("  run: kdoctor check toolchain rust-src; kdoctor fix", markup=False)
+    run = "kdoctor check toolchain rust-src; kdoctor fix"
+    out.print("  " + _("run: {commands}").format(commands=run), markup=False)
 
 
 def print_plan(plan: Plan, out: Console, *, sudo: bool, blocked: bool = False) -> None:
     for note in plan.notes:
-        out.print(Text(f"note: {note}", style="cyan"))
+        out.print(Text(_("note: {note}").format(note=note), style="cyan"))
     if plan.empty and blocked:
-        out.print(Text("✘ no step can fix the failing required checks", style="red"))
+        out.print(Text("✘ " + _("no step can fix the failing required checks"), style="red"))
         return
     if plan.empty:
-        out.print(Text("✔ nothing to do: every fixable check passes", style="green"))
+        out.print(Text("✔ " + _("nothing to do: every fixable check passes"), style="green"))
         return
-    out.print(Text(f"plan: {len(plan.steps)} step(s)", style="bold"))
+    n = len(plan.steps)
+    out.print(Text(ngettext("plan: {n} step(s)", "plan: {n} step(s)", n).format(n=n), style="bold"))
     for i, step in enumerate(plan.steps, 1):
         prefix = "sudo " if step.root and sudo else ""
         root = " [root]" if step.root else ""
@@ -251,7 +289,9 @@ def print_plan(plan: Plan, out: Console, *, sudo: bool, blocked: bool = False) -
             + Text(prefix + step.display, style="cyan")
             + Text(root, style="yellow")
         )
-        out.print(f"     why: {step.why} ({step.fix} ← {', '.join(step.findings)})", markup=False)
+        why = _("why: {why} ({fix} ← {checks})")
+        said = why.format(why=step.why, fix=step.fix, checks=", ".join(step.findings))
+        out.print("     " + said, markup=False)
         if step.edit is not None and step.edit.diff:
             for line in step.edit.diff.splitlines():
                 style = (
@@ -265,42 +305,32 @@ def print_apply(result: ApplyResult, out: Console) -> None:
         mark = Text("✔", style="green") if r.ok else Text("✘", style="red")
         out.print(mark + Text(f" {r.step.display}  ({r.duration_s:.1f} s)"))
     if result.stopped == Stopped.NEEDS_ADMIN:
-        out.print(
-            Text(
-                "These steps need root and sudo is not usable here; ask an admin to run:",
-                style="yellow",
-            )
-        )
+        admin = _("These steps need root and sudo is not usable here; ask an admin to run:")
+        out.print(Text(admin, style="yellow"))
         for command in result.admin_commands:
             out.print(Text(f"    # {command}", style="cyan"))
-        out.print("then rerun kdoctor fix.")
+        out.print(_("then rerun {command}.").format(command="kdoctor fix"), markup=False)
         return
     failed = next((r for r in result.results if not r.ok), None)
     if result.stopped == Stopped.INTERRUPTED:
-        out.print(
-            Text(
-                "interrupted: nothing half-done is kept; rerun kdoctor fix to finish",
-                style="yellow",
-            )
-        )
+        stopped = _("interrupted: nothing half-done is kept; rerun {command} to finish")
+        out.print(Text(stopped.format(command="kdoctor fix"), style="yellow"))
     elif failed is not None:
-        out.print(
-            Text(
-                f"✘ step failed: {failed.step.display} (exit {failed.exit_code})", style="bold red"
-            )
-        )
+        what = _("step failed: {step} ({exit})")
+        said = what.format(step=failed.step.display, exit=exit_words(failed.exit_code))
+        out.print(Text(f"✘ {said}", style="bold red"))
         for line in failed.tail:
             out.print(f"  │ {line}", markup=False, highlight=False)
         if failed.explanation:
-            out.print(Text(f"why: {failed.explanation}", style="yellow"))
-    out.print(f"log: {result.log_path}", markup=False)
+            out.print(Text(_("why: {cause}").format(cause=failed.explanation), style="yellow"))
+    out.print(_("log: {path}").format(path=result.log_path), markup=False)
 
 
 def print_before_after(
     before: Report, after: Report, out: Console, *, verbose: bool = False
 ) -> None:
     """Each check as it is now, with what it was when that changed; problems with their remedy."""
-    out.print("[bold]after the fix[/bold] (was → now)")
+    out.print("[bold]" + _("after the fix") + "[/bold] " + _("(was → now)"))
     earlier = {f.id: f for f in before.findings}
     width = max((len(f.id) for f in after.findings), default=0)
     for f in after.findings:
@@ -313,18 +343,16 @@ def print_before_after(
 def print_verify(result: VerifyResult, out: Console) -> None:
     from kdoctor.pipeline import verify_result
 
-    where = "the running kernel" if result.mode == "host" else "a VM"
-    accel = f" ({result.accel.upper()})" if result.accel else ""
     for note in result.notes:
-        out.print(Text(f"note: {note}", style="cyan"))
+        out.print(Text(_("note: {note}").format(note=note), style="cyan"))
     mark, style = ("✔", "green") if result.passed else ("✘", "red")
-    head = f"{mark} {'verified' if result.passed else 'not verified'}"
+    head = mark + " " + (_("verified") if result.passed else _("not verified"))
     out.print(
         Text(head, style=f"bold {style}")
-        + Text(f" {os.path.basename(result.module)} on {result.kernel} in {where}{accel}: ")
+        + Text(f" {verify_where(result)}: ")
         + Text(result.summary)
     )
-    messages = Text("  messages  ")
+    messages = Text("  " + label(_("messages")))
     for i, message in enumerate(result.expected):
         ok = message in result.found
         messages += Text("  " if i else "") + Text(
@@ -336,48 +364,32 @@ def print_verify(result: VerifyResult, out: Console) -> None:
         return
     if result.expected:
         out.print(messages)
-    rmmod = "not run" if result.insmod_status not in (None, 0) else _exit_words(result.rmmod_status)
-    statuses = [f"insmod {_exit_words(result.insmod_status)}", f"rmmod {rmmod}"]
-    out.print(f"  status    {' · '.join(statuses)}", markup=False)
+    out.print("  " + label(_("status")) + verify_statuses(result), markup=False)
     if result.taint:
         meanings = ", ".join(
-            f"{f} {verify_result.taint_meaning(f)}" + (" (new)" if f in result.taint_new else "")
+            f"{f} {verify_result.taint_meaning(f)}"
+            + (" " + _("(new)") if f in result.taint_new else "")
             for f in result.taint
         )
-        out.print(f"  taint     {result.taint}: {meanings}", markup=False)
-    out.print(f"  timings   {verify_timings(result.timings)}", markup=False)
+        out.print("  " + label(_("taint")) + f"{result.taint}: {meanings}", markup=False)
+    out.print("  " + label(_("timings")) + verify_timings(result.timings), markup=False)
     if result.module_log and (not result.expected or not result.passed):
-        out.print(Text("\nthe module's kernel log:", style="bold"))
+        out.print(Text("\n" + _("the module's kernel log:"), style="bold"))
         for line in result.module_log[-25:]:
             out.print(f"  │ {line}", markup=False, highlight=False)
     if result.console_tail:
-        out.print(Text("\nlast console lines:", style="bold"))
+        out.print(Text("\n" + _("last console lines:"), style="bold"))
         for line in result.console_tail:
             out.print(f"  │ {line}", markup=False, highlight=False)
     _print_advice(result, out)
 
 
-def _exit_words(code: Optional[int]) -> str:
-    return "did not finish" if code is None else f"exit {code}"
-
-
 def _print_advice(result: VerifyResult, out: Console) -> None:
     if result.remediation is not None:
-        out.print(Text("\nwhat to do: ", style="yellow") + Text(result.remediation.text))
+        out.print(
+            Text("\n" + _("what to do:") + " ", style="yellow") + Text(result.remediation.text)
+        )
         for command in result.remediation.commands:
             out.print(Text(f"    $ {command}", style="cyan"))
     if result.log_path:
-        out.print(f"log: {result.log_path}", markup=False)
-
-
-def verify_timings(timings: Mapping[str, float]) -> str:
-    labels = (
-        ("boot_s", "boot"),
-        ("insmod_s", "insmod"),
-        ("rmmod_s", "rmmod"),
-        ("vm_s", "VM"),
-        ("kvm_attempt_s", "KVM attempt"),
-        ("total_s", "total"),
-    )
-    parts = [f"{label} {timings[key]:.2f} s" for key, label in labels if key in timings]
-    return " · ".join(parts) or "-"
+        out.print(_("log: {path}").format(path=result.log_path), markup=False)

@@ -1,0 +1,77 @@
+"""The text report's words that are plain strings (no Rich): status words and counts, exit
+codes, and the pieces of ``kdoctor verify``'s summary, in the active language."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Optional
+
+from kdoctor.i18n import N_, _, ngettext
+from kdoctor.model.finding import Status
+
+if TYPE_CHECKING:
+    from kdoctor.pipeline.verify_result import VerifyResult
+
+#: the status words of the text report (JSON keeps ``Status.value``)
+STATUS_WORDS = {
+    Status.OK: N_("ok"),
+    Status.WARN: N_("warn"),
+    Status.FAIL: N_("fail"),
+    Status.SKIP: N_("skip"),
+    Status.ERROR: N_("error"),
+}
+#: the width of the labels before ``kdoctor verify``'s details (``status    insmod exit 0``)
+LABEL_WIDTH = 10
+
+
+def status_count(status: Status, n: int) -> str:
+    """``3 ok``, ``1 warn``: how many checks ended with ``status``, in the report's words."""
+    forms = {
+        Status.OK: ngettext("{n} ok", "{n} ok", n),
+        Status.WARN: ngettext("{n} warn", "{n} warn", n),
+        Status.FAIL: ngettext("{n} fail", "{n} fail", n),
+        Status.SKIP: ngettext("{n} skip", "{n} skip", n),
+        Status.ERROR: ngettext("{n} error", "{n} error", n),
+    }
+    return forms[status].format(n=n)
+
+
+def exit_words(code: Optional[int]) -> str:
+    """``exit 2``; ``did not finish`` when there is no exit code."""
+    return _("did not finish") if code is None else _("exit {code}").format(code=code)
+
+
+def label(word: str) -> str:
+    """``word`` padded to the labels' column, with at least one space after it."""
+    return word.ljust(LABEL_WIDTH - 1) + " "
+
+
+def verify_where(result: VerifyResult) -> str:
+    """``hello.ko on 6.1.0-18-amd64 in a VM (KVM)``."""
+    where = _("the running kernel") if result.mode == "host" else _("a VM")
+    accel = f" ({result.accel.upper()})" if result.accel else ""
+    said = _("{module} on {kernel} in {where}").format(
+        module=os.path.basename(result.module), kernel=result.kernel, where=where
+    )
+    return said + accel
+
+
+def verify_statuses(result: VerifyResult) -> str:
+    """``insmod exit 0 · rmmod exit 0`` (rmmod ``not run`` when insmod failed)."""
+    failed = result.insmod_status not in (None, 0)
+    rmmod = _("not run") if failed else exit_words(result.rmmod_status)
+    return f"insmod {exit_words(result.insmod_status)} · rmmod {rmmod}"
+
+
+def verify_timings(timings: Mapping[str, float]) -> str:
+    labels = (
+        ("boot_s", _("boot")),
+        ("insmod_s", "insmod"),
+        ("rmmod_s", "rmmod"),
+        ("vm_s", _("VM")),
+        ("kvm_attempt_s", _("KVM attempt")),
+        ("total_s", _("total")),
+    )
+    parts = [f"{word} {timings[key]:.2f} s" for key, word in labels if key in timings]
+    return " · ".join(parts) or "-"
