@@ -141,7 +141,8 @@ def test_a_pin_file_that_is_a_fifo_is_named_and_the_bundled_pin_stands_in() -> N
 def test_the_toolchain_check_names_a_refused_pin_file_and_the_cure() -> None:
     problem = "/m/rust-toolchain.toml is a FIFO (named pipe), not a regular file"
     ctx = make_context(module_dir="/m", pin=None, pin_problem=problem)
-    finding = run_check(ToolchainCheck(), ctx, FakeSystem())
+    fifo = FakeSystem(specials={"/m/rust-toolchain.toml": "a FIFO (named pipe)"})
+    finding = run_check(ToolchainCheck(), ctx, fifo)
     assert finding.status is Status.FAIL
     assert finding.summary.startswith(
         "/m/rust-toolchain.toml is a FIFO (named pipe), not a regular file"
@@ -159,3 +160,22 @@ def test_copying_a_module_skips_fifos_and_devices(tmp_path: Path) -> None:
     (source / "zero").symlink_to("/dev/zero")
     _quick(Runner().copy_tree, str(source), str(tmp_path / "copy"))
     assert sorted(os.listdir(tmp_path / "copy")) == ["Kbuild"]
+
+
+def test_a_refused_pin_file_gets_the_same_cure_in_spanish() -> None:
+    """Whether the pin file was read is asked of the file, not of its sentence: the Spanish
+    problem text still gets the cure for a file that is not regular."""
+    from kdoctor import i18n
+
+    i18n.activate("es")
+    try:
+        fifo = FakeSystem(specials={"/m/rust-toolchain.toml": "a FIFO (named pipe)"})
+        problem = fifo.read_file("/m/rust-toolchain.toml").describe()
+        ctx = make_context(module_dir="/m", pin=None, pin_problem=problem)
+        finding = run_check(ToolchainCheck(), ctx, fifo)
+        assert finding.remediation is not None
+        assert finding.remediation.text.startswith(
+            "Sustituya /m/rust-toolchain.toml por un archivo normal"
+        )
+    finally:
+        i18n.activate("en")
