@@ -21,7 +21,7 @@ from __future__ import annotations
 import gettext as _gettext
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
-from typing import Optional, Protocol
+from typing import Any, Optional, Protocol
 
 #: languages kdoctor speaks (``--lang`` choices); English is the source language
 LANGUAGES = ("en", "es")
@@ -148,6 +148,39 @@ def _translate_typer() -> None:
         module._ = _  # type: ignore[attr-defined]
     for name, english in TYPER_WORDS.items():
         setattr(rich_utils, name, _(english))
+    _translate_click()
+
+
+def _translate_click() -> None:
+    """The two words of typer's bundled click that every help page shows and that it does not
+    mark for translation at all: the ``Usage:`` prefix and the help option's own help. Wrapped
+    once; the wrappers ask the active catalogs each time, so English comes back with it."""
+    from typer._click import core, formatting
+
+    if getattr(formatting.HelpFormatter.write_usage, "kdoctor_translated", False):
+        return
+    write_usage = formatting.HelpFormatter.write_usage
+    get_help_option = core.Command.get_help_option
+
+    def translated_usage(
+        self: Any, prog: str, args: str = "", prefix: Optional[str] = None
+    ) -> None:
+        write_usage(self, prog, args, _(USAGE) if prefix is None else prefix)
+
+    def translated_help_option(self: Any, ctx: Any) -> Any:
+        option = get_help_option(self, ctx)
+        if option is not None:
+            option.help = _(HELP_OPTION)
+        return option
+
+    translated_usage.kdoctor_translated = True  # type: ignore[attr-defined]
+    formatting.HelpFormatter.write_usage = translated_usage  # type: ignore[method-assign]
+    core.Command.get_help_option = translated_help_option  # type: ignore[method-assign]
+
+
+#: click's words, as it writes them
+USAGE = N_("Usage: ")
+HELP_OPTION = N_("Show this message and exit.")
 
 
 #: typer's words read into constants at import (the msgids are typer's own)

@@ -132,6 +132,14 @@ def test_help_speaks_spanish_from_the_environment_or_lang(
     proc = _run(args, **env)
     assert proc.returncode == 0, proc.stderr
     assert "Opciones" in proc.stdout and "Options" not in proc.stdout
+    # click's own words, which it does not mark for translation, too
+    assert "Uso: kdoctor check" in proc.stdout and "Usage:" not in proc.stdout
+    assert "Muestra este mensaje y sale." in proc.stdout
+
+
+def test_english_help_keeps_clicks_words() -> None:
+    proc = _run(["check", "--help"], LANG="C.UTF-8")
+    assert "Usage: kdoctor check" in proc.stdout and "Show this message and exit." in proc.stdout
 
 
 def test_an_unknown_language_is_a_usage_error_naming_the_choices() -> None:
