@@ -106,3 +106,30 @@ def test_second_make_is_a_no_op_and_an_edit_recompiles_only_the_module_crate(
     assert not any(line.startswith("BINDGEN") for line in edited), edited
     assert kernel_rlib.stat().st_mtime_ns == stamps[1]
     assert ko.stat().st_mtime_ns > stamps[0]
+
+
+def test_build_and_verify_speak_spanish_end_to_end(module_dir: Path, release: str) -> None:
+    """`LANG=es_ES.UTF-8 kdoctor build` and `verify`, as a Spanish-speaking student runs them:
+    the text says it in Spanish; the kernel's messages and the commands stay what they are."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG"))}
+    env.update(LANG="es_ES.UTF-8", NO_COLOR="1", COLUMNS="100")
+
+    def spanish(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "kdoctor", *args],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            timeout=900,
+        )
+
+    built = spanish("build", "--kernel", release, "--module-dir", str(module_dir))
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    assert f"✔ compilado {module_dir / 'helloworld.ko'}" in built.stdout
+    verified = spanish("verify", "--kernel", release, "--ko", str(module_dir / "helloworld.ko"))
+    assert verified.returncode == 0, verified.stdout[-3000:] + verified.stderr[-3000:]
+    out = verified.stdout
+    assert "✔ verificado helloworld.ko" in out and "los 3 mensajes en orden" in out
+    assert all(f"✔ {message}" in out for message in MESSAGES)  # the kernel's words, untranslated
+    assert "Traceback" not in verified.stderr
