@@ -1,18 +1,21 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from kdoctor import i18n
 from kdoctor.checks.base import Check
 from kdoctor.facts import Facts
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context, DistroInfo
 from kdoctor.model.finding import Finding
 from kdoctor.model.toolchain_file import PinnedToolchain
+from tests.i18n_support import Pseudo
 from tests.real_machine import RealTarget, real_kernel
 from tests.real_machine_summary import RealMachineSummary
 
@@ -94,3 +97,19 @@ def elf_binary(*, interp: bool) -> bytes:
     struct.pack_into("<HH", header, 54, phentsize, len(types))
     table = b"".join(struct.pack("<I", t) + bytes(phentsize - 4) for t in types)
     return bytes(header) + table
+
+
+@pytest.fixture
+def pseudo() -> Iterator[None]:
+    """Speak the pseudo-locale (tests/i18n_support.py) for one test."""
+    i18n.activate("es", Pseudo())
+    yield
+    i18n.activate("en")
+
+
+@pytest.fixture
+def spanish() -> Iterator[None]:
+    """Speak Spanish, from the real catalogs, for one test."""
+    i18n.activate("es")
+    yield
+    i18n.activate("en")

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,13 +20,6 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import i18n_catalogs  # noqa: E402
 
 KDOCTOR = [sys.executable, "-m", "kdoctor"]
-
-
-@pytest.fixture
-def spanish() -> Iterator[None]:
-    i18n.activate("es")
-    yield
-    i18n.activate("en")
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,8 @@ from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import ByHand
 from tests.conftest import make_context, run_check
-from tests.test_i18n_pseudo import CLOSE, OPEN, Pseudo, bare
+from tests.i18n_support import CLOSE, OPEN, Pseudo
+from tests.test_i18n_pseudo import bare
 from tests.test_kbuild_cmd_check import CLASSIC, MOD
 from tests.test_kbuild_cmd_check import machine as kbuild_machine
 from tests.test_libclang_check import LLVM_18, debian_12

@@ -12,7 +12,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -34,27 +34,13 @@ from kdoctor.pipeline.build import BuildResult
 from kdoctor.pipeline.verify_result import VerifyResult
 from kdoctor.render import text
 from tests.conftest import make_context
-from tests.test_i18n_pseudo import CLOSE, OPEN, Pseudo
+from tests.i18n_support import CLOSE, OPEN
 
 ROOT = Path(__file__).resolve().parent.parent
 KDOCTOR = [sys.executable, "-m", "kdoctor"]
 
 #: words that are values, not sentences: they stay as they are in every language
 NOT_WORDS = {"kdoctor", "insmod", "rmmod", "sudo", "root", "KVM", "ms", "KiB"}
-
-
-@pytest.fixture
-def pseudo() -> Iterator[None]:
-    i18n.activate("es", Pseudo())
-    yield
-    i18n.activate("en")
-
-
-@pytest.fixture
-def spanish() -> Iterator[None]:
-    i18n.activate("es")
-    yield
-    i18n.activate("en")
 
 
 def outside(shown: str) -> str:

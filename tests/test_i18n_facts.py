@@ -7,8 +7,6 @@ the same in every language."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from kdoctor import i18n
@@ -37,31 +35,13 @@ from kdoctor.model.plan import FileEdit, Step
 from kdoctor.model.toolchain_file import read_own_pin
 from kdoctor.pipeline.verify_result import insmod_remediation
 from tests.conftest import make_context, run_check
-from tests.test_i18n_pseudo import CLOSE, OPEN, Pseudo
+from tests.i18n_support import CLOSE, OPEN
+from tests.i18n_support import whole as marked
 
 KDIR = "/lib/modules/6.1.0-56-amd64/build"
 OLD_RUSTC = "rustc 1.41.1 (f3e1a954d 2020-02-24)\n"
 #: what a module whose variables expand exponentially looks like (the static reader gives up)
 EXPLODING = "A0 := a.o\n" + "".join(f"A{i} := {f'$(A{i - 1}) ' * 4}\n" for i in range(1, 9))
-
-
-@pytest.fixture
-def pseudo() -> Iterator[None]:
-    i18n.activate("es", Pseudo())
-    yield
-    i18n.activate("en")
-
-
-@pytest.fixture
-def spanish() -> Iterator[None]:
-    i18n.activate("es")
-    yield
-    i18n.activate("en")
-
-
-def marked(text: object) -> bool:
-    """Said through the catalogs: the whole sentence is one translated message."""
-    return isinstance(text, str) and text.startswith(OPEN) and text.endswith(CLOSE)
 
 
 def bare() -> FakeSystem:

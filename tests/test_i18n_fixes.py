@@ -49,7 +49,7 @@ from kdoctor.model.need import (
 )
 from kdoctor.model.plan import PlanOptions
 from tests.conftest import make_context
-from tests.test_i18n_pseudo import OPEN, Pseudo
+from tests.i18n_support import OPEN, Pseudo
 
 SUMMARY = "what the check found"
 PIN = "nightly-2021-02-12"

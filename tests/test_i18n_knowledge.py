@@ -7,7 +7,6 @@ answers for them."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,30 +32,11 @@ from kdoctor.knowledge.build_errors import explain
 from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.need import Package
 from tests.conftest import make_context
+from tests.i18n_support import OPEN, whole
 from tests.kmod import elf as elf_file
 from tests.kmod import kernel_module
-from tests.test_i18n_pseudo import CLOSE, OPEN, Pseudo
 
 LOGS = Path(__file__).parent / "data" / "build_logs"
-
-
-@pytest.fixture
-def pseudo() -> Iterator[None]:
-    i18n.activate("es", Pseudo())
-    yield
-    i18n.activate("en")
-
-
-@pytest.fixture
-def spanish() -> Iterator[None]:
-    i18n.activate("es")
-    yield
-    i18n.activate("en")
-
-
-def whole(text: object) -> bool:
-    """``text`` is one translated message (its values filled in), not English glued around one."""
-    return isinstance(text, str) and text.startswith(OPEN) and text.endswith(CLOSE)
 
 
 # -- build failures -----------------------------------------------------------------------------

@@ -35,27 +35,13 @@ from kdoctor.pipeline.diagnose import run_one
 from kdoctor.pipeline.verify_result import MESSAGES, VerifyResult
 from kdoctor.pipeline.vm_console import ConsoleReport
 from tests.conftest import make_context
-from tests.test_i18n_pseudo import CLOSE, OPEN, Pseudo
+from tests.i18n_support import CLOSE, OPEN
 from tests.test_verify import RELEASE, a_ko, judged
 from tests.test_verify_runs import KO, host, machine, vm_ctx
 from tests.test_vm import a_boot
 
 PIPELINE = Path(__file__).resolve().parent.parent / "kdoctor" / "pipeline"
 CACHE = "/home/me/.cache/kdoctor"
-
-
-@pytest.fixture
-def pseudo() -> Iterator[None]:
-    i18n.activate("es", Pseudo())
-    yield
-    i18n.activate("en")
-
-
-@pytest.fixture
-def spanish() -> Iterator[None]:
-    i18n.activate("es")
-    yield
-    i18n.activate("en")
 
 
 def said(text: Optional[str]) -> bool:

@@ -23,15 +23,7 @@ from tests.conftest import make_context
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import i18n_catalogs
 
-OPEN, CLOSE = "⟦", "⟧"
-
-
-class Pseudo:
-    def gettext(self, message: str, /) -> str:
-        return f"{OPEN}{message}{CLOSE}"
-
-    def ngettext(self, singular: str, plural: str, n: int, /) -> str:
-        return f"{OPEN}{singular if n == 1 else plural}{CLOSE}"
+from tests.i18n_support import OPEN, Pseudo
 
 
 @pytest.fixture(autouse=True)
