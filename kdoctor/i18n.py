@@ -18,7 +18,6 @@ English costs nothing: no catalog is opened and ``_`` returns its argument.
 
 from __future__ import annotations
 
-import gettext as _gettext
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, Optional, Protocol
@@ -118,6 +117,8 @@ def take_lang(argv: list[str]) -> Optional[str]:
 
 def catalogs(lang: str, locale_dir: Path = LOCALE_DIR) -> Translator:
     """Every domain's catalog for ``lang``, chained; English when there is none."""
+    import gettext as _gettext  # English never opens a catalog
+
     chain: Optional[_gettext.NullTranslations] = None
     for domain in DOMAINS:
         found = _gettext.translation(domain, str(locale_dir), languages=[lang], fallback=True)

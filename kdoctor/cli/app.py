@@ -30,7 +30,7 @@ from kdoctor.i18n import _
 from kdoctor.model.choice import Accel, Lang, RustMode
 from kdoctor.model.report import EXIT_USAGE
 from kdoctor.pipeline.diagnose import run_checks
-from kdoctor.pipeline.vm_boot import DEFAULT_TIMEOUT
+from kdoctor.pipeline.vm_limits import DEFAULT_TIMEOUT
 
 # the text renderer and verify's machinery are imported by the commands that use them:
 # `check --json` must not pay for Rich (see bench/check.py)

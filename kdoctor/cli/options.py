@@ -110,8 +110,6 @@ def context(
     fresh: bool = False,
 ) -> Context:
     """The context the options select; bad values are usage errors (exit 2)."""
-    from kdoctor.pipeline.foreign_kernel import selected
-
     mode = rust_mode(rust)
     try:
         ctx = detect(
@@ -124,6 +122,10 @@ def context(
     except BadValue as exc:
         typer.echo(usage_error(exc), err=True)
         raise typer.Exit(EXIT_USAGE) from None
+    if kernel is None:  # only --kernel can name a kernel kept in kdoctor's cache
+        return ctx
+    from kdoctor.pipeline.foreign_kernel import selected
+
     return selected(ctx, system)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import shlex
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
@@ -23,6 +22,8 @@ def byte_diff(path: str, before: bytes, after: bytes, context: int = 3) -> str:
         if lines[-1]:
             out.append(lines[-1] + "\n\\ No newline at end of file\n")
         return out
+
+    import difflib  # only a plan with an edit shows a diff (a no-op fix never imports it)
 
     return "".join(difflib.unified_diff(shown(before), shown(after), path, path, n=context))
 

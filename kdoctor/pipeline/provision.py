@@ -6,6 +6,7 @@ the stages (ask for consent, show progress, render each result as it arrives) it
 :class:`Hooks`. Every system it uses comes from the injected :data:`SystemFactory`: one for the
 first diagnosis and the plan, and a fresh one after applying, so what was installed and
 persisted is what the second diagnosis sees (no cached probe from before survives).
+Applying, building and verifying are imported where they run (bench/fix.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 from kdoctor.facts import Facts
 from kdoctor.facts.cargo import chosen_cargo
@@ -28,18 +29,17 @@ from kdoctor.model.outcome import blocked, dry_run_exit
 from kdoctor.model.plan import Plan, PlanOptions, Step
 from kdoctor.model.plan_id import plan_digest
 from kdoctor.model.report import EXIT_FAIL, EXIT_OK, EXIT_PLAN_CHANGED, EXIT_USAGE, Report
-from kdoctor.pipeline.apply import ApplyResult, apply_plan, sudo_mode
-from kdoctor.pipeline.build import BuildResult, build
 from kdoctor.pipeline.diagnose import diagnose
 from kdoctor.pipeline.foreign_kernel import selected
 from kdoctor.pipeline.planner import make_plan
 from kdoctor.pipeline.retarget import retarget
 from kdoctor.pipeline.verified_stamp import Hashes, Stamp, prewarm, record, still_verified
-from kdoctor.pipeline.verify_host import verify_host
-from kdoctor.pipeline.verify_result import VerifyResult
-from kdoctor.pipeline.verify_target import choose_mode, expected_messages, target_release
-from kdoctor.pipeline.verify_vm import verify_vm
-from kdoctor.pipeline.vm_boot import DEFAULT_TIMEOUT
+from kdoctor.pipeline.vm_limits import DEFAULT_TIMEOUT
+
+if TYPE_CHECKING:  # imported where they run: a rerun that changes nothing never pays for them
+    from kdoctor.pipeline.apply import ApplyResult
+    from kdoctor.pipeline.build import BuildResult
+    from kdoctor.pipeline.verify_result import VerifyResult
 
 #: where the pipeline gets a System: called once per diagnosis that must start from scratch
 SystemFactory = Callable[[], System]
@@ -237,6 +237,8 @@ def provision(
     else:
         if not options.consent and not hooks.confirm(result.plan):
             return replace(result, halt=Halt.DECLINED)
+        from kdoctor.pipeline.apply import apply_plan, sudo_mode
+
         ctx = result.context
         mode = sudo_mode(ctx, system) if result.needs_sudo else None
         result = replace(result, sudo=mode)
@@ -330,6 +332,8 @@ def build_module(
 ) -> tuple[RustToolchain, Optional[BuildResult]]:
     """Build the module with the toolchain kdoctor resolves; no build (None) without a usable
     toolchain, whose ``reason`` and ``problems`` say why."""
+    from kdoctor.pipeline.build import build
+
     facts = Facts(ctx, system)
     toolchain = facts.of(rust_toolchain)
     if not toolchain.usable or not toolchain.rustc:
@@ -367,12 +371,14 @@ def verify_module(
     the module was built for (the default), or in the running kernel (``requested="host"``, or
     ``"auto"`` with the person's consent when it can load it). ``expected``: the messages that
     must appear in order (default: :func:`expected_messages`)."""
-    messages = expected_messages(ctx) if expected is None else tuple(expected)
-    release, differs = target_release(ctx, system, ko)
-    mode, why = choose_mode(ctx, system, requested, consent=consent, release=release)
+    from kdoctor.pipeline import verify_host, verify_target, verify_vm
+
+    messages = verify_target.expected_messages(ctx) if expected is None else tuple(expected)
+    release, differs = verify_target.target_release(ctx, system, ko)
+    mode, why = verify_target.choose_mode(ctx, system, requested, consent=consent, release=release)
     with progress("verify") as display:
         if mode == "host":
-            return verify_host(
+            return verify_host.verify_host(
                 ctx,
                 system,
                 ko,
@@ -380,7 +386,7 @@ def verify_module(
                 notes=[why] if why else [],
                 expected=messages,
             )
-        return verify_vm(
+        return verify_vm.verify_vm(
             ctx,
             system,
             ko,

@@ -9,6 +9,7 @@ from typing import Callable, Optional
 
 from kdoctor.machine.system import System
 from kdoctor.pipeline.vm_console import ANSI
+from kdoctor.pipeline.vm_limits import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
 
 QEMU = "qemu-system-x86_64"
 MEMORY_MB = 512
@@ -21,7 +22,6 @@ KVM_WINDOW = 15.0
 KVM_SPEAK_WINDOW = 6.0
 #: the kernel's first console line
 KERNEL_FIRST_LINE = "Linux version "
-DEFAULT_TIMEOUT = 120.0
 
 
 def kernel_cmdline() -> str:
