@@ -17,6 +17,19 @@ venv=${KDOCTOR_VENV:-${XDG_DATA_HOME:-$HOME/.local/share}/kdoctor/venv}
 link_dir=${KDOCTOR_LINK_DIR-$HOME/.local/bin}
 did=()
 # bold only on a terminal that wants it (https://no-color.org)
+# what the script says comes from kdoctor's catalogs, in the person's language (LANG, ...,
+# or --lang among the arguments): python3 and the source tree are all it needs
+lang_args=()
+prev=""
+for arg in "$@"; do
+    case $arg in --lang=*) lang_args=("$arg") ;; esac
+    [ "$prev" != --lang ] || lang_args=(--lang "$arg")
+    prev=$arg
+done
+words() {
+    PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" \
+        python3 -m kdoctor.onboard_words ${lang_args[@]+"${lang_args[@]}"} "$@" || echo "$1"
+}
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-dumb}" != dumb ]; then
     say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 else
@@ -29,11 +42,10 @@ for arg in "$@"; do
         sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
         echo
         if [ -x "$venv/bin/kdoctor" ]; then
-            echo "Options (passed to kdoctor fix):"
+            words options
             "$venv/bin/kdoctor" fix --help
         else
-            echo "Options are those of \`kdoctor fix\` (see README.md, \"kdoctor fix\");"
-            echo "they are listed here once kdoctor is installed."
+            words options-later
         fi
         exit 0 ;;
     --) break ;;
@@ -54,21 +66,21 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # 1. python3 with venv support (Debian and Ubuntu split it into python3-venv)
 t=$(now)
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
-    say "installing python3-venv (the only thing needed before kdoctor can run)"
-    command -v apt-get >/dev/null || { echo "python3 lacks venv support; install it, then rerun" >&2; exit 1; }
+    say "$(words venv-package)"
+    command -v apt-get >/dev/null || { words no-venv >&2; exit 1; }
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null \
       || { as_root apt-get update -q >/dev/null && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null; }
-    did+=("installed python3-venv")
+    did+=("$(words did-venv-package)")
     span "install python3-venv" "$t"
 fi
 
 # 2. a virtual environment with kdoctor from this checkout (reinstalled only when it changed)
 if [ ! -x "$venv/bin/python" ]; then
-    say "creating $venv"
+    say "$(words creating venv="$venv")"
     t=$(now)
     python3 -m venv "$venv"
     span "create the venv" "$t"
-    did+=("created the virtual environment $venv")
+    did+=("$(words did-venv venv="$venv")")
 fi
 stamp="$venv/.kdoctor-source"
 # what identifies this checkout: git's commit and changes, else (an exported tree, or no git)
@@ -79,12 +91,12 @@ source_id=$(cd "$here" && {
            -printf '%p %s %T@\n' 2>/dev/null | sort || true; fi
 } | sha256sum | cut -c1-16)
 if [ ! -x "$venv/bin/kdoctor" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$source_id" ]; then
-    say "installing kdoctor into $venv"
+    say "$(words installing venv="$venv")"
     t=$(now)
     "$venv/bin/python" -m pip install -q --disable-pip-version-check "$here"
     span "pip install kdoctor" "$t"
     echo "$source_id" > "$stamp"
-    did+=("installed kdoctor")
+    did+=("$(words did-install)")
 fi
 
 # 3. the kdoctor command on the user's PATH (a link into the venv; never over a file of theirs)
@@ -94,14 +106,14 @@ if [ -n "$link_dir" ]; then
     if [ -L "$link" ] || [ ! -e "$link" ]; then
         if [ "$(readlink "$link" 2>/dev/null)" != "$venv/bin/kdoctor" ]; then
             mkdir -p "$link_dir" && ln -sfn "$venv/bin/kdoctor" "$link"
-            did+=("linked $link -> $venv/bin/kdoctor (undo: rm $link)")
+            did+=("$(words did-link link="$link" target="$venv/bin/kdoctor")")
         fi
         case ":$PATH:" in
         *":$link_dir:"*) ;;
-        *) link_note="$link_dir is not on your PATH; add it: export PATH=\"$link_dir:\$PATH\"" ;;
+        *) link_note=$(words not-on-path dir="$link_dir" command="export PATH=\"$link_dir:\$PATH\"") ;;
         esac
     else
-        link_note="$link exists and is not a link; left alone (kdoctor is at $venv/bin/kdoctor)"
+        link_note=$(words not-a-link link="$link" target="$venv/bin/kdoctor")
     fi
 fi
 
@@ -116,11 +128,11 @@ span "everything" "$started"
 set -e
 
 echo
-if [ ${#did[@]} -gt 0 ]; then printf 'onboard: %s\n' "${did[@]}"; else echo "onboard: python side already in place"; fi
+if [ ${#did[@]} -gt 0 ]; then printf 'onboard: %s\n' "${did[@]}"; else echo "onboard: $(words in-place)"; fi
 if [ $rc = 0 ]; then
-    echo "onboard: done — the module is built and verified. kdoctor is at $venv/bin/kdoctor"
+    echo "onboard: $(words done target="$venv/bin/kdoctor")"
     [ -z "$link_note" ] || echo "onboard: $link_note"
 else
-    echo "onboard: kdoctor fix stopped (exit $rc); the messages above say why. Rerun ./onboard.sh when fixed." >&2
+    echo "onboard: $(words stopped status="$rc")" >&2
 fi
 exit $rc

@@ -130,12 +130,13 @@ def catalogs(lang: str, locale_dir: Path = LOCALE_DIR) -> Translator:
     return chain if chain is not None else _English()
 
 
-def activate(lang: str, translator: Optional[Translator] = None) -> None:
-    """Speak ``lang`` from now on (``translator``: its catalogs, e.g. a test's pseudo-locale)."""
+def activate(lang: str, translator: Optional[Translator] = None, *, cli: bool = True) -> None:
+    """Speak ``lang`` from now on (``translator``: its catalogs, e.g. a test's pseudo-locale;
+    ``cli``: typer's words too — not for ``onboard.sh``, which runs before typer is there)."""
     global _active, _language
     _language = lang if lang in LANGUAGES else "en"
     _active = translator or (catalogs(_language) if _language != "en" else _English())
-    if _language != "en" or translator is not None:
+    if cli and (_language != "en" or translator is not None):
         _translate_typer()
 
 

@@ -4,6 +4,7 @@ output when piped, and the ``kdoctor`` command linked onto the user's PATH."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -116,3 +117,30 @@ def test_without_a_timeline_nothing_is_written(tmp_path: Path) -> None:
     proc = onboard(tmp_path, KDOCTOR_LINK_DIR="")
     assert proc.returncode == 0, proc.stderr
     assert not list(tmp_path.glob("**/*.jsonl"))
+
+
+@pytest.mark.parametrize(
+    ("args", "env"), [(("--rust", "distro"), {"LANG": "es_ES.UTF-8"}), (("--lang", "es"), {})]
+)
+def test_onboard_speaks_the_persons_language(
+    tmp_path: Path, args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    """Its own words come from kdoctor's catalogs (LANG, or --lang, which kdoctor fix gets too)."""
+    fake_venv(tmp_path / "venv", tmp_path / "calls")
+    proc = onboard(tmp_path, *args, **env)
+    assert proc.returncode == 0, proc.stderr
+    links = tmp_path / "home" / ".local" / "bin"
+    assert f"(para deshacerlo: rm {links / 'kdoctor'})" in proc.stdout
+    assert f"{links} no está en su PATH" in proc.stdout
+    assert "listo: el módulo está compilado y verificado" in proc.stdout
+    assert "linked" not in proc.stdout and "onboard_words" not in proc.stderr
+    assert (tmp_path / "calls").read_text().split() == ["fix", "--yes", *args]
+
+
+def test_every_word_of_the_script_is_a_known_message() -> None:
+    """A key the script asks for that the words module lacks would print the bare key."""
+    from kdoctor.onboard_words import MESSAGES
+
+    asked = set(re.findall(r"\bwords ([a-z-]+)", ONBOARD.read_text()))
+    assert asked and asked <= set(MESSAGES), asked - set(MESSAGES)
+    assert set(MESSAGES) <= asked, "a message no line of onboard.sh says"
