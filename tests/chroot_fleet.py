@@ -14,7 +14,6 @@ import hashlib
 import importlib.util
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -30,8 +29,6 @@ WRITTEN = ("opt", "etc", "root", "var/cache/kdoctor", "usr/local", "var/lib/dpkg
 #: what the role needs on a managed host (docs/install.md): venv, and packaging for Ansible's
 #: pip module (installed once in each fresh root, as onboard.sh installs python3-venv)
 PREREQUISITES = ("python3-venv", "python3-packaging")
-#: each release's python3 (its wheels of kdoctor's dependencies may differ from this Python's)
-PYTHONS = {"bullseye": "3.9", "bookworm": "3.11", "trixie": "3.13"}
 
 
 def _load_matrix() -> Any:
@@ -56,14 +53,27 @@ def row_env(release: str) -> dict[str, str]:
     return dict(next(r.env for r in matrix.ROWS if r.id == release))
 
 
-def copy_wheelhouse(wheel: Path, house: Path, dest: Path, release: str) -> None:
-    """The wheelhouse at ``dest``, with the wheels ``release``'s python3 needs besides."""
-    shutil.copytree(house, dest)
-    version = PYTHONS[release]
-    if version != f"{sys.version_info[0]}.{sys.version_info[1]}":
-        pip = [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:"]
-        pip += ["--python-version", version, "-d", str(dest), str(wheel)]
-        subprocess.run(pip, check=True, capture_output=True, text=True)
+def run_in(root: Path, argv: list[str], log_path: Path, env: dict[str, str]) -> None:
+    """``argv`` in ``root`` (the matrix's ``in_root``), failing on a non-zero exit."""
+    status, _out, _s = matrix.in_root(root, argv, env=env, timeout=600, log_path=log_path)
+    if status != 0:
+        raise RuntimeError(f"{root.name}: {' '.join(argv)} exited {status} ({log_path})")
+
+
+def fill_wheelhouse(root: Path, wheel: Path, log_path: Path) -> None:
+    """The wheels of kdoctor's dependencies for the root's own python3, when it is not this
+    Python's version: resolved by the release's pip in the root (as the matrix's Python-floor
+    run installs), from the package index, beside the copied wheelhouse."""
+    probe = ["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]
+    _status, version, _s = matrix.in_root(root, probe, timeout=60, log_path=log_path)
+    if version.strip() == f"{sys.version_info[0]}.{sys.version_info[1]}":
+        return
+    venv = "/tmp/kdoctor-download"
+    env = matrix.network_env(root)
+    run_in(root, ["python3", "-m", "venv", venv], log_path, env)
+    pip = [f"{venv}/bin/pip", "download", "-q", "--find-links", HOUSE_IN_ROOT]
+    run_in(root, [*pip, "-d", HOUSE_IN_ROOT, f"{HOUSE_IN_ROOT}/{wheel.name}"], log_path, env)
+    shutil.rmtree(root / venv.lstrip("/"))
 
 
 @contextlib.contextmanager
@@ -80,21 +90,13 @@ def chroot_host(release: str, wheel: Path, house: Path, log_path: Path) -> Itera
         seconds = matrix.restore(tarball, root)
         matrix.log(f"fleet {release}: fresh root from {tarball} in {seconds:.0f} s")
         matrix.copy_resolv_conf(root)
-        copy_wheelhouse(wheel, house, root / HOUSE_IN_ROOT.lstrip("/"), release)
+        shutil.copytree(house, root / HOUSE_IN_ROOT.lstrip("/"))
         with matrix.mounted(root, archives):
-            for argv in (
-                ["apt-get", "update", "-q"],
-                ["apt-get", "install", "-y", "-q", "--no-install-recommends", *PREREQUISITES],
-            ):
-                status, _out, _s = matrix.in_root(
-                    root,
-                    argv,
-                    env={"DEBIAN_FRONTEND": "noninteractive"},
-                    timeout=600,
-                    log_path=log_path,
-                )
-                if status != 0:
-                    raise RuntimeError(f"{release}: {' '.join(argv)} exited {status} ({log_path})")
+            apt = {"DEBIAN_FRONTEND": "noninteractive"}
+            run_in(root, ["apt-get", "update", "-q"], log_path, apt)
+            install = ["apt-get", "install", "-y", "-q", "--no-install-recommends"]
+            run_in(root, [*install, *PREREQUISITES], log_path, apt)
+            fill_wheelhouse(root, wheel, log_path)
             matrix.log(f"fleet {release}: prepared at {root}")
             yield root
     finally:

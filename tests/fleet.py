@@ -1,7 +1,8 @@
 """A fleet of hosts on this machine for the Ansible collection's tests and benchmark: each host
 is a local-connection host with its own HOME, cache, settings and kdoctor installation (under
 ``<root>/hostN``), all installed by the role kdoctor.toolchain.install from a wheel of this
-working tree and a local wheelhouse (no index needed once the wheelhouse exists)."""
+working tree and a local wheelhouse (no index needed once the wheelhouse exists). Chroot hosts
+(tests/chroot_fleet.py) join the same inventory."""
 
 from __future__ import annotations
 
