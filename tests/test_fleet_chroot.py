@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chroot_fleet import cache_dir, chroot_host, host_vars, written_state
+from tests.chroot_fleet import cache_dir, chroot_host, host_vars, matrix, written_state
 from tests.fleet import (
     host_state,
     inventory,
@@ -35,6 +35,7 @@ pytestmark = pytest.mark.matrix
 RELEASES = tuple(os.environ.get("KDOCTOR_FLEET_CHROOTS", "bookworm bullseye").split())
 LOCAL = ("host1",)
 HOSTS = (*LOCAL, *RELEASES)
+DEFAULT_CACHE = matrix.DEFAULT_CACHE
 
 
 def needs_chroot_hosts() -> None:
@@ -48,12 +49,15 @@ def needs_chroot_hosts() -> None:
         "needs community.general's chroot connection: pip install ansible "
         "(scripts/test.sh installs the `chroot` extra)",
     )
+    cache = cache_dir()
+    option = "" if str(cache) == DEFAULT_CACHE else f" --cache {cache}"
     for release in RELEASES:
-        tarball = cache_dir() / release / "root.tar"
+        tarball = cache / release / "root.tar"
         if not tarball.is_file():
             require_real(
                 shutil.which("debootstrap") is not None,
-                f"no pristine root {tarball}: sudo scripts/matrix.py --bootstrap-only {release}",
+                f"no pristine root {tarball}: "
+                f"sudo scripts/matrix.py --bootstrap-only{option} {release}",
             )
 
 
