@@ -11,12 +11,18 @@ KDOCTOR_CACHE and KDOCTOR_CONFIG pointed into the host; no link), or with ``--se
 Both sides install from the same local wheelhouse (PIP_FIND_LINKS) and end with the module
 built and verified in a VM on every host. Prints both wall times and their ratio.
 
-    .venv/bin/python bench/fleet.py [--hosts 3] [--sequential onboard|fix]
+``--chroots bookworm bullseye`` (root) adds chroot hosts made from the compatibility matrix's
+pristine roots (tests/chroot_fleet.py) to the fleet's inventory; the other side runs
+``onboard.sh --rust distro`` in a fresh root of each, as the matrix does. Preparing a root (its
+copy, mounts and the role's prerequisites) is not counted on either side.
+
+    .venv/bin/python bench/fleet.py [--hosts 3] [--sequential onboard|fix] [--chroots R...]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -27,6 +33,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from tests.chroot_fleet import (  # noqa: E402
+    HOUSE_IN_ROOT,
+    chroot_host,
+    host_vars,
+    matrix,
+    row_env,
+)
 from tests.fleet import (  # noqa: E402
     HOST_PATH,
     inventory,
@@ -36,9 +49,23 @@ from tests.fleet import (  # noqa: E402
     wheelhouse,
 )
 
+#: the releases of the matrix's rows (a chroot host per release)
+RELEASES = [r.id for r in matrix.ROWS if r.id == r.release]
 
-def fleet_run(root: Path, hosts: int, wheel: Path, house: Path) -> float:
-    path = inventory(root, hosts, wheel, house)
+
+def fleet_run(root: Path, hosts: int, wheel: Path, house: Path, chroots: list[str]) -> float:
+    root.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        roots = {
+            r: stack.enter_context(chroot_host(r, wheel, house, root / f"{r}.log")) for r in chroots
+        }
+        path = inventory(
+            root, hosts, wheel, house, {r: host_vars(at, r) for r, at in roots.items()}
+        )
+        return timed_playbooks(path)
+
+
+def timed_playbooks(path: Path) -> float:
     started = time.monotonic()
     for name, extra in (("install.yml", ()), ("site.yml", ("-e", "kdoctor_state=verified"))):
         run = playbook(path, name, *extra)
@@ -65,6 +92,22 @@ def host_env(host: Path, house: Path) -> dict[str, str]:
         PIP_FIND_LINKS=str(house),
         NO_COLOR="1",
     )
+
+
+def onboard_in_root(release: str, wheel: Path, house: Path, log: Path) -> float:
+    """``onboard.sh --rust distro`` in a fresh root of ``release``, as the matrix runs a row;
+    seconds it took (the root's preparation not counted)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with chroot_host(release, wheel, house, log) as root:
+        matrix.export_source(root, "worktree")
+        env = {**matrix.network_env(root), **row_env(release), "PIP_FIND_LINKS": HOUSE_IN_ROOT}
+        argv = [f"{matrix.SRC_IN_ROOT}/onboard.sh", "--rust", "distro"]
+        status, _out, seconds = matrix.in_root(
+            root, argv, env=env, timeout=matrix.ONBOARD_TIMEOUT, log_path=log
+        )
+        if status != 0:
+            sys.exit(f"{release}: onboard.sh failed (exit {status}); see {log}")
+        return float(seconds)
 
 
 def sequential_run(root: Path, hosts: int, house: Path, how: str) -> float:
@@ -95,14 +138,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", type=int, default=3)
     parser.add_argument("--sequential", choices=("onboard", "fix"), default="onboard")
+    parser.add_argument("--chroots", nargs="*", default=[], choices=RELEASES)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="kdoctor-fleet-bench-"))
     house = work / "wheelhouse"
     wheel = wheelhouse(house)
-    fleet = fleet_run(work / "fleet", args.hosts, wheel, house)
+    fleet = fleet_run(work / "fleet", args.hosts, wheel, house, args.chroots)
     one_by_one = sequential_run(work / "sequential", args.hosts, house, args.sequential)
+    for release in args.chroots:
+        log = work / "sequential" / f"{release}.log"
+        one_by_one += onboard_in_root(release, wheel, house, log)
     label = "./onboard.sh" if args.sequential == "onboard" else "kdoctor fix --yes"
-    print(f"{'fleet (ansible-playbook, ' + str(args.hosts) + ' hosts)':40} {fleet:7.1f} s")
+    hosts = f"{args.hosts} local + {len(args.chroots)} chroot" if args.chroots else args.hosts
+    print(f"{'fleet (ansible-playbook, ' + str(hosts) + ' hosts)':40} {fleet:7.1f} s")
     print(f"{label + ' per host, one after another':40} {one_by_one:7.1f} s")
     print(f"{'fleet / one after another':40} {fleet / one_by_one:7.2f}")
     print(f"(hosts and logs in {work})")

@@ -28,7 +28,7 @@ fi
 
 VENV=${KDOCTOR_TEST_VENV:-.venv}
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]'
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test,chroot]'
 
 echo "== ruff"; "$VENV/bin/ruff" check kdoctor checks fixes tests scripts bench
 echo "== mypy"; "$VENV/bin/mypy" kdoctor

@@ -1,22 +1,51 @@
 """A fleet of hosts on this machine for the Ansible collection's tests and benchmark: each host
 is a local-connection host with its own HOME, cache, settings and kdoctor installation (under
 ``<root>/hostN``), all installed by the role kdoctor.toolchain.install from a wheel of this
-working tree and a local wheelhouse (no index needed once the wheelhouse exists)."""
+working tree and a local wheelhouse (no index needed once the wheelhouse exists). Chroot hosts
+(tests/chroot_fleet.py) join the same inventory."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOKS = Path(__file__).resolve().parent / "data" / "fleet"
 #: a host without the rustup of this machine's root (its own HOME, the system's PATH)
 HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def needs_ansible() -> None:
+    """Skip the test unless ansible-core is installed here."""
+    import pytest  # only the tests need it, not bench/fleet.py
+
+    pytest.importorskip("ansible")
+    here = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    if not os.path.exists(here) and shutil.which("ansible-playbook") is None:
+        pytest.skip("ansible-core is not installed (pip install ansible-core)")
+
+
+def host_state(root: Path, hosts: Sequence[str]) -> dict[str, str]:
+    """Every file and directory of the local hosts' own state (HOME, cache, settings): its
+    digest."""
+    seen: dict[str, str] = {}
+    for host in hosts:
+        for part in ("home", "cache", "etc/kdoctor"):
+            for dirpath, dirnames, filenames in os.walk(root / host / part):
+                for name in dirnames:
+                    seen[os.path.join(dirpath, name)] = "dir"
+                for name in filenames:
+                    data = Path(dirpath, name).read_bytes()
+                    seen[os.path.join(dirpath, name)] = hashlib.sha256(data).hexdigest()
+    return seen
 
 
 def build_collection_script() -> Any:
@@ -45,8 +74,15 @@ def venv_python() -> str:
     raise RuntimeError("no python3 with venv support")
 
 
-def inventory(root: Path, hosts: int, wheel: Path, house: Path) -> Path:
-    """An inventory of ``hosts`` local hosts under ``root``."""
+def inventory(
+    root: Path,
+    hosts: int,
+    wheel: Path,
+    house: Path,
+    chroots: Optional[dict[str, dict[str, Any]]] = None,
+) -> Path:
+    """An inventory of ``hosts`` local hosts under ``root``, and of ``chroots`` (host name: its
+    variables, tests/chroot_fleet.py) in the same group."""
     members: dict[str, Any] = {}
     for n in range(1, hosts + 1):
         host = root / f"host{n}"
@@ -59,6 +95,7 @@ def inventory(root: Path, hosts: int, wheel: Path, house: Path) -> Path:
             "kdoctor_link": "",
             "host_env": {"HOME": str(host / "home"), "PATH": HOST_PATH},
         }
+    members.update(chroots or {})
     group = {
         "hosts": members,
         "vars": {

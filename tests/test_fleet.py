@@ -7,28 +7,24 @@ The tests of a fleet run in order (check mode, apply, rerun), sharing the fleet.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fleet import inventory, kdoctor_results, playbook, wheelhouse
+from tests.fleet import (
+    host_state,
+    inventory,
+    kdoctor_results,
+    needs_ansible,
+    playbook,
+    wheelhouse,
+)
 
 pytestmark = pytest.mark.integration
 
 HOSTS = ("host1", "host2", "host3")
-
-
-def needs_ansible() -> None:
-    pytest.importorskip("ansible")
-    here = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    if not os.path.exists(here) and shutil.which("ansible-playbook") is None:
-        pytest.skip("ansible-core is not installed (pip install ansible-core)")
 
 
 @pytest.fixture(scope="module")
@@ -51,17 +47,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory, house: tuple[Path, Path]) ->
 
 
 def state(root: Path) -> dict[str, str]:
-    """Every file and directory of the hosts' own state (HOME, cache, settings): its digest."""
-    seen: dict[str, str] = {}
-    for host in HOSTS:
-        for part in ("home", "cache", "etc/kdoctor"):
-            for dirpath, dirnames, filenames in os.walk(root / host / part):
-                for name in dirnames:
-                    seen[os.path.join(dirpath, name)] = "dir"
-                for name in filenames:
-                    data = Path(dirpath, name).read_bytes()
-                    seen[os.path.join(dirpath, name)] = hashlib.sha256(data).hexdigest()
-    return seen
+    return host_state(root, HOSTS)
 
 
 def test_check_mode_reports_what_would_change_and_writes_nothing(fleet: Path) -> None:
