@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import kdoctor.pipeline.build as build_pipeline
 import kdoctor.pipeline.provision as provision_module
 from kdoctor.facts.rust import rust_toolchain
 from kdoctor.machine.fake import FakeSystem
@@ -76,7 +77,7 @@ def test_build_module_shows_make_s_output_through_its_display(
         return BuildResult(True, "/m", "/m/helloworld.ko", "/log", 1.0, ("make",), 0)
 
     monkeypatch.setattr(provision_module.Facts, "of", of)
-    monkeypatch.setattr(provision_module, "build", fake_build)
+    monkeypatch.setattr(build_pipeline, "build", fake_build)  # imported where it runs
     out, buffer = plain()
     system = FakeSystem(files={"/src/hello-world/Makefile": "all:\n"})
     provision_module.build_module(
