@@ -21,13 +21,18 @@ pytestmark = pytest.mark.e2e
 MESSAGES = ["Hello kernel module!", "My message is on the heap", "Goodbye kernel module!"]
 
 
-def kdoctor(*args: str) -> subprocess.CompletedProcess[str]:
+def kdoctor(*args: str, lang: str = "") -> subprocess.CompletedProcess[str]:
+    """kdoctor as a person runs it; with ``lang``, in that locale (``LANG``) and no other."""
+    env = dict(os.environ, NO_COLOR="1")
+    if lang:
+        env = {k: v for k, v in env.items() if not k.startswith(("LC_", "LANG"))}
+        env.update(LANG=lang, COLUMNS="100")
     return subprocess.run(
         [sys.executable, "-m", "kdoctor", *args],
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
-        env=dict(os.environ, NO_COLOR="1"),
+        env=env,
         timeout=900,
     )
 
@@ -111,23 +116,13 @@ def test_second_make_is_a_no_op_and_an_edit_recompiles_only_the_module_crate(
 def test_build_and_verify_speak_spanish_end_to_end(module_dir: Path, release: str) -> None:
     """`LANG=es_ES.UTF-8 kdoctor build` and `verify`, as a Spanish-speaking student runs them:
     the text says it in Spanish; the kernel's messages and the commands stay what they are."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG"))}
-    env.update(LANG="es_ES.UTF-8", NO_COLOR="1", COLUMNS="100")
-
-    def spanish(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "kdoctor", *args],
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            timeout=900,
-        )
-
-    built = spanish("build", "--kernel", release, "--module-dir", str(module_dir))
+    built = kdoctor(
+        "build", "--kernel", release, "--module-dir", str(module_dir), lang="es_ES.UTF-8"
+    )
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     assert f"✔ compilado {module_dir / 'helloworld.ko'}" in built.stdout
-    verified = spanish("verify", "--kernel", release, "--ko", str(module_dir / "helloworld.ko"))
+    ko = str(module_dir / "helloworld.ko")
+    verified = kdoctor("verify", "--kernel", release, "--ko", ko, lang="es_ES.UTF-8")
     assert verified.returncode == 0, verified.stdout[-3000:] + verified.stderr[-3000:]
     out = verified.stdout
     assert "✔ verificado helloworld.ko" in out and "los 3 mensajes en orden" in out
