@@ -90,3 +90,16 @@ def test_the_module_sources_are_shipped_without_build_outputs(wheel: zipfile.Zip
         assert f"kdoctor/hello_world/{rel}" in names
     outputs = [n for n in names if n.endswith((".o", ".ko", ".a", ".rlib", ".cmd"))]
     assert outputs == []
+
+
+def test_the_wheel_carries_every_compiled_catalog_and_no_source(wheel: zipfile.ZipFile) -> None:
+    """An installed kdoctor speaks Spanish: each domain's .mo, byte for byte; the .po files are
+    the repository's sources, not the program's."""
+    names = set(wheel.namelist())
+    catalogs = sorted((ROOT / "kdoctor" / "locale").rglob("*.mo"))
+    assert catalogs, "no compiled catalog in the tree"
+    for mo in catalogs:
+        shipped = str(mo.relative_to(ROOT))
+        assert shipped in names, shipped
+        assert wheel.read(shipped) == mo.read_bytes()
+    assert not [n for n in names if n.endswith(".po")]
