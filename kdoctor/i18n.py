@@ -154,11 +154,18 @@ def _translate_typer() -> None:
 
 
 def _translate_click() -> None:
-    """The two words of typer's bundled click that every help page shows and that it does not
-    mark for translation at all: the ``Usage:`` prefix and the help option's own help. Wrapped
-    once; the wrappers ask the active catalogs each time, so English comes back with it."""
-    from typer._click import core, formatting
+    """The two words of click (typer's bundled one, or click itself under an older typer) that
+    every help page shows, which kdoctor's catalogs must say: the ``Usage:`` prefix and the help
+    option's own help. Wrapped once; the wrappers ask the active catalogs each time, so English
+    comes back with it."""
+    import importlib
 
+    try:  # typer 0.26 and later bundle click ...
+        core: Any = importlib.import_module("typer._click.core")
+        formatting: Any = importlib.import_module("typer._click.formatting")
+    except ImportError:  # ... earlier ones (Python 3.9's) use click itself
+        core = importlib.import_module("click.core")
+        formatting = importlib.import_module("click.formatting")
     if getattr(formatting.HelpFormatter.write_usage, "kdoctor_translated", False):
         return
     write_usage = formatting.HelpFormatter.write_usage
@@ -176,8 +183,8 @@ def _translate_click() -> None:
         return option
 
     translated_usage.kdoctor_translated = True  # type: ignore[attr-defined]
-    formatting.HelpFormatter.write_usage = translated_usage  # type: ignore[method-assign]
-    core.Command.get_help_option = translated_help_option  # type: ignore[method-assign]
+    formatting.HelpFormatter.write_usage = translated_usage
+    core.Command.get_help_option = translated_help_option
 
 
 #: click's words, as it writes them
