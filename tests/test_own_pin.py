@@ -157,3 +157,13 @@ def test_rustup_s_toolchain_without_library_sources_gives_way_to_a_usable_distro
     finding = run_check(ToolchainCheck(), unpinned(system), system)
     assert finding.status is Status.OK and finding.facts["source"] == "distro"
     assert f"rustup's {STABLE} is not usable" in finding.facts["reason"]
+
+
+def test_the_toolchain_rustup_selects_is_told_through_the_catalogs(pseudo: None) -> None:
+    """The summary of an unpinned module's rustup toolchain is one translated sentence."""
+    from tests.i18n_support import whole
+
+    system = with_rustup_stable()
+    finding = run_check(ToolchainCheck(), unpinned(system), system)
+    assert finding.status is Status.OK and whole(finding.summary), finding.summary
+    assert "rustc 1.95.0" in finding.summary

@@ -268,7 +268,9 @@ class ToolchainCheck(Check):
                     **details,
                 )
             return self.ok(
-                f"rustc {chosen.version}: {chosen.reason} ({bootstrap_note(chosen)})",
+                _("rustc {version}: {reason} ({note})").format(
+                    version=chosen.version, reason=chosen.reason, note=bootstrap_note(chosen)
+                ),
                 found=found,
                 **details,
             )
