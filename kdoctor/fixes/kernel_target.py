@@ -37,6 +37,12 @@ class KernelTargetFix(Fix):
     ) -> Decision:
         decision = Decision()
         if ctx.target_source == TargetSource.RETARGETED:
+            switched = {  # what the step and the note both say
+                "running": ctx.running_kernel,
+                "why": _why_unservable(ctx),
+                "target": ctx.target_kernel,
+                "kdir": ctx.kdir,
+            }
             decision.steps.append(
                 Step(
                     fix=self.id,
@@ -46,12 +52,7 @@ class KernelTargetFix(Fix):
                         "served by any package ({why}); build for the "
                         "distribution's stock kernel {target} instead "
                         "(KDIR={kdir})"
-                    ).format(
-                        running=ctx.running_kernel,
-                        why=_why_unservable(ctx),
-                        target=ctx.target_kernel,
-                        kdir=ctx.kdir,
-                    ),
+                    ).format(**switched),
                     settings={"KDIR": ctx.kdir},
                 )
             )
@@ -62,12 +63,7 @@ class KernelTargetFix(Fix):
                     "for the distribution's stock kernel {target} (KDIR={kdir}, "
                     "persisted for later commands) and tests the module in a VM booting it; it "
                     "cannot be loaded into the running kernel."
-                ).format(
-                    running=ctx.running_kernel,
-                    why=_why_unservable(ctx),
-                    target=ctx.target_kernel,
-                    kdir=ctx.kdir,
-                )
+                ).format(**switched)
             )
         else:
             for ask in asks_of(asks, StockKernel):
