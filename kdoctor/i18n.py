@@ -107,9 +107,9 @@ def take_lang(argv: list[str]) -> Optional[str]:
     while i < len(argv) and argv[i] != "--":
         if argv[i].startswith("--lang="):
             value = argv.pop(i).split("=", 1)[1]
-        elif argv[i] == "--lang" and i + 1 < len(argv):
+        elif argv[i] == "--lang":  # the last word: no value, which is refused as none spoken
             argv.pop(i)
-            value = argv.pop(i)
+            value = argv.pop(i) if i < len(argv) and argv[i] != "--" else ""
         else:
             i += 1
     return value

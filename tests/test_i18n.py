@@ -51,6 +51,8 @@ def test_lang_is_taken_out_of_the_arguments_wherever_it_stands() -> None:
     assert i18n.take_lang(argv) == "en"
     assert argv == ["check", "--json", "--", "--lang", "x"]
     assert i18n.take_lang(["check"]) is None
+    trailing = ["check", "--lang"]
+    assert i18n.take_lang(trailing) == "" and trailing == ["check"]  # refused, not left to typer
 
 
 def test_spanish_is_spoken_after_activation_and_english_costs_nothing(spanish: None) -> None:
@@ -132,6 +134,12 @@ def test_help_speaks_spanish_from_the_environment_or_lang(
 def test_english_help_keeps_clicks_words() -> None:
     proc = _run(["check", "--help"], LANG="C.UTF-8")
     assert "Usage: kdoctor check" in proc.stdout and "Show this message and exit." in proc.stdout
+
+
+def test_lang_without_a_value_is_a_usage_error_naming_the_choices() -> None:
+    proc = _run(["check", "--lang"])
+    assert proc.returncode == 2 and "--lang ''" in proc.stderr and "en or es" in proc.stderr
+    assert "No such option" not in proc.stderr
 
 
 def test_an_unknown_language_is_a_usage_error_naming_the_choices() -> None:
