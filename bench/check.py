@@ -9,6 +9,10 @@ reruns it: the answers it keeps (bindgen's translation, keyed on the identity of
 libclang and the loader's cache) are reused. Prints the median of each and the ratios against
 the whole checklist and against the probes a warm check still runs (target <= 1.0 for both).
 
+It also times kdoctor's own floor: the same check with every probe answered from a recording
+(bench/probe_replay.py), which starts no process at all. When that floor is above the shell
+running the probes, no way of running the probes can bring the second ratio under it.
+
     .venv/bin/python bench/check.py [--runs 7] [-- extra kdoctor check args]
 """
 
@@ -55,15 +59,23 @@ def main() -> None:
     every = json.loads(fresh.stdout)["probes"]
     still = json.loads(warm.stdout)["probes"]
     scripts = [write_script(every), write_script(still)]
+    handle, recording = tempfile.mkstemp(suffix=".json")
+    os.close(handle)
+    replay = [sys.executable, os.path.join(os.path.dirname(__file__), "probe_replay.py")]
+    subprocess.run([*replay, "record", recording, "--", *kdoctor[2:]], capture_output=True, env=env)
+    floor_argv = [*replay, "replay", recording, "--", *kdoctor[2:]]
     ours: list[float] = []
+    floor: list[float] = []
     theirs: list[list[float]] = [[], []]
     for _ in range(args.runs):
         ours.append(timed(kdoctor))
+        floor.append(timed(floor_argv))
         for i, script in enumerate(scripts):
             theirs[i].append(timed(["/bin/sh", script]))
-    for script in scripts:
-        os.unlink(script)
+    for path in (*scripts, recording):
+        os.unlink(path)
     k = statistics.median(ours)
+    f = statistics.median(floor)
     s_every, s_still = (statistics.median(t) for t in theirs)
     print(f"{'probes a fresh check asks':40} {len(every)}")
     print(f"{'probes a repeated check asks':40} {len(still)}")
@@ -72,6 +84,8 @@ def main() -> None:
     print(f"{'kdoctor check --json (repeated)':40} {k:6.2f} s (median of {args.runs})")
     print(f"{'kdoctor / shell (every probe)':40} {k / s_every:6.2f}   target <= 1.0")
     print(f"{'kdoctor / shell (same probes)':40} {k / s_still:6.2f}   target <= 1.0")
+    print(f"{'kdoctor, every probe from memory':40} {f:6.2f} s (its floor: no process started)")
+    print(f"{'floor / shell (same probes)':40} {f / s_still:6.2f}")
 
 
 def write_script(probes: list[dict[str, object]]) -> str:

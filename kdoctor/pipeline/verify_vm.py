@@ -15,7 +15,7 @@ from kdoctor.i18n import _
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
-from kdoctor.pipeline import kernel_image, vm_accel, vm_boot, vm_console, vm_guest
+from kdoctor.pipeline import kernel_image, vm_accel, vm_boot, vm_console, vm_guest, vm_race
 from kdoctor.pipeline.verify_result import (
     MESSAGES,
     Problem,
@@ -89,34 +89,13 @@ def verify_vm(
         plan = vm_accel.plan_accel(accel, system, ctx.cache_dir, ctx.running_kernel)
         if plan.note:
             base = with_(base, notes=(*base.notes, plan.note))
-        for i, chosen in enumerate(plan.order):
-            last = i == len(plan.order) - 1
-            step(
-                _("booting {release} in qemu ({accel})").format(
-                    release=release, accel=chosen.upper()
-                )
+        argvs = {a: vm_boot.qemu_argv(qemu, image.path, initrd, a) for a in plan.order}
+        if plan.order == ("kvm", "tcg") and on_console is None:  # one console to show at most
+            base = _race(ctx, system, base, argvs, release, timeout, step, runs)
+        else:
+            base = _one_after_another(
+                ctx, system, base, plan.order, argvs, release, timeout, step, on_console, runs
             )
-            run = vm_boot.boot(
-                system,
-                vm_boot.qemu_argv(qemu, image.path, initrd, chosen),
-                accel=chosen,
-                timeout=timeout if last else min(timeout, vm_boot.KVM_WINDOW),
-                on_console=on_console,
-                speak_within=None if last else vm_boot.KVM_SPEAK_WINDOW,
-            )
-            report = vm_console.parse_console(run.console)
-            runs.append((run, report))
-            if chosen != "kvm":
-                break
-            failure = vm_accel.kvm_failure(run, report)
-            vm_accel.remember_kvm(
-                system, ctx.cache_dir, ctx.running_kernel, failure is None, failure or ""
-            )
-            if failure is None or last:
-                break
-            note = _("KVM did not work ({why}): fell back to TCG").format(why=failure)
-            base = with_(base, notes=(*base.notes, note))
-            step(note)
     finally:
         system.remove_tree(work)
     log_path = write_log(ctx, system, release, ko, runs)
@@ -126,6 +105,75 @@ def verify_vm(
         timings["kvm_attempt_s"] = runs[0][0].duration_s
     timings["total_s"] = time.monotonic() - started
     return with_(result, log_path=log_path, timings=timings)
+
+
+def _race(
+    ctx: Context,
+    system: System,
+    base: VerifyResult,
+    argvs: dict[str, list[str]],
+    release: str,
+    timeout: float,
+    step: Step,
+    runs: list[tuple[vm_boot.Boot, vm_console.ConsoleReport]],
+) -> VerifyResult:
+    """KVM and TCG booted together (:mod:`vm_race`): ``runs`` gets the runs, the judged last."""
+    step(_("booting {release} in qemu with KVM and TCG at once").format(release=release))
+    race = vm_race.boot_both(system, argvs["kvm"], argvs["tcg"], timeout=timeout)
+    runs.extend(race.runs)
+    if race.kvm_known:
+        works = race.kvm_failure is None
+        vm_accel.remember_kvm(
+            system, ctx.cache_dir, ctx.running_kernel, works, race.kvm_failure or ""
+        )
+    if race.kvm_failure:
+        note = _("KVM did not work ({why}): fell back to TCG").format(why=race.kvm_failure)
+    elif not race.kvm_known:
+        note = _("TCG finished before KVM had shown whether it works: KVM's guest was stopped")
+    else:
+        return base
+    step(note)
+    return with_(base, notes=(*base.notes, note))
+
+
+def _one_after_another(
+    ctx: Context,
+    system: System,
+    base: VerifyResult,
+    order: tuple[str, ...],
+    argvs: dict[str, list[str]],
+    release: str,
+    timeout: float,
+    step: Step,
+    on_console: Optional[Callable[[str], None]],
+    runs: list[tuple[vm_boot.Boot, vm_console.ConsoleReport]],
+) -> VerifyResult:
+    """Each accelerator of ``order`` in turn until one answers: ``runs`` gets the runs."""
+    for i, chosen in enumerate(order):
+        last = i == len(order) - 1
+        step(_("booting {release} in qemu ({accel})").format(release=release, accel=chosen.upper()))
+        run = vm_boot.boot(
+            system,
+            argvs[chosen],
+            accel=chosen,
+            timeout=timeout if last else min(timeout, vm_boot.KVM_WINDOW),
+            on_console=on_console,
+            speak_within=None if last else vm_boot.KVM_SPEAK_WINDOW,
+        )
+        report = vm_console.parse_console(run.console)
+        runs.append((run, report))
+        if chosen != "kvm":
+            break
+        failure = vm_accel.kvm_failure(run, report)
+        vm_accel.remember_kvm(
+            system, ctx.cache_dir, ctx.running_kernel, failure is None, failure or ""
+        )
+        if failure is None or last:
+            break
+        note = _("KVM did not work ({why}): fell back to TCG").format(why=failure)
+        base = with_(base, notes=(*base.notes, note))
+        step(note)
+    return base
 
 
 def _vm_tools(ctx: Context, system: System, ko: str) -> Union[tuple[str, str], Problem]:

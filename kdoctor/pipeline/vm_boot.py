@@ -76,11 +76,13 @@ def boot(
     timeout: float,
     on_console: Optional[Callable[[str], None]] = None,
     speak_within: Optional[float] = None,
+    stop: Optional[threading.Event] = None,
 ) -> Boot:
     """One run of qemu; with ``speak_within``, stopped early when the kernel has printed
-    nothing by then."""
+    nothing by then; setting ``stop`` stops it at once (its whole process group)."""
     chunks: list[str] = []
-    stop = threading.Event() if speak_within else None
+    if stop is None and speak_within:
+        stop = threading.Event()
     silent: list[float] = []
 
     def check_spoke() -> None:
