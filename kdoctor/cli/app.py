@@ -252,6 +252,9 @@ app.command(name="build", help=HELP["build"])(cli_provision.build_command)
 app.command(name="fetch-image", hidden=True, help=HELP["fetch-image"])(
     cli_provision.fetch_image_command
 )
+app.command(name="build-sysroot", hidden=True, help=HELP["build-sysroot"])(
+    cli_provision.build_sysroot_command
+)
 app.command(name="test", help=cli_kernels.test_help())(cli_kernels.test_command)
 app.command(name="fetch-kernel", hidden=True, help=cli_kernels.fetch_kernel_help())(
     cli_kernels.fetch_kernel_command

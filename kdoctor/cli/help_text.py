@@ -38,6 +38,7 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         ("kdoctor list --json", N_("the same, as JSON")),
     ),
     "fetch-image": (("kdoctor fetch-image 6.1.0-50-amd64", N_("that kernel's image")),),
+    "build-sysroot": (("kdoctor build-sysroot", N_("the module's Rust sysroot, for the target")),),
 }
 
 
@@ -106,6 +107,15 @@ def helps(plain: bool) -> dict[str, str]:
             _("Download and unpack a kernel image into kdoctor's cache (for VM verification)."),
             _("kdoctor fix and kdoctor verify fetch the image they need themselves."),
             EXAMPLES["fetch-image"],
+            plain=plain,
+        ),
+        "build-sysroot": command_help(
+            _("Build only the module's Rust sysroot (make sysroot), into kdoctor's cache."),
+            _(
+                "kdoctor fix runs it while the rest of the packages install; "
+                "kdoctor build builds the sysroot itself when it is missing."
+            ),
+            EXAMPLES["build-sysroot"],
             plain=plain,
         ),
     }

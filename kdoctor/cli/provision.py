@@ -57,6 +57,27 @@ def build_command(
     raise typer.Exit(EXIT_OK if result is not None and result.ok else EXIT_FAIL)
 
 
+def build_sysroot_command(
+    kernel: Optional[str] = KernelOpt,
+    module_dir: Optional[str] = ModuleOpt,
+    rust: Optional[RustMode] = RustOpt,
+) -> None:
+    from kdoctor.pipeline.provision import build_module
+    from kdoctor.render import text as render
+
+    system = options.new_system()
+    ctx = options.context(system, kernel, module_dir, rust)
+    out = render.console()
+    toolchain, result = build_module(
+        ctx, system, lambda title: render.StepDisplay(out, title, echo=True), target="sysroot"
+    )
+    if result is None:
+        render.print_no_toolchain(toolchain, out)
+    else:
+        render.print_build(result, out)
+    raise typer.Exit(EXIT_OK if result is not None and result.ok else EXIT_FAIL)
+
+
 def fix_command(
     yes: bool = typer.Option(False, "--yes", "-y", help=_("Apply the plan without asking.")),
     dry_run: bool = typer.Option(False, "--dry-run", help=_("Show the plan; change nothing.")),

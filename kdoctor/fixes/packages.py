@@ -1,5 +1,6 @@
 """packages: everything the checks found missing from the distribution, installed in ONE
-transaction of its package manager.
+transaction of its package manager; or, with apt, two, when what the module's Rust sysroot needs
+can go first and the sysroot build alongside the second (:mod:`kdoctor.fixes.sysroot_first`).
 
 The package lists are refreshed only when they are stale or a package is unknown to them, and
 an installation dpkg left halfway is finished first. A lock held by another package manager is
@@ -13,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Optional, cast
 
 from kdoctor.facts.packages import known_packages
+from kdoctor.fixes import sysroot_first
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
 from kdoctor.i18n import _, ngettext
 from kdoctor.knowledge.commands import install_argv
@@ -82,6 +84,16 @@ def apt_lists_stale(system: System, now: float) -> Optional[str]:
     return None
 
 
+def _missing_why(pairs: Sequence[tuple[Finding, Sequence[str]]]) -> str:
+    return _("install what the checks found missing: {needs}").format(
+        needs="; ".join(
+            _("{check} needs {packages}").format(check=f.id, packages=", ".join(pkgs))
+            for f, pkgs in pairs
+            if pkgs
+        )
+    )
+
+
 @register
 class PackagesFix(Fix):
     id = "packages"
@@ -146,14 +158,14 @@ class PackagesFix(Fix):
                 return decision
         unknown = [n for n in names if known.get(n) is False]
         checks = tuple(f.id for f, pkgs in pairs if pkgs)
-        why = _("install what the checks found missing: {needs}").format(
-            needs="; ".join(
-                _("{check} needs {packages}").format(check=f.id, packages=", ".join(pkgs))
-                for f, pkgs in pairs
-                if pkgs
-            )
-        )
-        decision.steps += self._steps(manager, names, unknown, checks, why, system)
+        why = _missing_why(pairs)
+        first = None
+        if manager == "apt":
+            first = sysroot_first.split(ctx, system, pairs, sysroot_first.blocking(asks))
+        if first is not None:
+            decision.steps += self._sysroot_first(ctx, first, pairs, unknown, system)
+        else:
+            decision.steps += self._steps(manager, names, unknown, checks, why, system)
         if unknown:
             decision.notes.append(
                 _(
@@ -171,6 +183,29 @@ class PackagesFix(Fix):
                 ).format(packages=", ".join(versioned))
             )
         return decision
+
+    def _sysroot_first(
+        self,
+        ctx: Context,
+        first: tuple[list[str], list[str]],
+        pairs: Sequence[tuple[Finding, Sequence[str]]],
+        unknown: Sequence[str],
+        system: System,
+    ) -> list[Step]:
+        """Two transactions, the sysroot building in the background between them."""
+        missing = _("{manager} does not know {packages} yet").format(
+            manager="apt", packages=", ".join(unknown)
+        )
+        groups = []
+        for names in first:
+            group = [(f, [p for p in pkgs if p in names]) for f, pkgs in pairs]
+            group = [(f, pkgs) for f, pkgs in group if pkgs]
+            checks = tuple(f.id for f, _pkgs in group)
+            groups.append((names, checks, _missing_why(group)))
+        (names_a, checks_a, why_a), (names_b, checks_b, why_b) = groups
+        steps = self._apt(names_a, missing if unknown else "", checks_a, why_a, system)
+        rest = self._apt(names_b, "", checks_b, why_b, system, prepared=True)
+        return [*steps, sysroot_first.sysroot_step(ctx, checks_a), *rest]
 
     def _steps(
         self,
@@ -208,10 +243,19 @@ class PackagesFix(Fix):
         return steps
 
     def _apt(
-        self, names: Sequence[str], missing: str, checks: tuple[str, ...], why: str, system: System
+        self,
+        names: Sequence[str],
+        missing: str,
+        checks: tuple[str, ...],
+        why: str,
+        system: System,
+        *,
+        prepared: bool = False,
     ) -> list[Step]:
+        """apt's steps: finishing dpkg's interrupted work and refreshing the lists first,
+        unless ``prepared`` (an earlier transaction of this plan did)."""
         steps: list[Step] = []
-        if dpkg_interrupted(system):
+        if not prepared and dpkg_interrupted(system):
             steps.append(
                 Step(
                     self.id,
@@ -226,7 +270,7 @@ class PackagesFix(Fix):
                 )
             )
         reasons = [r for r in (missing, apt_lists_stale(system, time.time())) if r]
-        if reasons:
+        if reasons and not prepared:
             steps.append(self._refresh(["apt-get", "update"], checks, "; ".join(reasons)))
         install = install_argv("apt", names, ("-o", f"DPkg::Lock::Timeout={LOCK_TIMEOUT}")) or []
         steps.append(

@@ -67,6 +67,9 @@ class Step:
     label: str = ""
     #: seconds to keep retrying while another package manager holds its lock (visibly)
     lock_wait: float = 0.0
+    #: runs on its own thread while the following steps go on (it needs only what the steps
+    #: before it provide); applying waits for it before it ends
+    background: bool = False
 
     @property
     def display(self) -> str:
@@ -85,6 +88,7 @@ class Step:
             "edit": {"path": self.edit.path, "diff": self.edit.diff} if self.edit else None,
             "root": self.root,
             "network": self.network,
+            "background": self.background,
         }
 
 

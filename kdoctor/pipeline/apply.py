@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional, TextIO
 
 from kdoctor.i18n import _
@@ -92,26 +94,83 @@ def apply_plan(
     if mode == SudoMode.NONE:
         admin = tuple(s.display for s in plan.steps if s.root)
         return ApplyResult((), log_path, stopped=Stopped.NEEDS_ADMIN, admin_commands=admin)
-    results: list[StepResult] = []
+    results: dict[int, StepResult] = {}
+    running: dict[int, _Background] = {}
+
+    def done(stopped: Optional[Stopped] = None, why: str = "") -> ApplyResult:
+        for index, background in running.items():  # joined; stopped first when applying ended
+            results[index] = background.finish(log, stop=why)
+        ordered = tuple(results[i] for i in sorted(results))
+        return ApplyResult(ordered, log_path, stopped=stopped)
+
     with system.open_log(log_path, append=True) as log:
         for index, step in enumerate(plan.steps, 1):
             on_step(step, index, len(plan.steps))
             log.write(f"\n=== [{index}/{len(plan.steps)}] {step.display}\n    why: {step.why}\n")
             log.flush()
+            if step.background:
+                log.write("    (in the background: its output follows when it ends)\n")
+                running[index] = _Background(step, index, mode, system)
+                continue
             try:
                 result = _apply_step(step, mode, system, log, on_line)
             except KeyboardInterrupt:
                 log.write("\n=== interrupted (Ctrl-C); rerun kdoctor fix to finish\n")
-                results.append(StepResult(step, False, 0.0, explanation="interrupted"))
-                return ApplyResult(tuple(results), log_path, stopped=Stopped.INTERRUPTED)
-            results.append(result)
+                results[index] = StepResult(step, False, 0.0, explanation="interrupted")
+                return done(Stopped.INTERRUPTED, _("kdoctor fix was interrupted"))
+            results[index] = result
             if not result.ok:
-                return ApplyResult(tuple(results), log_path, stopped=Stopped.FAILED)
-    return ApplyResult(tuple(results), log_path)
+                return done(Stopped.FAILED, _("step {index} failed").format(index=index))
+        applied = done()
+        return replace(applied, stopped=None if applied.ok else Stopped.FAILED)
+
+
+class _Background:
+    """A step that runs on its own thread while the plan goes on (``Step.background``); its
+    output is kept and written to the log when it is joined."""
+
+    def __init__(self, step: Step, index: int, mode: SudoMode, system: System) -> None:
+        self.step, self.index = step, index
+        self.stop = threading.Event()
+        self.output = io.StringIO()
+        self.result: Optional[StepResult] = None
+
+        def run() -> None:
+            try:
+                self.result = _apply_step(step, mode, system, self.output, _quiet, self.stop)
+            except Exception as exc:  # reported as the step's failure, never lost
+                self.result = StepResult(step, False, 0.0, explanation=str(exc))
+
+        self.thread = threading.Thread(target=run, name=f"kdoctor-step-{index}", daemon=True)
+        self.thread.start()
+
+    def finish(self, log: TextIO, *, stop: str = "") -> StepResult:
+        """Wait for the step (stopping it first, saying why, when ``stop`` is given)."""
+        stopped = stop and self.thread.is_alive()
+        if stopped:
+            self.stop.set()
+        self.thread.join()
+        log.write(f"\n=== [{self.index}] {self.step.display} (in the background)\n")
+        log.write(self.output.getvalue())
+        result = self.result or StepResult(self.step, False, 0.0, explanation=_("it did not run"))
+        if stopped:
+            note = _("stopped: {why}").format(why=stop)
+            log.write(f"    {note}\n")
+            return replace(result, ok=False, explanation=note)
+        return result
+
+
+def _quiet(line: str) -> None:
+    """A background step's lines go to its own buffer only."""
 
 
 def _apply_step(
-    step: Step, mode: SudoMode, system: System, log: TextIO, on_line: Callable[[str], None]
+    step: Step,
+    mode: SudoMode,
+    system: System,
+    log: TextIO,
+    on_line: Callable[[str], None],
+    stop: Optional[threading.Event] = None,
 ) -> StepResult:
     started = time.monotonic()
     write = log.write
@@ -135,7 +194,7 @@ def _apply_step(
     deadline = time.monotonic() + step.lock_wait
     while True:
         probe = system.run(
-            command_for(step, mode), timeout=step.timeout, env=step.env, on_output=relay
+            command_for(step, mode), timeout=step.timeout, env=step.env, on_output=relay, stop=stop
         )
         output = "".join(lines) or probe.output
         if probe.ok or not lock_held(output) or time.monotonic() >= deadline:

@@ -167,12 +167,13 @@ def build(
     cargo: Optional[str] = None,
     cargo_on_path: bool = False,
     on_line: Callable[[str], None] = lambda line: None,
+    target: str = "",
 ) -> BuildResult:
     """Build the module with make; a copy in the cache is locked while it is brought up to date
     and built, so two kdoctor runs never build in one directory at once. ``cargo`` (a
     cargo-driven module's, matched to ``rustc``) is passed as ``CARGO`` and, with
     ``cargo_on_path``, its directory goes first on PATH. Every line make prints goes to the
-    log and to ``on_line``."""
+    log and to ``on_line``. A ``target`` (``sysroot``) makes only that; no ``.ko`` is expected."""
     copy = copy_target(ctx, system)
     with system.lock(copy, on_wait=on_step) if copy else nullcontext():
         return _build(
@@ -186,6 +187,7 @@ def build(
             cargo,
             cargo_on_path,
             on_line,
+            target,
         )
 
 
@@ -200,9 +202,10 @@ def _build(
     cargo: Optional[str],
     cargo_on_path: bool,
     on_line: Callable[[str], None],
+    target: str = "",
 ) -> BuildResult:
     module_dir = working_module_dir(ctx, system)
-    argv = make_argv(ctx, module_dir, rustc, cargo=cargo)
+    argv = make_argv(ctx, module_dir, rustc, target, cargo=cargo)
     cargo_dir = os.path.dirname(cargo) if cargo and cargo_on_path else None
     env = build_env(ctx, toolchain_env, cargo_dir, system.env.get("PATH", ""))
     stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"  # two runs in one second
@@ -236,8 +239,8 @@ def _build(
         if probe.timed_out:
             log.write(f"\nkdoctor: the build did not finish within {timeout:g} s and was stopped\n")
     text = system.read_text(log_path, limit=64 << 20) or ""  # a build log may be long
-    ko = _find_ko(system, module_dir) if probe.ok else None
-    ok = probe.ok and ko is not None
+    ko = _find_ko(system, module_dir) if probe.ok and not target else None
+    ok = probe.ok and (ko is not None or bool(target))
     explanations = tuple(explain(text)) if not ok else ()
     cause = None
     if not ok:

@@ -37,8 +37,9 @@ def make_plan(
 
 def merge_settings(steps: list[Step], path: str, system: System) -> list[Step]:
     """Every persisted choice in the plan becomes one edit of kdoctor's settings file, placed
-    where the first of them stood; choices already in force are dropped. The edit changes only
-    the lines it must (:func:`kdoctor.machine.settings.edit`) and its diff is exactly that."""
+    where the first of them stood (or before the first step in the background, which reads
+    them); choices already in force are dropped. The edit changes only the lines it must
+    (:func:`kdoctor.machine.settings.edit`) and its diff is exactly that."""
     wanted: dict[str, Optional[str]] = {}
     why: list[str] = []
     findings: list[str] = []
@@ -55,6 +56,10 @@ def merge_settings(steps: list[Step], path: str, system: System) -> list[Step]:
         why.append(step.why)
         findings += [f for f in step.findings if f not in findings]
         fixes += [step.fix] if step.fix not in fixes else []
+    # a step in the background reads the settings too: they are written before it starts
+    background = next((i for i, step in enumerate(out) if step.background), None)
+    if background is not None and position is not None:
+        position = min(position, background)
     before = settings.read(path, system) or b""
     current = settings.parse(before, path)
     changes = {k: v for k, v in wanted.items() if current.get(k) != v}

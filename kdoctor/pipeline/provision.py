@@ -1,13 +1,11 @@
 """One provisioning run: diagnose → (retarget → diagnose) → plan → apply → diagnose again →
 build → verify.
 
-The pipeline decides and does; it never prints and never asks. What the caller does between
-the stages (ask for consent, show progress, render each result as it arrives) it does through
-:class:`Hooks`. Every system it uses comes from the injected :data:`SystemFactory`: one for the
-first diagnosis and the plan, and a fresh one after applying, so what was installed and
-persisted is what the second diagnosis sees (no cached probe from before survives).
-Applying, building and verifying are imported where they run (bench/fix.py).
-"""
+The pipeline decides and does; it never prints and never asks: the caller's part between the
+stages (consent, progress, each result as it arrives) goes through :class:`Hooks`. Its systems
+come from the injected :data:`SystemFactory`, a fresh one after applying, so the second
+diagnosis sees what was installed (no cached probe survives). Applying, building and verifying
+are imported where they run (bench/fix.py)."""
 
 from __future__ import annotations
 
@@ -329,9 +327,10 @@ def build_module(
     progress: Callable[[str], AbstractContextManager[Progress]] = silent,
     *,
     log_dir: Optional[str] = None,
+    target: str = "",
 ) -> tuple[RustToolchain, Optional[BuildResult]]:
-    """Build the module with the toolchain kdoctor resolves; no build (None) without a usable
-    toolchain, whose ``reason`` and ``problems`` say why."""
+    """Build the module (or only its make ``target``) with the toolchain kdoctor resolves; no
+    build (None) without a usable toolchain, whose ``reason`` and ``problems`` say why."""
     from kdoctor.pipeline.build import build
 
     facts = Facts(ctx, system)
@@ -350,6 +349,7 @@ def build_module(
             cargo=cargo.path if cargo and cargo.usable else None,
             cargo_on_path=bool(cargo and cargo.usable and not cargo.proxy),
             on_line=display.output,
+            target=target,
         )
     return toolchain, built
 

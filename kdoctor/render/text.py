@@ -224,9 +224,14 @@ class StepDisplay:
 def print_build(result: BuildResult, out: Console) -> None:
     secs = f"{result.duration_s:.1f}"
     if result.ok:
+        built = (
+            _("built {ko} in {seconds} s").format(ko=result.ko, seconds=secs)
+            if result.ko
+            else _("made {target} in {seconds} s").format(target=result.argv[-1], seconds=secs)
+        )
         out.print(
             Text(
-                "✔ " + _("built {ko} in {seconds} s").format(ko=result.ko, seconds=secs),
+                "✔ " + built,
                 style="green",
             ),
             Text(_("(log: {path})").format(path=result.log_path), style="dim"),
