@@ -4,12 +4,16 @@ fails, and the ``sysroot`` make target needs none of what the second transaction
 
 from __future__ import annotations
 
+import io
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from kdoctor.cli.provision import _image_config
 from kdoctor.fixes.base import Ask
 from kdoctor.fixes.packages import PackagesFix
 from kdoctor.knowledge.packages import package_need
@@ -19,7 +23,9 @@ from kdoctor.model.finding import Finding
 from kdoctor.model.need import RustToolchain, StockKernel
 from kdoctor.model.plan import Plan, PlanOptions, Step
 from kdoctor.pipeline.apply import ApplyResult, apply_plan
+from kdoctor.pipeline.build import make_argv
 from kdoctor.pipeline.planner import merge_settings
+from kdoctor.render.text import print_apply
 from tests.conftest import make_context, tool
 from tests.test_fix_packages import (
     APT_INSTALL,
@@ -36,7 +42,7 @@ from tests.test_runner import runner_for
 HELLO_WORLD = Path(__file__).resolve().parent.parent / "hello-world"
 MODULE = "/src/hello-world"
 SYSROOT_MAKEFILE = "all: modules\n\nsysroot: check-rustc $(KRUST_SYSROOT)/.complete\n"
-FIRST = ("rust-web-src", "rustc-web", HEADERS)
+FIRST = ("rust-web-src", "rustc-web")
 
 
 def machine(makefile: str = SYSROOT_MAKEFILE) -> FakeSystem:
@@ -55,8 +61,9 @@ def test_the_sysroot_packages_come_first_and_the_sysroot_builds_while_the_rest_i
     steps = steps_for(machine(), bare_debian_12())
     first, sysroot, rest = steps
     assert first.argv == (*APT_INSTALL, *sorted(FIRST))
-    assert first.findings == ("kernel-headers", "toolchain") and not first.background
-    assert sysroot.background and not sysroot.root and sysroot.label == "kdoctor build-sysroot"
+    assert first.findings == ("toolchain",) and not first.background
+    assert sysroot.background and not sysroot.required and not sysroot.root
+    assert sysroot.label == "kdoctor build-sysroot"
     assert sysroot.argv[1:] == ("-m", "kdoctor", "build-sysroot", "--module-dir", MODULE)
     assert rest.argv == (*APT_INSTALL, *sorted(set(BARE_PACKAGES) - set(FIRST)))
     assert "clang needs clang" in rest.why and "toolchain" not in rest.findings
@@ -67,7 +74,7 @@ def test_the_background_step_builds_for_the_kernel_and_rust_the_person_chose() -
     steps = steps_for(
         machine(),
         bare_debian_12(),
-        target_source=TargetSource.OPTION,
+        target_source=TargetSource.RETARGETED,
         target_kernel="6.1.0-56-amd64",
         rust_mode=RustMode.DISTRO,
     )
@@ -101,20 +108,21 @@ def test_a_pin_answered_with_the_distribution_rust_is_packages() -> None:
     assert "rustc-web" in steps[0].argv
 
 
-def test_a_retargeted_kernel_still_gets_its_headers_first() -> None:
+def test_a_retargeted_kernel_is_no_obstacle() -> None:
     """The stock kernel kdoctor switches to is persisted as KDIR (a setting, written before the
-    background step starts) and its headers come in the first transaction."""
+    background step starts); its headers come with the rest (the sysroot takes the kernel's
+    configuration from its image package)."""
     findings = [f for f in bare_debian_12() if f.id != "kernel-headers"]
     headers = package_need("apt", "headers", release="6.1.0-56-amd64")
     stock = StockKernel("no package serves the running kernel", package="linux-headers-amd64")
     findings.append(problem("kernel-headers", "no headers", headers, stock))
     steps = steps_for(machine(), tuple(findings))
     assert [s.background for s in steps] == [False, True, False]
-    assert HEADERS in steps[0].argv
+    assert HEADERS in steps[2].argv
 
 
 def test_nothing_left_to_install_meanwhile_gets_one_transaction() -> None:
-    only = tuple(f for f in bare_debian_12() if f.id in ("toolchain", "kernel-headers"))
+    only = tuple(f for f in bare_debian_12() if f.id == "toolchain")
     steps = steps_for(machine(), only)
     assert len(steps) == 1 and steps[0].argv == (*APT_INSTALL, *sorted(FIRST))
 
@@ -197,6 +205,38 @@ def test_a_failing_background_step_fails_the_plan(bin_dir: Path) -> None:
     assert applied.results[0].exit_code == 2
 
 
+def test_without_headers_the_configuration_comes_from_the_image_package() -> None:
+    release = "6.1.0-56-amd64"
+    system = FakeSystem(files={f"/boot/vmlinuz-{release}": "", f"/boot/config-{release}": ""})
+    ctx = make_context(target_kernel=release, kdir=f"/lib/modules/{release}/build")
+    shown = Console(file=io.StringIO(), width=200)
+    assert _image_config(ctx, system, shown) == f"/boot/config-{release}"
+    del system.files[f"/boot/config-{release}"]
+    assert _image_config(ctx, system, shown) is None
+    assert f"no configuration of kernel {release} at /boot/config-{release}" in (
+        shown.file.getvalue()  # type: ignore[attr-defined]
+    )
+    argv = make_argv(ctx, MODULE, "/usr/bin/rustc", "sysroot", variables=["KRUST_CONFIG=/c"])
+    assert argv[-2:] == ["KRUST_CONFIG=/c", "sysroot"]
+
+
+def test_a_head_start_that_fails_fails_nothing(bin_dir: Path) -> None:
+    tool(bin_dir, "warm", "echo 'no configuration of kernel 6.1.0-56-amd64' >&2; exit 1\n")
+    tool(bin_dir, "quick", "echo installed\n")
+    warm = Step("packages", ("toolchain",), "sysroot", argv=("warm",), background=True)
+    plan = Plan(
+        (replace(warm, required=False), Step("packages", ("clang",), "install", argv=("quick",)))
+    )
+    applied = apply(plan, bin_dir)
+    assert applied.ok and applied.stopped is None
+    assert [r.ok for r in applied.results] == [False, True]
+    shown = Console(file=io.StringIO(), width=200)
+    print_apply(applied, shown)
+    text = shown.file.getvalue()  # type: ignore[attr-defined]
+    assert "! warm" in text and "step failed" not in text
+    assert "not needed, the work is done later anyway: no configuration of kernel" in text
+
+
 @pytest.mark.integration
 def test_make_sysroot_needs_no_bindgen_but_the_kernel_configuration(tmp_path: Path) -> None:
     kdir = tmp_path / "kdir"
@@ -213,3 +253,8 @@ def test_make_sysroot_needs_no_bindgen_but_the_kernel_configuration(tmp_path: Pa
     assert missing.returncode != 0 and "no kernel configuration" in missing.stderr
     modules = subprocess.run([*argv, "modules"], capture_output=True, text=True, env=env)
     assert modules.returncode != 0 and "cannot run bindgen" in modules.stderr
+    config = tmp_path / "config-6.1.0-56-amd64"  # as the image package ships it
+    config.write_text("# CONFIG_RETPOLINE is not set\nCONFIG_X86_64=y\n")
+    image = [*argv, "-n", f"KRUST_CONFIG={config}", "sysroot"]
+    from_image = subprocess.run(image, capture_output=True, text=True, env=env)
+    assert from_image.returncode == 0 and "build-sysroot.sh" in from_image.stdout

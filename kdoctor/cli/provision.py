@@ -1,9 +1,11 @@
-"""``kdoctor fix``, ``kdoctor build`` and ``kdoctor fetch-image``: parse, ask, render."""
+"""``kdoctor fix``, ``kdoctor build``, ``kdoctor build-sysroot`` and ``kdoctor fetch-image``:
+parse, ask, render."""
 
 from __future__ import annotations
 
+import os
 import re
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
@@ -19,7 +21,11 @@ from kdoctor.cli.options import (
 from kdoctor.i18n import _
 from kdoctor.machine.system import System
 from kdoctor.model.choice import KbuildFixMode, RustMode
+from kdoctor.model.context import Context
 from kdoctor.model.report import EXIT_FAIL, EXIT_OK
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 # the machinery is imported by the commands themselves: registering these commands must not
 # slow down `kdoctor check` (see bench/check.py)
@@ -68,14 +74,49 @@ def build_sysroot_command(
     system = options.new_system()
     ctx = options.context(system, kernel, module_dir, rust)
     out = render.console()
+    variables: list[str] = []
+    if not system.is_file(os.path.join(ctx.kdir, "include", "config", "auto.conf")):
+        config = _image_config(ctx, system, out)  # the headers are not installed yet
+        if config is None:
+            raise typer.Exit(EXIT_FAIL)
+        variables.append(f"KRUST_CONFIG={config}")
     toolchain, result = build_module(
-        ctx, system, lambda title: render.StepDisplay(out, title, echo=True), target="sysroot"
+        ctx,
+        system,
+        lambda title: render.StepDisplay(out, title, echo=True),
+        target="sysroot",
+        variables=variables,
     )
     if result is None:
         render.print_no_toolchain(toolchain, out)
     else:
         render.print_build(result, out)
     raise typer.Exit(EXIT_OK if result is not None and result.ok else EXIT_FAIL)
+
+
+def _image_config(ctx: Context, system: System, out: Console) -> Optional[str]:
+    """The target kernel's configuration from its image package (fetched into the cache, as
+    ``kdoctor fetch-image`` does), or None, said, when there is none."""
+    from kdoctor.pipeline import kernel_image
+
+    try:
+        image = kernel_image.ensure(
+            ctx, system, ctx.target_kernel, lambda text: out.print(text, markup=False)
+        )
+    except kernel_image.KernelImageError as exc:
+        out.print(f"✘ {exc}", markup=False)
+        return None
+    config = kernel_image.config_path(ctx, image, ctx.target_kernel)
+    if not system.is_file(config):
+        out.print(
+            "✘ "
+            + _("no configuration of kernel {release} at {path}").format(
+                release=ctx.target_kernel, path=config
+            ),
+            markup=False,
+        )
+        return None
+    return config
 
 
 def fix_command(

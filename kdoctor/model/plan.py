@@ -70,6 +70,9 @@ class Step:
     #: runs on its own thread while the following steps go on (it needs only what the steps
     #: before it provide); applying waits for it before it ends
     background: bool = False
+    #: False: a head start on later work that would be done anyway (its failure is shown and
+    #: logged but stops nothing and fails nothing)
+    required: bool = True
 
     @property
     def display(self) -> str:
@@ -89,6 +92,7 @@ class Step:
             "root": self.root,
             "network": self.network,
             "background": self.background,
+            "required": self.required,
         }
 
 

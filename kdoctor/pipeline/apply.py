@@ -51,7 +51,7 @@ class ApplyResult:
 
     @property
     def ok(self) -> bool:
-        return self.stopped is None and all(r.ok for r in self.results)
+        return self.stopped is None and all(r.ok or not r.step.required for r in self.results)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -119,7 +119,7 @@ def apply_plan(
                 results[index] = StepResult(step, False, 0.0, explanation="interrupted")
                 return done(Stopped.INTERRUPTED, _("kdoctor fix was interrupted"))
             results[index] = result
-            if not result.ok:
+            if not result.ok and step.required:
                 return done(Stopped.FAILED, _("step {index} failed").format(index=index))
         applied = done()
         return replace(applied, stopped=None if applied.ok else Stopped.FAILED)

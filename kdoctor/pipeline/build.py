@@ -100,6 +100,7 @@ def make_argv(
     rustc: Optional[str],
     target: str = "",
     cargo: Optional[str] = None,
+    variables: Sequence[str] = (),
 ) -> list[str]:
     argv = ["make", "-C", module_dir, f"KDIR={ctx.kdir}"]
     if rustc:
@@ -107,6 +108,7 @@ def make_argv(
     if cargo:
         argv.append(f"CARGO={cargo}")
     argv += [f"{k}={ctx.env[k]}" for k in MAKE_VARS if ctx.env.get(k)]
+    argv += variables
     if target:
         argv.append(target)
     return argv
@@ -168,12 +170,14 @@ def build(
     cargo_on_path: bool = False,
     on_line: Callable[[str], None] = lambda line: None,
     target: str = "",
+    variables: Sequence[str] = (),
 ) -> BuildResult:
     """Build the module with make; a copy in the cache is locked while it is brought up to date
     and built, so two kdoctor runs never build in one directory at once. ``cargo`` (a
     cargo-driven module's, matched to ``rustc``) is passed as ``CARGO`` and, with
     ``cargo_on_path``, its directory goes first on PATH. Every line make prints goes to the
-    log and to ``on_line``. A ``target`` (``sysroot``) makes only that; no ``.ko`` is expected."""
+    log and to ``on_line``. A ``target`` (``sysroot``) makes only that; no ``.ko`` is expected.
+    ``variables`` (``NAME=value``) go to make's command line too, checked like the others."""
     copy = copy_target(ctx, system)
     with system.lock(copy, on_wait=on_step) if copy else nullcontext():
         return _build(
@@ -188,6 +192,7 @@ def build(
             cargo_on_path,
             on_line,
             target,
+            variables,
         )
 
 
@@ -203,9 +208,10 @@ def _build(
     cargo_on_path: bool,
     on_line: Callable[[str], None],
     target: str = "",
+    variables: Sequence[str] = (),
 ) -> BuildResult:
     module_dir = working_module_dir(ctx, system)
-    argv = make_argv(ctx, module_dir, rustc, target, cargo=cargo)
+    argv = make_argv(ctx, module_dir, rustc, target, cargo=cargo, variables=variables)
     cargo_dir = os.path.dirname(cargo) if cargo and cargo_on_path else None
     env = build_env(ctx, toolchain_env, cargo_dir, system.env.get("PATH", ""))
     stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"  # two runs in one second

@@ -101,6 +101,14 @@ def ensure(
         return fetch(ctx, system, release, on_step)
 
 
+def config_path(ctx: Context, image: KernelImage, release: str) -> str:
+    """Where the kernel's configuration sits next to its image: ``/boot/config-<release>`` for
+    an installed kernel, ``config-<release>`` in the cache for a fetched one."""
+    if image.source in ("cache", "downloaded"):
+        return os.path.join(release_dir(ctx, release), f"config-{release}")
+    return os.path.join("/boot", f"config-{release}")
+
+
 def checksum_path(image: str) -> str:
     """Where the sha256 of a fetched image is recorded."""
     return image + ".sha256"

@@ -178,14 +178,11 @@ class Progress(Protocol):
 class Silent:
     """A progress display that shows nothing."""
 
-    def step(self, text: str) -> None:
-        pass
+    def step(self, text: str) -> None: ...
 
-    def plan_step(self, step: Step, index: int, total: int) -> None:
-        pass
+    def plan_step(self, step: Step, index: int, total: int) -> None: ...
 
-    def output(self, line: str) -> None:
-        pass
+    def output(self, line: str) -> None: ...
 
 
 @contextmanager
@@ -194,8 +191,7 @@ def silent(title: str) -> Iterator[Progress]:
 
 
 class Hooks:
-    """What the caller does while the pipeline runs. These defaults never apply a plan without
-    consent (``ProvisionOptions.consent``), show nothing and render nothing."""
+    """What the caller does while the pipeline runs (by default: no consent, nothing shown)."""
 
     def confirm(self, plan: Plan) -> bool:
         """Asked before a non-empty plan is applied without consent given up front."""
@@ -328,9 +324,10 @@ def build_module(
     *,
     log_dir: Optional[str] = None,
     target: str = "",
+    variables: Sequence[str] = (),
 ) -> tuple[RustToolchain, Optional[BuildResult]]:
-    """Build the module (or only its make ``target``) with the toolchain kdoctor resolves; no
-    build (None) without a usable toolchain, whose ``reason`` and ``problems`` say why."""
+    """Build the module (or only its make ``target``, with make ``variables``) with the
+    toolchain kdoctor resolves; None without a usable toolchain (its ``reason`` says why)."""
     from kdoctor.pipeline.build import build
 
     facts = Facts(ctx, system)
@@ -350,6 +347,7 @@ def build_module(
             cargo_on_path=bool(cargo and cargo.usable and not cargo.proxy),
             on_line=display.output,
             target=target,
+            variables=variables,
         )
     return toolchain, built
 

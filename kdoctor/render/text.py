@@ -13,9 +13,9 @@ from rich.text import Text
 
 from kdoctor.i18n import _, ngettext
 from kdoctor.machine.system import Probe
-from kdoctor.model.choice import Stopped
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.report import Report, blocks
+from kdoctor.render.apply_text import print_apply as print_apply
 from kdoctor.render.encoding import encodable
 from kdoctor.render.words import (
     STATUS_WORDS,
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
     from kdoctor.facts.rust import RustToolchain
     from kdoctor.model.plan import Plan, Step
-    from kdoctor.pipeline.apply import ApplyResult
     from kdoctor.pipeline.build import BuildResult
     from kdoctor.pipeline.verify_result import VerifyResult
 
@@ -303,32 +302,6 @@ def print_plan(plan: Plan, out: Console, *, sudo: bool, blocked: bool = False) -
                     "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
                 )
                 out.print(Text(f"     {line}", style=style))
-
-
-def print_apply(result: ApplyResult, out: Console) -> None:
-    for r in result.results:
-        mark = Text("✔", style="green") if r.ok else Text("✘", style="red")
-        out.print(mark + Text(f" {r.step.display}  ({r.duration_s:.1f} s)"))
-    if result.stopped == Stopped.NEEDS_ADMIN:
-        admin = _("These steps need root and sudo is not usable here; ask an admin to run:")
-        out.print(Text(admin, style="yellow"))
-        for command in result.admin_commands:
-            out.print(Text(f"    # {command}", style="cyan"))
-        out.print(_("then rerun {command}.").format(command="kdoctor fix"), markup=False)
-        return
-    failed = next((r for r in result.results if not r.ok), None)
-    if result.stopped == Stopped.INTERRUPTED:
-        stopped = _("interrupted: nothing half-done is kept; rerun {command} to finish")
-        out.print(Text(stopped.format(command="kdoctor fix"), style="yellow"))
-    elif failed is not None:
-        what = _("step failed: {step} ({exit})")
-        said = what.format(step=failed.step.display, exit=exit_words(failed.exit_code))
-        out.print(Text(f"✘ {said}", style="bold red"))
-        for line in failed.tail:
-            out.print(f"  │ {line}", markup=False, highlight=False)
-        if failed.explanation:
-            out.print(Text(_("why: {cause}").format(cause=failed.explanation), style="yellow"))
-    out.print(_("log: {path}").format(path=result.log_path), markup=False)
 
 
 def print_before_after(
