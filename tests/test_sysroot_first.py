@@ -89,6 +89,19 @@ def test_a_module_without_a_sysroot_target_gets_one_transaction(makefile: str) -
     assert len(steps) == 1 and steps[0].argv == (*APT_INSTALL, *BARE_PACKAGES)
 
 
+def test_a_kernel_kept_in_kdoctors_cache_gets_one_transaction() -> None:
+    """Its tree comes from kdoctor fetch-kernel, not from a package of the first transaction."""
+    kept = "/home/me/.cache/kdoctor/kernels/5.10.0-46-amd64/root/usr/src/linux-headers"
+    steps = steps_for(
+        machine(),
+        bare_debian_12(),
+        cache_dir="/home/me/.cache/kdoctor",
+        kdir=kept,
+        target_source=TargetSource.OPTION,
+    )
+    assert [s.background for s in steps] == [False]
+
+
 def test_a_toolchain_from_rustup_gets_one_transaction() -> None:
     findings = [f for f in bare_debian_12() if f.id != "toolchain"]
     findings.append(problem("toolchain", "no rustc", RustToolchain("nightly-2021-02-12")))

@@ -6,11 +6,13 @@ The sysroot needs only rustc, its library sources, make and the target kernel's 
 (its codegen flags), which the kernel's image package carries too: the headers (tens of
 thousands of files, the slowest package to unpack) can come in the second transaction. Measured
 on a bare Debian 12 (2 cores): one transaction then the sysroot took 55.7 s; the Rust packages
-first, then the rest while the sysroot builds, 46.5 s. The split is
-made only when it can work: for apt, for a module whose Makefile has a ``sysroot`` target (the
-bundled hello-world's convention), when every need of the checks the sysroot depends on is a
-package or a setting (no rustup toolchain, no kernel fetched into the cache), and when there is
-something left to install meanwhile.
+first, then the rest while the sysroot builds, 46.5 s.
+
+The split is made only when it can work: for apt; for a module whose Makefile has a ``sysroot``
+target (the bundled hello-world's convention); when every need of the checks the sysroot
+depends on is a package or a setting (no rustup toolchain, no step by hand); for a kernel of
+the distribution's archive (not one kept in kdoctor's cache, whose tree ``kdoctor
+fetch-kernel`` brings); and when there is something left to install meanwhile.
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ def split(
 ) -> Optional[tuple[list[str], list[str]]]:
     """(the sysroot's packages, the rest), or None when one transaction is the plan.
     ``pairs`` are each finding's packages, ``blocked`` the checks :func:`blocking` names."""
-    if set(blocked) & set(SYSROOT_INPUTS) or not has_sysroot_target(system, ctx.module_dir):
+    kept = ctx.kdir.startswith(os.path.join(ctx.cache_dir, "kernels") + os.sep)
+    if kept or set(blocked) & set(SYSROOT_INPUTS) or not has_sysroot_target(system, ctx.module_dir):
         return None
     first = sorted({p for f, pkgs in pairs if f.id in SYSROOT_INPUTS for p in pkgs})
     rest = sorted({p for f, pkgs in pairs for p in pkgs} - set(first))
