@@ -152,13 +152,13 @@ def _one_after_another(
     for i, chosen in enumerate(order):
         last = i == len(order) - 1
         step(_("booting {release} in qemu ({accel})").format(release=release, accel=chosen.upper()))
-        run = vm_boot.boot(
+        run = vm_boot.attempt(
             system,
             argvs[chosen],
             accel=chosen,
-            timeout=timeout if last else min(timeout, vm_boot.KVM_WINDOW),
+            timeout=timeout,
+            then_tcg=not last,
             on_console=on_console,
-            speak_within=None if last else vm_boot.KVM_SPEAK_WINDOW,
         )
         report = vm_console.parse_console(run.console)
         runs.append((run, report))

@@ -120,3 +120,27 @@ def boot(
         console="".join(chunks) or probe.output,
         silent=silent[0] if silent and probe.timed_out else None,
     )
+
+
+def attempt(
+    system: System,
+    argv: Sequence[str],
+    *,
+    accel: str,
+    timeout: float,
+    then_tcg: bool,
+    on_console: Optional[Callable[[str], None]] = None,
+    stop: Optional[threading.Event] = None,
+) -> Boot:
+    """One boot of ``accel``; an attempt TCG takes over from when it fails (``then_tcg``) gets
+    at most :data:`KVM_WINDOW` and is stopped once its kernel stays silent for
+    :data:`KVM_SPEAK_WINDOW`."""
+    return boot(
+        system,
+        argv,
+        accel=accel,
+        timeout=min(timeout, KVM_WINDOW) if then_tcg else timeout,
+        on_console=on_console,
+        speak_within=KVM_SPEAK_WINDOW if then_tcg else None,
+        stop=stop,
+    )

@@ -50,13 +50,12 @@ def boot_both(
 
     def guest(accel: str, argv: Sequence[str]) -> None:
         try:
-            kvm = accel == "kvm"
-            run = vm_boot.boot(
+            run = vm_boot.attempt(
                 system,
                 argv,
                 accel=accel,
-                timeout=min(timeout, vm_boot.KVM_WINDOW) if kvm else timeout,
-                speak_within=vm_boot.KVM_SPEAK_WINDOW if kvm else None,
+                timeout=timeout,
+                then_tcg=accel == "kvm",
                 stop=stops[accel],
             )
             runs[accel] = (run, vm_console.parse_console(run.console))
