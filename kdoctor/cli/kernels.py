@@ -126,6 +126,7 @@ def cache_clean(
     ),
 ) -> None:
     """Remove cached kernels (and their test builds; without --kernel also the apt lists)."""
+    from kdoctor.facts.images import kernels_dir
     from kdoctor.pipeline.kernel_fetch import tree_dir
     from kdoctor.render import text as render
     from kdoctor.render.kernels_text import human
@@ -133,7 +134,7 @@ def cache_clean(
     system = options.new_system()
     ctx = options.context(system, None, None, None)
     out = render.console()
-    kernels = os.path.join(ctx.cache_dir, "kernels")
+    kernels = kernels_dir(ctx.cache_dir)
     cached = [n for n in system.listdir(kernels) if system.is_dir(os.path.join(kernels, n))]
     if kernel is not None and kernel not in cached:
         missing = _("no cached kernel {release}; cached: {cached}")

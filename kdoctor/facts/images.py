@@ -28,9 +28,20 @@ def installed_images(release: str) -> tuple[tuple[str, str], ...]:
     return ((f"/boot/vmlinuz-{release}", "boot"), (f"/lib/modules/{release}/vmlinuz", "modules"))
 
 
+def kernels_dir(cache_dir: str) -> str:
+    """Where kdoctor keeps the kernels it fetched, one directory per release."""
+    return os.path.join(cache_dir, "kernels")
+
+
 def release_dir(cache_dir: str, release: str) -> str:
     """Where kdoctor keeps what it fetched for kernel ``release``."""
-    return os.path.join(cache_dir, "kernels", release)
+    return os.path.join(kernels_dir(cache_dir), release)
+
+
+def kept_in_cache(ctx: Context) -> bool:
+    """The target's build directory is a tree in kdoctor's cache (``kdoctor fetch-kernel``
+    brings it), not one a package installs."""
+    return ctx.kdir.startswith(kernels_dir(ctx.cache_dir) + os.sep)
 
 
 def cached_image(cache_dir: str, release: str) -> str:

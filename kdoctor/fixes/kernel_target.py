@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Optional, cast
 
-from kdoctor.facts.images import cached_image, release_dir
+from kdoctor.facts.images import cached_image, kept_in_cache, release_dir
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
 from kdoctor.i18n import _
 from kdoctor.knowledge.packages import unpackaged_kernel
@@ -108,8 +108,7 @@ class KernelTargetFix(Fix):
     def _fetch_step(self, ctx: Context, system: System) -> Optional[Step]:
         """``--kernel`` named a Debian kernel kept in kdoctor's cache that is not there yet:
         fetching it (headers, kbuild tools, image; nothing installed) is a step."""
-        kernels = os.path.join(ctx.cache_dir, "kernels") + os.sep
-        if ctx.target_source != TargetSource.OPTION or not ctx.kdir.startswith(kernels):
+        if ctx.target_source != TargetSource.OPTION or not kept_in_cache(ctx):
             return None
         if system.is_file(os.path.join(release_dir(ctx.cache_dir, ctx.target_kernel), "tree.json")):
             return None

@@ -157,15 +157,22 @@ class PackagesFix(Fix):
             if not names:
                 return decision
         unknown = [n for n in names if known.get(n) is False]
+        missing = (
+            _("{manager} does not know {packages} yet").format(
+                manager=manager, packages=", ".join(unknown)
+            )
+            if unknown
+            else ""
+        )
         checks = tuple(f.id for f, pkgs in pairs if pkgs)
         why = _missing_why(pairs)
         first = None
         if manager == "apt":
             first = sysroot_first.split(ctx, system, pairs, sysroot_first.blocking(asks))
         if first is not None:
-            decision.steps += self._sysroot_first(ctx, first, pairs, unknown, system)
+            decision.steps += self._sysroot_first(ctx, first, pairs, missing, system)
         else:
-            decision.steps += self._steps(manager, names, unknown, checks, why, system)
+            decision.steps += self._steps(manager, names, missing, checks, why, system)
         if unknown:
             decision.notes.append(
                 _(
@@ -189,13 +196,10 @@ class PackagesFix(Fix):
         ctx: Context,
         first: tuple[list[str], list[str]],
         pairs: Sequence[tuple[Finding, Sequence[str]]],
-        unknown: Sequence[str],
+        missing: str,
         system: System,
     ) -> list[Step]:
         """Two transactions, the sysroot building in the background between them."""
-        missing = _("{manager} does not know {packages} yet").format(
-            manager="apt", packages=", ".join(unknown)
-        )
         groups = []
         for names in first:
             group = [(f, [p for p in pkgs if p in names]) for f, pkgs in pairs]
@@ -203,7 +207,7 @@ class PackagesFix(Fix):
             checks = tuple(f.id for f, _pkgs in group)
             groups.append((names, checks, _missing_why(group)))
         (names_a, checks_a, why_a), (names_b, checks_b, why_b) = groups
-        steps = self._apt(names_a, missing if unknown else "", checks_a, why_a, system)
+        steps = self._apt(names_a, missing, checks_a, why_a, system)
         rest = self._apt(names_b, "", checks_b, why_b, system, prepared=True)
         return [*steps, sysroot_first.sysroot_step(ctx, checks_a), *rest]
 
@@ -211,29 +215,23 @@ class PackagesFix(Fix):
         self,
         manager: str,
         names: Sequence[str],
-        unknown: Sequence[str],
+        missing: str,
         checks: tuple[str, ...],
         why: str,
         system: System,
     ) -> list[Step]:
-        missing = (
-            _("{manager} does not know {packages} yet").format(
-                manager=manager, packages=", ".join(unknown)
-            )
-            if unknown
-            else ""
-        )
+        """The install step (with a refresh first when ``missing`` says a package is unknown)."""
         if manager == "apt":
             return self._apt(names, missing, checks, why, system)
         steps: list[Step] = []
         install = install_argv(manager, names) or []
-        if manager == "pacman" and unknown:
+        if manager == "pacman" and missing:
             # a refresh alone (-Sy) followed by -S would be a partial upgrade: upgrade with it
             install = ["pacman", "-Syu", "--needed", "--noconfirm", *names]
             why = _(
                 "{why}; {missing}, so pacman refreshes and upgrades the system in the same step"
             ).format(why=why, missing=missing)
-        elif unknown:
+        elif missing:
             refresh = {
                 "dnf": ["dnf", "makecache"],
                 "zypper": ["zypper", "--non-interactive", "refresh"],

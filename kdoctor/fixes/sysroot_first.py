@@ -23,6 +23,7 @@ import sys
 from collections.abc import Sequence
 from typing import Optional
 
+from kdoctor.facts.images import kept_in_cache
 from kdoctor.fixes.base import Ask
 from kdoctor.i18n import _
 from kdoctor.machine.system import System
@@ -70,8 +71,9 @@ def split(
 ) -> Optional[tuple[list[str], list[str]]]:
     """(the sysroot's packages, the rest), or None when one transaction is the plan.
     ``pairs`` are each finding's packages, ``blocked`` the checks :func:`blocking` names."""
-    kept = ctx.kdir.startswith(os.path.join(ctx.cache_dir, "kernels") + os.sep)
-    if kept or set(blocked) & set(SYSROOT_INPUTS) or not has_sysroot_target(system, ctx.module_dir):
+    if kept_in_cache(ctx) or set(blocked) & set(SYSROOT_INPUTS):
+        return None
+    if not has_sysroot_target(system, ctx.module_dir):
         return None
     first = sorted({p for f, pkgs in pairs if f.id in SYSROOT_INPUTS for p in pkgs})
     rest = sorted({p for f, pkgs in pairs for p in pkgs} - set(first))

@@ -58,6 +58,11 @@ def cached_path(ctx: Context, release: str) -> str:
     return images.cached_image(ctx.cache_dir, release)
 
 
+def cached_config(ctx: Context, release: str) -> str:
+    """Where a fetch keeps the configuration the image package ships (``boot/config-*``)."""
+    return os.path.join(release_dir(ctx, release), f"config-{release}")
+
+
 def installed_paths(release: str) -> tuple[str, ...]:
     return tuple(path for path, _source in images.installed_images(release))
 
@@ -105,7 +110,7 @@ def config_path(ctx: Context, image: KernelImage, release: str) -> str:
     """Where the kernel's configuration sits next to its image: ``/boot/config-<release>`` for
     an installed kernel, ``config-<release>`` in the cache for a fetched one."""
     if image.source in ("cache", "downloaded"):
-        return os.path.join(release_dir(ctx, release), f"config-{release}")
+        return cached_config(ctx, release)
     return os.path.join("/boot", f"config-{release}")
 
 
@@ -227,7 +232,7 @@ def fetch(
             )
         config = os.path.join(root, "boot", f"config-{release}")
         if system.is_file(config):
-            system.rename(config, os.path.join(destination, f"config-{release}"))
+            system.rename(config, cached_config(ctx, release))
         # the checksum, then the image: its presence is what marks the fetch as complete
         digest = sha256_of(system, image) or ""
         system.write_file(checksum_path(cached_path(ctx, release)), f"{digest}  {release}\n")
