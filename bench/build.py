@@ -21,7 +21,9 @@ import time
 
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import bundled_module_dir, detect
-from kdoctor.pipeline import kernel_image, vm_boot, vm_guest
+from kdoctor.pipeline.kernels import image as kernel_image
+from kdoctor.pipeline.verify import boot as vm_boot
+from kdoctor.pipeline.verify import guest as vm_guest
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:

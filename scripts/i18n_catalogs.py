@@ -37,7 +37,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "kdoctor-checks": ("checks/*.py",),
     "kdoctor-knowledge": ("knowledge/*.py",),
     "kdoctor-facts": ("facts/*.py", "model/*.py"),
-    "kdoctor-pipeline": ("pipeline/*.py",),
+    "kdoctor-pipeline": ("pipeline/**/*.py",),
     "kdoctor-fixes": ("fixes/*.py", "machine/*.py"),
 }
 

@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from typing import Optional
 
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.machine.system import DEFAULT_TIMEOUT, Probe
+from tests.fake_system import FakeSystem
 
 
 def once_per_run(system: FakeSystem) -> FakeSystem:

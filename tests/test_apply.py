@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.machine.runner import Runner
 from kdoctor.model.plan import FileEdit, Plan, Step
 from kdoctor.pipeline import apply as apply_module
 from kdoctor.pipeline.apply import apply_plan, command_for
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem, Reply
 
 APT = ("apt-get", "install", "-y", "clang")
 

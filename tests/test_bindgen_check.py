@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Optional
 
 from kdoctor.checks.bindgen import PROBE_STRUCT, BindgenCheck, libclang_error, probe_header
-from kdoctor.machine.fake import Answer, FakeSystem, Reply
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.need import Package
 from tests.conftest import make_context, run_check
+from tests.fake_system import Answer, FakeSystem, Reply
 
 if sys.version_info >= (3, 11):
     import tomllib

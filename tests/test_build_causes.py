@@ -14,10 +14,10 @@ from rich.console import Console
 
 from kdoctor.knowledge.build_causes import first_cause, without_backtrace
 from kdoctor.knowledge.build_errors import explain
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.pipeline.build import build
 from kdoctor.render.text import print_build
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem, Reply
 
 LOGS = Path(__file__).parent / "data" / "build_logs"
 

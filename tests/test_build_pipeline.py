@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Optional
 
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.machine.runner import Runner
 from kdoctor.pipeline.build import build, working_module_dir
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem, Reply
 
 CACHE = "/home/me/.cache/kdoctor"
 LOGS = f"{CACHE}/logs"

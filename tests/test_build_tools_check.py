@@ -6,10 +6,10 @@ from typing import Optional
 import pytest
 
 from kdoctor.checks.build_tools import BuildToolsCheck
-from kdoctor.machine.fake import Answer, FakeSystem, Reply
 from kdoctor.model.context import DistroInfo
 from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import KDIR, make_context, run_check
+from tests.fake_system import Answer, FakeSystem, Reply
 
 DEBIAN_CONFIG = (
     "#\n# Automatically generated file; DO NOT EDIT.\n"

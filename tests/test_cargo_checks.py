@@ -14,11 +14,11 @@ from kdoctor.facts import Facts
 from kdoctor.facts.module import module_info
 from kdoctor.facts.rust import rust_toolchain
 from kdoctor.facts.rustc import RustToolchain
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.module import BuildDriver, Module, ModuleKind, RustTarget
 from kdoctor.model.need import ByHand, CargoSource, Package, RustComponent, Setting
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem, Reply
 
 M = "/src/mod"
 CACHE = "/root/.cache/kdoctor"

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from kdoctor.checks.clang import ClangCheck
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import KDIR, make_context, run_check
+from tests.fake_system import FakeSystem, Reply
 
 DEBIAN_14 = "Debian clang version 14.0.6\nTarget: x86_64-pc-linux-gnu\n"
 UBUNTU_8 = "clang version 8.0.1-9 (tags/RELEASE_801/final)\nTarget: x86_64-pc-linux-gnu\n"

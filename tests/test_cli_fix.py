@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from kdoctor import __version__
 from kdoctor.cli import app, options
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.choice import KbuildFixMode, RustMode
 from kdoctor.pipeline import provision as pipeline
+from tests.fake_system import FakeSystem
 from tests.test_provision import APT, STOCK, Factory, machine
 
 

@@ -80,7 +80,7 @@ def test_a_bad_choice_is_a_usage_error_naming_the_valid_ones(
 def test_choices_arrive_as_their_values(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from kdoctor.model.choice import Accel
     from kdoctor.pipeline import provision as pipeline
-    from kdoctor.pipeline.verify_result import VerifyResult
+    from kdoctor.pipeline.verify.result import VerifyResult
 
     seen: list[object] = []
 

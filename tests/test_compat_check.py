@@ -9,9 +9,9 @@ from packaging.version import Version
 
 from kdoctor.checks.compat import CompatCheck
 from kdoctor.knowledge.compat import RULES, Combination, logical_text, matching
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import KDIR, make_context, run_check
+from tests.fake_system import FakeSystem
 
 MODULE = "/src/hello-world"
 SYSROOT = "/usr"

@@ -12,14 +12,14 @@ import pytest
 
 from kdoctor import __version__
 from kdoctor.cli import options
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.contract import DOCUMENTS, SCHEMA_VERSION
 from kdoctor.model.plan import FileEdit, Plan, Step
 from kdoctor.model.plan_id import plan_digest, step_id, step_ids
 from kdoctor.pipeline import provision as pipeline
 from kdoctor.pipeline.build import BuildResult
-from kdoctor.pipeline.verify_result import VerifyResult
+from kdoctor.pipeline.verify.result import VerifyResult
 from tests.contract import schemas, validate
+from tests.fake_system import FakeSystem
 from tests.test_cli_fix import invoke
 from tests.test_provision import APT, STOCK, Factory, answered, machine, stock_only
 from tests.test_retarget import FC, STOCK_KDIR

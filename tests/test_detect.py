@@ -9,10 +9,10 @@ from pathlib import Path
 import distro
 import pytest
 
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.choice import RustMode, TargetSource
 from kdoctor.model.context import DistroInfo, bundled_module_dir, detect, read_distro
 from kdoctor.model.distro_info import parse_os_release
+from tests.fake_system import FakeSystem
 
 PIN = os.path.join(bundled_module_dir(), "rust-toolchain.toml")
 PIN_TEXT = '[toolchain]\nchannel = "nightly-2021-02-12"\n'

@@ -8,9 +8,9 @@ import pytest
 
 from kdoctor.checks.toolchain import ToolchainCheck
 from kdoctor.knowledge.packages import rust_logical
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.context import Context, DistroInfo, bundled_module_dir, detect
 from tests.conftest import make_context, run_check
+from tests.fake_system import FakeSystem
 
 PARTS = ("rustc", "rust-src", "rustfmt")
 WEB = ["rustc-web", "rust-web-src", "rustfmt-web"]

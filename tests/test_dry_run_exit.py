@@ -13,7 +13,6 @@ import pytest
 
 from kdoctor.checks.base import select
 from kdoctor.cli import options
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import RustToolchain, Rustup, StockKernel
 from kdoctor.model.outcome import blocked, dry_run_exit
@@ -22,6 +21,7 @@ from kdoctor.model.report import Report
 from kdoctor.pipeline import diagnose
 from kdoctor.pipeline import provision as pipeline
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem
 from tests.test_build_tools_check import ALL as BUILD_TOOLS
 from tests.test_build_tools_check import ANSWERS as BUILD_TOOLS_ANSWERS
 from tests.test_cli_fix import invoke

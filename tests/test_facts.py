@@ -13,9 +13,9 @@ from kdoctor.checks.compat import CompatCheck
 from kdoctor.facts import FactCycle, Facts
 from kdoctor.facts.clang import ClangChoice, chosen_clang
 from kdoctor.facts.rust import pin_status, rust_toolchain
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.pipeline.diagnose import run_checks
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem
 from tests.once import once_per_run
 from tests.test_rust_toolchain import PIN, RUSTUP, machine
 

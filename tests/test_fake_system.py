@@ -9,10 +9,10 @@ from typing import Optional
 import pytest
 
 from kdoctor.checks.base import all_checks
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.pipeline.diagnose import run_checks
 from kdoctor.pipeline.planner import make_plan
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem, Reply
 
 
 def test_every_change_is_recorded_in_order() -> None:

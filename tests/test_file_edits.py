@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from kdoctor.machine import files, settings
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.machine.files import PlaceError, write_atomic
 from kdoctor.machine.settings import SettingsError
 from kdoctor.model.plan import Step, byte_diff
 from kdoctor.pipeline.planner import merge_settings
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem
 from tests.test_fix_kbuild_cmd import CLASSIC, MOD, failing, plan
 
 USER = (

@@ -12,7 +12,6 @@ from kdoctor.knowledge.cargo import (
     unresolved_crate,
 )
 from kdoctor.knowledge.commands import need_commands
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import ByHand, CargoSource, Package, Setting
 from kdoctor.model.plan import Plan
@@ -20,6 +19,7 @@ from kdoctor.model.report import Report
 from kdoctor.pipeline.build import build_env, make_argv
 from kdoctor.pipeline.planner import make_plan
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem
 
 HOME = "/root/.cache/kdoctor/cargo-home"
 VENDOR = "/usr/lib/rustlib/src/rust/library/vendor"

@@ -10,7 +10,6 @@ from kdoctor.checks.kbuild_cmd import KbuildCmdCheck
 from kdoctor.facts.kbuild import objects_without_cmd, parse_kbuild
 from kdoctor.fixes.base import Ask, Decision
 from kdoctor.fixes.kbuild_cmd import KbuildCmdFix, command_of
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.machine.files import write_atomic
 from kdoctor.machine.runner import Runner
 from kdoctor.machine.system import System
@@ -20,6 +19,7 @@ from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import KbuildCmd
 from kdoctor.model.plan import FileEdit, PlanOptions, Step
 from tests.conftest import make_context, run_check
+from tests.fake_system import FakeSystem
 from tests.fishinabarrel import fishinabarrel_module
 from tests.real_machine import RealTarget, require_tools
 

@@ -6,7 +6,6 @@ from typing import Any, Optional
 
 from kdoctor.fixes.base import Ask, Decision, all_fixes
 from kdoctor.fixes.kernel_target import KernelTargetFix
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Remediation, Status
@@ -16,6 +15,7 @@ from kdoctor.model.report import Report
 from kdoctor.pipeline.planner import make_plan
 from kdoctor.pipeline.retarget import retarget
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem
 
 RETARGETED = TargetSource.RETARGETED
 FC = "6.18.44-fc-v782"

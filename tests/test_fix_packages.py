@@ -17,7 +17,6 @@ from kdoctor.knowledge.packages import (
     package_needs,
 )
 from kdoctor.knowledge.step_errors import explain_step_failure
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import DistroInfo
 from kdoctor.model.finding import Finding, Status
@@ -25,6 +24,7 @@ from kdoctor.model.need import KernelImage, Need, Package, RustToolchain
 from kdoctor.model.plan import PlanOptions, Step
 from kdoctor.model.report import Report
 from tests.conftest import make_context, run_check
+from tests.fake_system import FakeSystem, Reply
 
 HEADERS = "linux-headers-6.1.0-56-amd64"
 NONINTERACTIVE = {"DEBIAN_FRONTEND": "noninteractive"}

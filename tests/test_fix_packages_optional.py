@@ -3,10 +3,10 @@ rustfmt), stays out of the one transaction instead of failing it."""
 
 from __future__ import annotations
 
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.finding import Finding
 from kdoctor.model.plan import Step
 from kdoctor.model.report import Report
+from tests.fake_system import FakeSystem
 from tests.test_fix_packages import apt, apt_install, apt_machine, problem, refresh, report
 from tests.test_fix_packages import decide as decision
 

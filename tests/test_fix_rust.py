@@ -10,7 +10,6 @@ import pytest
 from kdoctor.fixes.base import Ask, Decision
 from kdoctor.fixes.rust import INSTALLER_SCRIPT, RUSTUP_ENV, RustFix
 from kdoctor.knowledge.step_errors import explain_step_failure
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.context import Context, DistroInfo
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import (
@@ -26,6 +25,7 @@ from kdoctor.model.report import Report
 from kdoctor.pipeline.apply import apply_plan
 from kdoctor.pipeline.planner import make_plan
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem, Reply
 
 PIN = "nightly-2021-02-12"
 REACH = "curl -sSI --max-time 5 https://static.rust-lang.org/"

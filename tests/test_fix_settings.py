@@ -7,7 +7,6 @@ from kdoctor.checks.clang import ClangCheck
 from kdoctor.fixes.base import Ask, Decision, all_fixes
 from kdoctor.fixes.settings import SettingsFix
 from kdoctor.knowledge.packages import package_need
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import Need, Setting
@@ -15,6 +14,7 @@ from kdoctor.model.plan import PlanOptions, Step
 from kdoctor.model.report import Report
 from kdoctor.pipeline.planner import make_plan, merge_settings
 from tests.conftest import make_context, run_check
+from tests.fake_system import FakeSystem
 from tests.test_libclang_check import debian_12
 
 CLANG_SUMMARY = "clang 8.0.1 is too old (no asm goto support); clang-18 on PATH is good enough"

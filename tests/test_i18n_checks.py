@@ -18,10 +18,10 @@ from kdoctor.checks.os_info import OsCheck
 from kdoctor.checks.privileges import PrivilegesCheck
 from kdoctor.checks.toolchain import ToolchainCheck
 from kdoctor.facts import Facts
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import ByHand
 from tests.conftest import make_context, run_check
+from tests.fake_system import FakeSystem
 from tests.i18n_support import CLOSE, OPEN, Pseudo
 from tests.test_i18n_pseudo import bare
 from tests.test_kbuild_cmd_check import CLASSIC, MOD

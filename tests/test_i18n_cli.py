@@ -31,7 +31,7 @@ from kdoctor.model.plan import FileEdit, Plan, Step
 from kdoctor.model.report import Report
 from kdoctor.pipeline.apply import ApplyResult, StepResult
 from kdoctor.pipeline.build import BuildResult
-from kdoctor.pipeline.verify_result import VerifyResult
+from kdoctor.pipeline.verify.result import VerifyResult
 from kdoctor.render import text
 from tests.conftest import make_context
 from tests.i18n_support import CLOSE, OPEN
@@ -270,7 +270,7 @@ def test_verification_is_translated(pseudo: None) -> None:
 
 
 def test_the_kernels_table_and_the_cache_sizes_are_translated(pseudo: None) -> None:
-    from kdoctor.pipeline.kernel_test import KernelRun, TestReport
+    from kdoctor.pipeline.multi_kernel import KernelRun, TestReport
     from kdoctor.render.kernels_text import size_lines, test_table
 
     ok = KernelRun("6.12", "6.12.9-amd64", "ok", "ok", "ok", "3/3", 21.5, log="/l")
@@ -294,7 +294,7 @@ def provision_result(**changes: Any) -> Any:
 def test_what_fix_says_when_it_stops_is_translated(pseudo: None) -> None:
     from kdoctor.cli.fix_view import FixView
     from kdoctor.pipeline.provision import Halt
-    from kdoctor.pipeline.verified_stamp import Stamp
+    from kdoctor.pipeline.verify.stamp import Stamp
 
     stamp = Stamp("d" * 64, "/src/hello.ko", 0.0, "vm")
     runs = [

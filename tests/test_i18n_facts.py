@@ -27,14 +27,14 @@ from kdoctor.facts.loading import (
 )
 from kdoctor.facts.rustc import resolve
 from kdoctor.facts.rustup import Override, pin_state
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.choice import BadValue
 from kdoctor.model.context import detect
 from kdoctor.model.finding import Status
 from kdoctor.model.plan import FileEdit, Step
 from kdoctor.model.toolchain_file import read_own_pin
-from kdoctor.pipeline.verify_result import insmod_remediation
+from kdoctor.pipeline.verify.result import insmod_remediation
 from tests.conftest import make_context, run_check
+from tests.fake_system import FakeSystem
 from tests.i18n_support import CLOSE, OPEN
 from tests.i18n_support import whole as marked
 

@@ -26,7 +26,6 @@ from kdoctor.fixes.packages import APT_LISTS, DPKG_UPDATES, PackagesFix
 from kdoctor.fixes.rust import RustFix
 from kdoctor.fixes.settings import SettingsFix
 from kdoctor.machine import settings
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.machine.files import PlaceError, place_error, read_regular, write_atomic
 from kdoctor.machine.locks import file_lock
 from kdoctor.machine.runner import Runner
@@ -49,6 +48,7 @@ from kdoctor.model.need import (
 )
 from kdoctor.model.plan import PlanOptions
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem, Reply
 from tests.i18n_support import OPEN, Pseudo
 
 SUMMARY = "what the check found"

@@ -29,9 +29,9 @@ from kdoctor.knowledge import (
     step_errors,
 )
 from kdoctor.knowledge.build_errors import explain
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.need import Package
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem
 from tests.i18n_support import OPEN, whole
 from tests.kmod import elf as elf_file
 from tests.kmod import kernel_module

@@ -16,25 +16,23 @@ import pytest
 from kdoctor import i18n
 from kdoctor.checks.base import Check
 from kdoctor.facts import Facts
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.plan import Plan, Step
-from kdoctor.pipeline import (
-    apply,
-    kernel_archive,
-    kernel_fetch,
-    kernel_image,
-    verify_host,
-    verify_result,
-    verify_target,
-    verify_vm,
-    vm_accel,
-)
+from kdoctor.pipeline import apply
 from kdoctor.pipeline.build import build
 from kdoctor.pipeline.diagnose import run_one
-from kdoctor.pipeline.verify_result import MESSAGES, VerifyResult
-from kdoctor.pipeline.vm_console import ConsoleReport
+from kdoctor.pipeline.kernels import archive as kernel_archive
+from kdoctor.pipeline.kernels import fetch as kernel_fetch
+from kdoctor.pipeline.kernels import image as kernel_image
+from kdoctor.pipeline.verify import accel as vm_accel
+from kdoctor.pipeline.verify import host as verify_host
+from kdoctor.pipeline.verify import result as verify_result
+from kdoctor.pipeline.verify import target as verify_target
+from kdoctor.pipeline.verify import vm as verify_vm
+from kdoctor.pipeline.verify.console import ConsoleReport
+from kdoctor.pipeline.verify.result import MESSAGES, VerifyResult
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem, Reply
 from tests.i18n_support import CLOSE, OPEN
 from tests.test_verify import RELEASE, a_ko, judged
 from tests.test_verify_runs import KO, host, machine, vm_ctx

@@ -13,12 +13,12 @@ import pytest
 
 from kdoctor import i18n
 from kdoctor.checks.base import all_checks
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.machine.system import System
 from kdoctor.model.report import Report
 from kdoctor.pipeline.diagnose import run_checks
 from kdoctor.pipeline.planner import make_plan
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import i18n_catalogs

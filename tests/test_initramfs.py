@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.machine.runner import Runner
-from kdoctor.pipeline.initramfs import Archive, Entry, parse_newc, read_gzip
+from kdoctor.pipeline.verify.initramfs import Archive, Entry, parse_newc, read_gzip
+from tests.fake_system import FakeSystem
 from tests.real_machine import require_tools
 
 

@@ -4,9 +4,9 @@ from typing import Optional
 
 from kdoctor.checks.kbuild_cmd import KbuildCmdCheck
 from kdoctor.facts.kbuild import cmd_file_for, kdir_uts_release, objects_without_cmd, parse_kbuild
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import KDIR, make_context, run_check
+from tests.fake_system import FakeSystem
 
 MOD = "/src/hello-world"
 CMD = f"{MOD}/.hello_world.rust.o.cmd"

@@ -19,11 +19,11 @@ from kdoctor.facts.kbuild_eval import evaluate, parse_output, sanitise
 from kdoctor.fixes.base import Ask
 from kdoctor.fixes.kbuild_cmd import KbuildCmdFix
 from kdoctor.knowledge.build_errors import explain
-from kdoctor.machine.fake import Answer, FakeSystem, Reply
 from kdoctor.machine.runner import Runner
 from kdoctor.model.finding import Status
 from kdoctor.model.plan import PlanOptions
 from tests.conftest import KDIR, make_context, run_check
+from tests.fake_system import Answer, FakeSystem, Reply
 from tests.test_kbuild_cmd_check import kernel
 
 DATA = Path(__file__).parent / "data"

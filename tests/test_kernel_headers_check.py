@@ -5,9 +5,9 @@ from typing import Optional
 from kdoctor.checks.kernel_headers import KernelHeadersCheck, kernel_kind
 from kdoctor.facts.kbuild import installed_build_dirs, missing_build_files
 from kdoctor.facts.packages import known_to_manager
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import KDIR, make_context, run_check
+from tests.fake_system import FakeSystem, Reply
 
 FC = "6.18.44-fc-v782"
 FC_KDIR = f"/lib/modules/{FC}/build"

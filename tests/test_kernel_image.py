@@ -7,12 +7,12 @@ from typing import Optional, Union
 
 import pytest
 
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
-from kdoctor.pipeline import kernel_image
-from kdoctor.pipeline.kernel_image import KernelImage, KernelImageError
+from kdoctor.pipeline.kernels import image as kernel_image
+from kdoctor.pipeline.kernels.image import KernelImage, KernelImageError
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem, Reply
 
 RELEASE = "6.1.0-56-amd64"
 PROGRAMS = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from packaging.version import Version
 
-from kdoctor.pipeline import kernel_archive as ka
-from kdoctor.pipeline import kernel_fetch
+from kdoctor.pipeline.kernels import archive as ka
+from kdoctor.pipeline.kernels import fetch as kernel_fetch
 from tests.test_kernel_targets import CACHE, R510, R612, ArchiveMachine, _fetch
 
 
@@ -17,7 +17,7 @@ def test_the_test_report_matches_its_schema_and_the_table_names_each_kernel() ->
 
     import jsonschema
 
-    from kdoctor.pipeline.kernel_test import KernelRun, TestReport
+    from kdoctor.pipeline.multi_kernel import KernelRun, TestReport
     from kdoctor.render.kernels_text import test_table
 
     ok = KernelRun("6.12", R612, "ok", "ok", "ok", "3/3", 21.5, kdir="/k", log="/l")
@@ -56,7 +56,7 @@ def test_kernel_option_resolves_into_the_cache_and_the_plan_fetches_it() -> None
     from kdoctor.fixes.kernel_target import KernelTargetFix
     from kdoctor.model.choice import TargetSource
     from kdoctor.model.plan import PlanOptions
-    from kdoctor.pipeline.foreign_kernel import selected
+    from kdoctor.pipeline.kernels.foreign import selected
     from tests.conftest import make_context
 
     ctx = make_context(
@@ -85,7 +85,7 @@ def test_kernel_option_resolves_into_the_cache_and_the_plan_fetches_it() -> None
 
 def test_an_installed_or_unknown_kernel_is_left_as_it_is() -> None:
     from kdoctor.model.choice import TargetSource
-    from kdoctor.pipeline.foreign_kernel import selected
+    from kdoctor.pipeline.kernels.foreign import selected
     from tests.conftest import make_context
 
     system = ArchiveMachine()
@@ -117,7 +117,7 @@ def test_an_installed_or_unknown_kernel_is_left_as_it_is() -> None:
 
 def test_build_tools_wants_the_compiler_an_adapted_tree_names() -> None:
     from kdoctor.checks.build_tools import _tree_compiler
-    from kdoctor.machine.fake import FakeSystem
+    from tests.fake_system import FakeSystem
 
     kdir = kernel_fetch.kdir_of(CACHE, R612)
     adapted = FakeSystem(files={f"{kdir}/.kernelvariables": "CCACHE = ccache\nCC = gcc\n"})

@@ -14,9 +14,9 @@ import pytest
 from packaging.version import Version
 
 from kdoctor.knowledge import debian_kernels as dk
-from kdoctor.machine.fake import FakeSystem, Reply
-from kdoctor.pipeline import kernel_archive as ka
-from kdoctor.pipeline import kernel_fetch
+from kdoctor.pipeline.kernels import archive as ka
+from kdoctor.pipeline.kernels import fetch as kernel_fetch
+from tests.fake_system import FakeSystem, Reply
 
 CACHE = "/home/u/.cache/kdoctor"
 R510 = "5.10.0-46-amd64"

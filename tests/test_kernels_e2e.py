@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kdoctor.pipeline import vm_boot
+from kdoctor.pipeline.verify import boot as vm_boot
 from tests.real_machine import require_tools
 
 pytestmark = pytest.mark.e2e

@@ -12,11 +12,13 @@ from typing import Any, Optional
 
 import pytest
 
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.machine.runner import Runner
 from kdoctor.machine.system import OutputCallback, Probe
-from kdoctor.pipeline import verify_vm, vm_accel, vm_boot
+from kdoctor.pipeline.verify import accel as vm_accel
+from kdoctor.pipeline.verify import boot as vm_boot
+from kdoctor.pipeline.verify import vm as verify_vm
 from tests.conftest import tool
+from tests.fake_system import FakeSystem, Reply
 from tests.test_runner import is_running, runner_for
 from tests.test_verify_runs import KO, RELEASE, machine, success, vm_ctx
 
@@ -62,7 +64,7 @@ def test_a_silent_kvm_guest_is_stopped_at_the_speak_window() -> None:
 
 
 def vm_accel_report() -> Any:
-    from kdoctor.pipeline.vm_console import parse_console
+    from kdoctor.pipeline.verify.console import parse_console
 
     return parse_console(SEABIOS)
 

@@ -6,10 +6,10 @@ from typing import Optional
 from kdoctor.checks.clang import ClangCheck
 from kdoctor.checks.libclang import LibclangCheck
 from kdoctor.facts.libclang import parse_ldconfig
-from kdoctor.machine.fake import Answer, FakeSystem
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.need import Package
 from tests.conftest import make_context, run_check
+from tests.fake_system import Answer, FakeSystem
 
 CLANG_14 = "Debian clang version 14.0.6\nTarget: x86_64-pc-linux-gnu\n"
 LLVM_14 = "/usr/lib/llvm-14/lib"

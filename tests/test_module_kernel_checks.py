@@ -9,13 +9,13 @@ import pytest
 
 from kdoctor.checks import compiler_family, kernel_range, rust_for_linux
 from kdoctor.facts.rustc import RustToolchain
-from kdoctor.machine.fake import FakeSystem, FileData
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.finding import Status
 from kdoctor.model.need import ByHand
 from kdoctor.model.report import Report
 from kdoctor.pipeline.planner import make_plan
 from tests.conftest import KDIR, make_context, run_check
+from tests.fake_system import FakeSystem, FileData
 
 MODULE = "/src/mod"
 GCC_CONFIG = (

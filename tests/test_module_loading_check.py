@@ -16,9 +16,9 @@ from kdoctor.facts.loading import (
     host_loading,
     secure_boot_state,
 )
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import make_context, run_check
+from tests.fake_system import FakeSystem
 
 SB_ON = "\x06\x00\x00\x00\x01"
 SB_OFF = "\x06\x00\x00\x00\x00"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from kdoctor.facts.module import read_module
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.module import BuildDriver, ModuleKind
+from tests.fake_system import FakeSystem
 
 M = "/src/mod"
 

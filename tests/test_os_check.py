@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from kdoctor.checks.os_info import OsCheck
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.context import DistroInfo
 from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import make_context, run_check
+from tests.fake_system import FakeSystem
 
 DEBIAN = {"apt-get": "/usr/bin/apt-get"}
 

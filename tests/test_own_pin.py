@@ -16,13 +16,13 @@ import pytest
 from kdoctor.checks.rust_src import RustSrcCheck
 from kdoctor.checks.rustup import RustupCheck
 from kdoctor.checks.toolchain import ToolchainCheck
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.context import bundled_module_dir, detect
 from kdoctor.model.finding import Status
 from kdoctor.model.need import Package
 from kdoctor.model.report import Report
 from kdoctor.pipeline.planner import make_plan
 from tests.conftest import make_context, run_check
+from tests.fake_system import FakeSystem, Reply
 from tests.test_rust_toolchain import DISTRO_RUSTC, HOME, STABLE, library, machine
 
 MODULE = "/src/mine"

@@ -15,13 +15,13 @@ from kdoctor.checks.toolchain import ToolchainCheck, distro_needs
 from kdoctor.facts.rust import pin_need
 from kdoctor.fixes.packages import APT_LISTS, DPKG_UPDATES
 from kdoctor.knowledge.packages import package_needs
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import Package, Rustup
 from kdoctor.model.plan import Plan
 from kdoctor.model.report import Report
 from kdoctor.pipeline.planner import make_plan
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem, Reply
 
 REACH = "curl -sSI --max-time 5 https://static.rust-lang.org/"
 OFFLINE = Reply(stderr="curl: (6) Could not resolve host: static.rust-lang.org", exit_code=6)

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from kdoctor.checks.privileges import PrivilegesCheck
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import make_context, run_check
+from tests.fake_system import FakeSystem, Reply
 
 SUDO = {"sudo": "/usr/bin/sudo"}
 ASKS = Reply(stderr="sudo: a password is required\n", exit_code=1)

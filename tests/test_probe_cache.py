@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from kdoctor.facts.bindgen import translation_inputs
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.machine.probe_cache import ProbeCache
 from kdoctor.machine.runner import Runner
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem, Reply
 
 ARGV = ("/usr/bin/bindgen", "/probe.h", "--", "-x", "c")
 CMD = " ".join(ARGV)

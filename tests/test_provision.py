@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.choice import SudoMode, TargetSource
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.plan import Plan, Step
@@ -27,6 +26,8 @@ from kdoctor.pipeline.provision import (
     Silent,
     provision,
 )
+from kdoctor.render.fix_json import fix_json
+from tests.fake_system import FakeSystem, Reply
 from tests.test_retarget import FC, STOCK, STOCK_KDIR, build_dir
 
 TOOLCHAIN_FILE = os.path.join(bundled_module_dir(), "rust-toolchain.toml")
@@ -101,7 +102,7 @@ def test_a_dry_run_plans_and_stops_without_asking_or_changing_anything(tmp_path:
     # 3: changes pending, nothing blocked
     assert (result.halt, result.exit_code) == (Halt.DRY_RUN, 5)
     assert hooks.events == [Event.PLANNED] and hooks.asked == [] and hooks.titles == []
-    assert list(result.to_json()) == [
+    assert list(fix_json(result)) == [
         *("context", "target", "before", "blocked", "plan_digest", "plan"),
         *("changed", "halt", "exit_code"),
     ]
@@ -149,7 +150,7 @@ def test_consent_applies_the_plan_then_diagnoses_a_fresh_system(tmp_path: Path) 
     assert result.after is not None and result.after is not result.before
     assert (result.halt, result.exit_code) == (Halt.STILL_FAILING, 1)
     assert hooks.events == [Event.PLANNED, Event.APPLYING, Event.APPLIED, Event.DIAGNOSED]
-    assert list(result.to_json()) == [
+    assert list(fix_json(result)) == [
         *("context", "target", "before", "blocked", "plan_digest", "plan", "apply", "after"),
         *("changed", "halt", "exit_code"),
     ]
@@ -191,7 +192,7 @@ def test_an_unservable_running_kernel_is_retargeted_and_planned_for(tmp_path: Pa
     assert not any(f"linux-headers-{FC}" in " ".join(s.argv) for s in result.plan.steps)
     assert any("switched" in note for note in result.plan.notes)
     # the JSON's context is the one the options selected
-    assert result.to_json()["context"]["target_kernel"] == FC
+    assert fix_json(result)["context"]["target_kernel"] == FC
     assert system.runs == []
 
 

@@ -10,9 +10,9 @@ from typing import Any, Optional
 
 import pytest
 
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.context import bundled_module_dir
 from tests import real_machine
+from tests.fake_system import FakeSystem
 from tests.real_machine import (
     RealTarget,
     cannot_run,

@@ -10,7 +10,6 @@ import pytest
 from kdoctor.checks.kernel_headers import KernelHeadersCheck
 from kdoctor.knowledge.kernel_release import release_key
 from kdoctor.knowledge.packages import unpackaged_kernel
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.machine.runner import Runner
 from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
@@ -19,6 +18,7 @@ from kdoctor.model.need import Package, StockKernel
 from kdoctor.model.report import Report
 from kdoctor.pipeline.retarget import metapackage_release, retarget
 from tests.conftest import make_context, run_check
+from tests.fake_system import FakeSystem, Reply
 from tests.real_machine import ONBOARD, require_real
 
 RETARGETED = TargetSource.RETARGETED

@@ -11,7 +11,6 @@ from kdoctor.checks.rustfmt import RustfmtCheck
 from kdoctor.checks.rustup import RustupCheck
 from kdoctor.checks.toolchain import ToolchainCheck
 from kdoctor.knowledge.commands import RUSTUP_INSTALLER as INSTALLER
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.context import DistroInfo
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.need import (
@@ -23,6 +22,7 @@ from kdoctor.model.need import (
     Rustup,
 )
 from tests.conftest import make_context, run_check
+from tests.fake_system import FakeSystem, Reply
 from tests.test_rust_toolchain import (
     CARGO_BIN,
     DISTRO_LIB,

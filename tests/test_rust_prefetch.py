@@ -12,9 +12,9 @@ import pytest
 
 from kdoctor.checks.base import select
 from kdoctor.facts.rust_prefetch import likely_rust_probes
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.pipeline.diagnose import run_checks
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem
 from tests.once import once_per_run
 from tests.test_rust_toolchain import DISTRO_RUSTC, PIN_RUSTC, RUSTUP, machine
 

@@ -8,10 +8,10 @@ import pytest
 from kdoctor.facts import rust
 from kdoctor.facts.rust import Active, Override, RustToolchain
 from kdoctor.knowledge.packages import rust_logical, rustup_packaged
-from kdoctor.machine.fake import Answer, FakeSystem, Reply
 from kdoctor.machine.system import Probe
 from kdoctor.model.context import DistroInfo
 from tests.conftest import make_context
+from tests.fake_system import Answer, FakeSystem, Reply
 
 HOME = "/root"
 CARGO_BIN = f"{HOME}/.cargo/bin"

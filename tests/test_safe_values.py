@@ -8,10 +8,10 @@ import pytest
 from kdoctor.checks.base import select
 from kdoctor.facts import Facts
 from kdoctor.knowledge.safe_values import OWNER, unsafe_items, unsafe_reason
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.finding import Status
 from kdoctor.pipeline.build import build, copy_target, refused_values
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem
 
 CACHE = "/home/me/.cache/kdoctor"
 

@@ -15,9 +15,9 @@ from kdoctor.facts.privileges import sudo_argv, sudo_prefix
 from kdoctor.knowledge import step_errors
 from kdoctor.knowledge.packages import apt_has_candidate, image_package_names
 from kdoctor.knowledge.rust_dist import RUST_HOST
-from kdoctor.machine.fake import FakeSystem
-from kdoctor.pipeline import kernel_image
+from kdoctor.pipeline.kernels import image as kernel_image
 from tests.conftest import elf_binary, make_context
+from tests.fake_system import FakeSystem
 
 RELEASE = "6.1.0-56-amd64"
 

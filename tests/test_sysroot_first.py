@@ -17,7 +17,6 @@ from kdoctor.cli.provision import _image_config
 from kdoctor.fixes.base import Ask
 from kdoctor.fixes.packages import PackagesFix
 from kdoctor.knowledge.packages import package_need
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.choice import RustMode, TargetSource
 from kdoctor.model.finding import Finding
 from kdoctor.model.need import RustToolchain, StockKernel
@@ -27,6 +26,7 @@ from kdoctor.pipeline.build import make_argv
 from kdoctor.pipeline.planner import merge_settings
 from kdoctor.render.text import print_apply
 from tests.conftest import make_context, tool
+from tests.fake_system import FakeSystem
 from tests.test_fix_packages import (
     APT_INSTALL,
     BARE_PACKAGES,

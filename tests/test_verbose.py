@@ -12,12 +12,12 @@ import pytest
 import kdoctor.pipeline.build as build_pipeline
 import kdoctor.pipeline.provision as provision_module
 from kdoctor.facts.rust import rust_toolchain
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.report import EXIT_PENDING
 from kdoctor.pipeline.build import BuildResult, build
-from kdoctor.pipeline.verify_result import VerifyResult
+from kdoctor.pipeline.verify.result import VerifyResult
 from kdoctor.render import text
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem
 from tests.test_build_pipeline import CACHE, LOGS, make_that_builds
 from tests.test_cli_fix import fake, invoke  # noqa: F401  (the fixture, by name)
 from tests.test_provision import STOCK, Factory

@@ -13,14 +13,15 @@ import pytest
 
 import kdoctor.pipeline.provision as provision_module
 from kdoctor.facts.rustc import RustToolchain
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.model.plan import Plan
 from kdoctor.model.report import Report
-from kdoctor.pipeline import verified_stamp
 from kdoctor.pipeline.build import BuildResult
 from kdoctor.pipeline.provision import Halt, ProvisionOptions, ProvisionResult, provision
-from kdoctor.pipeline.verify_result import VerifyResult
+from kdoctor.pipeline.verify import stamp as verified_stamp
+from kdoctor.pipeline.verify.result import VerifyResult
+from kdoctor.render.fix_json import fix_json
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem
 
 MOD = "/src/hello-world"
 KO = "/cache/modules/hello-world/helloworld.ko"
@@ -169,7 +170,7 @@ def test_a_rerun_with_nothing_changed_skips_build_and_vm(monkeypatch: pytest.Mon
     assert first.halt == Halt.VERIFIED and first.reused is None
     second = pipeline.run()
     assert second.halt == Halt.VERIFIED and second.exit_code == 0
-    assert second.reused is not None and second.to_json()["reused_verification"]["ko"] == KO
+    assert second.reused is not None and fix_json(second)["reused_verification"]["ko"] == KO
     assert (pipeline.builds, pipeline.verifies) == (1, 1)
     pipeline.system.files[f"{MOD}/src/lib.rs"] = "// changed\n"
     third = pipeline.run()

@@ -5,19 +5,17 @@ from pathlib import Path
 
 import pytest
 
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.machine.runner import Runner
 from kdoctor.model.finding import Remediation
-from kdoctor.pipeline import (
-    verify_host,
-    verify_result,
-    verify_target,
-    verify_vm,
-    vm_boot,
-    vm_console,
-)
-from kdoctor.pipeline.verify_result import MESSAGES, VerifyResult
+from kdoctor.pipeline.verify import boot as vm_boot
+from kdoctor.pipeline.verify import console as vm_console
+from kdoctor.pipeline.verify import host as verify_host
+from kdoctor.pipeline.verify import result as verify_result
+from kdoctor.pipeline.verify import target as verify_target
+from kdoctor.pipeline.verify import vm as verify_vm
+from kdoctor.pipeline.verify.result import MESSAGES, VerifyResult
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem
 from tests.kmod import kernel_module
 
 CONSOLES = Path(__file__).parent / "data" / "consoles"

@@ -13,12 +13,16 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from kdoctor.cli import app
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.context import bundled_module_dir
-from kdoctor.pipeline import verify_host, verify_target, verify_vm, vm_boot, vm_console
-from kdoctor.pipeline.verify_result import MESSAGES, VerifyResult
+from kdoctor.pipeline.verify import boot as vm_boot
+from kdoctor.pipeline.verify import console as vm_console
+from kdoctor.pipeline.verify import host as verify_host
+from kdoctor.pipeline.verify import target as verify_target
+from kdoctor.pipeline.verify import vm as verify_vm
+from kdoctor.pipeline.verify.result import MESSAGES, VerifyResult
 from kdoctor.render.text import print_verify
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem, Reply
 from tests.test_verify import QEMU, RELEASE, console
 from tests.test_verify_runs import BOOT_LOG, host
 

@@ -11,13 +11,16 @@ from typing import Optional, Union
 
 import pytest
 
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
-from kdoctor.pipeline import verify_host, verify_vm, vm_accel, vm_boot
-from kdoctor.pipeline.initramfs import read_gzip
-from kdoctor.pipeline.verify_result import MESSAGES
+from kdoctor.pipeline.verify import accel as vm_accel
+from kdoctor.pipeline.verify import boot as vm_boot
+from kdoctor.pipeline.verify import host as verify_host
+from kdoctor.pipeline.verify import vm as verify_vm
+from kdoctor.pipeline.verify.initramfs import read_gzip
+from kdoctor.pipeline.verify.result import MESSAGES
 from tests.conftest import make_context
+from tests.fake_system import FakeSystem, Reply
 from tests.test_verify import QEMU, RELEASE, a_ko, console, static_elf
 
 CACHE = "/home/me/.cache/kdoctor"

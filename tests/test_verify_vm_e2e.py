@@ -14,13 +14,11 @@ import pytest
 from kdoctor.facts import images
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import default_cache_dir, detect
-from kdoctor.pipeline import (
-    kernel_image,
-    verify_result,
-    verify_target,
-    verify_vm,
-    vm_boot,
-)
+from kdoctor.pipeline.kernels import image as kernel_image
+from kdoctor.pipeline.verify import boot as vm_boot
+from kdoctor.pipeline.verify import result as verify_result
+from kdoctor.pipeline.verify import target as verify_target
+from kdoctor.pipeline.verify import vm as verify_vm
 from tests.real_machine import RealTarget, cannot_run, require_tools, tool_install
 
 SOURCE = r"""

@@ -9,11 +9,14 @@ from pathlib import Path
 import pytest
 
 from kdoctor.facts import images
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.machine.runner import Runner
-from kdoctor.pipeline import vm_accel, vm_boot, vm_console, vm_guest
-from kdoctor.pipeline.initramfs import read_gzip
+from kdoctor.pipeline.verify import accel as vm_accel
+from kdoctor.pipeline.verify import boot as vm_boot
+from kdoctor.pipeline.verify import console as vm_console
+from kdoctor.pipeline.verify import guest as vm_guest
+from kdoctor.pipeline.verify.initramfs import read_gzip
 from tests.conftest import elf_binary
+from tests.fake_system import FakeSystem
 from tests.real_machine import require_tools
 
 CONSOLES = Path(__file__).parent / "data" / "consoles"

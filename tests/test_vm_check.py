@@ -5,9 +5,9 @@ from typing import Optional
 from kdoctor.checks.vm import VmCheck
 from kdoctor.facts.images import is_static_elf
 from kdoctor.facts.loading import PROC_MODULES
-from kdoctor.machine.fake import FakeSystem, Reply
 from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import elf_binary, make_context, run_check
+from tests.fake_system import FakeSystem, Reply
 
 QEMU = "/usr/bin/qemu-system-x86_64"
 BUSYBOX = "/usr/bin/busybox"

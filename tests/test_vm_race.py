@@ -12,10 +12,13 @@ from typing import Optional
 
 import pytest
 
-from kdoctor.machine.fake import FakeSystem
 from kdoctor.machine.system import OutputCallback, Probe
-from kdoctor.pipeline import verify_vm, vm_accel, vm_boot, vm_race
+from kdoctor.pipeline.verify import accel as vm_accel
+from kdoctor.pipeline.verify import boot as vm_boot
+from kdoctor.pipeline.verify import race as vm_race
+from kdoctor.pipeline.verify import vm as verify_vm
 from tests.conftest import tool
+from tests.fake_system import FakeSystem
 from tests.test_kvm_silent import SEABIOS
 from tests.test_runner import is_running, runner_for
 from tests.test_verify import QEMU, console

@@ -107,7 +107,7 @@ def _find(
 
 def _tree_compiler(system: System, kdir: str) -> Optional[str]:
     """The compiler a kernel tree kdoctor adapted names in Debian's ``.kernelvariables``
-    (``CC = gcc``: the host's, see ``pipeline/kernel_fetch.py``); None for a stock tree, whose
+    (``CC = gcc``: the host's, see ``pipeline/kernels/fetch.py``); None for a stock tree, whose
     ``CC`` is an expression of make's (``$(CROSS_COMPILE)gcc-14``)."""
     text = system.read_text(os.path.join(kdir, ".kernelvariables")) or ""
     for line in text.splitlines():

@@ -30,7 +30,7 @@ from kdoctor.i18n import _
 from kdoctor.model.choice import Accel, Lang, RustMode
 from kdoctor.model.report import EXIT_USAGE
 from kdoctor.pipeline.diagnose import run_checks
-from kdoctor.pipeline.vm_limits import DEFAULT_TIMEOUT
+from kdoctor.pipeline.verify import DEFAULT_TIMEOUT
 
 # the text renderer and verify's machinery are imported by the commands that use them:
 # `check --json` must not pay for Rich (see bench/check.py)
@@ -193,7 +193,7 @@ def verify(
     verbose: bool = VerifyVerboseOpt,
 ) -> None:
     from kdoctor.pipeline.provision import verify_module
-    from kdoctor.pipeline.verify_target import default_ko, expected_messages
+    from kdoctor.pipeline.verify.target import default_ko, expected_messages
     from kdoctor.render import jsonout
     from kdoctor.render import text as render
 

@@ -38,7 +38,7 @@ def test_command(
 
     Example: kdoctor test --kernels 5.10,6.1,6.12
     """
-    from kdoctor.pipeline.kernel_test import run_tests
+    from kdoctor.pipeline.multi_kernel import run_tests
     from kdoctor.render import jsonout
     from kdoctor.render import text as render
     from kdoctor.render.kernels_text import test_table
@@ -73,8 +73,8 @@ def fetch_kernel_command(
     spec: str = typer.Argument(..., help=_("A Debian kernel release or a series (5.10, 6.12).")),
 ) -> None:
     """Fetch a Debian kernel's headers, kbuild tools and image into kdoctor's cache."""
-    from kdoctor.pipeline import kernel_archive
-    from kdoctor.pipeline.foreign_kernel import target_for
+    from kdoctor.pipeline.kernels import archive as kernel_archive
+    from kdoctor.pipeline.kernels.foreign import target_for
     from kdoctor.render import text as render
 
     system = options.new_system()
@@ -127,7 +127,7 @@ def cache_clean(
 ) -> None:
     """Remove cached kernels (and their test builds; without --kernel also the apt lists)."""
     from kdoctor.facts.images import kernels_dir
-    from kdoctor.pipeline.kernel_fetch import tree_dir
+    from kdoctor.pipeline.kernels.fetch import tree_dir
     from kdoctor.render import text as render
     from kdoctor.render.kernels_text import human
 

@@ -124,7 +124,7 @@ def context(
         raise typer.Exit(EXIT_USAGE) from None
     if kernel is None:  # only --kernel can name a kernel kept in kdoctor's cache
         return ctx
-    from kdoctor.pipeline.foreign_kernel import selected
+    from kdoctor.pipeline.kernels.foreign import selected
 
     return selected(ctx, system)
 

@@ -97,7 +97,7 @@ def build_sysroot_command(
 def _image_config(ctx: Context, system: System, out: Console) -> Optional[str]:
     """The target kernel's configuration from its image package (fetched into the cache, as
     ``kdoctor fetch-image`` does), or None, said, when there is none."""
-    from kdoctor.pipeline import kernel_image
+    from kdoctor.pipeline.kernels import image as kernel_image
 
     try:
         image = kernel_image.ensure(
@@ -158,6 +158,7 @@ def fix_command(
     from kdoctor.model.plan import PlanOptions
     from kdoctor.pipeline.provision import ProvisionOptions, provision
     from kdoctor.render import jsonout
+    from kdoctor.render.fix_json import fix_json
 
     if expect_plan is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", expect_plan):
         raise typer.BadParameter(
@@ -191,7 +192,7 @@ def fix_command(
 
         render.print_probes([p for s in made for p in s.probes()], view.view.out)
     if json_out:
-        jsonout.dump_json(jsonout.document(result.to_json()))
+        jsonout.dump_json(jsonout.document(fix_json(result)))
     raise typer.Exit(result.exit_code)
 
 
@@ -201,7 +202,7 @@ def fetch_image_command(
     ),
 ) -> None:
     from kdoctor.model.context import detect
-    from kdoctor.pipeline import kernel_image
+    from kdoctor.pipeline.kernels import image as kernel_image
     from kdoctor.render import text as render
 
     system = options.new_system()

@@ -3,7 +3,7 @@
 Detection, checks, fixes, planning, applying, building and verifying never touch subprocesses,
 the file system or the process's identity directly; they receive a :class:`System`.
 :class:`kdoctor.machine.runner.Runner` is the real one (the only user of ``sh``, ``open`` for
-writing, ``shutil`` and ``tempfile``); :class:`kdoctor.machine.fake.FakeSystem` is the one tests
+writing, ``shutil`` and ``tempfile``); :class:`tests.fake_system.FakeSystem` is the one tests
 use: an in-memory machine that records every command it runs and every file it changes.
 """
 

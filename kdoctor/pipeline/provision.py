@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
+from typing import TYPE_CHECKING, Callable, Optional, Protocol
 
 from kdoctor.facts import Facts
 from kdoctor.facts.cargo import chosen_cargo
@@ -28,16 +28,16 @@ from kdoctor.model.plan import Plan, PlanOptions, Step
 from kdoctor.model.plan_id import plan_digest
 from kdoctor.model.report import EXIT_FAIL, EXIT_OK, EXIT_PLAN_CHANGED, EXIT_USAGE, Report
 from kdoctor.pipeline.diagnose import diagnose
-from kdoctor.pipeline.foreign_kernel import selected
+from kdoctor.pipeline.kernels.foreign import selected
 from kdoctor.pipeline.planner import make_plan
 from kdoctor.pipeline.retarget import retarget
-from kdoctor.pipeline.verified_stamp import Hashes, Stamp, prewarm, record, still_verified
-from kdoctor.pipeline.vm_limits import DEFAULT_TIMEOUT
+from kdoctor.pipeline.verify import DEFAULT_TIMEOUT
+from kdoctor.pipeline.verify.stamp import Hashes, Stamp, prewarm, record, still_verified
 
 if TYPE_CHECKING:  # imported where they run: a rerun that changes nothing never pays for them
     from kdoctor.pipeline.apply import ApplyResult
     from kdoctor.pipeline.build import BuildResult
-    from kdoctor.pipeline.verify_result import VerifyResult
+    from kdoctor.pipeline.verify.result import VerifyResult
 
 #: where the pipeline gets a System: called once per diagnosis that must start from scratch
 SystemFactory = Callable[[], System]
@@ -157,12 +157,6 @@ class ProvisionResult:
     def needs_sudo(self) -> bool:
         """The plan has root steps and kdoctor does not run as root."""
         return not self.context.is_root and any(s.root for s in self.plan.steps)
-
-    def to_json(self) -> dict[str, Any]:
-        """``kdoctor fix --json`` (``schema/fix.schema.json``): see :mod:`.fix_json`."""
-        from kdoctor.pipeline.fix_json import fix_json
-
-        return fix_json(self)
 
 
 class Progress(Protocol):
@@ -369,7 +363,9 @@ def verify_module(
     the module was built for (the default), or in the running kernel (``requested="host"``, or
     ``"auto"`` with the person's consent when it can load it). ``expected``: the messages that
     must appear in order (default: :func:`expected_messages`)."""
-    from kdoctor.pipeline import verify_host, verify_target, verify_vm
+    from kdoctor.pipeline.verify import host as verify_host
+    from kdoctor.pipeline.verify import target as verify_target
+    from kdoctor.pipeline.verify import vm as verify_vm
 
     messages = verify_target.expected_messages(ctx) if expected is None else tuple(expected)
     release, differs = verify_target.target_release(ctx, system, ko)

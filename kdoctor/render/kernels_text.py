@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kdoctor.i18n import N_, _
-from kdoctor.pipeline.kernel_test import TestReport
+from kdoctor.pipeline.multi_kernel import TestReport
 
 COLUMNS = (
     N_("kernel"),

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from kdoctor.facts.rust import RustToolchain
     from kdoctor.model.plan import Plan, Step
     from kdoctor.pipeline.build import BuildResult
-    from kdoctor.pipeline.verify_result import VerifyResult
+    from kdoctor.pipeline.verify.result import VerifyResult
 
 GLYPHS = {
     Status.OK: ("✔", "green"),
@@ -319,7 +319,7 @@ def print_before_after(
 
 
 def print_verify(result: VerifyResult, out: Console) -> None:
-    from kdoctor.pipeline import verify_result
+    from kdoctor.pipeline.verify import result as verify_result
 
     for note in result.notes:
         out.print(Text(_("note: {note}").format(note=note), style="cyan"))

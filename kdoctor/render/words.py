@@ -11,7 +11,7 @@ from kdoctor.i18n import N_, _, ngettext
 from kdoctor.model.finding import Status
 
 if TYPE_CHECKING:
-    from kdoctor.pipeline.verify_result import VerifyResult
+    from kdoctor.pipeline.verify.result import VerifyResult
 
 #: the status words of the text report (JSON keeps ``Status.value``)
 STATUS_WORDS = {

@@ -13,7 +13,7 @@ from kdoctor.i18n import _
 from kdoctor.machine.system import Probe, System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
-from kdoctor.pipeline.verify_result import (
+from kdoctor.pipeline.verify.result import (
     MESSAGES,
     Step,
     VerifyResult,

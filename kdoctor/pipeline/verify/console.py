@@ -1,5 +1,5 @@
 """Reading what the guest printed on its serial console: the markers its ``/init`` writes
-(see :mod:`kdoctor.pipeline.vm_guest`), the kernel log dump, crashes and tools' complaints."""
+(see :mod:`kdoctor.pipeline.verify.guest`), the kernel log dump, crashes and tools' complaints."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
-from kdoctor.pipeline.vm_guest import MARK
+from kdoctor.pipeline.verify.guest import MARK
 
 ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_]|c)")
 _MARKER = re.compile(re.escape(MARK) + r"([a-z-]+)((?:\s+[a-z-]+=\S*)*)")

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from kdoctor.machine.system import System
-from kdoctor.pipeline.vm_console import ANSI
-from kdoctor.pipeline.vm_limits import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
+from kdoctor.pipeline.verify import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
+from kdoctor.pipeline.verify.console import ANSI
 
 QEMU = "qemu-system-x86_64"
 MEMORY_MB = 512

@@ -13,7 +13,7 @@ from kdoctor.facts.module import read_module
 from kdoctor.i18n import _
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context, bundled_module_dir
-from kdoctor.pipeline.verify_result import KO_NAME, MESSAGES
+from kdoctor.pipeline.verify.result import KO_NAME, MESSAGES
 
 
 def module_release(system: System, ko_path: str) -> Optional[str]:

@@ -15,8 +15,13 @@ from kdoctor.i18n import _
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
-from kdoctor.pipeline import kernel_image, vm_accel, vm_boot, vm_console, vm_guest, vm_race
-from kdoctor.pipeline.verify_result import (
+from kdoctor.pipeline.kernels import image as kernel_image
+from kdoctor.pipeline.verify import accel as vm_accel
+from kdoctor.pipeline.verify import boot as vm_boot
+from kdoctor.pipeline.verify import console as vm_console
+from kdoctor.pipeline.verify import guest as vm_guest
+from kdoctor.pipeline.verify import race as vm_race
+from kdoctor.pipeline.verify.result import (
     MESSAGES,
     Problem,
     Step,

@@ -1,6 +1,6 @@
 """``kdoctor test``: build one module for several kernels and verify each in a VM.
 
-Each kernel is a cached artefact (:mod:`kdoctor.pipeline.kernel_fetch`) unless the host already
+Each kernel is a cached artefact (:mod:`kdoctor.pipeline.kernels.fetch`) unless the host already
 has its build directory; each build happens in its own copy of the module under
 ``<cache>/test/<release>/module`` (the Rust sysroot cache is shared); the build of the next
 kernel overlaps the VM run of the previous one.
@@ -18,12 +18,12 @@ from typing import Any, Callable, Optional
 from kdoctor.i18n import _
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
-from kdoctor.pipeline import kernel_archive as ka
 from kdoctor.pipeline.build import BuildResult
-from kdoctor.pipeline.foreign_kernel import target_for
+from kdoctor.pipeline.kernels import archive as ka
+from kdoctor.pipeline.kernels.foreign import target_for
 from kdoctor.pipeline.provision import build_module, verify_module
-from kdoctor.pipeline.verify_result import VerifyResult
-from kdoctor.pipeline.verify_target import expected_messages
+from kdoctor.pipeline.verify.result import VerifyResult
+from kdoctor.pipeline.verify.target import expected_messages
 
 Step = Callable[[str], None]
 

@@ -1,6 +1,6 @@
 """What goes into the throwaway qemu guest: a busybox initramfs whose ``/init`` loads and
 unloads one module and reports through marker lines (``@@kdoctor:<event> k=v ...``) on the
-serial console (read back by :mod:`kdoctor.pipeline.vm_console`).
+serial console (read back by :mod:`kdoctor.pipeline.verify.console`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Optional
 
 from kdoctor.i18n import _
 from kdoctor.machine.system import System
-from kdoctor.pipeline.initramfs import Archive
+from kdoctor.pipeline.verify.initramfs import Archive
 
 MARK = "@@kdoctor:"
 APPLETS = ("sh", "mount", "cat", "insmod", "rmmod", "dmesg", "poweroff")

@@ -1,4 +1,4 @@
-"""The pieces of :class:`~kdoctor.machine.fake.FakeSystem` that are not the machine itself:
+"""The pieces of :class:`~tests.fake_system.FakeSystem` that are not the machine itself:
 canned answers, the log handle, and the helpers that move and drop paths."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The target kernel named by ``--kernel``: the host's build directory when it has one, else a
 Debian kernel of any suite (a release, or a series: its newest release) kept in kdoctor's cache
-(:mod:`kdoctor.pipeline.kernel_fetch`)."""
+(:mod:`kdoctor.pipeline.kernels.fetch`)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from kdoctor.knowledge import debian_kernels as dk
 from kdoctor.machine.system import System
 from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
-from kdoctor.pipeline import kernel_archive as ka
-from kdoctor.pipeline import kernel_fetch
+from kdoctor.pipeline.kernels import archive as ka
+from kdoctor.pipeline.kernels import fetch as kernel_fetch
 
 Step = Callable[[str], None]
 

@@ -1,7 +1,7 @@
 """``kdoctor verify``'s outcome, and the pieces both ways of verifying share.
 
-In a VM (:mod:`kdoctor.pipeline.verify_vm`) or, with consent, on the running kernel
-(:mod:`kdoctor.pipeline.verify_host`); either way the outcome is one :class:`VerifyResult`;
+In a VM (:mod:`kdoctor.pipeline.verify.vm`) or, with consent, on the running kernel
+(:mod:`kdoctor.pipeline.verify.host`); either way the outcome is one :class:`VerifyResult`;
 nothing here prints.
 """
 

@@ -10,7 +10,9 @@ from contextlib import contextmanager
 from typing import Callable, Optional, TextIO
 
 from kdoctor.i18n import _
-from kdoctor.machine.fake_parts import (
+from kdoctor.machine.files import BYTES_LIMIT, TEXT_LIMIT, FileRead, PlaceError, place_error
+from kdoctor.machine.system import DEFAULT_TIMEOUT, OutputCallback, Probe
+from tests.fake_parts import (
     Answer,
     FakeLog,
     FileData,
@@ -25,8 +27,6 @@ from kdoctor.machine.fake_parts import (
     too_large,
     within,
 )
-from kdoctor.machine.files import BYTES_LIMIT, TEXT_LIMIT, FileRead, PlaceError, place_error
-from kdoctor.machine.system import DEFAULT_TIMEOUT, OutputCallback, Probe
 
 __all__ = ["Answer", "FakeSystem", "Handler", "Reply"]
 

@@ -11,12 +11,10 @@ the stages reached (``apply``, ``after`` as a whole report, ``build``, ``verify`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kdoctor.model.plan_id import step_ids
-
-if TYPE_CHECKING:
-    from kdoctor.pipeline.provision import ProvisionResult
+from kdoctor.pipeline.provision import ProvisionResult
 
 
 def step_statuses(result: ProvisionResult) -> list[str]:

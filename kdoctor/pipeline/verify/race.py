@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from typing import Optional
 
 from kdoctor.machine.system import System
-from kdoctor.pipeline import vm_accel, vm_boot, vm_console
+from kdoctor.pipeline.verify import accel as vm_accel
+from kdoctor.pipeline.verify import boot as vm_boot
+from kdoctor.pipeline.verify import console as vm_console
 
 Run = tuple[vm_boot.Boot, vm_console.ConsoleReport]
 #: how long after its speak window a silent KVM guest is given to be stopped by its own watch

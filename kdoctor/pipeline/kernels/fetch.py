@@ -2,7 +2,7 @@
 into ``<cache>/kernels/<release>/`` so ``KDIR`` points there and the VM boots its image.
 
 Nothing is installed: the packages come through the suite's private apt configuration
-(:mod:`kdoctor.pipeline.kernel_archive`) and are unpacked with ``dpkg-deb -x``; ``/boot``,
+(:mod:`kdoctor.pipeline.kernels.archive`) and are unpacked with ``dpkg-deb -x``; ``/boot``,
 ``/usr/src``, ``/lib/modules`` and dpkg's database are never written. The fetch holds the
 tree's lock (``root.lock``), works in a ``.partial-*`` directory and moves the finished tree
 into place with one rename; ``tree.json``, written last, records what was fetched, what was
@@ -22,9 +22,9 @@ from kdoctor.i18n import _
 from kdoctor.knowledge import debian_kernels as dk
 from kdoctor.machine.system import System
 from kdoctor.model.finding import Remediation
-from kdoctor.pipeline import kernel_archive as ka
-from kdoctor.pipeline.kernel_image import checksum_path
-from kdoctor.pipeline.kernel_image import damage as image_damage
+from kdoctor.pipeline.kernels import archive as ka
+from kdoctor.pipeline.kernels.image import checksum_path
+from kdoctor.pipeline.kernels.image import damage as image_damage
 
 Step = Callable[[str], None]
 UNPACK_TIMEOUT = 300.0

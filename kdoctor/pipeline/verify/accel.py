@@ -12,8 +12,8 @@ from typing import Optional
 from kdoctor.i18n import _
 from kdoctor.machine.system import System
 from kdoctor.model.choice import Accel
-from kdoctor.pipeline.vm_boot import Boot
-from kdoctor.pipeline.vm_console import ConsoleReport
+from kdoctor.pipeline.verify.boot import Boot
+from kdoctor.pipeline.verify.console import ConsoleReport
 
 ACCELS = Accel.values()
 
