@@ -19,8 +19,9 @@ import sys
 import tempfile
 import time
 
+from kdoctor.facts.context import detect
 from kdoctor.machine.runner import Runner
-from kdoctor.model.context import bundled_module_dir, detect
+from kdoctor.model.context import bundled_module_dir
 from kdoctor.pipeline.kernels import image as kernel_image
 from kdoctor.pipeline.verify import boot as vm_boot
 from kdoctor.pipeline.verify import guest as vm_guest

@@ -19,11 +19,12 @@ import pytest
 
 from kdoctor.checks.base import Check, select
 from kdoctor.facts import rust, rustc, rustup
+from kdoctor.facts.toolchain_pin import read_pin
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import Context, bundled_module_dir
 from kdoctor.model.finding import Remediation, Status
 from kdoctor.model.report import Report
-from kdoctor.model.toolchain_file import PinnedToolchain, read_pin
+from kdoctor.model.toolchain_file import PinnedToolchain
 from kdoctor.pipeline.diagnose import run_checks
 from tests.conftest import make_context
 from tests.real_machine import require_real

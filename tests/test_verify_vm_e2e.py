@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from kdoctor.facts import images
+from kdoctor.facts.context import detect
 from kdoctor.machine.runner import Runner
-from kdoctor.model.context import default_cache_dir, detect
+from kdoctor.model.context import default_cache_dir
 from kdoctor.pipeline.kernels import image as kernel_image
 from kdoctor.pipeline.verify import boot as vm_boot
 from kdoctor.pipeline.verify import result as verify_result

@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Callable, Optional, Protocol
 
 from kdoctor.facts import Facts
 from kdoctor.facts.cargo import chosen_cargo
+from kdoctor.facts.context import detect
 from kdoctor.facts.module import module_info
 from kdoctor.facts.rust import RustToolchain, rust_toolchain
 from kdoctor.machine.system import System
 from kdoctor.model.choice import Choice, RustMode, Stopped, SudoMode
-from kdoctor.model.context import Context, detect
+from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding
 from kdoctor.model.outcome import blocked, dry_run_exit
 from kdoctor.model.plan import Plan, PlanOptions, Step
