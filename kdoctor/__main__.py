@@ -53,7 +53,7 @@ def run() -> None:
             stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     try:
         _speak(sys.argv)
-        from kdoctor.cli import main
+        from kdoctor.cli.app import main
 
         main()
     except lifecycle.Interrupted as exc:

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kdoctor.checks import base as registry
-from kdoctor.cli import app
+from kdoctor.cli.app import app
 from kdoctor.model.finding import Status
 
 KERNEL = "6.1.0-56-amd64"

@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from kdoctor import __version__
-from kdoctor.cli import app, options
+from kdoctor.cli import options
+from kdoctor.cli.app import app
 from kdoctor.model.choice import KbuildFixMode, RustMode
 from kdoctor.pipeline import provision as pipeline
 from tests.fake_system import FakeSystem

@@ -12,7 +12,8 @@ from typing import Any, ClassVar, Optional
 import pytest
 from typer.testing import CliRunner
 
-from kdoctor.cli import app, options
+from kdoctor.cli import options
+from kdoctor.cli.app import app
 from kdoctor.machine.runner import Runner
 from kdoctor.machine.system import Probe
 from kdoctor.model.report import EXIT_PENDING

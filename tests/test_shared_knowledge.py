@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kdoctor.facts import Facts, images, rust
+from kdoctor.facts import Facts, images, rust, rustc, rustup
 from kdoctor.facts import packages as package_facts
 from kdoctor.facts.images import Busybox, find_busybox, image_paths
 from kdoctor.facts.privileges import sudo_argv, sudo_prefix
@@ -94,8 +94,16 @@ def test_package_facts_and_the_rust_names_fixes_use() -> None:
     )
     assert package_facts.known_packages(system, "apt", ["make"]) == {"make": True}
     assert package_facts.known_to_manager(system, "apt", "make") is True
-    for name in ("resolve", "find_rustup", "install_command", "pin_state", "RustToolchain"):
-        assert hasattr(rust, name), name
+    for module, name in (
+        (rustc, "resolve"),
+        (rustc, "RustToolchain"),
+        (rustup, "find_rustup"),
+        (rustup, "install_command"),
+        (rustup, "pin_state"),
+        (rust, "rust_toolchain"),
+        (rust, "pin_status"),
+    ):
+        assert hasattr(module, name), name
 
 
 def test_the_rust_download_host_is_named_once() -> None:

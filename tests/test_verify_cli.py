@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kdoctor.cli import app
+from kdoctor.cli.app import app
 
 
 @pytest.fixture

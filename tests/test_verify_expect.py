@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from kdoctor.cli import app
+from kdoctor.cli.app import app
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.pipeline.verify import boot as vm_boot
 from kdoctor.pipeline.verify import console as vm_console

@@ -12,8 +12,9 @@ from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts
 from kdoctor.facts.cargo import target_list
 from kdoctor.facts.module import module_info
-from kdoctor.facts.rust import PROBE_ENV, RUSTC_TIMEOUT, rust_toolchain
+from kdoctor.facts.rust import rust_toolchain
 from kdoctor.facts.rustc import RustToolchain
+from kdoctor.facts.rustup import PROBE_ENV, RUSTC_TIMEOUT
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge.cargo import (
     GONE_TARGETS,

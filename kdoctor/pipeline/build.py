@@ -14,8 +14,8 @@ from typing import Callable, Optional
 
 from kdoctor.i18n import _
 from kdoctor.knowledge import safe_values
-from kdoctor.knowledge.build_causes import first_cause, without_backtrace
-from kdoctor.knowledge.build_errors import Explanation, explain
+from kdoctor.knowledge.build_causes import Explanation, first_cause, without_backtrace
+from kdoctor.knowledge.build_errors import explain
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 

@@ -19,7 +19,8 @@ from kdoctor.facts import Facts
 from kdoctor.facts.cargo import chosen_cargo
 from kdoctor.facts.context import detect
 from kdoctor.facts.module import module_info
-from kdoctor.facts.rust import RustToolchain, rust_toolchain
+from kdoctor.facts.rust import rust_toolchain
+from kdoctor.facts.rustc import RustToolchain
 from kdoctor.machine.system import System
 from kdoctor.model.choice import Choice, RustMode, Stopped, SudoMode
 from kdoctor.model.context import Context

@@ -33,7 +33,7 @@ from typing import Any, Optional
 
 from kdoctor import __version__
 from kdoctor.facts.images import cached_image, find_busybox
-from kdoctor.facts.rust import RustToolchain
+from kdoctor.facts.rustc import RustToolchain
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 

@@ -16,6 +16,7 @@ from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
 from kdoctor.pipeline.kernels import image as kernel_image
+from kdoctor.pipeline.verify import DEFAULT_TIMEOUT
 from kdoctor.pipeline.verify import accel as vm_accel
 from kdoctor.pipeline.verify import boot as vm_boot
 from kdoctor.pipeline.verify import console as vm_console
@@ -48,7 +49,7 @@ def verify_vm(
     *,
     release: str,
     accel: str = "auto",
-    timeout: float = vm_boot.DEFAULT_TIMEOUT,
+    timeout: float = DEFAULT_TIMEOUT,
     on_step: Optional[Step] = None,
     on_console: Optional[Callable[[str], None]] = None,
     notes: Sequence[str] = (),
