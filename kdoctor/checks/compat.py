@@ -80,7 +80,6 @@ def _gnu_ld(system: System) -> Optional[Version]:
 class CompatCheck(Check):
     id = "compat"
     title = N_("no known-bad combination of rustc, bindgen, ld, kernel and module build files")
-    order = 65
 
     def run(self, facts: Facts) -> Finding:
         ctx = facts.ctx

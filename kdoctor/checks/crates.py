@@ -55,7 +55,6 @@ def _misfit(offer: Offer) -> str:
 class CratesCheck(Check):
     id = "crates"
     title = N_("the module's crate dependencies resolve for its build (cargo-driven modules)")
-    order = 67
 
     def run(self, facts: Facts) -> Finding:
         ctx = facts.ctx

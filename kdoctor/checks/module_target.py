@@ -33,7 +33,6 @@ _UNSTABLE = "unstable-options"
 class ModuleTargetCheck(Check):
     id = "module-target"
     title = N_("the module's Rust target exists in (or is accepted by) the chosen rustc")
-    order = 66
 
     def run(self, facts: Facts) -> Finding:
         module = facts.of(module_info)

@@ -22,7 +22,6 @@ _RUSTUP_SYSROOT = re.compile(r"/toolchains/([^/]+)/?$")
 class RustSrcCheck(Check):
     id = "rust-src"
     title = N_("the Rust library sources (rust-src) of the chosen toolchain")
-    order = 62
 
     def run(self, facts: Facts) -> Finding:
         ctx = facts.ctx

@@ -24,7 +24,6 @@ class RustfmtCheck(Check):
     id = "rustfmt"
     title = N_("rustfmt, to format Rust code")
     required = False
-    order = 63
 
     def run(self, facts: Facts) -> Finding:
         ctx, system = facts.ctx, facts.system

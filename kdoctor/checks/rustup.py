@@ -43,7 +43,6 @@ def install_text(wanted: Rustup) -> str:
 class RustupCheck(Check):
     id = "rustup"
     title = N_("rustup, to install and select the pinned toolchain")
-    order = 60
 
     def run(self, facts: Facts) -> Finding:
         ctx, system = facts.ctx, facts.system

@@ -52,7 +52,6 @@ def bootstrap_note(chosen: RustToolchain) -> str:
 class ToolchainCheck(Check):
     id = "toolchain"
     title = N_("the Rust toolchain the module is built with")
-    order = 61
     variables = ("RUSTC", "RUSTUP_TOOLCHAIN")
 
     def prefetch(self, facts: Facts) -> list[ProbeRequest]:

@@ -47,7 +47,6 @@ def image_packages(ctx: Context) -> tuple[str, ...]:
 class VmCheck(Check):
     id = "vm"
     title = N_("qemu, KVM, static busybox and a kernel image to test the module in a VM")
-    order = 85
 
     def run(self, facts: Facts) -> Finding:
         ctx, system = facts.ctx, facts.system
