@@ -15,6 +15,7 @@ from kdoctor.facts.privileges import sudo_argv, sudo_prefix
 from kdoctor.knowledge import step_errors
 from kdoctor.knowledge.packages import apt_has_candidate, image_package_names
 from kdoctor.knowledge.rust_dist import RUST_HOST
+from kdoctor.model.cache_layout import cached_image
 from kdoctor.pipeline.kernels import image as kernel_image
 from tests.conftest import elf_binary, make_context
 from tests.fake_system import FakeSystem
@@ -26,8 +27,7 @@ def test_the_vm_check_looks_where_verify_finds_and_fetches_images() -> None:
     ctx = make_context()
     looked = [path for path, _ in image_paths(ctx)]
     assert looked[:2] == list(kernel_image.installed_paths(RELEASE))
-    assert looked[2] == kernel_image.cached_path(ctx, RELEASE)
-    assert kernel_image.release_dir(ctx, RELEASE) == images.release_dir(ctx.cache_dir, RELEASE)
+    assert looked[2] == cached_image(ctx.cache_dir, RELEASE)
     # what the check reports as the source of an installed kernel's image
     assert [source for _, source in image_paths(ctx)] == ["boot", "boot", "cache", "cache"]
     assert [source for _, source in images.installed_images(RELEASE)] == ["boot", "modules"]

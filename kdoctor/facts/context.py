@@ -14,13 +14,13 @@ from kdoctor.i18n import _
 from kdoctor.knowledge.kernel_release import kdir_uts_release
 from kdoctor.machine.settings import merged_env, settings_path
 from kdoctor.machine.system import System
+from kdoctor.model.cache_layout import default_cache_dir
 from kdoctor.model.choice import BadValue, RustMode, TargetSource
 from kdoctor.model.context import (
     DISTRO_RUST_CHOICES,
     Context,
     DistroInfo,
     bundled_module_dir,
-    default_cache_dir,
 )
 
 #: environment variables the kernel and Rust builds honour, reported and passed through

@@ -3,7 +3,6 @@ observed once per invocation."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,11 +97,6 @@ def bundled_module_dir() -> str:
     package = Path(__file__).resolve().parents[1]
     installed = package / "hello_world"
     return str(installed if installed.is_dir() else package.parent / "hello-world")
-
-
-def default_cache_dir(env: Mapping[str, str]) -> str:
-    base = env.get("XDG_CACHE_HOME") or os.path.join(env.get("HOME", "/root"), ".cache")
-    return env.get("KDOCTOR_CACHE") or os.path.join(base, "kdoctor")
 
 
 #: the values ``KDOCTOR_DISTRO_RUST`` may take (kdoctor.knowledge.packages.web_rust)

@@ -9,7 +9,6 @@ are imported where they run (bench/fix.py)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
@@ -22,6 +21,7 @@ from kdoctor.facts.module import module_info
 from kdoctor.facts.rust import rust_toolchain
 from kdoctor.facts.rustc import RustToolchain
 from kdoctor.machine.system import System
+from kdoctor.model.cache_layout import logs_dir
 from kdoctor.model.choice import Choice, RustMode, Stopped, SudoMode
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding
@@ -310,7 +310,7 @@ def plan_for(
 
 def default_log_dir(ctx: Context) -> str:
     """Where the logs of applying and building go."""
-    return os.path.join(ctx.cache_dir, "logs")
+    return logs_dir(ctx.cache_dir)
 
 
 def build_module(
