@@ -5,7 +5,7 @@ Prints: first build (empty sysroot cache), first build (sysroot cached), no-op r
 (target <= 1 s), edit-rebuild, and the VM verify against a bare qemu boot of the same kernel and
 an initramfs of the same size whose /init only powers off (target <= 1.2x).
 
-    .venv/bin/python scripts/bench_build.py [--kernel 6.1.0-56-amd64] [--runs 3]
+    .venv/bin/python bench/build.py [--kernel 6.1.0-56-amd64] [--runs 3]
 """
 
 from __future__ import annotations
