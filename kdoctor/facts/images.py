@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
 from kdoctor.machine.system import System
-from kdoctor.model.cache_layout import cached_image as cached_image  # until fixes/ imports it
-from kdoctor.model.cache_layout import hand_placed_image, in_kernels
-from kdoctor.model.cache_layout import release_dir as release_dir  # until fixes/ imports it
+from kdoctor.model.cache_layout import cached_image, hand_placed_image, in_kernels
 from kdoctor.model.context import Context
 
 if TYPE_CHECKING:

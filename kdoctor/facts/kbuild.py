@@ -20,12 +20,12 @@ from kdoctor.facts.kbuild_text import (
     DIRECTIVES_NO_ASSIGN,
     REFERENCE,
     OpenRule,
+    Rule,
     assign,
     logical_lines,
     rule_line,
     strip_comment,
 )
-from kdoctor.facts.kbuild_text import Rule as Rule  # until fixes/kbuild_cmd.py imports it
 from kdoctor.i18n import _
 from kdoctor.machine.system import System
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 from kdoctor.facts.rustc import RustToolchain, resolve
-from kdoctor.facts.rustup import PinState, pin_state
-from kdoctor.facts.rustup import find_rustup as find_rustup  # until fixes/rust.py imports it
+from kdoctor.facts.rustup import PinState, find_rustup, pin_state
 
 if TYPE_CHECKING:
     from kdoctor.facts import Facts
