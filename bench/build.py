@@ -5,7 +5,7 @@ Prints: first build (empty sysroot cache), first build (sysroot cached), no-op r
 (target <= 1 s), edit-rebuild, and the VM verify against a bare qemu boot of the same kernel and
 an initramfs of the same size whose /init only powers off (target <= 1.2x).
 
-    .venv/bin/python scripts/bench_build.py [--kernel 6.1.0-56-amd64] [--runs 3]
+    .venv/bin/python bench/build.py [--kernel 6.1.0-56-amd64] [--runs 3]
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import sys
 import tempfile
 import time
 
+from kdoctor.facts.context import detect
 from kdoctor.machine.runner import Runner
-from kdoctor.model.context import bundled_module_dir, detect
+from kdoctor.model.context import bundled_module_dir
 from kdoctor.pipeline.kernels import image as kernel_image
 from kdoctor.pipeline.verify import boot as vm_boot
 from kdoctor.pipeline.verify import guest as vm_guest

@@ -5,7 +5,7 @@ Messages are marked with ``_()`` (translated where they are made), ``ngettext()`
 looked up in gettext catalogs, one domain per area of the code (``kdoctor-cli``,
 ``kdoctor-checks``, ``kdoctor-pipeline``, ...; see ``DOMAINS``), chained so
 any message is found in whichever catalog holds it. The catalogs live in ``kdoctor/locale`` and
-are made with Babel (``scripts/i18n.py``).
+are made with Babel (``scripts/i18n_catalogs.py``).
 
 The language is ``--lang`` when given, else the environment as GNU gettext reads it:
 ``LANGUAGE`` (a colon-separated list) unless the locale is C/POSIX, then ``LC_ALL``,
@@ -24,7 +24,7 @@ from typing import Any, Optional, Protocol
 
 #: languages kdoctor speaks (``--lang`` choices); English is the source language
 LANGUAGES = ("en", "es")
-#: the catalogs, one per area of the code (scripts/i18n.py maps each to its directories)
+#: the catalogs, one per area of the code (scripts/i18n_catalogs.py maps each to its directories)
 DOMAINS = (
     "kdoctor-cli",
     "kdoctor-checks",

@@ -22,6 +22,7 @@ from typing import NoReturn, Optional
 
 import pytest
 
+from kdoctor.facts.context import detect
 from kdoctor.facts.kernel import installed_build_dirs, missing_build_files
 from kdoctor.facts.packages import install_command
 from kdoctor.knowledge.commands import install_argv, shown
@@ -29,7 +30,7 @@ from kdoctor.knowledge.packages import PACKAGES, package_name, stock_flavour, un
 from kdoctor.machine.runner import Runner
 from kdoctor.machine.system import System
 from kdoctor.model.choice import TargetSource
-from kdoctor.model.context import Context, detect
+from kdoctor.model.context import Context
 from kdoctor.pipeline.retarget import metapackage_release
 
 #: the markers of tests that use the real machine (counted in the suite's summary)

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from kdoctor.checks.toolchain import ToolchainCheck
+from kdoctor.facts.toolchain_pin import read_own_pin, read_pin
 from kdoctor.machine import files
 from kdoctor.machine.files import TEXT_LIMIT, read_regular
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.finding import Status
-from kdoctor.model.toolchain_file import read_own_pin, read_pin
 from tests.conftest import make_context, run_check
 from tests.fake_system import FakeSystem
 

@@ -22,8 +22,8 @@ from typing import Any, Optional
 
 import pytest
 
+from kdoctor.facts.context import detect
 from kdoctor.machine.runner import Runner
-from kdoctor.model.context import detect
 from kdoctor.pipeline.apply import apply_plan
 from kdoctor.pipeline.diagnose import diagnose
 from kdoctor.pipeline.planner import make_plan

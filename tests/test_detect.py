@@ -9,9 +9,10 @@ from pathlib import Path
 import distro
 import pytest
 
+from kdoctor.facts.context import detect
+from kdoctor.facts.distro import parse_os_release, read_distro
 from kdoctor.model.choice import RustMode, TargetSource
-from kdoctor.model.context import DistroInfo, bundled_module_dir, detect, read_distro
-from kdoctor.model.distro_info import parse_os_release
+from kdoctor.model.context import DistroInfo, bundled_module_dir
 from tests.fake_system import FakeSystem
 
 PIN = os.path.join(bundled_module_dir(), "rust-toolchain.toml")

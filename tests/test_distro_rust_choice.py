@@ -7,8 +7,9 @@ import os
 import pytest
 
 from kdoctor.checks.toolchain import ToolchainCheck
+from kdoctor.facts.context import detect
 from kdoctor.knowledge.packages import rust_logical
-from kdoctor.model.context import Context, DistroInfo, bundled_module_dir, detect
+from kdoctor.model.context import Context, DistroInfo, bundled_module_dir
 from tests.conftest import make_context, run_check
 from tests.fake_system import FakeSystem
 

@@ -18,12 +18,13 @@ from typing import Optional
 import pytest
 
 from kdoctor.checks.base import Check, select
-from kdoctor.facts import rust, rustc, rustup
+from kdoctor.facts import rustc, rustup
+from kdoctor.facts.toolchain_pin import read_pin
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import Context, bundled_module_dir
 from kdoctor.model.finding import Remediation, Status
 from kdoctor.model.report import Report
-from kdoctor.model.toolchain_file import PinnedToolchain, read_pin
+from kdoctor.model.toolchain_file import PinnedToolchain
 from kdoctor.pipeline.diagnose import run_checks
 from tests.conftest import make_context
 from tests.real_machine import require_real
@@ -387,10 +388,10 @@ def test_this_machine_uses_the_distro_rustc_with_bootstrap() -> None:
     pin = read_pin(runner, module)
     assert pin is not None
     ctx = make_context(module_dir=module, pin=pin, rust_mode="auto", env={})
-    installed = rust.pin_state(ctx, runner).installed
+    installed = rustup.pin_state(ctx, runner).installed
     if installed is not False:
         pytest.skip(f"the pin's state here is {installed!r}, not 'not installed'")
-    chosen = rust.resolve(ctx, runner)
+    chosen = rustc.resolve(ctx, runner)
     assert (chosen.source, chosen.rustc, chosen.env, chosen.usable) == (
         "distro",
         "/usr/bin/rustc",

@@ -32,7 +32,7 @@ from kdoctor.model.report import Report
 from kdoctor.pipeline.apply import ApplyResult, StepResult
 from kdoctor.pipeline.build import BuildResult
 from kdoctor.pipeline.verify.result import VerifyResult
-from kdoctor.render import text
+from kdoctor.render import apply_text, text
 from tests.conftest import make_context
 from tests.i18n_support import CLOSE, OPEN
 
@@ -201,7 +201,7 @@ def test_applying_the_plan_is_translated(pseudo: None) -> None:
         ApplyResult((ok,), "/log", stopped=Stopped.NEEDS_ADMIN, admin_commands=("apt-get update",)),
     ]
     for result in results:
-        shown = rendered(lambda out, result=result: text.print_apply(result, out))
+        shown = rendered(lambda out, result=result: apply_text.print_apply(result, out))
         assert unsaid(shown, values) == set(), shown
 
 

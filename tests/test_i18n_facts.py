@@ -14,6 +14,7 @@ from kdoctor.checks.base import all_checks
 from kdoctor.facts import Facts
 from kdoctor.facts.cargo import chosen_cargo
 from kdoctor.facts.clang import clang_version
+from kdoctor.facts.context import detect
 from kdoctor.facts.kbuild import read_kbuild
 from kdoctor.facts.kbuild_eval import evaluate
 from kdoctor.facts.kernel import member_cmd_reading
@@ -27,11 +28,10 @@ from kdoctor.facts.loading import (
 )
 from kdoctor.facts.rustc import resolve
 from kdoctor.facts.rustup import Override, pin_state
+from kdoctor.facts.toolchain_pin import read_own_pin
 from kdoctor.model.choice import BadValue
-from kdoctor.model.context import detect
 from kdoctor.model.finding import Status
 from kdoctor.model.plan import FileEdit, Step
-from kdoctor.model.toolchain_file import read_own_pin
 from kdoctor.pipeline.verify.result import insmod_remediation
 from tests.conftest import make_context, run_check
 from tests.fake_system import FakeSystem

@@ -24,6 +24,7 @@ from kdoctor.pipeline.diagnose import run_one
 from kdoctor.pipeline.kernels import archive as kernel_archive
 from kdoctor.pipeline.kernels import fetch as kernel_fetch
 from kdoctor.pipeline.kernels import image as kernel_image
+from kdoctor.pipeline.kernels.cache import image_damage
 from kdoctor.pipeline.verify import accel as vm_accel
 from kdoctor.pipeline.verify import host as verify_host
 from kdoctor.pipeline.verify import result as verify_result
@@ -261,7 +262,7 @@ def test_kernel_image_errors_speak_through_the_catalogs(
 
 
 def test_a_damaged_cached_image_is_described_through_the_catalogs(pseudo: None) -> None:
-    assert said(kernel_image.damage(FakeSystem(files={"/i": ""}), "/i"))
+    assert said(image_damage(FakeSystem(files={"/i": ""}), "/i"))
 
 
 # -- in Spanish --------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ from __future__ import annotations
 from typing import Optional
 
 from kdoctor.checks.kbuild_cmd import KbuildCmdCheck
-from kdoctor.facts.kbuild import cmd_file_for, kdir_uts_release, objects_without_cmd, parse_kbuild
+from kdoctor.facts.kbuild import cmd_file_for, objects_without_cmd, parse_kbuild
+from kdoctor.knowledge.kernel_release import kdir_uts_release
 from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import KDIR, make_context, run_check
 from tests.fake_system import FakeSystem

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Optional
 
 from kdoctor.checks.kernel_headers import KernelHeadersCheck, kernel_kind
-from kdoctor.facts.kbuild import installed_build_dirs, missing_build_files
+from kdoctor.facts.kernel import installed_build_dirs, missing_build_files
 from kdoctor.facts.packages import known_to_manager
 from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import KDIR, make_context, run_check

@@ -7,9 +7,11 @@ from typing import Optional, Union
 
 import pytest
 
+from kdoctor.model.cache_layout import cached_image
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
 from kdoctor.pipeline.kernels import image as kernel_image
+from kdoctor.pipeline.kernels.cache import image_damage
 from kdoctor.pipeline.kernels.image import KernelImage, KernelImageError
 from tests.conftest import make_context
 from tests.fake_system import FakeSystem, Reply
@@ -93,7 +95,7 @@ def test_image_in_lib_modules_is_used_as_is() -> None:
 
 def test_image_fetched_before_is_reused() -> None:
     ctx = ctx_in()
-    cached = kernel_image.cached_path(ctx, RELEASE)
+    cached = cached_image(ctx.cache_dir, RELEASE)
     system = FakeApt(files={cached: "MZ"})
     assert kernel_image.ensure(ctx, system, RELEASE) == KernelImage(cached, "cache")
     assert system.runs == [] and system.writes == []
@@ -259,7 +261,7 @@ def test_a_damaged_cached_image_is_fetched_again(
     image: bytes, recorded: Optional[str], fetched_again: bool
 ) -> None:
     ctx = ctx_in()
-    cached = kernel_image.cached_path(ctx, RELEASE)
+    cached = cached_image(ctx.cache_dir, RELEASE)
     files: dict[str, Union[str, bytes]] = {cached: image}
     if recorded:
         files[cached + ".sha256"] = f"{recorded}  {RELEASE}\n"
@@ -270,4 +272,4 @@ def test_a_damaged_cached_image_is_fetched_again(
     assert any("is damaged" in s for s in steps) == fetched_again
     if fetched_again:
         assert system.read_bytes(cached) == b"MZ kernel"
-        assert kernel_image.damage(system, cached) is None
+        assert image_damage(system, cached) is None

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from packaging.version import Version
 
+from kdoctor.model.cache_layout import kdir_of
 from kdoctor.pipeline.kernels import archive as ka
-from kdoctor.pipeline.kernels import fetch as kernel_fetch
 from tests.test_kernel_targets import CACHE, R510, R612, ArchiveMachine, _fetch
 
 
@@ -68,12 +68,12 @@ def test_kernel_option_resolves_into_the_cache_and_the_plan_fetches_it() -> None
     system = ArchiveMachine()
     # no lists read yet: nothing is asked of the network, KDIR points where the fetch will put it
     unread = selected(ctx, system)
-    assert unread.kdir == kernel_fetch.kdir_of(CACHE, "6.12") and system.runs == []
+    assert unread.kdir == kdir_of(CACHE, "6.12") and system.runs == []
     # lists already read: the series is its newest release
     ka.prepare(system, ka.archive_for(CACHE, "trixie"))
     ka.update(system, ka.archive_for(CACHE, "trixie"))
     chosen = selected(ctx, system)
-    assert (chosen.target_kernel, chosen.kdir) == (R612, kernel_fetch.kdir_of(CACHE, R612))
+    assert (chosen.target_kernel, chosen.kdir) == (R612, kdir_of(CACHE, R612))
     writes = list(system.writes)
     decision = KernelTargetFix().plan(chosen, [], system, PlanOptions())
     step = decision.steps[0]
@@ -112,14 +112,14 @@ def test_an_installed_or_unknown_kernel_is_left_as_it_is() -> None:
         target_source=TargetSource.OPTION,
         cache_dir=CACHE,
     )
-    assert selected(other, system).kdir == kernel_fetch.kdir_of(CACHE, R510)
+    assert selected(other, system).kdir == kdir_of(CACHE, R510)
 
 
 def test_build_tools_wants_the_compiler_an_adapted_tree_names() -> None:
     from kdoctor.checks.build_tools import _tree_compiler
     from tests.fake_system import FakeSystem
 
-    kdir = kernel_fetch.kdir_of(CACHE, R612)
+    kdir = kdir_of(CACHE, R612)
     adapted = FakeSystem(files={f"{kdir}/.kernelvariables": "CCACHE = ccache\nCC = gcc\n"})
     assert _tree_compiler(adapted, kdir) == "gcc"
     stock = FakeSystem(

@@ -14,6 +14,7 @@ import pytest
 from packaging.version import Version
 
 from kdoctor.knowledge import debian_kernels as dk
+from kdoctor.model.cache_layout import tree_dir
 from kdoctor.pipeline.kernels import archive as ka
 from kdoctor.pipeline.kernels import fetch as kernel_fetch
 from tests.fake_system import FakeSystem, Reply
@@ -246,7 +247,7 @@ def _fetch(
 def test_a_fetch_unpacks_relocates_and_adapts_into_the_cache_only() -> None:
     system = ArchiveMachine()
     got = _fetch(system)
-    root = kernel_fetch.tree_dir(CACHE, R612)
+    root = tree_dir(CACHE, R612)
     assert got.kdir == f"{root}/usr/src/linux-headers-{R612}"
     assert system.read_text(f"{got.kdir}/Makefile") == (
         f"include {root}/usr/src/linux-headers-6.12.118+deb13-common/Makefile\n"
@@ -332,4 +333,4 @@ def test_concurrent_fetches_share_one_download() -> None:
     assert len(results) == 3 and len({r.kdir for r in results}) == 1
     headers = [names for names in system.downloads if f"linux-headers-{R612}" in names]
     assert len(headers) == 1  # the others waited for the lock and found the tree
-    assert kernel_fetch.tree_dir(CACHE, R612) in system.locked
+    assert tree_dir(CACHE, R612) in system.locked

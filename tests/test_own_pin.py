@@ -16,7 +16,8 @@ import pytest
 from kdoctor.checks.rust_src import RustSrcCheck
 from kdoctor.checks.rustup import RustupCheck
 from kdoctor.checks.toolchain import ToolchainCheck
-from kdoctor.model.context import bundled_module_dir, detect
+from kdoctor.facts.context import detect
+from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.finding import Status
 from kdoctor.model.need import Package
 from kdoctor.model.report import Report

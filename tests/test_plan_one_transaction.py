@@ -12,7 +12,7 @@ import shlex
 import time
 
 from kdoctor.checks.toolchain import ToolchainCheck, distro_needs
-from kdoctor.facts.rust import pin_need
+from kdoctor.facts.rustup import pin_need
 from kdoctor.fixes.packages import APT_LISTS, DPKG_UPDATES
 from kdoctor.knowledge.packages import package_needs
 from kdoctor.model.finding import Finding, Status

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from kdoctor.checks import REPORT_ORDER
 from kdoctor.checks.privileges import PrivilegesCheck
 from kdoctor.model.finding import Finding, Remediation, Status
 from tests.conftest import make_context, run_check
@@ -90,4 +91,4 @@ def test_no_sudo_warns_that_commands_will_be_printed() -> None:
 
 def test_a_warning_here_never_blocks() -> None:
     assert PrivilegesCheck.required is False
-    assert PrivilegesCheck.order == 90
+    assert REPORT_ORDER[-1] == PrivilegesCheck.id  # and it comes last

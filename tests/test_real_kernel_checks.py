@@ -12,7 +12,7 @@ from kdoctor.checks.kbuild_cmd import KbuildCmdCheck
 from kdoctor.checks.kernel_headers import KernelHeadersCheck, check_command
 from kdoctor.checks.module_loading import ModuleLoadingCheck
 from kdoctor.checks.vm import VmCheck
-from kdoctor.facts.kbuild import member_cmd_reading, missing_build_files
+from kdoctor.facts.kernel import member_cmd_reading, missing_build_files
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Status

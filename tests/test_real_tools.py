@@ -21,8 +21,10 @@ from kdoctor.checks.clang import ClangCheck
 from kdoctor.checks.libclang import LibclangCheck
 from kdoctor.checks.os_info import OsCheck
 from kdoctor.checks.privileges import PrivilegesCheck
+from kdoctor.facts.context import package_manager_for
+from kdoctor.facts.distro import read_distro
 from kdoctor.machine.runner import Runner
-from kdoctor.model.context import Context, package_manager_for, read_distro
+from kdoctor.model.context import Context
 from kdoctor.model.finding import Status
 from kdoctor.pipeline.diagnose import run_checks
 from tests.conftest import make_context, run_check

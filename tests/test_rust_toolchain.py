@@ -5,8 +5,9 @@ from typing import Any, Optional
 
 import pytest
 
-from kdoctor.facts import rust
-from kdoctor.facts.rust import Active, Override, RustToolchain
+from kdoctor.facts import rustc, rustup
+from kdoctor.facts.rustc import RustToolchain
+from kdoctor.facts.rustup import Active, Override
 from kdoctor.knowledge.packages import rust_logical, rustup_packaged
 from kdoctor.machine.system import Probe
 from kdoctor.model.context import DistroInfo
@@ -113,7 +114,7 @@ def machine(
 
 
 def resolve(system: FakeSystem, **ctx: Any) -> RustToolchain:
-    return rust.resolve(make_context(**ctx), system)
+    return rustc.resolve(make_context(**ctx), system)
 
 
 PIN_OK = RustToolchain(
@@ -182,7 +183,7 @@ def test_auto_without_rustup_uses_the_distro_rustc_and_says_why() -> None:
 
 def test_auto_with_a_hung_rustup_uses_the_distro_rustc_and_names_the_hang() -> None:
     system = machine(toolchains=Reply(timed_out=True))
-    found = rust.resolve(make_context(), system)
+    found = rustc.resolve(make_context(), system)
     assert found.source == "distro"
     assert found.reason == (
         "rustup could not say whether nightly-2021-02-12 is installed (rustup toolchain list: "
@@ -268,7 +269,7 @@ def test_pin_whose_rustup_which_fails_names_the_failure() -> None:
 
 def test_pin_with_a_garbled_toolchain_list_cannot_be_told() -> None:
     system = machine(toolchains="\x00\x01\ufffd\ufffdgarbage\n")
-    state = rust.pin_state(make_context(), system)
+    state = rustup.pin_state(make_context(), system)
     assert state.installed is None
     assert state.problem == (
         "rustup toolchain list printed something unexpected: '\\x00\\x01��garbage'"
@@ -277,7 +278,7 @@ def test_pin_with_a_garbled_toolchain_list_cannot_be_told() -> None:
 
 def test_coloured_rustup_output_is_read() -> None:
     coloured = f"{STABLE}\x1b[1m\x1b[94m (active, default)\x1b[0m\n{PIN}\x1b[1m\x1b[94m\x1b[0m\n"
-    state = rust.pin_state(make_context(), machine(toolchains=coloured))
+    state = rustup.pin_state(make_context(), machine(toolchains=coloured))
     assert (state.installed, state.toolchains) == (True, (STABLE, PIN))
 
 
@@ -286,7 +287,7 @@ def test_rustup_off_path_is_found_in_cargo_home() -> None:
     del system.programs["rustup"]
     system.programs[RUSTUP] = RUSTUP  # still there, by full path only
     assert system.which("rustup") is None
-    assert rust.find_rustup(system) == (RUSTUP, False)
+    assert rustup.find_rustup(system) == (RUSTUP, False)
     assert resolve(system) == PIN_OK
 
 
@@ -428,7 +429,7 @@ def _probe(stdout: str = "", stderr: str = "", exit_code: Optional[int] = 0) -> 
     ],
 )
 def test_parse_active(probe: Probe, active: Active) -> None:
-    assert rust.parse_active(probe) == active
+    assert rustup.parse_active(probe) == active
 
 
 def test_parse_overrides_reads_padded_tabbed_and_vanished_directories() -> None:
@@ -437,12 +438,12 @@ def test_parse_overrides_reads_padded_tabbed_and_vanished_directories() -> None:
         f"{MODULE}                        \t{STABLE}\n"
         "\n"
     )
-    assert rust.parse_overrides(text) == [
+    assert rustup.parse_overrides(text) == [
         ("/tmp/gone dir", "beta-x86_64-unknown-linux-gnu"),
         (MODULE, STABLE),
     ]
-    assert rust.parse_overrides("no overrides\n") == []
-    assert rust.parse_overrides(f"{MODULE}   {STABLE}\n") == [(MODULE, STABLE)]
+    assert rustup.parse_overrides("no overrides\n") == []
+    assert rustup.parse_overrides(f"{MODULE}   {STABLE}\n") == [(MODULE, STABLE)]
 
 
 @pytest.mark.parametrize(
@@ -456,7 +457,7 @@ def test_parse_overrides_reads_padded_tabbed_and_vanished_directories() -> None:
     ],
 )
 def test_parse_toolchain_list(text: str, names: Optional[list[str]]) -> None:
-    assert rust.parse_toolchain_list(text) == names
+    assert rustup.parse_toolchain_list(text) == names
 
 
 @pytest.mark.parametrize(
@@ -472,34 +473,34 @@ def test_parse_toolchain_list(text: str, names: Optional[list[str]]) -> None:
     ],
 )
 def test_names_pin(name: str, matches: bool) -> None:
-    assert rust.names_pin(make_context(), name) is matches
+    assert rustup.names_pin(make_context(), name) is matches
 
 
 def test_names_and_commands_for_the_pin() -> None:
     ctx = make_context()
-    assert rust.pin_name(ctx) == PIN
-    assert rust.pin_name(make_context(arch="aarch64")) == (
+    assert rustup.pin_name(ctx) == PIN
+    assert rustup.pin_name(make_context(arch="aarch64")) == (
         "nightly-2021-02-12-aarch64-unknown-linux-gnu"
     )
-    assert rust.install_command(ctx) == (
+    assert rustup.install_command(ctx) == (
         "rustup toolchain install nightly-2021-02-12 --profile minimal "
         "--component rust-src --component rustfmt"
     )
-    wanted = rust.pin_need(ctx)
+    wanted = rustup.pin_need(ctx)
     assert (wanted.channel, wanted.components) == (PIN_CHANNEL, ("rust-src", "rustfmt"))
 
 
 def test_has_component() -> None:
     listed = ["rust-src", "rustfmt-x86_64-unknown-linux-gnu", "rust-std-x86_64-unknown-linux-gnu"]
-    assert rust.has_component(listed, "rust-src")
-    assert rust.has_component(listed, "rustfmt")
-    assert rust.has_component(["rustfmt-preview-x86_64-unknown-linux-gnu"], "rustfmt")
-    assert not rust.has_component(["rust-std-x86_64-unknown-linux-gnu"], "rust-src")
+    assert rustup.has_component(listed, "rust-src")
+    assert rustup.has_component(listed, "rustfmt")
+    assert rustup.has_component(["rustfmt-preview-x86_64-unknown-linux-gnu"], "rustfmt")
+    assert not rustup.has_component(["rust-std-x86_64-unknown-linux-gnu"], "rust-src")
 
 
 # -- overrides ----------------------------------------------------------------------------------
 def _override(system: FakeSystem, active: Optional[Active], **ctx: Any) -> Optional[Override]:
-    return rust.find_override(make_context(**ctx), system, RUSTUP, active)
+    return rustup.find_override(make_context(**ctx), system, RUSTUP, active)
 
 
 def test_rustup_toolchain_variable_beats_everything() -> None:

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from kdoctor.facts import Facts, images, rust
+from kdoctor.facts import Facts, images, rust, rustc, rustup
 from kdoctor.facts import packages as package_facts
 from kdoctor.facts.images import Busybox, find_busybox, image_paths
 from kdoctor.facts.privileges import sudo_argv, sudo_prefix
 from kdoctor.knowledge import step_errors
 from kdoctor.knowledge.packages import apt_has_candidate, image_package_names
 from kdoctor.knowledge.rust_dist import RUST_HOST
+from kdoctor.model.cache_layout import cached_image
 from kdoctor.pipeline.kernels import image as kernel_image
 from tests.conftest import elf_binary, make_context
 from tests.fake_system import FakeSystem
@@ -26,8 +27,7 @@ def test_the_vm_check_looks_where_verify_finds_and_fetches_images() -> None:
     ctx = make_context()
     looked = [path for path, _ in image_paths(ctx)]
     assert looked[:2] == list(kernel_image.installed_paths(RELEASE))
-    assert looked[2] == kernel_image.cached_path(ctx, RELEASE)
-    assert kernel_image.release_dir(ctx, RELEASE) == images.release_dir(ctx.cache_dir, RELEASE)
+    assert looked[2] == cached_image(ctx.cache_dir, RELEASE)
     # what the check reports as the source of an installed kernel's image
     assert [source for _, source in image_paths(ctx)] == ["boot", "boot", "cache", "cache"]
     assert [source for _, source in images.installed_images(RELEASE)] == ["boot", "modules"]
@@ -94,8 +94,16 @@ def test_package_facts_and_the_rust_names_fixes_use() -> None:
     )
     assert package_facts.known_packages(system, "apt", ["make"]) == {"make": True}
     assert package_facts.known_to_manager(system, "apt", "make") is True
-    for name in ("resolve", "find_rustup", "install_command", "pin_state", "RustToolchain"):
-        assert hasattr(rust, name), name
+    for module, name in (
+        (rustc, "resolve"),
+        (rustc, "RustToolchain"),
+        (rustup, "find_rustup"),
+        (rustup, "install_command"),
+        (rustup, "pin_state"),
+        (rust, "rust_toolchain"),
+        (rust, "pin_status"),
+    ):
+        assert hasattr(module, name), name
 
 
 def test_the_rust_download_host_is_named_once() -> None:

@@ -24,7 +24,7 @@ from kdoctor.model.plan import Plan, PlanOptions, Step
 from kdoctor.pipeline.apply import ApplyResult, apply_plan
 from kdoctor.pipeline.build import make_argv
 from kdoctor.pipeline.planner import merge_settings
-from kdoctor.render.text import print_apply
+from kdoctor.render.apply_text import print_apply
 from tests.conftest import make_context, tool
 from tests.fake_system import FakeSystem
 from tests.test_fix_packages import (

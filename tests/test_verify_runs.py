@@ -13,6 +13,7 @@ import pytest
 
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
+from kdoctor.pipeline.verify import DEFAULT_TIMEOUT
 from kdoctor.pipeline.verify import accel as vm_accel
 from kdoctor.pipeline.verify import boot as vm_boot
 from kdoctor.pipeline.verify import host as verify_host
@@ -108,7 +109,7 @@ def test_kvm_abort_falls_back_to_tcg_and_is_remembered() -> None:
     assert steps == [f"booting {RELEASE} in qemu with KVM and TCG at once", fallback]
     (kvm_argv, kvm_timeout), (tcg_argv, tcg_timeout) = qemu_runs(system)
     assert kvm_argv[1:5] == ("-accel", "kvm", "-cpu", "host") and kvm_timeout == vm_boot.KVM_WINDOW
-    assert tcg_argv[1:3] == ("-accel", "tcg") and tcg_timeout == vm_boot.DEFAULT_TIMEOUT
+    assert tcg_argv[1:3] == ("-accel", "tcg") and tcg_timeout == DEFAULT_TIMEOUT
     assert kvm_argv[kvm_argv.index("-kernel") + 1] == f"/boot/vmlinuz-{RELEASE}"
     verdict = json.loads(system.read_text(f"{CACHE}/kvm.json") or "")
     assert verdict["6.18.44-fc-v782"]["works"] is False
@@ -174,7 +175,7 @@ def test_forced_kvm_does_not_fall_back() -> None:
     system, _ = machine([ABORT])
     result = verify_vm.verify_vm(vm_ctx(), system, KO, release=RELEASE, accel="kvm")
     assert not result.passed and len(qemu_runs(system)) == 1
-    assert qemu_runs(system)[0][1] == vm_boot.DEFAULT_TIMEOUT
+    assert qemu_runs(system)[0][1] == DEFAULT_TIMEOUT
     assert result.summary.startswith("the kernel did not reach /init: qemu-system-x86_64: ")
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from kdoctor.facts import images
+from kdoctor.facts.context import detect
 from kdoctor.machine.runner import Runner
-from kdoctor.model.context import default_cache_dir, detect
+from kdoctor.model.cache_layout import cached_image, default_cache_dir, release_dir
 from kdoctor.pipeline.kernels import image as kernel_image
 from kdoctor.pipeline.verify import boot as vm_boot
 from kdoctor.pipeline.verify import result as verify_result
@@ -82,8 +83,8 @@ def test_c_module_verifies_in_qemu_tcg(
     shared = replace(ctx, cache_dir=default_cache_dir(os.environ))
     image = kernel_image.ensure(shared, runner, release)
     if image.source in ("cache", "downloaded"):
-        os.makedirs(kernel_image.release_dir(ctx, release))
-        os.symlink(image.path, kernel_image.cached_path(ctx, release))
+        os.makedirs(release_dir(ctx.cache_dir, release))
+        os.symlink(image.path, cached_image(ctx.cache_dir, release))
 
     assert verify_target.target_release(ctx, runner, module)[0] == release
     result = verify_vm.verify_vm(ctx, runner, module, release=release, accel="tcg", timeout=180)

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Optional
 
+from kdoctor.checks import REPORT_ORDER
 from kdoctor.facts import Facts
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge import safe_values
@@ -15,7 +16,7 @@ from kdoctor.machine.system import DEFAULT_TIMEOUT, Probe, System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.need import Need
-from kdoctor.model.registry import Registry
+from kdoctor.model.registry import Listed
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,14 @@ class ProbeRequest:
 
 
 class Check:
-    """Observes one thing and returns a :class:`Finding`. Never prints, never changes anything."""
+    """Observes one thing and returns a :class:`Finding`. Never prints, never changes anything.
+
+    Its place in the report is its id's in :data:`kdoctor.checks.REPORT_ORDER`."""
 
     id: ClassVar[str]
     title: ClassVar[str]
     #: a failure here stops the module from being built or loaded
     required: ClassVar[bool] = True
-    #: where the check stands in the report (lower first; ties by id)
-    order: ClassVar[int] = 100
     #: variables handed to make that this check owns (see kdoctor.knowledge.safe_values): a
     #: value that is not a plain path or word fails the check before it runs
     variables: ClassVar[tuple[str, ...]] = ()
@@ -162,7 +163,7 @@ def joined(items: Sequence[str]) -> str:
     return _("{first} and {last}").format(first=", ".join(items[:-1]), last=items[-1])
 
 
-_checks: Registry[Check] = Registry("check", "kdoctor.checks")
+_checks: Listed[Check] = Listed("check", "kdoctor.checks", REPORT_ORDER)
 register = _checks.register
 
 

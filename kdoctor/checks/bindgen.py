@@ -60,7 +60,6 @@ def libclang_error(output: str) -> Optional[str]:
 class BindgenCheck(Check):
     id = "bindgen"
     title = N_("bindgen 0.55 or newer, loading libclang")
-    order = 40
     variables = ("BINDGEN",)
 
     def prefetch(self, facts: Facts) -> list[ProbeRequest]:

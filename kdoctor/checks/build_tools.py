@@ -122,7 +122,6 @@ def _tree_compiler(system: System, kdir: str) -> Optional[str]:
 class BuildToolsCheck(Check):
     id = "build-tools"
     title = N_("make, the kernel's C compiler and the linker")
-    order = 15
     variables = ("CC", "LLVM")
 
     def run(self, facts: Facts) -> Finding:

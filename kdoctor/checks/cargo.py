@@ -52,7 +52,6 @@ def _version(text: Optional[str]) -> Optional[Version]:
 class CargoCheck(Check):
     id = "cargo"
     title = N_("a cargo the chosen toolchain runs, of rustc's release (cargo-driven modules)")
-    order = 64
 
     def run(self, facts: Facts) -> Finding:
         ctx = facts.ctx

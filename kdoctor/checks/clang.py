@@ -28,7 +28,6 @@ RECOMMENDED = Version("11")
 class ClangCheck(Check):
     id = "clang"
     title = N_("clang, version 9 or newer (11 recommended)")
-    order = 20
     variables = ("CLANG",)
 
     def run(self, facts: Facts) -> Finding:

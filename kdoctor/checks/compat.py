@@ -10,9 +10,11 @@ from typing import Any, Optional
 from packaging.version import InvalidVersion, Version
 
 from kdoctor.checks.base import Check, register
-from kdoctor.facts import Facts, rust
+from kdoctor.facts import Facts
 from kdoctor.facts.bindgen import bindgen_version
 from kdoctor.facts.kernel import target_config
+from kdoctor.facts.rust import rust_toolchain
+from kdoctor.facts.rustup import PROBE_ENV, RUSTC_TIMEOUT
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge import versions
 from kdoctor.knowledge.compat import RULES, Combination, logical_text, matching
@@ -27,13 +29,13 @@ def gather(facts: Facts) -> Combination:
     """Versions, kernel options, rustc's unstable options and the module's build files."""
     ctx, system = facts.ctx, facts.system
     config = facts.of(target_config)
-    chosen = facts.of(rust.rust_toolchain)
+    chosen = facts.of(rust_toolchain)
     z_help: Optional[str] = None
     if chosen.rustc and chosen.version:
         probe = system.probe(
             [chosen.rustc, "-Z", "help"],
-            timeout=rust.RUSTC_TIMEOUT,
-            env={**rust.PROBE_ENV, **chosen.env, "RUSTC_BOOTSTRAP": "1"},
+            timeout=RUSTC_TIMEOUT,
+            env={**PROBE_ENV, **chosen.env, "RUSTC_BOOTSTRAP": "1"},
         )
         z_help = probe.stdout if probe.ok else None
     texts = [system.read_text(os.path.join(ctx.module_dir, name)) for name in BUILD_FILES]
@@ -78,7 +80,6 @@ def _gnu_ld(system: System) -> Optional[Version]:
 class CompatCheck(Check):
     id = "compat"
     title = N_("no known-bad combination of rustc, bindgen, ld, kernel and module build files")
-    order = 65
 
     def run(self, facts: Facts) -> Finding:
         ctx = facts.ctx

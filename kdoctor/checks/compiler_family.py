@@ -24,7 +24,6 @@ from kdoctor.model.need import ByHand
 class CompilerFamilyCheck(Check):
     id = "compiler-family"
     title = N_("the module's build files leave kbuild the kernel's compiler family")
-    order = 16
 
     def run(self, facts: Facts) -> Finding:
         ctx = facts.ctx

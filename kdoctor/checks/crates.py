@@ -9,10 +9,11 @@ from typing import Any
 from kdoctor.checks.base import Check, joined, register
 from kdoctor.facts import Facts
 from kdoctor.facts.cargo import chosen_cargo
-from kdoctor.facts.crates import CrateState, Offer, crate_state, kdoctor_cargo_home
+from kdoctor.facts.crates import CrateState, Offer, crate_state
 from kdoctor.facts.module import module_info
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge.cargo import DEBIAN_REGISTRY, upstream_version
+from kdoctor.model.cache_layout import cargo_home
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import ByHand, CargoSource, Need, Package, Setting
 
@@ -55,7 +56,6 @@ def _misfit(offer: Offer) -> str:
 class CratesCheck(Check):
     id = "crates"
     title = N_("the module's crate dependencies resolve for its build (cargo-driven modules)")
-    order = 67
 
     def run(self, facts: Facts) -> Finding:
         ctx = facts.ctx
@@ -72,7 +72,7 @@ class CratesCheck(Check):
         state = facts.of(crate_state)
         if state is None:
             return self.finding(Status.SKIP, _("could not copy the module to resolve its crates"))
-        ours = kdoctor_cargo_home(ctx.cache_dir)
+        ours = cargo_home(ctx.cache_dir)
         details: dict[str, Any] = {
             "manifest": state.manifest,
             "dependencies": [d.to_json() for d in state.dependencies],

@@ -27,7 +27,6 @@ from kdoctor.model.need import KbuildCmd
 class KbuildCmdCheck(Check):
     id = "kbuild-cmd"
     title = N_("every member object records its .cmd file (modpost reads them)")
-    order = 50
     variables = ("module directory",)
 
     def run(self, facts: Facts) -> Finding:

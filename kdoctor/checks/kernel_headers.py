@@ -53,7 +53,6 @@ def check_command(release: str, kdir: str) -> str:
 class KernelHeadersCheck(Check):
     id = "kernel-headers"
     title = N_("the target kernel's build directory (headers, .config, Module.symvers, modpost)")
-    order = 30
     variables = ("KDIR",)
 
     def run(self, facts: Facts) -> Finding:

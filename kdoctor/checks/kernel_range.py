@@ -34,7 +34,6 @@ from kdoctor.model.need import ByHand
 class KernelRangeCheck(Check):
     id = "kernel-range"
     title = N_("the kernels the module's build scripts accept include the target")
-    order = 32
 
     def run(self, facts: Facts) -> Finding:
         ctx = facts.ctx

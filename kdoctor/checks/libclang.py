@@ -19,7 +19,6 @@ from kdoctor.model.need import Setting
 class LibclangCheck(Check):
     id = "libclang"
     title = N_("libclang for bindgen, the same major version as clang")
-    order = 25
     variables = ("LIBCLANG_PATH",)
 
     def run(self, facts: Facts) -> Finding:

@@ -15,7 +15,6 @@ from kdoctor.model.finding import Finding, Status
 class ModuleLoadingCheck(Check):
     id = "module-loading"
     title = N_("this host can load the module (module support, lockdown, signatures, kernel)")
-    order = 80
     required = False
 
     def run(self, facts: Facts) -> Finding:

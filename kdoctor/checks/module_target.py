@@ -12,8 +12,9 @@ from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts
 from kdoctor.facts.cargo import target_list
 from kdoctor.facts.module import module_info
-from kdoctor.facts.rust import PROBE_ENV, RUSTC_TIMEOUT, rust_toolchain
+from kdoctor.facts.rust import rust_toolchain
 from kdoctor.facts.rustc import RustToolchain
+from kdoctor.facts.rustup import PROBE_ENV, RUSTC_TIMEOUT
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge.cargo import (
     GONE_TARGETS,
@@ -32,7 +33,6 @@ _UNSTABLE = "unstable-options"
 class ModuleTargetCheck(Check):
     id = "module-target"
     title = N_("the module's Rust target exists in (or is accepted by) the chosen rustc")
-    order = 66
 
     def run(self, facts: Facts) -> Finding:
         module = facts.of(module_info)

@@ -29,7 +29,6 @@ MANUAL = (
 class OsCheck(Check):
     id = "os"
     title = N_("distribution and package manager")
-    order = 10
     required = False
 
     def run(self, facts: Facts) -> Finding:

@@ -15,7 +15,6 @@ TIMEOUT = 5.0
 class PrivilegesCheck(Check):
     id = "privileges"
     title = N_("root, or sudo for the steps that need it")
-    order = 90
     required = False
 
     def run(self, facts: Facts) -> Finding:

@@ -26,7 +26,6 @@ from kdoctor.model.need import ByHand
 class RustForLinuxCheck(Check):
     id = "rust-for-linux"
     title = N_("a Rust-for-Linux module's kernel: CONFIG_RUST, its rust/ artefacts, its rustc")
-    order = 34
 
     def run(self, facts: Facts) -> Finding:
         ctx = facts.ctx

@@ -6,7 +6,9 @@ import re
 from typing import Any
 
 from kdoctor.checks.base import Check, register
-from kdoctor.facts import Facts, rust
+from kdoctor.facts import Facts
+from kdoctor.facts.rust import rust_toolchain
+from kdoctor.facts.rustc import library_dir
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge.packages import package_need, rust_logical
 from kdoctor.model.finding import Finding, Status
@@ -20,12 +22,11 @@ _RUSTUP_SYSROOT = re.compile(r"/toolchains/([^/]+)/?$")
 class RustSrcCheck(Check):
     id = "rust-src"
     title = N_("the Rust library sources (rust-src) of the chosen toolchain")
-    order = 62
 
     def run(self, facts: Facts) -> Finding:
         ctx = facts.ctx
-        chosen = facts.of(rust.rust_toolchain)
-        expected = rust.library_dir(chosen.sysroot) if chosen.sysroot else None
+        chosen = facts.of(rust_toolchain)
+        expected = library_dir(chosen.sysroot) if chosen.sysroot else None
         details: dict[str, Any] = {
             "path": chosen.library_src,
             "expected": expected,

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from kdoctor.checks.base import Check, register
-from kdoctor.facts import Facts, rust
+from kdoctor.facts import Facts
+from kdoctor.facts.rust import rust_toolchain
+from kdoctor.facts.rustc import RustToolchain
+from kdoctor.facts.rustup import RUSTC_TIMEOUT, is_rustup_shim, on_path
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge import versions
 from kdoctor.knowledge.commands import need_commands
@@ -21,11 +24,10 @@ class RustfmtCheck(Check):
     id = "rustfmt"
     title = N_("rustfmt, to format Rust code")
     required = False
-    order = 63
 
     def run(self, facts: Facts) -> Finding:
         ctx, system = facts.ctx, facts.system
-        chosen = facts.of(rust.rust_toolchain)
+        chosen = facts.of(rust_toolchain)
         details: dict[str, Any] = {
             "path": chosen.rustfmt,
             "version": None,
@@ -45,7 +47,7 @@ class RustfmtCheck(Check):
             )
         if chosen.rustfmt is None:
             return self._missing(ctx, system, chosen, details)
-        probe = system.probe([chosen.rustfmt, "--version"], timeout=rust.RUSTC_TIMEOUT)
+        probe = system.probe([chosen.rustfmt, "--version"], timeout=RUSTC_TIMEOUT)
         version = versions.word_version(probe.stdout, "rustfmt") if probe.ok else None
         details["version"] = str(version) if version else None
         if version is None:
@@ -60,7 +62,7 @@ class RustfmtCheck(Check):
         return self.ok(f"rustfmt {version}", found=f"{version} ({chosen.rustfmt})", **details)
 
     def _missing(
-        self, ctx: Context, system: System, chosen: rust.RustToolchain, details: dict[str, Any]
+        self, ctx: Context, system: System, chosen: RustToolchain, details: dict[str, Any]
     ) -> Finding:
         if chosen.source == "pin":
             details.update(component="rustfmt", toolchain=ctx.pinned.channel)
@@ -79,7 +81,7 @@ class RustfmtCheck(Check):
         # only the distribution's rustc pairs with the distribution's rustfmt
         needs = (wanted,) if chosen.source == "distro" else ()
         by_hand = need_commands([wanted], manager=ctx.package_manager, is_root=ctx.is_root)
-        shims = [p for p in rust.on_path(system, "rustfmt") if rust.is_rustup_shim(system, p)]
+        shims = [p for p in on_path(system, "rustfmt") if is_rustup_shim(system, p)]
         return self.finding(
             Status.WARN,
             _("no rustfmt besides rustup's shim {path} (it only formats code)").format(

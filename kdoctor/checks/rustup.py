@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from kdoctor.checks.base import Check, register
-from kdoctor.facts import Facts, rust
+from kdoctor.facts import Facts
+from kdoctor.facts.rust import rust_toolchain, rustup_location
+from kdoctor.facts.rustc import RustToolchain
+from kdoctor.facts.rustup import install_command, rustup_version
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge.commands import need_commands
 from kdoctor.knowledge.packages import package_need, rustup_packaged
@@ -40,7 +43,6 @@ def install_text(wanted: Rustup) -> str:
 class RustupCheck(Check):
     id = "rustup"
     title = N_("rustup, to install and select the pinned toolchain")
-    order = 60
 
     def run(self, facts: Facts) -> Finding:
         ctx, system = facts.ctx, facts.system
@@ -64,8 +66,8 @@ class RustupCheck(Check):
                 on_path=None,
                 method=None,
             )
-        chosen = facts.of(rust.rust_toolchain)
-        path, on_path = facts.of(rust.rustup_location)
+        chosen = facts.of(rust_toolchain)
+        path, on_path = facts.of(rustup_location)
         if ctx.pin is None and chosen.source != "rustup":
             return self.finding(
                 Status.SKIP,
@@ -83,7 +85,7 @@ class RustupCheck(Check):
             )
         if path is None:
             return self._missing(ctx, system, chosen)
-        version, problem = rust.rustup_version(system, path)
+        version, problem = rustup_version(system, path)
         details: dict[str, Any] = {
             "path": path,
             "version": version,
@@ -116,7 +118,7 @@ class RustupCheck(Check):
                     "The build works with the distribution's rustc. To use the pinned "
                     "toolchain instead, install {toolchain} (needs access to {host})."
                 ).format(toolchain=ctx.pinned.channel, host=RUST_HOST),
-                commands=(rust.install_command(ctx),),
+                commands=(install_command(ctx),),
                 **details,
             )
         summary = (
@@ -128,7 +130,7 @@ class RustupCheck(Check):
         )
         return self.ok(summary, found=f"{version} ({path})", **details)
 
-    def _missing(self, ctx: Context, system: System, chosen: rust.RustToolchain) -> Finding:
+    def _missing(self, ctx: Context, system: System, chosen: RustToolchain) -> Finding:
         wanted = wanted_rustup(ctx, system)
         text = install_text(wanted)
         details: dict[str, Any] = {

@@ -6,8 +6,19 @@ import os
 from typing import Any, Optional
 
 from kdoctor.checks.base import Check, ProbeRequest, register
-from kdoctor.facts import Facts, rust
+from kdoctor.facts import Facts
+from kdoctor.facts.rust import pin_status, rust_toolchain
 from kdoctor.facts.rust_prefetch import likely_rust_probes
+from kdoctor.facts.rustc import MIN_RUSTC, RustToolchain
+from kdoctor.facts.rustup import (
+    PinState,
+    active_toolchain,
+    find_override,
+    install_command,
+    names_pin,
+    pin_name,
+    pin_need,
+)
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge.commands import package_names
 from kdoctor.knowledge.packages import package_need, rust_logical
@@ -29,7 +40,7 @@ def distro_needs(ctx: Context, *parts: str) -> tuple[Package, ...]:
     return tuple(package_need(ctx.package_manager, n) for n in distro_logical(ctx, *parts))
 
 
-def bootstrap_note(chosen: rust.RustToolchain) -> str:
+def bootstrap_note(chosen: RustToolchain) -> str:
     if chosen.env.get("RUSTC_BOOTSTRAP"):
         return _("{channel}, built with RUSTC_BOOTSTRAP=1 as the kernel does").format(
             channel=chosen.channel
@@ -41,7 +52,6 @@ def bootstrap_note(chosen: rust.RustToolchain) -> str:
 class ToolchainCheck(Check):
     id = "toolchain"
     title = N_("the Rust toolchain the module is built with")
-    order = 61
     variables = ("RUSTC", "RUSTUP_TOOLCHAIN")
 
     def prefetch(self, facts: Facts) -> list[ProbeRequest]:
@@ -56,7 +66,7 @@ class ToolchainCheck(Check):
         ctx = facts.ctx
         if ctx.pin_problem:
             return self.refused_pin(ctx, facts.system, ctx.pin_problem)
-        chosen = facts.of(rust.rust_toolchain)
+        chosen = facts.of(rust_toolchain)
         details: dict[str, Any] = {
             "source": chosen.source,
             "rustc": chosen.rustc,
@@ -65,7 +75,7 @@ class ToolchainCheck(Check):
             "reason": chosen.reason,
             "override": None,
             "active": None,
-            "pin": rust.pin_name(ctx) if ctx.pin else None,
+            "pin": pin_name(ctx) if ctx.pin else None,
             "installed": None,
             "env": dict(chosen.env),
             "logical": [],
@@ -84,7 +94,7 @@ class ToolchainCheck(Check):
         if chosen.source == "pin":
             return self._pin(facts, chosen, details)
         if chosen.source == "distro" and ctx.rust_mode == "auto":
-            details["installed"] = facts.of(rust.pin_status).installed
+            details["installed"] = facts.of(pin_status).installed
         return self._compiler(ctx, chosen, details)
 
     def refused_pin(self, ctx: Context, system: System, problem: str) -> Finding:
@@ -123,10 +133,10 @@ class ToolchainCheck(Check):
         )
 
     # -- the pinned toolchain -------------------------------------------------------------
-    def _pin(self, facts: Facts, chosen: rust.RustToolchain, details: dict[str, Any]) -> Finding:
+    def _pin(self, facts: Facts, chosen: RustToolchain, details: dict[str, Any]) -> Finding:
         ctx, system = facts.ctx, facts.system
         channel = ctx.pinned.channel
-        state = facts.of(rust.pin_status)
+        state = facts.of(pin_status)
         details["installed"] = state.installed
         if state.rustup is not None and state.installed is None:
             return self.finding(
@@ -144,9 +154,9 @@ class ToolchainCheck(Check):
             )
         if not state.installed:
             return self._not_installed(ctx, chosen, state, details)
-        active = rust.active_toolchain(ctx, system, state.rustup or "rustup")
+        active = active_toolchain(ctx, system, state.rustup or "rustup")
         details["active"] = active.toolchain
-        override = rust.find_override(ctx, system, state.rustup or "rustup", active)
+        override = find_override(ctx, system, state.rustup or "rustup", active)
         if override is not None:
             details["override"] = override.to_json()
             what = (
@@ -180,11 +190,11 @@ class ToolchainCheck(Check):
                 fix_text=_(
                     "Reinstall {toolchain} (kdoctor never removes a toolchain itself)."
                 ).format(toolchain=channel),
-                commands=(f"rustup toolchain uninstall {channel}", rust.install_command(ctx)),
+                commands=(f"rustup toolchain uninstall {channel}", install_command(ctx)),
                 **details,
             )
         found = f"{chosen.version} ({chosen.rustc})"
-        if active.toolchain is not None and rust.names_pin(ctx, active.toolchain):
+        if active.toolchain is not None and names_pin(ctx, active.toolchain):
             return self.ok(
                 _("{toolchain} (rustc {version}) is installed and selected in {directory}").format(
                     toolchain=channel, version=chosen.version, directory=ctx.module_dir
@@ -214,8 +224,8 @@ class ToolchainCheck(Check):
     def _not_installed(
         self,
         ctx: Context,
-        chosen: rust.RustToolchain,
-        state: rust.PinState,
+        chosen: RustToolchain,
+        state: PinState,
         details: dict[str, Any],
     ) -> Finding:
         channel = ctx.pinned.channel
@@ -240,15 +250,13 @@ class ToolchainCheck(Check):
             )
         if state.rustup is None:
             text += " " + _("rustup comes first (see the rustup check).")
-        wanted = rust.pin_need(ctx, alternative)
+        wanted = pin_need(ctx, alternative)
         return self.finding(
             Status.FAIL, summary, fix_text=text, needs=(wanted,), ctx=ctx, **details
         )
 
     # -- the distribution's rustc, or RUSTC ---------------------------------------------------
-    def _compiler(
-        self, ctx: Context, chosen: rust.RustToolchain, details: dict[str, Any]
-    ) -> Finding:
+    def _compiler(self, ctx: Context, chosen: RustToolchain, details: dict[str, Any]) -> Finding:
         found: Optional[str] = (
             f"{chosen.version} ({chosen.rustc})" if chosen.version else chosen.rustc
         )
@@ -283,7 +291,7 @@ class ToolchainCheck(Check):
                     fix_text=_(
                         "{setting} is what the build would use; point it "
                         "at a working rustc {minimum} or newer, or unset it."
-                    ).format(setting=f"RUSTC={ctx.env['RUSTC']}", minimum=rust.MIN_RUSTC),
+                    ).format(setting=f"RUSTC={ctx.env['RUSTC']}", minimum=MIN_RUSTC),
                     commands=("unset RUSTC",),
                     **details,
                 )
@@ -305,7 +313,7 @@ class ToolchainCheck(Check):
                 fix_text=_(
                     "Install the distribution's Rust compiler ({minimum} or newer) "
                     "and its library sources."
-                ).format(minimum=rust.MIN_RUSTC),
+                ).format(minimum=MIN_RUSTC),
                 needs=packages,
                 ctx=ctx,
                 **details,
@@ -329,6 +337,6 @@ class ToolchainCheck(Check):
                 "The module builds with {rustc}. To build with the pinned toolchain "
                 "instead, install {toolchain} (needs access to {host})."
             ).format(rustc=summary, toolchain=ctx.pinned.channel, host=RUST_HOST),
-            commands=(rust.install_command(ctx),),
+            commands=(install_command(ctx),),
             **details,
         )

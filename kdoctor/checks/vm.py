@@ -8,7 +8,7 @@ from typing import Any, Optional
 from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts
 from kdoctor.facts.images import busybox as busybox_fact
-from kdoctor.facts.images import cached_image, target_image
+from kdoctor.facts.images import target_image
 from kdoctor.facts.loading import module_loading
 from kdoctor.facts.packages import kernel_packages
 from kdoctor.i18n import N_, _
@@ -18,6 +18,7 @@ from kdoctor.knowledge.packages import (
     package_needs,
 )
 from kdoctor.machine.system import System
+from kdoctor.model.cache_layout import cached_image
 from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
@@ -47,7 +48,6 @@ def image_packages(ctx: Context) -> tuple[str, ...]:
 class VmCheck(Check):
     id = "vm"
     title = N_("qemu, KVM, static busybox and a kernel image to test the module in a VM")
-    order = 85
 
     def run(self, facts: Facts) -> Finding:
         ctx, system = facts.ctx, facts.system

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -13,12 +14,16 @@ from kdoctor.model.choice import SudoMode
 from kdoctor.model.plan import Plan
 from kdoctor.pipeline.provision import Event, Halt, Hooks, Progress, ProvisionResult
 from kdoctor.render import text as render
+from kdoctor.render.apply_text import print_apply
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class FixView(Hooks):
     """Renders each stage as it ends, asks before applying, and says why a run stopped."""
 
-    def __init__(self, out: render.Console, *, verbose: bool = False) -> None:
+    def __init__(self, out: Console, *, verbose: bool = False) -> None:
         self.out = out
         #: ``-v``: every check's details (the diagnosis before the plan too), each step's output
         self.verbose = verbose
@@ -43,7 +48,7 @@ class FixView(Hooks):
         elif event == Event.APPLYING and result.sudo == SudoMode.SUDO:
             self.say(_("root steps run through {command}").format(command="sudo -n"))
         elif event == Event.APPLIED and result.apply is not None:
-            render.print_apply(result.apply, out)
+            print_apply(result.apply, out)
         elif event == Event.DIAGNOSED and result.after is not None:
             if result.apply is not None:
                 render.print_before_after(result.before, result.after, out, verbose=self.verbose)

@@ -11,6 +11,15 @@ import typer
 from kdoctor.cli import options
 from kdoctor.cli.options import JsonOpt, ModuleOpt, RustOpt
 from kdoctor.i18n import _
+from kdoctor.model.cache_layout import (
+    PARTIAL,
+    apt_root,
+    kernel_test_dir,
+    kernel_test_root,
+    kernels_dir,
+    release_dir,
+    tree_dir,
+)
 from kdoctor.model.report import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
 cache_app = typer.Typer(help=_("What kdoctor keeps in its cache: kernels, apt lists, builds."))
@@ -92,10 +101,10 @@ def fetch_kernel_command(
 def _sizes(cache_dir: str) -> tuple[list[tuple[str, int]], int]:
     system = options.new_system()
     rows: list[tuple[str, int]] = []
-    for part in ("kernels", "apt", "test"):
-        top = os.path.join(cache_dir, part)
+    for top in (kernels_dir(cache_dir), apt_root(cache_dir), kernel_test_root(cache_dir)):
+        part = os.path.basename(top)
         for name in system.listdir(top):
-            if name.endswith(".lock") or name.startswith(".partial-"):
+            if name.endswith(".lock") or name.startswith(PARTIAL):
                 continue
             got = system.run(["du", "-sb", os.path.join(top, name)], timeout=DU_TIMEOUT)
             size = int(got.stdout.split()[0]) if got.ok and got.stdout.split() else 0
@@ -126,8 +135,6 @@ def cache_clean(
     ),
 ) -> None:
     """Remove cached kernels (and their test builds; without --kernel also the apt lists)."""
-    from kdoctor.facts.images import kernels_dir
-    from kdoctor.pipeline.kernels.fetch import tree_dir
     from kdoctor.render import text as render
     from kdoctor.render.kernels_text import human
 
@@ -144,11 +151,11 @@ def cache_clean(
         raise typer.Exit(EXIT_USAGE)
     for release in [kernel] if kernel else cached:
         with system.lock(tree_dir(ctx.cache_dir, release), on_wait=out.print):
-            system.remove_tree(os.path.join(kernels, release))
-            system.remove_tree(os.path.join(ctx.cache_dir, "test", release))
+            system.remove_tree(release_dir(ctx.cache_dir, release))
+            system.remove_tree(kernel_test_dir(ctx.cache_dir, release))
         out.print(_("removed kernel {release}").format(release=release), markup=False)
     if kernel is None:
-        system.remove_tree(os.path.join(ctx.cache_dir, "apt"))
+        system.remove_tree(apt_root(ctx.cache_dir))
         out.print(_("removed the private apt lists"), markup=False)
     _rows, total = _sizes(ctx.cache_dir)
     holds = _("the cache now holds {size} of kernels, lists and builds")

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from kdoctor.cli.completion import complete_directories
+from kdoctor.facts.context import detect
 from kdoctor.i18n import _
 from kdoctor.machine.runner import Runner
 from kdoctor.machine.system import System
 from kdoctor.model.choice import BadValue, RustMode
-from kdoctor.model.context import Context, detect
+from kdoctor.model.context import Context
 from kdoctor.model.report import EXIT_USAGE
 
 if TYPE_CHECKING:

@@ -201,7 +201,7 @@ def fetch_image_command(
         ..., metavar="RELEASE", help=_("The kernel release whose image to fetch.")
     ),
 ) -> None:
-    from kdoctor.model.context import detect
+    from kdoctor.facts.context import detect
     from kdoctor.pipeline.kernels import image as kernel_image
     from kdoctor.render import text as render
 

@@ -11,6 +11,7 @@ from packaging.version import Version
 from kdoctor.knowledge import versions
 from kdoctor.machine.probe_cache import ProbeCache
 from kdoctor.machine.system import Probe, System
+from kdoctor.model.cache_layout import probes_dir
 from kdoctor.model.context import Context
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ LIBCLANG_ENV = ("LIBCLANG_PATH", "LLVM_CONFIG_PATH", "LD_LIBRARY_PATH", "CLANG_P
 
 def probe_cache(ctx: Context) -> ProbeCache:
     """Kept probe answers of this invocation (under the cache directory; ``--fresh`` skips)."""
-    return ProbeCache(os.path.join(ctx.cache_dir, "probes"), fresh=ctx.fresh, store=not ctx.dry_run)
+    return ProbeCache(probes_dir(ctx.cache_dir), fresh=ctx.fresh, store=not ctx.dry_run)
 
 
 def translation_inputs(ctx: Context, system: System, bindgen: str, header: str) -> tuple[str, ...]:

@@ -13,7 +13,8 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
-from kdoctor.facts.rust import PROBE_ENV, RUSTC_TIMEOUT, is_rustup_shim, rust_toolchain
+from kdoctor.facts.rust import rust_toolchain
+from kdoctor.facts.rustup import PROBE_ENV, RUSTC_TIMEOUT, is_rustup_shim
 from kdoctor.i18n import _
 from kdoctor.knowledge.cargo import cargo_release, first_error, is_nightly_cargo
 

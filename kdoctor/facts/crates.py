@@ -33,6 +33,7 @@ from kdoctor.knowledge.cargo import (
 )
 from kdoctor.knowledge.packages import apt_candidates
 from kdoctor.machine.system import System
+from kdoctor.model.cache_layout import cargo_home, scratch_dir
 from kdoctor.model.module import BuildDriver
 
 if sys.version_info >= (3, 11):
@@ -122,11 +123,6 @@ class CrateState:
     @property
     def vendor(self) -> Optional[str]:
         return os.path.join(self.library, "vendor") if self.library else None
-
-
-def kdoctor_cargo_home(cache_dir: str) -> str:
-    """The cargo home kdoctor owns (its config.toml holds the packaged-crates source)."""
-    return os.path.join(cache_dir, "cargo-home")
 
 
 def read_dependencies(text: str) -> tuple[Dependency, ...]:
@@ -251,7 +247,7 @@ def crate_state(facts: Facts) -> Optional[CrateState]:
         env["CARGO_HOME"] = home
     std_build = module.driver is BuildDriver.CARGO_BUILD_STD
     library, std, vendored = _std(facts, env) if std_build else (None, None, None)
-    scratch = scratch_copy(system, module.directory, os.path.join(facts.ctx.cache_dir, "scratch"))
+    scratch = scratch_copy(system, module.directory, scratch_dir(facts.ctx.cache_dir))
     try:
         build = _resolve(facts, scratch, [], env)
         packaged = None
@@ -271,7 +267,7 @@ def crate_state(facts: Facts) -> Optional[CrateState]:
     )
     if state.ok:
         return state
-    ours = home == kdoctor_cargo_home(facts.ctx.cache_dir)
+    ours = home == cargo_home(facts.ctx.cache_dir)
     reachable, reach = (None, "") if ours else _reachable(facts, env)
     return replace(
         state,
@@ -297,7 +293,7 @@ def _std(
     crates = system.listdir(vendor)
     home = env.get("CARGO_HOME")
     union = os.path.join(home, "crates") if home else None
-    ours = home == kdoctor_cargo_home(facts.ctx.cache_dir)
+    ours = home == cargo_home(facts.ctx.cache_dir)
     held = set(system.listdir(union)) if union and ours else set()
     missing = [c for c in crates if c not in held]
     if crates and not missing:

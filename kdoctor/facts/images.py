@@ -1,18 +1,19 @@
 """What ``kdoctor verify --vm`` boots: the target kernel's image and a busybox for the guest.
 
 Where an image of a release may be (``/boot``, ``/lib/modules/<release>``, kdoctor's cache) and
-where busybox may be are written here once, for the vm check and for verify.
+where busybox may be are written here once, for the vm check and for verify (the cache's paths
+are :mod:`kdoctor.model.cache_layout`'s).
 """
 
 from __future__ import annotations
 
-import os
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
 from kdoctor.machine.system import System
+from kdoctor.model.cache_layout import cached_image, hand_placed_image, in_kernels
 from kdoctor.model.context import Context
 
 if TYPE_CHECKING:
@@ -28,25 +29,10 @@ def installed_images(release: str) -> tuple[tuple[str, str], ...]:
     return ((f"/boot/vmlinuz-{release}", "boot"), (f"/lib/modules/{release}/vmlinuz", "modules"))
 
 
-def kernels_dir(cache_dir: str) -> str:
-    """Where kdoctor keeps the kernels it fetched, one directory per release."""
-    return os.path.join(cache_dir, "kernels")
-
-
-def release_dir(cache_dir: str, release: str) -> str:
-    """Where kdoctor keeps what it fetched for kernel ``release``."""
-    return os.path.join(kernels_dir(cache_dir), release)
-
-
 def kept_in_cache(ctx: Context) -> bool:
     """The target's build directory is a tree in kdoctor's cache (``kdoctor fetch-kernel``
     brings it), not one a package installs."""
-    return ctx.kdir.startswith(kernels_dir(ctx.cache_dir) + os.sep)
-
-
-def cached_image(cache_dir: str, release: str) -> str:
-    """Where a fetched (or hand-placed) image of ``release`` lives in kdoctor's cache."""
-    return os.path.join(release_dir(cache_dir, release), f"vmlinuz-{release}")
+    return in_kernels(ctx.cache_dir, ctx.kdir)
 
 
 def image_paths(ctx: Context) -> tuple[tuple[str, str], ...]:
@@ -56,7 +42,7 @@ def image_paths(ctx: Context) -> tuple[tuple[str, str], ...]:
     return (
         *((path, "boot") for path, _ in installed_images(release)),
         (cached_image(ctx.cache_dir, release), "cache"),
-        (os.path.join(release_dir(ctx.cache_dir, release), "vmlinuz"), "cache"),
+        (hand_placed_image(ctx.cache_dir, release), "cache"),
     )
 
 

@@ -20,38 +20,11 @@ from kdoctor.facts.kbuild_text import (
     DIRECTIVES_NO_ASSIGN,
     REFERENCE,
     OpenRule,
+    Rule,
     assign,
     logical_lines,
     rule_line,
     strip_comment,
-)
-from kdoctor.facts.kbuild_text import Rule as Rule
-
-# the build directory's facts moved to kdoctor.facts.kernel; these names stay importable here
-# for the code that imports them from kbuild (kdoctor.pipeline.retarget and others)
-from kdoctor.facts.kernel import (
-    CmdReading as CmdReading,
-)
-from kdoctor.facts.kernel import (
-    installed_build_dirs as installed_build_dirs,
-)
-from kdoctor.facts.kernel import (
-    kdir_release as kdir_release,
-)
-from kdoctor.facts.kernel import (
-    kdir_uts_release as kdir_uts_release,
-)
-from kdoctor.facts.kernel import (
-    member_cmd_reading as member_cmd_reading,
-)
-from kdoctor.facts.kernel import (
-    missing_build_files as missing_build_files,
-)
-from kdoctor.facts.kernel import (
-    module_declares_version as module_declares_version,
-)
-from kdoctor.facts.kernel import (
-    release_key as release_key,
 )
 from kdoctor.i18n import _
 from kdoctor.machine.system import System

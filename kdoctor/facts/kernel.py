@@ -23,26 +23,11 @@ from packaging.version import Version
 from kdoctor.facts.tools import kernel_config
 from kdoctor.i18n import _
 from kdoctor.knowledge import versions
-from kdoctor.knowledge.kernel_release import kdir_release, kdir_uts_release, release_key
+from kdoctor.knowledge.kernel_release import kdir_release, release_key
 from kdoctor.machine.system import System
 
 if TYPE_CHECKING:
     from kdoctor.facts import Facts
-
-__all__ = [
-    "MODPOST",
-    "REQUIRED_FILES",
-    "CmdReading",
-    "installed_build_dirs",
-    "kdir_release",
-    "kdir_uts_release",
-    "member_cmd_reading",
-    "missing_build_files",
-    "module_declares_version",
-    "release_key",
-    "target_config",
-    "target_missing_files",
-]
 
 # -- the kernel's build directory -------------------------------------------------------
 

@@ -9,10 +9,10 @@ from typing import Optional
 
 from kdoctor.facts import Facts
 from kdoctor.facts.kbuild import Kbuild, read_kbuild
+from kdoctor.facts.toolchain_pin import read_own_pin
 from kdoctor.machine.system import System
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.module import BuildDriver, Module, ModuleKind, RustTarget
-from kdoctor.model.toolchain_file import read_own_pin
 
 #: the build files whose recipes may run cargo or rustc
 BUILD_FILES = ("Kbuild", "Makefile", "makefile", "GNUmakefile")

@@ -1,102 +1,19 @@
-"""The Rust facts: which toolchain the module build uses, and what rustup says about the pin.
+"""The Rust facts every check, fix and ``kdoctor build`` reads: where rustup is, what it says
+about the pin, and which toolchain the module build uses.
 
-The knowledge lives in :mod:`kdoctor.facts.rustup` (asking rustup) and :mod:`kdoctor.facts.rustc`
-(inspecting a rustc and choosing one); this module names the facts every check, fix and
-``kdoctor build`` reads, and keeps the names the fixes import (``rust.resolve``,
-``rust.find_rustup``, ``rust.install_command`` ...).
+The knowledge behind them lives in :mod:`kdoctor.facts.rustup` (asking rustup) and
+:mod:`kdoctor.facts.rustc` (inspecting a rustc and choosing one); import it from there.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
-from kdoctor.facts.rustc import (
-    DISTRO_RUSTC,
-    LIBRARY,
-    LIBRARY_FILES,
-    MIN_RUSTC,
-    SOURCES,
-    RustToolchain,
-    distro_rustc,
-    find_rustfmt,
-    has_library,
-    library_dir,
-    resolve,
-)
-from kdoctor.facts.rustup import (
-    PROBE_ENV,
-    RUSTC_TIMEOUT,
-    RUSTUP_TIMEOUT,
-    Active,
-    Override,
-    PinState,
-    active_toolchain,
-    find_override,
-    find_rustup,
-    has_component,
-    host_triple,
-    install_command,
-    installed_components,
-    is_rustup_dir,
-    is_rustup_shim,
-    names_pin,
-    on_path,
-    parse_active,
-    parse_overrides,
-    parse_toolchain_list,
-    pin_name,
-    pin_need,
-    pin_state,
-    probe_rustup,
-    rustup_version,
-    strip_ansi,
-)
+from kdoctor.facts.rustc import RustToolchain, resolve
+from kdoctor.facts.rustup import PinState, find_rustup, pin_state
 
 if TYPE_CHECKING:
     from kdoctor.facts import Facts
-
-__all__ = [
-    "DISTRO_RUSTC",
-    "LIBRARY",
-    "LIBRARY_FILES",
-    "MIN_RUSTC",
-    "PROBE_ENV",
-    "RUSTC_TIMEOUT",
-    "RUSTUP_TIMEOUT",
-    "SOURCES",
-    "Active",
-    "Override",
-    "PinState",
-    "RustToolchain",
-    "active_toolchain",
-    "distro_rustc",
-    "find_override",
-    "find_rustfmt",
-    "find_rustup",
-    "has_component",
-    "has_library",
-    "host_triple",
-    "install_command",
-    "installed_components",
-    "is_rustup_dir",
-    "is_rustup_shim",
-    "library_dir",
-    "names_pin",
-    "on_path",
-    "parse_active",
-    "parse_overrides",
-    "parse_toolchain_list",
-    "pin_name",
-    "pin_need",
-    "pin_state",
-    "pin_status",
-    "probe_rustup",
-    "resolve",
-    "rust_toolchain",
-    "rustup_location",
-    "rustup_version",
-    "strip_ansi",
-]
 
 
 def rustup_location(facts: Facts) -> tuple[Optional[str], bool]:

@@ -25,13 +25,13 @@ from typing import Optional, cast
 
 from kdoctor.facts.kbuild import (
     Kbuild,
-    Rule,
     TooComplex,
     UnsavedObject,
     objects_without_cmd,
     parse_kbuild,
     read_kbuild,
 )
+from kdoctor.facts.kbuild_text import Rule
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
 from kdoctor.i18n import _
 from kdoctor.machine.system import System

@@ -3,16 +3,16 @@ one (persisted as ``KDIR``), and fetch the target's image into kdoctor's cache f
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from typing import Optional, cast
 
-from kdoctor.facts.images import cached_image, kept_in_cache, release_dir
+from kdoctor.facts.images import kept_in_cache
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
 from kdoctor.i18n import _
 from kdoctor.knowledge.packages import unpackaged_kernel
 from kdoctor.machine.system import System
+from kdoctor.model.cache_layout import cached_image, manifest_path, release_dir
 from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
 from kdoctor.model.need import KernelImage, StockKernel
@@ -110,7 +110,7 @@ class KernelTargetFix(Fix):
         fetching it (headers, kbuild tools, image; nothing installed) is a step."""
         if ctx.target_source != TargetSource.OPTION or not kept_in_cache(ctx):
             return None
-        if system.is_file(os.path.join(release_dir(ctx.cache_dir, ctx.target_kernel), "tree.json")):
+        if system.is_file(manifest_path(ctx.cache_dir, ctx.target_kernel)):
             return None
         return Step(
             fix=self.id,

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Optional, cast
 
 from kdoctor.facts import Facts, rust
+from kdoctor.facts.rustup import find_rustup
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, findings_of, register
 from kdoctor.i18n import _
 from kdoctor.knowledge.commands import (
@@ -68,7 +69,7 @@ def auto_choice(ctx: Context, pin: need.RustToolchain, system: System) -> tuple[
     """With ``--rust auto`` and neither toolchain usable: (``pin``, ``distro`` or ``none``,
     why)."""
     can_package = bool(pin.alternative) and ctx.package_manager in INSTALL
-    rustup, _on_path = rust.find_rustup(system)
+    rustup, _on_path = find_rustup(system)
     if rustup is not None:
         reachable, problem = reach_rust(system)
         if reachable:
@@ -95,7 +96,7 @@ def rustup_after(
 ) -> Optional[str]:
     """The rustup command steps can run after this plan: the installed one, else where the
     planned install puts it; None when rustup stays missing (no consent to the installer)."""
-    found, on_path = rust.find_rustup(system)
+    found, on_path = find_rustup(system)
     if found is not None:
         return "rustup" if on_path else found
     method = wanted.method if wanted is not None else "script"

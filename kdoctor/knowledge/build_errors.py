@@ -7,8 +7,6 @@ import re
 from kdoctor.i18n import _
 from kdoctor.knowledge.build_causes import GENERIC_PATTERNS, RUST_PATTERNS, Explanation, Maker
 
-__all__ = ["Explanation", "explain"]
-
 
 def _cmd_file(match: re.Match[str], _log: str) -> Explanation:
     name = match.group(1)

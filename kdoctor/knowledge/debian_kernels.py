@@ -59,10 +59,6 @@ def flavour_of(release: str) -> str:
     return "-".join(tail) or "amd64"
 
 
-def apt_dir(cache_dir: str, suite: str) -> str:
-    return f"{cache_dir.rstrip('/')}/apt/{suite}"
-
-
 def apt_config(base: str, arch: str = "amd64") -> str:
     """The private apt configuration (``APT_CONFIG``) of one suite: its own state, cache and
     sources under ``base``; the host's ``sources.list``, ``apt.conf.d`` and dpkg status are

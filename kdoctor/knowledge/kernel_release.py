@@ -1,7 +1,7 @@
 """The release a kernel build directory was configured for, as its files name it.
 
-Read through :class:`~kdoctor.machine.system.System` only; used by :func:`kdoctor.model.context.
-detect` (so it lives below the fact layer) and by the facts about the target kernel.
+Read through :class:`~kdoctor.machine.system.System` only; used by
+:func:`kdoctor.facts.context.detect` and by the facts about the target kernel.
 """
 
 from __future__ import annotations

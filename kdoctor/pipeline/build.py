@@ -14,9 +14,10 @@ from typing import Callable, Optional
 
 from kdoctor.i18n import _
 from kdoctor.knowledge import safe_values
-from kdoctor.knowledge.build_causes import first_cause, without_backtrace
-from kdoctor.knowledge.build_errors import Explanation, explain
+from kdoctor.knowledge.build_causes import Explanation, first_cause, without_backtrace
+from kdoctor.knowledge.build_errors import explain
 from kdoctor.machine.system import System
+from kdoctor.model.cache_layout import module_copy
 from kdoctor.model.context import Context
 
 #: variables passed through to make when kdoctor (or the user) chose them
@@ -91,7 +92,7 @@ def copy_target(ctx: Context, system: System) -> Optional[str]:
     if spaced:  # one copy per source directory, named without the space
         digest = hashlib.sha256(source.encode("utf-8", "surrogateescape")).hexdigest()[:8]
         name = f"{name.replace(' ', '_')}-{digest}"
-    return os.path.join(ctx.cache_dir, "modules", name)
+    return module_copy(ctx.cache_dir, name)
 
 
 def make_argv(

@@ -9,7 +9,6 @@ kernel overlaps the VM run of the previous one.
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any, Callable, Optional
 
 from kdoctor.i18n import _
 from kdoctor.machine.system import System
+from kdoctor.model.cache_layout import kernel_test_module
 from kdoctor.model.context import Context
 from kdoctor.pipeline.build import BuildResult
 from kdoctor.pipeline.kernels import archive as ka
@@ -94,7 +94,7 @@ def _build_one(
         target, adapted = target_for(ctx, system, spec, step)
     except ka.ArchiveError as exc:
         return KernelRun(spec, error=str(exc), seconds=time.monotonic() - started), None, None
-    where = os.path.join(ctx.cache_dir, "test", target.target_kernel, "module")
+    where = kernel_test_module(ctx.cache_dir, target.target_kernel)
     system.copy_tree(ctx.module_dir, where)
     target = dataclasses.replace(target, module_dir=where)
     step(_("building for {release}").format(release=target.target_kernel))

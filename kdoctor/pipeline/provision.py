@@ -9,7 +9,6 @@ are imported where they run (bench/fix.py)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
@@ -17,11 +16,14 @@ from typing import TYPE_CHECKING, Callable, Optional, Protocol
 
 from kdoctor.facts import Facts
 from kdoctor.facts.cargo import chosen_cargo
+from kdoctor.facts.context import detect
 from kdoctor.facts.module import module_info
-from kdoctor.facts.rust import RustToolchain, rust_toolchain
+from kdoctor.facts.rust import rust_toolchain
+from kdoctor.facts.rustc import RustToolchain
 from kdoctor.machine.system import System
+from kdoctor.model.cache_layout import logs_dir
 from kdoctor.model.choice import Choice, RustMode, Stopped, SudoMode
-from kdoctor.model.context import Context, detect
+from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding
 from kdoctor.model.outcome import blocked, dry_run_exit
 from kdoctor.model.plan import Plan, PlanOptions, Step
@@ -308,7 +310,7 @@ def plan_for(
 
 def default_log_dir(ctx: Context) -> str:
     """Where the logs of applying and building go."""
-    return os.path.join(ctx.cache_dir, "logs")
+    return logs_dir(ctx.cache_dir)
 
 
 def build_module(

@@ -8,14 +8,13 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Optional, TextIO
 
-from rich.console import Console as Console
+from rich.console import Console
 from rich.text import Text
 
 from kdoctor.i18n import _, ngettext
 from kdoctor.machine.system import Probe
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.report import Report, blocks
-from kdoctor.render.apply_text import print_apply as print_apply
 from kdoctor.render.encoding import encodable
 from kdoctor.render.words import (
     STATUS_WORDS,
@@ -30,7 +29,7 @@ from kdoctor.render.words import (
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-    from kdoctor.facts.rust import RustToolchain
+    from kdoctor.facts.rustc import RustToolchain
     from kdoctor.model.plan import Plan, Step
     from kdoctor.pipeline.build import BuildResult
     from kdoctor.pipeline.verify.result import VerifyResult

@@ -15,7 +15,7 @@ from kdoctor.model.report import EXIT_PENDING
 from tests.hostile.conftest import Result, Sandbox
 from tests.real_machine import cannot_run, target_kernel
 
-#: the stock kernel whose headers this machine has (see tools/COMMON.md); its image is faked in
+#: the stock kernel whose headers this machine has; its image is faked in
 #: the sandbox's cache so that the plan holds no download
 
 

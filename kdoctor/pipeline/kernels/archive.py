@@ -20,6 +20,7 @@ from typing import Callable, Optional
 from kdoctor.i18n import _
 from kdoctor.knowledge import debian_kernels as dk
 from kdoctor.machine.system import Probe, System
+from kdoctor.model.cache_layout import PARTIAL, apt_dir
 from kdoctor.model.finding import Remediation
 
 Step = Callable[[str], None]
@@ -64,7 +65,7 @@ class Archive:
 
 
 def archive_for(cache_dir: str, suite: str) -> Archive:
-    return Archive(suite, dk.apt_dir(cache_dir, suite))
+    return Archive(suite, apt_dir(cache_dir, suite))
 
 
 def prepare(system: System, archive: Archive, arch: str = "amd64") -> None:
@@ -268,7 +269,7 @@ def download(
                     packages=", ".join(missing), suite=archive.suite
                 )
             )
-        work = system.make_temp_dir(".partial-", archive.debs)
+        work = system.make_temp_dir(PARTIAL, archive.debs)
         try:
             got = system.run(
                 ["apt-get", "download", *missing],

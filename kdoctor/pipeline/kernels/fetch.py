@@ -7,6 +7,8 @@ Nothing is installed: the packages come through the suite's private apt configur
 tree's lock (``root.lock``), works in a ``.partial-*`` directory and moves the finished tree
 into place with one rename; ``tree.json``, written last, records what was fetched, what was
 adapted to the host and the sha256 of the files a build relies on, checked before each use.
+The paths are :mod:`kdoctor.model.cache_layout`'s, the work directory and the image's placing
+:mod:`kdoctor.pipeline.kernels.cache`'s.
 """
 
 from __future__ import annotations
@@ -17,18 +19,23 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from kdoctor.facts.images import cached_image, release_dir
 from kdoctor.i18n import _
 from kdoctor.knowledge import debian_kernels as dk
 from kdoctor.machine.system import System
+from kdoctor.model.cache_layout import (
+    cached_image,
+    headers_in,
+    kdir_of,
+    manifest_path,
+    release_dir,
+    tree_dir,
+)
 from kdoctor.model.finding import Remediation
 from kdoctor.pipeline.kernels import archive as ka
-from kdoctor.pipeline.kernels.image import checksum_path
-from kdoctor.pipeline.kernels.image import damage as image_damage
+from kdoctor.pipeline.kernels.cache import image_damage, place_image, work_dir
 
 Step = Callable[[str], None]
 UNPACK_TIMEOUT = 300.0
-_PARTIAL = ".partial-"
 ELF_SUFFIX = ".kdoctor-elf"
 #: what a build reads, relative to the headers directory, checked against tree.json
 CHECKED = (
@@ -48,18 +55,6 @@ class CachedKernel:
     image: str
     adapted: tuple[str, ...] = ()
     packages: tuple[str, ...] = field(default=())
-
-
-def tree_dir(cache_dir: str, release: str) -> str:
-    return os.path.join(release_dir(cache_dir, release), "root")
-
-
-def manifest_path(cache_dir: str, release: str) -> str:
-    return os.path.join(release_dir(cache_dir, release), "tree.json")
-
-
-def kdir_of(cache_dir: str, release: str) -> str:
-    return os.path.join(tree_dir(cache_dir, release), "usr", "src", f"linux-headers-{release}")
 
 
 def cached(system: System, cache_dir: str, release: str) -> Optional[CachedKernel]:
@@ -125,11 +120,7 @@ def _fetch(system: System, cache_dir: str, release: str, suite: str, step: Step)
     wanted = ka.packages(system, archive, release)
     debs = ka.download(system, archive, wanted.names(), step)
     rdir = release_dir(cache_dir, release)
-    system.makedirs(rdir)
-    for name in system.listdir(rdir):
-        if name.startswith(_PARTIAL):
-            system.remove_tree(os.path.join(rdir, name))
-    work = system.make_temp_dir(_PARTIAL, rdir)
+    work = work_dir(system, rdir)
     final = tree_dir(cache_dir, release)
     try:
         root = os.path.join(work, "root")
@@ -140,7 +131,7 @@ def _fetch(system: System, cache_dir: str, release: str, suite: str, step: Step)
         adapted = _adapt(system, root, final, release, step)
         adapted += _wrap_tools(system, archive, root, final, step)
         _place_image(system, cache_dir, release, boot)
-        kdir = os.path.join(root, "usr", "src", f"linux-headers-{release}")
+        kdir = headers_in(root, release)
         sums = {}
         for name in CHECKED:
             data = system.read_bytes(os.path.join(kdir, name))
@@ -194,14 +185,13 @@ def _place_image(system: System, cache_dir: str, release: str, unpacked: str) ->
                 Remediation(_("Rerun with another release."), ()),
             )
         data = system.read_bytes(source) or b""
-        system.write_file(checksum_path(image), f"{hashlib.sha256(data).hexdigest()}  {release}\n")
-        system.rename(source, image)
+        place_image(system, source, image, hashlib.sha256(data).hexdigest(), release)
 
 
 def _adapt(system: System, root: str, final: str, release: str, step: Step) -> list[str]:
     """Make the unpacked headers work from the cache and with the host's compiler."""
     done: list[str] = []
-    kdir = os.path.join(root, "usr", "src", f"linux-headers-{release}")
+    kdir = headers_in(root, release)
     makefile = os.path.join(kdir, "Makefile")
     text = system.read_text(makefile) or ""
     moved = dk.relocated_makefile(text, final)

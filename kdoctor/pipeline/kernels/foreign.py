@@ -10,6 +10,7 @@ from typing import Callable, Optional
 from kdoctor.facts.kernel import missing_build_files
 from kdoctor.knowledge import debian_kernels as dk
 from kdoctor.machine.system import System
+from kdoctor.model.cache_layout import kdir_of
 from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
 from kdoctor.pipeline.kernels import archive as ka
@@ -32,7 +33,7 @@ def target_for(
     if not missing_build_files(system, installed):
         return _retarget(ctx, release, installed), ()
     if not fetch:
-        return _retarget(ctx, release, kernel_fetch.kdir_of(ctx.cache_dir, release)), ()
+        return _retarget(ctx, release, kdir_of(ctx.cache_dir, release)), ()
     got = kernel_fetch.ensure(system, ctx.cache_dir, release, suite, on_step)
     return _retarget(ctx, release, got.kdir), got.adapted
 
@@ -58,4 +59,4 @@ def selected(ctx: Context, system: System) -> Context:
     try:
         return target_for(ctx, system, spec, fetch=False)[0]
     except ka.ArchiveError:
-        return _retarget(ctx, spec, kernel_fetch.kdir_of(ctx.cache_dir, spec))
+        return _retarget(ctx, spec, kdir_of(ctx.cache_dir, spec))

@@ -8,12 +8,12 @@ are only ever read.
 A fetch works in a ``.partial-*`` directory next to its destination and moves the image into
 place with one rename, so an interrupted fetch leaves nothing a rerun trips over; it holds the
 image's lock (``vmlinuz-<release>.lock``) throughout and records the image's sha256 next to it
-(``vmlinuz-<release>.sha256``), which is checked before each use.
+(``vmlinuz-<release>.sha256``), which is checked before each use
+(:mod:`kdoctor.pipeline.kernels.cache`; the paths are :mod:`kdoctor.model.cache_layout`'s).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,12 +24,13 @@ from kdoctor.facts.privileges import sudo_prefix
 from kdoctor.i18n import _
 from kdoctor.knowledge.packages import apt_has_candidate, image_package_names
 from kdoctor.machine.system import System
+from kdoctor.model.cache_layout import cached_config, cached_image, checksum_path, release_dir
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
+from kdoctor.pipeline.kernels.cache import image_damage, place_image, sha256_of, work_dir
 
 Step = Callable[[str], None]
 
-_PARTIAL = ".partial-"
 DOWNLOAD_TIMEOUT = 900.0
 UNPACK_TIMEOUT = 300.0
 
@@ -50,19 +51,6 @@ class KernelImage:
     package: Optional[str] = None
 
 
-def release_dir(ctx: Context, release: str) -> str:
-    return images.release_dir(ctx.cache_dir, release)
-
-
-def cached_path(ctx: Context, release: str) -> str:
-    return images.cached_image(ctx.cache_dir, release)
-
-
-def cached_config(ctx: Context, release: str) -> str:
-    """Where a fetch keeps the configuration the image package ships (``boot/config-*``)."""
-    return os.path.join(release_dir(ctx, release), f"config-{release}")
-
-
 def installed_paths(release: str) -> tuple[str, ...]:
     return tuple(path for path, _source in images.installed_images(release))
 
@@ -72,7 +60,7 @@ def locate(ctx: Context, system: System, release: str) -> Optional[KernelImage]:
     for path, source in images.installed_images(release):
         if system.exists(path):
             return KernelImage(path, source)
-    cached = cached_path(ctx, release)
+    cached = cached_image(ctx.cache_dir, release)
     if system.is_file(cached):
         return KernelImage(cached, "cache")
     return None
@@ -89,11 +77,11 @@ def ensure(
     if found is not None and found.source != "cache":
         return found
     step = on_step or (lambda _text: None)
-    path = cached_path(ctx, release)
+    path = cached_image(ctx.cache_dir, release)
     with system.lock(path, on_wait=step):
         found = locate(ctx, system, release)
         if found is not None:
-            problem = damage(system, path)
+            problem = image_damage(system, path)
             if problem is None:
                 return found
             step(
@@ -110,30 +98,8 @@ def config_path(ctx: Context, image: KernelImage, release: str) -> str:
     """Where the kernel's configuration sits next to its image: ``/boot/config-<release>`` for
     an installed kernel, ``config-<release>`` in the cache for a fetched one."""
     if image.source in ("cache", "downloaded"):
-        return cached_config(ctx, release)
+        return cached_config(ctx.cache_dir, release)
     return os.path.join("/boot", f"config-{release}")
-
-
-def checksum_path(image: str) -> str:
-    """Where the sha256 of a fetched image is recorded."""
-    return image + ".sha256"
-
-
-def sha256_of(system: System, path: str) -> Optional[str]:
-    data = system.read_bytes(path)
-    return None if data is None else hashlib.sha256(data).hexdigest()
-
-
-def damage(system: System, image: str) -> Optional[str]:
-    """Why the cached ``image`` cannot be trusted (empty, or not what was fetched), else None;
-    an image put there by hand has no recorded checksum and is trusted as it is."""
-    data = system.read_bytes(image)
-    if not data:
-        return _("it is empty or unreadable")
-    recorded = (system.read_text(checksum_path(image)) or "").split()
-    if recorded and hashlib.sha256(data).hexdigest() != recorded[0]:
-        return _("its sha256 differs from the one recorded when it was fetched")
-    return None
 
 
 def candidate_packages(release: str) -> tuple[str, ...]:
@@ -181,17 +147,15 @@ def fetch(
                     "Refresh the package lists if they are old, or verify against a distribution "
                     "kernel (pass --kernel with its release and rebuild the module for it); "
                     "a self-built kernel's image can be copied to {path}."
-                ).format(path=cached_path(ctx, release)),
+                ).format(path=cached_image(ctx.cache_dir, release)),
                 (
                     sudo_prefix(ctx) + "apt-get update",
                     "apt-cache search --names-only '^linux-image-[0-9]'",
                 ),
             ),
         )
-    destination = release_dir(ctx, release)
-    system.makedirs(destination)
-    _remove_partials(system, destination)
-    work = system.make_temp_dir(_PARTIAL, destination)
+    destination = release_dir(ctx.cache_dir, release)
+    work = work_dir(system, destination)
     try:
         step(_("downloading {package} (apt-get download)").format(package=package))
         got = system.run(["apt-get", "download", package], cwd=work, timeout=DOWNLOAD_TIMEOUT)
@@ -232,14 +196,12 @@ def fetch(
             )
         config = os.path.join(root, "boot", f"config-{release}")
         if system.is_file(config):
-            system.rename(config, cached_config(ctx, release))
-        # the checksum, then the image: its presence is what marks the fetch as complete
+            system.rename(config, cached_config(ctx.cache_dir, release))
         digest = sha256_of(system, image) or ""
-        system.write_file(checksum_path(cached_path(ctx, release)), f"{digest}  {release}\n")
-        system.rename(image, cached_path(ctx, release))
+        place_image(system, image, cached_image(ctx.cache_dir, release), digest, release)
     finally:
         system.remove_tree(work)
-    return KernelImage(cached_path(ctx, release), "downloaded", package)
+    return KernelImage(cached_image(ctx.cache_dir, release), "downloaded", package)
 
 
 def _image_in(system: System, root: str, release: str) -> Optional[str]:
@@ -251,35 +213,28 @@ def _image_in(system: System, root: str, release: str) -> Optional[str]:
     return os.path.join(boot, others[0]) if others else None
 
 
-def _remove_partials(system: System, destination: str) -> None:
-    """What an interrupted fetch left behind."""
-    for name in system.listdir(destination):
-        if name.startswith(_PARTIAL):
-            system.remove_tree(os.path.join(destination, name))
-
-
 def _by_hand(ctx: Context, release: str) -> Remediation:
-    destination = release_dir(ctx, release)
+    destination = release_dir(ctx.cache_dir, release)
     commands: Sequence[str]
     if ctx.package_manager == "dnf":
         commands = (
             f"dnf download kernel-core-{release}",
             f"rpm2cpio kernel-core-{release}.rpm | cpio -idm ./lib/modules/{release}/vmlinuz",
             f"mkdir -p {destination} && mv lib/modules/{release}/vmlinuz "
-            f"{cached_path(ctx, release)}",
+            f"{cached_image(ctx.cache_dir, release)}",
         )
     else:
         commands = (
             f"mkdir -p {destination}",
             "cp "
             + _("<the image of {release}>").format(release=release)
-            + f" {cached_path(ctx, release)}",
+            + f" {cached_image(ctx.cache_dir, release)}",
         )
     return Remediation(
         _(
             "Get the bootable image (vmlinuz) of kernel {release} from its package without "
             "installing it, and put it at {path}; then rerun."
-        ).format(release=release, path=cached_path(ctx, release)),
+        ).format(release=release, path=cached_image(ctx.cache_dir, release)),
         tuple(commands),
     )
 

@@ -4,13 +4,13 @@ on this host (``<cache>/kvm.json``, keyed by the host's kernel release)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 from dataclasses import dataclass
 from typing import Optional
 
 from kdoctor.i18n import _
 from kdoctor.machine.system import System
+from kdoctor.model.cache_layout import kvm_verdicts
 from kdoctor.model.choice import Accel
 from kdoctor.pipeline.verify.boot import Boot
 from kdoctor.pipeline.verify.console import ConsoleReport
@@ -72,14 +72,10 @@ def plan_accel(requested: str, system: System, cache_dir: str, host: str) -> Acc
     return AccelPlan(("kvm", "tcg"))
 
 
-def _verdict_path(cache_dir: str) -> str:
-    return os.path.join(cache_dir, "kvm.json")
-
-
 def kvm_verdict(system: System, cache_dir: str, host: str) -> Optional[tuple[bool, str]]:
     """Whether KVM worked the last time on this host kernel, and why not."""
     try:
-        entry = json.loads(system.read_text(_verdict_path(cache_dir)) or "").get(host)
+        entry = json.loads(system.read_text(kvm_verdicts(cache_dir)) or "").get(host)
     except (ValueError, AttributeError):
         return None
     if not isinstance(entry, dict) or not isinstance(entry.get("works"), bool):
@@ -88,7 +84,7 @@ def kvm_verdict(system: System, cache_dir: str, host: str) -> Optional[tuple[boo
 
 
 def remember_kvm(system: System, cache_dir: str, host: str, works: bool, reason: str = "") -> None:
-    path = _verdict_path(cache_dir)
+    path = kvm_verdicts(cache_dir)
     with system.lock(path):  # read, change, write: one kdoctor at a time
         try:
             known = json.loads(system.read_text(path) or "")

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from kdoctor.machine.system import System
-from kdoctor.pipeline.verify import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
 from kdoctor.pipeline.verify.console import ANSI
 
 QEMU = "qemu-system-x86_64"

@@ -18,6 +18,7 @@ from kdoctor.facts.loading import EEXIST, explain_insmod_error, insmod_error_kin
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge import elf
 from kdoctor.machine.system import System
+from kdoctor.model.cache_layout import logs_dir
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
 
@@ -218,7 +219,7 @@ def tail(lines: Sequence[str], count: int = 25) -> list[str]:
 
 def save_log(ctx: Context, system: System, text: str) -> str:
     """``text`` in a new ``<cache>/logs/verify-<timestamp>[-n].log``; returns its path."""
-    directory = os.path.join(ctx.cache_dir, "logs")
+    directory = logs_dir(ctx.cache_dir)
     system.makedirs(directory)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = os.path.join(directory, f"verify-{stamp}.log")

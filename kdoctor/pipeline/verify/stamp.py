@@ -32,9 +32,10 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from kdoctor import __version__
-from kdoctor.facts.images import cached_image, find_busybox
-from kdoctor.facts.rust import RustToolchain
+from kdoctor.facts.images import find_busybox
+from kdoctor.facts.rustc import RustToolchain
 from kdoctor.machine.system import System
+from kdoctor.model.cache_layout import cached_image, verified_stamp
 from kdoctor.model.context import Context
 
 #: build outputs, never part of the module's identity (kbuild's and cargo's)
@@ -65,7 +66,7 @@ class Stamp:
 
 def stamp_path(ctx: Context) -> str:
     name = hashlib.sha256(ctx.module_dir.encode()).hexdigest()[:16]
-    return os.path.join(ctx.cache_dir, "verified", f"{name}-{ctx.target_kernel}.json")
+    return verified_stamp(ctx.cache_dir, name, ctx.target_kernel)
 
 
 class Hashes:

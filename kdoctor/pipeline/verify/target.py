@@ -12,6 +12,7 @@ from kdoctor.facts.loading import host_loading
 from kdoctor.facts.module import read_module
 from kdoctor.i18n import _
 from kdoctor.machine.system import System
+from kdoctor.model.cache_layout import module_copy
 from kdoctor.model.context import Context, bundled_module_dir
 from kdoctor.pipeline.verify.result import KO_NAME, MESSAGES
 
@@ -41,7 +42,7 @@ def default_ko(ctx: Context, system: System) -> str:
     whichever is newer (kdoctor builds a read-only module directory in ``<cache>/modules/``);
     the module directory's first declared name when none is built yet."""
     names = declared_ko_names(ctx, system)
-    copy_dir = os.path.join(ctx.cache_dir, "modules", os.path.basename(ctx.module_dir.rstrip("/")))
+    copy_dir = module_copy(ctx.cache_dir, os.path.basename(ctx.module_dir.rstrip("/")))
     candidates = [os.path.join(d, n) for n in names for d in (ctx.module_dir, copy_dir)]
     existing = [p for p in candidates if system.is_file(p)]
     if existing:

@@ -13,9 +13,11 @@ from kdoctor.facts import images
 from kdoctor.facts.packages import install_command
 from kdoctor.i18n import _
 from kdoctor.machine.system import System
+from kdoctor.model.cache_layout import tmp_dir
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
 from kdoctor.pipeline.kernels import image as kernel_image
+from kdoctor.pipeline.verify import DEFAULT_TIMEOUT
 from kdoctor.pipeline.verify import accel as vm_accel
 from kdoctor.pipeline.verify import boot as vm_boot
 from kdoctor.pipeline.verify import console as vm_console
@@ -48,7 +50,7 @@ def verify_vm(
     *,
     release: str,
     accel: str = "auto",
-    timeout: float = vm_boot.DEFAULT_TIMEOUT,
+    timeout: float = DEFAULT_TIMEOUT,
     on_step: Optional[Step] = None,
     on_console: Optional[Callable[[str], None]] = None,
     notes: Sequence[str] = (),
@@ -78,7 +80,7 @@ def verify_vm(
     if image.source == "downloaded":
         fetched = _("fetched {package} into {path}").format(package=image.package, path=image.path)
         base = with_(base, notes=(*base.notes, fetched))
-    work = system.make_temp_dir("verify-", os.path.join(ctx.cache_dir, "tmp"))
+    work = system.make_temp_dir("verify-", tmp_dir(ctx.cache_dir))
     runs: list[tuple[vm_boot.Boot, vm_console.ConsoleReport]] = []
     try:
         try:

@@ -1,4 +1,5 @@
-"""Which distribution this is, from its ``os-release`` file (read through the System).
+"""Which distribution this is, from its ``os-release`` file (read through the System), as a
+:class:`~kdoctor.model.context.DistroInfo`.
 
 The parsing follows the ``distro`` library (``distro.LinuxDistribution(include_lsb=False,
 include_uname=False)``) so a :class:`DistroInfo` comes out the same: the file is read as shell
@@ -12,9 +13,9 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
 
 from kdoctor.machine.system import System
+from kdoctor.model.context import DistroInfo
 
 OS_RELEASE = "/etc/os-release"
 DEBIAN_VERSION = "/etc/debian_version"
@@ -26,18 +27,6 @@ _RELEASE_LINE_REVERSED = re.compile(
     r"(?:[^)]*\)(.*)\()? *(?:STL )?([\d.+\-a-z]*\d) *(?:esaeler *)?(.+)"
 )
 _CODENAME_IN_VERSION = re.compile(r"\((\D+)\)|,\s*(\D+)")
-
-
-@dataclass(frozen=True)
-class DistroInfo:
-    id: str
-    version: str
-    name: str
-    like: tuple[str, ...] = ()
-    codename: str = ""
-
-    def family_ids(self) -> tuple[str, ...]:
-        return (self.id, *self.like)
 
 
 def parse_os_release(text: str) -> dict[str, str]:

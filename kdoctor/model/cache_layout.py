@@ -1,0 +1,171 @@
+"""The layout of kdoctor's cache: every path under it, written once.
+
+Plain functions of the cache directory (``Context.cache_dir``) and names; nothing here reads or
+changes the machine, so every layer may ask where a thing lives in the cache. What is done with
+those paths (making a kernel artefact under its lock, moving it into place with one rename,
+trusting it) belongs to the code that makes them: the kernels kdoctor keeps are
+:mod:`kdoctor.pipeline.kernels.cache`'s. A lock is ``<artefact>.lock``
+(:mod:`kdoctor.machine.locks`), and a Debian archive's inside is
+:mod:`kdoctor.pipeline.kernels.archive`'s.
+
+::
+
+    <cache>/                           $KDOCTOR_CACHE, else $XDG_CACHE_HOME/kdoctor
+      kernels/<release>/               one kernel kdoctor fetched (or an image put there by hand)
+        vmlinuz-<release>[.sha256]     its bootable image, and the sha256 recorded at the fetch
+        vmlinuz                        an image put there by hand
+        config-<release>               the configuration its image package ships
+        root/                          a Debian kernel's unpacked packages (kdoctor fetch-kernel)
+          usr/src/linux-headers-<release>/   its KDIR
+        tree.json                      written last: what was fetched and adapted, and sha256s
+        .partial-*/                    a fetch at work (removed by the next one)
+      apt/<suite>/                     a Debian suite's private apt configuration and lists
+      test/<release>/module/           kdoctor test's copy of the module, built for <release>
+      modules/<name>/                  a module copied to be built (its directory is read-only)
+      verified/<module>-<release>.json what a passing verification depended on
+      logs/                            logs of applying, building and verifying
+      tmp/                             scratch directories of a VM verification
+      scratch/                         copies of a module for cargo to resolve its crates
+      cargo-home/                      the cargo home kdoctor owns (packaged crates)
+      probes/                          probe answers kept between runs
+      kvm.json                         whether KVM works on this host, by host kernel release
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+#: the prefix of a half-made artefact's work directory, next to its destination
+PARTIAL = ".partial-"
+
+
+def default_cache_dir(env: Mapping[str, str]) -> str:
+    """The cache directory: ``KDOCTOR_CACHE``, else ``$XDG_CACHE_HOME/kdoctor`` (``~/.cache``)."""
+    base = env.get("XDG_CACHE_HOME") or os.path.join(env.get("HOME", "/root"), ".cache")
+    return env.get("KDOCTOR_CACHE") or os.path.join(base, "kdoctor")
+
+
+# -- kernels ----------------------------------------------------------------------------------
+def kernels_dir(cache_dir: str) -> str:
+    """Where kdoctor keeps the kernels it fetched, one directory per release."""
+    return os.path.join(cache_dir, "kernels")
+
+
+def release_dir(cache_dir: str, release: str) -> str:
+    """Where kdoctor keeps what it fetched for kernel ``release``."""
+    return os.path.join(kernels_dir(cache_dir), release)
+
+
+def in_kernels(cache_dir: str, path: str) -> bool:
+    """``path`` is inside the kernels kdoctor keeps."""
+    return path.startswith(kernels_dir(cache_dir) + os.sep)
+
+
+def cached_image(cache_dir: str, release: str) -> str:
+    """Where a fetched (or hand-placed) image of ``release`` lives in kdoctor's cache."""
+    return os.path.join(release_dir(cache_dir, release), f"vmlinuz-{release}")
+
+
+def hand_placed_image(cache_dir: str, release: str) -> str:
+    """The other name an image put into the cache by hand may have."""
+    return os.path.join(release_dir(cache_dir, release), "vmlinuz")
+
+
+def checksum_path(image: str) -> str:
+    """Where the sha256 of a fetched image is recorded (next to it)."""
+    return image + ".sha256"
+
+
+def cached_config(cache_dir: str, release: str) -> str:
+    """Where a fetch keeps the configuration the image package ships (``boot/config-*``)."""
+    return os.path.join(release_dir(cache_dir, release), f"config-{release}")
+
+
+def tree_dir(cache_dir: str, release: str) -> str:
+    """Where a Debian kernel's unpacked packages are (its lock guards the whole kernel)."""
+    return os.path.join(release_dir(cache_dir, release), "root")
+
+
+def manifest_path(cache_dir: str, release: str) -> str:
+    """The fetched kernel's ``tree.json``, written last: its presence marks the fetch complete."""
+    return os.path.join(release_dir(cache_dir, release), "tree.json")
+
+
+def headers_in(root: str, release: str) -> str:
+    """The headers directory (KDIR) of ``release`` in an unpacked tree ``root``."""
+    return os.path.join(root, "usr", "src", f"linux-headers-{release}")
+
+
+def kdir_of(cache_dir: str, release: str) -> str:
+    """The KDIR of the fetched kernel ``release``."""
+    return headers_in(tree_dir(cache_dir, release), release)
+
+
+# -- Debian's archive ---------------------------------------------------------------------------
+def apt_root(cache_dir: str) -> str:
+    """Where the suites' private apt configurations are."""
+    return os.path.join(cache_dir, "apt")
+
+
+def apt_dir(cache_dir: str, suite: str) -> str:
+    """The private apt configuration, lists and state of Debian ``suite``."""
+    return f"{cache_dir.rstrip('/')}/apt/{suite}"
+
+
+# -- builds and verifications -------------------------------------------------------------------
+def kernel_test_root(cache_dir: str) -> str:
+    """Where ``kdoctor test`` builds, one directory per kernel release."""
+    return os.path.join(cache_dir, "test")
+
+
+def kernel_test_dir(cache_dir: str, release: str) -> str:
+    """What ``kdoctor test`` keeps for kernel ``release``."""
+    return os.path.join(kernel_test_root(cache_dir), release)
+
+
+def kernel_test_module(cache_dir: str, release: str) -> str:
+    """``kdoctor test``'s copy of the module, built for kernel ``release``."""
+    return os.path.join(kernel_test_dir(cache_dir, release), "module")
+
+
+def module_copy(cache_dir: str, name: str) -> str:
+    """Where a module is copied to be built when its own directory will not do."""
+    return os.path.join(cache_dir, "modules", name)
+
+
+def verified_stamp(cache_dir: str, module: str, release: str) -> str:
+    """The record of a passing verification of ``module`` (a digest of its directory's name)
+    for kernel ``release``."""
+    return os.path.join(cache_dir, "verified", f"{module}-{release}.json")
+
+
+def logs_dir(cache_dir: str) -> str:
+    """Where the logs of applying, building and verifying go."""
+    return os.path.join(cache_dir, "logs")
+
+
+def tmp_dir(cache_dir: str) -> str:
+    """Where a VM verification makes its scratch directories."""
+    return os.path.join(cache_dir, "tmp")
+
+
+def kvm_verdicts(cache_dir: str) -> str:
+    """Whether KVM works on this host, by the host's kernel release."""
+    return os.path.join(cache_dir, "kvm.json")
+
+
+# -- facts kept between runs --------------------------------------------------------------------
+def probes_dir(cache_dir: str) -> str:
+    """Probe answers kept between runs (:class:`kdoctor.machine.probe_cache.ProbeCache`)."""
+    return os.path.join(cache_dir, "probes")
+
+
+def cargo_home(cache_dir: str) -> str:
+    """The cargo home kdoctor owns (its config.toml holds the packaged-crates source)."""
+    return os.path.join(cache_dir, "cargo-home")
+
+
+def scratch_dir(cache_dir: str) -> str:
+    """Where a module is copied for cargo to resolve its crates (it is never changed)."""
+    return os.path.join(cache_dir, "scratch")
