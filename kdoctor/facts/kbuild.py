@@ -21,9 +21,7 @@ from kdoctor.facts.kbuild_text import (
     REFERENCE,
     OpenRule,
     assign,
-    logical_lines,
     rule_line,
-    strip_comment,
 )
 from kdoctor.facts.kbuild_text import Rule as Rule
 
@@ -54,6 +52,7 @@ from kdoctor.facts.kernel import (
     release_key as release_key,
 )
 from kdoctor.i18n import _
+from kdoctor.knowledge.make_text import logical_lines, strip_comment
 from kdoctor.machine.system import System
 
 #: the static reader's limits: references followed and characters produced per expansion

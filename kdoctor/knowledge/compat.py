@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional
 from packaging.version import Version
 
 from kdoctor.i18n import N_, _
+from kdoctor.knowledge.make_text import joined
 from kdoctor.model.finding import Status
 
 _OPS: dict[str, Callable[[Version, Version], bool]] = {
@@ -234,7 +235,7 @@ RULES: tuple[Rule, ...] = (
 
 def logical_text(*texts: str) -> str:
     """Build files as make reads them: each backslash-continued line joined into one."""
-    return "\n".join(re.sub(r"\\\n\s*", " ", text) for text in texts)
+    return joined(*texts)
 
 
 def matching(combo: Combination, rules: tuple[Rule, ...] = RULES) -> list[Rule]:
