@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import ClassVar, Optional
 
 from kdoctor.facts import Facts
+from kdoctor.facts.probe_request import ProbeRequest as ProbeRequest
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge import safe_values
 from kdoctor.knowledge.commands import need_commands
-from kdoctor.machine.probe_cache import ProbeCache
-from kdoctor.machine.system import DEFAULT_TIMEOUT, Probe, System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.need import Need
 from kdoctor.model.registry import Registry
-
-
-@dataclass(frozen=True)
-class ProbeRequest:
-    argv: tuple[str, ...]
-    timeout: float = DEFAULT_TIMEOUT
-    env: Optional[Mapping[str, str]] = None
-    #: keep the answer between invocations, keyed on these input files (see ProbeCache)
-    cache: Optional[ProbeCache] = None
-    inputs: tuple[str, ...] = ()
-
-    def ask(self, system: System) -> Probe:
-        if self.cache is not None:
-            return self.cache.ask(
-                system, self.argv, timeout=self.timeout, env=self.env, inputs=self.inputs
-            )
-        return system.probe(self.argv, timeout=self.timeout, env=self.env)
 
 
 class Check:

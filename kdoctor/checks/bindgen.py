@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 from packaging.version import Version
 
-from kdoctor.checks.base import Check, ProbeRequest, register
+from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts
 from kdoctor.facts import bindgen as bindgen_facts
 from kdoctor.facts.bindgen import (
@@ -19,6 +19,7 @@ from kdoctor.facts.bindgen import (
     bindgen_version,
 )
 from kdoctor.facts.libclang import libclang_ignoring_env
+from kdoctor.facts.probe_request import ProbeRequest
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge.packages import package_needs
 from kdoctor.machine.system import Probe, System
