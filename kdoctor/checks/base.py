@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import ClassVar, Optional
 
 from kdoctor.facts import Facts
@@ -20,7 +20,10 @@ class Check:
     """Observes one thing and returns a :class:`Finding`. Never prints, never changes anything."""
 
     id: ClassVar[str]
+    #: marked with ``N_()``; shown through :meth:`shown_title`
     title: ClassVar[str]
+    #: the values of ``title``'s ``{placeholders}`` (the versions the check holds to)
+    title_values: ClassVar[Mapping[str, object]] = {}
     #: a failure here stops the module from being built or loaded
     required: ClassVar[bool] = True
     #: where the check stands in the report (lower first; ties by id)
@@ -28,6 +31,11 @@ class Check:
     #: variables handed to make that this check owns (see kdoctor.knowledge.safe_values): a
     #: value that is not a plain path or word fails the check before it runs
     variables: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def shown_title(cls) -> str:
+        """``title`` in the active language, its placeholders filled in."""
+        return _(cls.title).format(**cls.title_values) if cls.title_values else _(cls.title)
 
     def run(self, facts: Facts) -> Finding:
         """Observe, reading ``facts.ctx``, ``facts.system`` and shared facts (``facts.of``)."""

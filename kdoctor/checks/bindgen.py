@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Mapping
 from importlib.resources import files
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 from packaging.version import Version
 
@@ -60,7 +61,8 @@ def libclang_error(output: str) -> Optional[str]:
 @register
 class BindgenCheck(Check):
     id = "bindgen"
-    title = N_("bindgen 0.55 or newer, loading libclang")
+    title = N_("bindgen {minimum} or newer, loading libclang")
+    title_values: ClassVar[Mapping[str, object]] = {"minimum": MINIMUM}
     order = 40
     variables = ("BINDGEN",)
 
