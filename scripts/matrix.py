@@ -21,7 +21,8 @@ Caches (``--cache``, default /var/cache/kdoctor-matrix): ``<release>/root.tar`` 
 root, made once) and ``<release>/archives`` (apt's downloaded packages, bind-mounted into each
 root so a package is downloaded once across runs). Working roots live in ``work/<row>`` and are
 replaced at the next run (``--keep`` leaves the last one unmounted but in place).
-Python standard library only.
+Python standard library only: the rows come from kdoctor's table of Debian releases
+(``kdoctor/knowledge/debian_releases.py``, standard library too), read from this repository.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import importlib
 import json
 import os
 import re
@@ -41,12 +43,26 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Optional
 
 REPO = Path(__file__).resolve().parent.parent
-MIRROR = "http://deb.debian.org/debian"
-SECURITY_MIRROR = "http://deb.debian.org/debian-security"
-KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+
+
+def _debian_releases() -> ModuleType:
+    """kdoctor's table of Debian releases, from this repository (when kdoctor is already
+    imported, from that kdoctor: the fast tests run against the installed one)."""
+    sys.path.insert(0, str(REPO))
+    try:
+        return importlib.import_module("kdoctor.knowledge.debian_releases")
+    finally:
+        sys.path.remove(str(REPO))
+
+
+debian = _debian_releases()
+MIRROR = debian.MIRROR
+SECURITY_MIRROR = debian.SECURITY
+KEYRING = debian.KEYRING
 DEFAULT_CACHE = "/var/cache/kdoctor-matrix"
 MESSAGES = ("Hello kernel module!", "My message is on the heap", "Goodbye kernel module!")
 SRC_IN_ROOT = "/opt/kdoctor-src"
@@ -79,21 +95,28 @@ class Row:
     floor: bool = False
 
 
-ROWS = (
-    Row(
-        "bullseye", "bullseye", "Debian 11", "5.10, clang 11, rustc 1.48, bindgen 0.55", floor=True
-    ),
-    # Debian 12's kdoctor default is rustc-web: ask for the plain rustc 1.63 packages instead
-    Row(
-        "bookworm",
-        "bookworm",
-        "Debian 12",
-        "6.1, clang 14, rustc 1.63, bindgen 0.60",
-        env={"KDOCTOR_DISTRO_RUST": "rustc"},
-    ),
-    Row("bookworm-web", "bookworm", "Debian 12", "6.1, clang 14, rustc-web 1.9x, bindgen 0.60"),
-    Row("trixie", "trixie", "Debian 13", "6.12, clang 19, rustc 1.85, bindgen 0.71"),
-)
+def rows_of(releases: Sequence[Any]) -> tuple[Row, ...]:
+    """A row for each release kdoctor supports, as its default installs it; where that is the
+    ``-web`` Rust build, a row for the release's own rustc first. The oldest release also runs
+    the fast test suite with its python3 (the Python floor)."""
+    rows: list[Row] = []
+    for release in releases:
+        tools = release.toolchain
+        expect = f"{release.series}, clang {tools.clang}, {{rust}}, bindgen {tools.bindgen}"
+        plain = expect.format(rust=f"rustc {tools.rustc}")
+        floor = release is releases[0]
+        if release.web_rust_default:
+            # kdoctor's default here is rustc-web: ask for the plain rustc packages instead
+            env = {"KDOCTOR_DISTRO_RUST": "rustc"}
+            rows.append(Row(release.suite, release.suite, release.name, plain, env, floor))
+            web = expect.format(rust=f"rustc-web {tools.rustc_web}")
+            rows.append(Row(f"{release.suite}-web", release.suite, release.name, web))
+        else:
+            rows.append(Row(release.suite, release.suite, release.name, plain, floor=floor))
+    return tuple(rows)
+
+
+ROWS = rows_of(debian.SUPPORTED)
 
 
 def log(message: str) -> None:

@@ -231,4 +231,6 @@ def test_every_rule_says_where_it_was_seen_and_what_to_do(rule: Any) -> None:
 
 
 def test_logical_text_joins_continued_lines() -> None:
-    assert logical_text("a \\\n\tb\nc\n", "d") == "a  b\nc\n\nd"
+    # as make joins them (kdoctor.knowledge.make_text): the backslash, the newline and the
+    # whitespace around them become one space; each file's lines follow the last one's
+    assert logical_text("a \\\n\tb\nc\n", "d") == "a b\nc\nd"

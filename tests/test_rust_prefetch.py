@@ -118,3 +118,18 @@ def test_prefetched_probes_get_their_own_threads_and_never_queue_the_checks() ->
     took = time.monotonic() - started
     # on two workers, eight prefetched probes of 0.4 s alone would take 1.6 s
     assert took < 2.5 * delay, f"{took:.2f} s: prefetched probes queued behind each other"
+
+
+def test_the_facts_guesses_are_the_checks_probe_requests_as_they_are() -> None:
+    """One probe-request type (kdoctor.facts.probe_request), from the facts' guesses through a
+    check's prefetch to the engine: nothing copied from one shape into another."""
+    from kdoctor.checks import base
+    from kdoctor.checks.toolchain import ToolchainCheck
+    from kdoctor.facts import Facts
+    from kdoctor.facts.probe_request import ProbeRequest
+
+    assert base.ProbeRequest is ProbeRequest
+    context, system = make_context(), machine()
+    guessed = likely_rust_probes(context, system)
+    assert guessed and all(type(a) is ProbeRequest for a in guessed)
+    assert ToolchainCheck().prefetch(Facts(context, system)) == guessed

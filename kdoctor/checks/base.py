@@ -3,37 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import ClassVar, Optional
 
 from kdoctor.checks import REPORT_ORDER
 from kdoctor.facts import Facts
+from kdoctor.facts.probe_request import ProbeRequest as ProbeRequest
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge import safe_values
 from kdoctor.knowledge.commands import need_commands
-from kdoctor.machine.probe_cache import ProbeCache
-from kdoctor.machine.system import DEFAULT_TIMEOUT, Probe, System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.need import Need
 from kdoctor.model.registry import Listed
-
-
-@dataclass(frozen=True)
-class ProbeRequest:
-    argv: tuple[str, ...]
-    timeout: float = DEFAULT_TIMEOUT
-    env: Optional[Mapping[str, str]] = None
-    #: keep the answer between invocations, keyed on these input files (see ProbeCache)
-    cache: Optional[ProbeCache] = None
-    inputs: tuple[str, ...] = ()
-
-    def ask(self, system: System) -> Probe:
-        if self.cache is not None:
-            return self.cache.ask(
-                system, self.argv, timeout=self.timeout, env=self.env, inputs=self.inputs
-            )
-        return system.probe(self.argv, timeout=self.timeout, env=self.env)
 
 
 class Check:
@@ -42,12 +23,20 @@ class Check:
     Its place in the report is its id's in :data:`kdoctor.checks.REPORT_ORDER`."""
 
     id: ClassVar[str]
+    #: marked with ``N_()``; shown through :meth:`shown_title`
     title: ClassVar[str]
+    #: the values of ``title``'s ``{placeholders}`` (the versions the check holds to)
+    title_values: ClassVar[Mapping[str, object]] = {}
     #: a failure here stops the module from being built or loaded
     required: ClassVar[bool] = True
     #: variables handed to make that this check owns (see kdoctor.knowledge.safe_values): a
     #: value that is not a plain path or word fails the check before it runs
     variables: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def shown_title(cls) -> str:
+        """``title`` in the active language, its placeholders filled in."""
+        return _(cls.title).format(**cls.title_values) if cls.title_values else _(cls.title)
 
     def run(self, facts: Facts) -> Finding:
         """Observe, reading ``facts.ctx``, ``facts.system`` and shared facts (``facts.of``)."""

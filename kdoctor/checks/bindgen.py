@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Mapping
 from importlib.resources import files
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 from packaging.version import Version
 
-from kdoctor.checks.base import Check, ProbeRequest, register
+from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts
 from kdoctor.facts import bindgen as bindgen_facts
 from kdoctor.facts.bindgen import (
@@ -19,6 +20,7 @@ from kdoctor.facts.bindgen import (
     bindgen_version,
 )
 from kdoctor.facts.libclang import libclang_ignoring_env
+from kdoctor.facts.probe_request import ProbeRequest
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge.packages import package_needs
 from kdoctor.machine.system import Probe, System
@@ -59,7 +61,8 @@ def libclang_error(output: str) -> Optional[str]:
 @register
 class BindgenCheck(Check):
     id = "bindgen"
-    title = N_("bindgen 0.55 or newer, loading libclang")
+    title = N_("bindgen {minimum} or newer, loading libclang")
+    title_values: ClassVar[Mapping[str, object]] = {"minimum": MINIMUM}
     variables = ("BINDGEN",)
 
     def prefetch(self, facts: Facts) -> list[ProbeRequest]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Optional
+from collections.abc import Mapping
+from typing import ClassVar, Optional
 
 from packaging.version import Version
 
@@ -27,7 +28,8 @@ RECOMMENDED = Version("11")
 @register
 class ClangCheck(Check):
     id = "clang"
-    title = N_("clang, version 9 or newer (11 recommended)")
+    title = N_("clang, version {minimum} or newer ({recommended} recommended)")
+    title_values: ClassVar[Mapping[str, object]] = {"minimum": MINIMUM, "recommended": RECOMMENDED}
     variables = ("CLANG",)
 
     def run(self, facts: Facts) -> Finding:
@@ -62,7 +64,11 @@ class ClangCheck(Check):
                     version=version, recommended=RECOMMENDED, path=better[1] if better else ""
                 ),
                 found=found,
-                fix_text=_use_text(better) if better else _("Install clang 11 or newer."),
+                fix_text=(
+                    _use_text(better)
+                    if better
+                    else _("Install clang {version} or newer.").format(version=RECOMMENDED)
+                ),
                 commands=persists() if better else (),
                 needs=_use(system, better) if better else _wanted(ctx, command, version),
                 ctx=ctx,

@@ -16,7 +16,12 @@ from kdoctor.facts.kbuild import (
     objects_touching_cmd,
     objects_without_cmd,
 )
-from kdoctor.facts.kernel import member_cmd_reading, module_declares_version, target_missing_files
+from kdoctor.facts.kernel import (
+    FATAL_SINCE,
+    member_cmd_reading,
+    module_declares_version,
+    target_missing_files,
+)
 from kdoctor.facts.module import module_kbuild
 from kdoctor.i18n import N_, _
 from kdoctor.model.finding import Finding, Status
@@ -139,8 +144,8 @@ class KbuildCmdCheck(Check):
         error = f"{os.path.basename(first.cmd_file)}: No such file or directory"
         if reading.fatal is None:
             status = Status.WARN
-            summary = _("{problem}; on Linux 5.8+ modpost may stop with `{error}`").format(
-                problem=_short(first), error=error
+            summary = _("{problem}; on Linux {fatal}+ modpost may stop with `{error}`").format(
+                problem=_short(first), error=error, fatal=FATAL_SINCE
             )
         else:
             status = Status.FAIL

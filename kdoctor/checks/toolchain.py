@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
-from kdoctor.checks.base import Check, ProbeRequest, register
+from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts
+from kdoctor.facts.probe_request import ProbeRequest
 from kdoctor.facts.rust import pin_status, rust_toolchain
 from kdoctor.facts.rust_prefetch import likely_rust_probes
 from kdoctor.facts.rustc import MIN_RUSTC, RustToolchain
@@ -57,10 +58,7 @@ class ToolchainCheck(Check):
     def prefetch(self, facts: Facts) -> list[ProbeRequest]:
         """rustup's list, the likely rustc's version, sysroot and ``-Z help``, rustfmt's and
         rustup's versions: started at once instead of one after another."""
-        return [
-            ProbeRequest(ask.argv, ask.timeout, ask.env)
-            for ask in likely_rust_probes(facts.ctx, facts.system)
-        ]
+        return likely_rust_probes(facts.ctx, facts.system)
 
     def run(self, facts: Facts) -> Finding:
         ctx = facts.ctx

@@ -142,7 +142,7 @@ def list_checks(json_out: bool = JsonOpt) -> None:
     out = render.console()
     for c in checks:
         advisory = "" if c.required else "  " + i18n._("(advisory)")
-        out.print(f"{c.id:16} {i18n._(c.title)}{advisory}", markup=False)
+        out.print(f"{c.id:16} {c.shown_title()}{advisory}", markup=False)
 
 
 @app.command(help=HELP["verify"])

@@ -8,8 +8,6 @@ import os
 
 import typer
 
-from kdoctor.i18n import _
-
 
 def complete_check_ids(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     """The check ids starting with what was typed, each with its title; ids already on the
@@ -18,7 +16,7 @@ def complete_check_ids(ctx: typer.Context, incomplete: str) -> list[tuple[str, s
 
     given = set(ctx.params.get("ids") or ())
     return [
-        (c.id, _(c.title))
+        (c.id, c.shown_title())
         for c in all_checks()
         if c.id.startswith(incomplete) and c.id not in given
     ]

@@ -22,11 +22,10 @@ from kdoctor.facts.kbuild_text import (
     OpenRule,
     Rule,
     assign,
-    logical_lines,
     rule_line,
-    strip_comment,
 )
 from kdoctor.i18n import _
+from kdoctor.knowledge.make_text import logical_lines, strip_comment
 from kdoctor.machine.system import System
 
 #: the static reader's limits: references followed and characters produced per expansion

@@ -25,7 +25,9 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from kdoctor.facts.tools import kernel_config
 from kdoctor.i18n import _
+from kdoctor.knowledge.kernel_config import AUTO_CONF
 from kdoctor.machine.system import System
 
 MAKE_TIMEOUT = 10.0
@@ -98,20 +100,16 @@ def sanitise(text: str) -> tuple[Optional[str], tuple[str, ...], Optional[str]]:
     return "\n".join(lines) + "\n", tuple(dropped), None
 
 
-def kernel_config(system: System, kdir: Optional[str], text: str) -> list[str]:
-    """``CONFIG_X=value`` of the kernel's ``auto.conf`` for every option ``text`` names."""
+def config_arguments(system: System, kdir: Optional[str], text: str) -> list[str]:
+    """``CONFIG_X=value`` of the kernel's ``auto.conf`` (what kbuild includes) for every
+    option ``text`` names."""
     if not kdir:
         return []
     names = set(_CONFIG.findall(text))
     if not names:
         return []
-    conf = system.read_text(os.path.join(kdir, "include", "config", "auto.conf")) or ""
-    found: list[str] = []
-    for line in conf.splitlines():
-        name, sep, value = line.partition("=")
-        if sep and name in names:
-            found.append(f"{name}={value.strip(chr(34))}")
-    return found
+    config = kernel_config(system, kdir, AUTO_CONF)
+    return [f"{name}={value}" for name, value in config.items() if name in names]
 
 
 def make_argv(
@@ -124,7 +122,7 @@ def make_argv(
     if kdir:
         argv += [f"srctree={kdir}", f"objtree={kdir}", f"KDIR={kdir}"]
     argv.append(f"KERNELRELEASE={release or 'kdoctor'}")
-    argv += kernel_config(system, kdir, text)
+    argv += config_arguments(system, kdir, text)
     argv += [f"--eval={text}", f"--eval={_DUMP}", GOAL]
     prlimit = system.which("prlimit")
     if prlimit:

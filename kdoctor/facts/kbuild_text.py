@@ -1,5 +1,6 @@
-"""Reading a Kbuild or Makefile as text: its logical lines, assignments and rules, and how a
-rule's target names an object. :mod:`kdoctor.facts.kbuild` builds on it."""
+"""Reading a Kbuild or Makefile as text: its assignments and rules, and how a rule's target
+names an object (its logical lines: :mod:`kdoctor.knowledge.make_text`).
+:mod:`kdoctor.facts.kbuild` builds on it."""
 
 from __future__ import annotations
 
@@ -96,30 +97,6 @@ class OpenRule:
             self.line,
             self.end_line,
         )
-
-
-def logical_lines(text: str) -> list[tuple[int, int, str]]:
-    """(first line, last line, text) with backslash continuations joined."""
-    lines: list[tuple[int, int, str]] = []
-    buffer: Optional[str] = None
-    start = 0
-    for number, raw in enumerate(text.splitlines(), 1):
-        if buffer is None:
-            buffer, start = raw, number
-        else:
-            buffer = buffer[:-1].rstrip() + " " + raw.strip()
-        if buffer.endswith("\\"):
-            continue
-        lines.append((start, number, buffer))
-        buffer = None
-    if buffer is not None:
-        lines.append((start, start, buffer.rstrip("\\")))
-    return lines
-
-
-def strip_comment(line: str) -> str:
-    match = re.search(r"(?<!\\)#", line)
-    return line[: match.start()] if match else line
 
 
 def assign(variables: dict[str, str], name: str, op: str, value: str) -> None:

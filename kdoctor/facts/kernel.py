@@ -127,8 +127,8 @@ def member_cmd_reading(
     if version < FATAL_SINCE:
         return CmdReading(
             False,
-            _("{kernel} only warns about a missing member .cmd file (fatal since 5.8)").format(
-                kernel=name
+            _("{kernel} only warns about a missing member .cmd file (fatal since {fatal})").format(
+                kernel=name, fatal=FATAL_SINCE
             ),
             shown,
         )
@@ -137,8 +137,8 @@ def member_cmd_reading(
             True,
             _(
                 "{kernel} modpost reads symbol CRCs from every member object's .cmd file "
-                "(CONFIG_MODVERSIONS=y, Linux 5.19+)"
-            ).format(kernel=name),
+                "(CONFIG_MODVERSIONS=y, Linux {crcs}+)"
+            ).format(kernel=name, crcs=CRCS_IN_CMD_SINCE),
             shown,
         )
     if srcversion_all or module_has_version:
@@ -149,16 +149,16 @@ def member_cmd_reading(
             True,
             _(
                 "{kernel} modpost checksums every member object's sources, listed in its .cmd "
-                "file, for srcversion ({cause}; a missing one is fatal since 5.8)"
-            ).format(kernel=name, cause=cause),
+                "file, for srcversion ({cause}; a missing one is fatal since {fatal})"
+            ).format(kernel=name, cause=cause, fatal=FATAL_SINCE),
             shown,
         )
     return CmdReading(
         False,
         _(
-            "{kernel} reads member .cmd files only for CONFIG_MODVERSIONS (5.19+) or "
+            "{kernel} reads member .cmd files only for CONFIG_MODVERSIONS ({crcs}+) or "
             "srcversion, and neither applies"
-        ).format(kernel=name),
+        ).format(kernel=name, crcs=CRCS_IN_CMD_SINCE),
         shown,
     )
 

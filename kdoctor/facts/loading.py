@@ -23,6 +23,7 @@ from packaging.version import Version
 from kdoctor.facts.tools import kernel_config
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge import versions
+from kdoctor.knowledge.kernel_config import parse_config
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 
@@ -189,7 +190,7 @@ def signatures_enforced(ctx: Context, system: System) -> Optional[bool]:
         return live
     text = system.read_text(f"/boot/config-{ctx.running_kernel}")
     if text is not None:
-        return "CONFIG_MODULE_SIG_FORCE=y" in text.splitlines()
+        return parse_config(text).get("CONFIG_MODULE_SIG_FORCE") == "y"
     if ctx.target_kernel == ctx.running_kernel:
         config = kernel_config(system, ctx.kdir)
         if config:

@@ -12,31 +12,25 @@ runner's cache key), and only cheap, local reads decide them: a wrong guess cost
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import NamedTuple, Optional
+from typing import Optional
 
 from kdoctor.facts import rustup as _rustup
+from kdoctor.facts.probe_request import ProbeRequest
 from kdoctor.facts.rustc import distro_rustc, find_rustfmt
 from kdoctor.facts.rustup import PROBE_ENV, find_rustup, names_pin
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 
 
-class ProbeAsk(NamedTuple):
-    argv: tuple[str, ...]
-    timeout: float
-    env: Optional[Mapping[str, str]]
-
-
-def rustc_probes(rustc: str) -> list[ProbeAsk]:
+def rustc_probes(rustc: str) -> list[ProbeRequest]:
     """What the toolchain fact, the compat check and the rustfmt check ask of ``rustc``."""
     timeout = _rustup.RUSTC_TIMEOUT  # read now: the same timeout the askers use
     return [
-        ProbeAsk((rustc, "--version"), timeout, PROBE_ENV),
-        ProbeAsk((rustc, "--print", "sysroot"), timeout, PROBE_ENV),
+        ProbeRequest((rustc, "--version"), timeout, PROBE_ENV),
+        ProbeRequest((rustc, "--print", "sysroot"), timeout, PROBE_ENV),
         # compat's question: {**PROBE_ENV, **chosen.env, RUSTC_BOOTSTRAP=1} is this for any
         # rustc that is not the pin's (their env holds RUSTC_BOOTSTRAP=1 or nothing)
-        ProbeAsk((rustc, "-Z", "help"), timeout, {**PROBE_ENV, "RUSTC_BOOTSTRAP": "1"}),
+        ProbeRequest((rustc, "-Z", "help"), timeout, {**PROBE_ENV, "RUSTC_BOOTSTRAP": "1"}),
     ]
 
 
@@ -46,9 +40,9 @@ def pin_looks_installed(ctx: Context, system: System) -> bool:
     return any(names_pin(ctx, name) for name in system.listdir(os.path.join(home, "toolchains")))
 
 
-def likely_rust_probes(ctx: Context, system: System) -> list[ProbeAsk]:
+def likely_rust_probes(ctx: Context, system: System) -> list[ProbeRequest]:
     """The slow Rust probes this run will ask, in the order they would otherwise chain."""
-    asks: list[ProbeAsk] = []
+    asks: list[ProbeRequest] = []
     rustc: Optional[str] = None
     rustc_var = ctx.env.get("RUSTC")
     if rustc_var:
@@ -56,8 +50,9 @@ def likely_rust_probes(ctx: Context, system: System) -> list[ProbeAsk]:
     else:
         rustup, _ = find_rustup(system)
         if rustup is not None and ctx.rust_mode != "distro":
-            asks.append(ProbeAsk((rustup, "toolchain", "list"), _rustup.RUSTUP_TIMEOUT, PROBE_ENV))
-            asks.append(ProbeAsk((rustup, "--version"), _rustup.RUSTUP_TIMEOUT, PROBE_ENV))
+            timeout = _rustup.RUSTUP_TIMEOUT
+            asks.append(ProbeRequest((rustup, "toolchain", "list"), timeout, PROBE_ENV))
+            asks.append(ProbeRequest((rustup, "--version"), timeout, PROBE_ENV))
         if ctx.rust_mode == "distro" or (
             ctx.rust_mode == "auto" and not (rustup and pin_looks_installed(ctx, system))
         ):
@@ -66,5 +61,5 @@ def likely_rust_probes(ctx: Context, system: System) -> list[ProbeAsk]:
         asks.extend(rustc_probes(rustc))
         rustfmt = find_rustfmt(system, rustc)
         if rustfmt is not None:
-            asks.append(ProbeAsk((rustfmt, "--version"), _rustup.RUSTC_TIMEOUT, None))
+            asks.append(ProbeRequest((rustfmt, "--version"), _rustup.RUSTC_TIMEOUT, None))
     return asks

@@ -6,6 +6,7 @@ import os
 import re
 from typing import Optional
 
+from kdoctor.knowledge.kernel_config import DOT_CONFIG, parse_config
 from kdoctor.machine.system import System
 
 
@@ -23,15 +24,10 @@ def versioned_on_path(system: System, stem: str) -> list[tuple[int, str]]:
     return sorted(seen.items(), reverse=True)
 
 
-def kernel_config(system: System, kdir: str) -> dict[str, str]:
-    """The target's ``.config`` as a dict (``CONFIG_X`` -> value, quotes removed)."""
-    text = system.read_text(os.path.join(kdir, ".config")) or ""
-    config: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep and key.startswith("CONFIG_"):
-            config[key] = value.strip().strip('"')
-    return config
+def kernel_config(system: System, kdir: str, name: str = DOT_CONFIG) -> dict[str, str]:
+    """The configuration of the build tree ``kdir`` (``CONFIG_X`` -> value, quotes removed):
+    its ``.config``, or ``name`` (``include/config/auto.conf``); empty when it has none."""
+    return parse_config(system.read_text(os.path.join(kdir, name)) or "")
 
 
 def kernel_minimum(system: System, kdir: str, tool: str, arch: str = "x86") -> Optional[str]:

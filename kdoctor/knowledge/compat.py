@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional
 from packaging.version import Version
 
 from kdoctor.i18n import N_, _
+from kdoctor.knowledge.make_text import joined
 from kdoctor.model.finding import Status
 
 _OPS: dict[str, Callable[[Version, Version], bool]] = {
@@ -90,8 +91,14 @@ class Rule:
         return True
 
     @property
+    def bounds(self) -> dict[str, str]:
+        """``{rustc_bound}``, ``{ld_bound}``...: the version each bound of :attr:`versions`
+        names, for the sentences that state it."""
+        return {f"{tool}_bound": bound for tool, _op, bound in self.versions}
+
+    @property
     def remedy(self) -> str:
-        return _(self.remedy_msgid)
+        return _(self.remedy_msgid).format_map(self.bounds)
 
     @property
     def seen(self) -> str:
@@ -99,7 +106,7 @@ class Rule:
 
     def describe(self, combo: Combination) -> str:
         found = {tool: str(v) if v else "?" for tool, v in combo.tools.items()}
-        return _(self.summary).format_map(_Default(found))
+        return _(self.summary).format_map(_Default({**found, **self.bounds}))
 
     def to_json(self, combo: Combination) -> dict[str, Any]:
         return {
@@ -128,13 +135,15 @@ RULES: tuple[Rule, ...] = (
         id="kernel-gcc-flags",
         status=Status.WARN,
         summary=N_(
-            "the target kernel was configured by gcc-14 (CONFIG_CC_HAS_MIN_FUNCTION_ALIGNMENT) "
-            "and kbuild passes -fmin-function-alignment, which gcc {gcc} rejects"
+            "the target kernel was configured by gcc-{gcc_bound} "
+            "(CONFIG_CC_HAS_MIN_FUNCTION_ALIGNMENT) and kbuild passes -fmin-function-alignment, "
+            "which gcc {gcc} rejects"
         ),
         remedy_msgid=N_(
             "Build against the kernel kept in kdoctor's cache (`--kernel <series>`, `kdoctor "
             "test`): its tree leaves that option out for modules; or pass "
-            "CONFIG_CC_HAS_MIN_FUNCTION_ALIGNMENT= on make's command line, or use gcc-14."
+            "CONFIG_CC_HAS_MIN_FUNCTION_ALIGNMENT= on make's command line, or use "
+            "gcc-{gcc_bound}."
         ),
         seen_msgid=N_(
             "Debian 12 (gcc 12.2) building for trixie's 6.12.118+deb13 (the .mod.o step "
@@ -153,8 +162,8 @@ RULES: tuple[Rule, ...] = (
         ),
         remedy_msgid=N_(
             "Name the entry points on the link command in the module's Kbuild: "
-            "`-u init_module -u cleanup_module` after `--gc-sections` (binutils before 2.36 "
-            "ignores a linker script's EXTERN there)."
+            "`-u init_module -u cleanup_module` after `--gc-sections` (binutils before "
+            "{ld_bound} ignores a linker script's EXTERN there)."
         ),
         seen_msgid=N_("Debian 11: binutils 2.35.2 (2.40 on Debian 12 accepts it)"),
         versions=(("ld", "<", "2.36"),),
@@ -165,11 +174,11 @@ RULES: tuple[Rule, ...] = (
         status=Status.FAIL,
         summary=N_(
             "bindgen {bindgen} writes `unsafe extern` blocks that rustc {rustc} rejects "
-            "(1.82 accepts them), and the module's build passes no --rust-target"
+            "({rustc_bound} accepts them), and the module's build passes no --rust-target"
         ),
         remedy_msgid=N_(
             "Pass `--rust-target=1.N` (the rustc's minor version) to bindgen, as kdoctor's "
-            "hello-world does, or build with rustc 1.82 or newer."
+            "hello-world does, or build with rustc {rustc_bound} or newer."
         ),
         seen_msgid=N_(
             "bindgen 0.71.1 (Debian 13) with rustc 1.63 (Debian 12): "
@@ -234,7 +243,7 @@ RULES: tuple[Rule, ...] = (
 
 def logical_text(*texts: str) -> str:
     """Build files as make reads them: each backslash-continued line joined into one."""
-    return "\n".join(re.sub(r"\\\n\s*", " ", text) for text in texts)
+    return joined(*texts)
 
 
 def matching(combo: Combination, rules: tuple[Rule, ...] = RULES) -> list[Rule]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from kdoctor.i18n import _
+from kdoctor.knowledge.make_text import code_lines
 
 #: the variables that choose the compiler or linker family
 VARIABLES = ("CC", "LD", "LLVM", "CONFIG_CC_IS_CLANG", "CONFIG_CC_IS_GCC", "CONFIG_LD_IS_LLD")
@@ -74,26 +75,6 @@ class Override:
         }
 
 
-def logical_lines(text: str) -> list[tuple[int, str]]:
-    """``text`` as (first line number, line) with ``\\``-continuations joined, comments gone."""
-    out: list[tuple[int, str]] = []
-    start = 0
-    parts: list[str] = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        if not parts:
-            start = number
-        line = raw.split("#", 1)[0] if not raw.lstrip().startswith("\t") else raw
-        if line.rstrip().endswith("\\"):
-            parts.append(line.rstrip()[:-1])
-            continue
-        parts.append(line)
-        out.append((start, " ".join(p.strip() for p in parts)))
-        parts = []
-    if parts:
-        out.append((start, " ".join(p.strip() for p in parts)))
-    return out
-
-
 def family_of(variable: str, value: str) -> tuple[Optional[str], Optional[str]]:
     """(compiler family, linker) that ``variable=value`` forces, None where it forces none."""
     word = value.strip().strip("'\"")
@@ -119,7 +100,7 @@ def family_of(variable: str, value: str) -> tuple[Optional[str], Optional[str]]:
 
 def read_overrides(name: str, text: str, *, read_by_kbuild: bool) -> list[Override]:
     """The family overrides in one build file (``name`` is how findings name it)."""
-    lines = logical_lines(text)
+    lines = code_lines(text)
     values: dict[str, str] = {}
     exported: set[str] = set()
     for _number, line in lines:

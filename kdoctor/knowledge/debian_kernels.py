@@ -15,14 +15,17 @@ from typing import Optional
 
 from packaging.version import InvalidVersion, Version
 
+from kdoctor.knowledge.debian_releases import KEYRING as KEYRING
+from kdoctor.knowledge.debian_releases import MIRROR as MIRROR
+from kdoctor.knowledge.debian_releases import SECURITY as SECURITY
+from kdoctor.knowledge.debian_releases import SUPPORTED
 from kdoctor.knowledge.kernel_release import release_key
 
-#: suite -> the kernel series it ships (its stable kernel)
-SUITES: dict[str, str] = {"bullseye": "5.10", "bookworm": "6.1", "trixie": "6.12"}
+#: suite -> the kernel series it ships (its stable kernel), for the suites kdoctor fetches from
+SUITES: dict[str, str] = {r.suite: r.series for r in SUPPORTED}
 SERIES: dict[str, str] = {series: suite for suite, series in SUITES.items()}
-KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
-MIRROR = "http://deb.debian.org/debian"
-SECURITY = "http://deb.debian.org/debian-security"
+#: ``debN`` in a release string -> the suite of Debian N
+_SUITE_OF_NUMBER: dict[str, str] = {r.number: r.suite for r in SUPPORTED}
 
 _SERIES = re.compile(r"^(\d+)\.(\d+)$")
 _RELEASE = re.compile(r"^(\d+\.\d+)(?:\.\d+)?[-.+]")
@@ -42,12 +45,12 @@ def series_of(release: str) -> Optional[str]:
 
 
 def suite_of(spec: str) -> Optional[str]:
-    """The suite whose archive has ``spec`` (a release or a series); None when none of
-    bullseye, bookworm or trixie does. A bullseye backport (``6.1.0-0.deb11.N``) is
-    bullseye's."""
+    """The suite whose archive has ``spec`` (a release or a series); None when none of the
+    suites kdoctor fetches from (:data:`SUITES`) does. A bullseye backport
+    (``6.1.0-0.deb11.N``) is bullseye's."""
     found = re.search(r"[.+]deb(\d+)", spec)
     if found:
-        return {"11": "bullseye", "12": "bookworm", "13": "trixie"}.get(found.group(1))
+        return _SUITE_OF_NUMBER.get(found.group(1))
     series = series_of(spec)
     return SERIES.get(series) if series else None
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from kdoctor.i18n import _
+from kdoctor.knowledge.debian_releases import RELEASES
 
 Version3 = tuple[int, int, int]
 
@@ -369,20 +370,11 @@ def _snippet(code: str, match: re.Match[str]) -> str:
     return code[match.start() : end if end > 0 else None].strip()[:100]
 
 
-#: each Debian release and the kernel it ships (x.y), to name a release whose stock headers are
-#: in a range when this machine's archive has none
-DEBIAN_KERNELS = (
-    ("10", "buster", (4, 19, 0)),
-    ("11", "bullseye", (5, 10, 0)),
-    ("12", "bookworm", (6, 1, 0)),
-    ("13", "trixie", (6, 12, 0)),
-)
-
-
 def debian_releases_in(accepted: KernelRange) -> list[str]:
-    """``Debian 11 (bullseye, Linux 5.10)`` for every Debian release whose kernel is in range."""
+    """``Debian 11 (bullseye, Linux 5.10)`` for every Debian release whose kernel is in range,
+    to name a release whose stock headers are in a range when this machine's archive has none."""
     return [
-        f"Debian {number} ({name}, Linux {shown(version)})"
-        for number, name, version in DEBIAN_KERNELS
-        if accepted.contains(version)
+        f"{release.name} ({release.suite}, Linux {release.series})"
+        for release in RELEASES
+        if accepted.contains((*release.kernel, 0))
     ]

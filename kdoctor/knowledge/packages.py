@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Optional
 
 from kdoctor.i18n import _
+from kdoctor.knowledge import debian_releases
 from kdoctor.model.context import DISTRO_RUST_CHOICES as _DISTRO_RUST_CHOICES
 from kdoctor.model.context import Context
 from kdoctor.model.need import Package
@@ -229,8 +230,6 @@ def kernel_package_names(manager: Optional[str], release: str) -> list[str]:
     return [*([headers] if headers else []), *image_package_names(manager, release)]
 
 
-#: Debian releases whose current Rust is the "-web" build (rustc-web, rust-web-src, rustfmt-web)
-_WEB_RUST_DEBIAN = ("12",)
 _WEB_RUST = {
     "rustc": "rustc-web",
     "rust-src": "rust-web-src",
@@ -251,7 +250,10 @@ def web_rust(ctx: Context) -> bool:
     choice = ctx.env.get(DISTRO_RUST_VAR)
     if choice in DISTRO_RUST_CHOICES:
         return choice == "rustc-web"
-    return ctx.distro.id == "debian" and ctx.distro.version.split(".")[0] in _WEB_RUST_DEBIAN
+    if ctx.distro.id != "debian":
+        return False
+    release = debian_releases.by_number(ctx.distro.version)
+    return release is not None and release.web_rust_default
 
 
 def rust_logical(ctx: Context, part: str) -> str:
@@ -267,8 +269,10 @@ def rustup_packaged(ctx: Context) -> bool:
     if ctx.package_manager == "apt":
         if ctx.distro.id == "debian":
             if not version:  # testing and unstable have no version number
-                return ctx.distro.codename not in ("bullseye", "bookworm")
-            return version.split(".")[0].isdigit() and int(version.split(".")[0]) >= 13
+                release = debian_releases.by_suite(ctx.distro.codename)
+                return release is None or release.rustup_packaged
+            major = version.split(".")[0]
+            return major.isdigit() and int(major) >= debian_releases.rustup_packaged_since()
         if ctx.distro.id == "ubuntu":
             match = re.match(r"(\d+)\.(\d+)", version)
             return match is not None and (int(match.group(1)), int(match.group(2))) >= (24, 4)

@@ -7,9 +7,10 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
-from kdoctor.checks.base import Check, ProbeRequest, all_checks
+from kdoctor.checks.base import Check, all_checks
 from kdoctor.facts import Facts
 from kdoctor.facts.module import module_info
+from kdoctor.facts.probe_request import ProbeRequest
 from kdoctor.i18n import _
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context

@@ -7,7 +7,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any, Optional, TextIO
 
-from kdoctor.i18n import _
 from kdoctor.machine.system import Probe
 from kdoctor.model.contract import envelope
 from kdoctor.model.report import Report
@@ -57,5 +56,5 @@ def dump_json(data: Any, file: Optional[TextIO] = None) -> None:
 def checks_json(checks: Sequence[Any]) -> dict[str, Any]:
     """``kdoctor list --json``: every check's id, title and whether it is required."""
     return envelope(
-        {"checks": [{"id": c.id, "title": _(c.title), "required": c.required} for c in checks]}
+        {"checks": [{"id": c.id, "title": c.shown_title(), "required": c.required} for c in checks]}
     )

@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional
 
 from kdoctor.i18n import _
 from kdoctor.knowledge import debian_kernels as dk
+from kdoctor.knowledge.kernel_config import AUTO_CONF, DOT_CONFIG, parse_config
 from kdoctor.machine.system import System
 from kdoctor.model.cache_layout import (
     cached_image,
@@ -214,14 +215,14 @@ def _adapt(system: System, root: str, final: str, release: str, step: Step) -> l
     )
     if system.which("pahole") is None:
         drop += dk.PAHOLE_OPTIONS
-    auto = os.path.join(kdir, "include", "config", "auto.conf")
+    auto = os.path.join(kdir, AUTO_CONF)
     conf = system.read_text(auto, limit=4 << 20)
-    drop = tuple(o for o in drop if f"\n{o}=" in f"\n{conf or ''}")
+    drop = tuple(o for o in drop if o in parse_config(conf or ""))
     if conf is not None and drop:
         trimmed = dk.without_options(conf, drop)
         if trimmed != conf:
             system.write_file(auto, trimmed)
-            dotconfig = os.path.join(kdir, ".config")  # what kdoctor's checks read
+            dotconfig = os.path.join(kdir, DOT_CONFIG)  # what kdoctor's checks read
             config = system.read_text(dotconfig, limit=4 << 20)
             if config is not None:
                 system.write_file(dotconfig, dk.without_options(config, drop))
