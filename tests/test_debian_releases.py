@@ -12,13 +12,13 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from kdoctor.model.distro_info import DistroInfo
 
 from kdoctor.knowledge import debian_kernels as dk
 from kdoctor.knowledge import debian_releases
 from kdoctor.knowledge.debian_releases import RELEASES, SUPPORTED
 from kdoctor.knowledge.kernel_range import Bound, KernelRange, debian_releases_in
 from kdoctor.knowledge.packages import rustup_packaged, web_rust
+from kdoctor.model.context import DistroInfo
 from tests.conftest import make_context
 
 ROOT = Path(__file__).resolve().parent.parent
