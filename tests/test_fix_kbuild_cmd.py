@@ -7,6 +7,7 @@ from typing import Optional
 import pytest
 
 from kdoctor.checks.kbuild_cmd import KbuildCmdCheck
+from kdoctor.facts import Facts
 from kdoctor.facts.kbuild import objects_without_cmd, parse_kbuild
 from kdoctor.fixes.base import Ask, Decision
 from kdoctor.fixes.kbuild_cmd import KbuildCmdFix, command_of
@@ -93,7 +94,7 @@ def decide(
     ctx: Context, system: System, *findings: Finding, options: Optional[PlanOptions] = None
 ) -> Decision:
     asks = [Ask(f, n) for f in findings for n in f.needs]
-    return KbuildCmdFix().plan(ctx, asks, system, options or PlanOptions())
+    return KbuildCmdFix().plan(Facts(ctx, system), asks, options or PlanOptions())
 
 
 def plan(ctx: Context, system: System, *findings: Finding, **kw: PlanOptions) -> list[Step]:

@@ -8,6 +8,7 @@ from typing import Any, Optional
 from kdoctor.checks.clang import ClangCheck
 from kdoctor.checks.kernel_headers import KernelHeadersCheck
 from kdoctor.checks.vm import VmCheck
+from kdoctor.facts import Facts
 from kdoctor.facts.packages import known_packages
 from kdoctor.fixes.base import Ask, Decision, all_fixes
 from kdoctor.fixes.packages import APT_LISTS, DPKG_UPDATES, PackagesFix
@@ -186,7 +187,7 @@ def refresh(reason: str, argv: tuple[str, ...] = ("apt-get", "update"), **kw: An
 
 def decide(system: FakeSystem, rep: Report) -> Decision:
     asks = [Ask(f, n) for f in rep.findings for n in f.needs]
-    return PackagesFix().plan(rep.context, asks, system, PlanOptions())
+    return PackagesFix().plan(Facts(rep.context, system), asks, PlanOptions())
 
 
 def plan(system: FakeSystem, rep: Report) -> list[Step]:

@@ -8,6 +8,7 @@ from typing import Any, Optional
 import pytest
 
 from kdoctor.checks import compiler_family, kernel_range, rust_for_linux
+from kdoctor.facts import Facts
 from kdoctor.facts.rustc import RustToolchain
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.finding import Status
@@ -283,7 +284,7 @@ def test_fix_says_why_it_cannot_instead_of_planning_nothing_silently() -> None:
     ctx = make_context(module_dir=MODULE)
     system = machine(c_module(FORCED))
     finding = run_check(compiler_family.CompilerFamilyCheck(), ctx, system)
-    plan = make_plan(ctx, Report(ctx, (finding,), 0.0), system)
+    plan = make_plan(Facts(ctx, system), Report(ctx, (finding,), 0.0))
     assert plan.empty
     [note] = [n for n in plan.notes if n.startswith("compiler-family:")]
     assert "kdoctor fix cannot repair this" in note

@@ -16,6 +16,7 @@ import pytest
 from kdoctor.checks.rust_src import RustSrcCheck
 from kdoctor.checks.rustup import RustupCheck
 from kdoctor.checks.toolchain import ToolchainCheck
+from kdoctor.facts import Facts
 from kdoctor.model.context import bundled_module_dir, detect
 from kdoctor.model.finding import Status
 from kdoctor.model.need import Package
@@ -74,7 +75,7 @@ def test_without_a_pin_and_without_any_rustc_fix_installs_the_distribution_s() -
     assert toolchain.status is Status.FAIL
     assert all(isinstance(n, Package) for n in toolchain.needs) and toolchain.needs
     report = Report(ctx, (toolchain, run_check(RustSrcCheck(), ctx, system)), 0.0)
-    plan = make_plan(ctx, report, system)
+    plan = make_plan(Facts(ctx, system), report)
     [install] = [s for s in plan.steps if s.fix == "packages" and "install" in s.argv]
     assert "rustc-web" in install.argv and "nightly-2021-02-12" not in " ".join(plan.notes)
     assert not [s for s in plan.steps if s.fix == "rust"]  # no rustup, no pin to install

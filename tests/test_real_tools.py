@@ -21,6 +21,7 @@ from kdoctor.checks.clang import ClangCheck
 from kdoctor.checks.libclang import LibclangCheck
 from kdoctor.checks.os_info import OsCheck
 from kdoctor.checks.privileges import PrivilegesCheck
+from kdoctor.facts import Facts
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import Context, package_manager_for, read_distro
 from kdoctor.model.finding import Status
@@ -146,7 +147,7 @@ def test_clang_is_probed_once_for_every_check_that_needs_it() -> None:
     require_tools("clang")
     runner = Runner()
     checks = [ClangCheck(), LibclangCheck(), BuildToolsCheck(), BindgenCheck()]
-    report = run_checks(checks, real_context(), runner)
+    report = run_checks(checks, Facts(real_context(), runner))
     assert report.by_id("clang").status is Status.OK
     clang_path = shutil.which("clang")
     clang_probes = [p for p in runner.probes() if p.argv == (clang_path, "--version")]

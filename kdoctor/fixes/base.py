@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from kdoctor.machine.system import System
-from kdoctor.model.context import Context
+from kdoctor.facts import Facts
 from kdoctor.model.finding import Finding
 from kdoctor.model.need import Need
 from kdoctor.model.plan import PlanOptions, Step
@@ -48,9 +47,9 @@ class Fix:
     #: planners with a lower stage decide first and may hand needs on to later ones
     stage: ClassVar[int] = 1
 
-    def plan(
-        self, ctx: Context, asks: Sequence[Ask], system: System, options: PlanOptions
-    ) -> Decision:
+    def plan(self, facts: Facts, asks: Sequence[Ask], options: PlanOptions) -> Decision:
+        """The steps for ``asks``, reading the machine through ``facts`` (the diagnosis's: its
+        ``ctx`` is the plan's target, its ``system`` the machine)."""
         raise NotImplementedError
 
 

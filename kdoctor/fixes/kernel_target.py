@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Optional, cast
 
+from kdoctor.facts import Facts
 from kdoctor.facts.images import cached_image, kept_in_cache, release_dir
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
 from kdoctor.i18n import _
@@ -32,9 +33,8 @@ class KernelTargetFix(Fix):
     title = "target the distribution's stock kernel and fetch its image for the VM"
     order = 20
 
-    def plan(
-        self, ctx: Context, asks: Sequence[Ask], system: System, options: PlanOptions
-    ) -> Decision:
+    def plan(self, facts: Facts, asks: Sequence[Ask], options: PlanOptions) -> Decision:
+        ctx = facts.ctx
         decision = Decision()
         if ctx.target_source == TargetSource.RETARGETED:
             switched = {  # what the step and the note both say
@@ -68,7 +68,7 @@ class KernelTargetFix(Fix):
         else:
             for ask in asks_of(asks, StockKernel):
                 decision.notes.append(self._kept_target(ctx, ask))
-        fetch = self._fetch_step(ctx, system)
+        fetch = self._fetch_step(ctx, facts.system)
         if fetch is not None:
             decision.steps.append(fetch)
         images = asks_of(asks, KernelImage)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Optional, cast
 
+from kdoctor.facts import Facts
 from kdoctor.facts.packages import known_packages
 from kdoctor.fixes import sysroot_first
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
@@ -100,9 +101,8 @@ class PackagesFix(Fix):
     title = "install what is missing from the distribution, in one transaction"
     order = 10
 
-    def plan(
-        self, ctx: Context, asks: Sequence[Ask], system: System, options: PlanOptions
-    ) -> Decision:
+    def plan(self, facts: Facts, asks: Sequence[Ask], options: PlanOptions) -> Decision:
+        ctx, system = facts.ctx, facts.system
         mine = asks_of(asks, Package)
         manager = ctx.package_manager
         decision = Decision()

@@ -4,30 +4,32 @@ from __future__ import annotations
 
 from typing import Optional
 
+from kdoctor.facts import Facts
 from kdoctor.fixes.base import Ask, Decision, all_fixes
 from kdoctor.machine import settings
 from kdoctor.machine.system import System
-from kdoctor.model.context import Context
 from kdoctor.model.plan import FileEdit, Plan, PlanOptions, Step, byte_diff
 from kdoctor.model.report import Report
 
 
-def make_plan(
-    ctx: Context, report: Report, system: System, options: Optional[PlanOptions] = None
-) -> Plan:
+def make_plan(facts: Facts, report: Report, options: Optional[PlanOptions] = None) -> Plan:
     """The plan for this report: every planner decides for all the needs of its kinds at once
     (planners of an earlier stage first, handing needs on to later ones), steps stand in the
     planners' order, and every persisted choice becomes one edit of the settings file.
 
+    ``facts`` are the diagnosis's (of the report's context, on the machine it looked at): the
+    planners read them, never a second :class:`Facts` of the same machine.
+
     Pure: it only reads (the report, and read-only probes). Retargeting to another kernel is
     the caller's business (:mod:`kdoctor.pipeline.retarget`): it plans for the new context's
-    report."""
+    report, with that diagnosis's facts."""
     options = options or PlanOptions()
+    ctx, system = facts.ctx, facts.system
     asks = [Ask(f, n) for f in report.findings for n in f.needs]
     fixes = all_fixes()
     decided: dict[str, Decision] = {}
     for fix in sorted(fixes, key=lambda f: f.stage):
-        decision = fix.plan(ctx, asks, system, options)
+        decision = fix.plan(facts, asks, options)
         asks += decision.handed_on
         decided[fix.id] = decision
     steps = [s for fix in fixes for s in decided[fix.id].steps]
