@@ -19,6 +19,7 @@ from kdoctor.model.context import Context, bundled_module_dir
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import KbuildCmd
 from kdoctor.model.plan import FileEdit, PlanOptions, Step
+from kdoctor.pipeline.planner import fix_of
 from tests.conftest import make_context, run_check
 from tests.fake_system import FakeSystem
 from tests.fishinabarrel import fishinabarrel_module
@@ -240,7 +241,7 @@ def test_the_rewrite_makes_a_real_kbuild_build_link_the_module(
     system = Runner()
     ctx = make_context(module_dir=str(module), kdir=kdir, target_kernel=real_target.release)
     finding = run_check(KbuildCmdCheck(), ctx, system)
-    assert (finding.status, finding.fix) == (Status.FAIL, "kbuild-cmd")
+    assert (finding.status, fix_of(finding)) == (Status.FAIL, "kbuild-cmd")
     assert finding.needs == (KbuildCmd(str(module), ("hello_world.rust.o",)),)
     [step] = plan(ctx, system, finding)
     assert step.edit is not None and step.edit.path == str(module / "Kbuild")

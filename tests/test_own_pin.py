@@ -21,7 +21,7 @@ from kdoctor.model.context import bundled_module_dir, detect
 from kdoctor.model.finding import Status
 from kdoctor.model.need import Package
 from kdoctor.model.report import Report
-from kdoctor.pipeline.planner import make_plan
+from kdoctor.pipeline.planner import fix_of, make_plan
 from tests.conftest import make_context, run_check
 from tests.fake_system import FakeSystem, Reply
 from tests.test_rust_toolchain import DISTRO_RUSTC, HOME, STABLE, library, machine
@@ -109,7 +109,7 @@ def test_a_pin_file_that_cannot_be_used_fails_by_name_and_is_never_replaced(text
     assert finding.status is Status.FAIL and finding.required
     assert finding.summary.startswith(pin_file)
     assert finding.remediation is not None and "[toolchain]" in finding.remediation.text
-    assert finding.needs == () and finding.fix is None  # the module's own file: no step
+    assert finding.needs == () and fix_of(finding) is None  # the module's own file: no step
     for word in ("; touch", "$(id)"):
         if word in text:
             assert all(word not in c for c in finding.remediation.commands)

@@ -26,6 +26,7 @@ from kdoctor.machine.runner import Runner
 from kdoctor.model.context import Context, package_manager_for, read_distro
 from kdoctor.model.finding import Status
 from kdoctor.pipeline.diagnose import run_checks
+from kdoctor.pipeline.planner import fix_of
 from tests.conftest import make_context, run_check
 from tests.real_machine import RealTarget, cannot_run, machine_target, require_tools
 
@@ -86,7 +87,7 @@ def test_bindgen_with_a_libclang_path_holding_nothing(tmp_path: Path) -> None:
     assert finding.summary.startswith(
         f"bindgen cannot load libclang from LIBCLANG_PATH={tmp_path}: Unable to find libclang"
     )
-    assert finding.fix is None
+    assert fix_of(finding) is None
     assert str(finding.facts["candidate"]).startswith("/usr/lib/llvm-14")
 
 

@@ -28,6 +28,7 @@ class ByHandFix(Fix):
     id = "by-hand"
     title = "say why kdoctor cannot repair what only a person can"
     order = 90
+    handles = (ByHand,)
 
     def plan(self, facts: Facts, asks: Sequence[Ask], options: PlanOptions) -> Decision:
         notes: list[str] = []

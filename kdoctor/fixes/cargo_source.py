@@ -30,6 +30,7 @@ class CargoSourceFix(Fix):
     id = "cargo-source"
     title = "take crates.io's crates from the distribution's packages (a cargo home of kdoctor's)"
     order = 45
+    handles = (CargoSource,)
 
     def plan(self, facts: Facts, asks: Sequence[Ask], options: PlanOptions) -> Decision:
         decision = Decision()

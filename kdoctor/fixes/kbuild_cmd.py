@@ -183,6 +183,7 @@ class KbuildCmdFix(Fix):
     id = "kbuild-cmd"
     title = "make the module's Kbuild record each member object's .cmd file"
     order = 60
+    handles = (KbuildCmd,)
 
     def plan(self, facts: Facts, asks: Sequence[Ask], options: PlanOptions) -> Decision:
         ctx, system = facts.ctx, facts.system

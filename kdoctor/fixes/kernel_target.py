@@ -32,6 +32,7 @@ class KernelTargetFix(Fix):
     id = "kernel-target"
     title = "target the distribution's stock kernel and fetch its image for the VM"
     order = 20
+    handles = (StockKernel, KernelImage)
 
     def plan(self, facts: Facts, asks: Sequence[Ask], options: PlanOptions) -> Decision:
         ctx = facts.ctx

@@ -23,7 +23,7 @@ from kdoctor.knowledge.packages import INSTALL
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding
-from kdoctor.model.need import Package
+from kdoctor.model.need import NEED_TYPES, Package
 from kdoctor.model.plan import PlanOptions, Step
 
 APT_LISTS = "/var/lib/apt/lists"
@@ -100,6 +100,10 @@ class PackagesFix(Fix):
     id = "packages"
     title = "install what is missing from the distribution, in one transaction"
     order = 10
+    handles = (Package,)
+    #: every need: the sysroot builds early only when the checks it depends on need
+    #: nothing but packages and settings (:func:`sysroot_first.blocking`)
+    reads = NEED_TYPES
 
     def plan(self, facts: Facts, asks: Sequence[Ask], options: PlanOptions) -> Decision:
         ctx, system = facts.ctx, facts.system

@@ -114,6 +114,7 @@ class RustFix(Fix):
     id = "rust"
     title = "the Rust toolchain: rustup, the pin and its components, or the distribution's Rust"
     order = 30
+    handles = (need.RustToolchain, need.Rustup, need.RustComponent, need.RustOverride)
     stage = 0  # decides first: the distribution's Rust joins the packages planner's transaction
 
     def plan(self, facts: Facts, asks: Sequence[Ask], options: PlanOptions) -> Decision:

@@ -31,6 +31,7 @@ class SettingsFix(Fix):
     id = "settings"
     title = "persist the choices the build uses (clang, libclang, ...)"
     order = 50
+    handles = (Setting,)
 
     def plan(self, facts: Facts, asks: Sequence[Ask], options: PlanOptions) -> Decision:
         ctx = facts.ctx

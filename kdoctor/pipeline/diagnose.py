@@ -14,6 +14,7 @@ from kdoctor.i18n import _
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.module import Module
 from kdoctor.model.report import Report
+from kdoctor.pipeline.planner import routed
 
 
 def run_one(check: Check, facts: Facts) -> Finding:
@@ -35,9 +36,9 @@ def run_one(check: Check, facts: Facts) -> Finding:
 
 
 def run_checks(checks: list[Check], facts: Facts, workers: int = 8) -> Report:
-    """Every check's finding, all of them reading ONE :class:`Facts`: the caller's, which it
-    keeps for what comes next on the same machine (planning, building), so no fact is asked
-    twice."""
+    """Every check's finding, with the planner that repairs it (``Finding.fix``), all of them
+    reading ONE :class:`Facts`: the caller's, which it keeps for what comes next on the same
+    machine (planning, building), so no fact is asked twice."""
     started = time.monotonic()
     requests = [request for check in checks for request in _prefetch(check, facts)]
     # the slow probes first, each on its own thread, so the critical path starts at once and
@@ -46,7 +47,7 @@ def run_checks(checks: list[Check], facts: Facts, workers: int = 8) -> Report:
     with ThreadPoolExecutor(max_workers=size) as pool:
         for request in requests:
             pool.submit(request.ask, facts.system)
-        findings = tuple(pool.map(lambda c: run_one(c, facts), checks))
+        findings = routed(pool.map(lambda c: run_one(c, facts), checks))
     return Report(facts.ctx, findings, (time.monotonic() - started) * 1000, _module(facts))
 
 

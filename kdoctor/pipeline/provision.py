@@ -23,12 +23,12 @@ from kdoctor.machine.system import System
 from kdoctor.model.choice import Choice, RustMode, Stopped, SudoMode
 from kdoctor.model.context import Context, detect
 from kdoctor.model.finding import Finding
-from kdoctor.model.outcome import blocked, dry_run_exit
 from kdoctor.model.plan import Plan, PlanOptions, Step
 from kdoctor.model.plan_id import plan_digest
 from kdoctor.model.report import EXIT_FAIL, EXIT_OK, EXIT_PLAN_CHANGED, EXIT_USAGE, Report
 from kdoctor.pipeline.diagnose import diagnose
 from kdoctor.pipeline.kernels.foreign import selected
+from kdoctor.pipeline.outcome import blocked, dry_run_exit
 from kdoctor.pipeline.planner import make_plan
 from kdoctor.pipeline.retarget import retarget
 from kdoctor.pipeline.verify import DEFAULT_TIMEOUT
