@@ -8,6 +8,7 @@ from typing import Optional
 from kdoctor.checks.bindgen import PROBE_STRUCT, BindgenCheck, libclang_error, probe_header
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.need import Package
+from kdoctor.pipeline.planner import fix_of
 from tests.conftest import make_context, run_check
 from tests.fake_system import Answer, FakeSystem, Reply
 
@@ -133,7 +134,7 @@ def test_bindgen_env_names_the_command() -> None:
 
     missing = run(FakeSystem(programs={}), env={"BINDGEN": "/opt/bin/nope"})
     assert missing.summary == "/opt/bin/nope (BINDGEN) is not installed"
-    assert missing.fix == "packages"
+    assert fix_of(missing) == "packages"
 
 
 def test_bindgen_older_than_0_55_warns() -> None:
@@ -143,7 +144,7 @@ def test_bindgen_older_than_0_55_warns() -> None:
         "bindgen 0.54.1 loads libclang but is older than 0.55, the oldest the module's "
         "Makefile supports"
     )
-    assert finding.fix == "packages"
+    assert fix_of(finding) == "packages"
     assert finding.remediation == Remediation(
         "Install bindgen 0.55 or newer.",
         ("apt-get install -y --no-install-recommends bindgen",),
@@ -169,7 +170,7 @@ def test_unable_to_find_libclang_names_the_package_and_where_one_is() -> None:
         "bindgen cannot load libclang: Unable to find libclang: \"couldn't find any valid"
     )
     assert len(finding.summary) < 200
-    assert finding.fix == "packages"
+    assert fix_of(finding) == "packages"
     assert finding.remediation == Remediation(
         "Install libclang (the package with libclang.so), then point LIBCLANG_PATH at the "
         "directory that holds it.",
@@ -209,7 +210,7 @@ def test_bad_libclang_path_points_at_the_good_one_instead() -> None:
         '"the `libclang` shared library at /opt/llvm/lib/libclang.so could not be opened'
     )
     assert finding.summary.endswith("wrong ELF class: ELFCLAS...")  # long reasons are cut
-    assert finding.fix is None
+    assert fix_of(finding) is None
     assert finding.remediation == Remediation(
         "Point LIBCLANG_PATH at libclang 14 in /usr/lib/llvm-14/lib, or unset it.",
         ("export LIBCLANG_PATH=/usr/lib/llvm-14/lib",),
@@ -224,7 +225,7 @@ def test_dynamically_linked_bindgen_without_its_libclang() -> None:
         "bindgen cannot load libclang: /usr/bin/bindgen: error while loading shared libraries: "
         "libclang-14.so.1: cannot open shared object file: No such file or directory"
     )
-    assert finding.fix == "packages"
+    assert fix_of(finding) == "packages"
     assert finding.found == "/usr/bin/bindgen"
 
 
@@ -234,7 +235,7 @@ def test_hung_probe_is_named_and_the_command_given() -> None:
     assert finding.summary == (
         "bindgen hung while loading libclang for a one-line header: no answer within 20 s (killed)"
     )
-    assert finding.fix is None
+    assert fix_of(finding) is None
     assert finding.remediation is not None
     assert finding.remediation.commands == (f"/usr/bin/bindgen {HEADER} -- -x c",)
     assert finding.facts["libclang_loaded"] is False
@@ -256,7 +257,7 @@ def test_other_failure_shows_the_error_and_how_to_rerun() -> None:
         "bindgen failed on a one-line header: /usr/bin/bindgen exited with status 2: "
         "error: Found argument '-x' which wasn't expected, or isn't valid in this context"
     )
-    assert finding.fix is None
+    assert fix_of(finding) is None
     assert finding.remediation == Remediation(
         "Run it by hand to see the whole error:", (f"/usr/bin/bindgen {HEADER} -- -x c",)
     )

@@ -8,6 +8,7 @@ import pytest
 from kdoctor.checks.build_tools import BuildToolsCheck
 from kdoctor.model.context import DistroInfo
 from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.pipeline.planner import fix_of
 from tests.conftest import KDIR, make_context, run_check
 from tests.fake_system import Answer, FakeSystem, Reply
 
@@ -81,7 +82,7 @@ def test_missing_gcc_12_fails_with_the_versioned_package() -> None:
     finding = run(machine(programs))
     assert finding.status is Status.FAIL
     assert finding.summary == "not installed: gcc-12 (the target kernel was built with gcc-12)"
-    assert finding.fix == "packages"
+    assert fix_of(finding) == "packages"
     assert finding.found is None
     assert finding.remediation == Remediation(
         "Install the missing build tools.",
@@ -117,7 +118,7 @@ def test_compiler_version_differs_from_the_kernels_warns() -> None:
         "gcc-12 is 12.3.0 but the kernel was built with 12.2.0: the module builds and loads, "
         "kbuild warns about the mismatch"
     )
-    assert finding.fix is None
+    assert fix_of(finding) is None
     assert finding.remediation == Remediation(
         "For an exact match install the compiler that built the kernel "
         "(gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0); usually the warning is harmless."
@@ -247,7 +248,7 @@ def test_tool_that_does_not_run_fails_without_a_package_fix() -> None:
     )
     assert finding.status is Status.FAIL
     assert finding.summary == "/usr/bin/make exited with status 139: Segmentation fault"
-    assert finding.fix is None
+    assert fix_of(finding) is None
     assert finding.remediation is not None
     assert finding.remediation.text == (
         "These tools are on PATH but do not run; reinstall their packages or fix PATH: "

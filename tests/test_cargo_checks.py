@@ -17,6 +17,7 @@ from kdoctor.facts.rustc import RustToolchain
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.module import BuildDriver, Module, ModuleKind, RustTarget
 from kdoctor.model.need import ByHand, CargoSource, Package, RustComponent, Setting
+from kdoctor.pipeline.planner import fix_of
 from tests.conftest import make_context
 from tests.fake_system import FakeSystem, Reply
 
@@ -171,7 +172,7 @@ def test_cargo_xbuild_without_the_subcommand_fails_and_says_why_kdoctor_cannot_f
     finding = run(CargoCheck(), system, module(BuildDriver.CARGO_XBUILD))
     assert finding.status is Status.FAIL
     assert "no such command: `xbuild`" in finding.summary
-    assert finding.fix is None  # nothing kdoctor fix may do: the plan says why
+    assert fix_of(finding) is None  # nothing kdoctor fix may do: the plan says why
     assert isinstance(finding.needs[0], ByHand) and "crates.io" in finding.needs[0].why
 
 
@@ -196,7 +197,7 @@ def test_x86_64_linux_kernel_is_gone_from_later_rustc_and_the_remedy_says_when()
     assert finding.remediation is not None
     assert "nightly-2020-11-30" in finding.remediation.text
     assert "target JSON" in finding.remediation.text
-    assert finding.fix is None and isinstance(finding.needs[0], ByHand)
+    assert fix_of(finding) is None and isinstance(finding.needs[0], ByHand)
 
 
 SPEC_UNSTABLE = (

@@ -22,6 +22,7 @@ from typing import Any, Optional
 
 import pytest
 
+from kdoctor.facts import Facts
 from kdoctor.facts.context import detect
 from kdoctor.machine.runner import Runner
 from kdoctor.pipeline.apply import apply_plan
@@ -174,7 +175,8 @@ def test_rustups_proxy_without_a_toolchain_is_named_and_the_matched_cargo_gets_p
     # the plan installs the cargo of rustc-web's release
     system = Runner(broken)
     ctx = detect(system, kernel=RELEASE, module_dir=str(module), rust_mode="distro")
-    plan = make_plan(ctx, diagnose(ctx, system), system)
+    facts = Facts(ctx, system)
+    plan = make_plan(facts, diagnose(facts))
     assert any("cargo-web" in s.argv for s in plan.steps if s.fix == "packages")
 
     if not installed("cargo-web"):
@@ -193,7 +195,8 @@ def test_rustups_proxy_without_a_toolchain_is_named_and_the_matched_cargo_gets_p
 def _apply_cargo_source(env: dict[str, str], module: Path) -> Optional[str]:
     system = Runner(env)
     ctx = detect(system, kernel=RELEASE, module_dir=str(module), rust_mode="distro")
-    plan = make_plan(ctx, diagnose(ctx, system), system)
+    facts = Facts(ctx, system)
+    plan = make_plan(facts, diagnose(facts))
     mine = tuple(
         s for s in plan.steps if s.fix == "cargo-source" or "CARGO_HOME" in (s.settings or {})
     )

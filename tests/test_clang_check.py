@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from kdoctor.checks.clang import ClangCheck
 from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.pipeline.planner import fix_of
 from tests.conftest import KDIR, make_context, run_check
 from tests.fake_system import FakeSystem, Reply
 
@@ -40,7 +41,7 @@ def test_too_old_clang_names_good_versioned_one_on_path() -> None:
         finding.summary
         == "clang 8.0.1 is too old (no asm goto support); clang-18 on PATH is good enough"
     )
-    assert finding.fix == "settings"
+    assert fix_of(finding) == "settings"
     assert finding.remediation == Remediation(
         "Build with clang-18: set CC and CLANG for the module build.",
         (
@@ -58,7 +59,7 @@ def test_clang_10_warns_and_recommends_11() -> None:
     finding = run(system)
     assert finding.status is Status.WARN
     assert finding.summary == "clang 10.0.0 works, 11 or newer is recommended"
-    assert finding.fix == "packages"
+    assert fix_of(finding) == "packages"
 
 
 def test_clang_env_wins_over_cc_and_default() -> None:

@@ -10,6 +10,7 @@ from packaging.version import Version
 from kdoctor.checks.compat import CompatCheck
 from kdoctor.knowledge.compat import RULES, Combination, logical_text, matching
 from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.pipeline.planner import fix_of
 from tests.conftest import KDIR, make_context, run_check
 from tests.fake_system import FakeSystem
 
@@ -120,7 +121,7 @@ def test_debian_11_ld_with_the_old_kbuild_fails_before_the_build() -> None:
         '("gc-sections requires either an entry or an undefined symbol"), and the module\'s '
         "Kbuild names none"
     )
-    assert finding.fix is None
+    assert fix_of(finding) is None
     assert finding.remediation == Remediation(
         "Name the entry points on the link command in the module's Kbuild: "
         "`-u init_module -u cleanup_module` after `--gc-sections` (binutils before 2.36 "

@@ -10,6 +10,7 @@ from kdoctor.checks.toolchain import ToolchainCheck
 from kdoctor.facts.context import detect
 from kdoctor.knowledge.packages import rust_logical
 from kdoctor.model.context import Context, DistroInfo, bundled_module_dir
+from kdoctor.pipeline.planner import fix_of
 from tests.conftest import make_context, run_check
 from tests.fake_system import FakeSystem
 
@@ -69,7 +70,7 @@ def test_toolchain_check_asks_for_the_plain_packages_when_told() -> None:
         rust_mode="distro",
     )
     finding = run_check(ToolchainCheck(), ctx, FakeSystem(programs={}, env={"PATH": "/usr/bin"}))
-    assert finding.fix == "packages"
+    assert fix_of(finding) == "packages"
     assert finding.facts["logical"] == ["rustc", "rust-src"]
     assert finding.facts["packages"] == ["rustc", "rust-src"]
     assert finding.remediation is not None

@@ -15,11 +15,11 @@ from kdoctor.checks.base import select
 from kdoctor.cli import options
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import RustToolchain, Rustup, StockKernel
-from kdoctor.model.outcome import blocked, dry_run_exit
 from kdoctor.model.plan import Plan, Step
 from kdoctor.model.report import Report
 from kdoctor.pipeline import diagnose
 from kdoctor.pipeline import provision as pipeline
+from kdoctor.pipeline.outcome import blocked, dry_run_exit
 from tests.conftest import make_context
 from tests.fake_system import FakeSystem
 from tests.test_build_tools_check import ALL as BUILD_TOOLS

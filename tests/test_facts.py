@@ -106,7 +106,7 @@ def test_facts_may_read_other_facts() -> None:
 
 def test_run_checks_resolves_rust_once_for_the_five_rust_checks() -> None:
     system = once_per_run(machine())  # the prefetch and the facts ask with the same key
-    report = run_checks(select(RUST_CHECKS), make_context(), system)
+    report = run_checks(select(RUST_CHECKS), Facts(make_context(), system))
     assert {f.id for f in report.findings} == set(RUST_CHECKS)
     assert all(f.status.value != "error" for f in report.findings), report.findings
     # what resolution asks: the pin's rustc, its sysroot, rustup's toolchains: each once
@@ -126,7 +126,7 @@ def test_run_checks_gives_every_check_the_same_facts() -> None:
             return super().run(facts)
 
     checks = [Spy(), Spy(), Spy()]
-    run_checks(checks, make_context(), machine())  # type: ignore[arg-type]
+    run_checks(checks, Facts(make_context(), machine()))  # type: ignore[arg-type]
     assert len(seen) == 3 and seen[0] is seen[1] is seen[2]
 
 
@@ -135,7 +135,7 @@ def test_run_checks_reads_a_shared_facts_when_given_one() -> None:
     shared = Facts(make_context(), system)
     toolchain = shared.of(rust_toolchain)
     before = len(system.calls)
-    report = run_checks(select(["toolchain", "rust-src"]), shared.ctx, system, facts=shared)
+    report = run_checks(select(["toolchain", "rust-src"]), shared)
     assert report.by_id("toolchain").facts["rustc"] == toolchain.rustc
     asked = [" ".join(call) for call in system.calls[before:]]
     assert not any(a.endswith("rustc --version") for a in asked)  # resolved already

@@ -18,7 +18,7 @@ from typing import Optional
 import pytest
 
 from kdoctor.checks.base import Check, select
-from kdoctor.facts import rustc, rustup
+from kdoctor.facts import Facts, rustc, rustup
 from kdoctor.facts.toolchain_pin import read_pin
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import Context, bundled_module_dir
@@ -105,7 +105,7 @@ class Machine:
 
     def run(self, mode: str = "pin", ids: Optional[list[str]] = None) -> Report:
         checks: list[Check] = select(ids or RUST_CHECKS)
-        return run_checks(checks, self.ctx(mode), self.runner())
+        return run_checks(checks, Facts(self.ctx(mode), self.runner()))
 
 
 @pytest.fixture
@@ -359,10 +359,10 @@ def test_checks_never_download(machine: Machine) -> None:
     )
     runner = machine.runner()
     for mode in ("pin", "auto", "distro"):
-        run_checks(select(RUST_CHECKS), machine.ctx(mode), runner)
+        run_checks(select(RUST_CHECKS), Facts(machine.ctx(mode), runner))
     os.remove(machine.cargo_bin / "rustup")  # and with rustup gone: the installer is only named
     runner = machine.runner()
-    report = run_checks(select(RUST_CHECKS), machine.ctx("pin"), runner)
+    report = run_checks(select(RUST_CHECKS), Facts(machine.ctx("pin"), runner))
     assert report.by_id("rustup").remediation == Remediation(
         "Your distribution does not package rustup; the official installer downloads and runs "
         "a script from sh.rustup.rs (kdoctor fix runs it only with --allow-rustup-installer).",
@@ -404,7 +404,7 @@ def test_this_machine_uses_the_distro_rustc_with_bootstrap() -> None:
         f"nightly-2021-02-12 is not installed; using the distribution's rustc {chosen.version} "
         "with RUSTC_BOOTSTRAP=1 as the kernel does"
     )
-    report = run_checks(select(RUST_CHECKS), ctx, runner)
+    report = run_checks(select(RUST_CHECKS), Facts(ctx, runner))
     toolchain = report.by_id("toolchain")
     assert (toolchain.status, toolchain.summary, toolchain.facts["installed"]) == (
         Status.WARN,

@@ -9,6 +9,7 @@ from typing import Optional
 import pytest
 
 from kdoctor.checks.base import all_checks
+from kdoctor.facts import Facts
 from kdoctor.pipeline.diagnose import run_checks
 from kdoctor.pipeline.planner import make_plan
 from tests.conftest import make_context
@@ -142,7 +143,8 @@ def test_diagnosing_and_planning_change_nothing() -> None:
         env={"PATH": "/usr/bin:/bin", "HOME": "/home/me"},
     )
     ctx = make_context(is_root=False, settings_file="/home/me/.config/kdoctor/env")
-    report = run_checks(all_checks(), ctx, system)
-    plan = make_plan(ctx, report, system)
+    facts = Facts(ctx, system)
+    report = run_checks(all_checks(), facts)
+    plan = make_plan(facts, report)
     assert plan.steps  # there is something to do ...
     assert system.runs == [] and system.writes == []  # ... and nothing was done

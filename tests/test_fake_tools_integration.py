@@ -16,6 +16,7 @@ from kdoctor.facts import bindgen as bindgen_facts
 from kdoctor.machine.runner import Runner
 from kdoctor.machine.system import DEFAULT_TIMEOUT, Probe
 from kdoctor.model.finding import Finding, Status
+from kdoctor.pipeline.planner import fix_of
 from tests.conftest import make_context, run_check, tool
 
 #: how long a hung fake tool sleeps: far longer than any timeout used here
@@ -75,7 +76,7 @@ def test_clang_with_garbled_version_output(bin_dir: Path) -> None:
     finding = clang(runner_for(bin_dir))
     assert finding.status is Status.FAIL
     assert finding.summary == f"{path}: unrecognised --version output"
-    assert finding.fix == "packages"
+    assert fix_of(finding) == "packages"
 
 
 def test_clang_exiting_non_zero(bin_dir: Path) -> None:
@@ -105,7 +106,7 @@ def test_missing_clang(bin_dir: Path) -> None:
     finding = clang(runner_for(bin_dir))
     assert finding.status is Status.FAIL
     assert finding.summary == "clang (default) is not installed"
-    assert finding.fix == "packages"
+    assert fix_of(finding) == "packages"
 
 
 def test_broken_clang_with_a_good_versioned_one_next_to_it(bin_dir: Path) -> None:
@@ -113,7 +114,7 @@ def test_broken_clang_with_a_good_versioned_one_next_to_it(bin_dir: Path) -> Non
     good = tool(bin_dir, "clang-18", 'echo "Ubuntu clang version 18.1.3 (1ubuntu1)"\n')
     finding = clang(runner_for(bin_dir))
     assert finding.status is Status.FAIL
-    assert finding.fix == "settings"
+    assert fix_of(finding) == "settings"
     assert finding.facts["candidate"] == good
 
 
@@ -173,7 +174,7 @@ def test_bindgen_exiting_non_zero(bin_dir: Path) -> None:
         f"bindgen failed on a one-line header: {path} exited with status 2: "
         "error: unexpected argument"
     )
-    assert finding.fix is None
+    assert fix_of(finding) is None
     assert finding.facts["libclang_loaded"] is False
 
 
@@ -189,7 +190,7 @@ def test_bindgen_that_cannot_load_libclang(bin_dir: Path) -> None:
         "bindgen cannot load libclang: Unable to find libclang: \"couldn't find any valid "
         "shared libraries matching: ['libclang.so']\"', src/lib.rs:2172:31"
     )
-    assert finding.fix == "packages"
+    assert fix_of(finding) == "packages"
     assert finding.facts["missing"] == ["libclang"]
 
 
@@ -227,7 +228,7 @@ def test_missing_bindgen(bin_dir: Path) -> None:
     finding = bindgen(runner_for(bin_dir), is_root=False)
     assert finding.status is Status.FAIL
     assert finding.summary == "bindgen is not installed"
-    assert finding.fix == "packages"
+    assert fix_of(finding) == "packages"
     assert finding.remediation is not None
     assert finding.remediation.commands == (
         "sudo apt-get install -y --no-install-recommends bindgen",

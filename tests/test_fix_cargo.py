@@ -4,6 +4,7 @@ only the person can change said in the plan; and the build running the matched c
 
 from __future__ import annotations
 
+from kdoctor.facts import Facts
 from kdoctor.knowledge.cargo import (
     cargo_release,
     debian_crate_packages,
@@ -29,7 +30,7 @@ SOURCE = CargoSource((VENDOR, REGISTRY), HOME)
 
 def plan_for(*findings: Finding, system: FakeSystem) -> Plan:
     ctx = make_context()
-    return make_plan(ctx, Report(ctx, findings, 0.0), system)
+    return make_plan(Facts(ctx, system), Report(ctx, findings, 0.0))
 
 
 def apt_system() -> FakeSystem:

@@ -7,6 +7,7 @@ from typing import Optional
 import pytest
 
 from kdoctor.checks.kbuild_cmd import KbuildCmdCheck
+from kdoctor.facts import Facts
 from kdoctor.facts.kbuild import objects_without_cmd, parse_kbuild
 from kdoctor.fixes.base import Ask, Decision
 from kdoctor.fixes.kbuild_cmd import KbuildCmdFix, command_of
@@ -18,6 +19,7 @@ from kdoctor.model.context import Context, bundled_module_dir
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import KbuildCmd
 from kdoctor.model.plan import FileEdit, PlanOptions, Step
+from kdoctor.pipeline.planner import fix_of
 from tests.conftest import make_context, run_check
 from tests.fake_system import FakeSystem
 from tests.fishinabarrel import fishinabarrel_module
@@ -93,7 +95,7 @@ def decide(
     ctx: Context, system: System, *findings: Finding, options: Optional[PlanOptions] = None
 ) -> Decision:
     asks = [Ask(f, n) for f in findings for n in f.needs]
-    return KbuildCmdFix().plan(ctx, asks, system, options or PlanOptions())
+    return KbuildCmdFix().plan(Facts(ctx, system), asks, options or PlanOptions())
 
 
 def plan(ctx: Context, system: System, *findings: Finding, **kw: PlanOptions) -> list[Step]:
@@ -239,7 +241,7 @@ def test_the_rewrite_makes_a_real_kbuild_build_link_the_module(
     system = Runner()
     ctx = make_context(module_dir=str(module), kdir=kdir, target_kernel=real_target.release)
     finding = run_check(KbuildCmdCheck(), ctx, system)
-    assert (finding.status, finding.fix) == (Status.FAIL, "kbuild-cmd")
+    assert (finding.status, fix_of(finding)) == (Status.FAIL, "kbuild-cmd")
     assert finding.needs == (KbuildCmd(str(module), ("hello_world.rust.o",)),)
     [step] = plan(ctx, system, finding)
     assert step.edit is not None and step.edit.path == str(module / "Kbuild")

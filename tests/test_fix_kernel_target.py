@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
+from kdoctor.facts import Facts
 from kdoctor.fixes.base import Ask, Decision, all_fixes
 from kdoctor.fixes.kernel_target import KernelTargetFix
 from kdoctor.model.choice import TargetSource
@@ -98,7 +99,7 @@ def vm(
 def decide(ctx: Context, *findings: Finding) -> Decision:
     system = FakeSystem()
     asks = [Ask(f, n) for f in findings for n in f.needs]
-    decision = KernelTargetFix().plan(ctx, asks, system, PlanOptions())
+    decision = KernelTargetFix().plan(Facts(ctx, system), asks, PlanOptions())
     assert system.calls == [] and system.runs == []
     return decision
 
@@ -228,7 +229,7 @@ def test_make_plan_retargets_and_persists_kdir_in_the_settings_file(tmp_path: Pa
         RETARGETED,
     )
     # the caller rechecks for the new target and plans for that report
-    result = make_plan(new, Report(new, (headers_ok(new), vm()), 0.0), system)
+    result = make_plan(Facts(new, system), Report(new, (headers_ok(new), vm()), 0.0))
     assert result.context == new
     mine = [s for s in result.steps if "kernel-target" in s.fix]
     assert [s.settings for s in mine] == [{"KDIR": STOCK_KDIR}, {}]

@@ -8,6 +8,7 @@ from typing import Any, Optional
 from kdoctor.checks.clang import ClangCheck
 from kdoctor.checks.kernel_headers import KernelHeadersCheck
 from kdoctor.checks.vm import VmCheck
+from kdoctor.facts import Facts
 from kdoctor.facts.packages import known_packages
 from kdoctor.fixes.base import Ask, Decision, all_fixes
 from kdoctor.fixes.packages import APT_LISTS, DPKG_UPDATES, PackagesFix
@@ -23,6 +24,7 @@ from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import KernelImage, Need, Package, RustToolchain
 from kdoctor.model.plan import PlanOptions, Step
 from kdoctor.model.report import Report
+from kdoctor.pipeline.planner import fix_of
 from tests.conftest import make_context, run_check
 from tests.fake_system import FakeSystem, Reply
 
@@ -186,7 +188,7 @@ def refresh(reason: str, argv: tuple[str, ...] = ("apt-get", "update"), **kw: An
 
 def decide(system: FakeSystem, rep: Report) -> Decision:
     asks = [Ask(f, n) for f in rep.findings for n in f.needs]
-    return PackagesFix().plan(rep.context, asks, system, PlanOptions())
+    return PackagesFix().plan(Facts(rep.context, system), asks, PlanOptions())
 
 
 def plan(system: FakeSystem, rep: Report) -> list[Step]:
@@ -297,7 +299,7 @@ def test_ubuntu_with_too_old_clang_installs_the_versioned_clang() -> None:
     ctx = make_context(distro=ubuntu)
     clang = run_check(ClangCheck(), ctx, system)  # the check says which package: clang-n with n=11
     assert clang.status is Status.WARN
-    assert clang.fix == "packages"
+    assert fix_of(clang) == "packages"
     assert clang.needs == (Package("clang-11", ("clang-11",)),)
     assert clang.remediation is not None
     assert clang.remediation.commands == ("apt-get install -y --no-install-recommends clang-11",)
@@ -324,7 +326,7 @@ def test_clang_below_the_kernels_floor_and_a_missing_versioned_clang() -> None:
         files={"/lib/modules/6.1.0-56-amd64/build/scripts/min-tool-version.sh": script},
     )
     too_old = run_check(ClangCheck(), make_context(), system)
-    assert too_old.fix == "packages"
+    assert fix_of(too_old) == "packages"
     assert too_old.needs == (Package("clang-15", ("clang-15",)),)
     absent = run_check(ClangCheck(), make_context(env={"CLANG": "clang-16"}), FakeSystem())
     assert absent.summary == "clang-16 (CLANG) is not installed"

@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 import pytest
 
+from kdoctor.facts import Facts
 from kdoctor.fixes.base import Ask, Decision
 from kdoctor.fixes.rust import INSTALLER_SCRIPT, RUSTUP_ENV, RustFix
 from kdoctor.knowledge.step_errors import explain_step_failure
@@ -83,7 +84,7 @@ def machine(*, rustup: Optional[str] = "/root/.cargo/bin/rustup", **extra: Any) 
 
 def decide(ctx: Context, system: FakeSystem, *findings: Finding, consent: bool = False) -> Decision:
     asks = [Ask(f, n) for f in findings for n in f.needs]
-    return RustFix().plan(ctx, asks, system, PlanOptions(allow_rustup_installer=consent))
+    return RustFix().plan(Facts(ctx, system), asks, PlanOptions(allow_rustup_installer=consent))
 
 
 def install(rustup: str = "rustup", why: str = f"toolchain: {SUMMARY}") -> Step:
@@ -128,7 +129,7 @@ def test_missing_rustup_from_the_package_joins_the_transaction_then_the_pin() ->
     system = machine(rustup=None)
     system.dirs["/var/lib/apt/lists"] = ["x_Packages"]
     system.mtimes["/var/lib/apt/lists/x_Packages"] = 4e9
-    plan = make_plan(ctx, Report(ctx, (rustup("rustup"), toolchain()), 0.0), system)
+    plan = make_plan(Facts(ctx, system), Report(ctx, (rustup("rustup"), toolchain()), 0.0))
     assert [s.argv for s in plan.steps] == [(*APT, "rustup"), ("rustup", *INSTALL)]
     assert plan.steps[0].fix == "packages" and plan.steps[0].findings == ("rustup",)
     assert system.runs == []
@@ -136,7 +137,7 @@ def test_missing_rustup_from_the_package_joins_the_transaction_then_the_pin() ->
 
 def test_fedora_installs_rustup_with_dnf() -> None:
     ctx = make_context(distro=FEDORA, package_manager="dnf", rust_mode="pin")
-    plan = make_plan(ctx, Report(ctx, (rustup("rustup"),), 0.0), FakeSystem())
+    plan = make_plan(Facts(ctx, FakeSystem()), Report(ctx, (rustup("rustup"),), 0.0))
     [step] = plan.steps
     assert (step.argv, step.root) == (("dnf", "install", "-y", "rustup"), True)
 

@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from kdoctor.checks.clang import ClangCheck
+from kdoctor.facts import Facts
 from kdoctor.fixes.base import Ask, Decision, all_fixes
 from kdoctor.fixes.settings import SettingsFix
 from kdoctor.knowledge.packages import package_need
@@ -56,7 +57,7 @@ def machine(**programs: str) -> FakeSystem:
 
 def decide(ctx: Context, system: FakeSystem, *findings: Finding) -> Decision:
     asks = [Ask(f, n) for f in findings for n in f.needs]
-    return SettingsFix().plan(ctx, asks, system, PlanOptions())
+    return SettingsFix().plan(Facts(ctx, system), asks, PlanOptions())
 
 
 def plan(ctx: Context, system: FakeSystem, *findings: Finding) -> list[Step]:
@@ -200,7 +201,7 @@ def test_make_plan_merges_every_setting_into_one_edit(tmp_path: Path) -> None:
     ctx = make_context(settings_file=path)
     system = machine(**{"clang-18": "/usr/bin/clang-18"})
     kdir = Finding("kernel-headers", Status.OK, "headers", needs=(Setting("KDIR", "/k"),))
-    result = make_plan(ctx, Report(ctx, (clang(), kdir), 0.0), system)
+    result = make_plan(Facts(ctx, system), Report(ctx, (clang(), kdir), 0.0))
     [merged] = [s for s in result.steps if s.edit is not None and s.edit.path == path]
     assert merged.fix == "settings"
     assert merged.findings == ("clang", "kernel-headers")

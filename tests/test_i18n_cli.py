@@ -31,6 +31,7 @@ from kdoctor.model.plan import FileEdit, Plan, Step
 from kdoctor.model.report import Report
 from kdoctor.pipeline.apply import ApplyResult, StepResult
 from kdoctor.pipeline.build import BuildResult
+from kdoctor.pipeline.planner import routed
 from kdoctor.pipeline.verify.result import VerifyResult
 from kdoctor.render import apply_text, text
 from tests.conftest import make_context
@@ -84,7 +85,8 @@ CTX_VALUES = (
 
 
 def findings() -> tuple[Finding, ...]:
-    return (
+    """As the diagnosis hands them over: each with the planner that repairs it."""
+    made = (
         Finding("os", Status.OK, "SAIDOK", found="FOUNDOK"),
         Finding(
             "clang",
@@ -98,6 +100,7 @@ def findings() -> tuple[Finding, ...]:
         Finding("cargo", Status.SKIP, "SAIDSKIP"),
         Finding("vm", Status.ERROR, "SAIDERROR", traceback="Traceback: TRACE"),
     )
+    return routed(made)
 
 
 FINDING_VALUES = (

@@ -17,6 +17,7 @@ from typing import Any, Optional
 import pytest
 
 from kdoctor import i18n
+from kdoctor.facts import Facts
 from kdoctor.fixes.base import Ask, Decision, Fix
 from kdoctor.fixes.by_hand import ByHandFix
 from kdoctor.fixes.cargo_source import CargoSourceFix
@@ -82,7 +83,7 @@ def decide(
     options: Optional[PlanOptions] = None,
 ) -> Decision:
     asks = [Ask(f, n) for f in findings for n in f.needs]
-    return fix.plan(ctx, asks, system, options or PlanOptions())
+    return fix.plan(Facts(ctx, system), asks, options or PlanOptions())
 
 
 def unspoken(decision: Decision) -> list[str]:

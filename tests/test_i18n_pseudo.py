@@ -13,6 +13,7 @@ import pytest
 
 from kdoctor import i18n
 from kdoctor.checks.base import all_checks
+from kdoctor.facts import Facts
 from kdoctor.machine.system import System
 from kdoctor.model.report import Report
 from kdoctor.pipeline.diagnose import run_checks
@@ -40,7 +41,7 @@ def bare() -> tuple[Report, System]:
         env={"PATH": "/usr/bin:/bin", "HOME": "/home/me"},
     )
     ctx = make_context(is_root=False, settings_file="/home/me/.config/kdoctor/env")
-    return run_checks(all_checks(), ctx, system), system
+    return run_checks(all_checks(), Facts(ctx, system)), system
 
 
 def unmarked(text: str | None) -> bool:
@@ -63,7 +64,7 @@ def test_every_finding_on_a_bare_machine_speaks_through_the_catalogs() -> None:
 
 def test_every_step_and_note_of_the_plan_speaks_through_the_catalogs() -> None:
     report, system = bare()
-    plan = make_plan(report.context, report, system)
+    plan = make_plan(Facts(report.context, system), report)
     assert plan.steps
     said = [("step", s.fix, s.why) for s in plan.steps if unmarked(s.why)]
     said += [("note", "", n) for n in plan.notes if unmarked(n)]

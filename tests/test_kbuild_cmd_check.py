@@ -6,6 +6,7 @@ from kdoctor.checks.kbuild_cmd import KbuildCmdCheck
 from kdoctor.facts.kbuild import cmd_file_for, objects_without_cmd, parse_kbuild
 from kdoctor.knowledge.kernel_release import kdir_uts_release
 from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.pipeline.planner import fix_of
 from tests.conftest import KDIR, make_context, run_check
 from tests.fake_system import FakeSystem
 
@@ -112,7 +113,7 @@ def test_classic_kbuild_on_debian_6_1_fails_naming_object_rule_and_both_remedies
         "modpost will stop with `.hello_world.rust.o.cmd: No such file or directory`: "
         f"Kbuild:14 builds hello_world.rust.o with `{recipe}`, not $(call if_changed,...)"
     )
-    assert finding.fix == "kbuild-cmd"
+    assert fix_of(finding) == "kbuild-cmd"
     assert finding.found == "Kbuild"
     assert finding.remediation == Remediation(
         f"{WHY_61}. Either rewrite the rule at Kbuild:14 to go through kbuild (put its command "
@@ -222,7 +223,7 @@ def test_existing_cmd_file_only_postpones_the_failure() -> None:
         "(Kbuild:14 does not use $(call if_changed,...)); make clean deletes it and modpost "
         "then stops"
     )
-    assert finding.fix == "kbuild-cmd"
+    assert fix_of(finding) == "kbuild-cmd"
     assert finding.remediation is not None
     assert finding.remediation.commands == (
         "kdoctor fix   # rewrites the rule to use $(call if_changed,...)",
@@ -236,7 +237,7 @@ def test_kernels_before_5_8_only_warn_so_the_check_passes() -> None:
         "not affected: Linux 5.4.0 only warns about a missing member .cmd file (fatal since 5.8); "
         "hello_world.rust.o (Kbuild:14) records none"
     )
-    assert finding.fix is None
+    assert fix_of(finding) is None
     assert finding.facts["kernel_reads_cmd"] is False
     assert finding.facts["object"] == "hello_world.rust.o"
 
@@ -296,7 +297,7 @@ def test_unknown_version_is_decided_from_makefile_build() -> None:
     assert finding.summary.endswith(
         "; on Linux 5.8+ modpost may stop with `.hello_world.rust.o.cmd: No such file or directory`"
     )
-    assert finding.fix == "kbuild-cmd"
+    assert fix_of(finding) == "kbuild-cmd"
 
 
 def test_missing_headers_skip_the_check() -> None:

@@ -14,6 +14,7 @@ from typing import Optional
 import pytest
 
 from kdoctor.checks.kbuild_cmd import KbuildCmdCheck
+from kdoctor.facts import Facts
 from kdoctor.facts.kbuild import Kbuild, TooComplex, parse_kbuild, read_kbuild
 from kdoctor.facts.kbuild_eval import evaluate, parse_output, sanitise
 from kdoctor.fixes.base import Ask
@@ -121,7 +122,7 @@ def test_check_fails_on_the_archive_member_and_fix_plans_the_rewrite_the_explain
     [claim] = [e for e in explain(log) if e.id == "kbuild-cmd"]
     assert "kdoctor fix --module-dir" in claim.remedy
     decision = KbuildCmdFix().plan(
-        ctx, [Ask(finding, need) for need in finding.needs], system, PlanOptions()
+        Facts(ctx, system), [Ask(finding, need) for need in finding.needs], PlanOptions()
     )
     [step] = decision.steps
     assert step.edit is not None and step.edit.path == f"{MOD}/Makefile"

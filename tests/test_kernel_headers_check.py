@@ -6,6 +6,7 @@ from kdoctor.checks.kernel_headers import KernelHeadersCheck, kernel_kind
 from kdoctor.facts.kernel import installed_build_dirs, missing_build_files
 from kdoctor.facts.packages import known_to_manager
 from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.pipeline.planner import fix_of
 from tests.conftest import KDIR, make_context, run_check
 from tests.fake_system import FakeSystem, Reply
 
@@ -99,7 +100,7 @@ def test_missing_headers_with_known_package_fail_with_install_command() -> None:
         f"no usable headers for the running kernel {release}: {kdir} does not exist; "
         f"linux-headers-{release} provides them"
     )
-    assert finding.fix == "packages"
+    assert fix_of(finding) == "packages"
     assert finding.found is None
     assert finding.remediation == Remediation(
         f"Install the headers package for {release}.",
@@ -124,7 +125,7 @@ def test_incomplete_build_dir_lists_exactly_what_is_missing() -> None:
     assert finding.facts["missing"] == ["Module.symvers", "scripts/mod/modpost (not executable)"]
     assert finding.found == KDIR
     assert f"{KDIR} lacks Module.symvers, scripts/mod/modpost (not executable)" in finding.summary
-    assert finding.fix == "packages"
+    assert fix_of(finding) == "packages"
 
 
 def test_firecracker_kernel_points_at_installed_stock_headers() -> None:
@@ -142,7 +143,7 @@ def test_firecracker_kernel_points_at_installed_stock_headers() -> None:
         f"by the host, no package provides its headers ({FC_KDIR} does not exist); target the "
         "stock kernel (linux-headers-amd64) instead: headers for 6.1.0-56-amd64 are installed"
     )
-    assert finding.fix == "kernel-target"
+    assert fix_of(finding) == "kernel-target"
     assert finding.remediation == Remediation(
         "Build for a kernel whose headers are installed (6.1.0-56-amd64) and test the module "
         "in a VM booting that kernel; kdoctor fix switches the target.",
@@ -182,7 +183,7 @@ def test_wsl2_kernel_with_nothing_installed_suggests_stock_headers_package() -> 
         "no package provides its headers"
     )
     assert finding.summary.endswith("target the stock kernel (linux-headers-amd64) instead")
-    assert finding.fix == "kernel-target"
+    assert fix_of(finding) == "kernel-target"
     assert finding.remediation is not None
     assert finding.remediation.commands == (
         "sudo apt-get install -y --no-install-recommends linux-headers-amd64",
@@ -211,7 +212,7 @@ def test_distro_kernel_whose_package_left_the_archive_says_so() -> None:
     assert finding.summary.startswith(
         f"cannot build for {old} (from --kernel): apt knows no package linux-headers-{old} "
     )
-    assert finding.fix == "kernel-target"
+    assert fix_of(finding) == "kernel-target"
     assert finding.facts["package_known"] is False
     assert finding.facts["kernel_kind"] is None
 
@@ -226,7 +227,7 @@ def test_kdir_target_is_named_as_coming_from_kdir() -> None:
         f"its headers ({kdir} lacks Module.symvers)"
     )
     assert finding.found == kdir
-    assert finding.fix == "kernel-target"
+    assert fix_of(finding) == "kernel-target"
 
 
 def test_unanswered_package_manager_still_suggests_the_package() -> None:
@@ -236,7 +237,7 @@ def test_unanswered_package_manager_still_suggests_the_package() -> None:
         system, running_kernel=release, target_kernel=release, kdir=f"/lib/modules/{release}/build"
     )
     assert finding.status is Status.FAIL
-    assert finding.fix == "packages"
+    assert fix_of(finding) == "packages"
     assert finding.facts["package_known"] is None
     assert finding.remediation is not None
     assert finding.remediation.text == (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from packaging.version import Version
 
+from kdoctor.facts import Facts
 from kdoctor.model.cache_layout import kdir_of
 from kdoctor.pipeline.kernels import archive as ka
 from tests.test_kernel_targets import CACHE, R510, R612, ArchiveMachine, _fetch
@@ -75,12 +76,12 @@ def test_kernel_option_resolves_into_the_cache_and_the_plan_fetches_it() -> None
     chosen = selected(ctx, system)
     assert (chosen.target_kernel, chosen.kdir) == (R612, kdir_of(CACHE, R612))
     writes = list(system.writes)
-    decision = KernelTargetFix().plan(chosen, [], system, PlanOptions())
+    decision = KernelTargetFix().plan(Facts(chosen, system), [], PlanOptions())
     step = decision.steps[0]
     assert step.argv[-2:] == ("fetch-kernel", R612) and step.network and not step.root
     assert system.writes == writes  # planning changed nothing
     _fetch(system)
-    assert KernelTargetFix().plan(chosen, [], system, PlanOptions()).steps == []
+    assert KernelTargetFix().plan(Facts(chosen, system), [], PlanOptions()).steps == []
 
 
 def test_an_installed_or_unknown_kernel_is_left_as_it_is() -> None:

@@ -8,6 +8,7 @@ from kdoctor.checks.libclang import LibclangCheck
 from kdoctor.facts.libclang import parse_ldconfig
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.need import Package
+from kdoctor.pipeline.planner import fix_of
 from tests.conftest import make_context, run_check
 from tests.fake_system import Answer, FakeSystem
 
@@ -107,7 +108,7 @@ def test_libclang_path_without_libclang_points_at_the_one_found_elsewhere() -> N
     finding = run(system, env={"LIBCLANG_PATH": "/empty"})
     assert finding.status is Status.FAIL
     assert finding.summary == "LIBCLANG_PATH=/empty holds no libclang (bindgen looks only there)"
-    assert finding.fix is None
+    assert fix_of(finding) is None
     assert finding.remediation == Remediation(
         "Point LIBCLANG_PATH at a directory holding libclang, or unset it "
         "(bindgen would then load /usr/lib/llvm-14/lib/libclang-14.so.1).",
@@ -121,7 +122,7 @@ def test_libclang_path_without_libclang_points_at_the_one_found_elsewhere() -> N
 def test_libclang_path_without_libclang_and_none_elsewhere_installs_it() -> None:
     finding = run(machine(), env={"LIBCLANG_PATH": "/nowhere"}, is_root=False)
     assert finding.status is Status.FAIL
-    assert finding.fix == "packages"
+    assert fix_of(finding) == "packages"
     assert finding.remediation == Remediation(
         "Install libclang, then unset LIBCLANG_PATH or point it at libclang.",
         ("sudo apt-get install -y --no-install-recommends libclang-dev", "unset LIBCLANG_PATH"),
@@ -202,7 +203,7 @@ def test_bindgen_loads_the_newest_so_a_second_llvm_shadows_clangs() -> None:
         "bindgen would load libclang 18 but clang is 14: headers are parsed by a different "
         "clang than the one that compiles them"
     )
-    assert finding.fix == "settings"
+    assert fix_of(finding) == "settings"
     assert finding.remediation == Remediation(
         "Point bindgen at libclang 14 with LIBCLANG_PATH.",
         (
@@ -219,7 +220,7 @@ def test_only_a_different_major_installs_the_matching_libclang() -> None:
     system = machine(dirs={"/usr/lib": ["llvm-18"], LLVM_18: ["libclang-18.so.18"]})
     finding = run(system)
     assert finding.status is Status.WARN
-    assert finding.fix == "packages"
+    assert fix_of(finding) == "packages"
     assert finding.remediation == Remediation(
         "Install libclang 14, then point bindgen at it with LIBCLANG_PATH "
         "(or use clang 18 for the whole build).",
@@ -279,7 +280,7 @@ def test_clang_chosen_by_env_is_the_one_compared() -> None:
     finding = run(system, env={"CLANG": "clang-18"})
     assert finding.status is Status.WARN
     assert finding.facts["clang_major"] == 18
-    assert finding.fix == "packages"
+    assert fix_of(finding) == "packages"
     assert finding.remediation is not None
     assert finding.remediation.commands == (
         "apt-get install -y --no-install-recommends libclang-18-dev",

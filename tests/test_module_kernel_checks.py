@@ -8,12 +8,13 @@ from typing import Any, Optional
 import pytest
 
 from kdoctor.checks import compiler_family, kernel_range, rust_for_linux
+from kdoctor.facts import Facts
 from kdoctor.facts.rustc import RustToolchain
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.finding import Status
 from kdoctor.model.need import ByHand
 from kdoctor.model.report import Report
-from kdoctor.pipeline.planner import make_plan
+from kdoctor.pipeline.planner import fix_of, make_plan, routed
 from tests.conftest import KDIR, make_context, run_check
 from tests.fake_system import FakeSystem, FileData
 
@@ -72,7 +73,7 @@ def test_a_guard_in_a_path_dependency_rejecting_the_target_fails_with_the_remedy
     # Debian's 5.10 series (bullseye) is in range: kdoctor fix --kernel 5.10 fetches it
     assert "`kdoctor fix --kernel 5.10` fetches the headers and image" in need.remedy
     assert "#11" not in need.remedy and "<release>" not in need.remedy
-    assert finding.fix is None  # plain kdoctor fix does not repair it: --kernel is a choice
+    assert fix_of(finding) is None  # plain kdoctor fix does not repair it: --kernel is a choice
     assert finding.remediation is not None and need.remedy in finding.remediation.text
     assert finding.remediation.commands == ("kdoctor fix --kernel 5.10",)
 
@@ -283,11 +284,11 @@ def test_fix_says_why_it_cannot_instead_of_planning_nothing_silently() -> None:
     ctx = make_context(module_dir=MODULE)
     system = machine(c_module(FORCED))
     finding = run_check(compiler_family.CompilerFamilyCheck(), ctx, system)
-    plan = make_plan(ctx, Report(ctx, (finding,), 0.0), system)
+    plan = make_plan(Facts(ctx, system), Report(ctx, (finding,), 0.0))
     assert plan.empty
     [note] = [n for n in plan.notes if n.startswith("compiler-family:")]
     assert "kdoctor fix cannot repair this" in note
     assert "is the module's own file and kdoctor does not edit it" in note
     assert "Remove `CC=clang CONFIG_CC_IS_CLANG=y` from Makefile:2" in note
-    assert finding.to_json()["fix"] is None
+    assert routed([finding])[0].to_json()["fix"] is None  # as the diagnosis writes it
     assert finding.to_json()["needs"][0]["kind"] == "by-hand"

@@ -17,6 +17,7 @@ from kdoctor.facts.loading import (
     secure_boot_state,
 )
 from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.pipeline.planner import fix_of
 from tests.conftest import make_context, run_check
 from tests.fake_system import FakeSystem
 
@@ -94,7 +95,7 @@ def test_kernel_without_module_support_warns_and_points_at_the_vm() -> None:
         f"modules cannot be loaded on this host: the running kernel {fc} has no loadable "
         "module support (CONFIG_MODULES=n)"
     )
-    assert finding.fix is None
+    assert fix_of(finding) is None
     assert finding.remediation == Remediation(
         'insmod here would fail with "Function not implemented". '
         "Test the module in a VM that boots the target kernel instead.",

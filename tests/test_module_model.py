@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from kdoctor.facts import Facts
 from kdoctor.facts.module import read_module
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import bundled_module_dir
@@ -124,7 +125,7 @@ def test_the_module_is_in_the_check_json(tmp_path: Path) -> None:
     from tests.conftest import make_context
 
     system = fake({"Kbuild": CARGO_KBUILD})
-    report = run_checks([], make_context(module_dir=M), system)
+    report = run_checks([], Facts(make_context(module_dir=M), system))
     data = report_json(report)
     assert data["context"]["module"]["kind"] == "cargo"
     assert data["context"]["module"]["driver"] == "cargo-build-std"

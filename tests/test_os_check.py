@@ -3,6 +3,7 @@ from __future__ import annotations
 from kdoctor.checks.os_info import OsCheck
 from kdoctor.model.context import DistroInfo
 from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.pipeline.planner import fix_of
 from tests.conftest import make_context, run_check
 from tests.fake_system import FakeSystem
 
@@ -41,7 +42,7 @@ def test_fedora_with_dnf_is_ok() -> None:
     assert finding.status is Status.OK
     assert finding.summary == "Fedora Linux 40 (Workstation Edition), packages via dnf"
     assert finding.remediation is None
-    assert finding.fix is None
+    assert fix_of(finding) is None
     assert finding.facts["package_manager"] == "dnf"
     assert finding.facts["distro"] == "fedora"
 
@@ -58,7 +59,7 @@ def test_unknown_distro_warns_with_the_packages_to_install_by_hand() -> None:
     assert finding.summary == (
         "NixOS 24.05 (Uakari): kdoctor knows no package manager for it; install packages by hand"
     )
-    assert finding.fix is None
+    assert fix_of(finding) is None
     assert finding.remediation == Remediation(
         "kdoctor cannot install packages here. Install these with your distribution's tools: "
         "clang; llvm; libclang with its development files (libclang.so); "
@@ -97,7 +98,7 @@ def test_known_family_without_its_install_tool_warns() -> None:
     finding = run(FakeSystem(programs={}))
     assert finding.status is Status.WARN
     assert finding.summary == "Debian GNU/Linux 12 (bookworm) uses apt, but apt-get is not on PATH"
-    assert finding.fix is None
+    assert fix_of(finding) is None
     assert finding.remediation is not None
     assert "add its directory to PATH" in finding.remediation.text
     assert finding.remediation.commands == ()

@@ -16,12 +16,13 @@ import pytest
 from kdoctor.checks.rust_src import RustSrcCheck
 from kdoctor.checks.rustup import RustupCheck
 from kdoctor.checks.toolchain import ToolchainCheck
+from kdoctor.facts import Facts
 from kdoctor.facts.context import detect
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.finding import Status
 from kdoctor.model.need import Package
 from kdoctor.model.report import Report
-from kdoctor.pipeline.planner import make_plan
+from kdoctor.pipeline.planner import fix_of, make_plan
 from tests.conftest import make_context, run_check
 from tests.fake_system import FakeSystem, Reply
 from tests.test_rust_toolchain import DISTRO_RUSTC, HOME, STABLE, library, machine
@@ -75,7 +76,7 @@ def test_without_a_pin_and_without_any_rustc_fix_installs_the_distribution_s() -
     assert toolchain.status is Status.FAIL
     assert all(isinstance(n, Package) for n in toolchain.needs) and toolchain.needs
     report = Report(ctx, (toolchain, run_check(RustSrcCheck(), ctx, system)), 0.0)
-    plan = make_plan(ctx, report, system)
+    plan = make_plan(Facts(ctx, system), report)
     [install] = [s for s in plan.steps if s.fix == "packages" and "install" in s.argv]
     assert "rustc-web" in install.argv and "nightly-2021-02-12" not in " ".join(plan.notes)
     assert not [s for s in plan.steps if s.fix == "rust"]  # no rustup, no pin to install
@@ -109,7 +110,7 @@ def test_a_pin_file_that_cannot_be_used_fails_by_name_and_is_never_replaced(text
     assert finding.status is Status.FAIL and finding.required
     assert finding.summary.startswith(pin_file)
     assert finding.remediation is not None and "[toolchain]" in finding.remediation.text
-    assert finding.needs == () and finding.fix is None  # the module's own file: no step
+    assert finding.needs == () and fix_of(finding) is None  # the module's own file: no step
     for word in ("; touch", "$(id)"):
         if word in text:
             assert all(word not in c for c in finding.remediation.commands)

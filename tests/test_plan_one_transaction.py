@@ -12,6 +12,7 @@ import shlex
 import time
 
 from kdoctor.checks.toolchain import ToolchainCheck, distro_needs
+from kdoctor.facts import Facts
 from kdoctor.facts.rustup import pin_need
 from kdoctor.fixes.packages import APT_LISTS, DPKG_UPDATES
 from kdoctor.knowledge.packages import package_needs
@@ -62,7 +63,7 @@ def test_pin_missing_in_auto_mode_and_clang_missing_plan_one_transaction() -> No
         needs=(pin_need(ctx, distro_needs(ctx, "rustc", "rust-src")),),
     )
     system = debian()
-    plan = make_plan(ctx, Report(ctx, (clang, toolchain), 0.0), system)
+    plan = make_plan(Facts(ctx, system), Report(ctx, (clang, toolchain), 0.0))
     [install] = installs(plan)
     assert install[-3:] == ("clang", "rust-web-src", "rustc-web")
     assert plan.steps[-1].argv == install  # nothing else: the pin cannot be downloaded here
@@ -84,7 +85,7 @@ def test_only_the_toolchain_on_a_machine_with_no_lists_and_interrupted_dpkg_gets
         needs=(pin_need(ctx, distro_needs(ctx, "rustc", "rust-src")),),
     )
     system = debian(lists=False, interrupted=True, rustup=False)
-    plan = make_plan(ctx, Report(ctx, (toolchain,), 0.0), system)
+    plan = make_plan(Facts(ctx, system), Report(ctx, (toolchain,), 0.0))
     assert [s.argv[:3] for s in plan.steps] == [
         ("dpkg", "--configure", "-a"),
         ("apt-get", "update"),
@@ -105,7 +106,7 @@ def test_rustup_from_the_distribution_joins_the_same_transaction_as_the_tools() 
         "clang", Status.FAIL, "clang is not installed", needs=package_needs("apt", ["clang"])
     )
     toolchain = Finding("toolchain", Status.FAIL, "the pin is missing", needs=(pin_need(ctx),))
-    plan = make_plan(ctx, Report(ctx, (rustup, clang, toolchain), 0.0), debian(rustup=False))
+    plan = make_plan(Facts(ctx, debian(rustup=False)), Report(ctx, (rustup, clang, toolchain), 0.0))
     [install] = installs(plan)
     assert install[-2:] == ("clang", "rustup")
     assert plan.steps.index(next(s for s in plan.steps if s.argv == install)) < len(plan.steps) - 1
@@ -122,7 +123,7 @@ def test_the_advice_a_check_prints_is_the_step_the_plan_runs() -> None:
     )
     system = debian()
     system.programs["rustup"] = "/usr/bin/rustup"
-    plan = make_plan(ctx, Report(ctx, (pin, clang), 0.0), system)
+    plan = make_plan(Facts(ctx, system), Report(ctx, (pin, clang), 0.0))
     assert pin.remediation is not None and clang.remediation is not None
     [rustup_step] = [s for s in plan.steps if s.argv[0] == "rustup"]
     assert pin.remediation.commands == (shlex.join(rustup_step.argv),)

@@ -16,6 +16,7 @@ from kdoctor.facts.kernel import member_cmd_reading, missing_build_files
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Status
+from kdoctor.pipeline.planner import fix_of
 from tests.conftest import make_context, run_check
 from tests.real_machine import RealTarget
 
@@ -73,7 +74,7 @@ def test_a_running_kernel_without_headers_points_at_the_installed_target(
     ctx = make_context(running_kernel=UNSERVED, target_kernel=UNSERVED, kdir=kdir)
     finding = run_check(KernelHeadersCheck(), ctx, Runner())
     assert finding.status is Status.FAIL
-    assert finding.fix == "kernel-target"
+    assert fix_of(finding) == "kernel-target"
     assert real_target.release in finding.facts["installed_targets"]
     assert finding.remediation is not None
     newest = finding.facts["installed_targets"][0]

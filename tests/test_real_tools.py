@@ -21,12 +21,14 @@ from kdoctor.checks.clang import ClangCheck
 from kdoctor.checks.libclang import LibclangCheck
 from kdoctor.checks.os_info import OsCheck
 from kdoctor.checks.privileges import PrivilegesCheck
+from kdoctor.facts import Facts
 from kdoctor.facts.context import package_manager_for
 from kdoctor.facts.distro import read_distro
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Status
 from kdoctor.pipeline.diagnose import run_checks
+from kdoctor.pipeline.planner import fix_of
 from tests.conftest import make_context, run_check
 from tests.real_machine import RealTarget, cannot_run, machine_target, require_tools
 
@@ -87,7 +89,7 @@ def test_bindgen_with_a_libclang_path_holding_nothing(tmp_path: Path) -> None:
     assert finding.summary.startswith(
         f"bindgen cannot load libclang from LIBCLANG_PATH={tmp_path}: Unable to find libclang"
     )
-    assert finding.fix is None
+    assert fix_of(finding) is None
     assert str(finding.facts["candidate"]).startswith("/usr/lib/llvm-14")
 
 
@@ -148,7 +150,7 @@ def test_clang_is_probed_once_for_every_check_that_needs_it() -> None:
     require_tools("clang")
     runner = Runner()
     checks = [ClangCheck(), LibclangCheck(), BuildToolsCheck(), BindgenCheck()]
-    report = run_checks(checks, real_context(), runner)
+    report = run_checks(checks, Facts(real_context(), runner))
     assert report.by_id("clang").status is Status.OK
     clang_path = shutil.which("clang")
     clang_probes = [p for p in runner.probes() if p.argv == (clang_path, "--version")]

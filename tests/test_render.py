@@ -9,6 +9,7 @@ from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.need import Package
 from kdoctor.model.plan import FileEdit, Plan, Step
 from kdoctor.model.report import Report
+from kdoctor.pipeline.planner import routed
 from kdoctor.render import jsonout, text
 from tests.conftest import make_context
 
@@ -27,7 +28,9 @@ def test_report_has_table_remediations_and_summary_without_escape_codes() -> Non
         remediation=Remediation("Install clang 11.", ("apt-get install clang-11",)),
         needs=(Package("clang-11", ("clang-11",)),),
     )
-    report = Report(make_context(), (Finding("os", Status.OK, "Debian 12"), failing), 12.0)
+    # as the diagnosis hands them over: each with the planner that repairs it
+    findings = routed((Finding("os", Status.OK, "Debian 12"), failing))
+    report = Report(make_context(), findings, 12.0)
     out, buffer = plain()
     text.print_report(report, out)
     shown = buffer.getvalue()

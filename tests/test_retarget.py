@@ -16,6 +16,7 @@ from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import Package, StockKernel
 from kdoctor.model.report import Report
+from kdoctor.pipeline.planner import fix_of
 from kdoctor.pipeline.retarget import metapackage_release, retarget
 from tests.conftest import make_context, run_check
 from tests.fake_system import FakeSystem, Reply
@@ -79,7 +80,7 @@ def test_firecracker_kernel_is_retargeted_to_the_installed_stock_kernel() -> Non
     system = machine((STOCK_KDIR,), modules=(STOCK,))
     ctx = running()
     report = checked(ctx, system)
-    assert report.findings[0].fix == "kernel-target"
+    assert fix_of(report.findings[0]) == "kernel-target"
     assert retarget(ctx, report, system) == replace(
         ctx, target_kernel=STOCK, kdir=STOCK_KDIR, target_source=RETARGETED
     )
@@ -166,7 +167,7 @@ def test_an_explicit_target_is_never_overridden(source: str) -> None:
     system = machine((STOCK_KDIR,), modules=(STOCK,))
     ctx = running(target_source=source)
     report = checked(ctx, system)
-    assert report.findings[0].fix == "kernel-target"
+    assert fix_of(report.findings[0]) == "kernel-target"
     calls = len(system.calls)
     assert retarget(ctx, report, system) is None
     assert len(system.calls) == calls  # not even a look
@@ -179,7 +180,7 @@ def test_a_kernel_a_package_serves_is_not_retargeted() -> None:
     system.commands[f"apt-cache policy linux-headers-{release}"] = known
     ctx = running(release)
     report = checked(ctx, system)
-    assert report.findings[0].fix == "packages"
+    assert fix_of(report.findings[0]) == "packages"
     assert retarget(ctx, report, system) is None
 
 
@@ -285,7 +286,7 @@ def test_this_machine_is_retargeted_to_its_installed_stock_kernel() -> None:
     ctx = running(release)
     report = Report(ctx, (run_check(KernelHeadersCheck(), ctx, runner),), 0.0)
     headers = report.findings[0]
-    assert headers.fix == "kernel-target"
+    assert fix_of(headers) == "kernel-target"
     assert headers.facts["kernel_kind"] == unpackaged_kernel(release)
     assert headers.facts["package_known"] is False
     new = retarget(ctx, report, runner)

@@ -21,6 +21,7 @@ from kdoctor.model.need import (
     RustToolchain,
     Rustup,
 )
+from kdoctor.pipeline.planner import fix_of
 from tests.conftest import make_context, run_check
 from tests.fake_system import FakeSystem, Reply
 from tests.test_rust_toolchain import (
@@ -164,7 +165,7 @@ def test_rustup_missing_on_ubuntu_22_04_suggests_the_classic_snap() -> None:
     system.programs["snap"] = "/usr/bin/snap"
     ubuntu = DistroInfo("ubuntu", "22.04", "Ubuntu 22.04.4 LTS", ("debian",), "jammy")
     found = run(RustupCheck(), system, rust_mode="pin", distro=ubuntu, is_root=False)
-    assert (found.status, found.fix, found.facts["method"]) == (Status.FAIL, "rust", "snap")
+    assert (found.status, fix_of(found), found.facts["method"]) == (Status.FAIL, "rust", "snap")
     assert found.remediation == Remediation(
         "Your distribution does not package rustup; install the snap (classic confinement).",
         ("sudo snap install rustup --classic",),
@@ -174,7 +175,7 @@ def test_rustup_missing_on_ubuntu_22_04_suggests_the_classic_snap() -> None:
 def test_rustup_missing_on_debian_13_installs_the_package() -> None:
     trixie = DistroInfo("debian", "13", "Debian GNU/Linux 13 (trixie)", (), "trixie")
     found = run(RustupCheck(), machine(rustup=False), rust_mode="pin", distro=trixie)
-    assert (found.status, found.fix, found.facts["method"]) == (Status.FAIL, "rust", "package")
+    assert (found.status, fix_of(found), found.facts["method"]) == (Status.FAIL, "rust", "package")
     assert found.remediation == Remediation(
         "Install rustup from your distribution.", (f"{APT} rustup",)
     )
@@ -196,7 +197,7 @@ def test_rustup_missing_in_auto_mode_with_a_usable_distro_rustc_only_warns() -> 
 
 def test_rustup_missing_in_auto_mode_without_any_rustc_fails() -> None:
     found = run(RustupCheck(), machine(rustup=False, distro=None))
-    assert (found.status, found.fix) == (Status.FAIL, "rust")
+    assert (found.status, fix_of(found)) == (Status.FAIL, "rust")
 
 
 def test_rustup_without_the_pin_in_auto_mode_warns_that_the_pin_is_not_used() -> None:
@@ -299,7 +300,7 @@ def test_pin_not_installed_in_pin_mode_fails_with_the_install_command() -> None:
 
 def test_pin_without_rustup_says_rustup_comes_first() -> None:
     found = run(ToolchainCheck(), machine(rustup=False), rust_mode="pin")
-    assert (found.status, found.fix, found.summary) == (
+    assert (found.status, fix_of(found), found.summary) == (
         Status.FAIL,
         "rust",
         "nightly-2021-02-12 is not installed (rustup is missing)",
@@ -367,7 +368,7 @@ def test_override_to_an_uninstalled_toolchain_is_found_from_rustups_error() -> N
         ),
     )
     found = run(ToolchainCheck(), system)
-    assert (found.status, found.fix) == (Status.FAIL, "rust")
+    assert (found.status, fix_of(found)) == (Status.FAIL, "rust")
     assert found.facts["override"] == {
         "kind": "directory",
         "toolchain": "beta-x86_64-unknown-linux-gnu",
@@ -455,7 +456,7 @@ def test_installed_pin_whose_rustc_is_broken_fails_with_reinstall() -> None:
         commands={f"{PIN_RUSTC} --version": Reply(stderr="Illegal instruction", exit_code=132)}
     )
     found = run(ToolchainCheck(), system)
-    assert (found.status, found.fix, found.summary) == (
+    assert (found.status, fix_of(found), found.summary) == (
         Status.FAIL,
         None,  # kdoctor never removes a toolchain itself: the person reinstalls it
         "nightly-2021-02-12 is installed but its rustc does not work: "
@@ -569,7 +570,7 @@ def test_rustc_variable_is_reported_as_is() -> None:
 
 def test_rustc_variable_naming_nothing_fails_without_a_fix() -> None:
     found = run(ToolchainCheck(), machine(), env={"RUSTC": "/opt/rust/bin/rustc"})
-    assert (found.status, found.fix, found.summary) == (
+    assert (found.status, fix_of(found), found.summary) == (
         Status.FAIL,
         None,
         "RUSTC=/opt/rust/bin/rustc: command not found",
@@ -666,7 +667,7 @@ def test_rustc_variable_naming_a_rustup_toolchain_without_rust_src() -> None:
     system.commands[f"{root}/bin/rustc --version"] = "rustc 1.95.0 (59807616e 2026-04-14)\n"
     system.commands[f"{root}/bin/rustc --print sysroot"] = root + "\n"
     found = run(RustSrcCheck(), system, env={"RUSTC": f"{root}/bin/rustc"})
-    assert (found.status, found.fix, found.facts["toolchain"]) == (Status.FAIL, "rust", STABLE)
+    assert (found.status, fix_of(found), found.facts["toolchain"]) == (Status.FAIL, "rust", STABLE)
     assert found.remediation is not None
     assert found.remediation.commands == (f"rustup component add rust-src --toolchain {STABLE}",)
 

@@ -11,6 +11,7 @@ from typing import Any, Optional
 import pytest
 
 from kdoctor.checks.base import select
+from kdoctor.facts import Facts
 from kdoctor.facts.rust_prefetch import likely_rust_probes
 from kdoctor.pipeline.diagnose import run_checks
 from tests.conftest import make_context
@@ -39,7 +40,7 @@ def test_every_prefetched_probe_is_one_the_checks_ask_with_the_same_key(
     context = make_context(**ctx)
     system = once_per_run(machine(**kind))
     guessed = {" ".join(a.argv) for a in likely_rust_probes(context, machine(**kind))}
-    report = run_checks(select(RUST_CHECKS), context, system)
+    report = run_checks(select(RUST_CHECKS), Facts(context, system))
     assert all(f.status.value != "error" for f in report.findings), report.findings
     calls = asked(system)
     # a prefetch with another timeout-free key (env, cwd) than its asker is a second call
@@ -83,7 +84,7 @@ def test_the_rust_chain_overlaps_instead_of_waiting_probe_after_probe() -> None:
     ):
         system.handlers[key] = slow(delay)
     started = time.monotonic()
-    report = run_checks(select(RUST_CHECKS), make_context(), system)
+    report = run_checks(select(RUST_CHECKS), Facts(make_context(), system))
     took = time.monotonic() - started
     assert report.by_id("toolchain").found and "1.96.0" in str(report.by_id("toolchain").found)
     # one after another: list, then version, then sysroot, then the rest (>= 4 delays)
@@ -114,7 +115,7 @@ def test_prefetched_probes_get_their_own_threads_and_never_queue_the_checks() ->
             return self.ok("fine")
 
     started = time.monotonic()
-    run_checks([Eager(), Eager()], make_context(), once_per_run(system))
+    run_checks([Eager(), Eager()], Facts(make_context(), once_per_run(system)))
     took = time.monotonic() - started
     # on two workers, eight prefetched probes of 0.4 s alone would take 1.6 s
     assert took < 2.5 * delay, f"{took:.2f} s: prefetched probes queued behind each other"

@@ -14,6 +14,7 @@ import pytest
 from rich.console import Console
 
 from kdoctor.cli.provision import _image_config
+from kdoctor.facts import Facts
 from kdoctor.fixes.base import Ask
 from kdoctor.fixes.packages import PackagesFix
 from kdoctor.knowledge.packages import package_need
@@ -54,7 +55,7 @@ def machine(makefile: str = SYSROOT_MAKEFILE) -> FakeSystem:
 def steps_for(system: FakeSystem, findings: tuple[Finding, ...], **ctx: object) -> list[Step]:
     rep = report(*findings, module_dir=MODULE, **ctx)
     asks = [Ask(f, n) for f in rep.findings for n in f.needs]
-    return PackagesFix().plan(rep.context, asks, system, PlanOptions()).steps
+    return PackagesFix().plan(Facts(rep.context, system), asks, PlanOptions()).steps
 
 
 def test_the_sysroot_packages_come_first_and_the_sysroot_builds_while_the_rest_installs() -> None:

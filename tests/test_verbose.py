@@ -11,6 +11,7 @@ import pytest
 
 import kdoctor.pipeline.build as build_pipeline
 import kdoctor.pipeline.provision as provision_module
+from kdoctor.facts import Facts
 from kdoctor.facts.rust import rust_toolchain
 from kdoctor.model.report import EXIT_PENDING
 from kdoctor.pipeline.build import BuildResult, build
@@ -81,8 +82,7 @@ def test_build_module_shows_make_s_output_through_its_display(
     out, buffer = plain()
     system = FakeSystem(files={"/src/hello-world/Makefile": "all:\n"})
     provision_module.build_module(
-        make_context(cache_dir=CACHE),
-        system,
+        Facts(make_context(cache_dir=CACHE), system),
         lambda title: text.StepDisplay(out, title, echo=True),
     )
     assert "  CC [M]  helloworld.o" in buffer.getvalue().splitlines()

@@ -146,7 +146,7 @@ class Pipeline:
         report = Report(CTX, (), 0.0)
         planned = ProvisionResult(CTX, report, Plan(()), CTX)
         monkeypatch.setattr(provision_module, "select_context", lambda options, system: CTX)
-        monkeypatch.setattr(provision_module, "plan_for", lambda options, system, ctx: planned)
+        monkeypatch.setattr(provision_module, "plan_for", lambda options, facts: planned)
         monkeypatch.setattr(provision_module.Facts, "of", lambda facts, fact: toolchain())
         monkeypatch.setattr(provision_module, "build_module", self.build)
         monkeypatch.setattr(provision_module, "verify_module", self.verify)
@@ -279,7 +279,7 @@ def test_fix_starts_hashing_before_it_diagnoses_and_uses_the_hashes(
     monkeypatch.setattr(
         provision_module,
         "plan_for",
-        lambda options, system, ctx: (order.append("diagnose"), plan(options, system, ctx))[1],
+        lambda options, facts: (order.append("diagnose"), plan(options, facts))[1],
     )
     monkeypatch.setattr(
         provision_module,

@@ -6,6 +6,7 @@ from kdoctor.checks.vm import VmCheck
 from kdoctor.facts.images import is_static_elf
 from kdoctor.facts.loading import PROC_MODULES
 from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.pipeline.planner import fix_of
 from tests.conftest import elf_binary, make_context, run_check
 from tests.fake_system import FakeSystem, Reply
 
@@ -115,7 +116,7 @@ def test_missing_qemu_warns_when_the_host_can_load_modules() -> None:
     assert finding.status is Status.WARN
     assert finding.required is False
     assert finding.summary == "cannot test in a VM: qemu-system-x86_64 is not installed"
-    assert finding.fix == "packages"
+    assert fix_of(finding) == "packages"
     assert finding.remediation == Remediation(
         "Install the missing packages.",
         ("sudo apt-get install -y --no-install-recommends qemu-system-x86",),
@@ -150,7 +151,7 @@ def test_no_image_anywhere_fails_when_the_host_cannot_load_modules() -> None:
         f"cannot test in a VM: no /boot/vmlinuz-{fc} or cached image, and apt knows no package "
         f"linux-image-{fc} — and this host cannot load modules, so a VM is the only test"
     )
-    assert finding.fix is None  # no package ships an image: nothing kdoctor fix can fetch
+    assert fix_of(finding) is None  # no package ships an image: nothing kdoctor fix can fetch
     assert finding.remediation == Remediation(
         "Target a kernel your distribution packages an image for; verify downloads that image "
         f"into kdoctor's cache (nothing is installed into /boot). Or copy an image of {fc} to "
@@ -173,7 +174,7 @@ def test_several_gaps_list_packages_first() -> None:
         "no /boot/vmlinuz-6.1.0-56-amd64 or cached image, and apt could not be asked about "
         "linux-image-6.1.0-56-amd64"
     )
-    assert finding.fix == "packages"
+    assert fix_of(finding) == "packages"
     assert finding.remediation is not None
     assert finding.remediation.commands == (
         "apt-get install -y --no-install-recommends qemu-system-x86 busybox-static",

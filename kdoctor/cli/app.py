@@ -26,6 +26,7 @@ from kdoctor.cli.options import (
     VerboseOpt,
     VerifyVerboseOpt,
 )
+from kdoctor.facts import Facts
 from kdoctor.i18n import _
 from kdoctor.model.choice import Accel, Lang, RustMode
 from kdoctor.model.report import EXIT_USAGE
@@ -117,7 +118,7 @@ def check(
         raise typer.Exit(EXIT_USAGE) from None
     system = options.new_system()
     ctx = options.context(system, kernel, module_dir, rust, fresh)
-    report = run_checks(selected, ctx, system)
+    report = run_checks(selected, Facts(ctx, system))  # kdoctor check: its one look
     if json_out:
         from kdoctor.render import jsonout
 

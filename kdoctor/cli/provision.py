@@ -38,6 +38,7 @@ def build_command(
     json_out: bool = JsonOpt,
     verbose: bool = BuildVerboseOpt,
 ) -> None:
+    from kdoctor.facts import Facts
     from kdoctor.pipeline.provision import build_module
     from kdoctor.render import jsonout
     from kdoctor.render import text as render
@@ -45,8 +46,9 @@ def build_command(
     system = options.new_system()
     ctx = options.context(system, kernel, module_dir, rust)
     out = render.console(stderr=json_out)
+    facts = Facts(ctx, system)  # kdoctor build diagnoses nothing: the only facts of its run
     toolchain, result = build_module(
-        ctx, system, lambda title: render.StepDisplay(out, title, echo=verbose)
+        facts, lambda title: render.StepDisplay(out, title, echo=verbose)
     )
     if result is None:
         render.print_no_toolchain(toolchain, out)
@@ -68,6 +70,7 @@ def build_sysroot_command(
     module_dir: Optional[str] = ModuleOpt,
     rust: Optional[RustMode] = RustOpt,
 ) -> None:
+    from kdoctor.facts import Facts
     from kdoctor.pipeline.provision import build_module
     from kdoctor.render import text as render
 
@@ -81,8 +84,7 @@ def build_sysroot_command(
             raise typer.Exit(EXIT_FAIL)
         variables.append(f"KRUST_CONFIG={config}")
     toolchain, result = build_module(
-        ctx,
-        system,
+        Facts(ctx, system),  # diagnoses nothing: the only facts of its run (image fetched)
         lambda title: render.StepDisplay(out, title, echo=True),
         target="sysroot",
         variables=variables,

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from kdoctor.facts import Facts
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
 from kdoctor.i18n import _
-from kdoctor.machine.system import System
-from kdoctor.model.context import Context
 from kdoctor.model.need import ByHand
 from kdoctor.model.plan import PlanOptions
 
@@ -29,10 +28,9 @@ class ByHandFix(Fix):
     id = "by-hand"
     title = "say why kdoctor cannot repair what only a person can"
     order = 90
+    handles = (ByHand,)
 
-    def plan(
-        self, ctx: Context, asks: Sequence[Ask], system: System, options: PlanOptions
-    ) -> Decision:
+    def plan(self, facts: Facts, asks: Sequence[Ask], options: PlanOptions) -> Decision:
         notes: list[str] = []
         for ask in asks_of(asks, ByHand):
             assert isinstance(ask.need, ByHand)

@@ -16,12 +16,11 @@ import difflib
 from collections.abc import Sequence
 from typing import cast
 
+from kdoctor.facts import Facts
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, findings_of, register
 from kdoctor.i18n import _
 from kdoctor.knowledge.cargo import source_replacement
 from kdoctor.knowledge.commands import cargo_source_argvs
-from kdoctor.machine.system import System
-from kdoctor.model.context import Context
 from kdoctor.model.need import CargoSource
 from kdoctor.model.plan import FileEdit, PlanOptions, Step
 
@@ -31,10 +30,9 @@ class CargoSourceFix(Fix):
     id = "cargo-source"
     title = "take crates.io's crates from the distribution's packages (a cargo home of kdoctor's)"
     order = 45
+    handles = (CargoSource,)
 
-    def plan(
-        self, ctx: Context, asks: Sequence[Ask], system: System, options: PlanOptions
-    ) -> Decision:
+    def plan(self, facts: Facts, asks: Sequence[Ask], options: PlanOptions) -> Decision:
         decision = Decision()
         mine = asks_of(asks, CargoSource)
         seen: set[str] = set()
@@ -44,7 +42,7 @@ class CargoSourceFix(Fix):
                 continue
             seen.add(need.config)
             content = source_replacement(need.crates)
-            current = system.read_text(need.config)
+            current = facts.system.read_text(need.config)
             findings = findings_of([a for a in mine if a.need == need])
             sources = ", ".join(need.directories)
             for argv in cargo_source_argvs(need):

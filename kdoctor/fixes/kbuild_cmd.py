@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Optional, cast
 
+from kdoctor.facts import Facts
 from kdoctor.facts.kbuild import (
     Kbuild,
     TooComplex,
@@ -36,7 +37,7 @@ from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
 from kdoctor.i18n import _
 from kdoctor.machine.system import System
 from kdoctor.model.choice import KbuildFixMode
-from kdoctor.model.context import Context, bundled_module_dir
+from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.need import KbuildCmd
 from kdoctor.model.plan import FileEdit, PlanOptions, Step, byte_diff
 
@@ -182,10 +183,10 @@ class KbuildCmdFix(Fix):
     id = "kbuild-cmd"
     title = "make the module's Kbuild record each member object's .cmd file"
     order = 60
+    handles = (KbuildCmd,)
 
-    def plan(
-        self, ctx: Context, asks: Sequence[Ask], system: System, options: PlanOptions
-    ) -> Decision:
+    def plan(self, facts: Facts, asks: Sequence[Ask], options: PlanOptions) -> Decision:
+        ctx, system = facts.ctx, facts.system
         decision = Decision()
         for ask in asks_of(asks, KbuildCmd):
             module_dir = cast(KbuildCmd, ask.need).module_dir

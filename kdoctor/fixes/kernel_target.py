@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import Optional, cast
 
+from kdoctor.facts import Facts
 from kdoctor.facts.images import kept_in_cache
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
 from kdoctor.i18n import _
@@ -31,10 +32,10 @@ class KernelTargetFix(Fix):
     id = "kernel-target"
     title = "target the distribution's stock kernel and fetch its image for the VM"
     order = 20
+    handles = (StockKernel, KernelImage)
 
-    def plan(
-        self, ctx: Context, asks: Sequence[Ask], system: System, options: PlanOptions
-    ) -> Decision:
+    def plan(self, facts: Facts, asks: Sequence[Ask], options: PlanOptions) -> Decision:
+        ctx = facts.ctx
         decision = Decision()
         if ctx.target_source == TargetSource.RETARGETED:
             switched = {  # what the step and the note both say
@@ -68,7 +69,7 @@ class KernelTargetFix(Fix):
         else:
             for ask in asks_of(asks, StockKernel):
                 decision.notes.append(self._kept_target(ctx, ask))
-        fetch = self._fetch_step(ctx, system)
+        fetch = self._fetch_step(ctx, facts.system)
         if fetch is not None:
             decision.steps.append(fetch)
         images = asks_of(asks, KernelImage)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Optional, cast
 
+from kdoctor.facts import Facts
 from kdoctor.facts.packages import known_packages
 from kdoctor.fixes import sysroot_first
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
@@ -22,7 +23,7 @@ from kdoctor.knowledge.packages import INSTALL
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding
-from kdoctor.model.need import Package
+from kdoctor.model.need import NEED_TYPES, Package
 from kdoctor.model.plan import PlanOptions, Step
 
 APT_LISTS = "/var/lib/apt/lists"
@@ -99,10 +100,13 @@ class PackagesFix(Fix):
     id = "packages"
     title = "install what is missing from the distribution, in one transaction"
     order = 10
+    handles = (Package,)
+    #: every need: the sysroot builds early only when the checks it depends on need
+    #: nothing but packages and settings (:func:`sysroot_first.blocking`)
+    reads = NEED_TYPES
 
-    def plan(
-        self, ctx: Context, asks: Sequence[Ask], system: System, options: PlanOptions
-    ) -> Decision:
+    def plan(self, facts: Facts, asks: Sequence[Ask], options: PlanOptions) -> Decision:
+        ctx, system = facts.ctx, facts.system
         mine = asks_of(asks, Package)
         manager = ctx.package_manager
         decision = Decision()

@@ -115,11 +115,11 @@ class RustFix(Fix):
     id = "rust"
     title = "the Rust toolchain: rustup, the pin and its components, or the distribution's Rust"
     order = 30
+    handles = (need.RustToolchain, need.Rustup, need.RustComponent, need.RustOverride)
     stage = 0  # decides first: the distribution's Rust joins the packages planner's transaction
 
-    def plan(
-        self, ctx: Context, asks: Sequence[Ask], system: System, options: PlanOptions
-    ) -> Decision:
+    def plan(self, facts: Facts, asks: Sequence[Ask], options: PlanOptions) -> Decision:
+        ctx, system = facts.ctx, facts.system
         decision = Decision()
         if ctx.rust_mode == RustMode.DISTRO:
             return decision
@@ -152,7 +152,7 @@ class RustFix(Fix):
         for ask in asks_of(asks, need.RustOverride):
             decision.steps += self._unset(ask, rustup, decision)
         if not pins and ctx.rust_mode == RustMode.AUTO:
-            decision.notes += self._using_distro(ctx, system)
+            decision.notes += self._using_distro(facts)
         return decision
 
     # -- rustup --------------------------------------------------------------------------------
@@ -293,11 +293,11 @@ class RustFix(Fix):
         return []
 
     @staticmethod
-    def _using_distro(ctx: Context, system: System) -> list[str]:
+    def _using_distro(facts: Facts) -> list[str]:
         """Under ``--rust auto`` with the distribution's rustc in use: say so and why."""
+        ctx = facts.ctx
         if ctx.env.get("RUSTC") or ctx.pin is None:  # no pin: nothing stands in for it
             return []
-        facts = Facts(ctx, system)
         chosen = facts.of(rust.rust_toolchain)
         if chosen.source != "distro" or not chosen.usable:
             return []

@@ -17,7 +17,6 @@ from kdoctor.facts import Facts
 from kdoctor.facts.libclang import libclang_search
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
 from kdoctor.i18n import _
-from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.need import Setting
 from kdoctor.model.plan import PlanOptions, Step
@@ -32,10 +31,10 @@ class SettingsFix(Fix):
     id = "settings"
     title = "persist the choices the build uses (clang, libclang, ...)"
     order = 50
+    handles = (Setting,)
 
-    def plan(
-        self, ctx: Context, asks: Sequence[Ask], system: System, options: PlanOptions
-    ) -> Decision:
+    def plan(self, facts: Facts, asks: Sequence[Ask], options: PlanOptions) -> Decision:
+        ctx = facts.ctx
         decision = Decision()
         pending = [a for a in asks_of(asks, Setting) if not _in_force(ctx, a)]
         if any(cast(Setting, a.need).key in COMPILER for a in pending):
@@ -43,7 +42,7 @@ class SettingsFix(Fix):
         by_finding: dict[str, list[Ask]] = {}
         for ask in pending:
             by_finding.setdefault(ask.finding.id, []).append(ask)
-        decision.notes += _libclang_pairing(ctx, pending, system)
+        decision.notes += _libclang_pairing(facts, pending)
         for group in by_finding.values():
             finding = group[0].finding
             settings = {cast(Setting, a.need).key: cast(Setting, a.need).value for a in group}
@@ -61,15 +60,15 @@ class SettingsFix(Fix):
         return decision
 
 
-def _libclang_pairing(ctx: Context, pending: Sequence[Ask], system: System) -> list[str]:
+def _libclang_pairing(facts: Facts, pending: Sequence[Ask]) -> list[str]:
     """A switch to ``clang-N`` while bindgen loads another libclang major: say that the next
     kdoctor fix pairs them (the libclang check then names libclang N or its package)."""
     chosen = [cast(Setting, a.need).value for a in pending if cast(Setting, a.need).key == "CC"]
     match = _NUMBERED.match(os.path.basename(chosen[0] or "")) if chosen else None
-    if match is None or ctx.env.get("LIBCLANG_PATH"):
+    if match is None or facts.ctx.env.get("LIBCLANG_PATH"):
         return []
     major = int(match.group(1))
-    loaded = Facts(ctx, system).of(libclang_search).chosen
+    loaded = facts.of(libclang_search).chosen
     if loaded is None or loaded.version is None or loaded.version.major == major:
         return []
     return [

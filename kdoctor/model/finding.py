@@ -50,11 +50,9 @@ class Finding:
     required: bool = True
     #: the Python traceback of a check that crashed (shown with -v and in the JSON)
     traceback: Optional[str] = None
-
-    @property
-    def fix(self) -> Optional[str]:
-        """The planner that repairs this (the first repairing need's), None when nothing can."""
-        return next((n.fix for n in self.needs if getattr(n, "repairs", True)), None)
+    #: the planner that repairs this (its first repairing need's), None when nothing can: the
+    #: diagnosis (kdoctor.pipeline) fills it from the planners' need types; a check leaves it
+    fix: Optional[str] = None
 
     def timed(self, duration_ms: float) -> Finding:
         return replace(self, duration_ms=duration_ms)

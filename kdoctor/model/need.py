@@ -10,7 +10,7 @@ so the advice and the plan cannot disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Optional, Union
+from typing import Any, ClassVar, Optional, Union, get_args
 
 
 @dataclass(frozen=True)
@@ -20,8 +20,6 @@ class Package:
     manager that provide it, preferred first (empty when kdoctor knows no package manager)."""
 
     kind: ClassVar[str] = "package"
-    #: the planner (kdoctor.fixes) that turns it into steps
-    fix: ClassVar[str] = "packages"
     logical: str
     candidates: tuple[str, ...] = ()
 
@@ -44,8 +42,6 @@ class RustToolchain:
     decides once which of the two the plan installs."""
 
     kind: ClassVar[str] = "rust-toolchain"
-    #: the planner (kdoctor.fixes) that turns it into steps
-    fix: ClassVar[str] = "rust"
     channel: str
     profile: str = "minimal"
     components: tuple[str, ...] = ()
@@ -66,8 +62,6 @@ class RustComponent:
     """A component (``rust-src``, ``rustfmt``) of an installed rustup toolchain."""
 
     kind: ClassVar[str] = "rust-component"
-    #: the planner (kdoctor.fixes) that turns it into steps
-    fix: ClassVar[str] = "rust"
     toolchain: str
     component: str
 
@@ -82,8 +76,6 @@ class RustOverride:
     ``RUSTUP_TOOLCHAIN`` in the environment (only the person's shell can unset it)."""
 
     kind: ClassVar[str] = "rust-override"
-    #: the planner (kdoctor.fixes) that turns it into steps
-    fix: ClassVar[str] = "rust"
     toolchain: str
     path: Optional[str] = None
 
@@ -97,8 +89,6 @@ class Rustup:
     the official installer (only with the person's consent)."""
 
     kind: ClassVar[str] = "rustup"
-    #: the planner (kdoctor.fixes) that turns it into steps
-    fix: ClassVar[str] = "rust"
     package: Optional[Package] = None
     #: whether the snap can install it (snapd is here)
     snap: bool = False
@@ -121,8 +111,6 @@ class Setting:
     """A choice persisted in kdoctor's settings file (``CC``, ``KDIR``, ...); None removes it."""
 
     kind: ClassVar[str] = "setting"
-    #: the planner (kdoctor.fixes) that turns it into steps
-    fix: ClassVar[str] = "settings"
     key: str
     value: Optional[str]
 
@@ -135,8 +123,6 @@ class KbuildCmd:
     """The module's Kbuild must leave the ``.cmd`` files modpost reads for its member objects."""
 
     kind: ClassVar[str] = "kbuild-cmd"
-    #: the planner (kdoctor.fixes) that turns it into steps
-    fix: ClassVar[str] = "kbuild-cmd"
     module_dir: str
     objects: tuple[str, ...] = ()
 
@@ -150,8 +136,6 @@ class KernelImage:
     kdoctor's cache (never installed into /boot)."""
 
     kind: ClassVar[str] = "kernel-image"
-    #: the planner (kdoctor.fixes) that turns it into steps
-    fix: ClassVar[str] = "kernel-target"
     release: str
     package: str
 
@@ -166,8 +150,6 @@ class StockKernel:
     stock headers metapackage, installs)."""
 
     kind: ClassVar[str] = "stock-kernel"
-    #: the planner (kdoctor.fixes) that turns it into steps
-    fix: ClassVar[str] = "kernel-target"
     why: str
     package: Optional[str] = None
     installed: tuple[tuple[str, str], ...] = ()
@@ -185,11 +167,9 @@ class StockKernel:
 class ByHand:
     """Nothing ``kdoctor fix`` may do repairs this: the plan says so, with ``why`` (why kdoctor
     cannot) and ``remedy`` (what a person can do). It repairs nothing, so a finding whose needs
-    are all ``ByHand`` has no ``fix``."""
+    are all ``ByHand`` has no planner that repairs it (its ``fix`` is None)."""
 
     kind: ClassVar[str] = "by-hand"
-    #: the planner (kdoctor.fixes) that turns it into a note of the plan
-    fix: ClassVar[str] = "by-hand"
     #: whether planning it changes anything (ByHand only explains)
     repairs: ClassVar[bool] = False
     check: str
@@ -209,8 +189,6 @@ class CargoSource:
     (never the person's own ``~/.cargo``)."""
 
     kind: ClassVar[str] = "cargo-source"
-    #: the planner (kdoctor.fixes) that turns it into steps
-    fix: ClassVar[str] = "cargo-source"
     directories: tuple[str, ...]
     cargo_home: str
 
@@ -247,17 +225,6 @@ Need = Union[
     CargoSource,
 ]
 
-#: every kind of need, for the JSON schema and the planners' coverage test
-NEED_TYPES: tuple[type, ...] = (
-    Package,
-    RustToolchain,
-    RustComponent,
-    RustOverride,
-    Rustup,
-    Setting,
-    KbuildCmd,
-    KernelImage,
-    StockKernel,
-    ByHand,
-    CargoSource,
-)
+#: every kind of need (the members of :data:`Need`), for the JSON schema and the planners'
+#: routing test: each has exactly one planner (``Fix.handles`` in :mod:`kdoctor.fixes`)
+NEED_TYPES: tuple[type, ...] = get_args(Need)

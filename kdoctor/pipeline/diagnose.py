@@ -12,11 +12,10 @@ from kdoctor.facts import Facts
 from kdoctor.facts.module import module_info
 from kdoctor.facts.probe_request import ProbeRequest
 from kdoctor.i18n import _
-from kdoctor.machine.system import System
-from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.module import Module
 from kdoctor.model.report import Report
+from kdoctor.pipeline.planner import routed
 
 
 def run_one(check: Check, facts: Facts) -> Finding:
@@ -37,25 +36,20 @@ def run_one(check: Check, facts: Facts) -> Finding:
     return finding.timed((time.monotonic() - started) * 1000)
 
 
-def run_checks(
-    checks: list[Check],
-    ctx: Context,
-    system: System,
-    workers: int = 8,
-    facts: Optional[Facts] = None,
-) -> Report:
-    """Every check's finding; all of them read ONE :class:`Facts` (``facts``, else a new one)."""
+def run_checks(checks: list[Check], facts: Facts, workers: int = 8) -> Report:
+    """Every check's finding, with the planner that repairs it (``Finding.fix``), all of them
+    reading ONE :class:`Facts`: the caller's, which it keeps for what comes next on the same
+    machine (planning, building), so no fact is asked twice."""
     started = time.monotonic()
-    shared = facts if facts is not None else Facts(ctx, system)
-    requests = [request for check in checks for request in _prefetch(check, shared)]
+    requests = [request for check in checks for request in _prefetch(check, facts)]
     # the slow probes first, each on its own thread, so the critical path starts at once and
     # no check waits for a worker behind them
     size = max(1, min(workers, len(checks)) + len(requests))
     with ThreadPoolExecutor(max_workers=size) as pool:
         for request in requests:
-            pool.submit(request.ask, system)
-        findings = tuple(pool.map(lambda c: run_one(c, shared), checks))
-    return Report(ctx, findings, (time.monotonic() - started) * 1000, _module(shared))
+            pool.submit(request.ask, facts.system)
+        findings = routed(pool.map(lambda c: run_one(c, facts), checks))
+    return Report(facts.ctx, findings, (time.monotonic() - started) * 1000, _module(facts))
 
 
 def _prefetch(check: Check, facts: Facts) -> list[ProbeRequest]:
@@ -72,6 +66,7 @@ def _module(facts: Facts) -> Optional[Module]:
         return None
 
 
-def diagnose(ctx: Context, system: System) -> Report:
-    """Every registered check against this context: the whole diagnosis."""
-    return run_checks(all_checks(), ctx, system)
+def diagnose(facts: Facts) -> Report:
+    """Every registered check against ``facts``' context: the whole diagnosis. The caller made
+    ``facts`` (one per context and state of the machine) and plans from the same ones."""
+    return run_checks(all_checks(), facts)

@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from kdoctor.facts import Facts
 from kdoctor.i18n import _
 from kdoctor.machine.system import System
 from kdoctor.model.cache_layout import kernel_test_module
@@ -98,7 +99,7 @@ def _build_one(
     system.copy_tree(ctx.module_dir, where)
     target = dataclasses.replace(target, module_dir=where)
     step(_("building for {release}").format(release=target.target_kernel))
-    toolchain, built = build_module(target, system)
+    toolchain, built = build_module(Facts(target, system))  # this kernel's: its first facts
     run = KernelRun(
         spec,
         target.target_kernel,

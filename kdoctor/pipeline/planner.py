@@ -2,37 +2,66 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Optional
 
-from kdoctor.fixes.base import Ask, Decision, all_fixes
+from kdoctor.facts import Facts
+from kdoctor.fixes.base import Ask, Decision, all_fixes, routes
 from kdoctor.machine import settings
 from kdoctor.machine.system import System
-from kdoctor.model.context import Context
+from kdoctor.model.finding import Finding
 from kdoctor.model.plan import FileEdit, Plan, PlanOptions, Step, byte_diff
 from kdoctor.model.report import Report
 
 
-def make_plan(
-    ctx: Context, report: Report, system: System, options: Optional[PlanOptions] = None
-) -> Plan:
-    """The plan for this report: every planner decides for all the needs of its kinds at once
-    (planners of an earlier stage first, handing needs on to later ones), steps stand in the
-    planners' order, and every persisted choice becomes one edit of the settings file.
+def make_plan(facts: Facts, report: Report, options: Optional[PlanOptions] = None) -> Plan:
+    """The plan for this report: each need goes to the planner of its type (``Fix.handles``),
+    which decides for all the needs of its types at once (planners of an earlier stage first,
+    handing needs on to later ones, routed the same way), steps stand in the planners' order,
+    and every persisted choice becomes one edit of the settings file.
+
+    ``facts`` are the diagnosis's (of the report's context, on the machine it looked at): the
+    planners read them, never a second :class:`Facts` of the same machine.
 
     Pure: it only reads (the report, and read-only probes). Retargeting to another kernel is
     the caller's business (:mod:`kdoctor.pipeline.retarget`): it plans for the new context's
-    report."""
+    report, with that diagnosis's facts."""
     options = options or PlanOptions()
+    ctx, system = facts.ctx, facts.system
     asks = [Ask(f, n) for f in report.findings for n in f.needs]
     fixes = all_fixes()
+    owner = {kind: fix.id for kind, fix in routes(fixes).items()}
     decided: dict[str, Decision] = {}
     for fix in sorted(fixes, key=lambda f: f.stage):
-        decision = fix.plan(ctx, asks, system, options)
+        mine = [a for a in asks if owner[type(a.need)] == fix.id or isinstance(a.need, fix.reads)]
+        decision = fix.plan(facts, mine, options)
+        late = [a for a in decision.handed_on if owner[type(a.need)] in (*decided, fix.id)]
+        if late:  # it would never be planned: a planner hands on only to later ones
+            raise ValueError(f"{fix.id} hands on {late[0].need} to a planner that has decided")
         asks += decision.handed_on
         decided[fix.id] = decision
     steps = [s for fix in fixes for s in decided[fix.id].steps]
     notes = [n for fix in fixes for n in decided[fix.id].notes]
     return Plan(tuple(merge_settings(steps, ctx.settings_file, system)), tuple(notes), ctx)
+
+
+def planner_ids() -> dict[type, str]:
+    """Each need type's planner id: where :func:`make_plan` sends a need of that type."""
+    return {kind: fix.id for kind, fix in routes(all_fixes()).items()}
+
+
+def fix_of(finding: Finding, ids: Optional[Mapping[type, str]] = None) -> Optional[str]:
+    """The planner that repairs ``finding`` (its first repairing need's), None when nothing can
+    (no needs, or only :class:`~kdoctor.model.need.ByHand`)."""
+    ids = planner_ids() if ids is None else ids
+    return next((ids[type(n)] for n in finding.needs if getattr(n, "repairs", True)), None)
+
+
+def routed(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """``findings``, each with the planner that repairs it filled in (``Finding.fix``)."""
+    ids = planner_ids()
+    return tuple(replace(f, fix=fix_of(f, ids)) for f in findings)
 
 
 def merge_settings(steps: list[Step], path: str, system: System) -> list[Step]:

@@ -25,12 +25,12 @@ from kdoctor.model.cache_layout import logs_dir
 from kdoctor.model.choice import Choice, RustMode, Stopped, SudoMode
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding
-from kdoctor.model.outcome import blocked, dry_run_exit
 from kdoctor.model.plan import Plan, PlanOptions, Step
 from kdoctor.model.plan_id import plan_digest
 from kdoctor.model.report import EXIT_FAIL, EXIT_OK, EXIT_PLAN_CHANGED, EXIT_USAGE, Report
 from kdoctor.pipeline.diagnose import diagnose
 from kdoctor.pipeline.kernels.foreign import selected
+from kdoctor.pipeline.outcome import blocked, dry_run_exit
 from kdoctor.pipeline.planner import make_plan
 from kdoctor.pipeline.retarget import retarget
 from kdoctor.pipeline.verify import DEFAULT_TIMEOUT
@@ -216,7 +216,8 @@ def provision(
     hashes = Hashes()
     if not (options.dry_run or options.no_build or options.reverify):
         prewarm(ctx, system, hashes)  # a rerun's verdict hashes files: start while diagnosing
-    result = plan_for(options, system, ctx)
+    facts = Facts(ctx, system)  # the one look at the machine before anything changes it
+    result = plan_for(options, facts)
     hooks.reached(Event.PLANNED, result)
     if options.expect_plan and options.expect_plan.lower() != result.plan_digest:
         return replace(result, halt=Halt.PLAN_CHANGED)
@@ -249,8 +250,10 @@ def provision(
         if not applied.ok:
             return replace(result, halt=Halt.APPLY_FAILED)
         # diagnose again from scratch: what was installed and persisted is what counts now
+        # (applying changed the machine: a fresh System and, the one legitimate second, Facts)
         system = systems()
-        after = diagnose(select_context(options, system), system)
+        facts = Facts(select_context(options, system), system)
+        after = diagnose(facts)
         result = replace(result, after=after)
     hooks.reached(Event.DIAGNOSED, result)
     assert result.after is not None
@@ -258,13 +261,13 @@ def provision(
         return replace(result, halt=Halt.STILL_FAILING)
     if options.no_build:
         return replace(result, halt=Halt.NO_BUILD)
-    ctx = result.after.context
+    ctx = result.after.context  # the context of ``facts``: the diagnosis ``after`` read them
     if result.apply is None and not options.reverify:
-        toolchain = Facts(ctx, system).of(rust_toolchain)
+        toolchain = facts.of(rust_toolchain)
         stamp = still_verified(ctx, system, toolchain, hashes) if toolchain.usable else None
         if stamp is not None:  # nothing changed since that verdict: no rebuild, no VM
             return replace(result, toolchain=toolchain, reused=stamp, halt=Halt.VERIFIED)
-    toolchain, built = build_module(ctx, system, hooks.progress, log_dir=logs(ctx))
+    toolchain, built = build_module(facts, hooks.progress, log_dir=logs(ctx))
     result = replace(result, toolchain=toolchain, build=built)
     if built is None:
         return replace(result, halt=Halt.NO_TOOLCHAIN)
@@ -292,20 +295,20 @@ def select_context(options: ProvisionOptions, system: System) -> Context:
     return selected(ctx, system)
 
 
-def plan_for(
-    options: ProvisionOptions, system: System, ctx: Optional[Context] = None
-) -> ProvisionResult:
-    """Diagnose and plan; when no package serves the running kernel (the default target), plan
-    for the distribution's stock kernel instead, from a diagnosis of that target, so one plan
-    covers everything: its headers, its image, and what depends on them. Only reads."""
-    ctx = ctx or select_context(options, system)
-    before = diagnose(ctx, system)
-    target, report = ctx, before
+def plan_for(options: ProvisionOptions, facts: Facts) -> ProvisionResult:
+    """Diagnose ``facts``' context and plan from the same facts; when no package serves the
+    running kernel (the default target), plan for the distribution's stock kernel instead, from
+    a diagnosis of that target, so one plan covers everything: its headers, its image, and
+    what depends on them. Only reads."""
+    ctx, system = facts.ctx, facts.system
+    before = diagnose(facts)
+    planning, report = facts, before
     switched = retarget(ctx, before, system)
-    if switched is not None:
-        target, report = switched, diagnose(switched, system)
-    plan = make_plan(target, report, system, options.plan)
-    return ProvisionResult(context=ctx, before=before, plan=plan, target=target, planned=report)
+    if switched is not None:  # another target: facts of its own context (kdir, release, ...)
+        planning = Facts(switched, system)
+        report = diagnose(planning)
+    plan = make_plan(planning, report, options.plan)
+    return ProvisionResult(ctx, before, plan, planning.ctx, planned=report)
 
 
 def default_log_dir(ctx: Context) -> str:
@@ -314,8 +317,7 @@ def default_log_dir(ctx: Context) -> str:
 
 
 def build_module(
-    ctx: Context,
-    system: System,
+    facts: Facts,
     progress: Callable[[str], AbstractContextManager[Progress]] = silent,
     *,
     log_dir: Optional[str] = None,
@@ -323,10 +325,11 @@ def build_module(
     variables: Sequence[str] = (),
 ) -> tuple[RustToolchain, Optional[BuildResult]]:
     """Build the module (or only its make ``target``, with make ``variables``) with the
-    toolchain kdoctor resolves; None without a usable toolchain (its ``reason`` says why)."""
+    toolchain kdoctor resolves from ``facts`` (the last diagnosis's, when there was one); None
+    without a usable toolchain (its ``reason`` says why)."""
     from kdoctor.pipeline.build import build
 
-    facts = Facts(ctx, system)
+    ctx, system = facts.ctx, facts.system
     toolchain = facts.of(rust_toolchain)
     if not toolchain.usable or not toolchain.rustc:
         return toolchain, None

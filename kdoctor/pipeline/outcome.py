@@ -1,10 +1,14 @@
-"""What applying a plan would come to, told before applying it (``kdoctor fix --dry-run``)."""
+"""What applying a plan would come to, told before applying it (``kdoctor fix --dry-run``).
+
+Here, not in ``model/``, because it asks which planner each need goes to (the planners
+declare it: :func:`kdoctor.pipeline.planner.planner_ids`)."""
 
 from __future__ import annotations
 
 from kdoctor.model.finding import Finding
 from kdoctor.model.plan import Plan
 from kdoctor.model.report import EXIT_FAIL, EXIT_OK, EXIT_PENDING, Report, blocks
+from kdoctor.pipeline.planner import planner_ids
 
 
 def blocked(report: Report, plan: Plan) -> tuple[Finding, ...]:
@@ -17,13 +21,14 @@ def blocked(report: Report, plan: Plan) -> tuple[Finding, ...]:
     Rust planner installing the distribution's Rust instead makes it pass). Blocked are the
     rest: no needs at all, or needs whose planners declined every one (``--kernel`` naming a
     kernel no package serves). With an empty plan that is every failing required check."""
+    ids = planner_ids()
     answered = {check for step in plan.steps for check in step.findings}
     acted = {fix for step in plan.steps for fix in step.fix.split("+")}
-    acted |= {n.fix for f in report.findings if f.id in answered for n in f.needs}
+    acted |= {ids[type(n)] for f in report.findings if f.id in answered for n in f.needs}
     return tuple(
         f
         for f in report.findings
-        if blocks(f) and f.id not in answered and not any(n.fix in acted for n in f.needs)
+        if blocks(f) and f.id not in answered and not any(ids[type(n)] in acted for n in f.needs)
     )
 
 
