@@ -1,5 +1,7 @@
-"""The shape of the package, enforced: no import cycles, small modules, a clone that runs,
-and commands that get their System from the factory the tests replace."""
+"""The shape of the package, enforced: no import cycle (type-only imports included), layers
+that import only downwards (``model/`` above nothing but ``machine/``), no test machinery in the
+product, modules of at most 600 lines and no re-export shims, a clone that runs, and commands
+that get their System from the factory the tests replace."""
 
 from __future__ import annotations
 
@@ -16,12 +18,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "kdoctor"
-MAX_LINES = 400
-
-#: import edges of a cycle in files this branch does not own, tolerated until it is broken there
-#: (fixes/rustup.py imports fixes/toolchain.auto_choice inside a function; fixes/toolchain.py
-#: imports fixes/rustup at module level). Delete the entry when the cycle is gone.
-KNOWN_CYCLE_EDGES: set[tuple[str, str]] = set()
+#: a module's ceiling: a concept that needs more is two concepts (ARCHITECTURE.md)
+MAX_LINES = 600
 
 
 def module_name(path: Path) -> str:
@@ -43,32 +41,34 @@ def _type_checking(node: ast.If) -> bool:
     )
 
 
-def _imports(node: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
-    """Every import in ``node``, at any depth (functions too), except under TYPE_CHECKING."""
+def _imports(node: ast.AST, type_only: bool) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import in ``node``, at any depth (functions too); those under TYPE_CHECKING only
+    when ``type_only``."""
     for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.If) and _type_checking(child):
+        if isinstance(child, ast.If) and _type_checking(child) and not type_only:
             for other in child.orelse:
-                yield from _imports_of(other)
+                yield from _imports_of(other, type_only)
             continue
-        yield from _imports_of(child)
+        yield from _imports_of(child, type_only)
 
 
-def _imports_of(node: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
+def _imports_of(node: ast.AST, type_only: bool) -> Iterator[ast.Import | ast.ImportFrom]:
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         yield node
     else:
-        yield from _imports(node)
+        yield from _imports(node, type_only)
 
 
-def import_graph() -> dict[str, set[str]]:
+def import_graph(type_only: bool = True) -> dict[str, set[str]]:
     """module -> the kdoctor modules it imports (``from a import b`` names ``a.b`` when that is
-    a module, else ``a``)."""
+    a module, else ``a``), with its imports under TYPE_CHECKING unless ``type_only`` is false:
+    a type-only import is still a dependency a reader follows."""
     known = modules()
     graph: dict[str, set[str]] = {name: set() for name in known}
     for name, path in known.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        for node in _imports(tree):
+        for node in _imports(tree, type_only):
             targets: list[str] = []
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
@@ -117,16 +117,14 @@ def test_the_cycle_finder_finds_a_cycle_and_the_graph_sees_function_level_import
     graph = import_graph()
     # cli.provision imports the pipeline inside its commands only
     assert "kdoctor.pipeline.provision" in graph["kdoctor.cli.provision"]
-    # render.text imports the pipeline's result types under TYPE_CHECKING only
-    assert "kdoctor.pipeline.apply" not in graph["kdoctor.render.text"]
+    # render.text imports the build result type under TYPE_CHECKING only: a dependency
+    # all the same, which the run-time graph leaves out
+    assert "kdoctor.pipeline.build" in graph["kdoctor.render.text"]
+    assert "kdoctor.pipeline.build" not in import_graph(type_only=False)["kdoctor.render.text"]
 
 
-def test_no_import_cycle_among_kdoctor_modules() -> None:
-    graph = import_graph()
-    for source, target in KNOWN_CYCLE_EDGES:
-        assert target in graph[source], f"{source} no longer imports {target}: drop the entry"
-        graph[source].discard(target)
-    cycle = find_cycle(graph)
+def test_no_import_cycle_among_kdoctor_modules_type_only_imports_included() -> None:
+    cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
 
 
@@ -145,19 +143,63 @@ RANK = {
     "__main__": 7,
     "onboard_words": 7,  # onboard.sh's words: a top, like the entry point
 }
-#: imports that still reach up a layer, in files this branch does not own; delete when moved
-KNOWN_UPWARD: set[tuple[str, str]] = set()
+
+
+def layer(module: str) -> str:
+    """``kdoctor.facts.rust`` -> ``facts``; the package itself -> ``""``."""
+    return module.split(".")[1] if "." in module else ""
 
 
 def test_layers_import_only_downwards() -> None:
-    upward = set()
-    for source, targets in import_graph().items():
-        for target in targets:
-            layers = [m.split(".")[1] if "." in m else "" for m in (source, target)]
-            if all(layers) and RANK[layers[0]] < RANK[layers[1]]:
-                upward.add((source, target))
-    assert upward - KNOWN_UPWARD == set()
-    assert KNOWN_UPWARD - upward == set(), "fixed: drop these from KNOWN_UPWARD"
+    upward = sorted(
+        f"{source} -> {target}"
+        for source, targets in import_graph().items()
+        for target in targets
+        if layer(source) and layer(target) and RANK[layer(source)] < RANK[layer(target)]
+    )
+    assert upward == []
+
+
+def test_model_is_plain_data_importing_nothing_above_machine() -> None:
+    """``model/`` is what every layer shares: it reads nothing of the machine through another
+    layer and knows nothing of what sits beside or above it (``knowledge/`` included)."""
+    allowed = {"", "i18n", "machine", "model"}
+    reaching = sorted(
+        f"{source} -> {target}"
+        for source, targets in import_graph().items()
+        if layer(source) == "model"
+        for target in targets
+        if layer(target) not in allowed
+    )
+    assert reaching == []
+
+
+#: what only tests may import: the fakes and helpers under tests/, and the test runner
+TEST_MACHINERY = ("tests", "pytest", "_pytest", "hypothesis")
+
+
+def test_no_product_module_imports_test_machinery() -> None:
+    found = []
+    for name, path in modules().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in _imports(tree, type_only=True):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            else:
+                targets = [node.module or ""] if not node.level else []
+            found += [f"{name}: {t}" for t in targets if t.split(".")[0] in TEST_MACHINERY]
+    assert found == []
+
+
+def test_each_need_type_has_exactly_one_planner() -> None:
+    """A need reaches its planner by its type alone (:attr:`Fix.handles`)."""
+    from kdoctor.fixes.base import all_fixes, routes
+    from kdoctor.model.need import NEED_TYPES
+
+    fixes = all_fixes()
+    owners = {t.__name__: [f.id for f in fixes if t in f.handles] for t in NEED_TYPES}
+    assert {name: ids for name, ids in owners.items() if len(ids) != 1} == {}
+    assert set(routes(fixes)) == set(NEED_TYPES)
 
 
 def long_modules() -> dict[str, int]:
@@ -168,8 +210,65 @@ def long_modules() -> dict[str, int]:
     return {path: n for path, n in counts.items() if n > MAX_LINES}
 
 
-def test_no_module_is_over_400_lines() -> None:
+def test_no_module_is_over_600_lines() -> None:
     assert long_modules() == {}
+
+
+def reexports(name: str, path: Path) -> list[str]:
+    """The names ``path`` passes on from other modules: every name its ``__all__`` lists that an
+    import binds, and, for a module whose whole body is imports, the module itself (a name kept
+    at an old address rather than its importers pointed at the new one)."""
+    body = ast.parse(path.read_text(encoding="utf-8"), str(path)).body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    imported = {
+        (alias.asname or alias.name).split(".")[0]
+        for node in body
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    exported: list[str] = []
+    for node in body:
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", "") == "__all__" for t in node.targets
+        ):
+            exported += [e.value for e in ast.walk(node.value) if isinstance(e, ast.Constant)]
+    found = [f"{name}.{e}" for e in exported if e in imported]
+    # ``from a import b as b``: the explicit re-export spelling
+    found += [
+        f"{name}.{alias.name}"
+        for node in body
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+        if alias.asname == alias.name
+    ]
+    rest = [
+        n
+        for n in body
+        if not isinstance(n, (ast.Import, ast.ImportFrom, ast.If))
+        and not (
+            isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in n.targets)
+        )
+    ]
+    if imported and not rest:
+        found.append(name)
+    return found
+
+
+def test_the_shim_finder_sees_a_module_of_imports_and_a_passed_on_name(tmp_path: Path) -> None:
+    shim = tmp_path / "shim.py"
+    shim.write_text('"""old address"""\nfrom a import b\n__all__ = ["b"]\n')
+    assert reexports("shim", shim) == ["shim.b", "shim"]
+    passed_on = tmp_path / "passed_on.py"
+    passed_on.write_text("from a import b as b\n\ndef c() -> int:\n    return 1\n")
+    assert reexports("passed_on", passed_on) == ["passed_on.b"]
+    real = tmp_path / "real.py"
+    real.write_text("from a import b\n__all__ = ['c']\n\ndef c() -> int:\n    return b()\n")
+    assert reexports("real", real) == []
+
+
+def test_no_module_only_re_exports_names_from_others() -> None:
+    assert [r for name, path in modules().items() for r in reexports(name, path)] == []
 
 
 def test_no_command_constructs_a_runner() -> None:

@@ -62,9 +62,9 @@ def test_the_matrix_rows_are_the_tables(matrix: ModuleType) -> None:
     assert [(r.id, r.release, r.debian, r.expect) for r in matrix.ROWS] == expected
     assert [r.id for r in matrix.ROWS if r.floor] == [SUPPORTED[0].suite]
     assert (matrix.MIRROR, matrix.SECURITY_MIRROR, matrix.KEYRING) == (
-        dk.MIRROR,
-        dk.SECURITY,
-        dk.KEYRING,
+        debian_releases.MIRROR,
+        debian_releases.SECURITY,
+        debian_releases.KEYRING,
     )
 
 

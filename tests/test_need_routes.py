@@ -33,13 +33,6 @@ def test_need_types_are_the_members_of_the_need_union_and_name_no_planner() -> N
     assert not [t.__name__ for t in NEED_TYPES if hasattr(t, "fix")]
 
 
-def test_each_need_type_has_exactly_one_planner() -> None:
-    fixes = all_fixes()
-    owners = {t.__name__: [f.id for f in fixes if t in f.handles] for t in NEED_TYPES}
-    assert {name: ids for name, ids in owners.items() if len(ids) != 1} == {}
-    assert set(routes(fixes)) == set(NEED_TYPES)
-
-
 def test_each_planner_declares_need_types_only_and_handles_some() -> None:
     for fix in all_fixes():
         assert fix.handles, fix.id

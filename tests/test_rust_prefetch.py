@@ -92,8 +92,9 @@ def test_the_rust_chain_overlaps_instead_of_waiting_probe_after_probe() -> None:
 
 
 def test_prefetched_probes_get_their_own_threads_and_never_queue_the_checks() -> None:
-    from kdoctor.checks.base import Check, ProbeRequest
+    from kdoctor.checks.base import Check
     from kdoctor.facts import Facts
+    from kdoctor.facts.probe_request import ProbeRequest
     from kdoctor.model.finding import Finding
 
     delay = 0.4

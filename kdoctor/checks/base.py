@@ -7,7 +7,7 @@ from typing import ClassVar, Optional
 
 from kdoctor.checks import REPORT_ORDER
 from kdoctor.facts import Facts
-from kdoctor.facts.probe_request import ProbeRequest as ProbeRequest
+from kdoctor.facts.probe_request import ProbeRequest
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge import safe_values
 from kdoctor.knowledge.commands import need_commands

@@ -15,10 +15,7 @@ from typing import Optional
 
 from packaging.version import InvalidVersion, Version
 
-from kdoctor.knowledge.debian_releases import KEYRING as KEYRING
-from kdoctor.knowledge.debian_releases import MIRROR as MIRROR
-from kdoctor.knowledge.debian_releases import SECURITY as SECURITY
-from kdoctor.knowledge.debian_releases import SUPPORTED
+from kdoctor.knowledge.debian_releases import KEYRING, MIRROR, SECURITY, SUPPORTED
 from kdoctor.knowledge.kernel_release import release_key
 
 #: suite -> the kernel series it ships (its stable kernel), for the suites kdoctor fetches from
