@@ -35,6 +35,7 @@ from kdoctor.facts.kbuild import (
 from kdoctor.facts.kbuild_text import Rule
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
 from kdoctor.i18n import _
+from kdoctor.knowledge.make_text import strip_comment
 from kdoctor.machine.system import System
 from kdoctor.model.choice import KbuildFixMode
 from kdoctor.model.context import bundled_module_dir
@@ -67,14 +68,9 @@ def _split_unquoted(text: str, sep: str) -> tuple[str, Optional[str]]:
     return text, None
 
 
-def _strip_comment(text: str) -> str:
-    match = re.search(r"(?<!\\)#", text)
-    return text[: match.start()] if match else text
-
-
 def rewritten_header(header: str) -> str:
     """The rule line with ``FORCE`` added to its normal prerequisites (before any ``|``)."""
-    rule, _inline = _split_unquoted(_strip_comment(header).rstrip(), ";")
+    rule, _inline = _split_unquoted(strip_comment(header).rstrip(), ";")
     normal, order_only = _split_unquoted(rule, "|")
     if "FORCE" not in normal.split():
         normal = normal.rstrip() + " FORCE"
