@@ -8,8 +8,7 @@ from typing import Optional
 
 from kdoctor.i18n import _
 from kdoctor.knowledge import debian_releases
-from kdoctor.model.context import DISTRO_RUST_CHOICES as _DISTRO_RUST_CHOICES
-from kdoctor.model.context import Context
+from kdoctor.model.context import DISTRO_RUST_CHOICES, Context
 from kdoctor.model.need import Package
 
 # logical name -> {manager: package}; "{release}" and "{n}" are filled in by callers
@@ -239,7 +238,6 @@ _WEB_RUST = {
 #: chooses between Debian's two Rust builds: ``rustc`` (the release's own, e.g. 1.63 on
 #: Debian 12) or ``rustc-web`` (the newer one kept for browsers); unset: the release's default
 DISTRO_RUST_VAR = "KDOCTOR_DISTRO_RUST"
-DISTRO_RUST_CHOICES = _DISTRO_RUST_CHOICES
 
 
 def web_rust(ctx: Context) -> bool:
