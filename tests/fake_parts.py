@@ -82,15 +82,17 @@ def line_ended(text: str) -> str:
     return text if not text or text.endswith("\n") else text + "\n"
 
 
-def per_name_reply(commands: Mapping[str, Answer], argv: tuple[str, ...]) -> Optional[Reply]:
+def per_name_reply(
+    scripted: Callable[[str], Optional[Answer]], argv: tuple[str, ...]
+) -> Optional[Reply]:
     """A many-name package query (``apt-cache policy a b``) answered from the one-name answers
-    in ``commands`` (``apt-cache policy a``, ``apt-cache policy b``), when there are some."""
+    ``scripted`` has (``apt-cache policy a``, ``apt-cache policy b``), when there are some."""
     words = (os.path.basename(argv[0]), *argv[1:])
     for prefix in PER_NAME_QUERIES:
         names = words[len(prefix) :]
         if words[: len(prefix)] != prefix or len(names) < 2:
             continue
-        parts = [commands.get(" ".join((*prefix, name))) for name in names]
+        parts = [scripted(" ".join((*prefix, name))) for name in names]
         replies = [Reply(stdout=p) if isinstance(p, str) else p for p in parts if p is not None]
         if not replies:
             return None

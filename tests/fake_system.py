@@ -43,6 +43,15 @@ class FakeSystem:
     keyed like ``commands``, or by the program's name alone, they are consulted before
     ``commands`` (see :data:`Handler`).
 
+    Strict unless told otherwise (``lenient="why"``): a command of a program on PATH that no
+    handler or answer scripts is recorded in ``unscripted`` (and answered with exit 127), and
+    an entry of ``commands`` or ``handlers`` nobody asked is a problem too; the test fails at
+    its teardown (:func:`check_fakes`, called by tests/conftest.py) however the code under test
+    took the answer. ``maybe`` and ``maybe_handlers`` script what may be asked and may as well
+    not be (a whole machine scripted by a shared fixture); ``commands`` and ``handlers`` win
+    over them. A program missing from ``programs`` is a real answer ("command not found"), not
+    a problem: ``which`` is a lookup, never a command.
+
     Every call is recorded in ``calls`` (probes) and ``runs`` (mutating commands), and every
     change to the file system in ``writes`` as ``(path, kind)``, so tests can assert what ran
     and that a dry run changed nothing. ``uid``, ``arch`` and ``kernel_release`` are what the
@@ -66,8 +75,20 @@ class FakeSystem:
         symlinks: Optional[Mapping[str, str]] = None,
         specials: Optional[Mapping[str, str]] = None,
         write_errors: Optional[Mapping[str, int]] = None,
+        maybe: Optional[Mapping[str, Answer]] = None,
+        maybe_handlers: Optional[Mapping[str, Handler]] = None,
+        lenient: str = "",
     ) -> None:
         self.commands: dict[str, Answer] = dict(commands or {})
+        #: answers that may be asked, and may as well not be (``commands`` wins)
+        self.maybe: dict[str, Answer] = dict(maybe or {})
+        #: handlers that may go unasked (``handlers`` win)
+        self.maybe_handlers: dict[str, Handler] = dict(maybe_handlers or {})
+        #: why this fake answers anything unscripted with 127 and lets entries go unasked
+        self.lenient = lenient
+        #: every command no handler or answer scripted, in order
+        self.unscripted: list[tuple[str, ...]] = []
+        self._asked: set[str] = set()
         #: name -> full path of each executable on PATH
         self.programs: dict[str, str] = dict(programs or {})
         self.files: dict[str, FileData] = dict(files or {})
@@ -100,13 +121,33 @@ class FakeSystem:
         self.locked: list[str] = []  # every artefact locked, in order; ``held``: held now
         self.held: set[str] = set()
         self._temp = 0
+        _register(self)
 
     def _handler(self, argv: tuple[str, ...]) -> Optional[Handler]:
         name = os.path.basename(argv[0])
         for key in (" ".join(argv), " ".join((name, *argv[1:])), argv[0], name):
-            if key in self.handlers:
-                return self.handlers[key]
+            handler = self.handlers.get(key, self.maybe_handlers.get(key))
+            if handler is not None:
+                self._asked.add(key)
+                return handler
         return None
+
+    def _scripted(self, key: str) -> Optional[Answer]:
+        """The answer scripted for ``key`` (``commands`` first, then ``maybe``), now asked."""
+        answer = self.commands.get(key, self.maybe.get(key))
+        if answer is not None:
+            self._asked.add(key)
+        return answer
+
+    def problems(self) -> list[str]:
+        """What a strict fake saw go wrong: commands nobody scripted, entries nobody asked."""
+        if self.lenient:
+            return []
+        with self._lock:
+            asked = set(self._asked)
+            lines = [f"unscripted: {' '.join(argv)}" for argv in self.unscripted]
+        lines += [f"never asked: {k}" for k in (*self.commands, *self.handlers) if k not in asked]
+        return lines
 
     def _answer(
         self,
@@ -121,13 +162,15 @@ class FakeSystem:
         handler = self._handler(argv)
         answer = handler(argv, cwd, dict(env or {})) if handler is not None else None
         if answer is None:
-            answer = self.commands.get(key)
+            answer = self._scripted(key)
         if answer is None:
             # also accept the bare program name for a program given by full path
-            answer = self.commands.get(" ".join((os.path.basename(argv[0]), *argv[1:])))
+            answer = self._scripted(" ".join((os.path.basename(argv[0]), *argv[1:])))
         if answer is None:
             answer = self._per_name(argv)
         if answer is None:
+            with self._lock:
+                self.unscripted.append(argv)
             return Probe(argv=argv, exit_code=127, stderr=f"fake: no answer for {key!r}", cwd=cwd)
         reply = Reply(stdout=answer) if isinstance(answer, str) else answer
         return Probe(
@@ -143,7 +186,7 @@ class FakeSystem:
 
     def _per_name(self, argv: tuple[str, ...]) -> Optional[Reply]:
         """A many-name package query answered from the one-name answers there are."""
-        return per_name_reply(self.commands, argv)
+        return per_name_reply(self._scripted, argv)
 
     def probe(
         self,
@@ -390,3 +433,60 @@ class FakeSystem:
                 self.files[path] = ""
             self.writes.append((path, "log"))
         return FakeLog(self.files, self._lock, path)
+
+
+_watch_lock = threading.Lock()
+_watched: Optional[list[FakeSystem]] = None
+
+
+def _register(fake: FakeSystem) -> None:
+    with _watch_lock:
+        if _watched is not None:
+            _watched.append(fake)
+
+
+@contextmanager
+def watching() -> Iterator[list[FakeSystem]]:
+    """Every FakeSystem made inside (on any thread), for :func:`check_fakes` (one test's)."""
+    global _watched
+    made: list[FakeSystem] = []
+    with _watch_lock:
+        _watched = made
+    try:
+        yield made
+    finally:
+        with _watch_lock:
+            _watched = None
+
+
+def check_fakes(fakes: Iterable[FakeSystem]) -> None:
+    """Fail (AssertionError) when a strict fake was asked a command nobody scripted, or a
+    scripted command nobody asked, naming each."""
+    lines = [f"  fake #{n}: {p}" for n, f in enumerate(fakes, 1) for p in f.problems()]
+    if lines:
+        raise AssertionError(
+            "a strict FakeSystem saw commands nobody scripted or scripted commands nobody "
+            "asked (script the answer, Reply(exit_code=127) for 'not found', pass optional "
+            "answers as maybe=, or FakeSystem(lenient='why')):\n" + "\n".join(lines)
+        )
+
+
+def apt_unknown(*names: str) -> dict[str, Answer]:
+    """What ``apt-cache policy NAME`` answers for a package apt does not know (nothing), for
+    each of ``names``: a many-name query is answered from these as from any one-name answer."""
+    return {f"apt-cache policy {name}": "" for name in names}
+
+
+def apt_archive(*unknown: str) -> Handler:
+    """An ``apt-cache`` handler for a machine whose apt knows every package but ``unknown``:
+    ``apt-cache policy`` gives each a candidate; other apt-cache questions fall through."""
+
+    def policy(
+        argv: tuple[str, ...], cwd: Optional[str], env: Mapping[str, str]
+    ) -> Optional[Answer]:
+        if argv[1:2] != ("policy",):
+            return None
+        known = [name for name in argv[2:] if name not in unknown]
+        return "".join(f"{name}:\n  Installed: (none)\n  Candidate: 1.0-1\n" for name in known)
+
+    return policy
