@@ -48,9 +48,9 @@ class FakeSystem:
     an entry of ``commands`` or ``handlers`` nobody asked is a problem too; the test fails at
     its teardown (:func:`check_fakes`, called by tests/conftest.py) however the code under test
     took the answer. ``maybe`` and ``maybe_handlers`` script what may be asked and may as well
-    not be (a whole machine scripted by a shared fixture); ``commands`` and ``handlers`` win
-    over them. A program missing from ``programs`` is a real answer ("command not found"), not
-    a problem: ``which`` is a lookup, never a command.
+    not be (a whole machine scripted by a shared fixture): ``commands`` win over ``maybe``, and
+    ``maybe_handlers`` answer only what nothing else does. A program missing from ``programs``
+    is a real answer ("command not found"), not a problem: ``which`` is a lookup, not a command.
 
     Every call is recorded in ``calls`` (probes) and ``runs`` (mutating commands), and every
     change to the file system in ``writes`` as ``(path, kind)``, so tests can assert what ran
@@ -123,14 +123,23 @@ class FakeSystem:
         self._temp = 0
         _register(self)
 
-    def _handler(self, argv: tuple[str, ...]) -> Optional[Handler]:
+    def _handler(self, argv: tuple[str, ...], table: Mapping[str, Handler]) -> Optional[Handler]:
         name = os.path.basename(argv[0])
         for key in (" ".join(argv), " ".join((name, *argv[1:])), argv[0], name):
-            handler = self.handlers.get(key, self.maybe_handlers.get(key))
-            if handler is not None:
+            if key in table:
                 self._asked.add(key)
-                return handler
+                return table[key]
         return None
+
+    def _handle(
+        self,
+        argv: tuple[str, ...],
+        cwd: Optional[str],
+        env: Mapping[str, str],
+        table: Mapping[str, Handler],
+    ) -> Optional[Answer]:
+        handler = self._handler(argv, table)
+        return handler(argv, cwd, dict(env)) if handler is not None else None
 
     def _scripted(self, key: str) -> Optional[Answer]:
         """The answer scripted for ``key`` (``commands`` first, then ``maybe``), now asked."""
@@ -159,8 +168,7 @@ class FakeSystem:
         if self.which(argv[0]) is None:
             return Probe(argv=argv, exit_code=None, error=_("command not found"), cwd=cwd)
         key = " ".join(argv)
-        handler = self._handler(argv)
-        answer = handler(argv, cwd, dict(env or {})) if handler is not None else None
+        answer = self._handle(argv, cwd, env or {}, self.handlers)
         if answer is None:
             answer = self._scripted(key)
         if answer is None:
@@ -168,6 +176,8 @@ class FakeSystem:
             answer = self._scripted(" ".join((os.path.basename(argv[0]), *argv[1:])))
         if answer is None:
             answer = self._per_name(argv)
+        if answer is None:  # the machine's defaults come last
+            answer = self._handle(argv, cwd, env or {}, self.maybe_handlers)
         if answer is None:
             with self._lock:
                 self.unscripted.append(argv)
@@ -447,16 +457,17 @@ def _register(fake: FakeSystem) -> None:
 
 @contextmanager
 def watching() -> Iterator[list[FakeSystem]]:
-    """Every FakeSystem made inside (on any thread), for :func:`check_fakes` (one test's)."""
+    """Every FakeSystem made inside (on any thread), for :func:`check_fakes`; a watch inside
+    another keeps its fakes to itself."""
     global _watched
     made: list[FakeSystem] = []
     with _watch_lock:
-        _watched = made
+        outer, _watched = _watched, made
     try:
         yield made
     finally:
         with _watch_lock:
-            _watched = None
+            _watched = outer
 
 
 def check_fakes(fakes: Iterable[FakeSystem]) -> None:
