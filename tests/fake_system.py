@@ -1,34 +1,67 @@
-"""An in-memory :class:`~kdoctor.machine.system.System` for tests: a machine as a few dicts."""
+"""An in-memory :class:`~kdoctor.machine.system.System` for tests: a machine as a few dicts,
+strict about the commands a test scripts (see :class:`FakeSystem`)."""
 
 from __future__ import annotations
 
 import errno
+import io
 import os
+import stat
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Callable, Optional, TextIO
+from dataclasses import dataclass
+from typing import Callable, Optional, TextIO, TypeVar, Union
 
-from kdoctor.i18n import _
-from kdoctor.machine.files import BYTES_LIMIT, TEXT_LIMIT, FileRead, PlaceError, place_error
-from kdoctor.machine.system import DEFAULT_TIMEOUT, OutputCallback, Probe
-from tests.fake_parts import (
-    Answer,
-    FakeLog,
-    FileData,
-    Handler,
-    Reply,
-    drop,
+from kdoctor.machine.files import (
+    BYTES_LIMIT,
+    TEXT_LIMIT,
+    FileRead,
+    PlaceError,
     in_the_way,
-    move,
-    not_read,
-    per_name_reply,
-    refused,
-    too_large,
-    within,
+    kind_of,
+    larger_than,
+    not_regular,
+    not_replaced,
+    place_error,
+    remedy,
+)
+from kdoctor.machine.system import DEFAULT_TIMEOUT, OutputCallback, Probe, command_not_found
+
+__all__ = ["Answer", "FakeSystem", "Handler", "Reply", "apt_archive", "apt_unknown"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a faked command answers."""
+
+    stdout: str = ""
+    stderr: str = ""
+    exit_code: int = 0
+    timed_out: bool = False
+    #: how long the command pretends to have taken
+    duration_ms: float = 0.0
+
+
+Answer = Union[Reply, str]
+
+#: a command's behaviour beyond a canned answer: called with (argv, cwd, env) before the answer
+#: is looked up; it may change the fake machine (``system.files[...] = ...``) and returns the
+#: answer, or None to fall through to ``commands``
+Handler = Callable[[tuple[str, ...], Optional[str], Mapping[str, str]], Optional[Answer]]
+
+#: package queries that take many names and answer for each in turn; the fake answers such a
+#: query from its one-name answers (``apt-cache policy a b`` = ``apt-cache policy a`` + ``... b``)
+PER_NAME_QUERIES: tuple[tuple[str, ...], ...] = (
+    ("apt-cache", "policy"),
+    ("dnf", "-q", "list", "--available"),
+    ("pacman", "-Si"),
+    ("zypper", "-q", "info"),
 )
 
-__all__ = ["Answer", "FakeSystem", "Handler", "Reply"]
+
+FileData = Union[str, bytes]
+T = TypeVar("T")
 
 
 class FakeSystem:
@@ -37,7 +70,7 @@ class FakeSystem:
     ``mtimes``; ``dirs`` lists directories (a directory also holds whatever ``files`` and
     ``dirs`` have below it). A package query for several names (see :data:`PER_NAME_QUERIES`)
     without an answer of its own answers with the one-name answers it has, in order; a name
-    without one is unknown.
+    without one is unknown (without any, the query is unscripted).
 
     ``handlers`` give a command behaviour (a side effect, an answer that depends on the call):
     keyed like ``commands``, or by the program's name alone, they are consulted before
@@ -166,7 +199,7 @@ class FakeSystem:
         env: Optional[Mapping[str, str]] = None,
     ) -> Probe:
         if self.which(argv[0]) is None:
-            return Probe(argv=argv, exit_code=None, error=_("command not found"), cwd=cwd)
+            return Probe(argv=argv, exit_code=None, error=command_not_found(), cwd=cwd)
         key = " ".join(argv)
         answer = self._handle(argv, cwd, env or {}, self.handlers)
         if answer is None:
@@ -239,15 +272,15 @@ class FakeSystem:
     def read_file(self, path: str, limit: int = TEXT_LIMIT) -> FileRead:
         path = self.real_path(path) if self.symlinks else path
         if path in self.specials:
-            return FileRead(path, problem=not_read(self.specials[path]))
+            return FileRead(path, problem=not_regular(self.specials[path]))
         data = self.files.get(path)
         if data is None:
             if self.is_dir(path):
-                return FileRead(path, problem=not_read(_("a directory")))
+                return FileRead(path, problem=not_regular(kind_of(stat.S_IFDIR)))
             return FileRead(path)
         raw = data.encode("utf-8") if isinstance(data, str) else data
         if len(raw) > limit:
-            return FileRead(path, problem=too_large(limit))
+            return FileRead(path, problem=larger_than(f"{limit} bytes"))
         return FileRead(path, raw)
 
     def read_text(self, path: str, limit: int = TEXT_LIMIT) -> Optional[str]:
@@ -339,9 +372,9 @@ class FakeSystem:
     ) -> Optional[str]:
         with self._lock:
             path = self.real_path(path) if self.symlinks else path
-            self._refuse(path)
+            self._refuse(path, file=True)
             if path in self.specials:
-                raise PlaceError(path, refused(self.specials[path]), _("replace it"))
+                raise not_replaced(path, self.specials[path])
             saved: Optional[str] = None
             if backup and path in self.files:
                 number = 1
@@ -356,23 +389,26 @@ class FakeSystem:
             self.writes.append((path, "write"))
             return saved
 
-    def _refuse(self, path: str) -> None:
-        """Fail as the real machine would where ``write_errors`` says so."""
+    def _refuse(self, path: str, *, file: bool = False) -> None:
+        """Fail as the real machine would where ``write_errors`` says so, or a file is in the
+        way (a ``file``'s own directory is made as such: a file there EEXISTs)."""
         for root, code in self.write_errors.items():
             if within(path, root):
                 raise place_error(path, OSError(code, os.strerror(code), path))
         parent = os.path.dirname(path)
         while parent not in ("", "/"):
             if parent in self.files:
-                reason = in_the_way(parent)
-                raise PlaceError(path, reason, _("move that file away"), errno.ENOTDIR)
+                code = errno.EEXIST if file and parent == os.path.dirname(path) else errno.ENOTDIR
+                reason = in_the_way(parent, kind_of(stat.S_IFREG))
+                raise PlaceError(path, reason, remedy(code), code)
             parent = os.path.dirname(parent)
 
     def makedirs(self, path: str) -> None:
         with self._lock:
             self._refuse(path)
             if path in self.files:
-                raise place_error(path, OSError(errno.EEXIST, "File exists", path))
+                reason = in_the_way(path, kind_of(stat.S_IFREG))
+                raise PlaceError(path, reason, remedy(errno.EEXIST), errno.EEXIST)
             if not self.is_dir(path):
                 self.dirs[path] = []
             self.writes.append((path, "mkdir"))
@@ -438,13 +474,72 @@ class FakeSystem:
 
     def open_log(self, path: str, *, append: bool = False) -> TextIO:
         with self._lock:
-            self._refuse(path)
+            self._refuse(path, file=True)
             if not append or path not in self.files:
                 self.files[path] = ""
             self.writes.append((path, "log"))
         return FakeLog(self.files, self._lock, path)
 
 
+class FakeLog(io.StringIO):
+    """A log handle whose every write lands in the fake's ``files`` at once."""
+
+    def __init__(self, files: dict[str, FileData], lock: threading.RLock, path: str) -> None:
+        super().__init__()
+        self._files = files
+        self._lock = lock
+        self._path = path
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            old = self._files.get(self._path, "")
+            old = old.decode("utf-8", errors="replace") if isinstance(old, bytes) else old
+            self._files[self._path] = old + text
+        return super().write(text)
+
+
+def within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def drop(table: dict[str, T], root: str) -> None:
+    for key in [k for k in table if within(k, root)]:
+        del table[key]
+
+
+def move(table: dict[str, T], source: str, target: str) -> None:
+    for key in [k for k in table if within(k, source)]:
+        table[target + key[len(source) :]] = table.pop(key)
+
+
+def line_ended(text: str) -> str:
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
+def per_name_reply(
+    scripted: Callable[[str], Optional[Answer]], argv: tuple[str, ...]
+) -> Optional[Reply]:
+    """A many-name package query (``apt-cache policy a b``) answered from the one-name answers
+    ``scripted`` has (``apt-cache policy a``, ``apt-cache policy b``), when there are some."""
+    words = (os.path.basename(argv[0]), *argv[1:])
+    for prefix in PER_NAME_QUERIES:
+        names = words[len(prefix) :]
+        if words[: len(prefix)] != prefix or len(names) < 2:
+            continue
+        parts = [scripted(" ".join((*prefix, name))) for name in names]
+        replies = [Reply(stdout=p) if isinstance(p, str) else p for p in parts if p is not None]
+        if not replies:
+            return None
+        return Reply(
+            stdout="".join(line_ended(r.stdout) for r in replies),
+            stderr="".join(line_ended(r.stderr) for r in replies),
+            exit_code=max(r.exit_code for r in replies),
+            timed_out=any(r.timed_out for r in replies),
+        )
+    return None
+
+
+# -- strict: every fake a test makes is checked when the test ends (tests/conftest.py) ----------
 _watch_lock = threading.Lock()
 _watched: Optional[list[FakeSystem]] = None
 
@@ -482,6 +577,7 @@ def check_fakes(fakes: Iterable[FakeSystem]) -> None:
         )
 
 
+# -- apt's answers, scripted ---------------------------------------------------------------------
 def apt_unknown(*names: str) -> dict[str, Answer]:
     """What ``apt-cache policy NAME`` answers for a package apt does not know (nothing), for
     each of ``names``: a many-name query is answered from these as from any one-name answer."""

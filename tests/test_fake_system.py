@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Optional
 
 import pytest
 
 from kdoctor.checks.base import Check, all_checks
 from kdoctor.facts import Facts
+from kdoctor.machine.files import PlaceError
+from kdoctor.machine.runner import Runner
 from kdoctor.model.finding import Finding
 from kdoctor.pipeline.diagnose import run_checks
 from kdoctor.pipeline.planner import make_plan
@@ -260,3 +263,18 @@ def test_every_fake_a_test_makes_is_watched_on_any_thread() -> None:
         worker.start()
         worker.join()
     assert made == [mine, *threaded] and inner == [theirs]
+
+
+def test_the_fake_refuses_in_the_real_machine_s_words(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    real, fake = Runner(), FakeSystem(files={f"{tmp_path}/file": "x"})
+    said = []
+    for system in (real, fake):
+        with pytest.raises(PlaceError) as refused:
+            system.write_file(f"{tmp_path}/file/under", "y")
+        said.append((refused.value.reason, refused.value.remedy))
+    assert said[0] == said[1]
+    fifo = FakeSystem(specials={"/p": "a FIFO (named pipe)"})
+    assert fifo.read_file("/p").problem == "is a FIFO (named pipe), not a regular file"
+    with pytest.raises(PlaceError, match="replace it with a regular file"):
+        fifo.write_file("/p", "y")
