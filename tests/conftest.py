@@ -15,6 +15,7 @@ from kdoctor.machine.system import System
 from kdoctor.model.context import Context, DistroInfo
 from kdoctor.model.finding import Finding
 from kdoctor.model.toolchain_file import PinnedToolchain
+from tests.fake_system import check_fakes, watching
 from tests.i18n_support import Pseudo
 from tests.real_machine import RealTarget, real_kernel
 from tests.real_machine_summary import RealMachineSummary
@@ -56,6 +57,19 @@ def make_context(**overrides: Any) -> Context:
 def run_check(check: Check, ctx: Context, system: System) -> Finding:
     """``check.run`` with a fresh :class:`Facts` of ``ctx`` and ``system`` (as one check run)."""
     return check.run(Facts(ctx, system))
+
+
+@pytest.fixture(autouse=True)
+def strict_fakes() -> Iterator[None]:
+    """Every FakeSystem a test makes is strict: at teardown, the test fails when one was asked a
+    command nobody scripted or left a scripted one unasked (tests/fake_system.py), even when the
+    code under test swallowed the 127 it got."""
+    with watching() as made:
+        yield
+    try:
+        check_fakes(made)
+    except AssertionError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")

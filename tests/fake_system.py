@@ -1,34 +1,67 @@
-"""An in-memory :class:`~kdoctor.machine.system.System` for tests: a machine as a few dicts."""
+"""An in-memory :class:`~kdoctor.machine.system.System` for tests: a machine as a few dicts,
+strict about the commands a test scripts (see :class:`FakeSystem`)."""
 
 from __future__ import annotations
 
 import errno
+import io
 import os
+import stat
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Callable, Optional, TextIO
+from dataclasses import dataclass
+from typing import Callable, Optional, TextIO, TypeVar, Union
 
-from kdoctor.i18n import _
-from kdoctor.machine.files import BYTES_LIMIT, TEXT_LIMIT, FileRead, PlaceError, place_error
-from kdoctor.machine.system import DEFAULT_TIMEOUT, OutputCallback, Probe
-from tests.fake_parts import (
-    Answer,
-    FakeLog,
-    FileData,
-    Handler,
-    Reply,
-    drop,
+from kdoctor.machine.files import (
+    BYTES_LIMIT,
+    TEXT_LIMIT,
+    FileRead,
+    PlaceError,
     in_the_way,
-    move,
-    not_read,
-    per_name_reply,
-    refused,
-    too_large,
-    within,
+    kind_of,
+    larger_than,
+    not_regular,
+    not_replaced,
+    place_error,
+    remedy,
+)
+from kdoctor.machine.system import DEFAULT_TIMEOUT, OutputCallback, Probe, command_not_found
+
+__all__ = ["Answer", "FakeSystem", "Handler", "Reply", "apt_archive", "apt_unknown"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a faked command answers."""
+
+    stdout: str = ""
+    stderr: str = ""
+    exit_code: int = 0
+    timed_out: bool = False
+    #: how long the command pretends to have taken
+    duration_ms: float = 0.0
+
+
+Answer = Union[Reply, str]
+
+#: a command's behaviour beyond a canned answer: called with (argv, cwd, env) before the answer
+#: is looked up; it may change the fake machine (``system.files[...] = ...``) and returns the
+#: answer, or None to fall through to ``commands``
+Handler = Callable[[tuple[str, ...], Optional[str], Mapping[str, str]], Optional[Answer]]
+
+#: package queries that take many names and answer for each in turn; the fake answers such a
+#: query from its one-name answers (``apt-cache policy a b`` = ``apt-cache policy a`` + ``... b``)
+PER_NAME_QUERIES: tuple[tuple[str, ...], ...] = (
+    ("apt-cache", "policy"),
+    ("dnf", "-q", "list", "--available"),
+    ("pacman", "-Si"),
+    ("zypper", "-q", "info"),
 )
 
-__all__ = ["Answer", "FakeSystem", "Handler", "Reply"]
+
+FileData = Union[str, bytes]
+T = TypeVar("T")
 
 
 class FakeSystem:
@@ -37,11 +70,20 @@ class FakeSystem:
     ``mtimes``; ``dirs`` lists directories (a directory also holds whatever ``files`` and
     ``dirs`` have below it). A package query for several names (see :data:`PER_NAME_QUERIES`)
     without an answer of its own answers with the one-name answers it has, in order; a name
-    without one is unknown.
+    without one is unknown (without any, the query is unscripted).
 
     ``handlers`` give a command behaviour (a side effect, an answer that depends on the call):
     keyed like ``commands``, or by the program's name alone, they are consulted before
     ``commands`` (see :data:`Handler`).
+
+    Strict unless told otherwise (``lenient="why"``): a command of a program on PATH that no
+    handler or answer scripts is recorded in ``unscripted`` (and answered with exit 127), and
+    an entry of ``commands`` or ``handlers`` nobody asked is a problem too; the test fails at
+    its teardown (:func:`check_fakes`, called by tests/conftest.py) however the code under test
+    took the answer. ``maybe`` and ``maybe_handlers`` script what may be asked and may as well
+    not be (a whole machine scripted by a shared fixture): ``commands`` win over ``maybe``, and
+    ``maybe_handlers`` answer only what nothing else does. A program missing from ``programs``
+    is a real answer ("command not found"), not a problem: ``which`` is a lookup, not a command.
 
     Every call is recorded in ``calls`` (probes) and ``runs`` (mutating commands), and every
     change to the file system in ``writes`` as ``(path, kind)``, so tests can assert what ran
@@ -66,8 +108,20 @@ class FakeSystem:
         symlinks: Optional[Mapping[str, str]] = None,
         specials: Optional[Mapping[str, str]] = None,
         write_errors: Optional[Mapping[str, int]] = None,
+        maybe: Optional[Mapping[str, Answer]] = None,
+        maybe_handlers: Optional[Mapping[str, Handler]] = None,
+        lenient: str = "",
     ) -> None:
         self.commands: dict[str, Answer] = dict(commands or {})
+        #: answers that may be asked, and may as well not be (``commands`` wins)
+        self.maybe: dict[str, Answer] = dict(maybe or {})
+        #: handlers that may go unasked (``handlers`` win)
+        self.maybe_handlers: dict[str, Handler] = dict(maybe_handlers or {})
+        #: why this fake answers anything unscripted with 127 and lets entries go unasked
+        self.lenient = lenient
+        #: every command no handler or answer scripted, in order
+        self.unscripted: list[tuple[str, ...]] = []
+        self._asked: set[str] = set()
         #: name -> full path of each executable on PATH
         self.programs: dict[str, str] = dict(programs or {})
         self.files: dict[str, FileData] = dict(files or {})
@@ -100,13 +154,42 @@ class FakeSystem:
         self.locked: list[str] = []  # every artefact locked, in order; ``held``: held now
         self.held: set[str] = set()
         self._temp = 0
+        _register(self)
 
-    def _handler(self, argv: tuple[str, ...]) -> Optional[Handler]:
+    def _handler(self, argv: tuple[str, ...], table: Mapping[str, Handler]) -> Optional[Handler]:
         name = os.path.basename(argv[0])
         for key in (" ".join(argv), " ".join((name, *argv[1:])), argv[0], name):
-            if key in self.handlers:
-                return self.handlers[key]
+            if key in table:
+                self._asked.add(key)
+                return table[key]
         return None
+
+    def _handle(
+        self,
+        argv: tuple[str, ...],
+        cwd: Optional[str],
+        env: Mapping[str, str],
+        table: Mapping[str, Handler],
+    ) -> Optional[Answer]:
+        handler = self._handler(argv, table)
+        return handler(argv, cwd, dict(env)) if handler is not None else None
+
+    def _scripted(self, key: str) -> Optional[Answer]:
+        """The answer scripted for ``key`` (``commands`` first, then ``maybe``), now asked."""
+        answer = self.commands.get(key, self.maybe.get(key))
+        if answer is not None:
+            self._asked.add(key)
+        return answer
+
+    def problems(self) -> list[str]:
+        """What a strict fake saw go wrong: commands nobody scripted, entries nobody asked."""
+        if self.lenient:
+            return []
+        with self._lock:
+            asked = set(self._asked)
+            lines = [f"unscripted: {' '.join(argv)}" for argv in self.unscripted]
+        lines += [f"never asked: {k}" for k in (*self.commands, *self.handlers) if k not in asked]
+        return lines
 
     def _answer(
         self,
@@ -116,18 +199,21 @@ class FakeSystem:
         env: Optional[Mapping[str, str]] = None,
     ) -> Probe:
         if self.which(argv[0]) is None:
-            return Probe(argv=argv, exit_code=None, error=_("command not found"), cwd=cwd)
+            return Probe(argv=argv, exit_code=None, error=command_not_found(), cwd=cwd)
         key = " ".join(argv)
-        handler = self._handler(argv)
-        answer = handler(argv, cwd, dict(env or {})) if handler is not None else None
+        answer = self._handle(argv, cwd, env or {}, self.handlers)
         if answer is None:
-            answer = self.commands.get(key)
+            answer = self._scripted(key)
         if answer is None:
             # also accept the bare program name for a program given by full path
-            answer = self.commands.get(" ".join((os.path.basename(argv[0]), *argv[1:])))
+            answer = self._scripted(" ".join((os.path.basename(argv[0]), *argv[1:])))
         if answer is None:
             answer = self._per_name(argv)
+        if answer is None:  # the machine's defaults come last
+            answer = self._handle(argv, cwd, env or {}, self.maybe_handlers)
         if answer is None:
+            with self._lock:
+                self.unscripted.append(argv)
             return Probe(argv=argv, exit_code=127, stderr=f"fake: no answer for {key!r}", cwd=cwd)
         reply = Reply(stdout=answer) if isinstance(answer, str) else answer
         return Probe(
@@ -143,7 +229,7 @@ class FakeSystem:
 
     def _per_name(self, argv: tuple[str, ...]) -> Optional[Reply]:
         """A many-name package query answered from the one-name answers there are."""
-        return per_name_reply(self.commands, argv)
+        return per_name_reply(self._scripted, argv)
 
     def probe(
         self,
@@ -186,15 +272,15 @@ class FakeSystem:
     def read_file(self, path: str, limit: int = TEXT_LIMIT) -> FileRead:
         path = self.real_path(path) if self.symlinks else path
         if path in self.specials:
-            return FileRead(path, problem=not_read(self.specials[path]))
+            return FileRead(path, problem=not_regular(self.specials[path]))
         data = self.files.get(path)
         if data is None:
             if self.is_dir(path):
-                return FileRead(path, problem=not_read(_("a directory")))
+                return FileRead(path, problem=not_regular(kind_of(stat.S_IFDIR)))
             return FileRead(path)
         raw = data.encode("utf-8") if isinstance(data, str) else data
         if len(raw) > limit:
-            return FileRead(path, problem=too_large(limit))
+            return FileRead(path, problem=larger_than(f"{limit} bytes"))
         return FileRead(path, raw)
 
     def read_text(self, path: str, limit: int = TEXT_LIMIT) -> Optional[str]:
@@ -286,9 +372,9 @@ class FakeSystem:
     ) -> Optional[str]:
         with self._lock:
             path = self.real_path(path) if self.symlinks else path
-            self._refuse(path)
+            self._refuse(path, file=True)
             if path in self.specials:
-                raise PlaceError(path, refused(self.specials[path]), _("replace it"))
+                raise not_replaced(path, self.specials[path])
             saved: Optional[str] = None
             if backup and path in self.files:
                 number = 1
@@ -303,23 +389,26 @@ class FakeSystem:
             self.writes.append((path, "write"))
             return saved
 
-    def _refuse(self, path: str) -> None:
-        """Fail as the real machine would where ``write_errors`` says so."""
+    def _refuse(self, path: str, *, file: bool = False) -> None:
+        """Fail as the real machine would where ``write_errors`` says so, or a file is in the
+        way (a ``file``'s own directory is made as such: a file there EEXISTs)."""
         for root, code in self.write_errors.items():
             if within(path, root):
                 raise place_error(path, OSError(code, os.strerror(code), path))
         parent = os.path.dirname(path)
         while parent not in ("", "/"):
             if parent in self.files:
-                reason = in_the_way(parent)
-                raise PlaceError(path, reason, _("move that file away"), errno.ENOTDIR)
+                code = errno.EEXIST if file and parent == os.path.dirname(path) else errno.ENOTDIR
+                reason = in_the_way(parent, kind_of(stat.S_IFREG))
+                raise PlaceError(path, reason, remedy(code), code)
             parent = os.path.dirname(parent)
 
     def makedirs(self, path: str) -> None:
         with self._lock:
             self._refuse(path)
             if path in self.files:
-                raise place_error(path, OSError(errno.EEXIST, "File exists", path))
+                reason = in_the_way(path, kind_of(stat.S_IFREG))
+                raise PlaceError(path, reason, remedy(errno.EEXIST), errno.EEXIST)
             if not self.is_dir(path):
                 self.dirs[path] = []
             self.writes.append((path, "mkdir"))
@@ -385,8 +474,126 @@ class FakeSystem:
 
     def open_log(self, path: str, *, append: bool = False) -> TextIO:
         with self._lock:
-            self._refuse(path)
+            self._refuse(path, file=True)
             if not append or path not in self.files:
                 self.files[path] = ""
             self.writes.append((path, "log"))
         return FakeLog(self.files, self._lock, path)
+
+
+class FakeLog(io.StringIO):
+    """A log handle whose every write lands in the fake's ``files`` at once."""
+
+    def __init__(self, files: dict[str, FileData], lock: threading.RLock, path: str) -> None:
+        super().__init__()
+        self._files = files
+        self._lock = lock
+        self._path = path
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            old = self._files.get(self._path, "")
+            old = old.decode("utf-8", errors="replace") if isinstance(old, bytes) else old
+            self._files[self._path] = old + text
+        return super().write(text)
+
+
+def within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def drop(table: dict[str, T], root: str) -> None:
+    for key in [k for k in table if within(k, root)]:
+        del table[key]
+
+
+def move(table: dict[str, T], source: str, target: str) -> None:
+    for key in [k for k in table if within(k, source)]:
+        table[target + key[len(source) :]] = table.pop(key)
+
+
+def line_ended(text: str) -> str:
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
+def per_name_reply(
+    scripted: Callable[[str], Optional[Answer]], argv: tuple[str, ...]
+) -> Optional[Reply]:
+    """A many-name package query (``apt-cache policy a b``) answered from the one-name answers
+    ``scripted`` has (``apt-cache policy a``, ``apt-cache policy b``), when there are some."""
+    words = (os.path.basename(argv[0]), *argv[1:])
+    for prefix in PER_NAME_QUERIES:
+        names = words[len(prefix) :]
+        if words[: len(prefix)] != prefix or len(names) < 2:
+            continue
+        parts = [scripted(" ".join((*prefix, name))) for name in names]
+        replies = [Reply(stdout=p) if isinstance(p, str) else p for p in parts if p is not None]
+        if not replies:
+            return None
+        return Reply(
+            stdout="".join(line_ended(r.stdout) for r in replies),
+            stderr="".join(line_ended(r.stderr) for r in replies),
+            exit_code=max(r.exit_code for r in replies),
+            timed_out=any(r.timed_out for r in replies),
+        )
+    return None
+
+
+# -- strict: every fake a test makes is checked when the test ends (tests/conftest.py) ----------
+_watch_lock = threading.Lock()
+_watched: Optional[list[FakeSystem]] = None
+
+
+def _register(fake: FakeSystem) -> None:
+    with _watch_lock:
+        if _watched is not None:
+            _watched.append(fake)
+
+
+@contextmanager
+def watching() -> Iterator[list[FakeSystem]]:
+    """Every FakeSystem made inside (on any thread), for :func:`check_fakes`; a watch inside
+    another keeps its fakes to itself."""
+    global _watched
+    made: list[FakeSystem] = []
+    with _watch_lock:
+        outer, _watched = _watched, made
+    try:
+        yield made
+    finally:
+        with _watch_lock:
+            _watched = outer
+
+
+def check_fakes(fakes: Iterable[FakeSystem]) -> None:
+    """Fail (AssertionError) when a strict fake was asked a command nobody scripted, or a
+    scripted command nobody asked, naming each."""
+    lines = [f"  fake #{n}: {p}" for n, f in enumerate(fakes, 1) for p in f.problems()]
+    if lines:
+        raise AssertionError(
+            "a strict FakeSystem saw commands nobody scripted or scripted commands nobody "
+            "asked (script the answer, Reply(exit_code=127) for 'not found', pass optional "
+            "answers as maybe=, or FakeSystem(lenient='why')):\n" + "\n".join(lines)
+        )
+
+
+# -- apt's answers, scripted ---------------------------------------------------------------------
+def apt_unknown(*names: str) -> dict[str, Answer]:
+    """What ``apt-cache policy NAME`` answers for a package apt does not know (nothing), for
+    each of ``names``: a many-name query is answered from these as from any one-name answer."""
+    return {f"apt-cache policy {name}": "" for name in names}
+
+
+def apt_archive(*unknown: str) -> Handler:
+    """An ``apt-cache`` handler for a machine whose apt knows every package but ``unknown``:
+    ``apt-cache policy`` gives each a candidate; other apt-cache questions fall through."""
+
+    def policy(
+        argv: tuple[str, ...], cwd: Optional[str], env: Mapping[str, str]
+    ) -> Optional[Answer]:
+        if argv[1:2] != ("policy",):
+            return None
+        known = [name for name in argv[2:] if name not in unknown]
+        return "".join(f"{name}:\n  Installed: (none)\n  Candidate: 1.0-1\n" for name in known)
+
+    return policy

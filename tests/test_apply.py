@@ -51,7 +51,7 @@ def test_a_failing_step_stops_the_plan_and_explains_a_held_lock(tmp_path: Path) 
     )
     system = FakeSystem(
         programs={"apt-get": "/usr/bin/apt-get", "true": "/bin/true"},
-        commands={" ".join(APT): Reply(stdout=held, exit_code=100), "true": ""},
+        commands={" ".join(APT): Reply(stdout=held, exit_code=100)},  # true: never run
     )
     result = apply_plan(
         Plan((step(APT), step(("true",), root=False))),

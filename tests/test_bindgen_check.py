@@ -50,10 +50,10 @@ def machine(
     dirs: Optional[Mapping[str, Sequence[str]]] = None,
 ) -> FakeSystem:
     answers: dict[str, Answer] = {"/usr/bin/bindgen --version": "bindgen 0.60.1\n", LOAD: BINDINGS}
-    answers.update(commands or {})
     return FakeSystem(
         programs={"bindgen": "/usr/bin/bindgen"} if programs is None else programs,
-        commands=answers,
+        maybe=answers,
+        commands=commands,
         dirs=dirs,
     )
 

@@ -44,7 +44,8 @@ def machine(
 ) -> FakeSystem:
     return FakeSystem(
         programs=ALL if programs is None else programs,
-        commands={**ANSWERS, **(answers or {})},
+        maybe=ANSWERS,
+        commands=answers,
         files={f"{KDIR}/.config": config} if config is not None else {},
     )
 
@@ -175,7 +176,7 @@ def test_ubuntu_kernel_names_the_triplet_compiler() -> None:
     assert finding.summary == "make 4.3, x86_64-linux-gnu-gcc-13 13.2.0 (as the kernel), ld 2.40"
     assert finding.facts["cc"] == "x86_64-linux-gnu-gcc-13"
 
-    missing = run(machine(ALL, answers, config))
+    missing = run(machine(ALL, config=config))  # no gcc-13 to ask
     assert missing.status is Status.FAIL
     assert missing.facts["missing"] == ["gcc-n"]
     assert missing.facts["packages"] == ["gcc-13"]
@@ -223,7 +224,8 @@ def test_clang_built_kernel_checks_clang_and_lld() -> None:
     assert finding.facts["cc"] == "clang"
     assert finding.facts["ld"] == "/usr/bin/ld.lld"
 
-    without_lld = run(machine({**ALL, "clang": "/usr/bin/clang"}, answers, config))
+    clang_only = {"/usr/bin/clang --version": answers["/usr/bin/clang --version"]}
+    without_lld = run(machine({**ALL, "clang": "/usr/bin/clang"}, clang_only, config))
     assert without_lld.status is Status.FAIL
     assert without_lld.summary == "not installed: ld.lld"
     assert without_lld.facts["missing"] == ["lld"]

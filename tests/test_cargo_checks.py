@@ -244,8 +244,8 @@ def crates_system(cargo_toml: str, answers: dict[str, Any], policy: dict[str, st
             return None
         return answers["replaced" if "--config" in argv else "build"]
 
-    commands: dict[str, Any] = {
-        "/usr/bin/cargo --version": "cargo 1.96.0 (x 2026-05-25)\n",
+    commands: dict[str, Any] = {"/usr/bin/cargo --version": "cargo 1.96.0 (x 2026-05-25)\n"}
+    offline = {  # asked when the crates do not resolve
         "curl -sS -o /dev/null -I -m 6 https://index.crates.io/config.json": Reply(
             stderr="curl: (6) Could not resolve host: index.crates.io", exit_code=6
         ),
@@ -264,6 +264,7 @@ def crates_system(cargo_toml: str, answers: dict[str, Any], policy: dict[str, st
         files=files,
         dirs={"/usr/share/cargo/registry": []},
         commands=commands,
+        maybe=offline,
         handlers={"/usr/bin/cargo": metadata},
     )
     return system

@@ -113,7 +113,8 @@ def test_fix_documents_validate_dry_run_and_apply(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     plan = pipeline.provision(
-        pipeline.ProvisionOptions(kernel=STOCK, dry_run=True), Factory(machine(tmp_path))
+        pipeline.ProvisionOptions(kernel=STOCK, dry_run=True),
+        Factory(machine(tmp_path, programs=APT)),
     ).plan
     systems = Factory(machine(tmp_path, programs=APT), answered(tmp_path, plan), machine(tmp_path))
     monkeypatch.setattr(options, "system_factory", systems)
@@ -190,7 +191,8 @@ def test_expect_plan_refuses_a_different_plan_and_applies_the_reviewed_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reviewed = pipeline.provision(
-        pipeline.ProvisionOptions(kernel=STOCK, dry_run=True), Factory(machine(tmp_path))
+        pipeline.ProvisionOptions(kernel=STOCK, dry_run=True),
+        Factory(machine(tmp_path, programs=APT)),
     )
     stale = "0" * 64
     refused_on = machine(tmp_path, programs=APT)

@@ -13,6 +13,7 @@ import pytest
 
 from kdoctor.checks.base import select
 from kdoctor.cli import options
+from kdoctor.knowledge.packages import kernel_package_names
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import RustToolchain, Rustup, StockKernel
 from kdoctor.model.plan import Plan, Step
@@ -21,7 +22,7 @@ from kdoctor.pipeline import diagnose
 from kdoctor.pipeline import provision as pipeline
 from kdoctor.pipeline.outcome import blocked, dry_run_exit
 from tests.conftest import make_context
-from tests.fake_system import FakeSystem
+from tests.fake_system import FakeSystem, apt_unknown
 from tests.test_build_tools_check import ALL as BUILD_TOOLS
 from tests.test_build_tools_check import ANSWERS as BUILD_TOOLS_ANSWERS
 from tests.test_cli_fix import invoke
@@ -29,10 +30,7 @@ from tests.test_provision import APT, STOCK, Factory, answered, machine
 
 NOPE = "9.9.9-nope"
 #: apt knows no package for the kernel 9.9.9-nope (an empty policy: no candidate)
-NO_PACKAGE = {
-    f"apt-cache policy linux-headers-{NOPE}": "",
-    f"apt-cache policy linux-image-{NOPE}": "",
-}
+NO_PACKAGE = apt_unknown(*kernel_package_names("apt", NOPE))
 
 
 def only(monkeypatch: pytest.MonkeyPatch, *ids: str) -> None:
@@ -74,7 +72,7 @@ def test_nothing_to_do_exits_0_and_the_apply_changes_nothing_and_succeeds(
 
 def healthy_build_tools(home: Path) -> FakeSystem:
     """The machine after the packages were installed: make, gcc and ld answer."""
-    return machine(home, programs={**APT, **BUILD_TOOLS}, commands=BUILD_TOOLS_ANSWERS)
+    return machine(home, programs={**APT, **BUILD_TOOLS}, maybe=BUILD_TOOLS_ANSWERS)
 
 
 def test_changes_pending_exits_3_and_the_apply_runs_every_step(
@@ -86,7 +84,8 @@ def test_changes_pending_exits_3_and_the_apply_runs_every_step(
     data = json.loads(dry.stdout)
     assert data["changed"] is True and data["blocked"] == [] and data["plan"]["steps"]
     plan = pipeline.provision(
-        pipeline.ProvisionOptions(kernel=STOCK, dry_run=True), Factory(machine(tmp_path))
+        pipeline.ProvisionOptions(kernel=STOCK, dry_run=True),
+        Factory(machine(tmp_path, programs=APT)),
     ).plan
     first = answered(tmp_path, plan)
     applied = run(
@@ -111,7 +110,7 @@ def test_blocked_exits_1_and_the_apply_fails_the_same_way(
     only(monkeypatch, *checks)
 
     def nope(runs: Optional[dict[str, Any]] = None) -> FakeSystem:
-        return machine(tmp_path, programs=APT, commands={**NO_PACKAGE, **(runs or {})})
+        return machine(tmp_path, programs=APT, maybe=NO_PACKAGE, commands=runs)
 
     dry = run(monkeypatch, [nope()], "--dry-run", "--kernel", NOPE)
     assert dry.exit_code == 1, dry.stdout
@@ -123,7 +122,7 @@ def test_blocked_exits_1_and_the_apply_fails_the_same_way(
         pipeline.ProvisionOptions(kernel=NOPE, dry_run=True), Factory(nope())
     ).plan
     first = answered(tmp_path, plan)
-    first.commands.update(NO_PACKAGE)
+    first.maybe.update(NO_PACKAGE)
     applied = run(monkeypatch, [first, nope(), nope()], "--yes", "--no-build", "--kernel", NOPE)
     assert applied.exit_code == 1, applied.stdout
     assert json.loads(applied.stdout)["halt"] == "still-failing"

@@ -3,17 +3,29 @@ handlers for side effects, and the identity questions."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
-from typing import Optional
+from pathlib import Path
+from typing import Any, Optional
 
 import pytest
 
-from kdoctor.checks.base import all_checks
+from kdoctor.checks.base import Check, all_checks
 from kdoctor.facts import Facts
+from kdoctor.machine.files import PlaceError
+from kdoctor.machine.runner import Runner
+from kdoctor.model.finding import Finding
 from kdoctor.pipeline.diagnose import run_checks
 from kdoctor.pipeline.planner import make_plan
 from tests.conftest import make_context
-from tests.fake_system import FakeSystem, Reply
+from tests.fake_system import (
+    FakeSystem,
+    Reply,
+    apt_archive,
+    apt_unknown,
+    check_fakes,
+    watching,
+)
 
 
 def test_every_change_is_recorded_in_order() -> None:
@@ -104,7 +116,7 @@ def test_a_handler_side_effect_is_visible_and_its_answer_wins() -> None:
 
     system = FakeSystem(
         programs={"make": "/usr/bin/make"},
-        commands={"make -C /m": Reply(exit_code=2)},
+        maybe={"make -C /m": Reply(exit_code=2)},  # what the handler shadows
         handlers={"make": make},
     )
     probe = system.run(["/usr/bin/make", "-C", "/m"], cwd="/w", env={"CC": "clang"})
@@ -131,7 +143,7 @@ def test_a_handler_may_fall_through_to_commands_and_is_keyed_like_them() -> None
     assert system.probe(["true"]).ok
     assert calls == ["uname -r", "/bin/uname -r"]
     # an unknown program never reaches its handler
-    missing = FakeSystem(handlers={"gone": note}).run(["gone"])
+    missing = FakeSystem(maybe_handlers={"gone": note}).run(["gone"])
     assert missing.error == "command not found" and len(calls) == 2
 
 
@@ -141,6 +153,7 @@ def test_diagnosing_and_planning_change_nothing() -> None:
     system = FakeSystem(
         programs={"apt-cache": "/usr/bin/apt-cache", "dpkg-query": "/usr/bin/dpkg-query"},
         env={"PATH": "/usr/bin:/bin", "HOME": "/home/me"},
+        maybe_handlers={"apt-cache": apt_archive()},
     )
     ctx = make_context(is_root=False, settings_file="/home/me/.config/kdoctor/env")
     facts = Facts(ctx, system)
@@ -148,3 +161,121 @@ def test_diagnosing_and_planning_change_nothing() -> None:
     plan = make_plan(facts, report)
     assert plan.steps  # there is something to do ...
     assert system.runs == [] and system.writes == []  # ... and nothing was done
+
+
+# -- strict: what a test did not script, or scripted and nobody asked, fails it -----------------
+def strict_fake(**scripted: Any) -> FakeSystem:
+    """A fake with apt-cache and rustc on PATH, made apart from the test's own watch (so its
+    problems are this test's to look at, not its failure)."""
+    with watching() as made:
+        fake = FakeSystem(programs={"apt-cache": "/usr/bin/apt-cache", "rustc": "/usr/bin/rustc"})
+        for table, entries in scripted.items():
+            getattr(fake, table).update(entries)
+    assert made == [fake]
+    return fake
+
+
+def failure(fake: FakeSystem) -> str:
+    with pytest.raises(AssertionError) as failed:
+        check_fakes([fake])
+    return str(failed.value)
+
+
+def test_a_command_nobody_scripted_fails_the_test_even_when_the_code_swallowed_it() -> None:
+    class Curious(Check):
+        id = "curious"
+        title = "asks what nobody scripted, and takes the 127 in its stride"
+
+        def run(self, facts: Facts) -> Finding:
+            probe = facts.system.probe(["rustc", "--version"])
+            return self.ok(f"rustc said {probe.exit_code}")
+
+    fake = strict_fake(commands={"apt-cache policy clang": "clang:\n"})
+    assert fake.probe(["apt-cache", "policy", "clang"]).ok
+    report = run_checks([Curious()], make_context(), fake)
+    assert report.findings[0].summary == "rustc said 127"  # the code under test is content ...
+    assert fake.unscripted == [("rustc", "--version")]
+    assert "unscripted: rustc --version" in failure(fake)  # ... the test is not
+
+
+def test_a_scripted_command_nobody_asked_fails_the_test() -> None:
+    fake = strict_fake(
+        commands={"rustc --version": "rustc 1.96.0\n"}, handlers={"apt-cache": lambda *a: None}
+    )
+    assert fake.problems() == ["never asked: rustc --version", "never asked: apt-cache"]
+    message = failure(fake)
+    assert "never asked: rustc --version" in message and "maybe=" in message
+    assert fake.probe(["/usr/bin/rustc", "--version"]).ok  # asked by its full path: counts
+    assert fake.problems() == ["never asked: apt-cache"]
+
+
+def test_what_may_be_asked_may_go_unasked_and_what_a_test_scripts_wins() -> None:
+    fake = strict_fake(
+        maybe={"rustc --version": "rustc 1.85.0\n", "apt-cache policy clang": ""},
+        maybe_handlers={"apt-cache": apt_archive()},
+    )
+    assert fake.problems() == []
+    fake.commands["rustc --version"] = "rustc 1.96.0\n"  # this test means it to be asked
+    assert fake.problems() == ["never asked: rustc --version"]
+    assert fake.probe(["rustc", "--version"]).stdout == "rustc 1.96.0\n"
+    # a machine-wide handler answers only what nothing scripted does
+    assert fake.probe(["apt-cache", "policy", "clang"]).stdout == ""
+    assert "Candidate: 1.0-1" in fake.probe(["apt-cache", "policy", "gcc"]).stdout
+    check_fakes([fake])
+
+
+def test_a_many_name_package_query_is_answered_from_the_one_name_answers() -> None:
+    known = "clang:\n  Installed: (none)\n  Candidate: 14\n"
+    fake = strict_fake(commands={"apt-cache policy clang": known, **apt_unknown("lld")})
+    both = fake.probe(["apt-cache", "policy", "clang", "lld", "gcc"])
+    assert both.ok and both.stdout == known  # gcc: no answer of its own, so apt knows it not
+    assert fake.problems() == []  # each one-name answer used was asked
+    assert fake.probe(["apt-cache", "policy", "gcc", "make"]).exit_code == 127  # none scripted
+    assert fake.unscripted == [("apt-cache", "policy", "gcc", "make")]
+
+
+def test_a_program_not_on_path_is_an_answer_not_a_problem() -> None:
+    fake = strict_fake()
+    assert fake.probe(["cargo", "--version"]).error == "command not found"
+    assert fake.which("cargo") is None and fake.problems() == []
+    check_fakes([fake])
+
+
+def test_a_lenient_fake_says_why_and_lets_everything_pass() -> None:
+    with watching():
+        fake = FakeSystem(
+            programs={"rustc": "/usr/bin/rustc"},
+            commands={"rustc -vV": "rustc 1.96.0\n"},
+            lenient="a whole pipeline on a bare machine: what it asks is not the point",
+        )
+    assert fake.probe(["rustc", "--version"]).exit_code == 127
+    assert fake.unscripted == [("rustc", "--version")]  # still recorded, for a test to read
+    assert fake.problems() == []
+    check_fakes([fake])
+
+
+def test_every_fake_a_test_makes_is_watched_on_any_thread() -> None:
+    with watching() as made:
+        mine = FakeSystem()
+        with watching() as inner:
+            theirs = FakeSystem()
+        threaded: list[FakeSystem] = []
+        worker = threading.Thread(target=lambda: threaded.append(FakeSystem()))
+        worker.start()
+        worker.join()
+    assert made == [mine, *threaded] and inner == [theirs]
+
+
+def test_the_fake_refuses_in_the_real_machine_s_words(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    real, fake = Runner(), FakeSystem(files={f"{tmp_path}/file": "x"})
+    said = []
+    for system in (real, fake):
+        with pytest.raises(PlaceError) as refused:
+            system.write_file(f"{tmp_path}/file/under", "y")
+        said.append((refused.value.reason, refused.value.remedy))
+    assert said[0] == said[1]
+    fifo = FakeSystem(specials={"/p": "a FIFO (named pipe)"})
+    assert fifo.read_file("/p").problem == "is a FIFO (named pipe), not a regular file"
+    with pytest.raises(PlaceError, match="replace it with a regular file"):
+        fifo.write_file("/p", "y")

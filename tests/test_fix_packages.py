@@ -26,7 +26,7 @@ from kdoctor.model.plan import PlanOptions, Step
 from kdoctor.model.report import Report
 from kdoctor.pipeline.planner import fix_of
 from tests.conftest import make_context, run_check
-from tests.fake_system import FakeSystem, Reply
+from tests.fake_system import FakeSystem, Reply, apt_unknown
 
 HEADERS = "linux-headers-6.1.0-56-amd64"
 NONINTERACTIVE = {"DEBIAN_FRONTEND": "noninteractive"}
@@ -548,7 +548,7 @@ def test_no_known_package_manager_plans_nothing_and_says_what_to_install() -> No
 
 
 def test_satisfied_machine_plans_nothing_and_asks_nothing() -> None:
-    system = apt_machine(BARE_PACKAGES, lists_age_days=100, updates=("0001",))
+    system = apt_machine((), lists_age_days=100, updates=("0001",))  # nothing to be asked
     rep = report(
         Finding("clang", Status.OK, "clang 14.0.6", facts={"path": "/usr/bin/clang"}),
         Finding("vm", Status.OK, "qemu 7.2.22", facts={"missing": []}),
@@ -679,7 +679,10 @@ def test_known_packages_reads_dnf_pacman_and_zypper_listings() -> None:
 
 def test_kernel_headers_and_vm_checks_share_one_package_query() -> None:
     fc = "6.18.44-fc-v782"
-    system = FakeSystem(programs={"apt-cache": "/usr/bin/apt-cache", "test": "/usr/bin/test"})
+    system = FakeSystem(
+        programs={"apt-cache": "/usr/bin/apt-cache", "test": "/usr/bin/test"},
+        commands=apt_unknown(*kernel_package_names("apt", fc)),
+    )
     ctx = make_context(running_kernel=fc, target_kernel=fc, kdir=f"/lib/modules/{fc}/build")
     run_check(KernelHeadersCheck(), ctx, system)
     run_check(VmCheck(), ctx, system)

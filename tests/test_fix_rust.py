@@ -314,7 +314,8 @@ def test_auto_installs_rustup_when_only_the_pin_can_be_had() -> None:
 
 def test_auto_with_nothing_installable_says_so() -> None:
     ctx = make_context(rust_mode="auto", package_manager=None)
-    decision = decide(ctx, machine(rustup=None), toolchain(WEB, NEITHER))
+    offline = Reply(stderr="curl: (6) Could not resolve host: static.rust-lang.org", exit_code=6)
+    decision = decide(ctx, machine(rustup=None, **{REACH: offline}), toolchain(WEB, NEITHER))
     assert decision.steps == [] and decision.handed_on == []
     [note] = decision.notes
     assert note.startswith(f"neither {PIN} nor the distribution's rustc is usable, and kdoctor ")

@@ -132,7 +132,10 @@ def test_the_packages_planner_explains_every_step_and_note() -> None:
 
 
 def test_the_packages_planner_speaks_for_other_package_managers() -> None:
-    pacman = FakeSystem(programs={"pacman": "/usr/bin/pacman"})
+    unknown = Reply(stderr="error: package 'clang' was not found\n", exit_code=1)
+    pacman = FakeSystem(
+        programs={"pacman": "/usr/bin/pacman"}, commands={"pacman -Si clang": unknown}
+    )
     findings = (problem("clang", Package("clang", ("clang",))),)
     decisions = [
         decide(PackagesFix(), make_context(package_manager="pacman"), pacman, *findings),
@@ -147,7 +150,8 @@ def rust_machine(*, rustup: bool, curl: Reply) -> FakeSystem:
     if rustup:
         programs["rustup"] = "/root/.cargo/bin/rustup"
     system = FakeSystem(programs=programs, env={"PATH": "/usr/bin:/bin", "HOME": "/root"})
-    system.commands["curl -sSI --max-time 5 https://static.rust-lang.org/"] = curl
+    # asked when the choice depends on it (auto mode) only
+    system.maybe["curl -sSI --max-time 5 https://static.rust-lang.org/"] = curl
     return system
 
 

@@ -16,6 +16,7 @@ import pytest
 from kdoctor import i18n
 from kdoctor.checks.base import Check
 from kdoctor.facts import Facts
+from kdoctor.knowledge.packages import image_package_names
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.plan import Plan, Step
 from kdoctor.pipeline import apply
@@ -33,7 +34,7 @@ from kdoctor.pipeline.verify import vm as verify_vm
 from kdoctor.pipeline.verify.console import ConsoleReport
 from kdoctor.pipeline.verify.result import MESSAGES, VerifyResult
 from tests.conftest import make_context
-from tests.fake_system import FakeSystem, Reply
+from tests.fake_system import FakeSystem, Reply, apt_unknown
 from tests.i18n_support import CLOSE, OPEN
 from tests.test_verify import RELEASE, a_ko, judged
 from tests.test_verify_runs import KO, host, machine, vm_ctx
@@ -200,6 +201,7 @@ def test_host_verdicts_speak_through_the_catalogs(pseudo: None) -> None:
     assert said(missing.remediation.text)
     system, ko, ctx = host(Reply(), root=False)
     del system.programs["sudo"]
+    system.handlers.clear()  # nothing runs without sudo
     no_sudo = verify_host.verify_host(ctx, system, ko)
     assert said(no_sudo.summary) and no_sudo.remediation is not None
     assert said(no_sudo.remediation.text)
@@ -230,7 +232,12 @@ def test_kernel_fetch_errors_speak_through_the_catalogs(pseudo: None) -> None:
     archive = kernel_archive.archive_for(CACHE, "bookworm")
     offline = FakeSystem(
         programs={"apt-get": "/usr/bin/apt-get"},
-        commands={"apt-get update": Reply(stderr="E: no network", exit_code=100)},
+        commands={
+            "apt-get update": Reply(stderr="E: no network", exit_code=100),
+            "apt-get download linux-headers-6.1.0-99-amd64": Reply(
+                stderr="E: no network", exit_code=100
+            ),
+        },
     )
     with pytest.raises(kernel_archive.ArchiveError) as read:
         kernel_archive.update(offline, archive, force=True)
@@ -256,6 +263,8 @@ def test_kernel_image_errors_speak_through_the_catalogs(
 ) -> None:
     ctx = make_context(cache_dir=CACHE, package_manager=manager)
     system = FakeSystem(programs={tool: f"/usr/bin/{tool}" for tool in tools})
+    if "dpkg-deb" in tools:
+        system.commands.update(apt_unknown(*image_package_names("apt", "6.1.0-99-amd64")))
     with pytest.raises(kernel_image.KernelImageError) as failed:
         kernel_image.fetch(ctx, system, "6.1.0-99-amd64")
     assert said(str(failed.value)) and said(failed.value.remediation.text)

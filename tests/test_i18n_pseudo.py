@@ -19,7 +19,7 @@ from kdoctor.model.report import Report
 from kdoctor.pipeline.diagnose import run_checks
 from kdoctor.pipeline.planner import make_plan
 from tests.conftest import make_context
-from tests.fake_system import FakeSystem
+from tests.fake_system import FakeSystem, apt_archive
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import i18n_catalogs
@@ -39,6 +39,7 @@ def bare() -> tuple[Report, System]:
     system = FakeSystem(
         programs={"apt-cache": "/usr/bin/apt-cache", "dpkg-query": "/usr/bin/dpkg-query"},
         env={"PATH": "/usr/bin:/bin", "HOME": "/home/me"},
+        maybe_handlers={"apt-cache": apt_archive()},
     )
     ctx = make_context(is_root=False, settings_file="/home/me/.config/kdoctor/env")
     return run_checks(all_checks(), Facts(ctx, system)), system

@@ -5,10 +5,11 @@ from typing import Optional
 from kdoctor.checks.kernel_headers import KernelHeadersCheck, kernel_kind
 from kdoctor.facts.kernel import installed_build_dirs, missing_build_files
 from kdoctor.facts.packages import known_to_manager
+from kdoctor.knowledge.packages import kernel_package_names
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.pipeline.planner import fix_of
 from tests.conftest import KDIR, make_context, run_check
-from tests.fake_system import FakeSystem, Reply
+from tests.fake_system import FakeSystem, Reply, apt_unknown
 
 FC = "6.18.44-fc-v782"
 FC_KDIR = f"/lib/modules/{FC}/build"
@@ -220,6 +221,7 @@ def test_distro_kernel_whose_package_left_the_archive_says_so() -> None:
 def test_kdir_target_is_named_as_coming_from_kdir() -> None:
     kdir = "/home/me/linux"
     system = machine(build_dir(kdir, skip=("Module.symvers",)), executable=(kdir,))
+    system.commands.update(apt_unknown(*kernel_package_names("apt", "6.9.0+")))
     finding = run(system, kdir=kdir, target_kernel="6.9.0+", target_source="KDIR")
     assert finding.status is Status.FAIL
     assert finding.summary.startswith(

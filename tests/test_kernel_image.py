@@ -7,6 +7,7 @@ from typing import Optional, Union
 
 import pytest
 
+from kdoctor.knowledge.packages import image_package_names
 from kdoctor.model.cache_layout import cached_image
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
@@ -14,7 +15,7 @@ from kdoctor.pipeline.kernels import image as kernel_image
 from kdoctor.pipeline.kernels.cache import image_damage
 from kdoctor.pipeline.kernels.image import KernelImage, KernelImageError
 from tests.conftest import make_context
-from tests.fake_system import FakeSystem, Reply
+from tests.fake_system import FakeSystem, Reply, apt_unknown
 
 RELEASE = "6.1.0-56-amd64"
 PROGRAMS = {
@@ -35,7 +36,8 @@ def FakeApt(
     interrupt_unpack: bool = False,
     files: Optional[Mapping[str, str]] = None,
 ) -> FakeSystem:
-    """apt-get download drops a .deb into its cwd; dpkg-deb -x unpacks a pretend image."""
+    """apt-get download drops a .deb into its cwd; dpkg-deb -x unpacks a pretend image (if
+    they are run at all)."""
     commands = {f"apt-cache policy {name}": text for name, text in (policy or {}).items()}
     system = FakeSystem(programs=PROGRAMS, commands=commands, files=files)
     downloaded = download or Reply()
@@ -56,7 +58,7 @@ def FakeApt(
         system.makedirs(f"{argv[3]}/lib/modules/{RELEASE}")
         return Reply()
 
-    system.handlers.update({"apt-get": apt_get, "dpkg-deb": dpkg_deb})
+    system.maybe_handlers.update({"apt-get": apt_get, "dpkg-deb": dpkg_deb})
     return system
 
 
@@ -157,7 +159,8 @@ def test_a_package_named_differently_inside_is_still_found() -> None:
 
 
 def test_unknown_release_names_the_packages_and_next_step() -> None:
-    system = FakeApt(policy={})  # apt-cache policy prints nothing for unknown names
+    system = FakeApt()  # apt-cache policy prints nothing for unknown names
+    system.commands.update(apt_unknown(*image_package_names("apt", "6.18.44-fc-v782")))
     with pytest.raises(KernelImageError) as raised:
         kernel_image.ensure(ctx_in(), system, "6.18.44-fc-v782")
     assert str(raised.value) == (
@@ -265,7 +268,8 @@ def test_a_damaged_cached_image_is_fetched_again(
     files: dict[str, Union[str, bytes]] = {cached: image}
     if recorded:
         files[cached + ".sha256"] = f"{recorded}  {RELEASE}\n"
-    system = FakeApt(policy={f"linux-image-{RELEASE}": KNOWN}, files=files)
+    policy = {f"linux-image-{RELEASE}": KNOWN} if fetched_again else None
+    system = FakeApt(policy=policy, files=files)
     steps: list[str] = []
     found = kernel_image.ensure(ctx, system, RELEASE, steps.append)
     assert found.source == ("downloaded" if fetched_again else "cache")

@@ -78,12 +78,12 @@ class ArchiveMachine(FakeSystem):
         }
         super().__init__(
             programs=programs,
-            handlers={
+            maybe_handlers={  # the whole machine: what a test asks of it is its business
                 "apt-get": self._apt_get,
                 "apt-cache": self._apt_cache,
                 "dpkg-deb": self._dpkg_deb,
             },
-            commands={"getconf GNU_LIBC_VERSION": "glibc 2.36\n", "gcc -dumpversion": "12\n"},
+            maybe={"getconf GNU_LIBC_VERSION": "glibc 2.36\n", "gcc -dumpversion": "12\n"},
             kernel_release="6.1.0-50-amd64",
             **kwargs,  # type: ignore[arg-type]
         )

@@ -36,8 +36,7 @@ def machine(
     all_programs = {"clang": "/usr/bin/clang"} if clang else {}
     all_programs.update(programs or {})
     answers: dict[str, Answer] = {"/usr/bin/clang --version": clang} if clang else {}
-    answers.update(commands or {})
-    return FakeSystem(programs=all_programs, commands=answers, dirs=dirs)
+    return FakeSystem(programs=all_programs, maybe=answers, commands=commands, dirs=dirs)
 
 
 def debian_12(**extra: object) -> FakeSystem:

@@ -40,9 +40,9 @@ def with_rustup_stable(**kw: Any) -> FakeSystem:
     system = machine(pin=False, **kw)
     system.files.update(library(f"{STABLE_ROOT}/lib/rustlib/src/rust/library"))
     system.programs[STABLE_RUSTC] = STABLE_RUSTC
-    system.commands["rustup which rustc"] = STABLE_RUSTC + "\n"
-    system.commands[f"{STABLE_RUSTC} --version"] = "rustc 1.95.0 (59807616e 2026-04-14)\n"
-    system.commands[f"{STABLE_RUSTC} --print sysroot"] = STABLE_ROOT + "\n"
+    system.maybe["rustup which rustc"] = STABLE_RUSTC + "\n"
+    system.maybe[f"{STABLE_RUSTC} --version"] = "rustc 1.95.0 (59807616e 2026-04-14)\n"
+    system.maybe[f"{STABLE_RUSTC} --print sysroot"] = STABLE_ROOT + "\n"
     return system
 
 
@@ -153,9 +153,9 @@ def test_a_real_module_without_a_pin_file_is_never_checked_against_the_bundled_p
 def test_rustup_s_toolchain_without_library_sources_gives_way_to_a_usable_distro_one() -> None:
     system = machine(pin=False)
     system.programs[STABLE_RUSTC] = STABLE_RUSTC
-    system.commands["rustup which rustc"] = STABLE_RUSTC + "\n"
-    system.commands[f"{STABLE_RUSTC} --version"] = Reply(stdout="rustc 1.95.0 (x 2026-04-14)\n")
-    system.commands[f"{STABLE_RUSTC} --print sysroot"] = STABLE_ROOT + "\n"
+    system.maybe["rustup which rustc"] = STABLE_RUSTC + "\n"
+    system.maybe[f"{STABLE_RUSTC} --version"] = Reply(stdout="rustc 1.95.0 (x 2026-04-14)\n")
+    system.maybe[f"{STABLE_RUSTC} --print sysroot"] = STABLE_ROOT + "\n"
     finding = run_check(ToolchainCheck(), unpinned(system), system)
     assert finding.status is Status.OK and finding.facts["source"] == "distro"
     assert f"rustup's {STABLE} is not usable" in finding.facts["reason"]

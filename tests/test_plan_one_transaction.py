@@ -41,7 +41,7 @@ def debian(*, lists: bool = True, interrupted: bool = False, rustup: bool = True
     names = ["deb_bookworm_main_binary-amd64_Packages", "lock"] if lists else ["lock"]
     return FakeSystem(
         programs=programs,
-        commands={REACH: OFFLINE, **{f"apt-cache policy {n}": policy(n) for n in known}},
+        maybe={REACH: OFFLINE, **{f"apt-cache policy {n}": policy(n) for n in known}},
         dirs={APT_LISTS: names, DPKG_UPDATES: ["0001"] if interrupted else []},
         mtimes={f"{APT_LISTS}/{n}": time.time() for n in names},
     )

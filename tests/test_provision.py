@@ -4,14 +4,15 @@ asks, what it tells its hooks, and where it stops."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 
+from kdoctor.knowledge.packages import kernel_package_names
 from kdoctor.model.choice import SudoMode, TargetSource
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.plan import Plan, Step
@@ -27,7 +28,7 @@ from kdoctor.pipeline.provision import (
     provision,
 )
 from kdoctor.render.fix_json import fix_json
-from tests.fake_system import FakeSystem, Reply
+from tests.fake_system import FakeSystem, Reply, apt_archive
 from tests.test_retarget import FC, STOCK, STOCK_KDIR, build_dir
 
 TOOLCHAIN_FILE = os.path.join(bundled_module_dir(), "rust-toolchain.toml")
@@ -38,8 +39,9 @@ DEBIAN_12 = (
 )
 
 
-def machine(home: Path, **overrides: Any) -> FakeSystem:
-    """A bare machine: no build tools, no Rust, no headers; kdoctor's files under ``home``."""
+def machine(home: Path, unknown: tuple[str, ...] = (), **overrides: Any) -> FakeSystem:
+    """A bare machine: no build tools, no Rust, no headers, and apt knows every package (of the
+    kernels, those ``unknown`` names); kdoctor's files under ``home``."""
     with open(TOOLCHAIN_FILE, encoding="utf-8") as handle:
         files = {
             TOOLCHAIN_FILE: handle.read(),
@@ -52,7 +54,8 @@ def machine(home: Path, **overrides: Any) -> FakeSystem:
         "XDG_CONFIG_HOME": str(home / "config"),
         "KDOCTOR_CACHE": str(home / "cache"),
     }
-    return FakeSystem(env=env, files=files, **overrides)
+    archive = apt_archive(*(n for r in unknown for n in kernel_package_names("apt", r)))
+    return FakeSystem(env=env, files=files, maybe_handlers={"apt-cache": archive}, **overrides)
 
 
 class Factory:
@@ -126,16 +129,21 @@ def test_without_consent_the_plan_is_asked_about_and_declined(tmp_path: Path) ->
 def answered(home: Path, plan: Plan) -> FakeSystem:
     """The bare machine, where every command of the plan succeeds."""
     mode = SudoMode.ROOT if plan.context is not None and plan.context.is_root else SudoMode.SUDO
-    commands: dict[str, Any] = {"sudo -n true": ""}
+    root_steps = any(step.root and step.argv for step in plan.steps)
+    commands: dict[str, Any] = {"sudo -n true": ""} if root_steps and mode is SudoMode.SUDO else {}
+    programs = {**APT, "sudo": "/usr/bin/sudo"}
     for step in plan.steps:
         if step.argv:
-            commands[" ".join(command_for(step, mode))] = Reply(stdout="done\n")
-    return machine(home, programs={**APT, "sudo": "/usr/bin/sudo"}, commands=commands)
+            argv = command_for(step, mode)
+            commands[" ".join(argv)] = Reply(stdout="done\n")
+            programs.setdefault(os.path.basename(argv[0]), argv[0])  # kdoctor's own steps
+    return machine(home, programs=programs, commands=commands)
 
 
 def test_consent_applies_the_plan_then_diagnoses_a_fresh_system(tmp_path: Path) -> None:
     options = ProvisionOptions(kernel=STOCK, consent=True)
-    plan = provision(ProvisionOptions(kernel=STOCK, dry_run=True), Factory(machine(tmp_path))).plan
+    dry = Factory(machine(tmp_path, programs=APT))
+    plan = provision(ProvisionOptions(kernel=STOCK, dry_run=True), dry).plan
     first, fresh = answered(tmp_path, plan), machine(tmp_path)
     systems, hooks = Factory(first, fresh), Recorder()
     result = provision(options, systems, hooks)
@@ -157,7 +165,13 @@ def test_consent_applies_the_plan_then_diagnoses_a_fresh_system(tmp_path: Path) 
 
 
 def test_a_failed_step_stops_before_diagnosing_again(tmp_path: Path) -> None:
-    system = machine(tmp_path, programs={**APT, "sudo": "/usr/bin/sudo"})
+    def sudo(argv: tuple[str, ...], cwd: Optional[str], env: Mapping[str, str]) -> Reply:
+        if argv[1:] == ("-n", "true"):
+            return Reply()
+        return Reply(stderr="E: Some index files failed to download.\n", exit_code=100)
+
+    programs = {**APT, "sudo": "/usr/bin/sudo"}
+    system = machine(tmp_path, programs=programs, handlers={"sudo": sudo})
     systems, hooks = Factory(system), Recorder(answer=True)
     result = provision(ProvisionOptions(kernel=STOCK), systems, hooks)
     assert hooks.asked == [result.plan]
@@ -177,7 +191,7 @@ def stock_only(home: Path) -> FakeSystem:
             "modpost": f"{STOCK_KDIR}/scripts/mod/modpost",
         },
         dirs={"/lib/modules": [STOCK]},
-        commands={f"apt-cache policy linux-headers-{FC}": ""},
+        unknown=(FC,),
     )
 
 

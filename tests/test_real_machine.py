@@ -10,9 +10,10 @@ from typing import Any, Optional
 
 import pytest
 
+from kdoctor.knowledge.packages import kernel_package_names
 from kdoctor.model.context import bundled_module_dir
 from tests import real_machine
-from tests.fake_system import FakeSystem
+from tests.fake_system import FakeSystem, apt_unknown
 from tests.real_machine import (
     RealTarget,
     cannot_run,
@@ -71,7 +72,7 @@ def machine(
         programs=programs,
         dirs={"/lib/modules": list(installed), "/usr/src": []},
         env={"PATH": "/usr/bin:/bin", "HOME": "/root", **(env or {})},
-        commands={DEPENDS: depends},
+        maybe={DEPENDS: depends, **apt_unknown(*kernel_package_names("apt", running))},
         uid=0,
         kernel_release=running,
     )

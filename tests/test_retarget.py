@@ -9,7 +9,7 @@ import pytest
 
 from kdoctor.checks.kernel_headers import KernelHeadersCheck
 from kdoctor.knowledge.kernel_release import release_key
-from kdoctor.knowledge.packages import unpackaged_kernel
+from kdoctor.knowledge.packages import kernel_package_names, unpackaged_kernel
 from kdoctor.machine.runner import Runner
 from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
@@ -19,7 +19,7 @@ from kdoctor.model.report import Report
 from kdoctor.pipeline.planner import fix_of
 from kdoctor.pipeline.retarget import metapackage_release, retarget
 from tests.conftest import make_context, run_check
-from tests.fake_system import FakeSystem, Reply
+from tests.fake_system import Answer, FakeSystem, Reply, apt_unknown
 from tests.real_machine import ONBOARD, require_real
 
 RETARGETED = TargetSource.RETARGETED
@@ -36,6 +36,11 @@ COMPLETE = (
     "include/generated/autoconf.h",
 )
 DEPENDS = "apt-cache depends linux-headers-amd64"
+
+
+def unknown_kernel(release: str) -> dict[str, Answer]:
+    """apt knows no headers or image package of ``release``."""
+    return apt_unknown(*kernel_package_names("apt", release))
 
 
 def build_dir(kdir: str) -> dict[str, str]:
@@ -58,7 +63,8 @@ def machine(
         programs=programs,
         files=files,
         dirs={"/lib/modules": list(modules), "/usr/src": list(usr_src)},
-        commands={f"apt-cache policy linux-headers-{FC}": "", **(commands or {})},
+        maybe=unknown_kernel(FC),
+        commands=commands,
     )
 
 
@@ -134,7 +140,7 @@ def test_wsl2_kernel_is_retargeted_too() -> None:
     wsl = "5.15.153.1-microsoft-standard-WSL2"
     depends = "linux-headers-amd64\n  Depends: linux-headers-6.1.0-56-amd64\n"
     system = machine(
-        commands={f"apt-cache policy linux-headers-{wsl}": "", DEPENDS: depends},
+        commands={**unknown_kernel(wsl), DEPENDS: depends},
     )
     ctx = running(wsl)
     new = retarget(ctx, checked(ctx, system), system)
@@ -177,6 +183,7 @@ def test_a_kernel_a_package_serves_is_not_retargeted() -> None:
     release = "6.1.0-57-amd64"
     known = f"linux-headers-{release}:\n  Installed: (none)\n  Candidate: 6.1.193-1\n"
     system = machine((STOCK_KDIR,), modules=(STOCK,))
+    system.commands.update(unknown_kernel(release))
     system.commands[f"apt-cache policy linux-headers-{release}"] = known
     ctx = running(release)
     report = checked(ctx, system)
@@ -207,13 +214,14 @@ def test_the_check_asks_for_the_stock_kernel_only_when_no_package_can_serve(
     release: str, apt: str, wanted: type
 ) -> None:
     system = machine((STOCK_KDIR,), modules=(STOCK,))
-    system.commands[f"apt-cache policy linux-headers-{release}"] = (
-        f"linux-headers-{release}:\n  Installed: (none)\n  Candidate: 1.0\n"
-        if apt == "known"
-        else ""
-    )
     if apt == "cannot ask":
         system.programs.pop("apt-cache")
+    else:
+        system.commands.update(unknown_kernel(release))
+    if apt == "known":
+        system.commands[f"apt-cache policy linux-headers-{release}"] = (
+            f"linux-headers-{release}:\n  Installed: (none)\n  Candidate: 1.0\n"
+        )
     ctx = running(release)
     report = checked(ctx, system)
     (need,) = report.findings[0].needs

@@ -37,6 +37,8 @@ RUSTUP_VERSION = Reply(
     "info: The currently active `rustc` version is `rustc 1.95.0 (59807616e 2026-04-14)`\n",
 )
 PIN_ACTIVE = f"{PIN} (overridden by '{MODULE}/rust-toolchain.toml')\n"
+#: what ``RUSTC_BOOTSTRAP=1 rustc -Z help`` lists (the compat check reads it)
+Z_HELP = "    -Z unstable-options -- adds unstable command line options to rustc interface\n"
 COMPONENTS = "rust-src\nrust-std-x86_64-unknown-linux-gnu\nrustc-x86_64-unknown-linux-gnu\n"
 
 PIN_CHANNEL = "nightly-2021-02-12"
@@ -63,7 +65,8 @@ def machine(
 ) -> FakeSystem:
     """A Debian 12 machine: rustup's shims in ~/.cargo/bin first on PATH, the pin installed
     with rust-src and rustfmt, and Debian's rustc-web 1.96 at /usr/bin/rustc with rust-web-src;
-    each keyword takes one of those away or changes what a tool says."""
+    each keyword takes one of those away or changes what a tool says. The machine's answers
+    may go unasked; ``commands`` are the ones a test means to be asked."""
     programs: dict[str, str] = {}
     files: dict[str, str] = {}
     answers: dict[str, Answer] = {}
@@ -88,6 +91,7 @@ def machine(
             )
             answers[f"{PIN_RUSTC} --version"] = PIN_BANNER
             answers[f"{PIN_RUSTC} --print sysroot"] = PIN_ROOT + "\n"
+            answers[f"{PIN_RUSTC} -Z help"] = Z_HELP
             if rustfmt:
                 programs[PIN_RUSTFMT] = PIN_RUSTFMT
                 answers[f"{PIN_RUSTFMT} --version"] = (
@@ -99,15 +103,16 @@ def machine(
         programs[DISTRO_RUSTC] = DISTRO_RUSTC
         answers[f"{DISTRO_RUSTC} --version"] = distro
         answers[f"{DISTRO_RUSTC} --print sysroot"] = "/usr\n"
+        answers[f"{DISTRO_RUSTC} -Z help"] = Z_HELP
         if distro_src:
             files.update(library(DISTRO_LIB))
     if distro_rustfmt:
         programs["/usr/bin/rustfmt"] = "/usr/bin/rustfmt"
         answers["/usr/bin/rustfmt --version"] = "rustfmt 1.8.0-stable (ac68faa20 2026-05-25)\n"
-    answers.update(commands or {})
     return FakeSystem(
         programs=programs,
-        commands=answers,
+        maybe=answers,
+        commands=commands,
         files=files,
         env={"PATH": PATH, "HOME": HOME, **(env or {})},
     )

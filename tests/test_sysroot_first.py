@@ -35,6 +35,7 @@ from tests.test_fix_packages import (
     apt,
     apt_machine,
     bare_debian_12,
+    policy,
     problem,
     report,
 )
@@ -47,7 +48,8 @@ FIRST = ("rust-web-src", "rustc-web")
 
 
 def machine(makefile: str = SYSROOT_MAKEFILE) -> FakeSystem:
-    system = apt_machine(BARE_PACKAGES)
+    system = apt_machine()  # apt knows what a bare Debian 12 lacks, when asked
+    system.maybe.update({f"apt-cache policy {name}": policy(name) for name in BARE_PACKAGES})
     system.files[f"{MODULE}/Makefile"] = makefile
     return system
 

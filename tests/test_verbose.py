@@ -18,7 +18,7 @@ from kdoctor.pipeline.build import BuildResult, build
 from kdoctor.pipeline.verify.result import VerifyResult
 from kdoctor.render import text
 from tests.conftest import make_context
-from tests.fake_system import FakeSystem
+from tests.fake_system import FakeSystem, Reply
 from tests.test_build_pipeline import CACHE, LOGS, make_that_builds
 from tests.test_cli_fix import fake, invoke  # noqa: F401  (the fixture, by name)
 from tests.test_provision import STOCK, Factory
@@ -100,7 +100,12 @@ def test_build_v_shows_every_probe(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     def one_run(*flags: str) -> str:
         # a broken rustc: asked for its version, so there is a probe to show
-        system = machine(tmp_path, programs={"rustc": "/usr/bin/rustc"})
+        broken = Reply(stderr="rustc: error while loading shared libraries\n", exit_code=127)
+        system = machine(
+            tmp_path,
+            programs={"rustc": "/usr/bin/rustc"},
+            commands={"/usr/bin/rustc --version": broken},
+        )
         monkeypatch.setattr(options, "system_factory", lambda: system)
         result = invoke("build", "--kernel", STOCK, *flags)
         assert result.exit_code == 1  # no usable Rust

@@ -11,6 +11,7 @@ from typing import Optional, Union
 
 import pytest
 
+from kdoctor.knowledge.packages import image_package_names
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
 from kdoctor.pipeline.verify import DEFAULT_TIMEOUT
@@ -21,7 +22,7 @@ from kdoctor.pipeline.verify import vm as verify_vm
 from kdoctor.pipeline.verify.initramfs import read_gzip
 from kdoctor.pipeline.verify.result import MESSAGES
 from tests.conftest import make_context
-from tests.fake_system import FakeSystem, Reply
+from tests.fake_system import FakeSystem, Reply, apt_unknown
 from tests.test_verify import QEMU, RELEASE, a_ko, console, static_elf
 
 CACHE = "/home/me/.cache/kdoctor"
@@ -73,7 +74,8 @@ def machine(script: Script, **files: str) -> tuple[FakeSystem, ScriptedQemu]:
         },
     )
     qemu = ScriptedQemu(system, script)
-    system.handlers[QEMU] = qemu
+    if script:  # no script: qemu is not to be run at all
+        system.handlers[QEMU] = qemu
     return system, qemu
 
 
@@ -220,6 +222,7 @@ def test_no_kernel_image_is_reported_with_the_next_step() -> None:
     del system.files[f"/boot/vmlinuz-{RELEASE}"]
     system.programs.update({"apt-get": "/usr/bin/apt-get", "apt-cache": "/usr/bin/apt-cache"})
     system.programs["dpkg-deb"] = "/usr/bin/dpkg-deb"
+    system.commands.update(apt_unknown(*image_package_names("apt", "6.18.44-fc-v782")))
     result = verify_vm.verify_vm(vm_ctx(), system, KO, release="6.18.44-fc-v782")
     assert not result.passed and qemu_runs(system) == []
     assert result.summary.startswith("apt knows no package linux-image-6.18.44-fc-v782")
@@ -234,8 +237,8 @@ LOADED_LOG = BOOT_LOG + "".join(f"[    9.{i}00000] {m}\n" for i, m in enumerate(
 def host(
     insmod: Reply, *, root: bool = True, logs: Sequence[str] = (BOOT_LOG, LOADED_LOG)
 ) -> tuple[FakeSystem, str, Context]:
-    """insmod taints the kernel and each dmesg says the next of ``logs``; answers otherwise
-    come from ``commands``."""
+    """insmod (through ``sudo -n`` unless root) answers ``insmod`` and taints the kernel, each
+    dmesg says the next of ``logs``, and rmmod, when it comes to that, succeeds."""
     sudo = "" if root else "sudo -n "
     system = FakeSystem(
         programs={
@@ -244,22 +247,20 @@ def host(
             "dmesg": "/usr/bin/dmesg",
             "sudo": "/usr/bin/sudo",
         },
-        commands={f"{sudo}insmod {KO}": insmod, f"{sudo}rmmod helloworld": ""},
+        maybe={f"{sudo}rmmod helloworld": ""},
         files={"/proc/sys/kernel/tainted": "0\n", KO: a_ko()},
     )
     remaining = list(logs)
 
-    def kernel(argv: tuple[str, ...], cwd: Optional[str], env: Mapping[str, str]) -> Reply:
-        words = [a for a in argv if a not in ("sudo", "-n")]
-        if words[0] == "dmesg":
-            return Reply(stdout=remaining.pop(0))
-        answer = system.commands[" ".join(argv)]
-        reply = Reply(stdout=answer) if isinstance(answer, str) else answer
-        if words[0] == "insmod" and reply.exit_code == 0:
-            system.files["/proc/sys/kernel/tainted"] = "12288\n"
-        return reply
+    def dmesg(argv: tuple[str, ...], cwd: Optional[str], env: Mapping[str, str]) -> Reply:
+        return Reply(stdout=remaining.pop(0))
 
-    system.handlers.update({"dmesg": kernel, "insmod": kernel, "sudo": kernel})
+    def load(argv: tuple[str, ...], cwd: Optional[str], env: Mapping[str, str]) -> Reply:
+        if insmod.exit_code == 0:
+            system.files["/proc/sys/kernel/tainted"] = "12288\n"
+        return insmod
+
+    system.handlers.update({f"{sudo}dmesg": dmesg, f"{sudo}insmod {KO}": load})
     return system, KO, make_context(cache_dir=CACHE, is_root=root)
 
 

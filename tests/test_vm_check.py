@@ -5,6 +5,7 @@ from typing import Optional
 from kdoctor.checks.vm import VmCheck
 from kdoctor.facts.images import is_static_elf
 from kdoctor.facts.loading import PROC_MODULES
+from kdoctor.knowledge.packages import kernel_package_names
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.pipeline.planner import fix_of
 from tests.conftest import elf_binary, make_context, run_check
@@ -167,7 +168,10 @@ def test_no_image_anywhere_fails_when_the_host_cannot_load_modules() -> None:
 
 
 def test_several_gaps_list_packages_first() -> None:
-    finding = run(machine(qemu=False, busybox="none", image=None), is_root=True)
+    system = machine(qemu=False, busybox="none", image=None)
+    query = " ".join(("apt-cache", "policy", *kernel_package_names("apt", "6.1.0-56-amd64")))
+    system.commands[query] = Reply(stderr="E: The package cache file is corrupted\n", exit_code=100)
+    finding = run(system, is_root=True)
     assert finding.status is Status.WARN
     assert finding.summary == (
         "cannot test in a VM: qemu-system-x86_64 is not installed; busybox is not installed; "
@@ -211,7 +215,9 @@ def test_static_busybox_elsewhere_wins_over_a_dynamic_one_on_path() -> None:
 
 
 def test_static_detection_reads_the_elf_interpreter_without_running_anything() -> None:
-    system = machine(ldd=False)
+    system = machine(ldd=False, qemu=False, kvm=None)  # nothing scripted: asking fails
     assert is_static_elf(system, BUSYBOX) is True
-    assert is_static_elf(machine(ldd=False, busybox="dynamic"), BUSYBOX) is False
+    assert (
+        is_static_elf(machine(ldd=False, qemu=False, kvm=None, busybox="dynamic"), BUSYBOX) is False
+    )
     assert system.calls == []

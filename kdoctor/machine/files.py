@@ -31,6 +31,7 @@ TEXT_LIMIT = 1 << 20
 BYTES_LIMIT = 512 << 20
 
 _KINDS = (
+    (stat.S_ISREG, N_("a file")),
     (stat.S_ISFIFO, N_("a FIFO (named pipe)")),
     (stat.S_ISCHR, N_("a character device")),
     (stat.S_ISBLK, N_("a block device")),
@@ -41,7 +42,7 @@ _NOT_REGULAR = N_("not a regular file")
 
 
 def kind_of(mode: int) -> str:
-    """What a non-regular file is, in words."""
+    """What a file of ``mode`` is, in words ("a file", "a FIFO (named pipe)", ...)."""
     return _(next((name for test, name in _KINDS if test(mode)), _NOT_REGULAR))
 
 
@@ -178,8 +179,26 @@ def place_error(path: str, exc: OSError) -> PlaceError:
     reason = exc.strerror or str(exc)
     if code == errno.ENOTDIR:
         reason = _file_in_the_way(where) or reason
-    remedy = _(_REMEDIES.get(code, _ANY_REMEDY))
-    return PlaceError(where, reason, remedy, code)
+    return PlaceError(where, reason, remedy(code), code)
+
+
+def remedy(code: int) -> str:
+    """What to do when writing failed with errno ``code``."""
+    return _(_REMEDIES.get(code, _ANY_REMEDY))
+
+
+def in_the_way(path: str, kind: str) -> str:
+    """Why nothing is made under ``path``: it is ``kind`` (in words), not a directory."""
+    return _("{path} is {kind}, not a directory").format(path=path, kind=kind)
+
+
+def not_replaced(path: str, kind: str) -> PlaceError:
+    """kdoctor does not write over ``path``, which is ``kind`` (a FIFO, a device, ...)."""
+    return PlaceError(
+        path,
+        _("it is {kind}, not a regular file").format(kind=kind),
+        _("replace it with a regular file (or remove it) and run kdoctor again"),
+    )
 
 
 def _file_in_the_way(path: str) -> Optional[str]:
@@ -192,9 +211,7 @@ def _file_in_the_way(path: str) -> Optional[str]:
                 return _("{path} is a symlink to {target}, not a directory").format(
                     path=prefix, target=os.readlink(prefix)
                 )
-            mode = os.stat(prefix).st_mode
-            kind = _("a file") if stat.S_ISREG(mode) else kind_of(mode)
-            return _("{path} is {kind}, not a directory").format(path=prefix, kind=kind)
+            return in_the_way(prefix, kind_of(os.stat(prefix).st_mode))
     return None
 
 
@@ -204,7 +221,7 @@ def make_dirs(path: str) -> None:
         os.makedirs(path, exist_ok=True)
     except FileExistsError as exc:  # a file (or a dangling link) where the directory goes
         reason = _file_in_the_way(path) or _("it exists and is not a directory")
-        raise PlaceError(path, reason, _(_REMEDIES[errno.EEXIST]), exc.errno or 0) from exc
+        raise PlaceError(path, reason, remedy(errno.EEXIST), exc.errno or 0) from exc
     except OSError as exc:
         raise place_error(path, exc) from exc
 
@@ -279,11 +296,7 @@ def _replace(
     with contextlib.suppress(FileNotFoundError):
         old = os.stat(target)
     if old is not None and not stat.S_ISREG(old.st_mode):
-        raise PlaceError(
-            target,
-            _("it is {kind}, not a regular file").format(kind=kind_of(old.st_mode)),
-            _("replace it with a regular file (or remove it) and run kdoctor again"),
-        )
+        raise not_replaced(target, kind_of(old.st_mode))
     saved = numbered_backup(target) if backup and old is not None else None
     fd, tmp = tempfile.mkstemp(prefix=".kdoctor-", dir=directory)
     try:

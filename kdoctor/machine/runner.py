@@ -24,7 +24,7 @@ from kdoctor.i18n import _
 from kdoctor.machine import files, lifecycle
 from kdoctor.machine.files import BYTES_LIMIT, TEXT_LIMIT, FileRead, write_atomic
 from kdoctor.machine.locks import file_lock
-from kdoctor.machine.system import DEFAULT_TIMEOUT, OutputCallback, Probe
+from kdoctor.machine.system import DEFAULT_TIMEOUT, OutputCallback, Probe, command_not_found
 
 _CacheKey = tuple[tuple[str, ...], Optional[str], tuple[tuple[str, str], ...]]
 
@@ -105,7 +105,7 @@ class Runner:
 
         path = self.which(argv[0])
         if path is None:
-            return done(exit_code=None, error=_("command not found"))
+            return done(exit_code=None, error=command_not_found())
         if lifecycle.stopping() is not None:
             return done(exit_code=None, error=_("not started: kdoctor is stopping"))
         unarmable = _unarmable(timeout)

@@ -63,6 +63,11 @@ class Probe:
         )
 
 
+def command_not_found() -> str:
+    """Why a program that is not on PATH did not start (:attr:`Probe.error`)."""
+    return _("command not found")
+
+
 OutputCallback = Callable[[str], None]
 
 
