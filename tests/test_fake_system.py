@@ -192,7 +192,7 @@ def test_a_command_nobody_scripted_fails_the_test_even_when_the_code_swallowed_i
 
     fake = strict_fake(commands={"apt-cache policy clang": "clang:\n"})
     assert fake.probe(["apt-cache", "policy", "clang"]).ok
-    report = run_checks([Curious()], make_context(), fake)
+    report = run_checks([Curious()], Facts(make_context(), fake))
     assert report.findings[0].summary == "rustc said 127"  # the code under test is content ...
     assert fake.unscripted == [("rustc", "--version")]
     assert "unscripted: rustc --version" in failure(fake)  # ... the test is not
