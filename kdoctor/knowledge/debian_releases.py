@@ -31,8 +31,6 @@ class Toolchain:
     bindgen: str
     #: the gcc its kernels are built with (``gcc-N``)
     gcc: str
-    glibc: str
-    python: str
     #: the ``-web`` Rust build kept new enough for browsers (``rustc-web``), if it has one; it
     #: follows the browsers, so this is what the compatibility matrix last found
     rustc_web: Optional[str] = None
@@ -71,9 +69,7 @@ RELEASES: tuple[DebianRelease, ...] = (
         "bullseye",
         (5, 10),
         supported=True,
-        toolchain=Toolchain(
-            clang="11", rustc="1.48", bindgen="0.55", gcc="10", glibc="2.31", python="3.9"
-        ),
+        toolchain=Toolchain(clang="11", rustc="1.48", bindgen="0.55", gcc="10"),
     ),
     DebianRelease(
         "12",
@@ -85,8 +81,6 @@ RELEASES: tuple[DebianRelease, ...] = (
             rustc="1.63",
             bindgen="0.60",
             gcc="12",
-            glibc="2.36",
-            python="3.11",
             rustc_web="1.9x",
         ),
         web_rust_default=True,
@@ -96,9 +90,7 @@ RELEASES: tuple[DebianRelease, ...] = (
         "trixie",
         (6, 12),
         supported=True,
-        toolchain=Toolchain(
-            clang="19", rustc="1.85", bindgen="0.71", gcc="14", glibc="2.41", python="3.13"
-        ),
+        toolchain=Toolchain(clang="19", rustc="1.85", bindgen="0.71", gcc="14"),
         rustup_packaged=True,
     ),
 )
