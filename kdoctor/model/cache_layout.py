@@ -110,7 +110,7 @@ def apt_root(cache_dir: str) -> str:
 
 def apt_dir(cache_dir: str, suite: str) -> str:
     """The private apt configuration, lists and state of Debian ``suite``."""
-    return f"{cache_dir.rstrip('/')}/apt/{suite}"
+    return os.path.join(apt_root(cache_dir.rstrip("/") or "/"), suite)
 
 
 # -- builds and verifications -------------------------------------------------------------------

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Optional
 
 from kdoctor.facts import Facts
-from kdoctor.fixes.base import Ask, Decision, all_fixes, routes
+from kdoctor.fixes.base import Ask, Decision, Fix, all_fixes, routes
 from kdoctor.machine import settings
 from kdoctor.machine.system import System
 from kdoctor.model.finding import Finding
@@ -31,7 +31,7 @@ def make_plan(facts: Facts, report: Report, options: Optional[PlanOptions] = Non
     ctx, system = facts.ctx, facts.system
     asks = [Ask(f, n) for f in report.findings for n in f.needs]
     fixes = all_fixes()
-    owner = {kind: fix.id for kind, fix in routes(fixes).items()}
+    owner = planner_ids(fixes)
     decided: dict[str, Decision] = {}
     for fix in sorted(fixes, key=lambda f: f.stage):
         mine = [a for a in asks if owner[type(a.need)] == fix.id or isinstance(a.need, fix.reads)]
@@ -46,9 +46,10 @@ def make_plan(facts: Facts, report: Report, options: Optional[PlanOptions] = Non
     return Plan(tuple(merge_settings(steps, ctx.settings_file, system)), tuple(notes), ctx)
 
 
-def planner_ids() -> dict[type, str]:
-    """Each need type's planner id: where :func:`make_plan` sends a need of that type."""
-    return {kind: fix.id for kind, fix in routes(all_fixes()).items()}
+def planner_ids(fixes: Optional[Sequence[Fix]] = None) -> dict[type, str]:
+    """Each need type's planner id (among ``fixes``, default every registered planner): where
+    :func:`make_plan` sends a need of that type."""
+    return {kind: fix.id for kind, fix in routes(all_fixes() if fixes is None else fixes).items()}
 
 
 def fix_of(finding: Finding, ids: Optional[Mapping[type, str]] = None) -> Optional[str]:
