@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import ClassVar, Optional
 
 from kdoctor.checks import REPORT_ORDER
 from kdoctor.facts import Facts
 from kdoctor.facts.probe_request import ProbeRequest
+from kdoctor.facts.toolchain_root import toolchain_root_versions
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge import safe_values
 from kdoctor.knowledge.commands import need_commands
+from kdoctor.knowledge.rust_kernels import upstream_version
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.need import Need
@@ -32,6 +35,9 @@ class Check:
     #: variables handed to make that this check owns (see kdoctor.knowledge.safe_values): a
     #: value that is not a plain path or word fails the check before it runs
     variables: ClassVar[tuple[str, ...]] = ()
+    #: the check judges a host tool the module's build uses; for a target built in a
+    #: toolchain root (a Rust-enabled kernel kdoctor builds) the build uses the root's instead
+    host_tool: ClassVar[bool] = False
 
     @classmethod
     def shown_title(cls) -> str:
@@ -49,6 +55,23 @@ class Check:
         ``run`` reads them as usual. Default: none.
         """
         return []
+
+    def in_root(self, facts: Facts) -> Optional[Finding]:
+        """A skipping finding when the module's build does not use the host tool this check
+        judges: it runs in the target's toolchain root, with that root's tools."""
+        root = facts.ctx.toolchain_root
+        if not self.host_tool or not root:
+            return None
+        versions = facts.of(toolchain_root_versions)
+        return self.finding(
+            Status.SKIP,
+            _("the build runs in kdoctor's {name} toolchain root ({versions})").format(
+                name=os.path.basename(root),
+                versions=", ".join(f"{p} {upstream_version(v)}" for p, v in versions.items())
+                or _("not made yet"),
+            ),
+            toolchain_root=root,
+        )
 
     def refused(self, facts: Facts) -> Optional[Finding]:
         """A failing finding when a value this check owns would reach make or a shell as

@@ -61,6 +61,7 @@ def libclang_error(output: str) -> Optional[str]:
 @register
 class BindgenCheck(Check):
     id = "bindgen"
+    host_tool = True
     title = N_("bindgen {minimum} or newer, loading libclang")
     title_values: ClassVar[Mapping[str, object]] = {"minimum": MINIMUM}
     variables = ("BINDGEN",)

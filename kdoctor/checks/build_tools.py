@@ -121,6 +121,7 @@ def _tree_compiler(system: System, kdir: str) -> Optional[str]:
 @register
 class BuildToolsCheck(Check):
     id = "build-tools"
+    host_tool = True
     title = N_("make, the kernel's C compiler and the linker")
     variables = ("CC", "LLVM")
 

@@ -28,6 +28,7 @@ RECOMMENDED = Version("11")
 @register
 class ClangCheck(Check):
     id = "clang"
+    host_tool = True
     title = N_("clang, version {minimum} or newer ({recommended} recommended)")
     title_values: ClassVar[Mapping[str, object]] = {"minimum": MINIMUM, "recommended": RECOMMENDED}
     variables = ("CLANG",)

@@ -79,6 +79,7 @@ def _gnu_ld(system: System) -> Optional[Version]:
 @register
 class CompatCheck(Check):
     id = "compat"
+    host_tool = True
     title = N_("no known-bad combination of rustc, bindgen, ld, kernel and module build files")
 
     def run(self, facts: Facts) -> Finding:

@@ -18,6 +18,7 @@ from kdoctor.model.need import Setting
 @register
 class LibclangCheck(Check):
     id = "libclang"
+    host_tool = True
     title = N_("libclang for bindgen, the same major version as clang")
     variables = ("LIBCLANG_PATH",)
 

@@ -21,6 +21,7 @@ _RUSTUP_SYSROOT = re.compile(r"/toolchains/([^/]+)/?$")
 @register
 class RustSrcCheck(Check):
     id = "rust-src"
+    host_tool = True
     title = N_("the Rust library sources (rust-src) of the chosen toolchain")
 
     def run(self, facts: Facts) -> Finding:

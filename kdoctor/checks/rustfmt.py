@@ -22,6 +22,7 @@ from kdoctor.model.need import RustComponent
 @register
 class RustfmtCheck(Check):
     id = "rustfmt"
+    host_tool = True
     title = N_("rustfmt, to format Rust code")
     required = False
 

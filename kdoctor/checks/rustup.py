@@ -42,6 +42,7 @@ def install_text(wanted: Rustup) -> str:
 @register
 class RustupCheck(Check):
     id = "rustup"
+    host_tool = True
     title = N_("rustup, to install and select the pinned toolchain")
 
     def run(self, facts: Facts) -> Finding:

@@ -7,6 +7,7 @@ are :mod:`kdoctor.model.cache_layout`'s).
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,11 @@ def installed_images(release: str) -> tuple[tuple[str, str], ...]:
     return ((f"/boot/vmlinuz-{release}", "boot"), (f"/lib/modules/{release}/vmlinuz", "modules"))
 
 
+def tree_image(kdir: str) -> str:
+    """The bootable image a kernel build leaves in its tree (x86)."""
+    return os.path.join(kdir, "arch", "x86", "boot", "bzImage")
+
+
 def kept_in_cache(ctx: Context) -> bool:
     """The target's build directory is a tree in kdoctor's cache (``kdoctor fetch-kernel``
     brings it), not one a package installs."""
@@ -39,6 +45,8 @@ def image_paths(ctx: Context) -> tuple[tuple[str, str], ...]:
     """Where an image of the target may already be, with where that is (``boot`` or ``cache``),
     as the vm check reports it."""
     release = ctx.target_kernel
+    if ctx.toolchain_root:  # a Rust-enabled kernel kdoctor built: the image its build made
+        return ((tree_image(ctx.kdir), "cache"),)
     return (
         *((path, "boot") for path, _ in installed_images(release)),
         (cached_image(ctx.cache_dir, release), "cache"),

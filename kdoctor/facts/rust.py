@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Optional
 
 from kdoctor.facts.rustc import RustToolchain, resolve
 from kdoctor.facts.rustup import PinState, find_rustup, pin_state
+from kdoctor.facts.toolchain_root import root_toolchain
 
 if TYPE_CHECKING:
     from kdoctor.facts import Facts
@@ -27,5 +28,8 @@ def pin_status(facts: Facts) -> PinState:
 
 
 def rust_toolchain(facts: Facts) -> RustToolchain:
-    """The toolchain the module build uses (see :func:`kdoctor.facts.rustc.resolve`)."""
+    """The toolchain the module build uses (see :func:`kdoctor.facts.rustc.resolve`); for a
+    target built in a toolchain root, that root's rustc unless ``RUSTC`` names another."""
+    if facts.ctx.toolchain_root and not facts.ctx.env.get("RUSTC"):
+        return root_toolchain(facts.ctx, facts.system)
     return resolve(facts.ctx, facts.system, pin=lambda: facts.of(pin_status))

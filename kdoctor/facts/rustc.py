@@ -46,9 +46,10 @@ LIBRARY = "lib/rustlib/src/rust/library"
 #: files that must exist in the library sources for ``core`` and ``alloc`` to build
 LIBRARY_FILES = ("core/src/lib.rs", "alloc/src/lib.rs")
 
-#: where the toolchain came from: the module's pin (through rustup), the distribution, RUSTC, or
-#: (for a module that pins nothing) the toolchain rustup selects in the module's directory
-SOURCES = ("pin", "distro", "env", "rustup")
+#: where the toolchain came from: the module's pin (through rustup), the distribution, RUSTC,
+#: (for a module that pins nothing) the toolchain rustup selects in the module's directory, or
+#: the toolchain root a Rust-enabled kernel target was built in
+SOURCES = ("pin", "distro", "env", "rustup", "root")
 
 
 @dataclass(frozen=True)

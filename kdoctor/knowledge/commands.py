@@ -15,6 +15,7 @@ from kdoctor.model.need import (
     Need,
     Package,
     RustComponent,
+    RustEnabledKernel,
     RustOverride,
     RustToolchain,
     Rustup,
@@ -102,6 +103,8 @@ def need_commands(needs: Sequence[Need], *, manager: Optional[str], is_root: boo
                 commands.append(install_shown(manager, need.alternative, is_root))
         elif isinstance(need, CargoSource):
             commands.append(cargo_source_shown(need))
+        elif isinstance(need, RustEnabledKernel):
+            commands.append(shown(["kdoctor", "build-kernel", need.spec]))
         elif isinstance(need, RustOverride):
             unset = ["unset", "RUSTUP_TOOLCHAIN"]
             commands.append(shown(override_argv(need) if need.path else unset))

@@ -20,6 +20,11 @@ trusting it) belongs to the code that makes them: the kernels kdoctor keeps are
         tree.json                      written last: what was fetched and adapted, and sha256s
         .partial-*/                    a fetch at work (removed by the next one)
       apt/<suite>/                     a Debian suite's private apt configuration and lists
+      rust-kernels/                    Rust-enabled kernels kdoctor builds (kdoctor build-kernel)
+        roots/<name>/                  a minimal Debian root holding the toolchain that builds them
+        roots/<name>.json              written last: what the root holds (package versions)
+        <series>/linux/                one kernel's source, configured and built in place: KDIR
+        <series>/kernel.json           written last: release, options, toolchain, image sha256
       test/<release>/module/           kdoctor test's copy of the module, built for <release>
       modules/<name>/                  a module copied to be built (its directory is read-only)
       verified/<module>-<release>.json what a passing verification depended on
@@ -35,6 +40,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Optional
 
 #: the prefix of a half-made artefact's work directory, next to its destination
 PARTIAL = ".partial-"
@@ -100,6 +106,59 @@ def headers_in(root: str, release: str) -> str:
 def kdir_of(cache_dir: str, release: str) -> str:
     """The KDIR of the fetched kernel ``release``."""
     return headers_in(tree_dir(cache_dir, release), release)
+
+
+# -- Rust-enabled kernels kdoctor builds ---------------------------------------------------------
+def rust_kernels_dir(cache_dir: str) -> str:
+    """Where the Rust-enabled kernels kdoctor builds and their toolchain roots are."""
+    return os.path.join(cache_dir, "rust-kernels")
+
+
+def in_rust_kernels(cache_dir: str, path: str) -> bool:
+    """``path`` is inside the Rust-enabled kernels kdoctor builds."""
+    return path.startswith(rust_kernels_dir(cache_dir) + os.sep)
+
+
+def rust_series_of(cache_dir: str, kdir: str) -> Optional[str]:
+    """The series of the Rust-enabled kernel whose tree ``kdir`` is (None: not one)."""
+    if not in_rust_kernels(cache_dir, kdir):
+        return None
+    parts = os.path.relpath(kdir, rust_kernels_dir(cache_dir)).split(os.sep)
+    return parts[0] if len(parts) == 2 and parts[1] == "linux" else None
+
+
+def toolchain_roots_dir(cache_dir: str) -> str:
+    return os.path.join(rust_kernels_dir(cache_dir), "roots")
+
+
+def toolchain_root(cache_dir: str, name: str) -> str:
+    """The toolchain root ``name`` (``trixie``, ``trixie-backports``)."""
+    return os.path.join(toolchain_roots_dir(cache_dir), name)
+
+
+def toolchain_root_record(cache_dir: str, name: str) -> str:
+    """The root's record, written last: its presence marks the root complete."""
+    return toolchain_root(cache_dir, name) + ".json"
+
+
+def rust_kernel_dir(cache_dir: str, series: str) -> str:
+    """What kdoctor keeps for its Rust-enabled kernel of ``series`` (its lock guards it)."""
+    return os.path.join(rust_kernels_dir(cache_dir), series)
+
+
+def rust_kernel_tree(cache_dir: str, series: str) -> str:
+    """The kernel's source tree, configured and built in place: its KDIR."""
+    return os.path.join(rust_kernel_dir(cache_dir, series), "linux")
+
+
+def rust_kernel_record(cache_dir: str, series: str) -> str:
+    """The kernel's record, written last: its presence marks the build complete."""
+    return os.path.join(rust_kernel_dir(cache_dir, series), "kernel.json")
+
+
+def rust_kernel_image(cache_dir: str, series: str) -> str:
+    """The bootable image the kernel's build leaves in its tree."""
+    return os.path.join(rust_kernel_tree(cache_dir, series), "arch", "x86", "boot", "bzImage")
 
 
 # -- Debian's archive ---------------------------------------------------------------------------

@@ -53,6 +53,11 @@ class Context:
     dry_run: bool = False
     #: why the module's rust-toolchain file cannot be used (then ``pin`` is None)
     pin_problem: Optional[str] = None
+    #: the toolchain root the target kernel was built in, where the module's build runs too
+    #: (a Rust-enabled kernel kdoctor builds: ``--kernel 6.12+rust``); None: on the host
+    toolchain_root: Optional[str] = None
+    #: the kernel target as the person (or kdoctor's retargeting) named it (``6.12+rust``)
+    kernel_spec: Optional[str] = None
 
     @property
     def pinned(self) -> PinnedToolchain:

@@ -164,6 +164,19 @@ class StockKernel:
 
 
 @dataclass(frozen=True)
+class RustEnabledKernel:
+    """A kernel with ``CONFIG_RUST=y`` that kdoctor builds from Debian's own sources and
+    toolchain into its cache (``kdoctor build-kernel <spec>``); ``spec`` names it
+    (``6.12+rust``)."""
+
+    kind: ClassVar[str] = "rust-kernel"
+    spec: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "spec": self.spec}
+
+
+@dataclass(frozen=True)
 class ByHand:
     """Nothing ``kdoctor fix`` may do repairs this: the plan says so, with ``why`` (why kdoctor
     cannot) and ``remedy`` (what a person can do). It repairs nothing, so a finding whose needs
@@ -221,6 +234,7 @@ Need = Union[
     KbuildCmd,
     KernelImage,
     StockKernel,
+    RustEnabledKernel,
     ByHand,
     CargoSource,
 ]

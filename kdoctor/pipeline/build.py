@@ -19,6 +19,7 @@ from kdoctor.knowledge.build_errors import explain
 from kdoctor.machine.system import System
 from kdoctor.model.cache_layout import module_copy
 from kdoctor.model.context import Context
+from kdoctor.pipeline.kernels.chroot import in_root
 
 #: variables passed through to make when kdoctor (or the user) chose them
 MAKE_VARS = ("CC", "CLANG", "LLVM", "BINDGEN", "LIBCLANG_PATH")
@@ -212,9 +213,20 @@ def _build(
     variables: Sequence[str] = (),
 ) -> BuildResult:
     module_dir = working_module_dir(ctx, system)
-    argv = make_argv(ctx, module_dir, rustc, target, cargo=cargo, variables=variables)
-    cargo_dir = os.path.dirname(cargo) if cargo and cargo_on_path else None
-    env = build_env(ctx, toolchain_env, cargo_dir, system.env.get("PATH", ""))
+    if ctx.toolchain_root:  # the kernel's toolchain root: its own tools, not the host's
+        argv = [
+            "make",
+            "-C",
+            module_dir,
+            f"KDIR={ctx.kdir}",
+            *variables,
+            *([target] if target else []),
+        ]
+        env = {"KDOCTOR_CACHE": ctx.cache_dir}
+    else:
+        argv = make_argv(ctx, module_dir, rustc, target, cargo=cargo, variables=variables)
+        cargo_dir = os.path.dirname(cargo) if cargo and cargo_on_path else None
+        env = build_env(ctx, toolchain_env, cargo_dir, system.env.get("PATH", ""))
     stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"  # two runs in one second
     log_path = os.path.join(log_dir, f"build-{stamp}.log")
     started = time.monotonic()
@@ -231,7 +243,20 @@ def _build(
             explanations=tuple(refused),
             env=env,
         )
+    run_argv, run_env = argv, env
+    if ctx.toolchain_root:
+        run_argv = in_root(
+            ctx.toolchain_root,
+            argv,
+            binds=[ctx.cache_dir, module_dir],
+            env=env,
+            as_root=system.uid() == 0,
+            cwd=module_dir,
+        )
+        run_env = {}
     with system.open_log(log_path) as log:
+        if ctx.toolchain_root:
+            log.write(f"# in kdoctor's toolchain root {ctx.toolchain_root}\n")
         log.write(f"$ {shown_command(argv, env)}\n")
 
         def on_output(line: str) -> None:
@@ -242,7 +267,7 @@ def _build(
             if match:
                 on_step(f"{match.group(1).strip()} {os.path.basename(match.group(2).strip())}")
 
-        probe = system.run(argv, timeout=timeout, env=env, on_output=on_output)
+        probe = system.run(run_argv, timeout=timeout, env=run_env, on_output=on_output)
         if probe.timed_out:
             log.write(f"\nkdoctor: the build did not finish within {timeout:g} s and was stopped\n")
     text = system.read_text(log_path, limit=64 << 20) or ""  # a build log may be long

@@ -21,7 +21,7 @@ from kdoctor.pipeline.planner import routed
 def run_one(check: Check, facts: Facts) -> Finding:
     started = time.monotonic()
     try:
-        finding = check.refused(facts) or check.run(facts)
+        finding = check.refused(facts) or check.in_root(facts) or check.run(facts)
     except Exception as exc:  # one crashing check never sinks the report
         finding = Finding(
             id=check.id,

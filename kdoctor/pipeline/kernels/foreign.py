@@ -9,12 +9,14 @@ from typing import Callable, Optional
 
 from kdoctor.facts.kernel import missing_build_files
 from kdoctor.knowledge import debian_kernels as dk
+from kdoctor.knowledge import rust_kernels as rk
 from kdoctor.machine.system import System
 from kdoctor.model.cache_layout import kdir_of
 from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
 from kdoctor.pipeline.kernels import archive as ka
 from kdoctor.pipeline.kernels import fetch as kernel_fetch
+from kdoctor.pipeline.kernels.rust_target import attached, rust_context
 
 Step = Callable[[str], None]
 
@@ -24,7 +26,10 @@ def target_for(
 ) -> tuple[Context, tuple[str, ...]]:
     """The context building for ``spec`` (a release or a series): the host's own build
     directory when it has one for that release, else the cached kernel (fetched when
-    ``fetch``). Returns the context and what was adapted in the cached tree."""
+    ``fetch``). Returns the context and what was adapted in the cached tree. A Rust-enabled
+    kernel (``6.12+rust``, ``rust``) is built when ``fetch`` (which takes minutes)."""
+    if rk.is_rust_spec(spec):
+        return rust_context(ctx, system, spec, build=fetch, on_step=on_step), ()
     installed = f"/lib/modules/{spec}/build"
     if not dk.is_series(spec) and not missing_build_files(system, installed):
         return _retarget(ctx, spec, installed), ()
@@ -48,10 +53,13 @@ def _retarget(ctx: Context, release: str, kdir: str) -> Context:
 def selected(ctx: Context, system: System) -> Context:
     """``--kernel`` resolved without changing anything: a series, or a release of another
     Debian suite the host has no build directory for, points ``KDIR`` into kdoctor's cache
-    (where ``kdoctor fetch-kernel``, a step of ``fix``'s plan, puts it)."""
+    (where ``kdoctor fetch-kernel``, a step of ``fix``'s plan, puts it); a Rust-enabled kernel
+    spec, or a ``KDIR`` in kdoctor's Rust-enabled kernels, is that kernel's target."""
     spec = ctx.target_kernel
+    if ctx.target_source == TargetSource.OPTION and rk.is_rust_spec(spec):
+        return rust_context(ctx, system, spec)
     if ctx.target_source != TargetSource.OPTION or dk.suite_of(spec) is None:
-        return ctx
+        return attached(ctx, system)
     if not dk.is_series(spec) and not missing_build_files(system, ctx.kdir):
         return ctx
     if not dk.is_series(spec) and dk.suite_of(spec) == ctx.distro.codename:

@@ -46,7 +46,8 @@ class KernelImageError(Exception):
 @dataclass(frozen=True)
 class KernelImage:
     path: str
-    #: "boot" (/boot), "modules" (/lib/modules/<release>), "cache" or "downloaded"
+    #: "boot" (/boot), "modules" (/lib/modules/<release>), "cache", "downloaded", or "tree"
+    #: (the image a Rust-enabled kernel kdoctor built left in its tree)
     source: str
     package: Optional[str] = None
 
@@ -56,7 +57,11 @@ def installed_paths(release: str) -> tuple[str, ...]:
 
 
 def locate(ctx: Context, system: System, release: str) -> Optional[KernelImage]:
-    """The image of an installed kernel, or one fetched before; None when there is neither."""
+    """The image of an installed kernel, or one fetched before (or, for a Rust-enabled kernel
+    kdoctor built, the one in its tree); None when there is none."""
+    if ctx.toolchain_root:
+        tree = images.tree_image(ctx.kdir)
+        return KernelImage(tree, "tree") if system.is_file(tree) else None
     for path, source in images.installed_images(release):
         if system.exists(path):
             return KernelImage(path, source)
@@ -76,6 +81,17 @@ def ensure(
     found = locate(ctx, system, release)
     if found is not None and found.source != "cache":
         return found
+    if ctx.toolchain_root:
+        raise KernelImageError(
+            _("kernel {release} has no image in {kdir}: its build has not finished").format(
+                release=release, kdir=ctx.kdir
+            ),
+            Remediation(
+                _("Build it: {command}").format(
+                    command=f"kdoctor build-kernel {ctx.kernel_spec or release}"
+                )
+            ),
+        )
     step = on_step or (lambda _text: None)
     path = cached_image(ctx.cache_dir, release)
     with system.lock(path, on_wait=step):
@@ -97,6 +113,8 @@ def ensure(
 def config_path(ctx: Context, image: KernelImage, release: str) -> str:
     """Where the kernel's configuration sits next to its image: ``/boot/config-<release>`` for
     an installed kernel, ``config-<release>`` in the cache for a fetched one."""
+    if image.source == "tree":
+        return os.path.join(ctx.kdir, ".config")
     if image.source in ("cache", "downloaded"):
         return cached_config(ctx.cache_dir, release)
     return os.path.join("/boot", f"config-{release}")
