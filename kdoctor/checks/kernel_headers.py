@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts
-from kdoctor.facts.kernel import installed_build_dirs, target_missing_files
+from kdoctor.facts.kernel import installed_build_dirs, target_config, target_missing_files
 from kdoctor.facts.packages import kernel_packages
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge.commands import install_shown
@@ -16,10 +16,12 @@ from kdoctor.knowledge.packages import (
     stock_flavour,
     unpackaged_kernel,
 )
+from kdoctor.knowledge.rust_kernels import configured, rust_kernel_cost
+from kdoctor.model.cache_layout import rust_kernel_record, rust_series_of
 from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
-from kdoctor.model.need import StockKernel
+from kdoctor.model.need import RustEnabledKernel, StockKernel
 
 
 def target_phrase(ctx: Context) -> str:
@@ -30,6 +32,10 @@ def target_phrase(ctx: Context) -> str:
         )
     if ctx.target_source == TargetSource.OPTION:
         return _("{kernel} (from --kernel)").format(kernel=ctx.target_kernel)
+    if ctx.target_source == TargetSource.RETARGETED and ctx.toolchain_root:
+        return _("kdoctor's Rust-enabled kernel {kernel} (chosen by kdoctor fix)").format(
+            kernel=ctx.target_kernel
+        )
     if ctx.target_source == TargetSource.RETARGETED:
         return _("the stock kernel {kernel} (chosen by kdoctor fix)").format(
             kernel=ctx.target_kernel
@@ -40,6 +46,15 @@ def target_phrase(ctx: Context) -> str:
 def kernel_kind(release: str) -> Optional[str]:
     """Kernels no distribution package serves, recognised by their release string."""
     return unpackaged_kernel(release)
+
+
+def rust_kernel_complete(facts: Facts) -> bool:
+    """The target, a Rust-enabled kernel kdoctor builds, is complete: its record is there and
+    its configuration has every option kdoctor sets."""
+    ctx = facts.ctx
+    series = rust_series_of(ctx.cache_dir, ctx.kdir)
+    record = rust_kernel_record(ctx.cache_dir, series) if series else None
+    return bool(record and facts.system.is_file(record)) and configured(facts.of(target_config))
 
 
 def check_command(release: str, kdir: str) -> str:
@@ -77,6 +92,8 @@ class KernelHeadersCheck(Check):
             "installed_kdirs": others,
             "kernel_kind": kernel_kind(release),
         }
+        if ctx.toolchain_root and (missing or not rust_kernel_complete(facts)):
+            return self._rust_kernel(ctx, details)
         if not missing:
             return self.ok(
                 _("headers for {target} at {kdir}").format(
@@ -100,6 +117,20 @@ class KernelHeadersCheck(Check):
         if known or (package and known is None and kernel_kind(release) is None):
             return self._install(ctx, problem, package, known, found, details)
         return self._unservable(ctx, problem, package, stock, others, found, details)
+
+    def _rust_kernel(self, ctx: Context, details: dict[str, Any]) -> Finding:
+        """A Rust-enabled kernel kdoctor builds: not built yet (or half built)."""
+        spec = ctx.kernel_spec or ctx.target_kernel
+        return self.finding(
+            Status.FAIL,
+            _(
+                "kdoctor's Rust-enabled kernel {spec} is not built yet ({kdir} is not complete)"
+            ).format(spec=spec, kdir=ctx.kdir),
+            fix_text=rust_kernel_cost(spec),
+            needs=(RustEnabledKernel(spec),),
+            ctx=ctx,
+            **details,
+        )
 
     def _install(
         self,

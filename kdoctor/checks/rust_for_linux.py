@@ -5,6 +5,7 @@ other kind of module."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from kdoctor.checks.base import Check, register
@@ -14,12 +15,25 @@ from kdoctor.facts.kernel import target_missing_files
 from kdoctor.facts.kernel_rust import KernelRust, kernel_rust
 from kdoctor.facts.module import module_info
 from kdoctor.facts.rust import rust_toolchain
+from kdoctor.facts.toolchain_root import toolchain_root_versions
 from kdoctor.i18n import N_, _
+from kdoctor.knowledge import rust_kernels as rk
 from kdoctor.knowledge.rust_for_linux import options_text, same_version
+from kdoctor.knowledge.rust_kernels import upstream_version
+from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.module import ModuleKind
-from kdoctor.model.need import ByHand
+from kdoctor.model.need import ByHand, RustEnabledKernel
+
+
+def kdoctor_chose(facts: Facts) -> bool:
+    """The target was not the person's choice: the running kernel, kdoctor fix's switch, or a
+    ``KDIR`` kdoctor persisted in its settings (not one from the person's environment)."""
+    ctx = facts.ctx
+    if ctx.target_source in (TargetSource.RUNNING, TargetSource.RETARGETED):
+        return True
+    return ctx.target_source == TargetSource.KDIR and facts.system.env.get("KDIR") != ctx.kdir
 
 
 @register
@@ -90,7 +104,12 @@ class RustForLinuxCheck(Check):
                 ctx=ctx,
                 **details,
             )
-        bindgen = facts.of(bindgen_version)
+        bindgen: object = facts.of(bindgen_version)
+        if ctx.toolchain_root:  # the module's build runs in the root, with the root's bindgen
+            root_bindgen = facts.of(toolchain_root_versions).get("bindgen")
+            bindgen = upstream_version(root_bindgen) if root_bindgen else None
+            details["toolchain_root"] = ctx.toolchain_root
+            details["kernel_compiler"] = "clang" if rust.llvm else "gcc"
         details["bindgen_version"] = str(bindgen) if bindgen else None
         if rust.bindgen and bindgen and not same_version(rust.bindgen, str(bindgen)):
             return self.finding(
@@ -115,8 +134,20 @@ class RustForLinuxCheck(Check):
             if rust.rustc
             else _("{kernel} has CONFIG_RUST=y and its rust/ artefacts")
         )
+        if ctx.toolchain_root:
+            said = _(
+                "{kernel} has CONFIG_RUST=y and its rust/ artefacts, built by rustc {version} "
+                "and bindgen {bindgen} with {compiler} in kdoctor's {root} toolchain root, where "
+                "the module builds too"
+            )
         return self.ok(
-            said.format(kernel=ctx.target_kernel, version=rust.rustc),
+            said.format(
+                kernel=ctx.target_kernel,
+                version=rust.rustc,
+                bindgen=bindgen,
+                compiler=details.get("kernel_compiler"),
+                root=os.path.basename(ctx.toolchain_root or ""),
+            ),
             found=ctx.kdir,
             **details,
         )
@@ -132,6 +163,27 @@ class RustForLinuxCheck(Check):
             signs.append(_("{kdir} has no rust/ directory").format(kdir=ctx.kdir))
         first = rust.needed[0] if rust.needed else "rust/"
         remedy = options_text(ctx.distro.id, bundled_module_dir())
+        if kdoctor_chose(facts):  # not the person's choice: kdoctor fix may switch it
+            spec = rk.spec_of(rk.STABLE_SERIES)
+            return self.finding(
+                Status.FAIL,
+                _(
+                    "{kernel} was built without Rust support ({signs}): kbuild cannot compile "
+                    "this module's .rs; kdoctor fix builds for its Rust-enabled kernel {spec} "
+                    "instead"
+                ).format(kernel=ctx.target_kernel, signs="; ".join(signs), spec=spec),
+                found=ctx.kdir,
+                fix_text=rk.rust_kernel_cost(spec),
+                needs=(RustEnabledKernel(spec),),
+                ctx=ctx,
+                **details,
+            )
+        remedy = _(
+            "Build for kdoctor's Rust-enabled kernel instead: {command}. Or: {options}"
+        ).format(
+            command=f"kdoctor fix --kernel {rk.spec_of(rk.STABLE_SERIES)}",
+            options=remedy,
+        )
         return self.finding(
             Status.FAIL,
             _(

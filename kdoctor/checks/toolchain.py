@@ -52,6 +52,7 @@ def bootstrap_note(chosen: RustToolchain) -> str:
 @register
 class ToolchainCheck(Check):
     id = "toolchain"
+    host_tool = True
     title = N_("the Rust toolchain the module is built with")
     variables = ("RUSTC", "RUSTUP_TOOLCHAIN")
 

@@ -61,8 +61,10 @@ class VmCheck(Check):
         box = facts.of(busybox_fact)
         busybox, static = (box.path, box.static) if box else (None, False)
         image, source = facts.of(target_image)
-        candidates = image_packages(ctx)
+        candidates = () if ctx.toolchain_root else image_packages(ctx)
         image_package = candidates[0] if candidates else None
+        if image is None and ctx.toolchain_root:  # kdoctor's Rust-enabled kernel: built with it
+            source = "kernel build"
         image_known: Optional[bool] = None
         if image is None and candidates:
             # one query for every candidate, the same the kernel-headers check makes
@@ -104,6 +106,10 @@ class VmCheck(Check):
             where = (
                 image
                 if image
+                else _("the one its build makes ({command})").format(
+                    command=f"kdoctor build-kernel {ctx.kernel_spec}"
+                )
+                if ctx.toolchain_root
                 else _("{package} (verify downloads it into the cache)").format(
                     package=image_package
                 )

@@ -257,6 +257,9 @@ app.command(name="build-sysroot", hidden=True, help=HELP["build-sysroot"])(
     cli_provision.build_sysroot_command
 )
 app.command(name="test", help=cli_kernels.test_help())(cli_kernels.test_command)
+app.command(name="build-kernel", help=cli_kernels.build_kernel_help())(
+    cli_kernels.build_kernel_command
+)
 app.command(name="fetch-kernel", hidden=True, help=cli_kernels.fetch_kernel_help())(
     cli_kernels.fetch_kernel_command
 )

@@ -4,13 +4,15 @@ artefacts."""
 from __future__ import annotations
 
 import os
-from typing import Optional
+from typing import Callable, Optional
 
 import typer
 
 from kdoctor.cli import options
 from kdoctor.cli.options import JsonOpt, ModuleOpt, RustOpt
 from kdoctor.i18n import _
+from kdoctor.knowledge.rust_kernels import series_of_spec, spec_of
+from kdoctor.machine.system import System
 from kdoctor.model.cache_layout import (
     PARTIAL,
     apt_root,
@@ -18,9 +20,17 @@ from kdoctor.model.cache_layout import (
     kernel_test_root,
     kernels_dir,
     release_dir,
+    rust_kernel_dir,
+    rust_kernel_record,
+    rust_kernel_tree,
+    rust_kernels_dir,
+    toolchain_root,
+    toolchain_root_record,
+    toolchain_roots_dir,
     tree_dir,
 )
 from kdoctor.model.report import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from kdoctor.pipeline.kernels.rust_kernel import built_series
 
 cache_app = typer.Typer(help=_("What kdoctor keeps in its cache: kernels, apt lists, builds."))
 
@@ -98,14 +108,90 @@ def fetch_kernel_command(
     out.print(f"✔ {target.target_kernel}: KDIR={target.kdir}", markup=False)
 
 
+def build_kernel_help() -> str:
+    """``kdoctor build-kernel``'s help (its docstring, translated)."""
+    return _(
+        "Build a Rust-enabled kernel (6.12+rust, rust) from Debian's sources into kdoctor's cache."
+    )
+
+
+def build_kernel_command(
+    spec: str = typer.Argument(
+        ..., help=_("A Rust-enabled kernel: <series>+rust (6.12+rust), or rust (the newest).")
+    ),
+) -> None:
+    """Build a Rust-enabled kernel (6.12+rust, rust) from Debian's sources into kdoctor's
+    cache."""
+    from kdoctor.knowledge.rust_kernels import is_rust_spec
+    from kdoctor.pipeline.kernels import archive as kernel_archive
+    from kdoctor.pipeline.kernels import rust_kernel
+    from kdoctor.render import text as render
+
+    if not is_rust_spec(spec):
+        raise typer.BadParameter(
+            _("not a Rust-enabled kernel: {value} (say 6.12+rust or rust)").format(
+                value=repr(spec)
+            ),
+            param_hint="SPEC",
+        )
+    system = options.new_system()
+    ctx = options.context(system, None, None, None)
+    out = render.console()
+    if system.uid() != 0:
+        out.print(
+            "✘ "
+            + _(
+                "building a Rust-enabled kernel needs root: its toolchain root is made with "
+                "debootstrap and entered with chroot"
+            ),
+            markup=False,
+        )
+        out.print("  " + f"sudo kdoctor build-kernel {spec}", markup=False)
+        raise typer.Exit(EXIT_FAIL)
+    try:
+        kernel = rust_kernel.ensure(
+            system, ctx.cache_dir, spec, lambda t: out.print(f"  {t}", markup=False)
+        )
+    except kernel_archive.ArchiveError as exc:
+        out.print(f"✘ {exc}", markup=False)
+        out.print(f"  {exc.remediation.text}", markup=False)
+        raise typer.Exit(EXIT_FAIL) from None
+    out.print(
+        "✔ "
+        + _("{spec}: kernel {release}, KDIR={kdir}, image {image}").format(
+            spec=kernel.spec, release=kernel.release, kdir=kernel.kdir, image=kernel.image
+        ),
+        markup=False,
+    )
+
+
+def _clean_rust_kernel(system: System, cache_dir: str, spec: str, say: Callable[..., None]) -> None:
+    """Remove one Rust-enabled kernel (its record first: a half-removed one is rebuilt)."""
+    series = series_of_spec(spec) or spec
+    with system.lock(rust_kernel_dir(cache_dir, series), on_wait=say):
+        system.remove_tree(rust_kernel_record(cache_dir, series))
+        system.remove_tree(rust_kernel_tree(cache_dir, series))
+        system.remove_tree(kernel_test_dir(cache_dir, series))
+    say(_("removed kernel {release}").format(release=spec), markup=False)
+
+
 def _sizes(cache_dir: str) -> tuple[list[tuple[str, int]], int]:
     system = options.new_system()
     rows: list[tuple[str, int]] = []
-    for top in (kernels_dir(cache_dir), apt_root(cache_dir), kernel_test_root(cache_dir)):
-        part = os.path.basename(top)
+    tops = (
+        kernels_dir(cache_dir),
+        apt_root(cache_dir),
+        kernel_test_root(cache_dir),
+        rust_kernels_dir(cache_dir),
+        toolchain_roots_dir(cache_dir),
+    )
+    for top in tops:
+        part = os.path.relpath(top, cache_dir)
         for name in system.listdir(top):
-            if name.endswith(".lock") or name.startswith(PARTIAL):
+            if name.endswith((".lock", ".json")) or name.startswith(PARTIAL):
                 continue
+            if os.path.join(top, name) == toolchain_roots_dir(cache_dir):
+                continue  # listed root by root
             got = system.run(["du", "-sb", os.path.join(top, name)], timeout=DU_TIMEOUT)
             size = int(got.stdout.split()[0]) if got.ok and got.stdout.split() else 0
             rows.append((f"{part}/{name}", size))
@@ -143,6 +229,11 @@ def cache_clean(
     out = render.console()
     kernels = kernels_dir(ctx.cache_dir)
     cached = [n for n in system.listdir(kernels) if system.is_dir(os.path.join(kernels, n))]
+    built = [spec_of(n) for n in built_series(system, ctx.cache_dir)]
+    if kernel is not None and kernel in built:
+        _clean_rust_kernel(system, ctx.cache_dir, kernel, out.print)
+        return
+    cached += built
     if kernel is not None and kernel not in cached:
         missing = _("no cached kernel {release}; cached: {cached}")
         out.print(
@@ -150,6 +241,9 @@ def cache_clean(
         )
         raise typer.Exit(EXIT_USAGE)
     for release in [kernel] if kernel else cached:
+        if release in built:
+            _clean_rust_kernel(system, ctx.cache_dir, release, out.print)
+            continue
         with system.lock(tree_dir(ctx.cache_dir, release), on_wait=out.print):
             system.remove_tree(release_dir(ctx.cache_dir, release))
             system.remove_tree(kernel_test_dir(ctx.cache_dir, release))
@@ -157,6 +251,13 @@ def cache_clean(
     if kernel is None:
         system.remove_tree(apt_root(ctx.cache_dir))
         out.print(_("removed the private apt lists"), markup=False)
+        for name in system.listdir(toolchain_roots_dir(ctx.cache_dir)):
+            if name.endswith((".lock", ".json")) or name.startswith(PARTIAL):
+                continue
+            with system.lock(toolchain_root(ctx.cache_dir, name), on_wait=out.print):
+                system.remove_tree(toolchain_root_record(ctx.cache_dir, name))
+                system.remove_tree(toolchain_root(ctx.cache_dir, name))
+            out.print(_("removed the toolchain root {name}").format(name=name), markup=False)
     _rows, total = _sizes(ctx.cache_dir)
     holds = _("the cache now holds {size} of kernels, lists and builds")
     out.print(holds.format(size=human(total)), markup=False)

@@ -12,6 +12,7 @@ from kdoctor.facts.context import detect
 from kdoctor.i18n import _
 from kdoctor.machine.runner import Runner
 from kdoctor.machine.system import System
+from kdoctor.model.cache_layout import in_rust_kernels
 from kdoctor.model.choice import BadValue, RustMode
 from kdoctor.model.context import Context
 from kdoctor.model.report import EXIT_USAGE
@@ -123,8 +124,8 @@ def context(
     except BadValue as exc:
         typer.echo(usage_error(exc), err=True)
         raise typer.Exit(EXIT_USAGE) from None
-    if kernel is None:  # only --kernel can name a kernel kept in kdoctor's cache
-        return ctx
+    if kernel is None and not in_rust_kernels(ctx.cache_dir, ctx.kdir):
+        return ctx  # only --kernel, or a KDIR in its Rust-enabled kernels, names a cached one
     from kdoctor.pipeline.kernels.foreign import selected
 
     return selected(ctx, system)

@@ -43,6 +43,8 @@ class KernelRust:
     rustc: Optional[str]
     rustc_from: Optional[str]
     bindgen: Optional[str]
+    #: the kernel was built with clang (``LLVM=1``): a module for it is built the same way
+    llvm: bool = False
 
     @property
     def rustc_from_text(self) -> Optional[str]:
@@ -60,6 +62,7 @@ class KernelRust:
             "kernel_rustc": self.rustc,
             "kernel_rustc_from": self.rustc_from,
             "kernel_bindgen": self.bindgen,
+            "kernel_llvm": self.llvm,
         }
 
 
@@ -73,12 +76,20 @@ def kbuild_text(system: System, kdir: str, name: str) -> str:
     return text
 
 
+def forms(artefact: str) -> tuple[str, ...]:
+    """The files that satisfy a needed crate: its metadata, or (a procedural macro crate such as
+    ``zerocopy_derive`` in 7.x, passed with ``--extern`` like the others) its shared object."""
+    if artefact.endswith(".rmeta"):
+        return (artefact, artefact[: -len(".rmeta")] + ".so")
+    return (artefact,)
+
+
 def read_kernel_rust(system: System, kdir: str, config: dict[str, str]) -> KernelRust:
     enabled = rust_enabled(config)
     needed = needed_artefacts(
         kbuild_text(system, kdir, "Makefile"), kbuild_text(system, kdir, "scripts/Makefile.build")
     )
-    missing = [n for n in needed if not system.exists(os.path.join(kdir, n))]
+    missing = [n for n in needed if not any(system.exists(os.path.join(kdir, f)) for f in forms(n))]
     rustc, source = kconfig_rustc(config), FROM_CONFIG
     if rustc is None:
         data = system.read_bytes(os.path.join(kdir, "rust/libkernel.rmeta"), limit=4096)
@@ -94,6 +105,7 @@ def read_kernel_rust(system: System, kdir: str, config: dict[str, str]) -> Kerne
         rustc=rustc,
         rustc_from=source if rustc else None,
         bindgen=kconfig_bindgen(config),
+        llvm=config.get("CONFIG_CC_IS_CLANG") == "y",
     )
 
 

@@ -12,11 +12,12 @@ from kdoctor.facts.images import kept_in_cache
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
 from kdoctor.i18n import _
 from kdoctor.knowledge.packages import unpackaged_kernel
+from kdoctor.knowledge.rust_kernels import rust_kernel_cost
 from kdoctor.machine.system import System
 from kdoctor.model.cache_layout import cached_image, manifest_path, release_dir
 from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
-from kdoctor.model.need import KernelImage, StockKernel
+from kdoctor.model.need import KernelImage, RustEnabledKernel, StockKernel
 from kdoctor.model.plan import PlanOptions, Step
 
 
@@ -32,11 +33,15 @@ class KernelTargetFix(Fix):
     id = "kernel-target"
     title = "target the distribution's stock kernel and fetch its image for the VM"
     order = 20
-    handles = (StockKernel, KernelImage)
+    handles = (StockKernel, KernelImage, RustEnabledKernel)
 
     def plan(self, facts: Facts, asks: Sequence[Ask], options: PlanOptions) -> Decision:
         ctx = facts.ctx
         decision = Decision()
+        if ctx.toolchain_root:
+            return self._rust_kernel(facts, asks)
+        for ask in asks_of(asks, RustEnabledKernel):  # the plan is made for that target
+            decision.notes.append(ask.finding.summary)
         if ctx.target_source == TargetSource.RETARGETED:
             switched = {  # what the step and the note both say
                 "running": ctx.running_kernel,
@@ -100,6 +105,41 @@ class KernelTargetFix(Fix):
                     ),
                     argv=(sys.executable, "-m", "kdoctor", "fetch-image", image.release),
                     label=f"kdoctor fetch-image {image.release}",
+                    network=True,
+                    root=False,
+                )
+            )
+        return decision
+
+    def _rust_kernel(self, facts: Facts, asks: Sequence[Ask]) -> Decision:
+        """The target is a Rust-enabled kernel kdoctor builds: build it when a finding needs
+        it; persist it as ``KDIR`` when kdoctor chose it (later commands build for it too)."""
+        ctx = facts.ctx
+        decision = Decision()
+        spec = ctx.kernel_spec or ctx.target_kernel
+        wanted = asks_of(asks, RustEnabledKernel)
+        if ctx.target_source == TargetSource.RETARGETED:
+            decision.steps.append(
+                Step(
+                    fix=self.id,
+                    findings=("rust-for-linux",),
+                    why=_(
+                        "rust-for-linux: the module needs a kernel with CONFIG_RUST=y; build "
+                        "for kdoctor's Rust-enabled kernel {spec} (KDIR={kdir})"
+                    ).format(spec=spec, kdir=ctx.kdir),
+                    settings={"KDIR": ctx.kdir},
+                )
+            )
+        if wanted:
+            decision.steps.append(
+                Step(
+                    fix=self.id,
+                    findings=tuple(dict.fromkeys(a.finding.id for a in wanted)),
+                    why=_("{check}: build kdoctor's Rust-enabled kernel {spec}; {cost}").format(
+                        check=wanted[0].finding.id, spec=spec, cost=rust_kernel_cost(spec)
+                    ),
+                    argv=(sys.executable, "-m", "kdoctor", "build-kernel", spec),
+                    label=f"kdoctor build-kernel {spec}",
                     network=True,
                     root=False,
                 )

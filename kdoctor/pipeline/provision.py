@@ -304,9 +304,12 @@ def plan_for(options: ProvisionOptions, facts: Facts) -> ProvisionResult:
     before = diagnose(facts)
     planning, report = facts, before
     switched = retarget(ctx, before, system)
-    if switched is not None:  # another target: facts of its own context (kdir, release, ...)
-        planning = Facts(switched, system)
+    for _hop in range(2):  # the stock kernel, then (a Rust-for-Linux module) a Rust-enabled one
+        if switched is None:
+            break
+        planning = Facts(switched, system)  # another target: facts of its own context
         report = diagnose(planning)
+        switched = retarget(switched, report, system)
     plan = make_plan(planning, report, options.plan)
     return ProvisionResult(ctx, before, plan, planning.ctx, planned=report)
 

@@ -16,8 +16,9 @@ from kdoctor.knowledge.packages import package_name, stock_flavour, unpackaged_k
 from kdoctor.machine.system import System
 from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
-from kdoctor.model.need import StockKernel
+from kdoctor.model.need import RustEnabledKernel, StockKernel
 from kdoctor.model.report import Report
+from kdoctor.pipeline.kernels.rust_target import rust_context
 
 #: how long ``apt-cache depends`` may take (it reads every package list)
 DEPENDS_TIMEOUT = 30.0
@@ -27,8 +28,14 @@ _DEPENDS = re.compile(r"^\s*\|?Depends:\s*linux-headers-(\d\S*)\s*$", re.MULTILI
 
 def retarget(ctx: Context, report: Report, system: System) -> Optional[Context]:
     """The context for the distribution's stock kernel when the running kernel, the default
-    target, cannot be served by any package (a finding needs a :class:`StockKernel`); None
-    when the target stays as it is."""
+    target, cannot be served by any package (a finding needs a :class:`StockKernel`), or for
+    kdoctor's Rust-enabled kernel when a Rust-for-Linux module's target, not chosen by the
+    person, has no Rust (a :class:`RustEnabledKernel`); None when the target stays as it is."""
+    rust = next(
+        (n for f in report.findings for n in f.needs if isinstance(n, RustEnabledKernel)), None
+    )
+    if rust is not None and ctx.toolchain_root is None:  # the check saw kdoctor chose the target
+        return rust_context(ctx, system, rust.spec, source=TargetSource.RETARGETED)
     if ctx.target_source != TargetSource.RUNNING:
         return None  # an explicit --kernel or KDIR is never overridden
     wanted = next((n for f in report.findings for n in f.needs if isinstance(n, StockKernel)), None)

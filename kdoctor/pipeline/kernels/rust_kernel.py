@@ -136,6 +136,8 @@ def damage(system: System, cache_dir: str, kernel: RustKernel) -> Optional[str]:
     config = parse_config(system.read_text(os.path.join(kernel.kdir, ".config")) or "")
     if config.get("CONFIG_RUST") != "y":
         return _("its .config no longer has CONFIG_RUST=y")
+    if not rk.configured(config):
+        return _("its .config lacks options kdoctor sets now")
     now = roots.versions_in(system, kernel.root)
     changed = [p for p, v in kernel.toolchain.items() if now.get(p) != v]
     if changed:
@@ -210,7 +212,7 @@ def _make(
     if not system.is_file(os.path.join(tree, "Makefile")):
         _unpack(system, cache_dir, series, suite, root, step)
     config = parse_config(system.read_text(os.path.join(tree, ".config")) or "")
-    if not _configured(config):
+    if not rk.configured(config):
         _configure(system, cache_dir, series, root, step)
     _build(system, cache_dir, series, root, step, jobs)
     return _record(system, cache_dir, series, root)
@@ -296,12 +298,6 @@ def _unpack(
         system.rename(unpacked, tree)
     finally:
         system.remove_tree(work)
-
-
-def _configured(config: dict[str, str]) -> bool:
-    return all(config.get(f"CONFIG_{o}") == "y" for o in rk.ENABLE) and not any(
-        config.get(f"CONFIG_{o}") == "y" for o in rk.DISABLE
-    )
 
 
 def _configure(

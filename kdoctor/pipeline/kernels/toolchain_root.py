@@ -208,7 +208,10 @@ def _install(
 def install_packages(
     system: System, path: str, suite: RootSuite, packages: list[str], step: Step
 ) -> None:
-    """``apt-get install`` in the root, from the suite the root prefers when it has them."""
+    """``apt-get install`` in the root, from the suite the root prefers when it has them; the
+    downloaded packages are removed afterwards (apt checked them; the root keeps what they
+    installed)."""
     prefer = ["-t", suite.prefer] if suite.prefer else []
     argv = ["apt-get", "-q", "-y", "--no-install-recommends", *prefer, "install", *packages]
     _in_root(system, path, argv, step)
+    _in_root(system, path, ["apt-get", "clean"], step)

@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from kdoctor import __version__
-from kdoctor.facts.images import find_busybox
+from kdoctor.facts.images import find_busybox, kernel_image
 from kdoctor.facts.rustc import RustToolchain
+from kdoctor.knowledge.rust_kernels import DPKG_STATUS
 from kdoctor.machine.system import System
 from kdoctor.model.cache_layout import cached_image, verified_stamp
 from kdoctor.model.context import Context
@@ -46,6 +47,8 @@ _OUTPUT_DIRS = frozenset(("target", ".git", "__pycache__", ".tmp_versions"))
 MAX_FILES = 2000
 MAX_FILE_BYTES = 16 << 20
 MAX_IMAGE_BYTES = 256 << 20
+#: what a build in a toolchain root ran, relative to the root
+ROOT_TOOLS = ("usr/bin/rustc", "usr/bin/bindgen", "usr/bin/gcc", "usr/bin/make", DPKG_STATUS)
 
 
 @dataclass(frozen=True)
@@ -127,13 +130,15 @@ def digest(
     ko_hash = hashes.of(system, ko, MAX_FILE_BYTES)
     if sources is None or ko_hash is None:
         return None
-    image = _image(ctx, mode)
+    image = _image(ctx, system, mode)
     image_hash = hashes.of(system, image, MAX_IMAGE_BYTES) if image else _EMPTY
     if image_hash is None:
         return None
     busybox = find_busybox(system) if mode == "vm" else None
-    tools = [toolchain.rustc, toolchain.library_src, toolchain.sysroot]
+    tools: list[Optional[str]] = [toolchain.rustc, toolchain.library_src, toolchain.sysroot]
     tools += [system.which(ctx.env.get(v) or d) for v, d in (("BINDGEN", "bindgen"), ("CC", "cc"))]
+    if ctx.toolchain_root:  # the build ran in the root: its tools, and what dpkg says it holds
+        tools = [os.path.join(ctx.toolchain_root, p) for p in ROOT_TOOLS]
     material = {
         "kdoctor": __version__,
         "mode": mode,
@@ -163,8 +168,13 @@ def record(ctx: Context, system: System, toolchain: RustToolchain, ko: str, mode
         system.write_file(stamp_path(ctx), json.dumps({**stamp.to_json(), "files": hashes.rows()}))
 
 
-def _image(ctx: Context, mode: str) -> str:
-    return cached_image(ctx.cache_dir, ctx.target_kernel) if mode == "vm" else ""
+def _image(ctx: Context, system: System, mode: str) -> str:
+    """The image the VM boots: the one verify finds (/boot, the cache, a Rust-enabled kernel's
+    tree)."""
+    if mode != "vm":
+        return ""
+    found, _source = kernel_image(ctx, system)
+    return found or cached_image(ctx.cache_dir, ctx.target_kernel)
 
 
 _EMPTY = hashlib.sha256(b"").hexdigest()
@@ -197,7 +207,7 @@ def prewarm(ctx: Context, system: System, hashes: Hashes) -> threading.Thread:
             return
         with contextlib.suppress(Exception):  # only a head start: still_verified decides
             hashes.of(system, stamp.ko, MAX_FILE_BYTES)
-            image = _image(ctx, stamp.mode)
+            image = _image(ctx, system, stamp.mode)
             if image:
                 hashes.of(system, image, MAX_IMAGE_BYTES)
 
