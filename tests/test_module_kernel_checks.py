@@ -10,9 +10,10 @@ import pytest
 from kdoctor.checks import compiler_family, kernel_range, rust_for_linux
 from kdoctor.facts import Facts
 from kdoctor.facts.rustc import RustToolchain
+from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.finding import Status
-from kdoctor.model.need import ByHand
+from kdoctor.model.need import ByHand, RustEnabledKernel
 from kdoctor.model.report import Report
 from kdoctor.pipeline.planner import fix_of, make_plan, routed
 from tests.conftest import KDIR, make_context, run_check
@@ -234,8 +235,10 @@ def test_other_kinds_of_module_are_skipped() -> None:
 
 
 def test_a_kernel_without_rust_fails_naming_the_real_options() -> None:
+    """The person chose the kernel (--kernel): kdoctor never switches it, it says how."""
     system = machine(RFL)
-    finding = run_check(rust_for_linux.RustForLinuxCheck(), make_context(module_dir=MODULE), system)
+    ctx = make_context(module_dir=MODULE, target_source=TargetSource.OPTION)
+    finding = run_check(rust_for_linux.RustForLinuxCheck(), ctx, system)
     assert finding.status == Status.FAIL
     assert "built without Rust support" in finding.summary
     assert "CONFIG_RUST is not set" in finding.summary
@@ -245,7 +248,22 @@ def test_a_kernel_without_rust_fails_naming_the_real_options() -> None:
     assert "kernel with CONFIG_RUST=y" in text
     assert "ships the Rust artefacts" in text
     assert "kbuild-rustc style of the bundled module" in text and bundled_module_dir() in text
+    assert "kdoctor fix --kernel 6.12+rust" in text
     assert isinstance(finding.needs[0], ByHand)
+
+
+def test_a_kernel_kdoctor_chose_without_rust_needs_its_rust_enabled_kernel() -> None:
+    """The running kernel (or one kdoctor persisted): fix may switch to its Rust-enabled one, and
+    the remedy says what that costs."""
+    system = machine(RFL)
+    finding = run_check(rust_for_linux.RustForLinuxCheck(), make_context(module_dir=MODULE), system)
+    assert finding.status == Status.FAIL
+    assert "CONFIG_RUST is not set" in finding.summary
+    assert "kdoctor fix builds for its Rust-enabled kernel 6.12+rust" in finding.summary
+    assert finding.needs == (RustEnabledKernel("6.12+rust"),)
+    text = finding.remediation.text if finding.remediation else ""
+    assert "kernel with CONFIG_RUST=y" in text and "linux-source-6.12" in text
+    assert "MB to download" in text and "GB of disk" in text
 
 
 def test_missing_artefacts_fail_by_name() -> None:

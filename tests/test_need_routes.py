@@ -29,7 +29,7 @@ HAND = ByHand("compiler-family", "it is the module's own file", "edit it")
 
 
 def test_need_types_are_the_members_of_the_need_union_and_name_no_planner() -> None:
-    assert get_args(Need) == NEED_TYPES and len(NEED_TYPES) == 11
+    assert get_args(Need) == NEED_TYPES and len(NEED_TYPES) == 12
     assert not [t.__name__ for t in NEED_TYPES if hasattr(t, "fix")]
 
 
@@ -51,6 +51,7 @@ def test_the_route_of_each_need_type_is_the_planner_the_json_names() -> None:
         "KbuildCmd": "kbuild-cmd",
         "KernelImage": "kernel-target",
         "StockKernel": "kernel-target",
+        "RustEnabledKernel": "kernel-target",
         "ByHand": "by-hand",
         "CargoSource": "cargo-source",
     }

@@ -119,12 +119,14 @@ class KernelHeadersCheck(Check):
         return self._unservable(ctx, problem, package, stock, others, found, details)
 
     def _rust_kernel(self, ctx: Context, details: dict[str, Any]) -> Finding:
-        """A Rust-enabled kernel kdoctor builds: not built yet (or half built)."""
+        """A Rust-enabled kernel kdoctor builds: not built yet, half built, or built with
+        fewer options than kdoctor sets now."""
         spec = ctx.kernel_spec or ctx.target_kernel
         return self.finding(
             Status.FAIL,
             _(
-                "kdoctor's Rust-enabled kernel {spec} is not built yet ({kdir} is not complete)"
+                "kdoctor's Rust-enabled kernel {spec} is not built yet, or not with every option "
+                "kdoctor sets now ({kdir})"
             ).format(spec=spec, kdir=ctx.kdir),
             fix_text=rust_kernel_cost(spec),
             needs=(RustEnabledKernel(spec),),

@@ -12,7 +12,7 @@ from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts
 from kdoctor.facts.bindgen import bindgen_version
 from kdoctor.facts.kernel import target_missing_files
-from kdoctor.facts.kernel_rust import KernelRust, kernel_rust
+from kdoctor.facts.kernel_rust import KernelRust, MacroKeys, kernel_rust, macro_key_check
 from kdoctor.facts.module import module_info
 from kdoctor.facts.rust import rust_toolchain
 from kdoctor.facts.toolchain_root import toolchain_root_versions
@@ -104,6 +104,9 @@ class RustForLinuxCheck(Check):
                 ctx=ctx,
                 **details,
             )
+        keys = facts.of(macro_key_check)
+        if keys.known is not None and keys.unknown:
+            return self._unknown_keys(facts, keys, details)
         bindgen: object = facts.of(bindgen_version)
         if ctx.toolchain_root:  # the module's build runs in the root, with the root's bindgen
             root_bindgen = facts.of(toolchain_root_versions).get("bindgen")
@@ -152,6 +155,51 @@ class RustForLinuxCheck(Check):
             **details,
         )
 
+    def _unknown_keys(self, facts: Facts, keys: MacroKeys, details: dict[str, Any]) -> Finding:
+        ctx = facts.ctx
+        known = sorted(keys.known or ())
+        used = sorted({key for _file, key in keys.unknown})
+        files = sorted({name for name, _key in keys.unknown})
+        hints = []
+        if "authors" in used and "author" in known:
+            hints.append(
+                _("{kernel}'s module! takes one author: {key}").format(
+                    kernel=ctx.target_kernel, key='author: "..."'
+                )
+            )
+        if "author" in used and "authors" in known:
+            hints.append(
+                _("{kernel}'s module! takes a list: {key}").format(
+                    kernel=ctx.target_kernel, key='authors: ["..."]'
+                )
+            )
+        other = rk.spec_of(rk.STABLE_SERIES) if "author" in used else rk.NEWEST
+        remedy = _(
+            "Use the keys {kernel}'s module! knows, or build for a kernel whose module! knows "
+            "them: {command}."
+        ).format(kernel=ctx.target_kernel, command=f"kdoctor fix --kernel {other}")
+        if hints:
+            remedy = "; ".join(hints) + ". " + remedy
+        return self.finding(
+            Status.FAIL,
+            _(
+                "module! in {files} uses {keys}, which {kernel}'s module! does not know (it "
+                'knows {known}): the build would stop on "Unknown key"'
+            ).format(
+                files=", ".join(files),
+                keys=", ".join(used),
+                kernel=ctx.target_kernel,
+                known=", ".join(known),
+            ),
+            found=", ".join(used),
+            fix_text=remedy,
+            needs=(ByHand(self.id, _("only the module's author can change its source"), remedy),),
+            ctx=ctx,
+            unknown_keys=used,
+            known_keys=known,
+            **details,
+        )
+
     def _no_rust(self, facts: Facts, rust: KernelRust, details: dict[str, Any]) -> Finding:
         ctx = facts.ctx
         signs = [_("CONFIG_RUST is not set")]
@@ -173,7 +221,10 @@ class RustForLinuxCheck(Check):
                     "instead"
                 ).format(kernel=ctx.target_kernel, signs="; ".join(signs), spec=spec),
                 found=ctx.kdir,
-                fix_text=rk.rust_kernel_cost(spec),
+                fix_text=_(
+                    "A Rust-for-Linux module builds only against a kernel with CONFIG_RUST=y "
+                    "and its rust/ artefacts. {cost}"
+                ).format(cost=rk.rust_kernel_cost(spec)),
                 needs=(RustEnabledKernel(spec),),
                 ctx=ctx,
                 **details,

@@ -13,6 +13,8 @@ from kdoctor.i18n import N_, _
 from kdoctor.knowledge.rust_for_linux import (
     kconfig_bindgen,
     kconfig_rustc,
+    macro_keys,
+    module_keys,
     needed_artefacts,
     rmeta_rustc,
     rust_enabled,
@@ -111,3 +113,31 @@ def read_kernel_rust(system: System, kdir: str, config: dict[str, str]) -> Kerne
 
 def kernel_rust(facts: Facts) -> KernelRust:
     return read_kernel_rust(facts.system, facts.ctx.kdir, facts.of(target_config))
+
+
+#: a module's Rust sources read to find its ``module!`` keys: how many files, how much of each
+MAX_SOURCES = 64
+SOURCE_LIMIT = 1 << 20
+
+
+@dataclass(frozen=True)
+class MacroKeys:
+    """The ``module!`` keys the target's macro accepts (None: its source is not in the build
+    directory) and those the module's sources use that it does not, by file."""
+
+    known: Optional[frozenset[str]]
+    unknown: tuple[tuple[str, str], ...] = ()
+
+
+def macro_key_check(facts: Facts) -> MacroKeys:
+    system, ctx = facts.system, facts.ctx
+    text = system.read_text(os.path.join(ctx.kdir, "rust", "macros", "module.rs"))
+    known = macro_keys(text) if text else None
+    if known is None:
+        return MacroKeys(None)
+    names = [n for n in system.listdir(ctx.module_dir) if n.endswith(".rs")][:MAX_SOURCES]
+    unknown: list[tuple[str, str]] = []
+    for name in names:
+        source = system.read_text(os.path.join(ctx.module_dir, name), limit=SOURCE_LIMIT) or ""
+        unknown += [(name, key) for key in module_keys(source) if key not in known]
+    return MacroKeys(known, tuple(unknown))

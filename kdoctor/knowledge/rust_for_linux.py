@@ -98,3 +98,68 @@ def options_text(distro_id: str, bundled_dir: str) -> str:
         "of the bundled module ({bundled_dir}), which builds against this kernel's ordinary "
         "headers."
     ).format(stock=stock, bundled_dir=bundled_dir)
+
+
+# -- the keys of the ``module!`` macro ----------------------------------------------------------
+_MACRO_CALL = re.compile(r"\bmodule!\s*\{")
+_EXPECTED_KEYS = re.compile(r"EXPECTED_KEYS\s*:\s*&\[&str\]\s*=\s*&\[(.*?)\];", re.S)
+_ORDERED_FIELDS = re.compile(
+    r"impl\s+Parse\s+for\s+ModuleInfo.*?parse_ordered_fields!\s*\((.*?)\n\s*\);", re.S
+)
+_FIELD = re.compile(r"^([ \t]*)(\w+)(?:\s+as\s+\w+)?(?:\s+\[required\])?\s*=>", re.M)
+_QUOTED = re.compile(r'"(\w+)"')
+
+
+def macro_keys(module_rs: str) -> Optional[frozenset[str]]:
+    """The keys the kernel's ``module!`` accepts, from its ``rust/macros/module.rs``: the
+    ``EXPECTED_KEYS`` list (6.x), or the fields its ``ModuleInfo`` parser names (7.x, where
+    ``author`` became ``authors``); None when neither is there to read."""
+    listed = _EXPECTED_KEYS.search(module_rs)
+    if listed and _QUOTED.search(listed.group(1)):
+        return frozenset(_QUOTED.findall(listed.group(1)))
+    block = _ORDERED_FIELDS.search(module_rs)
+    if not block:
+        return None
+    fields = _FIELD.findall(block.group(1))
+    if not fields:
+        return None
+    depth = min(len(indent) for indent, _key in fields)  # the parser's own fields, not nested
+    return frozenset(key for indent, key in fields if len(indent) == depth and key != "from")
+
+
+def module_keys(source: str) -> list[str]:
+    """The keys a Rust source's ``module! { ... }`` invocation uses, in order (comments and
+    nested brackets skipped; empty when it has none)."""
+    found = _MACRO_CALL.search(source)
+    if not found:
+        return []
+    keys: list[str] = []
+    depth, i, word = 1, found.end(), ""
+    expecting_key = True
+    while i < len(source) and depth > 0:
+        char = source[i]
+        if source.startswith("//", i):
+            i = source.find("\n", i)
+            i = len(source) if i < 0 else i
+            continue
+        if char == '"':
+            end = i + 1
+            while end < len(source) and source[end] != '"':
+                end += 2 if source[end] == "\\" else 1
+            i = end + 1
+            continue
+        if char in "{[(":
+            depth += 1
+        elif char in "}])":
+            depth -= 1
+        elif depth == 1 and char == ":" and expecting_key and word:
+            keys.append(word)
+            expecting_key = False
+        elif depth == 1 and char == ",":
+            expecting_key = True
+        if char.isalnum() or char == "_":
+            word = word + char if expecting_key and depth == 1 else ""
+        elif not char.isspace():
+            word = ""
+        i += 1
+    return keys

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from kdoctor.i18n import _
+from kdoctor.knowledge.debian_releases import by_number
 
 #: what a kernel target ends with to mean "kdoctor's Rust-enabled build of that series"
 SUFFIX = "+rust"
@@ -38,15 +39,19 @@ class RootSuite:
     prefer: Optional[str] = None
 
 
-#: the roots kdoctor makes: trixie builds 6.12; trixie-backports' newer kernels need its rustc
-TRIXIE = RootSuite("trixie", "trixie")
-TRIXIE_BACKPORTS = RootSuite(
-    "trixie-backports", "trixie", extra=("trixie-backports",), prefer="trixie-backports"
-)
+#: the release whose own toolchain and kernel sources build kdoctor's Rust-enabled kernels (the
+#: first whose bindgen is new enough for 6.12: bookworm's 0.60 is not)
+_BUILDER = by_number("13")
+_SUITE = _BUILDER.suite if _BUILDER else ""
+_BACKPORTS = f"{_SUITE}-backports"
+#: the roots kdoctor makes: the release's own builds its stable kernel; newer kernels need its
+#: backports' rustc
+TRIXIE = RootSuite(_SUITE, _SUITE)
+TRIXIE_BACKPORTS = RootSuite(_BACKPORTS, _SUITE, extra=(_BACKPORTS,), prefer=_BACKPORTS)
 ROOTS: tuple[RootSuite, ...] = (TRIXIE, TRIXIE_BACKPORTS)
 
-#: the series trixie itself ships; every newer series comes from trixie-backports
-STABLE_SERIES = "6.12"
+#: the series that release itself ships; every newer series comes from its backports
+STABLE_SERIES = _BUILDER.series if _BUILDER else ""
 
 #: what a kernel build with Rust needs in the root (gcc builds the C, as Debian's own kernels)
 TOOLCHAIN_PACKAGES: tuple[str, ...] = (

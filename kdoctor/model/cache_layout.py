@@ -156,6 +156,11 @@ def rust_kernel_record(cache_dir: str, series: str) -> str:
     return os.path.join(rust_kernel_dir(cache_dir, series), "kernel.json")
 
 
+def rust_kernel_log(cache_dir: str, series: str, stage: str) -> str:
+    """The log of one stage (``config``, ``build``) of the Rust-enabled kernel of ``series``."""
+    return os.path.join(logs_dir(cache_dir), f"rust-kernel-{series}-{stage}.log")
+
+
 def rust_kernel_image(cache_dir: str, series: str) -> str:
     """The bootable image the kernel's build leaves in its tree."""
     return os.path.join(rust_kernel_tree(cache_dir, series), "arch", "x86", "boot", "bzImage")
