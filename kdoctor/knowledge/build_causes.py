@@ -183,7 +183,24 @@ def _no_rule(match: re.Match[str], _log: str) -> Explanation:
     )
 
 
+def _module_key(match: re.Match[str], _log: str) -> Explanation:
+    key, valid = match.group(1), match.group(2)
+    return Explanation(
+        "module-key",
+        _(
+            "The module's module! uses the key {key}, which the target kernel's module! macro "
+            "does not know (it knows {valid})."
+        ).format(key=key, valid=valid),
+        _(
+            "Use a key the target kernel knows (6.12 takes author: \"...\"; 6.13 and newer "
+            "authors: [...]), or build for a kernel that knows it (kdoctor fix --kernel rust)."
+        ),
+        match.group(0),
+    )
+
+
 RUST_PATTERNS: tuple[tuple[re.Pattern[str], Maker], ...] = (
+    (re.compile(r'[Uu]nknown key "(\w+)"\. Valid keys are: \[([^\]\n]*)\]'), _module_key),
     (re.compile(r"rustup could not choose a version of (\S+) to run[^\n]*"), _rustup_no_toolchain),
     (re.compile(r"error: no such (?:sub)?command: `([^`]+)`"), _no_subcommand),
     (
