@@ -11,13 +11,13 @@ from kdoctor.checks import compiler_family, kernel_range, rust_for_linux
 from kdoctor.facts import Facts
 from kdoctor.facts.rustc import RustToolchain
 from kdoctor.model.choice import TargetSource
-from kdoctor.model.context import bundled_module_dir
+from kdoctor.model.context import DistroInfo, bundled_module_dir
 from kdoctor.model.finding import Status
-from kdoctor.model.need import ByHand, RustEnabledKernel
+from kdoctor.model.need import ByHand, Package, RustEnabledKernel
 from kdoctor.model.report import Report
 from kdoctor.pipeline.planner import fix_of, make_plan, routed
 from tests.conftest import KDIR, make_context, run_check
-from tests.fake_system import FakeSystem, FileData
+from tests.fake_system import FakeSystem, FileData, apt_unknown
 
 MODULE = "/src/mod"
 GCC_CONFIG = (
@@ -266,12 +266,36 @@ def test_a_kernel_kdoctor_chose_without_rust_needs_its_rust_enabled_kernel() -> 
     assert "MB to download" in text and "GB of disk" in text
 
 
+LIB_RUST = "linux-lib-rust-6.1.0-56-amd64"
+KNOWN = f"{LIB_RUST}:\n  Installed: (none)\n  Candidate: 6.1.0-56.1\n"
+
+
 def test_missing_artefacts_fail_by_name() -> None:
     system = rust_kernel()
+    system.commands.update(apt_unknown(LIB_RUST))  # Debian: no package ships them
     del system.files[f"{KDIR}/rust/libmacros.so"]
     finding = run_check(rust_for_linux.RustForLinuxCheck(), make_context(module_dir=MODULE), system)
     assert finding.status == Status.FAIL
     assert "lacks rust/libmacros.so" in finding.summary
+    assert isinstance(finding.needs[0], ByHand)
+
+
+def test_artefacts_the_distribution_ships_are_installed_by_the_packages_planner() -> None:
+    """Ubuntu puts a kernel's Rust artefacts into linux-lib-rust-<release>, beside its headers:
+    the packages planner installs it in the plan's one transaction."""
+    system = rust_kernel()
+    system.commands[f"apt-cache policy {LIB_RUST}"] = KNOWN
+    del system.files[f"{KDIR}/rust/libmacros.so"]
+    ubuntu = DistroInfo("ubuntu", "24.04", "Ubuntu 24.04", ("debian",), "noble")
+    ctx = make_context(module_dir=MODULE, distro=ubuntu)
+    finding = run_check(rust_for_linux.RustForLinuxCheck(), ctx, system)
+    assert finding.status == Status.FAIL and "lacks rust/libmacros.so" in finding.summary
+    assert finding.needs == (Package("rust-artefacts", (LIB_RUST,)),)
+    assert fix_of(finding) == "packages"
+    plan = make_plan(Facts(ctx, system), Report(ctx, tuple(routed([finding])), 0.0))
+    install = plan.steps[-1]  # after refreshing the (fake machine's missing) package lists
+    assert install.fix == "packages" and install.argv[:2] == ("apt-get", "install")
+    assert install.argv[-1] == LIB_RUST and "rust-for-linux needs" in install.why
 
 
 def test_the_kernels_rustc_must_be_the_builds(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,7 @@ from kdoctor.facts.bindgen import bindgen_version
 from kdoctor.facts.kernel import target_missing_files
 from kdoctor.facts.kernel_rust import KernelRust, MacroKeys, kernel_rust, macro_key_check
 from kdoctor.facts.module import module_info
+from kdoctor.facts.packages import rust_artefacts_package
 from kdoctor.facts.rust import rust_toolchain
 from kdoctor.facts.toolchain_root import toolchain_root_versions
 from kdoctor.i18n import N_, _
@@ -24,7 +25,7 @@ from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.module import ModuleKind
-from kdoctor.model.need import ByHand, RustEnabledKernel
+from kdoctor.model.need import ByHand, Package, RustEnabledKernel
 
 
 def kdoctor_chose(facts: Facts) -> bool:
@@ -259,6 +260,21 @@ class RustForLinuxCheck(Check):
 
     def _missing(self, facts: Facts, rust: KernelRust, details: dict[str, Any]) -> Finding:
         ctx = facts.ctx
+        package = facts.of(rust_artefacts_package)
+        summary = _(
+            "{kernel} has CONFIG_RUST=y, but {kdir} lacks {files}, which kbuild reads to compile "
+            "a module's .rs"
+        ).format(kernel=ctx.target_kernel, kdir=ctx.kdir, files=", ".join(rust.missing))
+        if package:  # the distribution ships them beside the headers: the packages planner
+            return self.finding(
+                Status.FAIL,
+                summary,
+                found=ctx.kdir,
+                needs=(Package("rust-artefacts", (package,)),),
+                ctx=ctx,
+                rust_artefacts_package=package,
+                **details,
+            )
         remedy = _(
             "Install the Rust artefacts of {kernel}'s build (Ubuntu: "
             "{package}), or point KDIR at the kernel tree it was built "

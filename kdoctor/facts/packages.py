@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Optional
 from kdoctor.knowledge.commands import install_shown
 from kdoctor.knowledge.packages import (
     kernel_package_names,
+    package_name,
     package_needs,
     query_argv,
     read_answers,
@@ -60,3 +61,13 @@ def kernel_packages(facts: Facts) -> dict[str, Optional[bool]]:
     ctx = facts.ctx
     names = kernel_package_names(ctx.package_manager, ctx.target_kernel)
     return known_packages(facts.system, ctx.package_manager, names)
+
+
+def rust_artefacts_package(facts: Facts) -> Optional[str]:
+    """The package that ships the target kernel's Rust artefacts beside its headers (Ubuntu's
+    ``linux-lib-rust-<release>``), when the package manager can install it; else None."""
+    ctx = facts.ctx
+    name = package_name(ctx.package_manager, "rust-artefacts", release=ctx.target_kernel)
+    if name is None:
+        return None
+    return name if known_packages(facts.system, ctx.package_manager, [name]).get(name) else None

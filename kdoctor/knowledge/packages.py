@@ -47,6 +47,8 @@ PACKAGES: dict[str, dict[str, str]] = {
         "pacman": "linux-headers",
         "zypper": "kernel-default-devel",
     },
+    #: the Rust artefacts of a kernel's build, beside its headers (Ubuntu ships them apart)
+    "rust-artefacts": {"apt": "linux-lib-rust-{release}"},
     "stock-headers": {
         "apt": "linux-headers-{flavour}",
         "dnf": "kernel-devel",
