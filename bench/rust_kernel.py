@@ -63,13 +63,15 @@ def main() -> None:
     out: list[str] = []
     try:
         cold = timed([*kd, "build-kernel", args.kernel], env, out)
-        stages = [line.strip() for line in out if line.strip()][-1:]
+        made = next(
+            (line.split(": kernel ")[1].split(",")[0] for line in out if ": kernel " in line), ""
+        )
         warm = timed([*kd, "build-kernel", args.kernel], env, out)
         target = ["--kernel", args.kernel, "--module-dir", module]
         build = timed([*kd, "build", *target], env, out)
         verify = timed([*kd, "verify", *target, "--expect", "fixture loaded"], env, out)
         rebuild = timed([*kd, "build", *target], env, out)
-        print(f"kernel {args.kernel} on {os.cpu_count()} cores ({stages[0] if stages else ''})")
+        print(f"kernel {args.kernel} ({made}) on {os.cpu_count()} cores")
         print(f"  cold (toolchain root + source + kernel)  {cold:8.1f} s")
         print(f"  warm (kdoctor build-kernel again)        {warm:8.1f} s   ({cold / warm:.0f}x)")
         print(f"  module build on it                       {build:8.1f} s")

@@ -130,7 +130,15 @@ class KernelTargetFix(Fix):
                     settings={"KDIR": ctx.kdir},
                 )
             )
-        if wanted:
+        if wanted and not ctx.is_root:  # debootstrap and chroot; root's own cache, never a
+            # cache another user can write (root would run what is in it)
+            decision.notes.append(
+                _(
+                    "Building kdoctor's Rust-enabled kernel {spec} needs root (its toolchain root "
+                    "is made with debootstrap and entered with chroot): {command}"
+                ).format(spec=spec, command=f"sudo kdoctor fix --kernel {spec}")
+            )
+        elif wanted:
             decision.steps.append(
                 Step(
                     fix=self.id,

@@ -108,9 +108,9 @@ DISABLE: tuple[str, ...] = ("MODVERSIONS", "RANDSTRUCT", "GCC_PLUGINS", "DEBUG_I
 
 #: measured cost of one Rust-enabled kernel here (2 cores), shown in the plan
 DOWNLOAD_MB = 480
-DISK_GB = 4.5
-ROOT_MINUTES = 2
-BUILD_MINUTES = 5
+DISK_GB = 4
+ROOT_MINUTES = 1
+BUILD_MINUTES = 4
 
 
 def rust_kernel_cost(spec: str) -> str:
