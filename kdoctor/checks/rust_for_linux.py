@@ -25,7 +25,7 @@ from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.module import ModuleKind
-from kdoctor.model.need import ByHand, Package, RustEnabledKernel
+from kdoctor.model.need import ByHand, Need, Package, RustEnabledKernel
 
 
 def kdoctor_chose(facts: Facts) -> bool:
@@ -79,6 +79,31 @@ class RustForLinuxCheck(Check):
                 "--component rust-src",
                 setting=f"RUSTC=$(rustup which rustc --toolchain {rust.rustc})",
             )
+            needs: tuple[Need, ...] = (
+                ByHand(
+                    self.id,
+                    _("kdoctor does not yet choose a rustc by the kernel's version"),
+                    remedy,
+                ),
+            )
+            if ctx.toolchain_root and ctx.env.get("RUSTC"):  # the person's RUSTC is the cause
+                remedy = _(
+                    "Unset RUSTC: the module builds in kdoctor's {root} toolchain root with "
+                    "rustc {version}, the kernel's own."
+                ).format(root=os.path.basename(ctx.toolchain_root), version=rust.rustc)
+                needs = (ByHand(self.id, _("only your shell can unset RUSTC"), remedy),)
+            elif ctx.toolchain_root:  # the root's rustc changed since the kernel was built
+                spec = ctx.kernel_spec or ctx.target_kernel
+                remedy = _(
+                    "kdoctor's {root} toolchain root now has rustc {chosen}: build {spec} again "
+                    "with it ({command})."
+                ).format(
+                    root=os.path.basename(ctx.toolchain_root),
+                    chosen=chosen,
+                    spec=spec,
+                    command=f"kdoctor build-kernel {spec}",
+                )
+                needs = (RustEnabledKernel(spec),)
             return self.finding(
                 Status.FAIL,
                 _(
@@ -95,13 +120,7 @@ class RustForLinuxCheck(Check):
                 ),
                 found=f"rustc {chosen}",
                 fix_text=remedy,
-                needs=(
-                    ByHand(
-                        self.id,
-                        _("kdoctor does not yet choose a rustc by the kernel's version"),
-                        remedy,
-                    ),
-                ),
+                needs=needs,
                 ctx=ctx,
                 **details,
             )

@@ -92,6 +92,8 @@ class Context:
             "settings_file": self.settings_file,
             "fresh": self.fresh,
             "dry_run": self.dry_run,
+            "toolchain_root": self.toolchain_root,
+            "kernel_spec": self.kernel_spec,
         }
 
 
