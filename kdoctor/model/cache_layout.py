@@ -204,6 +204,11 @@ def logs_dir(cache_dir: str) -> str:
     return os.path.join(cache_dir, "logs")
 
 
+def rust_kernel_log(cache_dir: str, series: str, stage: str) -> str:
+    """The log of one stage (``config``, ``build``) of the Rust-enabled kernel ``series``."""
+    return os.path.join(logs_dir(cache_dir), f"rust-kernel-{series}-{stage}.log")
+
+
 def tmp_dir(cache_dir: str) -> str:
     """Where a VM verification makes its scratch directories."""
     return os.path.join(cache_dir, "tmp")

@@ -27,9 +27,9 @@ from kdoctor.knowledge.kernel_config import parse_config
 from kdoctor.knowledge.rust_for_linux import kconfig_bindgen, kconfig_rustc
 from kdoctor.machine.system import System
 from kdoctor.model.cache_layout import (
-    logs_dir,
     rust_kernel_dir,
     rust_kernel_image,
+    rust_kernel_log,
     rust_kernel_record,
     rust_kernel_tree,
     rust_kernels_dir,
@@ -304,7 +304,7 @@ def _configure(
     system: System, cache_dir: str, series: str, root: roots.ToolchainRoot, step: Step
 ) -> None:
     tree = rust_kernel_tree(cache_dir, series)
-    log = os.path.join(logs_dir(cache_dir), f"rust-kernel-{series}-config.log")
+    log = rust_kernel_log(cache_dir, series, "config")
 
     def run(argv: list[str]) -> str:
         return _run(system, cache_dir, series, root, argv, CONFIG_TIMEOUT, log=log)
@@ -346,7 +346,7 @@ def _build(
     jobs: int,
 ) -> None:
     tree = rust_kernel_tree(cache_dir, series)
-    log = os.path.join(logs_dir(cache_dir), f"rust-kernel-{series}-build.log")
+    log = rust_kernel_log(cache_dir, series, "build")
     step(
         _(
             "building kernel {series} with Rust ({jobs} jobs; about {minutes} min on 2 cores; "
