@@ -5,15 +5,18 @@ retargeting a Rust-for-Linux module to it, and the module's build wrapped into t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Optional
 
 import pytest
 
 from kdoctor.checks import kernel_headers, rust_for_linux
 from kdoctor.checks.base import all_checks
+from kdoctor.cli import options
 from kdoctor.facts import Facts
 from kdoctor.facts.rust import rust_toolchain
 from kdoctor.facts.toolchain_root import ROOT_RUSTC, root_toolchain, root_versions
@@ -21,9 +24,13 @@ from kdoctor.fixes.base import Ask
 from kdoctor.fixes.kernel_target import KernelTargetFix
 from kdoctor.knowledge import rust_kernels as rk
 from kdoctor.model.cache_layout import (
+    kernel_test_dir,
+    rust_kernel_dir,
+    rust_kernel_image,
     rust_kernel_record,
     rust_kernel_tree,
     toolchain_root,
+    toolchain_root_record,
 )
 from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
@@ -39,6 +46,7 @@ from kdoctor.pipeline.planner import make_plan, planner_ids
 from kdoctor.pipeline.retarget import retarget
 from tests.conftest import KDIR, make_context, run_check
 from tests.fake_system import FakeSystem, FileData, Reply
+from tests.test_cli_fix import invoke
 from tests.test_module_kernel_checks import (
     ARTEFACTS,
     GCC_CONFIG,
@@ -47,6 +55,8 @@ from tests.test_module_kernel_checks import (
     RUST_BUILD,
     RUST_MAKEFILE,
 )
+from tests.test_provision import Factory
+from tests.test_provision import machine as home_machine
 from tests.test_rust_kernel_pipeline import dpkg_status, entered
 
 CACHE = make_context().cache_dir
@@ -485,3 +495,99 @@ def test_the_module_build_runs_in_the_root_with_only_the_cache_and_the_module_bo
     assert result.argv == inside.command and dict(result.env) == {"KDOCTOR_CACHE": CACHE}
     log = str(system.files[result.log_path])
     assert log.startswith(f"# in kdoctor's toolchain root {TRIXIE}\n$ KDOCTOR_CACHE={CACHE} make")
+
+
+# -- the command line ---------------------------------------------------------------------------
+def cli(monkeypatch: pytest.MonkeyPatch, *systems: FakeSystem) -> Factory:
+    factory = Factory(*systems)
+    monkeypatch.setattr(options, "system_factory", factory)
+    return factory
+
+
+def test_build_kernel_refuses_a_spec_that_is_not_a_rust_kernel_as_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factory = cli(monkeypatch)
+    result = invoke("build-kernel", "6.12")
+    assert result.exit_code == 2 and factory.calls == 0
+    assert "not a Rust-enabled kernel" in " ".join(w.strip("│ ") for w in result.stderr.split())
+
+
+def test_build_kernel_as_another_user_says_it_needs_root_and_runs_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    system = home_machine(tmp_path)
+    cli(monkeypatch, system)
+    result = invoke("build-kernel", SPEC)
+    assert result.exit_code == 1
+    assert "needs root" in result.stdout and f"sudo kdoctor build-kernel {SPEC}" in result.stdout
+    assert system.runs == [] and system.writes == []
+
+
+def complete_kernel(cache: str) -> dict[str, FileData]:
+    """A built 6.12 kernel and its root in ``cache``, every record matching."""
+    root = toolchain_root(cache, "trixie")
+    versions = rk.dpkg_versions(dpkg_status(), rk.RECORDED)
+    kernel = {"release": RELEASE, "root_name": "trixie", "toolchain": versions}
+    kernel["image_sha256"] = hashlib.sha256(b"MZ").hexdigest()
+    return {
+        **made_root(root),
+        toolchain_root_record(cache, "trixie"): json.dumps({"versions": versions}),
+        rust_kernel_record(cache, "6.12"): json.dumps(kernel),
+        rust_kernel_image(cache, "6.12"): b"MZ",
+        f"{rust_kernel_tree(cache, '6.12')}/.config": KERNEL_CONFIG,
+        f"{kernel_test_dir(cache, RELEASE)}/module/m.ko": b"",
+    }
+
+
+def test_build_kernel_as_root_with_the_kernel_built_says_where_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = str(tmp_path / "cache")  # nothing there on disk: no root others could change
+    system = home_machine(tmp_path, uid=0, files=complete_kernel(cache))
+    cli(monkeypatch, system)
+    result = invoke("build-kernel", SPEC)
+    assert result.exit_code == 0, result.stdout
+    tree = rust_kernel_tree(cache, "6.12")
+    assert f"✔ {SPEC}: kernel {RELEASE}, KDIR={tree}" in result.stdout
+    assert system.runs == [] and system.writes == []
+
+
+def test_cache_clean_of_a_rust_kernel_removes_it_and_its_test_build_not_the_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = str(tmp_path / "cache")
+    system = home_machine(tmp_path, files=complete_kernel(cache))
+    root = toolchain_root(cache, "trixie")
+    cli(monkeypatch, system)  # one kernel removed: the sizes are not told
+    result = invoke("cache", "clean", "--kernel", SPEC)
+    assert result.exit_code == 0, result.stdout
+    assert f"removed kernel {SPEC}" in result.stdout
+    removed = {p for p, kind in system.writes if kind == "remove"}
+    assert {rust_kernel_record(cache, "6.12"), rust_kernel_tree(cache, "6.12")} <= removed
+    assert kernel_test_dir(cache, RELEASE) in removed  # kdoctor test built under the release
+    assert not any(p.startswith(root) for p in removed)
+    assert system.is_file(f"{root}/usr/bin/rustc")
+
+
+def test_cache_size_lists_each_rust_kernel_and_each_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = str(tmp_path / "cache")
+    kernel, root = rust_kernel_dir(cache, "6.12"), toolchain_root(cache, "trixie")
+    commands = {
+        f"du -sb {kernel}": f"{3 << 30}\t{kernel}\n",
+        f"du -sb {root}": f"{1 << 30}\t{root}\n",
+        f"du -sb {kernel_test_dir(cache, RELEASE)}": f"2048\t{kernel}\n",
+    }
+    sizes = home_machine(tmp_path, files=complete_kernel(cache), commands=commands)
+    sizes.programs["du"] = "/usr/bin/du"
+    cli(monkeypatch, home_machine(tmp_path), sizes)
+    result = invoke("cache", "size")
+    assert result.exit_code == 0, result.stdout
+    lines = [line.split(None, 2) for line in result.stdout.splitlines()]
+    assert ["3.0", "GiB", "rust-kernels/6.12"] in lines
+    assert ["1.0", "GiB", "rust-kernels/roots/trixie"] in lines
+    assert not any(
+        line[-1] in ("rust-kernels/roots", "rust-kernels/roots/trixie.json") for line in lines
+    )
