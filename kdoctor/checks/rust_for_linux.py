@@ -127,12 +127,14 @@ class RustForLinuxCheck(Check):
         keys = facts.of(macro_key_check)
         if keys.known is not None and keys.unknown:
             return self._unknown_keys(facts, keys, details)
-        bindgen: object = facts.of(bindgen_version)
+        bindgen: object = None
         if ctx.toolchain_root:  # the module's build runs in the root, with the root's bindgen
             root_bindgen = facts.of(toolchain_root_versions).get("bindgen")
             bindgen = upstream_version(root_bindgen) if root_bindgen else None
             details["toolchain_root"] = ctx.toolchain_root
             details["kernel_compiler"] = "clang" if rust.llvm else "gcc"
+        else:
+            bindgen = facts.of(bindgen_version)
         details["bindgen_version"] = str(bindgen) if bindgen else None
         if rust.bindgen and bindgen and not same_version(rust.bindgen, str(bindgen)):
             return self.finding(

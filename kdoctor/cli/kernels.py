@@ -30,7 +30,7 @@ from kdoctor.model.cache_layout import (
     tree_dir,
 )
 from kdoctor.model.report import EXIT_FAIL, EXIT_OK, EXIT_USAGE
-from kdoctor.pipeline.kernels.rust_kernel import built_series
+from kdoctor.pipeline.kernels.rust_kernel import built_series, recorded
 
 cache_app = typer.Typer(help=_("What kdoctor keeps in its cache: kernels, apt lists, builds."))
 
@@ -169,9 +169,11 @@ def _clean_rust_kernel(system: System, cache_dir: str, spec: str, say: Callable[
     """Remove one Rust-enabled kernel (its record first: a half-removed one is rebuilt)."""
     series = series_of_spec(spec) or spec
     with system.lock(rust_kernel_dir(cache_dir, series), on_wait=say):
+        found = recorded(system, cache_dir, series)
         system.remove_tree(rust_kernel_record(cache_dir, series))
         system.remove_tree(rust_kernel_tree(cache_dir, series))
-        system.remove_tree(kernel_test_dir(cache_dir, series))
+        if found is not None:  # kdoctor test builds for it under its release, not its series
+            system.remove_tree(kernel_test_dir(cache_dir, found.release))
     say(_("removed kernel {release}").format(release=spec), markup=False)
 
 

@@ -192,7 +192,7 @@ def _module_key(match: re.Match[str], _log: str) -> Explanation:
             "does not know (it knows {valid})."
         ).format(key=key, valid=valid),
         _(
-            "Use a key the target kernel knows (6.12 takes author: \"...\"; 6.13 and newer "
+            'Use a key the target kernel knows (6.12 takes author: "..."; 6.13 and newer '
             "authors: [...]), or build for a kernel that knows it (kdoctor fix --kernel rust)."
         ),
         match.group(0),

@@ -200,6 +200,7 @@ def dpkg_versions(status: str, names: tuple[str, ...]) -> dict[str, str]:
             if ":" in line and not line.startswith(" ")
         )
         name = fields.get("Package")
-        if name in names and "install ok installed" in fields.get("Status", ""):
+        # "install ok installed", or "hold ok installed" (apt-mark hold): the state is last
+        if name in names and fields.get("Status", "").split()[-1:] == ["installed"]:
             found[name] = fields.get("Version", "")
     return found

@@ -337,6 +337,14 @@ def _configure(
             ),
             Remediation(_("Read {log} and make rustavailable's answer in it.").format(log=log)),
         )
+    kept = [o for o in rk.DISABLE if config.get(f"CONFIG_{o}") == "y"]
+    if kept:  # rk.configured would reject this .config: the kernel would be rebuilt every time
+        raise ArchiveError(
+            _("olddefconfig turned {options} back on: something selects them").format(
+                options=", ".join(f"CONFIG_{o}" for o in kept)
+            ),
+            Remediation(_("Read {log} and make rustavailable's answer in it.").format(log=log)),
+        )
 
 
 def _build(
