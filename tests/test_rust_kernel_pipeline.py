@@ -70,7 +70,7 @@ def made_root(path: str = TRIXIE, name: str = rk.TRIXIE.name) -> dict[str, FileD
 
 @dataclass(frozen=True)
 class Entered:
-    """What one command run in a root was given (see kdoctor.pipeline.kernels.chroot)."""
+    """What one command run in a root was given (see kdoctor.knowledge.chroot)."""
 
     root: str
     binds: tuple[str, ...]

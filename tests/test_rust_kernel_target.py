@@ -23,6 +23,7 @@ from kdoctor.facts.toolchain_root import ROOT_RUSTC, root_toolchain, root_versio
 from kdoctor.fixes.base import Ask
 from kdoctor.fixes.kernel_target import KernelTargetFix
 from kdoctor.knowledge import rust_kernels as rk
+from kdoctor.knowledge.chroot import BASE_ENV, in_root
 from kdoctor.model.cache_layout import (
     kernel_test_dir,
     rust_kernel_dir,
@@ -40,7 +41,6 @@ from kdoctor.model.plan import PlanOptions, Step
 from kdoctor.model.report import Report
 from kdoctor.pipeline.build import build
 from kdoctor.pipeline.diagnose import run_one
-from kdoctor.pipeline.kernels.chroot import BASE_ENV
 from kdoctor.pipeline.kernels.rust_target import attached, known_series, rust_context
 from kdoctor.pipeline.planner import make_plan, planner_ids
 from kdoctor.pipeline.retarget import retarget
@@ -189,12 +189,17 @@ def test_the_root_s_rustc_is_read_from_its_dpkg_database() -> None:
     assert system.calls == []
 
 
-def test_the_build_s_toolchain_is_the_root_s_unless_rustc_is_set() -> None:
+def test_the_build_s_toolchain_is_the_root_s_unless_the_person_sets_rustc() -> None:
+    """A RUSTC kdoctor persisted for the host's builds is not the person's choice: the root's
+    rustc builds there; the person's own RUSTC is found as the build in the root finds it."""
     system = FakeSystem(files=made_root())
     assert Facts(in_tree(), system).of(rust_toolchain).source == "root"
-    named = in_tree(env={"RUSTC": "/nowhere/rustc"})
-    host = Facts(named, system).of(rust_toolchain)
-    assert host.source == "env" and not host.usable  # /nowhere/rustc: not found
+    persisted = in_tree(env={"RUSTC": "/usr/lib/rust-web/bin/rustc"})
+    assert Facts(persisted, system).of(rust_toolchain).source == "root"
+    person = FakeSystem(files=made_root(), env={"PATH": "/usr/bin:/bin", "RUSTC": "/nowhere/rustc"})
+    named = Facts(in_tree(), person).of(rust_toolchain)
+    assert named.source == "env" and not named.usable  # not in the root: the build stops
+    assert "RUSTC=/nowhere/rustc is not in kdoctor's trixie toolchain root" in named.problems[0]
 
 
 # -- checks of host tools ---------------------------------------------------------------------
@@ -249,8 +254,7 @@ def test_a_rust_kernel_not_built_yet_needs_building_at_its_cost() -> None:
     )
     assert finding.needs == (RustEnabledKernel(SPEC),)
     assert finding.remediation is not None
-    assert finding.remediation.text.endswith(rk.rust_kernel_cost(SPEC))
-    assert "kernel with CONFIG_RUST=y" in finding.remediation.text
+    assert finding.remediation.text == rk.rust_kernel_cost(SPEC)
     assert finding.remediation.commands == (f"kdoctor build-kernel {SPEC}",)
 
 
@@ -320,7 +324,8 @@ def test_a_kernel_without_rust_kdoctor_chose_is_switched_to_its_rust_kernel() ->
     assert f"kdoctor fix builds for its Rust-enabled kernel {SPEC} instead" in finding.summary
     assert finding.needs == (RustEnabledKernel(SPEC),)
     assert finding.remediation is not None
-    assert finding.remediation.text == rk.rust_kernel_cost(SPEC)
+    assert finding.remediation.text.endswith(rk.rust_kernel_cost(SPEC))
+    assert "kernel with CONFIG_RUST=y" in finding.remediation.text
 
 
 def test_a_kernel_without_rust_the_person_chose_is_kept_with_the_command_to_switch() -> None:
@@ -359,16 +364,33 @@ def test_a_rust_kernel_built_in_its_root_passes_without_asking_host_tools() -> N
     assert system.calls == [] and system.runs == []
 
 
-def test_a_rustc_named_by_rustc_that_is_not_the_kernel_s_fails_naming_both() -> None:
-    ctx, system = rust_kernel_in_root(env={"RUSTC": "/opt/rust/bin/rustc"})
+def test_a_host_rustc_named_by_rustc_fails_naming_both_versions() -> None:
+    ctx, system = rust_kernel_in_root()
+    system.env = {**system.env, "RUSTC": "/opt/rust/bin/rustc"}
     system.programs["rustc-1.90"] = "/opt/rust/bin/rustc"
     system.commands["/opt/rust/bin/rustc --version"] = "rustc 1.90.0 (1159e78c4 2025-09-14)\n"
     system.commands["/opt/rust/bin/rustc --print sysroot"] = "/opt/rust\n"
     finding = run_check(rust_for_linux.RustForLinuxCheck(), ctx, system)
     assert finding.status == Status.FAIL
+    assert "RUSTC=/opt/rust/bin/rustc is not in kdoctor's trixie toolchain root" in finding.summary
     assert "compiled by rustc 1.85.1" in finding.summary
-    assert "would use rustc 1.90.0" in finding.summary
-    assert finding.found == "rustc 1.90.0"
+    assert "RUSTC names rustc 1.90.0" in finding.summary
+    assert finding.remediation is not None and "Unset RUSTC" in finding.remediation.text
+
+
+def test_another_rustc_in_the_root_named_by_rustc_fails_naming_both_versions() -> None:
+    ctx, system = rust_kernel_in_root()
+    other = "/usr/lib/rust-1.84/bin/rustc"
+    system.env = {**system.env, "RUSTC": other}
+    system.files[f"{TRIXIE}{other}"] = b""
+    asked = " ".join(in_root(TRIXIE, [other, "--version"], as_root=False))
+    system.commands[asked] = "rustc 1.84.0 (9fc6b4312 2025-01-07)\n"
+    system.programs["unshare"] = "/usr/bin/unshare"
+    finding = run_check(rust_for_linux.RustForLinuxCheck(), ctx, system)
+    assert finding.status == Status.FAIL
+    assert "compiled by rustc 1.85.1" in finding.summary
+    assert "would use rustc 1.84.0" in finding.summary
+    assert finding.remediation is not None and "Unset RUSTC" in finding.remediation.text
 
 
 def test_the_root_s_own_rustc_of_another_version_fails_too() -> None:

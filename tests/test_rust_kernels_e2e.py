@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from kdoctor.pipeline.verify import boot as vm_boot
-from tests.real_machine import real_kernel, require_tools
+from tests.real_machine import cannot_run, real_kernel, require_tools
 from tests.test_kernels_e2e import snapshot
 
 pytestmark = pytest.mark.e2e
@@ -145,16 +145,21 @@ def test_check_fails_then_fix_makes_it_ready_for_a_kernel_kdoctor_chose(tmp_path
 
 
 def test_a_different_rustc_for_the_module_fails_naming_both(tmp_path: Path) -> None:
+    """rustup's rustc named by RUSTC: the module builds in the toolchain root, where that
+    rustc is not; check fails naming both versions, and the build fails as check says."""
     rfl = module("rust-for-linux", tmp_path)
-    host = shutil.which("rustc", path="/usr/bin")
-    assert host, "the host's rustc (onboarding installs it)"
+    host = shutil.which("rustc", path=os.path.expanduser("~/.cargo/bin"))
+    if host is None:
+        cannot_run("needs rustup's rustc in ~/.cargo/bin (a rustc the toolchain root lacks)")
     version = subprocess.run([host, "--version"], capture_output=True, text=True).stdout.split()[1]
-    checked = kdoctor(
-        tmp_path, "check", "--kernel", "6.12+rust", "--module-dir", str(rfl), RUSTC=host
-    )
+    target = ("--kernel", "6.12+rust", "--module-dir", str(rfl))
+    checked = kdoctor(tmp_path, "check", *target, RUSTC=host)
     assert checked.returncode == 1
     line = next(x for x in checked.stdout.splitlines() if x.startswith("✘ rust-for-linux"))
-    assert "compiled by rustc 1.85.1" in line and f"would use rustc {version}" in line
+    assert "compiled by rustc 1.85.1" in line and f"RUSTC names rustc {version}" in line
+    assert "Unset RUSTC" in checked.stdout
+    built = kdoctor(tmp_path, "build", *target, RUSTC=host)
+    assert built.returncode != 0 and "not found" in built.stdout + built.stderr
 
 
 def test_kdoctor_test_runs_hello_world_on_6_1_and_6_12_rust(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ from typing import Optional
 import pytest
 
 from kdoctor.knowledge import rust_kernels as rk
+from kdoctor.knowledge.chroot import BASE_ENV, in_root
 from kdoctor.model import cache_layout as layout
-from kdoctor.pipeline.kernels.chroot import BASE_ENV, in_root
 from tests.conftest import tool
 
 C = "/home/u/.cache/kdoctor"

@@ -69,6 +69,33 @@ class RustForLinuxCheck(Check):
         chosen = toolchain.version
         details["rustc"] = toolchain.rustc
         details["rustc_version"] = chosen
+        person = facts.system.env.get("RUSTC") if ctx.toolchain_root else None
+        if person and not toolchain.usable:  # not in the root, where the module builds
+            remedy = _(
+                "Unset RUSTC: the module builds in kdoctor's {root} toolchain root with rustc "
+                "{version}, the kernel's own."
+            ).format(root=os.path.basename(ctx.toolchain_root or ""), version=rust.rustc)
+            return self.finding(
+                Status.FAIL,
+                (
+                    _(
+                        "{problem}; {kernel}'s Rust crates were compiled by rustc {version}, and "
+                        "RUSTC names rustc {chosen}"
+                    )
+                    if chosen
+                    else _("{problem}; {kernel}'s Rust crates were compiled by rustc {version}")
+                ).format(
+                    problem=toolchain.problems[0] if toolchain.problems else person,
+                    kernel=ctx.target_kernel,
+                    version=rust.rustc,
+                    chosen=chosen,
+                ),
+                found=f"RUSTC={person}",
+                fix_text=remedy,
+                needs=(ByHand(self.id, _("only your shell can unset RUSTC"), remedy),),
+                ctx=ctx,
+                **details,
+            )
         if rust.rustc and chosen and not same_version(rust.rustc, chosen):
             remedy = _(
                 "Build with rustc {version}: install it ({install}) and point RUSTC at it "
@@ -86,11 +113,11 @@ class RustForLinuxCheck(Check):
                     remedy,
                 ),
             )
-            if ctx.toolchain_root and ctx.env.get("RUSTC"):  # the person's RUSTC is the cause
+            if person:  # the person's RUSTC names another rustc in the root
                 remedy = _(
                     "Unset RUSTC: the module builds in kdoctor's {root} toolchain root with "
                     "rustc {version}, the kernel's own."
-                ).format(root=os.path.basename(ctx.toolchain_root), version=rust.rustc)
+                ).format(root=os.path.basename(ctx.toolchain_root or ""), version=rust.rustc)
                 needs = (ByHand(self.id, _("only your shell can unset RUSTC"), remedy),)
             elif ctx.toolchain_root:  # the root's rustc changed since the kernel was built
                 spec = ctx.kernel_spec or ctx.target_kernel

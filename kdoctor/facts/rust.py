@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Optional
 
 from kdoctor.facts.rustc import RustToolchain, resolve
 from kdoctor.facts.rustup import PinState, find_rustup, pin_state
-from kdoctor.facts.toolchain_root import root_toolchain
+from kdoctor.facts.toolchain_root import person_rustc, root_toolchain
 
 if TYPE_CHECKING:
     from kdoctor.facts import Facts
@@ -29,7 +29,12 @@ def pin_status(facts: Facts) -> PinState:
 
 def rust_toolchain(facts: Facts) -> RustToolchain:
     """The toolchain the module build uses (see :func:`kdoctor.facts.rustc.resolve`); for a
-    target built in a toolchain root, that root's rustc unless ``RUSTC`` names another."""
-    if facts.ctx.toolchain_root and not facts.ctx.env.get("RUSTC"):
+    target built in a toolchain root, that root's rustc unless the person's ``RUSTC`` (their
+    environment's, not kdoctor's settings) names another."""
+    if facts.ctx.toolchain_root:  # the person's own RUSTC counts there, as the build in the
+        # root finds it; not one kdoctor persisted for the host's builds
+        person = facts.system.env.get("RUSTC")
+        if person:
+            return person_rustc(facts.ctx, facts.system, person)
         return root_toolchain(facts.ctx, facts.system)
     return resolve(facts.ctx, facts.system, pin=lambda: facts.of(pin_status))

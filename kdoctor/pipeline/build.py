@@ -16,10 +16,10 @@ from kdoctor.i18n import _
 from kdoctor.knowledge import safe_values
 from kdoctor.knowledge.build_causes import Explanation, first_cause, without_backtrace
 from kdoctor.knowledge.build_errors import explain
+from kdoctor.knowledge.chroot import in_root
 from kdoctor.machine.system import System
 from kdoctor.model.cache_layout import module_copy
 from kdoctor.model.context import Context
-from kdoctor.pipeline.kernels.chroot import in_root
 
 #: variables passed through to make when kdoctor (or the user) chose them
 MAKE_VARS = ("CC", "CLANG", "LLVM", "BINDGEN", "LIBCLANG_PATH")
@@ -219,6 +219,8 @@ def _build(
             "-C",
             module_dir,
             f"KDIR={ctx.kdir}",
+            # the person's own RUSTC wins there too (the rust-for-linux check says what it costs)
+            *([f"RUSTC={system.env['RUSTC']}"] if system.env.get("RUSTC") else []),
             *variables,
             *([target] if target else []),
         ]

@@ -23,6 +23,7 @@ from typing import Any, Callable, Optional
 
 from kdoctor.i18n import _
 from kdoctor.knowledge import rust_kernels as rk
+from kdoctor.knowledge.chroot import in_root
 from kdoctor.knowledge.kernel_config import parse_config
 from kdoctor.knowledge.rust_for_linux import kconfig_bindgen, kconfig_rustc
 from kdoctor.machine.system import System
@@ -39,7 +40,6 @@ from kdoctor.model.finding import Remediation
 from kdoctor.pipeline.kernels import toolchain_root as roots
 from kdoctor.pipeline.kernels.archive import ArchiveError
 from kdoctor.pipeline.kernels.cache import sha256_of, work_dir
-from kdoctor.pipeline.kernels.chroot import in_root
 
 Step = Callable[[str], None]
 

@@ -8,7 +8,7 @@ the root, installs the toolchain (apt resumes itself; an interrupted dpkg is fin
 The record ``roots/<name>.json``, written last, marks the root complete and keeps the versions
 the root holds. debootstrap checks the suite's Release file against Debian's keyring, apt every
 package against its hash. Every command runs in its own mount namespace
-(:mod:`kdoctor.pipeline.kernels.chroot`), so nothing stays mounted when it ends or is killed.
+(:mod:`kdoctor.knowledge.chroot`), so nothing stays mounted when it ends or is killed.
 A root that another user could change is never entered (see :func:`untrusted`).
 """
 
@@ -23,6 +23,7 @@ from typing import Any, Callable, Optional
 
 from kdoctor.facts.toolchain_root import root_versions
 from kdoctor.i18n import _
+from kdoctor.knowledge.chroot import in_root
 from kdoctor.knowledge.debian_releases import KEYRING, MIRROR, SECURITY
 from kdoctor.knowledge.rust_kernels import TOOLCHAIN_PACKAGES, RootSuite
 from kdoctor.machine.system import System
@@ -30,7 +31,6 @@ from kdoctor.model.cache_layout import toolchain_root, toolchain_root_record, to
 from kdoctor.model.finding import Remediation
 from kdoctor.pipeline.kernels.archive import ArchiveError
 from kdoctor.pipeline.kernels.cache import work_dir
-from kdoctor.pipeline.kernels.chroot import in_root
 
 Step = Callable[[str], None]
 

@@ -1,4 +1,5 @@
-"""Running a command inside a toolchain root: the command line that does it, nothing more.
+"""Running a command inside a toolchain root: the command line that does it, nothing more (pure:
+whoever runs it runs it through the System).
 
 The command runs in new mount and PID namespaces (``unshare``; as a person other than root, in a
 user namespace mapping them to root there, so no privilege is used), with ``/proc`` mounted,
