@@ -68,6 +68,7 @@ SAMPLES = (
     "`-Zunstable-options`",
     "error: error loading target specification: unknown field `eliminate-frame-pointer`",
     'target file "./rust/target.json" does not exist',
+    'error: unknown key "author". Valid keys are: ["type", "name", "authors"].',
     "error[E0463]: can't find crate for `core`",
     "error: Error loading target specification: Could not find specification",
     "make[2]: *** No rule to make target 'missing.o', needed by 'hello.o'.  Stop.",
