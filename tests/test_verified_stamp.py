@@ -123,11 +123,55 @@ def test_any_change_means_build_and_verify_again(
     assert verified_stamp.still_verified(ctx, system, chain) is None
 
 
-def test_build_outputs_are_not_part_of_the_module_s_identity() -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{MOD}/helloworld.o",  # an output the next build may not remake
+        f"{MOD}/src/bindings.rs",  # hand-written, though generated ones have the name
+        f"{MOD}/target/debug/liblink.a",  # under a directory named target
+        f"{MOD}/.hidden.cmd",
+        "/cache/modules/hello-world/.helloworld.o.cmd",  # the build copy's files too
+    ],
+)
+def test_every_file_of_the_module_and_its_build_is_an_input(path: str) -> None:
+    """No file is left out by its name: a stale module is never reported verified."""
     system = machine()
+    system.files[path] = b"as verified"
     recorded(system)
-    system.files[f"{MOD}/helloworld.o"] = b"rebuilt object"
     assert verified_stamp.still_verified(CTX, system, toolchain()) is not None
+    system.files[path] = b"edited since"
+    assert verified_stamp.still_verified(CTX, system, toolchain()) is None
+
+
+def test_files_the_build_read_outside_the_module_are_inputs_by_identity() -> None:
+    """A header (or a kernel crate's metadata) named by kbuild's record of the build."""
+    system = machine()
+    header = "/lib/modules/6.1.0-56-amd64/build/include/linux/module.h"
+    system.files["/cache/modules/hello-world/.helloworld.o.cmd"] = (
+        "savedcmd_helloworld.o := rustc ...\n"
+        "deps_helloworld.o := \\\n  include/linux/module.h \\\n  /abs/rust/libcore.rmeta \\\n\n"
+    )
+    system.files[header] = b"header"
+    system.files["/abs/rust/libcore.rmeta"] = b"core"
+    recorded(system)
+    assert verified_stamp.still_verified(CTX, system, toolchain()) is not None
+    system.mtimes[header] = 99.0  # touched, rewritten: another identity
+    assert verified_stamp.still_verified(CTX, system, toolchain()) is None
+
+
+def test_version_control_s_files_are_not_inputs() -> None:
+    system = machine()
+    system.files[f"{MOD}/.git/index"] = b"before git status"
+    recorded(system)
+    system.files[f"{MOD}/.git/index"] = b"after git status"
+    assert verified_stamp.still_verified(CTX, system, toolchain()) is not None
+
+
+def test_a_file_too_big_to_hash_whole_means_no_stamp_is_trusted() -> None:
+    system = machine()
+    system.files[f"{MOD}/blob.bin"] = b"x" * (verified_stamp.MAX_FILE_BYTES + 1)
+    recorded(system)
+    assert verified_stamp.still_verified(CTX, system, toolchain()) is None
 
 
 @pytest.mark.parametrize("damage", [b"{", b'{"digest": 1}', b"[]"])

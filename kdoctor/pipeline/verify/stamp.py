@@ -1,8 +1,11 @@
 """What ``kdoctor fix`` last verified, so a rerun with nothing to change costs about a ``check``.
 
 After a module passes verification, :func:`record` writes ``<cache>/verified/<module>.json``: a
-digest of everything the verdict depends on — the module's sources (every file but build
-outputs, by content), the built ``.ko`` (by content), the target's build directory (its
+digest of everything the verdict depends on — every file of the module directory and of the
+directory it was built in (sources and outputs alike, by content; only ``.git`` and
+``__pycache__`` are left out), every file the build's own records say it read outside them
+(kbuild's ``.cmd`` files, the ``.d`` dependency files; by identity), the built ``.ko`` (by
+content), the target's build directory (its
 ``.config`` and ``Module.symvers``, by identity), the kernel image the VM booted and the busybox
 of its initramfs (by content and identity), the toolchain (rustc, bindgen, the C compiler and
 the Rust sysroot's sources, by identity; the variables given to the build) and kdoctor's own
@@ -39,10 +42,10 @@ from kdoctor.machine.system import System
 from kdoctor.model.cache_layout import cached_image, verified_stamp
 from kdoctor.model.context import Context
 
-#: build outputs, never part of the module's identity (kbuild's and cargo's)
-_OUTPUT_SUFFIXES = (".o", ".ko", ".a", ".rlib", ".rmeta", ".mod", ".mod.c", ".d", ".cmd", "~")
-_OUTPUT_NAMES = frozenset(("bindings.rs", "modules.order", "Module.symvers", "Cargo.lock"))
-_OUTPUT_DIRS = frozenset(("target", ".git", "__pycache__", ".tmp_versions"))
+#: directories that hold no input of a build: version control's and Python's caches
+_NOT_INPUT_DIRS = frozenset((".git", "__pycache__"))
+#: how many files outside the module directory the build's records may name
+MAX_DEPS = 20000
 #: a module bigger than this is not hashed (its stamp is never trusted)
 MAX_FILES = 2000
 MAX_FILE_BYTES = 16 << 20
@@ -126,9 +129,12 @@ def digest(
 ) -> Optional[str]:
     """The digest of every input of the verdict; None when one cannot be read (never trusted)."""
     hashes = hashes or Hashes()
-    sources = _tree(system, ctx.module_dir)
+    sources = _tree(system, ctx.module_dir, skip=ko)
     ko_hash = hashes.of(system, ko, MAX_FILE_BYTES)
-    if sources is None or ko_hash is None:
+    build_dir = os.path.dirname(ko)
+    built = sources if build_dir == ctx.module_dir else _tree(system, build_dir, skip=ko)
+    read = _read_deps(system, build_dir, ctx.kdir)
+    if sources is None or built is None or read is None or ko_hash is None:
         return None
     image = _image(ctx, system, mode)
     image_hash = hashes.of(system, image, MAX_IMAGE_BYTES) if image else _EMPTY
@@ -147,6 +153,8 @@ def digest(
             system, [os.path.join(ctx.kdir, n) for n in (".config", "Module.symvers")]
         ),
         "sources": sources,
+        "built": built,
+        "read": _identities(system, read),
         "ko": [ko, ko_hash],
         "image": [image, image_hash],
         "busybox": _identities(system, [busybox.path] if busybox else []),
@@ -233,8 +241,12 @@ def _identities(system: System, paths: Iterable[str]) -> list[Any]:
     return [[p, system.identity(p)] for p in paths]
 
 
-def _tree(system: System, root: str) -> Optional[list[list[str]]]:
-    """(relative path, sha256) of every source file under ``root``; None when too big."""
+def _tree(system: System, root: str, skip: str = "") -> Optional[list[list[str]]]:
+    """(relative path, sha256) of every file under ``root`` but version control's and Python's
+    caches: sources and build outputs alike (a hand-written ``bindings.rs`` or a file under a
+    directory named ``target`` is an input like any other), but ``skip`` (the ``.ko``, hashed
+    on its own through :class:`Hashes`); None when the tree is too big to
+    hash or a file too big to read whole (a stamp that cannot cover an input is not trusted)."""
     found: list[list[str]] = []
     pending = [""]
     while pending:
@@ -242,13 +254,48 @@ def _tree(system: System, root: str) -> Optional[list[list[str]]]:
         for name in system.listdir(os.path.join(root, rel)):
             path, sub = os.path.join(root, rel, name), os.path.join(rel, name)
             if system.is_dir(path):
-                if name not in _OUTPUT_DIRS:
+                if name not in _NOT_INPUT_DIRS:
                     pending.append(sub)
                 continue
-            if name in _OUTPUT_NAMES or name.endswith(_OUTPUT_SUFFIXES):
+            if path == skip:
                 continue
+            seen = system.identity(path)
+            if seen is None or seen[0] > MAX_FILE_BYTES or len(found) >= MAX_FILES:
+                return None
             data = system.read_bytes(path, MAX_FILE_BYTES)
-            if data is None or len(found) >= MAX_FILES:
+            if data is None:
                 return None
             found.append([sub, hashlib.sha256(data).hexdigest()])
     return sorted(found)
+
+
+def _read_deps(system: System, build_dir: str, kdir: str) -> Optional[list[str]]:
+    """Every file the build's own records say it read (kbuild's ``.*.cmd`` ``deps_`` lists and
+    the dependency files rustc and gcc write, ``*.d``), outside ``build_dir`` (whose files are
+    hashed whole); relative paths are the kernel tree's (kbuild runs there). None when there
+    are more than :data:`MAX_DEPS`."""
+    found: set[str] = set()
+    for name in system.listdir(build_dir):
+        if not (name.endswith(".cmd") or name.endswith(".d")):
+            continue
+        text = system.read_text(os.path.join(build_dir, name), limit=MAX_FILE_BYTES) or ""
+        for word in _dep_words(text, cmd=name.endswith(".cmd")):
+            path = word if word.startswith("/") else os.path.join(kdir, word)
+            if not path.startswith(build_dir.rstrip("/") + "/"):
+                found.add(os.path.normpath(path))
+        if len(found) > MAX_DEPS:
+            return None
+    return sorted(found)
+
+
+def _dep_words(text: str, *, cmd: bool) -> list[str]:
+    """The prerequisites a kbuild ``.cmd`` file (its ``deps_X :=`` list) or a make-style
+    dependency file (``target: a b \\``) names."""
+    words: list[str] = []
+    for line in text.replace("\\\n", " ").splitlines():
+        if cmd:
+            if line.startswith("deps_") and ":=" in line:
+                words += line.split(":=", 1)[1].split()
+        elif ":" in line and not line.startswith("\t"):
+            words += line.split(":", 1)[1].split()
+    return [w for w in words if not w.startswith("$(") and w != "\\"]
