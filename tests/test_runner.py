@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from kdoctor.machine import runner as runner_module
 from kdoctor.machine.runner import Runner
 from tests.conftest import tool
 
@@ -94,3 +97,45 @@ def test_which_follows_the_given_path(bin_dir: Path) -> None:
     assert runner.which("clang") == path
     assert runner.which(path) == path
     assert runner.which(str(bin_dir / "absent")) is None
+
+
+def test_a_tool_printing_without_end_is_stopped_and_its_output_bounded(bin_dir: Path) -> None:
+    tool(bin_dir, "chatty", "yes 'a long line of version text' & yes 'and more' >&2\nwait\n")
+    probe = runner_for(bin_dir).probe(["chatty"], timeout=60)
+    assert probe.error is not None and "printed more than 4 MiB" in probe.error
+    assert len(probe.stdout) <= runner_module.PROBE_OUTPUT_LIMIT
+    assert probe.duration_ms < 30_000  # stopped at the limit, not at the timeout
+
+
+def test_a_long_command_keeps_the_head_and_the_tail_of_its_output(bin_dir: Path) -> None:
+    tool(bin_dir, "build", "echo FIRST; seq 1 400000; echo LAST\n")
+    seen: list[str] = []
+    probe = runner_for(bin_dir).run(["build"], on_output=seen.append, timeout=120)
+    assert probe.ok and len(seen) == 400002  # every line reached the caller
+    assert probe.stdout.startswith("FIRST\n") and probe.stdout.endswith("LAST\n")
+    assert "bytes of output left out" in probe.stdout
+    assert len(probe.stdout) < 3 * runner_module.KEPT_OUTPUT
+
+
+def test_children_die_with_kdoctor_even_when_it_is_killed(bin_dir: Path) -> None:
+    """SIGKILL leaves kdoctor no chance to stop its children: the kernel does it."""
+    marker = bin_dir / "pid"
+    tool(bin_dir, "long", f"echo $$ > {marker}; exec sleep 60\n")
+    script = (
+        "from kdoctor.machine.runner import Runner; "
+        f"Runner(env={{'PATH': '{bin_dir}:/usr/bin:/bin'}}).run(['long'], timeout=120)"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    for _ in range(100):
+        if marker.exists() and marker.read_text().strip():
+            break
+        time.sleep(0.05)
+    child = int(marker.read_text())
+    assert is_running(child)
+    parent.kill()
+    parent.wait()
+    for _ in range(50):
+        if not is_running(child):
+            break
+        time.sleep(0.05)
+    assert not is_running(child)

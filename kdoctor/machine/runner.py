@@ -37,6 +37,7 @@ class Runner:
         self._lock = threading.Lock()
         self._cache: dict[_CacheKey, Future[Probe]] = {}
         self._log: list[Probe] = []
+        self._setpriv: Optional[list[str]] = None
 
     # -- commands -----------------------------------------------------------------------
     def probe(
@@ -118,13 +119,14 @@ class Runner:
         expired = threading.Event()
         out: tuple[str, str] = ("", "")
         chunks: list[str] = []
+        flooded: Optional[str] = None
         try:
             proc = None
             timer = None
             try:
                 with lifecycle.starting():  # a signal now is raised once the group is known
                     proc = subprocess.Popen(
-                        [path, *argv[1:]],
+                        [*self._reaped(), path, *argv[1:]],
                         stdin=subprocess.DEVNULL,
                         stdout=subprocess.PIPE,
                         stderr=subprocess.STDOUT if on_output is not None else subprocess.PIPE,
@@ -137,9 +139,11 @@ class Runner:
                 if stop is not None:
                     _watch(proc, stop, expired)
                 if on_output is None:
-                    out = _decoded(proc.communicate())
+                    out, flooded = _bounded(proc)
                 else:
-                    _relay(proc, chunks, on_output)
+                    flooded = _relay(proc, chunks, on_output)
+                if flooded:
+                    _stop(proc, ((signal.SIGTERM, 2.0), (signal.SIGKILL, 1.0)))
                 proc.wait()
             except KeyboardInterrupt:
                 if proc is not None:
@@ -161,9 +165,20 @@ class Runner:
             return done(exit_code=None, error=str(exc.strerror or exc))
         if expired.is_set():  # killed at the deadline (or it ended just as it came)
             return done(exit_code=None, timed_out=True, stdout="".join(chunks))
+        if flooded:
+            said = "".join(chunks) if on_output is not None else out[0]
+            return done(exit_code=None, error=flooded, stdout=said, stderr=out[1])
         if on_output is not None:
             return done(exit_code=proc.returncode, stdout="".join(chunks))
         return done(exit_code=proc.returncode, stdout=out[0], stderr=out[1])
+
+    def _reaped(self) -> list[str]:
+        """What starts a command so that it dies with kdoctor, even when kdoctor is killed with
+        SIGKILL: ``setpriv --pdeathsig KILL`` (util-linux), when this machine has it."""
+        if self._setpriv is None:
+            found = shutil.which("setpriv", path=self.env.get("PATH", os.defpath))
+            self._setpriv = [found, "--pdeathsig", "KILL", "--"] if found else []
+        return self._setpriv
 
     # -- the file system --------------------------------------------------------------
     def which(self, name: str) -> Optional[str]:
@@ -360,13 +375,101 @@ def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> bool:
         return False
 
 
-def _relay(proc: subprocess.Popen[bytes], chunks: list[str], on_output: OutputCallback) -> None:
-    """Hand each line of the command's output (stderr merged) to ``on_output`` as it comes."""
+#: how much a probe keeps of each of its streams; a tool printing more is stopped
+PROBE_OUTPUT_LIMIT = 4 << 20
+#: how much a long command (a build, an install) may print in all before it is stopped, how long
+#: one of its lines may be, and how much of its output is kept (its head and its tail)
+RUN_OUTPUT_LIMIT = 512 << 20
+LINE_LIMIT = 64 << 10
+KEPT_OUTPUT = 1 << 20
+
+
+def _flood(limit: int) -> str:
+    return _("it printed more than {size} MiB and was stopped").format(size=limit >> 20)
+
+
+def _relay(
+    proc: subprocess.Popen[bytes], chunks: list[str], on_output: OutputCallback
+) -> Optional[str]:
+    """Hand each line of the command's output (stderr merged) to ``on_output`` as it comes
+    (a line longer than :data:`LINE_LIMIT` in pieces); keep its head and its tail in
+    ``chunks``; past :data:`RUN_OUTPUT_LIMIT` in all, say why it must be stopped."""
     assert proc.stdout is not None
-    for raw in iter(proc.stdout.readline, b""):
+    total = kept = 0
+    tail: list[str] = []
+    tail_size = 0
+    for raw in iter(lambda: proc.stdout.readline(LINE_LIMIT), b""):  # type: ignore[union-attr]
         line = raw.decode("utf-8", errors="replace")
-        chunks.append(line)
+        total += len(raw)
+        if kept < KEPT_OUTPUT:
+            chunks.append(line)
+            kept += len(raw)
+        else:
+            tail.append(line)
+            tail_size += len(raw)
+            while tail_size > KEPT_OUTPUT and tail:
+                tail_size -= len(tail.pop(0).encode("utf-8", errors="replace"))
         on_output(line)
+        if total > RUN_OUTPUT_LIMIT:
+            break
+    if tail:
+        cut = total - kept - tail_size
+        if cut > 0:
+            chunks.append(_("[… {size} bytes of output left out …]\n").format(size=cut))
+        chunks.extend(tail)
+    return _flood(RUN_OUTPUT_LIMIT) if total > RUN_OUTPUT_LIMIT else None
+
+
+def _bounded(proc: subprocess.Popen[bytes]) -> tuple[tuple[str, str], Optional[str]]:
+    """A probe's stdout and stderr, each up to :data:`PROBE_OUTPUT_LIMIT`, read together (so
+    neither pipe fills); past the limit, say why the tool must be stopped."""
+    streams = [proc.stdout, proc.stderr]
+    got: list[bytes] = [b"", b""]
+    over = threading.Event()
+    news = threading.Event()
+    ended = [False, False]
+
+    def read(index: int) -> None:
+        try:
+            _read(index)
+        finally:
+            ended[index] = True
+            news.set()
+
+    def _read(index: int) -> None:
+        stream = streams[index]
+        if stream is None:
+            return
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            piece = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
+            if not piece:
+                break
+            if size < PROBE_OUTPUT_LIMIT:
+                parts.append(piece[: PROBE_OUTPUT_LIMIT - size])
+            size += len(piece)
+            if size > PROBE_OUTPUT_LIMIT:
+                over.set()
+                break
+        got[index] = b"".join(parts)
+
+    readers = [threading.Thread(target=read, args=(i,), daemon=True) for i in (0, 1)]
+    for reader in readers:
+        reader.start()
+    while True:
+        news.wait()  # a reader ended (at end of file, or past the limit)
+        news.clear()
+        if over.is_set():  # stop the tool: its pipes close, the other reader ends too
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        if not any(reader.is_alive() for reader in readers):
+            break
+        if all(ended):
+            break
+    for reader in readers:
+        reader.join()
+    return _decoded((got[0], got[1])), _flood(PROBE_OUTPUT_LIMIT) if over.is_set() else None
 
 
 def _close(proc: subprocess.Popen[bytes]) -> None:
