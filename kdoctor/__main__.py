@@ -47,7 +47,30 @@ def _speak(argv: list[str]) -> None:
     i18n.activate(i18n.resolve(wanted, os.environ))
 
 
+def _closed_streams() -> None:
+    """A closed stdout or stderr (``kdoctor check >&-``) is the null device: the command runs
+    and ends with its own code, saying nothing there."""
+    import os
+
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
+
+
+def _stopped(signum: int) -> NoReturn:
+    """Stopped by a signal: every command kdoctor started stopped, and under ``--json`` the
+    error document (unless the command's own was written whole already)."""
+    lifecycle.shutdown()
+    with contextlib.suppress(Exception):
+        from kdoctor.cli.errors import json_error
+
+        name = signal.Signals(signum).name
+        json_error(f"kdoctor: stopped by {name}", "interrupted", 128 + signum)
+    _quiet_exit(signum)
+
+
 def run() -> None:
+    _closed_streams()
     for stream in (sys.stdout, sys.stderr):  # a message never dies on a character it lacks
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
@@ -57,11 +80,11 @@ def run() -> None:
 
         main()
     except lifecycle.Interrupted as exc:
-        lifecycle.shutdown()
-        _quiet_exit(exc.signum)
+        _stopped(exc.signum)
     except KeyboardInterrupt:
-        lifecycle.shutdown()
-        _quiet_exit(signal.SIGINT)
+        _stopped(signal.SIGINT)
+    except BrokenPipeError:
+        lifecycle.broken_pipe()
 
 
 if __name__ == "__main__":

@@ -122,7 +122,10 @@ def context(
             fresh=fresh,
         )
     except BadValue as exc:
+        from kdoctor.cli.errors import json_error
+
         typer.echo(usage_error(exc), err=True)
+        json_error(usage_error(exc), "usage", EXIT_USAGE)
         raise typer.Exit(EXIT_USAGE) from None
     if kernel is None and not in_rust_kernels(ctx.cache_dir, ctx.kdir):
         return ctx  # only --kernel, or a KDIR in its Rust-enabled kernels, names a cached one

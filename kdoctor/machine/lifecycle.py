@@ -11,15 +11,17 @@ removes the scratch directories, and exits with ``128 + signal``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Optional
+from typing import NoReturn, Optional
 
 HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -152,3 +154,18 @@ def reset() -> None:
         _groups.clear()
         _scratch.clear()
     _stopping = _pending = None
+
+
+#: stdout's reader went away: 128 + SIGPIPE, as a shell reports it
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
+
+
+def broken_pipe() -> NoReturn:
+    """stdout's reader went away (``kdoctor check | head -1``): stop every command kdoctor
+    started and end at once, quietly, with :data:`EXIT_BROKEN_PIPE` (the interpreter would
+    complain when it flushes stdout at exit: stdout is the null device first)."""
+    shutdown()
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    os._exit(EXIT_BROKEN_PIPE)

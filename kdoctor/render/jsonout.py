@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, Optional, TextIO
 
+from kdoctor.machine import lifecycle
 from kdoctor.machine.system import Probe
 from kdoctor.model.contract import envelope
 from kdoctor.model.report import Report
@@ -32,7 +33,9 @@ def document(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def error_json(message: str, *, kind: str = "usage", exit_code: int = 2) -> dict[str, Any]:
-    """What ``--json`` prints when a command cannot run (``schema/error.schema.json``)."""
+    """What ``--json`` prints when a command cannot run or is stopped
+    (``schema/error.schema.json``): ``usage``, ``settings``, ``files``, ``interrupted``,
+    ``crash``."""
     return envelope({"error": {"kind": kind, "message": message}, "exit_code": exit_code})
 
 
@@ -47,10 +50,28 @@ def probe_json(p: Probe) -> dict[str, Any]:
     }
 
 
+#: a JSON document went to stdout in this run (an interrupt after it prints no second one)
+_written: list[bool] = []
+
+
+def written() -> bool:
+    """A document was written to stdout by this run."""
+    return bool(_written)
+
+
 def dump_json(data: Any, file: Optional[TextIO] = None) -> None:
+    """Write a document whole: made complete first, then written in one piece with signals
+    held until it is out (an interrupt then ends the run after it, never inside it)."""
     out = file or sys.stdout
-    json.dump(data, out, indent=2, sort_keys=False)
-    out.write("\n")
+    text = json.dumps(data, indent=2, sort_keys=False) + "\n"
+    with lifecycle.starting():
+        try:
+            out.write(text)
+            out.flush()
+        except BrokenPipeError:
+            lifecycle.broken_pipe()
+        if file is None:
+            _written.append(True)
 
 
 def checks_json(checks: Sequence[Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from kdoctor.i18n import _, ngettext
+from kdoctor.machine import lifecycle
 from kdoctor.machine.system import Probe
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.report import Report, blocks
@@ -43,12 +44,20 @@ GLYPHS = {
 }
 
 
+class _Console(Console):
+    """Rich's console, ending a run whose reader went away as kdoctor documents it (rich's own
+    ends it with 1, the code of a failing check)."""
+
+    def on_broken_pipe(self) -> None:
+        lifecycle.broken_pipe()
+
+
 def console(file: Optional[TextIO] = None, *, stderr: bool = False) -> Console:
     """A console that stays readable with NO_COLOR, in pipes, in CI logs and on a stream that
     cannot encode its symbols (they fall back to ASCII)."""
     out = encodable(file or (sys.stderr if stderr else sys.stdout))
     is_tty = out.isatty()
-    return Console(
+    return _Console(
         file=out,
         no_color="NO_COLOR" in os.environ or not is_tty,
         highlight=False,
