@@ -193,6 +193,11 @@ def verify(
     console: bool = typer.Option(False, "--console", help=_("Show the VM's console as it runs.")),
     verbose: bool = VerifyVerboseOpt,
 ) -> None:
+    if expect and any(not text.strip() for text in expect):
+        raise typer.BadParameter(
+            _("an empty message matches any kernel log: name the text the module prints"),
+            param_hint="--expect",
+        )
     from kdoctor.pipeline.provision import verify_module
     from kdoctor.pipeline.verify.target import default_ko, expected_messages
     from kdoctor.render import jsonout

@@ -65,3 +65,27 @@ def _section_names(data: bytes, end: str, wide: bool) -> Optional[list[str]]:
         return [table[s[0] : table.find(b"\0", s[0])].decode("latin-1") for s in sections]
     except struct.error:
         return None
+
+
+#: ``e_machine`` of the architectures kdoctor meets, by the name ``uname -m`` gives them
+MACHINES = {"x86_64": 62, "i686": 3, "aarch64": 183, "armv7l": 40, "riscv64": 243, "ppc64le": 21}
+
+
+def machine_of(data: bytes) -> Optional[int]:
+    """An ELF file's ``e_machine`` (None: not an ELF header)."""
+    if len(data) < 20 or not data.startswith(ELF_MAGIC) or data[5] not in (1, 2):
+        return None
+    (machine,) = struct.unpack_from("<H" if data[5] == 1 else ">H", data, 18)
+    return int(machine)
+
+
+def architecture_problem(data: bytes, arch: str) -> Optional[str]:
+    """Why the module cannot load into a kernel of ``arch`` (it was built for another
+    architecture), or None (it was built for it, or the architecture is not one kdoctor knows)."""
+    wanted, found = MACHINES.get(arch), machine_of(data)
+    if wanted is None or found is None or found == wanted:
+        return None
+    names = {number: name for name, number in MACHINES.items()}
+    return _("it was built for {found}, not {arch}").format(
+        found=names.get(found, _("ELF machine {number}").format(number=found)), arch=arch
+    )

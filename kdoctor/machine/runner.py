@@ -292,7 +292,12 @@ class Runner:
             os.makedirs(os.path.join(target, rel), exist_ok=True)
             for name in names:
                 src, dst = os.path.join(root, name), os.path.join(target, rel, name)
-                s = os.stat(src)
+                try:
+                    s = os.stat(src)
+                except FileNotFoundError:
+                    if os.path.islink(src):
+                        continue  # a dangling link (an editor's lock file): nothing to copy
+                    raise
                 if not stat.S_ISREG(s.st_mode):
                     continue  # a FIFO or a device would block or never end: never copied
                 try:

@@ -54,7 +54,7 @@ def verify_host(
         notes=tuple(notes),
         expected=tuple(expected),
     )
-    missing_ko = module_problem(system, ko)
+    missing_ko = module_problem(system, ko, ctx.arch)
     if missing_ko is not None:
         return with_(base, summary=missing_ko.summary, remediation=missing_ko.remediation)
     sudo = sudo_argv(ctx)

@@ -175,12 +175,28 @@ def no_module(ko: str) -> Problem:
     )
 
 
-def module_problem(system: System, ko: str) -> Optional[Problem]:
-    """Why ``ko`` cannot be verified before anything boots or loads: it is missing, or it is
-    not a kernel module at all (so no version magic or loader message is blamed for it)."""
+def module_problem(system: System, ko: str, arch: Optional[str] = None) -> Optional[Problem]:
+    """Why ``ko`` cannot be verified before anything boots or loads: it is missing, it is not
+    a kernel module at all, or it was built for another architecture than ``arch`` (so no
+    version magic or loader message is blamed for it)."""
     if not system.is_file(ko):
         return no_module(ko)
-    why = elf.module_problem(system.read_bytes(ko, MODULE_HEADER_LIMIT) or b"")
+    header = system.read_bytes(ko, MODULE_HEADER_LIMIT) or b""
+    if arch:  # its ELF header says it at once, whatever else it holds
+        other = elf.architecture_problem(header, arch)
+        if other:
+            return Problem(
+                _("{path} cannot load into a {arch} kernel: {why}").format(
+                    path=ko, arch=arch, why=other
+                ),
+                Remediation(
+                    _("Build it for {arch} (kdoctor build), or name that module with --ko.").format(
+                        arch=arch
+                    ),
+                    ("kdoctor build",),
+                ),
+            )
+    why = elf.module_problem(header)
     if why is None:
         return None
     return Problem(

@@ -192,7 +192,7 @@ def _vm_tools(ctx: Context, system: System, ko: str) -> Union[tuple[str, str], P
             ),
             Remediation(_("Verify on the running kernel instead: kdoctor verify --host")),
         )
-    problem = module_problem(system, ko)
+    problem = module_problem(system, ko, ctx.arch)
     if problem is not None:
         return problem
     qemu = system.which(vm_boot.QEMU)

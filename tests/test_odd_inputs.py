@@ -1,0 +1,72 @@
+"""Odd inputs get true verdicts: a module for another architecture is refused before a VM
+boots, an empty expected message is a usage error, and a dangling link in a module directory
+does not stop kdoctor from copying it to build."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from kdoctor.knowledge import elf
+from kdoctor.machine.runner import Runner
+from kdoctor.pipeline.verify.result import module_problem
+from tests.fake_system import FakeSystem
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def relocatable(machine: int) -> bytes:
+    """The first 64 bytes of a little-endian ELF64 relocatable for ``machine``."""
+    header = bytearray(64)
+    header[0:4] = elf.ELF_MAGIC
+    header[4], header[5] = 2, 1  # 64-bit, little endian
+    header[16:18] = (elf.ET_REL).to_bytes(2, "little")
+    header[18:20] = machine.to_bytes(2, "little")
+    return bytes(header)
+
+
+def test_the_elf_machine_names_the_architecture_a_module_was_built_for() -> None:
+    assert elf.machine_of(relocatable(62)) == 62
+    assert elf.architecture_problem(relocatable(62), "x86_64") is None
+    assert elf.architecture_problem(relocatable(183), "x86_64") == (
+        "it was built for aarch64, not x86_64"
+    )
+    assert "ELF machine 9999" in (elf.architecture_problem(relocatable(9999), "x86_64") or "")
+    assert elf.architecture_problem(relocatable(183), "sparc64") is None  # unknown: not judged
+    assert elf.machine_of(b"not an elf") is None
+
+
+def test_a_module_for_another_architecture_is_refused_before_anything_boots() -> None:
+    ko = "/src/m/m.ko"
+    system = FakeSystem(files={ko: relocatable(183)})
+    problem = module_problem(system, ko, "x86_64")
+    assert problem is not None
+    assert (
+        problem.summary
+        == f"{ko} cannot load into a x86_64 kernel: it was built for aarch64, not x86_64"
+    )
+    assert system.calls == [] and system.runs == []
+
+
+def test_an_empty_expected_message_is_a_usage_error(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "kdoctor", "verify", "--expect", "fixture loaded", "--expect", " "],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "KDOCTOR_CACHE": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "an empty message matches any kernel log" in done.stderr
+
+
+def test_a_dangling_link_in_a_module_directory_is_not_copied(tmp_path: Path) -> None:
+    source, target = tmp_path / "module", tmp_path / "copy"
+    source.mkdir()
+    (source / "Kbuild").write_text("obj-m := m.o\n")
+    os.symlink("/nonexistent/user@host.1234", source / ".#m.rs")  # an editor's lock file
+    Runner().copy_tree(str(source), str(target))
+    assert (target / "Kbuild").read_text() == "obj-m := m.o\n"
+    assert not os.path.lexists(target / ".#m.rs")
