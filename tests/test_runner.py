@@ -139,3 +139,20 @@ def test_children_die_with_kdoctor_even_when_it_is_killed(bin_dir: Path) -> None
             break
         time.sleep(0.05)
     assert not is_running(child)
+
+
+def test_scratch_directories_of_a_dead_kdoctor_are_swept_and_a_live_one_s_kept(
+    tmp_path: Path,
+) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # its pid names no process now
+    left = tmp_path / f"verify-{dead.pid}-abc"
+    (left / "initramfs").mkdir(parents=True)
+    live = tmp_path / f"verify-{os.getppid()}-def"
+    live.mkdir()
+    other = tmp_path / "kept-by-nobody"
+    other.mkdir()
+    made = Runner().make_temp_dir("verify-", str(tmp_path))
+    assert not left.exists()  # what a SIGKILLed run left
+    assert live.exists() and other.exists()
+    assert os.path.basename(made).startswith(f"verify-{os.getpid()}-")

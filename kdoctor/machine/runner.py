@@ -262,8 +262,9 @@ class Runner:
 
     def make_temp_dir(self, prefix: str, parent: str) -> str:
         files.make_dirs(parent)
+        _sweep(prefix, parent)
         try:
-            path = tempfile.mkdtemp(prefix=prefix, dir=parent)
+            path = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent)
         except OSError as exc:
             raise files.place_error(parent, exc) from exc
         lifecycle.add_scratch(path)  # removed on a signal if the caller cannot
@@ -315,6 +316,35 @@ class Runner:
 
     def open_log(self, path: str, *, append: bool = False) -> TextIO:
         return files.open_log(path, append=append)
+
+
+def _sweep(prefix: str, parent: str) -> None:
+    """Remove what a kdoctor that died (even by SIGKILL, which leaves no chance to clean up)
+    left of its scratch directories ``<prefix><pid>-*`` in ``parent``: those of a process that
+    no longer runs."""
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(prefix):
+            continue
+        pid = name[len(prefix) :].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        path = os.path.join(parent, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
 
 
 def _unarmable(timeout: Optional[float]) -> Optional[str]:
