@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from kdoctor.knowledge import elf
+from kdoctor.knowledge.kernel_release import release_problem
 from kdoctor.machine.runner import Runner
 from kdoctor.pipeline.verify.result import module_problem
 from tests.fake_system import FakeSystem
@@ -70,3 +71,34 @@ def test_a_dangling_link_in_a_module_directory_is_not_copied(tmp_path: Path) -> 
     Runner().copy_tree(str(source), str(target))
     assert (target / "Kbuild").read_text() == "obj-m := m.o\n"
     assert not os.path.lexists(target / ".#m.rs")
+
+
+def test_a_release_is_one_path_component() -> None:
+    for good in ("6.1.0-56-amd64", "6.12", "6.12+rust", "rust", "6.12.118+deb13-amd64"):
+        assert release_problem(good) is None, good
+    for bad in ("..", ".", "../../x", "a/b", "-x", "", "6.1\n", "x" * 200, "6..1", "$(id)"):
+        assert release_problem(bad) is not None, bad
+
+
+def test_a_release_that_would_leave_the_cache_is_refused_before_anything_is_made(
+    tmp_path: Path,
+) -> None:
+    cache = tmp_path / "cache"
+    for args in (
+        ("check", "--kernel", "../../../escaped"),
+        ("fix", "--dry-run", "--kernel", "."),
+        ("fetch-kernel", "../escaped"),
+        ("cache", "clean", "--kernel", ".."),
+        ("test", "--kernels", "6.1,../escaped"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "kdoctor", *args],
+            env={**os.environ, "PYTHONPATH": str(ROOT), "KDOCTOR_CACHE": str(cache)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2, (args, done.stderr)
+        said = " ".join(done.stderr.replace("│", " ").split())
+        assert "kernel release or series" in said, args
+    assert not cache.exists() and not (tmp_path / "escaped").exists()

@@ -11,6 +11,7 @@ import typer
 from kdoctor.cli import options
 from kdoctor.cli.options import JsonOpt, ModuleOpt, RustOpt
 from kdoctor.i18n import _
+from kdoctor.knowledge.kernel_release import release_problem
 from kdoctor.knowledge.rust_kernels import series_of_spec, spec_of
 from kdoctor.machine.system import System
 from kdoctor.model.cache_layout import (
@@ -63,7 +64,7 @@ def test_command(
     from kdoctor.render.kernels_text import test_table
 
     specs = [s.strip() for s in kernels.split(",") if s.strip()]
-    bad = [s for s in specs if not s.replace(".", "").replace("-", "").replace("+", "").isalnum()]
+    bad = [s for s in specs if release_problem(s)]
     if not specs or bad:
         raise typer.BadParameter(
             _("not a kernel release or series: {value}").format(
@@ -89,7 +90,11 @@ def fetch_kernel_help() -> str:
 
 
 def fetch_kernel_command(
-    spec: str = typer.Argument(..., help=_("A Debian kernel release or a series (5.10, 6.12).")),
+    spec: str = typer.Argument(
+        ...,
+        help=_("A Debian kernel release or a series (5.10, 6.12)."),
+        callback=options.kernel_value,
+    ),
 ) -> None:
     """Fetch a Debian kernel's headers, kbuild tools and image into kdoctor's cache."""
     from kdoctor.pipeline.kernels import archive as kernel_archive
@@ -219,7 +224,10 @@ def cache_size() -> None:
 )
 def cache_clean(
     kernel: Optional[str] = typer.Option(
-        None, "--kernel", help=_("Only this release (default: every cached kernel).")
+        None,
+        "--kernel",
+        help=_("Only this release (default: every cached kernel)."),
+        callback=options.kernel_value,
     ),
 ) -> None:
     """Remove cached kernels (and their test builds; without --kernel also the apt lists)."""

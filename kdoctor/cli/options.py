@@ -10,6 +10,7 @@ import typer
 from kdoctor.cli.completion import complete_directories
 from kdoctor.facts.context import detect
 from kdoctor.i18n import _
+from kdoctor.knowledge.kernel_release import release_problem
 from kdoctor.machine.runner import Runner
 from kdoctor.machine.system import System
 from kdoctor.model.cache_layout import in_rust_kernels
@@ -20,11 +21,23 @@ from kdoctor.model.report import EXIT_USAGE
 if TYPE_CHECKING:
     from kdoctor.pipeline.provision import SystemFactory
 
+
+def kernel_value(value: Optional[str]) -> Optional[str]:
+    """A kernel release or series given on the command line, checked before any path is made
+    from it (a usage error otherwise)."""
+    if value is not None:
+        bad = release_problem(value)
+        if bad:
+            raise typer.BadParameter(bad)
+    return value
+
+
 KernelOpt = typer.Option(
     None,
     "--kernel",
     metavar="RELEASE",
     help=_("Target kernel release (default: KDIR, else the running kernel)."),
+    callback=kernel_value,
 )
 ModuleOpt = typer.Option(
     None,

@@ -200,7 +200,10 @@ def fix_command(
 
 def fetch_image_command(
     release: str = typer.Argument(
-        ..., metavar="RELEASE", help=_("The kernel release whose image to fetch.")
+        ...,
+        metavar="RELEASE",
+        help=_("The kernel release whose image to fetch."),
+        callback=options.kernel_value,
     ),
 ) -> None:
     from kdoctor.facts.context import detect

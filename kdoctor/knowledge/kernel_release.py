@@ -10,6 +10,7 @@ import os
 import re
 from typing import Optional
 
+from kdoctor.i18n import _
 from kdoctor.machine.system import System
 
 KERNEL_RELEASE = "include/config/kernel.release"
@@ -42,3 +43,20 @@ def release_key(release: str) -> tuple[int, ...]:
             break
         numbers.append(int(part))
     return tuple(numbers)
+
+
+#: what a kernel release (``6.1.0-56-amd64``, ``6.12+rust``) is made of: it names directories in
+#: kdoctor's cache and under /lib/modules, so it must stay one path component
+_RELEASE_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+~-]{0,127}")
+
+
+def release_problem(value: str) -> Optional[str]:
+    """Why ``value`` cannot be a kernel release (None when it can): it must be one path
+    component of letters, digits and ``. _ + ~ -``, start with a letter or digit and not be
+    ``.`` or ``..``, so no path made from it leaves the place it is made in."""
+    if _RELEASE_WORD.fullmatch(value) and ".." not in value:
+        return None
+    return _(
+        "{value} is not a kernel release or series: one word of letters, digits and . _ + ~ -, "
+        "as uname -r prints it (6.1.0-56-amd64, 6.12, 6.12+rust)"
+    ).format(value=repr(value))
