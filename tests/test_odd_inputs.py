@@ -9,9 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kdoctor.knowledge import elf
 from kdoctor.knowledge.kernel_release import release_problem
+from kdoctor.machine import settings
 from kdoctor.machine.runner import Runner
+from kdoctor.model import toml_text
+from kdoctor.model.toolchain_file import parse_pin
 from kdoctor.pipeline.verify.result import module_problem
 from tests.fake_system import FakeSystem
 
@@ -102,3 +107,21 @@ def test_a_release_that_would_leave_the_cache_is_refused_before_anything_is_made
         said = " ".join(done.stderr.replace("│", " ").split())
         assert "kernel release or series" in said, args
     assert not cache.exists() and not (tmp_path / "escaped").exists()
+
+
+def test_a_rust_toolchain_file_nested_without_end_is_malformed_not_a_crash() -> None:
+    deep = "[toolchain]\nchannel = " + "[" * 2000 + "]" * 2000 + "\n"
+    assert toml_text.nesting(deep) == 2000
+    with pytest.raises(toml_text.TOMLDecodeError):
+        toml_text.loads(deep)
+    assert parse_pin(deep, "rust-toolchain.toml") is None
+    assert toml_text.loads('\ufeff[toolchain]\nchannel = "1.85"  # [[[ in a comment\n') == {
+        "toolchain": {"channel": "1.85"}
+    }
+
+
+def test_a_settings_file_starting_with_a_byte_order_mark_keeps_its_first_line() -> None:
+    data = settings.BOM + b"export KDIR=/src/linux\nexport CC=gcc-12\n"
+    assert settings.parse(data) == {"KDIR": "/src/linux", "CC": "gcc-12"}
+    edited = settings.edit(data, {"KDIR": "/other"})
+    assert edited == settings.BOM + b"export KDIR=/other\nexport CC=gcc-12\n"

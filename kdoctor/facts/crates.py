@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -33,13 +32,9 @@ from kdoctor.knowledge.cargo import (
 )
 from kdoctor.knowledge.packages import apt_candidates
 from kdoctor.machine.system import System
+from kdoctor.model import toml_text
 from kdoctor.model.cache_layout import cargo_home, scratch_dir
 from kdoctor.model.module import BuildDriver
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.9/3.10
-    import tomli as tomllib
 
 if TYPE_CHECKING:
     from kdoctor.facts import Facts
@@ -128,8 +123,8 @@ class CrateState:
 def read_dependencies(text: str) -> tuple[Dependency, ...]:
     """The registry dependencies a Cargo.toml declares (path and git ones need no registry)."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+        data = toml_text.loads(text)
+    except toml_text.TOMLDecodeError:
         return ()
     tables: list[tuple[str, Any]] = []
     for key, kind in (("dependencies", "normal"), ("build-dependencies", "build")):

@@ -14,11 +14,12 @@ from kdoctor.knowledge.compiler_family import Override, read_overrides
 from kdoctor.knowledge.kernel_range import Guard, KernelRange, Unreadable, read_guards
 from kdoctor.knowledge.kernel_release import kdir_release, release_key
 from kdoctor.machine.system import System
+from kdoctor.model import toml_text
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover - Python < 3.11
-    import tomli as tomllib
+    pass
 
 if TYPE_CHECKING:
     from kdoctor.facts import Facts
@@ -65,8 +66,8 @@ def read_crate(system: System, directory: str) -> Optional[Crate]:
     if text is None:
         return None
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+        data = toml_text.loads(text)
+    except toml_text.TOMLDecodeError:
         data = {}
     package = data.get("package") if isinstance(data.get("package"), dict) else {}
     build = package.get("build", "build.rs") if isinstance(package, dict) else "build.rs"

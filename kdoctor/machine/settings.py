@@ -36,6 +36,9 @@ PERSISTED = (
     "CARGO_HOME",
 )
 
+#: the UTF-8 byte-order mark some editors write first
+BOM = b"\xef\xbb\xbf"
+
 HEADER = b"# written by kdoctor fix; `. this-file` to use the same choices in a shell\n"
 
 _LINE = re.compile(rb"^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=(.*?)\r?\n?$", re.DOTALL)
@@ -99,6 +102,7 @@ def _assignment(raw: bytes, number: int, path: str) -> Optional[tuple[str, str]]
 def parse(data: Union[str, bytes], path: str = "") -> dict[str, str]:
     """The persisted values set in ``data`` (the last assignment of each wins)."""
     raw = data.encode("utf-8", errors="surrogateescape") if isinstance(data, str) else data
+    raw = raw.removeprefix(BOM)  # an editor's byte-order mark is not part of the first line
     if b"\x00" in raw:
         number = raw[: raw.index(b"\x00")].count(b"\n") + 1
         raise SettingsError(
@@ -146,7 +150,8 @@ def edit(data: bytes, changes: Mapping[str, Optional[str]], path: str = "") -> b
     for key in changes:
         if key not in PERSISTED:
             raise ValueError(f"kdoctor does not persist {key}")
-    lines = lines_of(data)
+    mark = BOM if data.startswith(BOM) else b""  # kept where it was, outside the first line
+    lines = lines_of(data[len(mark) :])
     where: dict[str, list[int]] = {}
     for index, line in enumerate(lines):
         found = _assignment(line, index + 1, path)
@@ -170,7 +175,7 @@ def edit(data: bytes, changes: Mapping[str, Optional[str]], path: str = "") -> b
             kept.append(HEADER)
         if kept and not kept[-1].endswith(b"\n"):
             kept[-1] += b"\n"
-    return b"".join(kept + added)
+    return mark + b"".join(kept + added)
 
 
 def _assign(key: str, value: str) -> bytes:

@@ -4,14 +4,10 @@ module's file is a fact (:mod:`kdoctor.facts.toolchain_pin`)."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Any, Optional
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.9/3.10
-    import tomli as tomllib
+from kdoctor.model import toml_text
 
 
 @dataclass(frozen=True)
@@ -34,8 +30,8 @@ class PinnedToolchain:
 def parse_pin(text: str, path: str = "") -> Optional[PinnedToolchain]:
     """Parse the TOML form (``[toolchain] channel = ...``) or the legacy one-line form."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+        data = toml_text.loads(text)
+    except toml_text.TOMLDecodeError:
         line = text.strip()
         if line and "\n" not in line and " " not in line:
             return PinnedToolchain(channel=line, path=path)
