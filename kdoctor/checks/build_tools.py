@@ -16,6 +16,7 @@ from kdoctor.facts.clang import chosen_clang
 from kdoctor.facts.kernel import target_config
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge import versions
+from kdoctor.knowledge.compiler_family import kernel_family
 from kdoctor.knowledge.packages import package_name, package_needs
 from kdoctor.machine.system import System
 from kdoctor.model.finding import Finding, Status
@@ -54,15 +55,11 @@ class Tool:
 
 def kernel_compiler(config: Mapping[str, str]) -> Optional[KernelCompiler]:
     """The kernel's compiler from its ``.config`` (None when there is no ``.config``)."""
-    if not config:
+    family = kernel_family(config)
+    if family is None:
         return None
     text = config.get("CONFIG_CC_VERSION_TEXT") or None
-    is_clang = config.get("CONFIG_CC_IS_CLANG") == "y" or (
-        config.get("CONFIG_CC_IS_GCC") != "y"
-        and text is not None
-        and versions.is_clang_banner(text)
-    )
-    if is_clang:
+    if family == "clang":
         version = (versions.clang_version(text) if text else None) or versions.kconfig_version(
             config.get("CONFIG_CLANG_VERSION", "")
         )

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from kdoctor.i18n import _
+from kdoctor.knowledge import versions
 from kdoctor.knowledge.make_text import code_lines
 
 #: the variables that choose the compiler or linker family
@@ -152,6 +153,31 @@ def _one(
     if family is None and linker is None:
         return []
     return [Override(name, line, variable, value, how, family, linker)]
+
+
+def kernel_family(config: Mapping[str, str]) -> Optional[str]:
+    """``gcc`` or ``clang``: the family of the compiler a kernel's ``.config`` says built it
+    (None without a ``.config``)."""
+    if not config:
+        return None
+    text = config.get("CONFIG_CC_VERSION_TEXT") or None
+    is_clang = config.get("CONFIG_CC_IS_CLANG") == "y" or (
+        config.get("CONFIG_CC_IS_GCC") != "y"
+        and text is not None
+        and versions.is_clang_banner(text)
+    )
+    return "clang" if is_clang else "gcc"
+
+
+def refused_by_kernel(variable: str, value: str, family: Optional[str]) -> Optional[str]:
+    """The compiler family ``variable=value`` would make kbuild compile with, when a kernel
+    built by ``family`` refuses it (its flags belong to the other family); else None. This is
+    what kdoctor checks before it offers or persists ``CC`` or ``LLVM`` (``CLANG`` is
+    bindgen's clang, not kbuild's compiler: never refused)."""
+    if variable not in ("CC", "LLVM"):
+        return None
+    forced, _linker = family_of(variable, value)
+    return forced if family is not None and forced is not None and forced != family else None
 
 
 def rejected_flags(config: Mapping[str, str], kernel_family: str) -> list[str]:
