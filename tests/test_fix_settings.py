@@ -241,4 +241,4 @@ def test_clang_as_cc_is_never_persisted_for_a_gcc_built_kernel_and_the_plan_says
     removing = make_context(env={"LLVM": "1"})
     ok = decide(removing, system, clang(Setting("CC", "gcc-12"), Setting("LLVM", None)))
     assert ok.notes == [] and ok.steps[0].settings == {"CC": "gcc-12", "LLVM": None}
-    assert ok.steps[0].why.endswith("persist CC=gcc-12, LLVM removed")
+    assert ok.steps[0].why.endswith("persist CC=gcc-12; remove LLVM")

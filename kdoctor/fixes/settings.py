@@ -51,21 +51,29 @@ class SettingsFix(Fix):
         for group in by_finding.values():
             finding = group[0].finding
             settings = {cast(Setting, a.need).key: cast(Setting, a.need).value for a in group}
-            chosen = ", ".join(
-                f"{k}={v}" if v is not None else _("{name} removed").format(name=k)
-                for k, v in settings.items()
-            )
             decision.steps.append(
                 Step(
                     fix=self.id,
                     findings=(finding.id,),
-                    why=_("{check}: {summary}; persist {settings}").format(
-                        check=finding.id, summary=finding.summary, settings=chosen
-                    ),
+                    why=_why(finding.id, finding.summary, settings),
                     settings=settings,
                 )
             )
         return decision
+
+
+def _why(check: str, summary: str, settings: dict[str, Optional[str]]) -> str:
+    """``clang: <summary>; persist CLANG=clang-14`` (``; remove CC`` for what goes)."""
+    kept = ", ".join(f"{k}={v}" for k, v in settings.items() if v is not None)
+    removed = ", ".join(k for k, v in settings.items() if v is None)
+    why = (
+        _("{check}: {summary}; persist {settings}").format(
+            check=check, summary=summary, settings=kept
+        )
+        if kept
+        else f"{check}: {summary}"
+    )
+    return _("{why}; remove {names}").format(why=why, names=removed) if removed else why
 
 
 def _libclang_pairing(facts: Facts, pending: Sequence[Ask]) -> list[str]:

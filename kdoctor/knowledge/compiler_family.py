@@ -58,7 +58,9 @@ class Override:
 
     @property
     def location(self) -> str:
-        return f"{self.file}:{self.line}"
+        """``Makefile:5``; for a variable from the environment or kdoctor's settings file
+        (``line`` 0), where it comes from."""
+        return f"{self.file}:{self.line}" if self.line else self.file
 
     @property
     def text(self) -> str:
@@ -135,6 +137,17 @@ def read_overrides(name: str, text: str, *, read_by_kbuild: bool) -> list[Overri
         elif variable == "LLVM" and (variable in exported or read_by_kbuild):
             found += _one(name, number, variable, value, _("exported to kbuild"), values)
     return found
+
+
+def passed_override(variable: str, value: str, where: str) -> Optional[Override]:
+    """``variable=value`` that ``kdoctor build`` passes on make's command line (from ``where``:
+    the environment or kdoctor's settings file), when it forces a compiler family or linker:
+    a command-line variable reaches every make below, kbuild's included."""
+    family, linker = family_of(variable, value)
+    if family is None and linker is None:
+        return None
+    # Translators: how a variable reaches kbuild, in parentheses
+    return Override(where, 0, variable, value, _("passed to make by kdoctor build"), family, linker)
 
 
 def _one(
