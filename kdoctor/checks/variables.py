@@ -54,22 +54,40 @@ class Correction:
 
 
 def correction(
-    facts: Facts, check: str, name: str, replacement: Optional[str], *, then: str = ""
+    facts: Facts,
+    check: str,
+    name: str,
+    replacement: Optional[str],
+    *,
+    then: str = "",
+    otherwise: str = "",
 ) -> Correction:
     """The remedy for ``name`` (set in the environment or kdoctor's settings file): unset it,
-    or set it to ``replacement`` (None: only unset it). ``then`` says what the build uses
-    once it is unset (``kbuild then uses the kernel's compiler``)."""
+    or set it to ``replacement`` (None: only unset it, or do ``otherwise``, a phrase such as
+    ``point it at a working rustc``). ``then`` says what the build uses once it is unset
+    (``kbuild then uses the kernel's compiler``)."""
     value = value_of(facts, name) or ""
     after = f" ({then})" if then else ""
     if origin(facts, name) == ENVIRONMENT:
-        text = (
-            _(
+        if replacement:
+            text = _(
                 "{setting} comes from your environment: unset it (`unset {name}`){after}, or set "
                 "{name}={replacement}."
             )
-            if replacement
-            else _("{setting} comes from your environment: unset it (`unset {name}`){after}.")
-        ).format(setting=f"{name}={value}", name=name, replacement=replacement, after=after)
+        elif otherwise:
+            text = _(
+                "{setting} comes from your environment: unset it (`unset {name}`){after}, or "
+                "{otherwise}."
+            )
+        else:
+            text = _("{setting} comes from your environment: unset it (`unset {name}`){after}.")
+        text = text.format(
+            setting=f"{name}={value}",
+            name=name,
+            replacement=replacement,
+            after=after,
+            otherwise=otherwise,
+        )
         why = _("{name} is set in your environment, which kdoctor does not change").format(
             name=name
         )
