@@ -16,7 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,17 @@ from tests.real_machine import real_kernel, require_real, require_tools
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "modules"
 #: what a person may have set that would change what these runs build with
-PERSONAL = ("CC", "CLANG", "LLVM", "RUSTC", "BINDGEN", "LIBCLANG_PATH", "KDOCTOR_CONFIG", "LD")
+PERSONAL = (
+    "KDIR",
+    "CC",
+    "CLANG",
+    "LLVM",
+    "RUSTC",
+    "BINDGEN",
+    "LIBCLANG_PATH",
+    "KDOCTOR_CONFIG",
+    "LD",
+)
 
 pytestmark = pytest.mark.integration
 
@@ -44,19 +54,26 @@ def _real_machine() -> None:
 
 
 def kdoctor(
-    command: str, module: Path, home: Path, env: Mapping[str, str] = {}
+    command: str,
+    module: Path,
+    home: Path,
+    env: Mapping[str, str] = {},
+    args: Sequence[str] = (),
+    kdir: bool = True,
 ) -> tuple[int, dict[str, Any]]:
-    """``kdoctor <command> --module-dir <module> --json`` with settings of its own."""
+    """``kdoctor <command> --module-dir <module> --json <args>`` with settings of its own
+    (``home/config``), none of the person's tool variables, ``KDIR`` the real target's unless
+    not ``kdir``, and ``env`` on top."""
     base = {k: v for k, v in os.environ.items() if k not in PERSONAL}
     run_env = {
         **base,
-        "KDIR": real_kernel().kdir,
+        **({"KDIR": real_kernel().kdir} if kdir else {}),
         "XDG_CONFIG_HOME": str(home / "config"),
         "PYTHONPATH": str(ROOT),
         **env,
     }
     done = subprocess.run(
-        [sys.executable, "-m", "kdoctor", command, "--module-dir", str(module), "--json"],
+        [sys.executable, "-m", "kdoctor", command, "--module-dir", str(module), "--json", *args],
         capture_output=True,
         text=True,
         env=run_env,
