@@ -152,6 +152,27 @@ def test_a_kbuild_command_line_beats_an_assignment_in_the_kbuild_file(tmp_path: 
     ]
 
 
+@needs_make
+def test_a_value_built_on_the_tools_own_value_is_not_a_tool_of_the_modules(
+    tmp_path: Path,
+) -> None:
+    """``LD := $(LD) -m elf_x86_64`` or ``CC="$(CC) -fno-pie"`` build on the kernel's (or make's)
+    own value, which the evaluation holds as a marker: only a value of the module's own is its
+    tool; ``BINDGEN ?= ...`` forwarded by a recipe is."""
+    (tmp_path / "Makefile").write_text(
+        'all:\n\t$(MAKE) -C $(KDIR) M=$(CURDIR) CC="$(CC) -fno-pie" BINDGEN=$(BINDGEN)\n'
+        "BINDGEN ?= bindgen-0.56\n"
+    )
+    (tmp_path / "Kbuild").write_text(
+        "obj-m := a.o\nLD := $(LD) -m elf_x86_64\nCC += -DX\nHOSTCC := gcc-9\n"
+    )
+    tools = read_module_tools(Runner(), str(tmp_path), kdir=None, release=None, passed=["RUSTC"])
+    assert [(s.text, s.location) for s in tools.settings] == [
+        ("BINDGEN=bindgen-0.56", "Makefile:2"),
+        ("HOSTCC=gcc-9", "Kbuild:4"),
+    ]
+
+
 # -- the check, on a strict fake machine ------------------------------------------------------
 def machine(
     makefile: str,

@@ -82,7 +82,7 @@ class ModuleToolsCheck(Check):
     def run(self, facts: Facts) -> Finding:
         tools = facts.of(module_tools)
         details: dict[str, Any] = {"module_tools": tools.to_json()}
-        if not tools.settings:
+        if not any(setting.commands for setting in tools.settings):  # none runs a program
             if tools.problems:
                 return self.finding(
                     Status.WARN,

@@ -43,6 +43,10 @@ if TYPE_CHECKING:
 #: the Makefile ``make -C <module>`` reads, in make's order
 MAKEFILES = ("GNUmakefile", "makefile", "Makefile")
 GOAL = "__kdoctor_tools_only__"
+#: what make itself defines for the Makefile kdoctor runs (its built-in ``CC`` and ``LD``)
+MAKE_DEFINES = ("CC", "LD")
+#: what the kernel's Makefile defines (and exports) before kbuild reads the module's file
+KERNEL_DEFINES = ("CC", "LD", "HOSTCC", "RUSTC", "BINDGEN")
 LINE = "KDOCTOR-LINE"
 VAR = "KDOCTOR-VAR"
 HOSTPROGS = "KDOCTOR-HOSTPROGS"
@@ -137,7 +141,8 @@ def _recipes(
     )
     variables = {**command_line, **({"KDIR": kdir} if kdir else {})}
     argv = _argv(system, clean, dump, variables)
-    stdout, problem = _ask(system, name, argv, cwd=module_dir)
+    defined = rules.marker_values(v for v in MAKE_DEFINES if v not in command_line)
+    stdout, problem = _ask(system, name, argv, cwd=module_dir, defined=defined)
     if stdout is None:
         return [], problem
     found: list[ToolSetting] = []
@@ -178,7 +183,8 @@ def _kbuild(
     variables.update(command_line)
     argv = _argv(system, clean, dump, variables, config_arguments(system, kdir, clean))
     cwd = kdir if kdir and system.is_dir(kdir) else module_dir
-    stdout, problem = _ask(system, name, argv, cwd=cwd)
+    defined = rules.marker_values(v for v in KERNEL_DEFINES if v not in command_line)
+    stdout, problem = _ask(system, name, argv, cwd=cwd, defined=defined)
     if stdout is None:
         return [], False, problem
     found: list[ToolSetting] = []
@@ -216,15 +222,17 @@ def _argv(
 
 
 def _ask(
-    system: System, name: str, argv: list[str], *, cwd: str
+    system: System, name: str, argv: list[str], *, cwd: str, defined: Mapping[str, str]
 ) -> tuple[Optional[str], Optional[str]]:
-    """make's output, or None and why it could not tell."""
+    """make's output, or None and why it could not tell. ``defined``: tool variables that
+    have a value the module's file may build on (``LD := $(LD) -m elf_x86_64``), set to
+    markers in make's environment (a file's assignment beats it, a command line's word too)."""
     if system.which("make") is None:
         return None, _("make is not installed")
-    if len(argv[-3]) > MAX_TEXT:
+    if sum(len(word) for word in argv if word.startswith("--eval=")) > MAX_TEXT:
         return None, _("{file} is too complex to evaluate").format(file=name)
     env = {"MAKEFILES": "", "MAKEFLAGS": "", "MFLAGS": "", "GNUMAKEFLAGS": "", "MAKELEVEL": ""}
-    probe = system.probe(argv, timeout=MAKE_TIMEOUT, cwd=cwd, env=env)
+    probe = system.probe(argv, timeout=MAKE_TIMEOUT, cwd=cwd, env={**env, **defined})
     if probe.timed_out or len(probe.stdout) + len(probe.stderr) > MAX_OUTPUT:
         return None, _("{file} is too complex to evaluate").format(file=name)
     if not probe.ok:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
@@ -189,8 +189,3 @@ def origins(settings: Sequence[ToolSetting]) -> dict[str, str]:
 def marker_values(names: Iterable[str]) -> dict[str, str]:
     """``NAME=<marker>NAME`` for each variable kdoctor passes, as make's command line takes it."""
     return {name: f"{MARKER}{name}" for name in names}
-
-
-def settings_from(pairs: Mapping[str, str]) -> dict[str, str]:
-    """Only the tool variables of ``pairs``."""
-    return {k: v for k, v in pairs.items() if k in TOOL_VARIABLES}
