@@ -70,6 +70,21 @@ CASES = {
         "/tmp/kbt/arch/target/debug/.libhello_world.a.cmd: No such file or directory",
         "libhello_world.a",
     ),
+    "kbuild-tool-not-found": (
+        "command-not-found",
+        "/bin/sh: 1: bindgen-0.56: not found",
+        "bindgen-0.56",
+    ),
+    "make-exec-not-found": (
+        "command-not-found",
+        "make: rustc-1.62: No such file or directory",
+        "rustc-1.62",
+    ),
+    "bash-command-not-found": (
+        "command-not-found",
+        "bash: line 1: bindgen-0.56: command not found",
+        "bindgen-0.56",
+    ),
     "rust-for-linux-no-target-json": (
         "rust-for-linux",
         'target file "./rust/target.json" does not exist',
@@ -106,6 +121,8 @@ def test_first_cause_of_each_log() -> None:
         "clang: error: unknown argument: '-mfunction-return=thunk-extern'"
     )
     assert first_cause("make: *** [Makefile:12: all] Error 2\n") is None
+    assert first_cause(log("kbuild-tool-not-found")) == "/bin/sh: 1: bindgen-0.56: not found"
+    assert first_cause(log("make-exec-not-found")) == "make: rustc-1.62: No such file or directory"
 
 
 def test_bindgen_rejecting_a_gcc_flag_is_still_the_flag_filter() -> None:

@@ -8,6 +8,7 @@ import pytest
 from kdoctor.checks.build_tools import BuildToolsCheck
 from kdoctor.model.context import DistroInfo
 from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.model.need import Setting
 from kdoctor.pipeline.planner import fix_of
 from tests.conftest import KDIR, make_context, run_check
 from tests.fake_system import Answer, FakeSystem, Reply
@@ -275,3 +276,33 @@ def test_a_make_whose_version_cannot_be_read_is_present_but_a_warning(
     assert finding.status is Status.WARN  # present (nothing to install), but not vouched for
     assert finding.summary == f"could not read the version of make: make (/usr/bin/make) {said}"
     assert finding.facts["make_version"] is None and finding.facts["missing"] == []
+
+
+def test_a_cc_naming_nothing_is_the_cause_and_its_origin_says_whose_to_correct() -> None:
+    """kdoctor build passes CC to make, so kbuild compiles with it whatever kernel it is: CC
+    pointing nowhere fails, never a package to install for it."""
+    system = machine()
+    system.env = {"PATH": "/usr/bin", "CC": "/nonexistent"}
+    mine = run(system, env={"CC": "/nonexistent"})
+    assert (mine.status, mine.required, fix_of(mine)) == (Status.FAIL, True, None)
+    assert mine.summary == (
+        "CC=/nonexistent (from the environment) is not installed: kbuild would compile the "
+        "module with it"
+    )
+    assert mine.remediation == Remediation(
+        "CC=/nonexistent comes from your environment: unset it (`unset CC`) (kbuild then uses "
+        "the kernel's compiler), or set CC=gcc-12.",
+        (),
+    )
+    assert [n.kind for n in mine.needs] == ["by-hand"]
+    # in kdoctor's settings file it is kdoctor's to remove
+    kept = run(machine(), env={"CC": "/nonexistent"})
+    assert fix_of(kept) == "settings" and kept.needs == (Setting("CC", None),)
+
+
+def test_a_cc_of_the_kernels_family_from_the_environment_is_the_compiler_checked() -> None:
+    system = machine()
+    system.env = {"PATH": "/usr/bin", "CC": "gcc"}
+    finding = run(system, env={"CC": "gcc"})
+    assert finding.status is Status.OK
+    assert finding.facts["cc"] == "gcc" and finding.facts["cc_path"] == "/usr/bin/gcc"

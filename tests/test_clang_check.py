@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from typing import Optional
+
 from kdoctor.checks.clang import ClangCheck
+from kdoctor.fixes.by_hand import note_of
 from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.model.need import ByHand, Setting
 from kdoctor.pipeline.planner import fix_of
 from tests.conftest import KDIR, make_context, run_check
 from tests.fake_system import FakeSystem, Reply
@@ -42,10 +46,11 @@ def test_too_old_clang_names_good_versioned_one_on_path() -> None:
         == "clang 8.0.1 is too old (no asm goto support); clang-18 on PATH is good enough"
     )
     assert fix_of(finding) == "settings"
+    # the kernel's compiler is unknown (no .config): CLANG only, never CC
     assert finding.remediation == Remediation(
-        "Build with clang-18: set CC and CLANG for the module build.",
+        "Build with clang-18: set CLANG for the module build.",
         (
-            "export CC=clang-18 CLANG=clang-18",
+            "export CLANG=clang-18",
             "kdoctor fix   # persists the choice for kdoctor build",
         ),
     )
@@ -140,3 +145,90 @@ def test_kernel_min_tool_version_raises_the_floor() -> None:
     finding = run(system)
     assert finding.status is Status.FAIL
     assert finding.summary == "clang 14.0.6 is too old (target kernel needs ≥ 15.0.0)"
+
+
+# -- what a switch to a better clang persists, and whose variable it is -----------------------
+GCC_KERNEL = 'CONFIG_CC_VERSION_TEXT="gcc-12 (Debian 12.2.0-14) 12.2.0"\nCONFIG_CC_IS_GCC=y\n'
+CLANG_KERNEL = 'CONFIG_CC_VERSION_TEXT="Debian clang version 16.0.6"\nCONFIG_CC_IS_CLANG=y\n'
+
+
+def old_clang_and_18(
+    config: str = "", env: Optional[dict[str, str]] = None, default: bool = True
+) -> FakeSystem:
+    """clang 8 as ``clang`` (unless not ``default``), clang 18 on PATH as ``clang-18``."""
+    programs = {"clang-18": "/usr/bin/clang-18"}
+    commands = {"/usr/bin/clang-18 --version": UBUNTU_18}
+    if default:
+        programs["clang"] = "/usr/bin/clang"
+        commands["/usr/bin/clang --version"] = UBUNTU_8
+    return FakeSystem(
+        programs=programs,
+        dirs={"/usr/bin": list(programs)},
+        commands=commands,
+        files={f"{KDIR}/.config": config} if config else {},
+        env={"PATH": "/usr/bin", **(env or {})},
+    )
+
+
+def test_on_a_gcc_kernel_only_clang_is_persisted_never_cc() -> None:
+    """kbuild compiles the module's C code with CC and the gcc-built kernel's flags: clang as
+    CC stops on -mfunction-return=thunk-extern, so the switch is bindgen's CLANG only."""
+    finding = run(old_clang_and_18(GCC_KERNEL))
+    assert finding.needs == (Setting("CLANG", "clang-18"),)
+    assert finding.remediation == Remediation(
+        "Build with clang-18: set CLANG for bindgen; CC stays the kernel's compiler (the kernel "
+        "was built with gcc).",
+        ("export CLANG=clang-18", "kdoctor fix   # persists the choice for kdoctor build"),
+    )
+
+
+def test_on_a_clang_kernel_cc_and_clang_are_persisted() -> None:
+    finding = run(old_clang_and_18(CLANG_KERNEL))
+    assert finding.needs == (Setting("CC", "clang-18"), Setting("CLANG", "clang-18"))
+    assert finding.remediation is not None
+    assert finding.remediation.text == "Build with clang-18: set CC and CLANG for the module build."
+
+
+def test_clang_from_the_environment_pointing_nowhere_is_the_persons_to_correct() -> None:
+    system = old_clang_and_18(GCC_KERNEL, env={"CLANG": "/nonexistent"}, default=False)
+    finding = run(system, env={"CLANG": "/nonexistent"})
+    assert finding.status is Status.FAIL
+    assert finding.summary == (
+        "CLANG=/nonexistent (from the environment) is not installed; clang-18 on PATH is good "
+        "enough"
+    )
+    remedy = (
+        "CLANG=/nonexistent comes from your environment: unset it (`unset CLANG`), or set "
+        "CLANG=clang-18."
+    )
+    assert finding.remediation == Remediation(remedy, ())
+    [need] = finding.needs
+    assert isinstance(need, ByHand) and need.remedy == remedy  # fix --dry-run's note says it
+    assert note_of(need) == (
+        "clang: kdoctor fix cannot repair this: CLANG is set in your environment, which kdoctor "
+        f"does not change. {remedy}"
+    )
+    assert fix_of(finding) is None  # nothing kdoctor persists would win over the environment
+
+
+def test_clang_from_kdoctors_settings_pointing_nowhere_is_corrected_there() -> None:
+    finding = run(old_clang_and_18(GCC_KERNEL, default=False), env={"CLANG": "/nonexistent"})
+    assert finding.summary.startswith(
+        "CLANG=/nonexistent (from kdoctor's settings file /root/.config/kdoctor/env) is not "
+        "installed"
+    )
+    assert finding.needs == (Setting("CLANG", "clang-18"),)
+    assert fix_of(finding) == "settings"
+
+
+def test_clang_from_the_environment_and_no_clang_at_all_installs_one_and_says_unset() -> None:
+    system = FakeSystem(programs={}, env={"PATH": "/usr/bin", "CLANG": "clang-13"})
+    finding = run(system, env={"CLANG": "clang-13"}, is_root=False)
+    assert finding.summary == "CLANG=clang-13 (from the environment) is not installed"
+    kinds = [n.kind for n in finding.needs]
+    assert kinds == ["package", "by-hand"]
+    assert finding.remediation is not None
+    assert finding.remediation.text == (
+        "Install clang 11 or newer from your distribution. CLANG=clang-13 comes from your "
+        "environment: unset it (`unset CLANG`)."
+    )

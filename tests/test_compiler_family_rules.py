@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from kdoctor.knowledge.compiler_family import family_of, read_overrides, rejected_flags
+from kdoctor.knowledge.compiler_family import (
+    family_of,
+    kernel_family,
+    passed_override,
+    read_overrides,
+    refused_by_kernel,
+    rejected_flags,
+)
 from kdoctor.knowledge.rust_for_linux import (
     kconfig_bindgen,
     kconfig_rustc,
@@ -72,6 +79,42 @@ def test_gcc_only_flags_come_from_the_kernels_options() -> None:
     config = {"CONFIG_RETHUNK": "y", "CONFIG_FTRACE_MCOUNT_USE_CC": "y"}
     assert rejected_flags(config, "gcc") == ["-mfunction-return=thunk-extern", "-mrecord-mcount"]
     assert rejected_flags(config, "clang") == []
+
+
+def test_the_kernels_family_comes_from_its_config() -> None:
+    assert kernel_family({}) is None
+    assert kernel_family({"CONFIG_CC_IS_GCC": "y"}) == "gcc"
+    assert kernel_family({"CONFIG_CC_IS_CLANG": "y"}) == "clang"
+    assert kernel_family({"CONFIG_CC_VERSION_TEXT": "Debian clang version 16.0.6"}) == "clang"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "family", "refused"),
+    [
+        ("CC", "clang-14", "gcc", "clang"),
+        ("LLVM", "1", "gcc", "clang"),
+        ("CC", "gcc-12", "clang", "gcc"),
+        ("CC", "clang-14", "clang", None),
+        ("CC", "gcc-12", "gcc", None),
+        ("CC", "clang-14", None, None),  # no .config: nothing to hold it to
+        ("CLANG", "clang-14", "gcc", None),  # bindgen's clang, not kbuild's compiler
+    ],
+)
+def test_what_a_kernels_family_refuses(
+    variable: str, value: str, family: str, refused: str
+) -> None:
+    assert refused_by_kernel(variable, value, family) == refused
+
+
+def test_a_variable_kdoctor_passes_is_located_where_it_came_from() -> None:
+    found = passed_override("CC", "clang-14", "the environment")
+    assert found is not None
+    assert (found.location, found.family, found.how) == (
+        "the environment",
+        "clang",
+        "passed to make by kdoctor build",
+    )
+    assert passed_override("CC", "cc", "the environment") is None
 
 
 # -- Rust-for-Linux ---------------------------------------------------------------------------

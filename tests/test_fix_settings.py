@@ -108,14 +108,15 @@ def test_the_clang_check_names_its_candidate_by_bare_name_when_path_reaches_it()
         ClangCheck(), make_context(), _old_clang_and("/usr/bin", "/usr/bin/clang-18")
     )
     assert reached.status is Status.FAIL
-    assert reached.needs == use_clang("clang-18")
+    # CLANG only: CC is the kernel's compiler's (see the tests of the kernel's family below)
+    assert reached.needs == (Setting("CLANG", "clang-18"),)
     # clang-18 on PATH is another one (an earlier directory); the candidate is in /opt
     elsewhere = _old_clang_and("/opt/llvm/bin", "/usr/local/bin/clang-18")
-    assert run_check(ClangCheck(), make_context(), elsewhere).needs == use_clang(
-        "/opt/llvm/bin/clang-18"
+    assert run_check(ClangCheck(), make_context(), elsewhere).needs == (
+        Setting("CLANG", "/opt/llvm/bin/clang-18"),
     )
     [step] = plan(make_context(), elsewhere, run_check(ClangCheck(), make_context(), elsewhere))
-    assert step.settings == {"CC": "/opt/llvm/bin/clang-18", "CLANG": "/opt/llvm/bin/clang-18"}
+    assert step.settings == {"CLANG": "/opt/llvm/bin/clang-18"}
 
 
 def test_a_choice_already_in_force_plans_nothing() -> None:
@@ -216,3 +217,28 @@ def test_the_settings_planner_is_registered() -> None:
     orders = {fix.id: fix.order for fix in all_fixes()}
     assert "clang-choice" not in orders
     assert orders["settings"] == 50
+
+
+GCC_KERNEL = 'CONFIG_CC_VERSION_TEXT="gcc-12 (Debian 12.2.0-14) 12.2.0"\nCONFIG_CC_IS_GCC=y\n'
+
+
+def test_clang_as_cc_is_never_persisted_for_a_gcc_built_kernel_and_the_plan_says_why() -> None:
+    """Whoever asks (here a finding that still asks for both), a CC or LLVM the target kernel's
+    compiler family refuses is not written: kbuild would compile the module's C code with clang
+    and the gcc-built kernel's flags, the first C object failing."""
+    system = FakeSystem(files={"/lib/modules/6.1.0-56-amd64/build/.config": GCC_KERNEL})
+    found = clang(Setting("CC", "clang-18"), Setting("CLANG", "clang-18"), Setting("LLVM", "1"))
+    decision = decide(make_context(), system, found)
+    [step] = decision.steps
+    assert step.settings == {"CLANG": "clang-18"}
+    assert decision.notes == [
+        f"clang: kdoctor does not persist {setting}: the target kernel 6.1.0-56-amd64 was built "
+        "with gcc, and kbuild would compile the module's C code with clang and that kernel's gcc "
+        "flags, which fails."
+        for setting in ("CC=clang-18", "LLVM=1")
+    ]
+    # gcc as CC on that kernel, and removing a CC, are fine
+    removing = make_context(env={"LLVM": "1"})
+    ok = decide(removing, system, clang(Setting("CC", "gcc-12"), Setting("LLVM", None)))
+    assert ok.notes == [] and ok.steps[0].settings == {"CC": "gcc-12", "LLVM": None}
+    assert ok.steps[0].why.endswith("persist CC=gcc-12; remove LLVM")

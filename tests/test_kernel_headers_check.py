@@ -7,6 +7,7 @@ from kdoctor.facts.kernel import installed_build_dirs, missing_build_files
 from kdoctor.facts.packages import known_to_manager
 from kdoctor.knowledge.packages import kernel_package_names
 from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.model.need import ByHand, Setting
 from kdoctor.pipeline.planner import fix_of
 from tests.conftest import KDIR, make_context, run_check
 from tests.fake_system import FakeSystem, Reply, apt_unknown
@@ -213,7 +214,18 @@ def test_distro_kernel_whose_package_left_the_archive_says_so() -> None:
     assert finding.summary.startswith(
         f"cannot build for {old} (from --kernel): apt knows no package linux-headers-{old} "
     )
-    assert fix_of(finding) == "kernel-target"
+    # the person chose it: check and fix say to choose another, never that fix switches it
+    assert fix_of(finding) is None
+    text = (
+        "Choose a kernel whose headers are installed (6.1.0-56-amd64): kdoctor fix --kernel "
+        "6.1.0-56-amd64."
+    )
+    assert finding.remediation == Remediation(
+        text, ("kdoctor check --kernel 6.1.0-56-amd64", "kdoctor fix --kernel 6.1.0-56-amd64")
+    )
+    [need] = finding.needs
+    assert isinstance(need, ByHand) and need.remedy == text
+    assert "kdoctor never overrides" in need.why
     assert finding.facts["package_known"] is False
     assert finding.facts["kernel_kind"] is None
 
@@ -229,7 +241,60 @@ def test_kdir_target_is_named_as_coming_from_kdir() -> None:
         f"its headers ({kdir} lacks Module.symvers)"
     )
     assert finding.found == kdir
-    assert fix_of(finding) == "kernel-target"
+    # KDIR from kdoctor's settings file (the fake's environment has none): fix corrects it
+    assert fix_of(finding) == "settings"
+    assert finding.needs == (Setting("KDIR", None),)
+    assert finding.remediation is not None
+    assert finding.remediation.text == (
+        f"KDIR={kdir} comes from kdoctor's settings file /root/.config/kdoctor/env: kdoctor fix "
+        "removes it from there (kdoctor then targets the running kernel 6.1.0-56-amd64)."
+    )
+
+
+def test_kdir_from_the_environment_pointing_nowhere_is_the_persons_to_correct() -> None:
+    """Installing the running kernel's headers does not repair KDIR=/nonexistent: the remedy
+    is KDIR itself, said alike by check and by fix --dry-run (a by-hand note)."""
+    stock = "/lib/modules/6.1.0-56-amd64/build"
+    system = machine(
+        build_dir(stock),
+        modules=("6.1.0-56-amd64",),
+        executable=(stock,),
+        commands={f"apt-cache policy linux-headers-{FC}": ""},
+    )
+    system.env = {"PATH": "/usr/bin", "KDIR": "/nonexistent"}
+    finding = run(
+        system,
+        running_kernel=FC,
+        target_kernel=FC,
+        kdir="/nonexistent",
+        target_source="KDIR",
+        env={"KDIR": "/nonexistent"},
+    )
+    assert finding.status is Status.FAIL and fix_of(finding) is None
+    text = (
+        f"KDIR=/nonexistent comes from your environment: unset it (`unset KDIR`) (kdoctor then "
+        f"targets the running kernel {FC}), or set KDIR={stock}."
+    )
+    assert finding.remediation == Remediation(text, ())
+    [need] = finding.needs
+    assert isinstance(need, ByHand) and need.remedy == text
+    assert "switches the target" not in finding.summary + text
+
+
+def test_kdir_nowhere_with_a_packaged_running_kernel_installs_its_headers_and_unsets_kdir() -> None:
+    release = "6.1.0-57-amd64"
+    system = machine(commands={f"apt-cache policy linux-headers-{release}": POLICY_KNOWN})
+    finding = run(
+        system,
+        running_kernel=release,
+        target_kernel=release,
+        kdir="/nonexistent",
+        target_source="KDIR",
+        env={"KDIR": "/nonexistent"},
+    )
+    assert [n.kind for n in finding.needs] == ["package", "setting"]
+    assert finding.needs[1] == Setting("KDIR", None)
+    assert fix_of(finding) == "packages"
 
 
 def test_unanswered_package_manager_still_suggests_the_package() -> None:

@@ -13,7 +13,7 @@ from kdoctor.facts.rustc import RustToolchain
 from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import DistroInfo, bundled_module_dir
 from kdoctor.model.finding import Status
-from kdoctor.model.need import ByHand, Package, RustEnabledKernel
+from kdoctor.model.need import ByHand, Package, RustEnabledKernel, Setting
 from kdoctor.model.report import Report
 from kdoctor.pipeline.planner import fix_of, make_plan, routed
 from tests.conftest import KDIR, make_context, run_check
@@ -198,6 +198,54 @@ def test_no_override_or_the_kernels_own_family_passes(makefile: str, summary: st
     )
     assert finding.status == Status.OK
     assert summary in finding.summary
+
+
+PLAIN = "all:\n\t$(MAKE) -C $(KDIR) M=$(CURDIR) modules\n"
+
+
+def test_clang_as_cc_from_the_environment_fails_as_the_persons_to_unset() -> None:
+    """kdoctor build passes CC to make, and a command-line CC reaches kbuild whatever the
+    module's files say: on a gcc-built kernel it fails the first C object."""
+    system = machine(c_module(PLAIN), env={"PATH": "/usr/bin", "CC": "clang-14"})
+    ctx = make_context(module_dir=MODULE, env={"CC": "clang-14"})
+    finding = run_check(compiler_family.CompilerFamilyCheck(), ctx, system)
+    assert finding.status == Status.FAIL and finding.required
+    assert finding.found == "the environment"
+    assert finding.summary.startswith(
+        "the environment forces `CC=clang-14` (passed to make by kdoctor build) on 6.1.0-56-amd64"
+    )
+    assert "unknown argument: '-mfunction-return=thunk-extern'" in finding.summary
+    remedy = (
+        "CC=clang-14 comes from your environment: unset it (`unset CC`) (kbuild then uses the "
+        "kernel's compiler), or set CC=gcc-12."
+    )
+    assert finding.remediation is not None and finding.remediation.text == remedy
+    [need] = finding.needs
+    assert isinstance(need, ByHand) and need.remedy == remedy
+    plan = make_plan(Facts(ctx, system), Report(ctx, (finding,), 0.0))
+    assert plan.empty and any(remedy in note for note in plan.notes)  # fix says the same
+
+
+def test_clang_as_cc_and_llvm_in_kdoctors_settings_are_removed_by_fix() -> None:
+    system = machine(c_module(PLAIN))
+    ctx = make_context(module_dir=MODULE, env={"CC": "clang-14", "LLVM": "1"})
+    finding = run_check(compiler_family.CompilerFamilyCheck(), ctx, system)
+    assert finding.status == Status.FAIL
+    assert finding.found == "kdoctor's settings file /root/.config/kdoctor/env"
+    assert "`CC=clang-14 LLVM=1`" in finding.summary
+    assert finding.needs == (Setting("CC", None), Setting("LLVM", None))
+    assert fix_of(finding) == "settings"
+    assert finding.remediation is not None
+    assert finding.remediation.commands == ("unset CC LLVM",)
+    assert "kdoctor fix removes it from there" in finding.remediation.text
+
+
+def test_the_kernels_own_family_from_the_environment_passes() -> None:
+    system = machine(c_module(PLAIN), env={"PATH": "/usr/bin", "CC": "gcc-12"})
+    ctx = make_context(module_dir=MODULE, env={"CC": "gcc-12"})
+    finding = run_check(compiler_family.CompilerFamilyCheck(), ctx, system)
+    assert finding.status == Status.OK
+    assert finding.summary.startswith("`CC=gcc-12` (the environment) agree with")
 
 
 # -- rust-for-linux -----------------------------------------------------------------------------

@@ -14,12 +14,14 @@ from kdoctor.knowledge.commands import RUSTUP_INSTALLER as INSTALLER
 from kdoctor.model.context import DistroInfo
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.need import (
+    ByHand,
     Need,
     Package,
     RustComponent,
     RustOverride,
     RustToolchain,
     Rustup,
+    Setting,
 )
 from kdoctor.pipeline.planner import fix_of
 from tests.conftest import make_context, run_check
@@ -569,17 +571,28 @@ def test_rustc_variable_is_reported_as_is() -> None:
 
 
 def test_rustc_variable_naming_nothing_fails_without_a_fix() -> None:
-    found = run(ToolchainCheck(), machine(), env={"RUSTC": "/opt/rust/bin/rustc"})
+    """The person's RUSTC: theirs to unset or correct, and fix --dry-run says the same."""
+    system = machine(env={"RUSTC": "/opt/rust/bin/rustc"})
+    found = run(ToolchainCheck(), system, env={"RUSTC": "/opt/rust/bin/rustc"})
     assert (found.status, fix_of(found), found.summary) == (
         Status.FAIL,
         None,
         "RUSTC=/opt/rust/bin/rustc: command not found",
     )
-    assert found.remediation == Remediation(
-        "RUSTC=/opt/rust/bin/rustc is what the build would use; point it at a working rustc "
-        "1.48 or newer, or unset it.",
-        ("unset RUSTC",),
+    remedy = (
+        "RUSTC=/opt/rust/bin/rustc comes from your environment: unset it (`unset RUSTC`) (the "
+        "build then uses the toolchain kdoctor chooses), or point it at a working rustc 1.48 or "
+        "newer."
     )
+    assert found.remediation == Remediation(remedy, ())
+    [need] = found.needs
+    assert isinstance(need, ByHand) and need.remedy == remedy
+
+
+def test_rustc_in_kdoctors_settings_naming_nothing_is_removed_by_fix() -> None:
+    found = run(ToolchainCheck(), machine(), env={"RUSTC": "/opt/rust/bin/rustc"})
+    assert (found.status, fix_of(found)) == (Status.FAIL, "settings")
+    assert found.needs == (Setting("RUSTC", None),)
 
 
 # -- rust-src -----------------------------------------------------------------------------------

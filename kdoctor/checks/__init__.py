@@ -11,6 +11,7 @@ REPORT_ORDER = (
     "os",
     "build-tools",
     "compiler-family",
+    "module-tools",
     "clang",
     "libclang",
     "kernel-headers",

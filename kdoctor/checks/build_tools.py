@@ -11,11 +11,13 @@ from typing import Any, Callable, Optional
 from packaging.version import Version
 
 from kdoctor.checks.base import Check, register
+from kdoctor.checks.variables import ENVIRONMENT, correction, origin, origin_words
 from kdoctor.facts import Facts
 from kdoctor.facts.clang import chosen_clang
 from kdoctor.facts.kernel import target_config
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge import versions
+from kdoctor.knowledge.compiler_family import kernel_family
 from kdoctor.knowledge.packages import package_name, package_needs
 from kdoctor.machine.system import System
 from kdoctor.model.finding import Finding, Status
@@ -54,15 +56,11 @@ class Tool:
 
 def kernel_compiler(config: Mapping[str, str]) -> Optional[KernelCompiler]:
     """The kernel's compiler from its ``.config`` (None when there is no ``.config``)."""
-    if not config:
+    family = kernel_family(config)
+    if family is None:
         return None
     text = config.get("CONFIG_CC_VERSION_TEXT") or None
-    is_clang = config.get("CONFIG_CC_IS_CLANG") == "y" or (
-        config.get("CONFIG_CC_IS_GCC") != "y"
-        and text is not None
-        and versions.is_clang_banner(text)
-    )
-    if is_clang:
+    if family == "clang":
         version = (versions.clang_version(text) if text else None) or versions.kconfig_version(
             config.get("CONFIG_CLANG_VERSION", "")
         )
@@ -118,6 +116,10 @@ def _tree_compiler(system: System, kdir: str) -> Optional[str]:
     return None
 
 
+def _compiler_version(banner: str) -> Optional[Version]:
+    return versions.gcc_version(banner) or versions.clang_version(banner)
+
+
 @register
 class BuildToolsCheck(Check):
     id = "build-tools"
@@ -136,6 +138,8 @@ class BuildToolsCheck(Check):
         else:
             ld = _find(system, "ld", "binutils", versions.ld_version)
         tools = (make, cc, ld)
+        if facts.ctx.env.get("CC") and cc.path is None:
+            return self._own_cc_missing(facts, kernel, cc)
 
         values: dict[str, Any] = {}
         missing: list[str] = []
@@ -241,8 +245,36 @@ class BuildToolsCheck(Check):
         if kernel is not None and kernel.family == "clang":
             command = facts.of(chosen_clang).command
             return _find(facts.system, command, "clang", versions.clang_version)
+        own = facts.ctx.env.get("CC")
+        if own:  # kdoctor build passes it to make: kbuild compiles with it
+            return _find(facts.system, own.split()[-1], "gcc", _compiler_version)
         chosen = _tree_compiler(facts.system, facts.ctx.kdir) or gcc_command(kernel)
         return _find(facts.system, chosen, "gcc", versions.gcc_version)
+
+    def _own_cc_missing(self, facts: Facts, kernel: Optional[KernelCompiler], cc: Tool) -> Finding:
+        """``CC`` (the person's, or kdoctor's settings file's) names no installed compiler:
+        kbuild would stop at the first C object; the remedy is to correct ``CC``."""
+        mine = origin(facts, "CC") == ENVIRONMENT  # else kdoctor's settings: fix removes it
+        wanted = gcc_command(kernel) if kernel is not None and mine else None
+        own = correction(
+            facts,
+            self.id,
+            "CC",
+            wanted,
+            then=_("kbuild then uses the kernel's compiler"),
+        )
+        return self.finding(
+            Status.FAIL,
+            _(
+                "{setting} ({origin}) is not installed: kbuild would compile the module with it"
+            ).format(setting=f"CC={facts.ctx.env['CC']}", origin=origin_words(facts, "CC")),
+            fix_text=own.text,
+            needs=own.needs,
+            ctx=facts.ctx,
+            cc=cc.command,
+            cc_path=None,
+            missing=[cc.command],
+        )
 
     @staticmethod
     def _cc_label(cc: Tool, kernel: Optional[KernelCompiler]) -> str:

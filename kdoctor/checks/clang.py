@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import ClassVar, Optional
 
 from packaging.version import Version
 
-from kdoctor.checks.base import Check, register
+from kdoctor.checks.base import Check, joined, register
+from kdoctor.checks.variables import ENVIRONMENT, correction, origin, origin_words
 from kdoctor.facts import Facts
 from kdoctor.facts.clang import chosen_clang, clang_version
+from kdoctor.facts.kernel import target_config
 from kdoctor.facts.tools import kernel_minimum, versioned_on_path
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge import versions
+from kdoctor.knowledge.compiler_family import kernel_family, refused_by_kernel
 from kdoctor.knowledge.packages import package_need
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
-from kdoctor.model.need import Package, Setting
+from kdoctor.model.need import Need, Package, Setting
 
 MINIMUM = Version("9")  # asm goto
 RECOMMENDED = Version("11")
@@ -40,9 +43,13 @@ class ClangCheck(Check):
         path, version, reason = facts.of(clang_version)
         if path is None:
             summary = _("{command} ({why}) is not installed").format(command=command, why=why)
-            return self._bad(ctx, system, floor, summary, None, command=command)
+            if why == "CLANG":
+                summary = _("{setting} ({origin}) is not installed").format(
+                    setting=f"CLANG={command}", origin=origin_words(facts, "CLANG")
+                )
+            return self._bad(facts, floor, summary, None, command=command)
         if version is None:
-            return self._bad(ctx, system, floor, f"{path}: {reason}", path, status=Status.FAIL)
+            return self._bad(facts, floor, f"{path}: {reason}", path, status=Status.FAIL)
         found = f"{version} ({path})"
         if version < floor:
             why_floor = (
@@ -51,7 +58,7 @@ class ClangCheck(Check):
                 else _("target kernel needs ≥ {version}").format(version=floor)
             )
             summary = _("clang {version} is too old ({why})").format(version=version, why=why_floor)
-            return self._bad(ctx, system, floor, summary, path, version)
+            return self._bad(facts, floor, summary, path, version)
         if version < RECOMMENDED:
             better = self._candidate(system, RECOMMENDED)
             summary = (
@@ -59,19 +66,23 @@ class ClangCheck(Check):
                 if better
                 else _("clang {version} works, {recommended} or newer is recommended")
             )
+            text, needs = (
+                _switch(facts, better)
+                if better
+                else (
+                    _("Install clang {version} or newer.").format(version=RECOMMENDED),
+                    _wanted(ctx, command, version),
+                )
+            )
             return self.finding(
                 Status.WARN,
                 summary.format(
                     version=version, recommended=RECOMMENDED, path=better[1] if better else ""
                 ),
                 found=found,
-                fix_text=(
-                    _use_text(better)
-                    if better
-                    else _("Install clang {version} or newer.").format(version=RECOMMENDED)
-                ),
-                commands=persists() if better else (),
-                needs=_use(system, better) if better else _wanted(ctx, command, version),
+                fix_text=text,
+                commands=_persists(needs),
+                needs=needs,
                 ctx=ctx,
                 path=path,
                 version=str(version),
@@ -96,8 +107,7 @@ class ClangCheck(Check):
 
     def _bad(
         self,
-        ctx: Context,
-        system: System,
+        facts: Facts,
         floor: Version,
         summary: str,
         path: Optional[str],
@@ -105,31 +115,37 @@ class ClangCheck(Check):
         status: Status = Status.FAIL,
         command: str = "clang",
     ) -> Finding:
+        ctx, system = facts.ctx, facts.system
         better = self._candidate(system, floor)
         if better:
+            text, switch = _switch(facts, better)
             return self.finding(
                 status,
                 _("{problem}; clang-{n} on PATH is good enough").format(
                     problem=summary, n=better[0]
                 ),
                 found=f"{version} ({path})" if version else path,
-                fix_text=_use_text(better),
-                commands=persists(),
-                needs=_use(system, better),
+                fix_text=text,
+                commands=_persists(switch),
+                needs=switch,
                 ctx=ctx,
                 path=path,
                 version=str(version) if version else None,
                 candidate=better[1],
             )
         needed = max(floor, RECOMMENDED)
+        text = _("Install clang {version} or newer from your distribution.").format(version=needed)
+        packages = _wanted(ctx, path or command, version, needed)
+        needs: tuple[Need, ...] = packages
+        if facts.of(chosen_clang).source == "CLANG":  # the person's (or kdoctor's) CLANG
+            own = correction(facts, self.id, "CLANG", None)
+            text, needs = f"{text} {own.text}", (*packages, *own.needs)
         return self.finding(
             status,
             summary,
             found=f"{version} ({path})" if version else path,
-            fix_text=_("Install clang {version} or newer from your distribution.").format(
-                version=needed
-            ),
-            needs=_wanted(ctx, path or command, version, needed),
+            fix_text=text,
+            needs=needs,
             ctx=ctx,
             path=path,
             version=str(version) if version else None,
@@ -140,6 +156,10 @@ class ClangCheck(Check):
 #: what follows a persisted choice in the remediation
 def persists() -> tuple[str, ...]:
     return ("kdoctor fix   # " + _("persists the choice for kdoctor build"),)
+
+
+def _persists(needs: Sequence[Need]) -> tuple[str, ...]:
+    return persists() if any(isinstance(n, Setting) for n in needs) else ()
 
 
 def _wanted(
@@ -161,11 +181,37 @@ def command_name(system: System, path: str) -> str:
     return name if system.which(name) == path else path
 
 
-def _use(system: System, better: tuple[int, str]) -> tuple[Setting, ...]:
-    """Build with the better clang: ``CC`` and ``CLANG`` persisted."""
-    name = command_name(system, better[1])
-    return (Setting("CC", name), Setting("CLANG", name))
+def _switch(facts: Facts, better: tuple[int, str]) -> tuple[str, tuple[Need, ...]]:
+    """Build with the better clang: what to say and what to plan.
+
+    ``CLANG`` (what bindgen's clang is) is persisted, unless the person's environment sets it:
+    then they unset or correct it, which ``fix`` says too. ``CC`` too only when the target
+    kernel was built with clang: kbuild compiles the module's C code with ``CC`` and the flags
+    of the kernel's own compiler, so clang as ``CC`` on a gcc-built kernel breaks the build."""
+    name = command_name(facts.system, better[1])
+    family = kernel_family(facts.of(target_config))
+    needs: list[Need] = []
+    texts: list[str] = []
+    names: list[str] = []
+    for variable in ("CC", "CLANG") if family == "clang" else ("CLANG",):
+        if origin(facts, variable) == ENVIRONMENT:
+            own = correction(facts, "clang", variable, name)
+            texts.append(own.text)
+            needs += own.needs
+        elif refused_by_kernel(variable, name, family) is None:
+            names.append(variable)
+            needs.append(Setting(variable, name))
+    if names:
+        texts.insert(0, _use_text(better[0], names, family))
+    return " ".join(texts), tuple(needs)
 
 
-def _use_text(better: tuple[int, str]) -> str:
-    return _("Build with clang-{n}: set CC and CLANG for the module build.").format(n=better[0])
+def _use_text(n: int, names: Sequence[str], family: Optional[str]) -> str:
+    if list(names) == ["CLANG"] and family == "gcc":
+        return _(
+            "Build with clang-{n}: set CLANG for bindgen; CC stays the kernel's compiler "
+            "(the kernel was built with gcc)."
+        ).format(n=n)
+    return _("Build with clang-{n}: set {variables} for the module build.").format(
+        n=n, variables=joined(list(names))
+    )

@@ -10,14 +10,15 @@ from typing import Any
 
 from kdoctor.checks.base import Check, register
 from kdoctor.checks.build_tools import KernelCompiler, gcc_command, kernel_compiler
+from kdoctor.checks.variables import ENVIRONMENT, correction, origin
 from kdoctor.facts import Facts
 from kdoctor.facts.kernel import target_config
 from kdoctor.facts.module import module_info
 from kdoctor.facts.module_kernel import compiler_overrides
 from kdoctor.i18n import N_, _
-from kdoctor.knowledge.compiler_family import Override, rejected_flags
+from kdoctor.knowledge.compiler_family import Override, passed_override, rejected_flags
 from kdoctor.model.finding import Finding, Status
-from kdoctor.model.need import ByHand
+from kdoctor.model.need import ByHand, Need
 
 
 @register
@@ -29,7 +30,7 @@ class CompilerFamilyCheck(Check):
         ctx = facts.ctx
         config = facts.of(target_config)
         kernel = kernel_compiler(config)
-        overrides = facts.of(compiler_overrides)
+        overrides = [*facts.of(compiler_overrides), *_passed(facts)]
         linker = "lld" if config.get("CONFIG_LD_IS_LLD") == "y" else "bfd"
         details: dict[str, Any] = {
             "kernel_family": kernel.family if kernel else None,
@@ -114,12 +115,37 @@ class CompilerFamilyCheck(Check):
                 "this kernel's {family} build, which {forced} rejects"
             ).format(object=at, forced=forced, family=kernel.family)
         cc = gcc_command(kernel) if kernel.family == "gcc" else "clang"
-        remedy = _(
-            "Remove `{text}` from {location} (kbuild takes the compiler from the "
-            "kernel's build), or set CC to the kernel's compiler ({setting})."
-        ).format(text=texts, location=first.location, setting=f"CC={cc}")
         details["consequence"] = consequence
         details["rejected_flags"] = flags
+        if not first.line:  # variables of the environment or of kdoctor's settings file
+            remedies: list[str] = []
+            needs: tuple[Need, ...] = ()
+            for passed in (o for o in compiler if not o.line):
+                mine = origin(facts, passed.variable) == ENVIRONMENT
+                own = correction(
+                    facts,
+                    self.id,
+                    passed.variable,
+                    cc if passed.variable == "CC" and mine else None,
+                    then=_("kbuild then uses the kernel's compiler"),
+                )
+                remedies.append(own.text)
+                needs += own.needs
+            remedy = " ".join(remedies)
+        else:
+            remedy = _(
+                "Remove `{text}` from {location} (kbuild takes the compiler from the "
+                "kernel's build), or set CC to the kernel's compiler ({setting})."
+            ).format(text=texts, location=first.location, setting=f"CC={cc}")
+            needs = (
+                ByHand(
+                    self.id,
+                    _("{path} is the module's own file and kdoctor does not edit it").format(
+                        path=os.path.join(ctx.module_dir, first.file)
+                    ),
+                    remedy,
+                ),
+            )
         return self.finding(
             Status.FAIL,
             _(
@@ -134,15 +160,26 @@ class CompilerFamilyCheck(Check):
             ),
             found=first.location,
             fix_text=remedy,
-            needs=(
-                ByHand(
-                    self.id,
-                    _("{path} is the module's own file and kdoctor does not edit it").format(
-                        path=os.path.join(ctx.module_dir, first.file)
-                    ),
-                    remedy,
-                ),
-            ),
+            needs=needs,
             ctx=ctx,
             **details,
         )
+
+
+def _passed(facts: Facts) -> list[Override]:
+    """``CC`` and ``LLVM`` as ``kdoctor build`` passes them to make (from the environment or
+    kdoctor's settings file): they reach kbuild whatever the module's files say."""
+    found: list[Override] = []
+    for variable in ("CC", "LLVM"):
+        value = facts.ctx.env.get(variable)
+        if not value:
+            continue
+        where = (
+            _("the environment")
+            if origin(facts, variable) == ENVIRONMENT
+            else _("kdoctor's settings file {path}").format(path=facts.ctx.settings_file)
+        )
+        override = passed_override(variable, value, where)
+        if override is not None:
+            found.append(override)
+    return found

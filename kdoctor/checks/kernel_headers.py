@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from kdoctor.checks.base import Check, register
+from kdoctor.checks.variables import correction
 from kdoctor.facts import Facts
 from kdoctor.facts.kernel import installed_build_dirs, target_config, target_missing_files
 from kdoctor.facts.packages import kernel_packages
@@ -21,7 +22,7 @@ from kdoctor.model.cache_layout import rust_kernel_record, rust_series_of
 from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
-from kdoctor.model.need import RustEnabledKernel, StockKernel
+from kdoctor.model.need import ByHand, Need, RustEnabledKernel, StockKernel
 
 
 def target_phrase(ctx: Context) -> str:
@@ -62,6 +63,17 @@ def check_command(release: str, kdir: str) -> str:
     if kdir == f"/lib/modules/{release}/build":
         return f"kdoctor check --kernel {release}"
     return f"KDIR={kdir} kdoctor check"
+
+
+def explicit(ctx: Context) -> bool:
+    """Whether the person chose the target (``KDIR``, ``--kernel``): kdoctor never switches
+    it, and when it is the cause the remedy is to correct that choice."""
+    return ctx.target_source in (TargetSource.KDIR, TargetSource.OPTION)
+
+
+def _packaged_place(ctx: Context) -> bool:
+    """Whether the target's build directory is where its headers package puts it."""
+    return ctx.kdir.rstrip("/") == f"/lib/modules/{ctx.target_kernel}/build"
 
 
 @register
@@ -114,9 +126,64 @@ class KernelHeadersCheck(Check):
             known = facts.of(kernel_packages).get(package)
         details["package_known"] = known
         found = ctx.kdir if exists else None
-        if known or (package and known is None and kernel_kind(release) is None):
+        installable = bool(known or (package and known is None and kernel_kind(release) is None))
+        if explicit(ctx) and not (installable and _packaged_place(ctx)):
+            finding = self._unservable(ctx, problem, package, stock, others, found, details)
+            return self._chosen(facts, finding, others, installable)
+        if installable:
             return self._install(ctx, problem, package, known, found, details)
         return self._unservable(ctx, problem, package, stock, others, found, details)
+
+    def _chosen(
+        self, facts: Facts, finding: Finding, others: dict[str, str], installable: bool
+    ) -> Finding:
+        """The target was the person's choice (``KDIR``, ``--kernel``), which kdoctor never
+        overrides: the remedy is to correct that choice, said the same way by check and by
+        fix (``KDIR`` in kdoctor's own settings file is corrected by fix)."""
+        ctx = facts.ctx
+        best = next(iter(others.items()), None)
+        needs: list[Need] = []
+        commands: tuple[str, ...] = ()
+        if ctx.target_source == TargetSource.KDIR:
+            running = ctx.running_kernel
+            own = correction(
+                facts,
+                self.id,
+                "KDIR",
+                best[1] if best else None,
+                then=_("kdoctor then targets the running kernel {kernel}").format(kernel=running),
+            )
+            text = own.text
+            if installable and ctx.target_kernel == running:
+                needs.append(
+                    package_need(ctx.package_manager, "headers", release=ctx.target_kernel)
+                )
+            needs += own.needs
+        elif best:
+            text = _(
+                "Choose a kernel whose headers are installed ({release}): kdoctor fix --kernel "
+                "{release}."
+            ).format(release=best[0])
+            commands = (check_command(*best), f"kdoctor fix --kernel {best[0]}")
+        else:
+            text = _(
+                "Choose a kernel your distribution has headers for with --kernel, or leave "
+                "--kernel out (kdoctor then targets the running kernel, or the stock kernel "
+                "when no package serves it)."
+            )
+        if ctx.target_source == TargetSource.OPTION:
+            why = _("the target kernel was chosen with --kernel, which kdoctor never overrides")
+            needs.append(ByHand(self.id, why, text))
+        return self.finding(
+            finding.status,
+            finding.summary,
+            found=finding.found,
+            fix_text=text,
+            commands=commands,
+            needs=needs,
+            ctx=ctx,
+            **finding.facts,
+        )
 
     def _rust_kernel(self, ctx: Context, details: dict[str, Any]) -> Finding:
         """A Rust-enabled kernel kdoctor builds: not built yet, half built, or built with

@@ -6,6 +6,7 @@ import os
 from typing import Any, Optional
 
 from kdoctor.checks.base import Check, register
+from kdoctor.checks.variables import correction
 from kdoctor.facts import Facts
 from kdoctor.facts.probe_request import ProbeRequest
 from kdoctor.facts.rust import pin_status, rust_toolchain
@@ -94,7 +95,7 @@ class ToolchainCheck(Check):
             return self._pin(facts, chosen, details)
         if chosen.source == "distro" and ctx.rust_mode == "auto":
             details["installed"] = facts.of(pin_status).installed
-        return self._compiler(ctx, chosen, details)
+        return self._compiler(facts, chosen, details)
 
     def refused_pin(self, ctx: Context, system: System, problem: str) -> Finding:
         """The module's pin file is there but cannot be used: not a regular file (a FIFO would
@@ -255,7 +256,8 @@ class ToolchainCheck(Check):
         )
 
     # -- the distribution's rustc, or RUSTC ---------------------------------------------------
-    def _compiler(self, ctx: Context, chosen: RustToolchain, details: dict[str, Any]) -> Finding:
+    def _compiler(self, facts: Facts, chosen: RustToolchain, details: dict[str, Any]) -> Finding:
+        ctx = facts.ctx
         found: Optional[str] = (
             f"{chosen.version} ({chosen.rustc})" if chosen.version else chosen.rustc
         )
@@ -283,15 +285,23 @@ class ToolchainCheck(Check):
             )
         if chosen.source == "env":
             if broken or too_old:
+                own = correction(
+                    facts,
+                    self.id,
+                    "RUSTC",
+                    None,
+                    then=_("the build then uses the toolchain kdoctor chooses"),
+                    otherwise=_("point it at a working rustc {minimum} or newer").format(
+                        minimum=MIN_RUSTC
+                    ),
+                )
                 return self.finding(
                     Status.FAIL,
                     chosen.problems[0],
                     found=found,
-                    fix_text=_(
-                        "{setting} is what the build would use; point it "
-                        "at a working rustc {minimum} or newer, or unset it."
-                    ).format(setting=f"RUSTC={ctx.env['RUSTC']}", minimum=MIN_RUSTC),
-                    commands=("unset RUSTC",),
+                    fix_text=own.text,
+                    needs=own.needs,
+                    ctx=ctx,
                     **details,
                 )
             return self.ok(

@@ -5,6 +5,7 @@ code, cargo's or make's error line), and how to find the first cause line of a b
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -199,6 +200,43 @@ def _module_key(match: re.Match[str], _log: str) -> Explanation:
     )
 
 
+#: a shell or make that could not find the program a recipe runs (dash, bash, make's own exec)
+NOT_FOUND = re.compile(
+    r"^(?:/(?:usr/)?bin/)?(?:ba|da)?sh: (?:line )?\d+: (?P<sh>[^\s:]+): (?:command )?not found"
+    r"[ \t]*$"
+    r"|^(?:/(?:usr/)?bin/)?(?:ba|da)?sh: (?P<shell>[^\s:]+): (?:command )?not found[ \t]*$"
+    r"|^make(?:\[\d+\])?: (?P<make>[^\s:*]+(?<!\.cmd)): "
+    r"(?:No such file or directory|Command not found)[ \t]*$"
+    r"|^(?P<bare>[^\s:]+): command not found[ \t]*$",
+    re.MULTILINE,
+)
+
+
+def not_found(match: re.Match[str], where: Mapping[str, str]) -> Explanation:
+    """The build ran a program that is not installed; ``where`` tells, by program, which
+    setting named it (the module's Makefile or Kbuild, the environment, kdoctor's settings)."""
+    tool = next(group for group in match.groups() if group)
+    setting = where.get(tool) or where.get(tool.rsplit("/", 1)[-1])
+    if setting:
+        cause = _("the build runs {tool}, which is not installed: {setting} names it").format(
+            tool=tool, setting=setting
+        )
+        remedy = _(
+            "Install {tool}, or correct or remove {setting}; kdoctor check --module-dir DIR "
+            "checks the tools a module's build files and the environment set."
+        ).format(tool=tool, setting=setting)
+    else:
+        cause = _("the build runs {tool}, which is not installed (or not on PATH).").format(
+            tool=tool
+        )
+        remedy = _(
+            "Install {tool} or put it on PATH; if a variable names it (RUSTC, BINDGEN, CC, LD, "
+            "HOSTCC or LLVM, in the module's Makefile or Kbuild or in the environment), correct "
+            "it or remove it."
+        ).format(tool=tool)
+    return Explanation("command-not-found", cause, remedy, match.group(0).strip())
+
+
 RUST_PATTERNS: tuple[tuple[re.Pattern[str], Maker], ...] = (
     (re.compile(r'[Uu]nknown key "(\w+)"\. Valid keys are: \[([^\]\n]*)\]'), _module_key),
     (re.compile(r"rustup could not choose a version of (\S+) to run[^\n]*"), _rustup_no_toolchain),
@@ -229,6 +267,7 @@ GENERIC_PATTERNS: tuple[tuple[re.Pattern[str], Maker], ...] = (
 _CAUSE = re.compile(
     r"error\[E\d+\]:|^\s*error:|^\S*: error:|No rule to make target|No such file or directory"
     r"|^ERROR: |undefined!|panicked at|fatal error:|^\s*\S*clang\S*: error:"
+    r"|: not found\s*$|: [Cc]ommand not found\s*$"
 )
 #: what follows the cause and never explains it
 _NOT_A_CAUSE = re.compile(

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Callable, Optional
 
 from kdoctor.i18n import _
-from kdoctor.knowledge.build_causes import GENERIC_PATTERNS, RUST_PATTERNS, Explanation, Maker
+from kdoctor.knowledge.build_causes import (
+    GENERIC_PATTERNS,
+    NOT_FOUND,
+    RUST_PATTERNS,
+    Explanation,
+    Maker,
+    not_found,
+)
 
 
 def _cmd_file(match: re.Match[str], _log: str) -> Explanation:
@@ -131,12 +140,17 @@ _PATTERNS: tuple[tuple[re.Pattern[str], Maker], ...] = (
 )
 
 
-def explain(log: str) -> list[Explanation]:
-    """Every known failure the log shows, each once, in the order of the patterns: named
-    causes first, then the generic ones (a rustc error code, a cargo or make error), which
-    quote the line that failed."""
+def explain(log: str, where: Optional[Callable[[], Mapping[str, str]]] = None) -> list[Explanation]:
+    """Every known failure the log shows, each once, in the order of the patterns: a program
+    the build could not find first (``where``, asked only then, names the setting that named
+    it), named causes next, then the generic ones (a rustc error code, a cargo or make error),
+    which quote the line that failed."""
     found: list[Explanation] = []
     seen: set[str] = set()
+    missing = NOT_FOUND.search(log)
+    if missing:
+        found.append(not_found(missing, where() if where else {}))
+        seen.add(found[0].id)
     for pattern, make in _PATTERNS:
         match = pattern.search(log)
         if match:

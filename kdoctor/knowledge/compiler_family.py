@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from kdoctor.i18n import _
+from kdoctor.knowledge import versions
 from kdoctor.knowledge.make_text import code_lines
 
 #: the variables that choose the compiler or linker family
@@ -57,7 +58,9 @@ class Override:
 
     @property
     def location(self) -> str:
-        return f"{self.file}:{self.line}"
+        """``Makefile:5``; for a variable from the environment or kdoctor's settings file
+        (``line`` 0), where it comes from."""
+        return f"{self.file}:{self.line}" if self.line else self.file
 
     @property
     def text(self) -> str:
@@ -136,6 +139,17 @@ def read_overrides(name: str, text: str, *, read_by_kbuild: bool) -> list[Overri
     return found
 
 
+def passed_override(variable: str, value: str, where: str) -> Optional[Override]:
+    """``variable=value`` that ``kdoctor build`` passes on make's command line (from ``where``:
+    the environment or kdoctor's settings file), when it forces a compiler family or linker:
+    a command-line variable reaches every make below, kbuild's included."""
+    family, linker = family_of(variable, value)
+    if family is None and linker is None:
+        return None
+    # Translators: how a variable reaches kbuild, in parentheses
+    return Override(where, 0, variable, value, _("passed to make by kdoctor build"), family, linker)
+
+
 def _one(
     name: str, line: int, variable: str, value: str, how: str, values: Mapping[str, str]
 ) -> list[Override]:
@@ -152,6 +166,31 @@ def _one(
     if family is None and linker is None:
         return []
     return [Override(name, line, variable, value, how, family, linker)]
+
+
+def kernel_family(config: Mapping[str, str]) -> Optional[str]:
+    """``gcc`` or ``clang``: the family of the compiler a kernel's ``.config`` says built it
+    (None without a ``.config``)."""
+    if not config:
+        return None
+    text = config.get("CONFIG_CC_VERSION_TEXT") or None
+    is_clang = config.get("CONFIG_CC_IS_CLANG") == "y" or (
+        config.get("CONFIG_CC_IS_GCC") != "y"
+        and text is not None
+        and versions.is_clang_banner(text)
+    )
+    return "clang" if is_clang else "gcc"
+
+
+def refused_by_kernel(variable: str, value: str, family: Optional[str]) -> Optional[str]:
+    """The compiler family ``variable=value`` would make kbuild compile with, when a kernel
+    built by ``family`` refuses it (its flags belong to the other family); else None. This is
+    what kdoctor checks before it offers or persists ``CC`` or ``LLVM`` (``CLANG`` is
+    bindgen's clang, not kbuild's compiler: never refused)."""
+    if variable not in ("CC", "LLVM"):
+        return None
+    forced, _linker = family_of(variable, value)
+    return forced if family is not None and forced is not None and forced != family else None
 
 
 def rejected_flags(config: Mapping[str, str], kernel_family: str) -> list[str]:

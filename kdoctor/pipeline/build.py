@@ -12,17 +12,16 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from kdoctor.facts.module_tools import tool_origins
 from kdoctor.i18n import _
 from kdoctor.knowledge import safe_values
 from kdoctor.knowledge.build_causes import Explanation, first_cause, without_backtrace
 from kdoctor.knowledge.build_errors import explain
 from kdoctor.knowledge.chroot import in_root
+from kdoctor.knowledge.module_tools import MAKE_VARS
 from kdoctor.machine.system import System
 from kdoctor.model.cache_layout import module_copy
 from kdoctor.model.context import Context
-
-#: variables passed through to make when kdoctor (or the user) chose them
-MAKE_VARS = ("CC", "CLANG", "LLVM", "BINDGEN", "LIBCLANG_PATH")
 
 BUILD_TIMEOUT = 1800.0
 
@@ -275,7 +274,8 @@ def _build(
     text = system.read_text(log_path, limit=64 << 20) or ""  # a build log may be long
     ko = _find_ko(system, module_dir) if probe.ok and not target else None
     ok = probe.ok and (ko is not None or bool(target))
-    explanations = tuple(explain(text)) if not ok else ()
+    where = None if ctx.toolchain_root else (lambda: tool_origins(ctx, system))
+    explanations = tuple(explain(text, where)) if not ok else ()
     cause = None
     if not ok:
         cause = explanations[0].evidence.strip() if explanations else first_cause(text)
