@@ -4,6 +4,7 @@ keeps every byte it does not change."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -93,7 +94,12 @@ def test_a_settings_file_kdoctor_cannot_use_stops_every_command_with_one_message
     before = snapshot(sandbox.config.parent)
     result = sandbox.run(*command, "--module-dir", str(sandbox.module))
     assert result.code == 2, result.text
-    assert result.out == ""
+    if "--json" in command:  # one whole document: the error's (schema/error.schema.json)
+        document = json.loads(result.out)
+        assert document["error"]["kind"] == "settings" and document["exit_code"] == 2
+        assert f"kdoctor's settings file {sandbox.config}" in document["error"]["message"]
+    else:
+        assert result.out == ""
     assert f"kdoctor's settings file {sandbox.config}" in result.err
     assert says in result.err
     assert (
