@@ -14,6 +14,7 @@ REPORT_ORDER = (
     "clang",
     "libclang",
     "kernel-headers",
+    "module-dir",
     "kernel-range",
     "rust-for-linux",
     "bindgen",

@@ -18,6 +18,7 @@ from kdoctor.facts import Facts
 from kdoctor.facts.cargo import chosen_cargo
 from kdoctor.facts.context import detect
 from kdoctor.facts.module import module_info
+from kdoctor.facts.module_makefile import tree_variables
 from kdoctor.facts.rust import rust_toolchain
 from kdoctor.facts.rustc import RustToolchain
 from kdoctor.machine.system import System
@@ -337,6 +338,8 @@ def build_module(
     if not toolchain.usable or not toolchain.rustc:
         return toolchain, None
     cargo = facts.of(chosen_cargo) if facts.of(module_info).driver.uses_cargo else None
+    # the target's tree under every name the module's Makefile reads it as (KERNEL_SRC, KSRC...)
+    variables = (*facts.of(tree_variables), *variables)
     with progress(f"build ({toolchain.source} rustc {toolchain.version})") as display:
         built = build(
             ctx,
