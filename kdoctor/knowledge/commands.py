@@ -3,6 +3,7 @@ what a plan's step runs, so the two cannot disagree. Shown commands are ``shlex.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterable, Sequence
 from typing import Optional
@@ -26,6 +27,63 @@ from kdoctor.model.need import (
 RUSTUP_INSTALLER = "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh"
 #: where snapd puts rustup
 SNAP_RUSTUP = ("snap", "install", "rustup", "--classic")
+
+
+#: the options each kdoctor command takes of those that choose the module and the target
+CHOOSING_OPTIONS = {
+    "check": ("--module-dir", "--kernel"),
+    "fix": ("--module-dir", "--kernel"),
+    "build": ("--module-dir", "--kernel"),
+    "build-sysroot": ("--module-dir", "--kernel"),
+    "verify": ("--module-dir", "--kernel"),
+    "test": ("--module-dir",),
+}
+_KDOCTOR = re.compile(
+    r"(?<![\w/.-])kdoctor (" + "|".join(sorted(CHOOSING_OPTIONS, key=len, reverse=True)) + r")"
+    "(?![\\w'\u2019-])"
+)
+#: where a command written in a sentence ends
+_COMMAND_END = re.compile(r"[;|&)`,\n]|\s#|\.(?:\s|$)")
+#: what follows a kdoctor command to run (rather than one a sentence speaks of, as in
+#: "kdoctor fix cannot repair this"): nothing, an option, a comment, punctuation
+_RUN = re.compile(r"$|\s+[-#]|\s*[.;:,)`'\"\n]|\s*$")
+#: ... or, after ``kdoctor check``, the ids of checks
+_IDS = re.compile(r"\s+[a-z][a-z-]*(?:\s|$|[;.,)`])")
+
+
+def carried(text: str, options: Sequence[str]) -> str:
+    """``text`` (a command, or a sentence naming commands) with each ``kdoctor`` command in it
+    keeping ``options``, the person's ``--module-dir DIR`` and ``--kernel RELEASE``: rerun
+    without them, the command would look at another module or kernel. An option the command
+    names already is left as it is (a ``--kernel`` the advice chose, ``KDIR=... kdoctor
+    check``); ``--module-dir DIR`` written as a placeholder gets the directory."""
+    pairs = list(zip(options[::2], options[1::2]))
+    if not pairs:
+        return text
+    for option, value in pairs:
+        if option == "--module-dir":
+            text = text.replace("--module-dir DIR", shlex.join([option, value]))
+
+    def one(match: re.Match[str]) -> str:
+        rest = text[match.end() :]
+        quoted = text[: match.start()].endswith("`")
+        said = not (_RUN.match(rest) or (match.group(1) == "check" and _IDS.match(rest)))
+        if said and not quoted:
+            return match.group(0)  # a sentence about the command, not one to run
+        end = _COMMAND_END.search(rest)
+        own = rest[: end.start()] if end else rest
+        before = text[: match.start()].rstrip()
+        added: list[str] = []
+        for option, value in pairs:
+            named = re.search(r"(?:^|\s)" + re.escape(option) + r"(?:[=\s]|$)", own)
+            if option not in CHOOSING_OPTIONS[match.group(1)] or named:
+                continue
+            if option == "--kernel" and re.search(r"(?:^|\s)KDIR=\S*$", before):
+                continue
+            added += [option, value]
+        return match.group(0) + (" " + shlex.join(added) if added else "")
+
+    return _KDOCTOR.sub(one, text)
 
 
 def shown(argv: Sequence[str], *, root: bool = False, is_root: bool = True) -> str:
