@@ -56,8 +56,8 @@ class ModuleDirCheck(Check):
                     "no Cargo.toml"
                 ).format(dir=ctx.module_dir),
                 _(
-                    "Name the module's directory with --module-dir DIR, or run kdoctor from "
-                    "inside it. A module has a Kbuild, or a Makefile that calls kbuild "
+                    "Name the module's directory with --module-dir, or run kdoctor from inside "
+                    "it. A module has a Kbuild, or a Makefile that calls kbuild "
                     "(`$(MAKE) -C $(KDIR) M=$(CURDIR) modules`)."
                 ),
                 None,
