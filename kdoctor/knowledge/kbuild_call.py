@@ -108,13 +108,14 @@ def kbuild_calls(name: str, text: str) -> list[KbuildCall]:
 
 def make_word(line: str, start: int) -> str:
     """The shell word of a recipe at ``start``, as make writes it: a reference such as
-    ``$(shell uname -r)`` is one piece however many spaces it holds, quotes keep spaces."""
+    ``$(shell uname -r)`` is one piece however many spaces it holds, quotes (and backquotes)
+    keep spaces."""
     depth, quote, end = 0, "", start
     while end < len(line):
         char = line[end]
         if quote:
             quote = "" if char == quote else quote
-        elif char in "'\"":
+        elif char in "'\"`":
             quote = char
         elif line.startswith(("$(", "${"), end):
             depth += 1
