@@ -106,7 +106,9 @@ def test_make_runs_in_the_module_directory_with_pwd_naming_it() -> None:
 
     system.programs["make"] = "/usr/bin/make"
     system.handlers["make"] = make
-    result = build(make_context(cache_dir=CACHE), system, rustc=None, toolchain_env={}, log_dir=LOGS)
+    result = build(
+        make_context(cache_dir=CACHE), system, rustc=None, toolchain_env={}, log_dir=LOGS
+    )
     assert result.ok
     assert seen == [("/src/hello-world", "/src/hello-world")]
     assert result.env["PWD"] == "/src/hello-world"

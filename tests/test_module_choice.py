@@ -100,19 +100,27 @@ OPTIONS = ("--module-dir", "/m y", "--kernel", "6.1")
     ("text", "kept"),
     [
         ("kdoctor fix", "kdoctor fix --module-dir '/m y' --kernel 6.1"),
-        ("kdoctor verify --vm", "kdoctor verify --module-dir '/m y' --kernel 6.1 --vm"),
+        ("kdoctor verify --vm", "kdoctor verify --vm --module-dir '/m y' --kernel 6.1"),
         # a --kernel the advice chose stays; KDIR=... names the kernel already
-        ("kdoctor fix --kernel 5.10", "kdoctor fix --module-dir '/m y' --kernel 5.10"),
+        ("kdoctor fix --kernel 5.10", "kdoctor fix --kernel 5.10 --module-dir '/m y'"),
         ("KDIR=/k kdoctor check", "KDIR=/k kdoctor check --module-dir '/m y'"),
-        ("kdoctor test --kernels 6.1,6.12", "kdoctor test --module-dir '/m y' --kernels 6.1,6.12"),
+        ("kdoctor test --kernels 6.1,6.12", "kdoctor test --kernels 6.1,6.12 --module-dir '/m y'"),
         (
             "kdoctor check toolchain rust-src; kdoctor fix",
             "kdoctor check --module-dir '/m y' --kernel 6.1 toolchain rust-src; "
             "kdoctor fix --module-dir '/m y' --kernel 6.1",
         ),
         ("kdoctor fix   # persists", "kdoctor fix --module-dir '/m y' --kernel 6.1   # persists"),
-        ("or: kdoctor verify --vm.", "or: kdoctor verify --module-dir '/m y' --kernel 6.1 --vm."),
-        ("(kdoctor check --module-dir DIR)", "(kdoctor check --kernel 6.1 --module-dir '/m y')"),
+        ("or: kdoctor verify --vm.", "or: kdoctor verify --vm --module-dir '/m y' --kernel 6.1."),
+        ("(kdoctor check --module-dir DIR)", "(kdoctor check --module-dir '/m y' --kernel 6.1)"),
+        (
+            "(kdoctor check --kernel $(uname -r)), or",
+            "(kdoctor check --kernel $(uname -r) --module-dir '/m y'), or",
+        ),
+        (
+            "`kdoctor fix --rust pin` installs",
+            "`kdoctor fix --rust pin --module-dir '/m y' --kernel 6.1` installs",
+        ),
         ("`kdoctor build` first", "`kdoctor build --module-dir '/m y' --kernel 6.1` first"),
         # sentences about a command, and commands that take neither option, stay as they are
         ("kdoctor fix cannot repair this", "kdoctor fix cannot repair this"),
@@ -135,8 +143,8 @@ def test_a_finding_s_commands_keep_the_options_and_nothing_else_changes() -> Non
     )
     kept = keeping_choices(finding, ("--module-dir", "/m"))
     assert kept.remediation == Remediation(
-        "Test it in a VM: kdoctor verify --module-dir /m --vm",
-        ("kdoctor verify --module-dir /m --vm",),
+        "Test it in a VM: kdoctor verify --vm --module-dir /m",
+        ("kdoctor verify --vm --module-dir /m",),
     )
     assert replace(kept, remediation=finding.remediation) == finding
     assert keeping_choices(finding, ()) is finding
