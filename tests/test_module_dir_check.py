@@ -186,6 +186,18 @@ def test_a_hard_coded_tree_of_the_running_kernel_fails_with_the_line_to_change()
     assert "$(shell" not in "".join(evals)
 
 
+def test_a_literal_tree_fails_and_a_relative_one_is_the_module_s() -> None:
+    system = machine({"Makefile": "all:\n\tmake -C /usr/src/linux M=$(CURDIR) modules\n"})
+    evaluating(system, "/usr/src/linux", [])
+    _facts, finding = check(system)
+    assert finding.status is Status.FAIL and finding.found == "Makefile:2"
+    assert finding.summary.startswith("Makefile:2 builds against /usr/src/linux, not ")
+    relative = machine({"Makefile": "all:\n\tmake -C ../linux M=$(CURDIR) modules\n"})
+    evaluating(relative, "../linux", [])
+    facts, _finding = check(relative)
+    assert [u.tree for u in facts.of(module_makefile).calls] == ["/home/me/linux"]
+
+
 def test_a_hard_coded_tree_that_is_the_target_s_passes() -> None:
     makefile = "obj-m := x.o\nall:\n\t$(MAKE) -C /lib/modules/$(shell uname -r)/build M=$(PWD)\n"
     system = machine({"Makefile": makefile})
