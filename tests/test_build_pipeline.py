@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Optional
 
+from kdoctor.pipeline.kernels.chroot import BASE_ENV
+
 from kdoctor.machine.runner import Runner
 from kdoctor.pipeline.build import build, working_module_dir
 from tests.conftest import make_context
@@ -40,7 +42,7 @@ def test_a_build_finds_the_module_make_left_and_logs_through_the_system() -> Non
     assert steps == ["RUSTC lib.rs", "LD [M] helloworld.ko"]
     assert result.log_path.startswith(f"{LOGS}/build-")
     log = system.read_text(result.log_path) or ""
-    assert log.startswith(f"$ KDOCTOR_CACHE={CACHE} make -C /src/hello-world")
+    assert log.startswith(f"$ KDOCTOR_CACHE={CACHE} PWD=/src/hello-world make -C /src/hello-world")
     assert "LD [M]  helloworld.ko" in log
     assert system.writes == [
         (result.log_path, "log"),
@@ -90,3 +92,64 @@ def test_the_real_copy_keeps_times_and_copies_only_what_changed(tmp_path: Path) 
     os.utime(target / "Makefile", (1000, 1000))  # same size and time: left alone
     runner.copy_tree(str(source), str(target))
     assert (target / "Makefile").read_text() == "ALL:\n"
+
+
+def test_make_runs_in_the_module_directory_with_pwd_naming_it() -> None:
+    """A Makefile saying ``M=$(PWD)`` reads the environment's PWD, which ``make -C`` leaves
+    alone: the build runs from the module directory with PWD set to it, not kdoctor's."""
+    system = FakeSystem(files={"/src/hello-world/Makefile": "all:\n"})
+    seen: list[tuple[Optional[str], Optional[str]]] = []
+
+    def make(argv: tuple[str, ...], cwd: Optional[str], env: Mapping[str, str]) -> Reply:
+        seen.append((cwd, env.get("PWD")))
+        system.write_file("/src/hello-world/m.ko", b"\x7fELF")
+        return Reply()
+
+    system.programs["make"] = "/usr/bin/make"
+    system.handlers["make"] = make
+    result = build(
+        make_context(cache_dir=CACHE), system, rustc=None, toolchain_env={}, log_dir=LOGS
+    )
+    assert result.ok
+    assert seen == [("/src/hello-world", "/src/hello-world")]
+    assert result.env["PWD"] == "/src/hello-world"
+
+
+def test_a_copy_in_the_cache_is_the_directory_make_runs_in_and_pwd_names() -> None:
+    source = "/usr/lib/python3/site-packages/kdoctor/hello_world"
+    copy = f"{CACHE}/modules/hello_world"
+    system = FakeSystem(files={f"{source}/Makefile": "all:\n"}, readonly=["/usr/lib"])
+    seen: list[tuple[Optional[str], Optional[str]]] = []
+
+    def make(argv: tuple[str, ...], cwd: Optional[str], env: Mapping[str, str]) -> Reply:
+        seen.append((cwd, env.get("PWD")))
+        system.write_file(f"{copy}/m.ko", b"\x7fELF")
+        return Reply()
+
+    system.programs["make"] = "/usr/bin/make"
+    system.handlers["make"] = make
+    ctx = make_context(cache_dir=CACHE, module_dir=source)
+    assert build(ctx, system, rustc=None, toolchain_env={}, log_dir=LOGS).ok
+    assert seen == [(copy, copy)]
+
+
+def test_in_a_toolchain_root_make_enters_the_module_directory_with_pwd_naming_it() -> None:
+    root = f"{CACHE}/rust-kernels/roots/trixie"
+    system = FakeSystem(files={"/src/hello-world/Makefile": "all:\n"}, uid=0)
+    ran: list[tuple[str, ...]] = []
+
+    def unshare(argv: tuple[str, ...], cwd: Optional[str], env: Mapping[str, str]) -> Reply:
+        ran.append(argv)
+        system.write_file("/src/hello-world/m.ko", b"\x7fELF")
+        return Reply()
+
+    system.programs["unshare"] = "/usr/bin/unshare"
+    system.handlers["unshare"] = unshare
+    ctx = make_context(cache_dir=CACHE, toolchain_root=root)
+    assert build(ctx, system, rustc=None, toolchain_env={}, log_dir=LOGS).ok
+    [argv] = ran
+    inside = argv[argv.index("env") :]
+    assert inside[:4] == ("env", "-i", "-C", "/src/hello-world")
+    assert "PWD=/src/hello-world" in inside
+    assert f"PATH={BASE_ENV['PATH']}" in inside
+    assert inside[inside.index("make") :][:3] == ("make", "-C", "/src/hello-world")

@@ -90,11 +90,20 @@ def test_a_plain_c_module() -> None:
     assert module.kind is ModuleKind.C
 
 
-def test_no_build_file_is_an_unknown_module() -> None:
+def test_no_build_file_is_no_module() -> None:
     module = read_module(fake({"README": "hi\n"}), M)
-    assert module.kind is ModuleKind.UNKNOWN
+    assert module.kind is ModuleKind.NONE
     assert module.ko_names == ()
     assert module.kbuild_file is None
+
+
+def test_a_makefile_that_calls_no_kbuild_is_no_module_a_crate_is_one() -> None:
+    docs = read_module(fake({"Makefile": "html:\n\tsphinx-build docs out\n"}), M)
+    assert docs.kind is ModuleKind.NONE
+    crate = read_module(fake({"Cargo.toml": "[package]\nname = 'x'\n"}), M)
+    assert crate.kind is ModuleKind.UNKNOWN
+    kbuild = read_module(fake({"Makefile": "all:\n\t$(MAKE) -C $(KDIR) M=$(PWD)\n"}), M)
+    assert kbuild.kind is ModuleKind.UNKNOWN
 
 
 def test_a_module_without_a_pin_has_none_never_the_bundled_one() -> None:

@@ -49,4 +49,5 @@ def test_missing_default_module_is_a_failure_with_json(tmp_path: Path, cache: Pa
     data = json.loads(result.stdout[result.stdout.index("{") :])
     assert data["passed"] is False and data["mode"] == "vm"
     assert data["summary"] == f"no module at {module_dir / 'helloworld.ko'}"
-    assert data["remediation"]["commands"] == ["kdoctor build"]
+    # the command it suggests builds the module the person named, not the bundled one
+    assert data["remediation"]["commands"] == [f"kdoctor build --module-dir {module_dir}"]

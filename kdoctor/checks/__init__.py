@@ -15,6 +15,7 @@ REPORT_ORDER = (
     "clang",
     "libclang",
     "kernel-headers",
+    "module-dir",
     "kernel-range",
     "rust-for-linux",
     "bindgen",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from kdoctor.i18n import _
+from kdoctor.knowledge.commands import carried
 from kdoctor.model.choice import SudoMode
 from kdoctor.model.plan import Plan
 from kdoctor.pipeline.provision import Event, Halt, Hooks, Progress, ProvisionResult
@@ -66,7 +67,9 @@ class FixView(Hooks):
         if result.halt == Halt.DRY_RUN:
             if not result.plan.empty:
                 digest = _("plan digest: {digest} ({command})")
-                command = "fix --yes --expect-plan DIGEST"
+                options = result.context.chosen_options
+                words = carried("kdoctor fix --yes --expect-plan DIGEST", options)
+                command = words.removeprefix("kdoctor ")
                 self.say(digest.format(digest=result.plan_digest, command=command))
             self.say(_("dry run: nothing was changed"))
         elif result.halt == Halt.PLAN_CHANGED:
@@ -79,7 +82,7 @@ class FixView(Hooks):
         elif result.halt == Halt.STILL_FAILING:
             self.say(_("some required checks still fail (see above); not building"))
         elif result.halt == Halt.NO_TOOLCHAIN and result.toolchain is not None:
-            render.print_no_toolchain(result.toolchain, self.out)
+            render.print_no_toolchain(result.toolchain, self.out, result.context.chosen_options)
         elif result.reused is not None:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(result.reused.verified_at))
             reused = _(
@@ -91,8 +94,8 @@ class FixView(Hooks):
                 ko=result.reused.ko,
                 mode=result.reused.mode,
                 when=when,
-                verify="kdoctor verify",
-                reverify="kdoctor fix --yes --reverify",
+                verify=carried("kdoctor verify", result.context.chosen_options),
+                reverify=carried("kdoctor fix --yes --reverify", result.context.chosen_options),
             )
             self.say(f"✔ {said}")
 

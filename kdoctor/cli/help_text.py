@@ -25,7 +25,7 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         ("kdoctor fix --yes --rust distro", N_("with the distribution's Rust")),
     ),
     "build": (
-        ("kdoctor build", N_("build the bundled hello-world")),
+        ("kdoctor build", N_("the module here, else hello-world")),
         ("kdoctor build --module-dir ~/mymod -v", N_("another module; make's output")),
     ),
     "verify": (

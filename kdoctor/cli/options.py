@@ -44,7 +44,10 @@ ModuleOpt = typer.Option(
     "--module-dir",
     metavar="DIR",
     autocompletion=complete_directories,
-    help=_("The module to build (default: the bundled hello-world)."),
+    help=_(
+        "The module to build (default: the module in the current directory or one above it, "
+        "else the bundled hello-world)."
+    ),
 )
 #: typed RustMode where it is used: help and completion list the choices, a bad one is a usage
 #: error (exit 2) that names them
@@ -117,6 +120,15 @@ def module_dir_option(module_dir: Optional[str]) -> Optional[str]:
     return module_dir
 
 
+def current_directory() -> Optional[str]:
+    """The directory kdoctor was started in, where it looks for the module when no
+    ``--module-dir`` is given (None: it was removed meanwhile)."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
+
+
 def context(
     system: System,
     kernel: Optional[str],
@@ -133,6 +145,7 @@ def context(
             module_dir=module_dir_option(module_dir),
             rust_mode=mode,
             fresh=fresh,
+            cwd=current_directory(),
         )
     except BadValue as exc:
         from kdoctor.cli.errors import json_error

@@ -46,12 +46,13 @@ def build_command(
     system = options.new_system()
     ctx = options.context(system, kernel, module_dir, rust)
     out = render.console(stderr=json_out)
+    render.print_build_module(ctx, out)
     facts = Facts(ctx, system)  # kdoctor build diagnoses nothing: the only facts of its run
     toolchain, result = build_module(
         facts, lambda title: render.StepDisplay(out, title, echo=verbose)
     )
     if result is None:
-        render.print_no_toolchain(toolchain, out)
+        render.print_no_toolchain(toolchain, out, ctx.chosen_options)
     if json_out:
         jsonout.dump_json(
             jsonout.document(
@@ -90,7 +91,7 @@ def build_sysroot_command(
         variables=variables,
     )
     if result is None:
-        render.print_no_toolchain(toolchain, out)
+        render.print_no_toolchain(toolchain, out, ctx.chosen_options)
     else:
         render.print_build(result, out)
     raise typer.Exit(EXIT_OK if result is not None and result.ok else EXIT_FAIL)
@@ -176,6 +177,7 @@ def fix_command(
         no_build=no_build,
         reverify=reverify,
         expect_plan=expect_plan,
+        cwd=options.current_directory(),
         plan=PlanOptions(
             allow_rustup_installer=allow_rustup_installer, kbuild_fix=KbuildFixMode(kbuild_fix)
         ),

@@ -11,11 +11,12 @@ from typing import Optional
 from kdoctor.facts.distro import OS_RELEASE, read_distro
 from kdoctor.facts.toolchain_pin import read_own_pin
 from kdoctor.i18n import _
+from kdoctor.knowledge.kbuild_call import MAKE_FILES, calls_kbuild
 from kdoctor.knowledge.kernel_release import kdir_uts_release
 from kdoctor.machine.settings import merged_env, settings_path
 from kdoctor.machine.system import System
 from kdoctor.model.cache_layout import default_cache_dir
-from kdoctor.model.choice import BadValue, RustMode, TargetSource
+from kdoctor.model.choice import BadValue, ModuleSource, RustMode, TargetSource
 from kdoctor.model.context import (
     DISTRO_RUST_CHOICES,
     Context,
@@ -74,9 +75,12 @@ def detect(
     os_release: str = OS_RELEASE,
     fresh: bool = False,
     dry_run: bool = False,
+    cwd: Optional[str] = None,
 ) -> Context:
     """Everything the checks share, observed through ``system`` alone: its os-release file,
-    hardware name, user id, running kernel, environment and kdoctor's settings file."""
+    hardware name, user id, running kernel, environment and kdoctor's settings file. The module
+    is ``module_dir``; else the one in ``cwd`` (the directory kdoctor was started in) or above
+    it (:func:`find_module_dir`); else the bundled hello-world."""
     env = merged_env(system.env, system=system)
     wanted = rust_mode or env.get("KDOCTOR_RUST") or "auto"
     if wanted not in RUST_MODES:
@@ -101,7 +105,13 @@ def detect(
     else:
         target, source = running, TargetSource.RUNNING
         kdir = f"/lib/modules/{running}/build"
-    mdir = system.real_path(os.path.abspath(module_dir)) if module_dir else bundled_module_dir()
+    found = find_module_dir(system, cwd) if cwd and not module_dir else None
+    if module_dir:
+        mdir, chosen = system.real_path(os.path.abspath(module_dir)), ModuleSource.OPTION
+    elif found:
+        mdir, chosen = found, ModuleSource.CURRENT
+    else:
+        mdir, chosen = bundled_module_dir(), ModuleSource.BUNDLED
     pin, pin_problem = read_own_pin(system, mdir)  # the module's own: never the bundled one's
     return Context(
         distro=info,
@@ -121,4 +131,26 @@ def detect(
         settings_file=settings_path(system.env),
         fresh=fresh,
         dry_run=dry_run,
+        module_source=chosen,
+        kernel_option=kernel,
     )
+
+
+def find_module_dir(system: System, start: str) -> Optional[str]:
+    """The module ``start`` is in, as cargo finds its crate: the nearest directory from
+    ``start`` up that holds a ``Kbuild`` or a make file calling kbuild (or declaring
+    ``obj-m``), never above a repository's root (a directory with ``.git``) nor the file
+    system's; None when there is none."""
+    directory = system.real_path(start)
+    while True:
+        files = {}
+        for name in ("Kbuild", *MAKE_FILES):
+            text = system.read_text(os.path.join(directory, name))
+            if text is not None:
+                files[name] = text
+        if "Kbuild" in files or any(calls_kbuild(t) for n, t in files.items() if n != "Kbuild"):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory or system.exists(os.path.join(directory, ".git")):
+            return None
+        directory = parent

@@ -10,6 +10,7 @@ from typing import Optional
 from kdoctor.facts import Facts
 from kdoctor.facts.kbuild import Kbuild, read_kbuild
 from kdoctor.facts.toolchain_pin import read_own_pin
+from kdoctor.knowledge.kbuild_call import holds_module
 from kdoctor.machine.system import System
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.module import BuildDriver, Module, ModuleKind, RustTarget
@@ -54,9 +55,11 @@ def read_module(
     driver = _driver(commands)
     pin, problem = read_own_pin(system, directory)
     cargo_toml = os.path.join(directory, "Cargo.toml")
+    files = {**texts, **({"Cargo.toml": ""} if system.is_file(cargo_toml) else {})}
+    kind = _kind(system, directory, kbuild, driver, commands) if holds_module(files) else None
     return Module(
         directory=directory,
-        kind=_kind(system, directory, kbuild, driver, commands),
+        kind=kind or ModuleKind.NONE,
         ko_names=tuple(kbuild.modules()) if kbuild else (),
         driver=driver,
         kbuild_file=kbuild.path if kbuild else None,

@@ -15,6 +15,7 @@ from kdoctor.knowledge.build_causes import (
     Maker,
     not_found,
 )
+from kdoctor.knowledge.make_causes import MAKE_PATTERNS
 
 
 def _cmd_file(match: re.Match[str], _log: str) -> Explanation:
@@ -136,6 +137,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], Maker], ...] = (
     *RUST_PATTERNS,
     (re.compile(r"error\[E0463\]: can't find crate for `core`[^\n]*"), _rustc_target),
     (re.compile(r"error: Error loading target specification[^\n]*"), _rustc_target),
+    *MAKE_PATTERNS,
     *GENERIC_PATTERNS,
 )
 

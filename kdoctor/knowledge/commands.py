@@ -3,6 +3,7 @@ what a plan's step runs, so the two cannot disagree. Shown commands are ``shlex.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterable, Sequence
 from typing import Optional
@@ -26,6 +27,90 @@ from kdoctor.model.need import (
 RUSTUP_INSTALLER = "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh"
 #: where snapd puts rustup
 SNAP_RUSTUP = ("snap", "install", "rustup", "--classic")
+
+
+#: the options each kdoctor command takes of those that choose the module and the target
+CHOOSING_OPTIONS = {
+    "check": ("--module-dir", "--kernel"),
+    "fix": ("--module-dir", "--kernel"),
+    "build": ("--module-dir", "--kernel"),
+    "build-sysroot": ("--module-dir", "--kernel"),
+    "verify": ("--module-dir", "--kernel"),
+    "test": ("--module-dir",),
+}
+_KDOCTOR = re.compile(
+    r"(?<![\w/.-])kdoctor (" + "|".join(sorted(CHOOSING_OPTIONS, key=len, reverse=True)) + r")"
+    "(?![\\w'\u2019-])"
+)
+#: what follows a kdoctor command to run (rather than one a sentence speaks of, as in
+#: "kdoctor fix cannot repair this"): nothing, an option, a comment, punctuation
+_RUN = re.compile(r"$|\s+[-#]|\s*[.;:,)`'\"\n]|\s*$")
+#: ... or, after ``kdoctor check``, the ids of checks
+_IDS = re.compile(r"\s+[a-z][a-z-]*(?:\s|$|[;.,)`])")
+#: one word of a command written in a sentence (``$(uname -r)`` is one)
+_WORD = re.compile(r"[ \t]+((?:'[^'\n]*'|\"[^\"\n]*\"|\$\([^)\n]*\)|,(?=\S)|[^\s;|&)`,'\"])+)")
+#: kdoctor's options that take a value (the word after them is not an argument)
+_VALUED = frozenset(
+    (
+        *("--kernel", "--module-dir", "--rust", "--ko", "--expect", "--kbuild-fix", "--accel"),
+        *("--timeout", "--kernels", "--expect-plan", "--lang"),
+    )
+)
+
+
+def _options_end(text: str, start: int) -> int:
+    """Where the options written after a kdoctor command at ``start`` end (a check's ids, a
+    sentence's next word or its punctuation come after)."""
+    position, value = start, False
+    while True:
+        word = _WORD.match(text, position)
+        if word is None:
+            return position
+        bare = word.group(1).rstrip(".:")
+        if not (value or bare.startswith("-")):
+            return position
+        value = not value and bare in _VALUED
+        position = word.start(1) + len(bare)
+        if bare != word.group(1):
+            return position
+
+
+def carried(text: str, options: Sequence[str]) -> str:
+    """``text`` (a command, or a sentence naming commands) with each ``kdoctor`` command in it
+    keeping ``options``, the person's ``--module-dir DIR`` and ``--kernel RELEASE``, after
+    the options it has: rerun without them, the command would look at another module or
+    kernel. An option the command names already is left as it is (a ``--kernel`` the advice
+    chose, ``KDIR=... kdoctor check``); ``--module-dir DIR`` written as a placeholder gets the
+    directory. A sentence about a command ("kdoctor fix cannot repair this") is no command."""
+    pairs = list(zip(options[::2], options[1::2]))
+    if not pairs:
+        return text
+    for option, value in pairs:
+        if option == "--module-dir":
+            text = text.replace("--module-dir DIR", shlex.join([option, value]))
+    pieces: list[str] = []
+    done = 0
+    for match in _KDOCTOR.finditer(text):
+        rest = text[match.end() :]
+        quoted = text[: match.start()].endswith("`")
+        said = not (_RUN.match(rest) or (match.group(1) == "check" and _IDS.match(rest)))
+        if said and not quoted:
+            continue  # a sentence about the command, not one to run
+        end = _options_end(text, match.end())
+        own = text[match.end() : end]
+        before = text[: match.start()].rstrip()
+        added: list[str] = []
+        for option, value in pairs:
+            named = re.search(r"(?:^|\s)" + re.escape(option) + r"(?:[=\s]|$)", own)
+            if option not in CHOOSING_OPTIONS[match.group(1)] or named:
+                continue
+            if option == "--kernel" and re.search(r"(?:^|\s)KDIR=\S*$", before):
+                continue
+            added += [option, value]
+        if added:
+            pieces += [text[done:end], " " + shlex.join(added)]
+            done = end
+    return "".join(pieces) + text[done:]
 
 
 def shown(argv: Sequence[str], *, root: bool = False, is_root: bool = True) -> str:

@@ -56,6 +56,15 @@ class TargetSource(Choice):
     RETARGETED = "kdoctor fix"
 
 
+class ModuleSource(Choice):
+    """How the module was chosen: ``--module-dir``, the directory kdoctor was started in (or
+    one above it), or the hello-world shipped with kdoctor."""
+
+    OPTION = "--module-dir"
+    CURRENT = "current directory"
+    BUNDLED = "bundled"
+
+
 class SudoMode(Choice):
     """How root steps run: as root already, through ``sudo -n``, or not at all."""
 

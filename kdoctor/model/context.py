@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from kdoctor.model.choice import RustMode, TargetSource
+from kdoctor.model.choice import ModuleSource, RustMode, TargetSource
 from kdoctor.model.toolchain_file import PinnedToolchain
 
 
@@ -58,6 +58,21 @@ class Context:
     toolchain_root: Optional[str] = None
     #: the kernel target as the person (or kdoctor's retargeting) named it (``6.12+rust``)
     kernel_spec: Optional[str] = None
+    #: how ``module_dir`` was chosen
+    module_source: ModuleSource = ModuleSource.BUNDLED
+    #: ``--kernel`` as the person gave it (None: not given)
+    kernel_option: Optional[str] = None
+
+    @property
+    def chosen_options(self) -> tuple[str, ...]:
+        """The options the person chose the module and the target with (``--module-dir DIR``,
+        ``--kernel RELEASE``): every ``kdoctor`` command kdoctor suggests keeps them."""
+        words: list[str] = []
+        if self.module_source == ModuleSource.OPTION:
+            words += ["--module-dir", self.module_dir]
+        if self.kernel_option:
+            words += ["--kernel", self.kernel_option]
+        return tuple(words)
 
     @property
     def pinned(self) -> PinnedToolchain:
@@ -83,6 +98,7 @@ class Context:
             "kdir": self.kdir,
             "target_source": self.target_source,
             "module_dir": self.module_dir,
+            "module_source": self.module_source,
             "pin": self.pin.to_json() if self.pin else None,
             "pin_problem": self.pin_problem,
             "rust_mode": self.rust_mode,

@@ -9,7 +9,9 @@ Kinds, by generation:
   cargo leaves behind;
 * ``rust-for-linux`` — an ``obj-m`` object whose source is a ``.rs`` file that kbuild compiles
   itself, which only a kernel built with ``CONFIG_RUST=y`` (and its ``rust/`` artefacts) can do;
-* ``c`` — a plain C module; ``unknown`` — none of these could be told.
+* ``c`` — a plain C module; ``unknown`` — none of these could be told;
+* ``none`` — not a module at all: no Kbuild, no Makefile calling kbuild, no Cargo.toml (an
+  empty directory, a repository's root).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class ModuleKind(str, Enum):
     RUST_FOR_LINUX = "rust-for-linux"
     C = "c"
     UNKNOWN = "unknown"
+    NONE = "none"
 
     def __str__(self) -> str:
         return self.value

@@ -244,6 +244,10 @@ def _build(
             explanations=tuple(refused),
             env=env,
         )
+    # make runs in the module directory, as a person building it would: a Makefile's $(PWD)
+    # (the shell's variable, which make -C does not change) names it, not kdoctor's directory
+    # (-C's value, checked above, is the same one)
+    env["PWD"] = module_dir
     run_argv, run_env = argv, env
     if ctx.toolchain_root:
         run_argv = in_root(
@@ -268,7 +272,13 @@ def _build(
             if match:
                 on_step(f"{match.group(1).strip()} {os.path.basename(match.group(2).strip())}")
 
-        probe = system.run(run_argv, timeout=timeout, env=run_env, on_output=on_output)
+        probe = system.run(
+            run_argv,
+            timeout=timeout,
+            cwd=None if ctx.toolchain_root else module_dir,  # in a root, env -C enters it
+            env=run_env,
+            on_output=on_output,
+        )
         if probe.timed_out:
             log.write(f"\nkdoctor: the build did not finish within {timeout:g} s and was stopped\n")
     text = system.read_text(log_path, limit=64 << 20) or ""  # a build log may be long

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Optional
 
 from kdoctor.checks.base import Check, all_checks
@@ -12,6 +14,7 @@ from kdoctor.facts import Facts
 from kdoctor.facts.module import module_info
 from kdoctor.facts.probe_request import ProbeRequest
 from kdoctor.i18n import _
+from kdoctor.knowledge.commands import carried
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.module import Module
 from kdoctor.model.report import Report
@@ -33,7 +36,23 @@ def run_one(check: Check, facts: Facts) -> Finding:
             required=check.required,
             traceback=traceback.format_exc(),
         )
-    return finding.timed((time.monotonic() - started) * 1000)
+    return keeping_choices(finding, facts.ctx.chosen_options).timed(
+        (time.monotonic() - started) * 1000
+    )
+
+
+def keeping_choices(finding: Finding, options: Sequence[str]) -> Finding:
+    """``finding`` with every kdoctor command it suggests keeping the person's ``--module-dir``
+    and ``--kernel`` (:func:`kdoctor.knowledge.commands.carried`)."""
+    if not options:
+        return finding
+    remediation = finding.remediation
+    if remediation is not None:
+        remediation = Remediation(
+            carried(remediation.text, options),
+            tuple(carried(c, options) for c in remediation.commands),
+        )
+    return replace(finding, summary=carried(finding.summary, options), remediation=remediation)
 
 
 def run_checks(checks: list[Check], facts: Facts, workers: int = 8) -> Report:

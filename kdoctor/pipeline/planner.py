@@ -8,6 +8,7 @@ from typing import Optional
 
 from kdoctor.facts import Facts
 from kdoctor.fixes.base import Ask, Decision, Fix, all_fixes, routes
+from kdoctor.knowledge.commands import carried
 from kdoctor.machine import settings
 from kdoctor.machine.system import System
 from kdoctor.model.finding import Finding
@@ -42,7 +43,8 @@ def make_plan(facts: Facts, report: Report, options: Optional[PlanOptions] = Non
         asks += decision.handed_on
         decided[fix.id] = decision
     steps = [s for fix in fixes for s in decided[fix.id].steps]
-    notes = [n for fix in fixes for n in decided[fix.id].notes]
+    # a note's kdoctor commands keep the person's --module-dir and --kernel
+    notes = [carried(n, ctx.chosen_options) for fix in fixes for n in decided[fix.id].notes]
     return Plan(tuple(merge_settings(steps, ctx.settings_file, system)), tuple(notes), ctx)
 
 

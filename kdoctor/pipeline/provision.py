@@ -18,13 +18,15 @@ from kdoctor.facts import Facts
 from kdoctor.facts.cargo import chosen_cargo
 from kdoctor.facts.context import detect
 from kdoctor.facts.module import module_info
+from kdoctor.facts.module_makefile import tree_variables
 from kdoctor.facts.rust import rust_toolchain
 from kdoctor.facts.rustc import RustToolchain
+from kdoctor.knowledge.commands import carried
 from kdoctor.machine.system import System
 from kdoctor.model.cache_layout import logs_dir
 from kdoctor.model.choice import Choice, RustMode, Stopped, SudoMode
 from kdoctor.model.context import Context
-from kdoctor.model.finding import Finding
+from kdoctor.model.finding import Finding, Remediation
 from kdoctor.model.plan import Plan, PlanOptions, Step
 from kdoctor.model.plan_id import plan_digest
 from kdoctor.model.report import EXIT_FAIL, EXIT_OK, EXIT_PLAN_CHANGED, EXIT_USAGE, Report
@@ -65,6 +67,9 @@ class ProvisionOptions:
     plan: PlanOptions = field(default_factory=PlanOptions)
     #: apply only the plan with this digest (``--expect-plan``, from a reviewed dry run)
     expect_plan: Optional[str] = None
+    #: the directory kdoctor was started in: the module is there (or above) without
+    #: ``module_dir``
+    cwd: Optional[str] = None
 
 
 class Halt(Choice):
@@ -291,6 +296,7 @@ def select_context(options: ProvisionOptions, system: System) -> Context:
         module_dir=options.module_dir,
         rust_mode=options.rust,
         dry_run=options.dry_run,
+        cwd=options.cwd,
     )
     return selected(ctx, system)
 
@@ -337,6 +343,8 @@ def build_module(
     if not toolchain.usable or not toolchain.rustc:
         return toolchain, None
     cargo = facts.of(chosen_cargo) if facts.of(module_info).driver.uses_cargo else None
+    # the target's tree under every name the module's Makefile reads it as (KERNEL_SRC, KSRC...)
+    variables = (*facts.of(tree_variables), *variables)
     with progress(f"build ({toolchain.source} rustc {toolchain.version})") as display:
         built = build(
             ctx,
@@ -351,7 +359,9 @@ def build_module(
             target=target,
             variables=variables,
         )
-    return toolchain, built
+    options = ctx.chosen_options  # the remedies' kdoctor commands keep the person's choice
+    said = tuple(replace(e, remedy=carried(e.remedy, options)) for e in built.explanations)
+    return toolchain, replace(built, explanations=said)
 
 
 def verify_module(
@@ -380,7 +390,7 @@ def verify_module(
     mode, why = verify_target.choose_mode(ctx, system, requested, consent=consent, release=release)
     with progress("verify") as display:
         if mode == "host":
-            return verify_host.verify_host(
+            result = verify_host.verify_host(
                 ctx,
                 system,
                 ko,
@@ -388,15 +398,24 @@ def verify_module(
                 notes=[why] if why else [],
                 expected=messages,
             )
-        return verify_vm.verify_vm(
-            ctx,
-            system,
-            ko,
-            release=release,
-            accel=accel,
-            timeout=timeout,
-            on_step=display.step,
-            on_console=on_console,
-            notes=[n for n in (why, differs) if n],
-            expected=messages,
-        )
+        else:
+            result = verify_vm.verify_vm(
+                ctx,
+                system,
+                ko,
+                release=release,
+                accel=accel,
+                timeout=timeout,
+                on_step=display.step,
+                on_console=on_console,
+                notes=[n for n in (why, differs) if n],
+                expected=messages,
+            )
+    advice = result.remediation
+    if advice is None or not ctx.chosen_options:
+        return result
+    options = ctx.chosen_options  # its kdoctor commands keep the person's choice
+    kept = Remediation(
+        carried(advice.text, options), tuple(carried(c, options) for c in advice.commands)
+    )
+    return replace(result, remediation=kept)

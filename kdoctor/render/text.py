@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from kdoctor.i18n import _, ngettext
+from kdoctor.knowledge.commands import carried
 from kdoctor.machine import lifecycle
 from kdoctor.machine.system import Probe
 from kdoctor.model.finding import Finding, Status
@@ -21,6 +22,7 @@ from kdoctor.render.words import (
     STATUS_WORDS,
     exit_words,
     label,
+    module_words,
     status_count,
     verify_statuses,
     verify_timings,
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
     from kdoctor.facts.rustc import RustToolchain
+    from kdoctor.model.context import Context
     from kdoctor.model.plan import Plan, Step
     from kdoctor.pipeline.build import BuildResult
     from kdoctor.pipeline.verify.result import VerifyResult
@@ -86,12 +89,12 @@ def print_report(
             running=ctx.running_kernel,
             target=ctx.target_kernel,
             source=ctx.target_source,
-            module=ctx.module_dir,
+            module=module_words(ctx),
         )
     )
     width = max((len(f.id) for f in report.findings), default=0)
     for f in report.findings:
-        print_finding(f, out, width=width, verbose=verbose)
+        print_finding(f, out, width=width, verbose=verbose, options=ctx.chosen_options)
     if verbose:
         print_tracebacks(report.findings, out)
         print_probes(probes, out)
@@ -99,10 +102,17 @@ def print_report(
 
 
 def print_finding(
-    f: Finding, out: Console, *, width: int = 0, verbose: bool = False, lead: str = ""
+    f: Finding,
+    out: Console,
+    *,
+    width: int = 0,
+    verbose: bool = False,
+    lead: str = "",
+    options: Sequence[str] = (),
 ) -> None:
     """``✔ id  what was found`` on one line; a problem's line says what is wrong and is followed
-    by what was found and the remedy, each said once; commands on lines of their own."""
+    by what was found and the remedy, each said once; commands on lines of their own.
+    ``options``: the person's ``--module-dir``/``--kernel``, which ``kdoctor fix`` keeps."""
     mark, style = GLYPHS[f.status]
     detailed = f.status.is_problem or verbose
     said = f.summary if f.status.is_problem or not f.found else f.found
@@ -124,7 +134,8 @@ def print_finding(
             print_command(command, out, indent="      ")
         if f.fix:
             can = _("kdoctor can do this: {command} (fix '{fix}')")
-            out.print(Text("    " + can.format(command="kdoctor fix", fix=f.fix), style="dim"))
+            command = carried("kdoctor fix", options)
+            out.print(Text("    " + can.format(command=command, fix=f.fix), style="dim"))
 
 
 def print_command(command: str, out: Console, *, indent: str = "  ") -> None:
@@ -272,13 +283,19 @@ def print_build(result: BuildResult, out: Console) -> None:
     out.print(_("full log: {path}").format(path=result.log_path), markup=False)
 
 
-def print_no_toolchain(toolchain: RustToolchain, out: Console) -> None:
-    """Why there is no build: no Rust toolchain kdoctor can build with."""
+def print_build_module(ctx: Context, out: Console) -> None:
+    """Which module ``kdoctor build`` builds, in words (the bundled hello-world, or which)."""
+    out.print(_("module: {module}").format(module=module_words(ctx)), markup=False)
+
+
+def print_no_toolchain(toolchain: RustToolchain, out: Console, options: Sequence[str] = ()) -> None:
+    """Why there is no build: no Rust toolchain kdoctor can build with (the commands to run
+    keep the person's ``options``)."""
     none = _("no usable Rust toolchain: {reason}").format(reason=toolchain.reason)
     out.print(f"✘ {none}", markup=False)
     for problem in toolchain.problems:
         out.print(f"  {problem}", markup=False)
-    run = "kdoctor check toolchain rust-src; kdoctor fix"
+    run = carried("kdoctor check toolchain rust-src; kdoctor fix", options)
     out.print("  " + _("run: {commands}").format(commands=run), markup=False)
 
 
@@ -322,7 +339,8 @@ def print_before_after(
     for f in after.findings:
         old = earlier.get(f.id)
         lead = f"{GLYPHS[old.status][0]} → " if old and old.status != f.status else "    "
-        print_finding(f, out, width=width, lead=lead, verbose=verbose)
+        options = after.context.chosen_options
+        print_finding(f, out, width=width, lead=lead, verbose=verbose, options=options)
     out.print(summary_line(after))
 
 

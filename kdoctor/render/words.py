@@ -8,9 +8,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Optional
 
 from kdoctor.i18n import N_, _, ngettext
+from kdoctor.model.choice import ModuleSource
 from kdoctor.model.finding import Status
 
 if TYPE_CHECKING:
+    from kdoctor.model.context import Context
     from kdoctor.pipeline.verify.result import VerifyResult
 
 #: the status words of the text report (JSON keeps ``Status.value``)
@@ -35,6 +37,16 @@ def status_count(status: Status, n: int) -> str:
         Status.ERROR: ngettext("{n} error", "{n} error", n),
     }
     return forms[status].format(n=n)
+
+
+def module_words(ctx: Context) -> str:
+    """Which module, in words: the bundled hello-world, the one found from the current
+    directory, or the ``--module-dir`` path."""
+    if ctx.module_source == ModuleSource.BUNDLED:
+        return _("the bundled hello-world ({path})").format(path=ctx.module_dir)
+    if ctx.module_source == ModuleSource.CURRENT:
+        return _("{path} (from the current directory)").format(path=ctx.module_dir)
+    return ctx.module_dir
 
 
 def exit_words(code: Optional[int]) -> str:
