@@ -13,8 +13,9 @@ if [ "${KDOCTOR_FAST:-}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/de
     echo "== onboarding (provision, build, verify)"
     KDOCTOR_VENV=${KDOCTOR_ONBOARD_VENV:-$PWD/.venv-onboard} ./onboard.sh
     export KDOCTOR_PROVISIONED=1   # tests/test_fix_idempotent.py: a second fix plans nothing
-    # cargo-web and librust-bitflags-dev: the cargo-driven fixtures (tests/test_cargo_modules_real.py)
-    TEST_EXTRAS=(debootstrap cpio kmod cargo-web librust-bitflags-dev)
+    # cargo-web and librust-bitflags-dev: the cargo-driven fixtures (tests/test_cargo_modules_real.py);
+    # debootstrap: Rust-enabled kernels' toolchain roots; time: peak memory (test_bounded_reads.py)
+    TEST_EXTRAS=(debootstrap cpio kmod cargo-web librust-bitflags-dev time)
     missing=()
     for p in "${TEST_EXTRAS[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -179,3 +179,31 @@ def test_a_refused_pin_file_gets_the_same_cure_in_spanish() -> None:
         )
     finally:
         i18n.activate("en")
+
+
+def test_check_stays_small_beside_a_tool_that_prints_without_end(tmp_path: Path) -> None:
+    """A clang whose --version prints forever: the probe keeps 4 MiB, stops the tool, and the
+    check says why; kdoctor's memory stays far below 200 MB."""
+    import subprocess
+    import sys
+
+    fake = tmp_path / "bin" / "clang"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\nexec yes "clang version 14.0.6 and more text, without end"\n')
+    fake.chmod(0o755)
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "peak %M KiB", sys.executable, "-m", "kdoctor", "check", "clang"],
+        env={
+            **os.environ,
+            "PATH": f"{fake.parent}:{os.environ['PATH']}",
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+            "KDOCTOR_CACHE": str(tmp_path / "cache"),
+            "NO_COLOR": "1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "printed more than 4 MiB and was stopped" in done.stdout, done.stdout
+    peak = int(done.stderr.rsplit("peak ", 1)[1].split()[0])  # kdoctor and its tools, KiB
+    assert peak < 200 * 1024
