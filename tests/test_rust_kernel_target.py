@@ -36,7 +36,7 @@ from kdoctor.model.cache_layout import (
 from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
-from kdoctor.model.need import ByHand, RustEnabledKernel
+from kdoctor.model.need import ByHand, Package, RustEnabledKernel
 from kdoctor.model.plan import PlanOptions, Step
 from kdoctor.model.report import Report
 from kdoctor.pipeline.build import build
@@ -94,7 +94,11 @@ def built_tree(config: str = KERNEL_CONFIG) -> dict[str, FileData]:
 
 
 def machine(files: Mapping[str, FileData], **kwargs: Any) -> FakeSystem:
-    programs = {"modpost": f"{TREE}/scripts/mod/modpost", **kwargs.pop("programs", {})}
+    programs = {
+        "modpost": f"{TREE}/scripts/mod/modpost",
+        "debootstrap": "/usr/sbin/debootstrap",
+        **kwargs.pop("programs", {}),
+    }
     return FakeSystem(files=dict(files), programs=programs, **kwargs)
 
 
@@ -258,6 +262,16 @@ def test_a_rust_kernel_not_built_yet_needs_building_at_its_cost() -> None:
     assert finding.remediation.commands == (f"kdoctor build-kernel {SPEC}",)
 
 
+def test_debootstrap_comes_first_when_the_toolchain_root_is_still_to_make() -> None:
+    system = machine({})
+    del system.programs["debootstrap"]
+    finding = run_check(kernel_headers.KernelHeadersCheck(), in_tree(target_kernel=SPEC), system)
+    assert finding.needs == (Package("debootstrap", ("debootstrap",)), RustEnabledKernel(SPEC))
+    system.files[f"{TRIXIE}/usr/bin/apt-get"] = b""  # made before: debootstrap is not needed
+    again = run_check(kernel_headers.KernelHeadersCheck(), in_tree(target_kernel=SPEC), system)
+    assert again.needs == (RustEnabledKernel(SPEC),)
+
+
 @pytest.mark.parametrize(
     "broken",
     ["no record", "config lacks an option"],
@@ -293,7 +307,7 @@ def no_rust_kernel(**kwargs: Any) -> FakeSystem:
         f"{KDIR}/Module.symvers": "",
         f"{KDIR}/include/config/auto.conf": "",
     }
-    programs = {"modpost": f"{KDIR}/scripts/mod/modpost"}
+    programs = {"modpost": f"{KDIR}/scripts/mod/modpost", "debootstrap": "/usr/sbin/debootstrap"}
     return FakeSystem(files=files, programs=programs, **kwargs)
 
 
@@ -514,9 +528,12 @@ def test_the_module_build_runs_in_the_root_with_only_the_cache_and_the_module_bo
     assert inside.root == TRIXIE and inside.binds == (CACHE, MODULE) and inside.cwd == MODULE
     # the root's own tools: no RUSTC, CC or host toolchain variables
     assert inside.command == ("make", "-C", MODULE, f"KDIR={TREE}")
-    assert inside.env == {**BASE_ENV, "KDOCTOR_CACHE": CACHE}
+    assert inside.env == {**BASE_ENV, "KDOCTOR_CACHE": CACHE, "PWD": MODULE}
     assert not inside.as_root  # an ordinary user: root is mapped in a user namespace
-    assert result.argv == inside.command and dict(result.env) == {"KDOCTOR_CACHE": CACHE}
+    assert result.argv == inside.command and dict(result.env) == {
+        "KDOCTOR_CACHE": CACHE,
+        "PWD": MODULE,
+    }
     log = str(system.files[result.log_path])
     assert log.startswith(f"# in kdoctor's toolchain root {TRIXIE}\n$ KDOCTOR_CACHE={CACHE} make")
 

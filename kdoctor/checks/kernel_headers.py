@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Optional
 
 from kdoctor.checks.base import Check, register
@@ -18,6 +19,7 @@ from kdoctor.knowledge.packages import (
     unpackaged_kernel,
 )
 from kdoctor.knowledge.rust_kernels import configured, rust_kernel_cost
+from kdoctor.machine.system import System
 from kdoctor.model.cache_layout import rust_kernel_record, rust_series_of
 from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
@@ -105,7 +107,7 @@ class KernelHeadersCheck(Check):
             "kernel_kind": kernel_kind(release),
         }
         if ctx.toolchain_root and (missing or not rust_kernel_complete(facts)):
-            return self._rust_kernel(ctx, details)
+            return self._rust_kernel(ctx, system, details)
         if not missing:
             return self.ok(
                 _("headers for {target} at {kdir}").format(
@@ -185,10 +187,17 @@ class KernelHeadersCheck(Check):
             **finding.facts,
         )
 
-    def _rust_kernel(self, ctx: Context, details: dict[str, Any]) -> Finding:
+    def _rust_kernel(self, ctx: Context, system: System, details: dict[str, Any]) -> Finding:
         """A Rust-enabled kernel kdoctor builds: not built yet, half built, or built with
         fewer options than kdoctor sets now."""
         spec = ctx.kernel_spec or ctx.target_kernel
+        root = ctx.toolchain_root or ""
+        made = system.is_file(os.path.join(root, "usr", "bin", "apt-get"))
+        tools = (
+            ()
+            if made or system.which("debootstrap")
+            else (package_need(ctx.package_manager, "debootstrap"),)
+        )
         return self.finding(
             Status.FAIL,
             _(
@@ -196,7 +205,7 @@ class KernelHeadersCheck(Check):
                 "kdoctor sets now ({kdir})"
             ).format(spec=spec, kdir=ctx.kdir),
             fix_text=rust_kernel_cost(spec),
-            needs=(RustEnabledKernel(spec),),
+            needs=(*tools, RustEnabledKernel(spec)),
             ctx=ctx,
             **details,
         )

@@ -41,6 +41,13 @@ PACKAGES: dict[str, dict[str, str]] = {
     },
     "binutils": {"apt": "binutils", "dnf": "binutils", "pacman": "binutils", "zypper": "binutils"},
     "kmod": {"apt": "kmod", "dnf": "kmod", "pacman": "kmod", "zypper": "kmod"},
+    #: makes the toolchain roots of kdoctor's Rust-enabled kernels
+    "debootstrap": {
+        "apt": "debootstrap",
+        "dnf": "debootstrap",
+        "pacman": "debootstrap",
+        "zypper": "debootstrap",
+    },
     "headers": {
         "apt": "linux-headers-{release}",
         "dnf": "kernel-devel-{release}",
