@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Optional
 
-from kdoctor.pipeline.kernels.chroot import BASE_ENV
-
+from kdoctor.knowledge.chroot import BASE_ENV
 from kdoctor.machine.runner import Runner
 from kdoctor.pipeline.build import build, working_module_dir
 from tests.conftest import make_context

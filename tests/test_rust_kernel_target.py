@@ -535,7 +535,9 @@ def test_the_module_build_runs_in_the_root_with_only_the_cache_and_the_module_bo
         "PWD": MODULE,
     }
     log = str(system.files[result.log_path])
-    assert log.startswith(f"# in kdoctor's toolchain root {TRIXIE}\n$ KDOCTOR_CACHE={CACHE} PWD={MODULE} make")
+    assert log.startswith(
+        f"# in kdoctor's toolchain root {TRIXIE}\n$ KDOCTOR_CACHE={CACHE} PWD={MODULE} make"
+    )
 
 
 # -- the command line ---------------------------------------------------------------------------
