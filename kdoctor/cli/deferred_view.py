@@ -52,5 +52,8 @@ class DeferredView(Hooks):
     def reached(self, event: Event, result: ProvisionResult) -> None:
         self.view.reached(event, result)
 
+    def waiting(self, text: str) -> None:
+        self.view.waiting(text)
+
     def ended(self, result: ProvisionResult) -> None:
         self.view.ended(result)

@@ -38,6 +38,9 @@ class FixView(Hooks):
     def progress(self, title: str) -> AbstractContextManager[Progress]:
         return render.StepDisplay(self.out, title, echo=self.verbose)
 
+    def waiting(self, text: str) -> None:
+        self.say(text)
+
     def reached(self, event: Event, result: ProvisionResult) -> None:
         out = self.out
         if event == Event.PLANNED:

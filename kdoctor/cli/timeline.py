@@ -62,6 +62,9 @@ class Timed(Hooks):
     def progress(self, title: str) -> AbstractContextManager[Progress]:
         return self._timed(title)
 
+    def waiting(self, text: str) -> None:
+        self.inner.waiting(text)
+
     @contextmanager
     def _timed(self, title: str) -> Iterator[Progress]:
         started = time.time()

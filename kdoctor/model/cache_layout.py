@@ -28,6 +28,8 @@ trusting it) belongs to the code that makes them: the kernels kdoctor keeps are
       test/<release>/module/           kdoctor test's copy of the module, built for <release>
       modules/<name>/                  a module copied to be built (its directory is read-only)
       verified/<module>-<release>.json what a passing verification depended on
+      locks/build-<digest>             held while a module directory is built (digest of its path)
+      locks/fix                        held while kdoctor fix changes this machine
       logs/                            logs of applying, building and verifying
       tmp/                             scratch directories of a VM verification
       scratch/                         copies of a module for cargo to resolve its crates
@@ -38,6 +40,7 @@ trusting it) belongs to the code that makes them: the kernels kdoctor keeps are
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from typing import Optional
@@ -202,6 +205,24 @@ def verified_stamp(cache_dir: str, module: str, release: str) -> str:
     """The record of a passing verification of ``module`` (a digest of its directory's name)
     for kernel ``release``."""
     return os.path.join(cache_dir, "verified", f"{module}-{release}.json")
+
+
+def locks_dir(cache_dir: str) -> str:
+    """Where the locks of things that are not artefacts of the cache live."""
+    return os.path.join(cache_dir, "locks")
+
+
+def build_lock(cache_dir: str, module_dir: str) -> str:
+    """The lock held while ``module_dir`` is built (two builds of one directory break each
+    other); named by a digest of the directory's path, so nothing is written beside it."""
+    digest = hashlib.sha256(module_dir.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return os.path.join(locks_dir(cache_dir), f"build-{digest}")
+
+
+def fix_lock(cache_dir: str) -> str:
+    """The lock held while ``kdoctor fix`` changes the machine and builds (a second one waits,
+    then diagnoses what the first left)."""
+    return os.path.join(locks_dir(cache_dir), "fix")
 
 
 def logs_dir(cache_dir: str) -> str:

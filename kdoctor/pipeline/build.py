@@ -8,7 +8,6 @@ import re
 import shlex
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -20,7 +19,7 @@ from kdoctor.knowledge.build_errors import explain
 from kdoctor.knowledge.chroot import in_root
 from kdoctor.knowledge.module_tools import MAKE_VARS
 from kdoctor.machine.system import System
-from kdoctor.model.cache_layout import module_copy
+from kdoctor.model.cache_layout import build_lock, module_copy
 from kdoctor.model.context import Context
 
 BUILD_TIMEOUT = 1800.0
@@ -173,14 +172,16 @@ def build(
     target: str = "",
     variables: Sequence[str] = (),
 ) -> BuildResult:
-    """Build the module with make; a copy in the cache is locked while it is brought up to date
-    and built, so two kdoctor runs never build in one directory at once. ``cargo`` (a
+    """Build the module with make; the directory it is built in (the module's, or its copy in
+    the cache while it is brought up to date) is locked, so two kdoctor runs never build in one
+    directory at once (the second waits and says so). ``cargo`` (a
     cargo-driven module's, matched to ``rustc``) is passed as ``CARGO`` and, with
     ``cargo_on_path``, its directory goes first on PATH. Every line make prints goes to the
     log and to ``on_line``. A ``target`` (``sysroot``) makes only that; no ``.ko`` is expected.
     ``variables`` (``NAME=value``) go to make's command line too, checked like the others."""
     copy = copy_target(ctx, system)
-    with system.lock(copy, on_wait=on_step) if copy else nullcontext():
+    where = copy or build_lock(ctx.cache_dir, ctx.module_dir)  # one build of a directory at once
+    with system.lock(where, on_wait=on_step):
         return _build(
             ctx,
             system,

@@ -23,7 +23,7 @@ from kdoctor.facts.rust import rust_toolchain
 from kdoctor.facts.rustc import RustToolchain
 from kdoctor.knowledge.commands import carried
 from kdoctor.machine.system import System
-from kdoctor.model.cache_layout import logs_dir
+from kdoctor.model.cache_layout import fix_lock, logs_dir
 from kdoctor.model.choice import Choice, RustMode, Stopped, SudoMode
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Remediation
@@ -205,6 +205,9 @@ class Hooks:
     def reached(self, event: Event, result: ProvisionResult) -> None:
         """A stage finished (render what it added)."""
 
+    def waiting(self, text: str) -> None:
+        """Another kdoctor fix holds the machine: this one waits (``text`` says so)."""
+
 
 def provision(
     options: ProvisionOptions,
@@ -213,11 +216,26 @@ def provision(
     *,
     log_dir: Optional[Callable[[Context], str]] = None,
 ) -> ProvisionResult:
-    """Bring this machine to a built and verified module, or stop where it cannot, saying why."""
+    """Bring this machine to a built and verified module, or stop where it cannot, saying why.
+    Two at once on one cache take turns (the fix lock): the second diagnoses what the first
+    left, so it never plans from a machine the first is changing."""
     hooks = hooks or Hooks()
-    logs = log_dir or default_log_dir
     system = systems()
     ctx = select_context(options, system)
+    if options.dry_run:  # changes nothing, not even a lock file
+        return _provision(options, systems, hooks, log_dir or default_log_dir, system, ctx)
+    with system.lock(fix_lock(ctx.cache_dir), on_wait=hooks.waiting):
+        return _provision(options, systems, hooks, log_dir or default_log_dir, system, ctx)
+
+
+def _provision(
+    options: ProvisionOptions,
+    systems: SystemFactory,
+    hooks: Hooks,
+    logs: Callable[[Context], str],
+    system: System,
+    ctx: Context,
+) -> ProvisionResult:
     hashes = Hashes()
     if not (options.dry_run or options.no_build or options.reverify):
         prewarm(ctx, system, hashes)  # a rerun's verdict hashes files: start while diagnosing
