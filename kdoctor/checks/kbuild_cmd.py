@@ -183,6 +183,7 @@ def _rewrites() -> str:
 
 
 def _touch_summary(unsaved: UnsavedObject) -> str:
+    touched_in = (unsaved.touched_in or unsaved.rule.location).rsplit(":", 1)[0]
     return _(
         "{object} gets {cmd_file} only from a `touch` in "
         "{file} ({location} does not use "
@@ -191,7 +192,7 @@ def _touch_summary(unsaved: UnsavedObject) -> str:
     ).format(
         object=unsaved.object,
         cmd_file=os.path.basename(unsaved.cmd_file),
-        file=os.path.basename(unsaved.file),
+        file=touched_in,
         location=unsaved.rule.location,
     )
 

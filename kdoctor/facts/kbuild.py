@@ -28,6 +28,12 @@ from kdoctor.i18n import _
 from kdoctor.knowledge.make_text import logical_lines, strip_comment
 from kdoctor.machine.system import System
 
+#: the files ``make -C <module>`` looks for, in make's order
+OUTER_MAKEFILES = ("GNUmakefile", "makefile", "Makefile")
+#: a recipe line that runs kbuild on the module (``$(MAKE) -C $(KDIR) M=$(PWD) modules``)
+_CALLS_KBUILD = re.compile(r"(?:^|\s)(?:M|SUBDIRS)=")
+#: a recipe line that creates a file: ``touch``, or a redirection into it
+_CREATES = re.compile(r"(?:^|[\s;&|(@-])touch\s|>")
 #: the static reader's limits: references followed and characters produced per expansion
 MAX_EXPANSIONS = 10_000
 MAX_EXPANDED = 256 * 1024
@@ -54,6 +60,9 @@ class Kbuild:
     #: its modules could not be told for sure: too complex for make, or for the static reader
     #: (``note`` says why)
     too_complex: bool = False
+    #: the rules of the Makefile ``make -C <module>`` runs, when kbuild reads another file (a
+    #: ``Kbuild``): what that make does before it calls kbuild
+    outer_rules: tuple[Rule, ...] = ()
 
     @property
     def evaluated_by_make(self) -> bool:
@@ -116,9 +125,6 @@ class Kbuild:
         chosen = explicit or candidates
         return chosen[0] if chosen else None
 
-    def mentions(self, text: str) -> bool:
-        return any(text in line for rule in self.rules for line in rule.recipe)
-
 
 @dataclass(frozen=True)
 class UnsavedObject:
@@ -129,6 +135,8 @@ class UnsavedObject:
     rule: Rule
     #: the file modpost will look for
     cmd_file: str
+    #: where a ``touch`` creates ``cmd_file`` before modpost reads it (``Makefile:4``), if any
+    touched_in: Optional[str] = None
 
     @property
     def file(self) -> str:
@@ -154,12 +162,22 @@ class UnsavedObject:
             "recipe": list(self.rule.recipe),
             "uses_cmd_only": self.rule.uses_cmd_only,
             "cmd_file": self.cmd_file,
+            "touched_in": self.touched_in,
         }
 
 
 def kbuild_path(system: System, module_dir: str) -> Optional[str]:
     """``Kbuild`` when present (kbuild prefers it), else ``Makefile``."""
     for name in ("Kbuild", "Makefile"):
+        path = os.path.join(module_dir, name)
+        if system.read_text(path) is not None:
+            return path
+    return None
+
+
+def outer_makefile(system: System, module_dir: str) -> Optional[str]:
+    """The file ``make -C <module>`` reads: ``GNUmakefile``, ``makefile``, else ``Makefile``."""
+    for name in OUTER_MAKEFILES:
         path = os.path.join(module_dir, name)
         if system.read_text(path) is not None:
             return path
@@ -181,6 +199,10 @@ def read_kbuild(
         return None
     text = system.read_text(path) or ""
     parsed = parse_kbuild(text, path)
+    outer = outer_makefile(system, module_dir)
+    if outer is not None and os.path.basename(path) == "Kbuild":
+        outer_text = system.read_text(outer) or ""
+        parsed = replace(parsed, outer_rules=parse_kbuild(outer_text, outer).rules)
     result = evaluate(system, text, module_dir, kdir=kdir, release=release)
     dropped = (
         _("left out: {lines}").format(lines="; ".join(result.dropped)) if result.dropped else None
@@ -225,9 +247,59 @@ def _custom_built(kbuild: Kbuild, module_dir: str) -> list[tuple[UnsavedObject, 
             rule = kbuild.rule_for(obj)
             if rule is None or rule.saves_cmd:
                 continue  # kbuild's own rules (.c/.S/.rs) go through if_changed
-            touched = kbuild.mentions(f".{os.path.basename(obj)}.cmd")
-            found.append((UnsavedObject(module, obj, rule, cmd_file_for(module_dir, obj)), touched))
+            name = f".{os.path.basename(obj)}.cmd"
+            where = _touching_rule(kbuild.rules, name) or _touched_before_kbuild(
+                kbuild.outer_rules, name
+            )
+            unsaved = UnsavedObject(module, obj, rule, cmd_file_for(module_dir, obj), where)
+            found.append((unsaved, where is not None))
     return found
+
+
+def _touches(line: str, cmd_name: str) -> bool:
+    """Whether a recipe line creates ``cmd_name`` (``touch`` it, or redirect into it)."""
+    return cmd_name in line and _CREATES.search(line) is not None
+
+
+def _touching_rule(rules: tuple[Rule, ...], cmd_name: str) -> Optional[str]:
+    """Where a rule of the file kbuild reads touches ``cmd_name`` (whichever rule it is: kbuild
+    runs it while it builds the module)."""
+    for rule in rules:
+        if any(_touches(line, cmd_name) for line in rule.recipe):
+            return rule.location
+    return None
+
+
+def _touched_before_kbuild(rules: tuple[Rule, ...], cmd_name: str) -> Optional[str]:
+    """Where the Makefile ``make -C <module>`` runs touches ``cmd_name`` before it calls kbuild:
+    in its default goal's recipe ahead of the kbuild call, or in a prerequisite of that goal
+    (make runs those first); None when it does not, or only after kbuild ran."""
+    goal = next((r for r in rules if not r.is_pattern() and not r.targets[0].startswith(".")), None)
+    if goal is None:
+        return None
+    seen: set[int] = set()
+
+    def visit(rule: Rule) -> tuple[Optional[str], bool]:
+        """(where it touches, whether kbuild was called first)."""
+        if rule.line in seen:
+            return None, False
+        seen.add(rule.line)
+        for prerequisite in rule.prerequisites:
+            built_by = next(
+                (r for r in rules if prerequisite in r.targets and not r.is_pattern()), None
+            )
+            if built_by is not None:
+                where, called = visit(built_by)
+                if where is not None or called:
+                    return where, called
+        for line in rule.recipe:
+            if _touches(line, cmd_name):
+                return rule.location, False
+            if _CALLS_KBUILD.search(line):
+                return None, True
+        return None, False
+
+    return visit(goal)[0]
 
 
 def parse_kbuild(text: str, path: str) -> Kbuild:
