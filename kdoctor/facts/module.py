@@ -9,10 +9,11 @@ from typing import Optional
 
 from kdoctor.facts import Facts
 from kdoctor.facts.kbuild import Kbuild, read_kbuild
-from kdoctor.facts.toolchain_pin import read_own_pin
+from kdoctor.facts.toolchain_pin import lookup_pin
 from kdoctor.machine.system import System
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.module import BuildDriver, Module, ModuleKind, RustTarget
+from kdoctor.model.toolchain_file import PinnedToolchain
 
 #: the build files whose recipes may run cargo or rustc
 BUILD_FILES = ("Kbuild", "Makefile", "makefile", "GNUmakefile")
@@ -33,7 +34,8 @@ def module_kbuild(facts: Facts) -> Optional[Kbuild]:
 
 def module_info(facts: Facts) -> Module:
     ctx = facts.ctx
-    return read_module(facts.system, ctx.module_dir, kbuild=facts.of(module_kbuild))
+    pin = (ctx.pin, ctx.pin_problem)
+    return read_module(facts.system, ctx.module_dir, kbuild=facts.of(module_kbuild), pin=pin)
 
 
 def read_module(
@@ -43,16 +45,18 @@ def read_module(
     kdir: Optional[str] = None,
     release: Optional[str] = None,
     kbuild: Optional[Kbuild] = None,
+    pin: Optional[tuple[Optional[PinnedToolchain], Optional[str]]] = None,
 ) -> Module:
     """The module in ``directory`` as its files describe it (its Kbuild evaluated by make for
     ``kdir``/``release`` when given, see :func:`kdoctor.facts.kbuild.read_kbuild`; or
-    ``kbuild`` when the caller has read it already)."""
+    ``kbuild`` when the caller has read it already); its pin as rustup looks it up (or ``pin``,
+    with its problem, when the caller has looked)."""
     if kbuild is None:
         kbuild = read_kbuild(system, directory, kdir=kdir, release=release)
     texts = _build_texts(system, directory)
     commands = "\n".join(texts.values())
     driver = _driver(commands)
-    pin, problem = read_own_pin(system, directory)
+    found, problem = pin if pin is not None else lookup_pin(system, directory, system.env)
     cargo_toml = os.path.join(directory, "Cargo.toml")
     return Module(
         directory=directory,
@@ -61,7 +65,7 @@ def read_module(
         driver=driver,
         kbuild_file=kbuild.path if kbuild else None,
         target=_target(system, directory, commands) if driver.uses_cargo else None,
-        pin=pin,
+        pin=found,
         pin_problem=problem,
         cargo_toml=cargo_toml if system.is_file(cargo_toml) else None,
         bundled=_same_dir(directory, bundled_module_dir()),

@@ -78,9 +78,10 @@ class Module:
     #: the file (Kbuild or Makefile) kbuild reads for the module, if any
     kbuild_file: Optional[str] = None
     target: Optional[RustTarget] = None
-    #: the module's own toolchain pin (never the bundled module's)
+    #: the module's toolchain pin as rustup looks it up (never the bundled module's)
     pin: Optional[PinnedToolchain] = None
-    #: the module's rust-toolchain file when it exists but cannot be used, and why
+    #: why what pins the module's toolchain cannot be used (a rust-toolchain file, here or in a
+    #: parent directory, RUSTUP_TOOLCHAIN or a rustup override)
     pin_problem: Optional[str] = None
     #: the module's Cargo.toml, when it has one
     cargo_toml: Optional[str] = None
