@@ -6,6 +6,15 @@ build succeeds; when it cannot, a required check fails naming the cause the buil
   ``nightly-2024-10-25`` (not installed here, and not installable offline): kdoctor finds the
   pin as rustup does, in a parent directory; with ``--rust auto`` it builds with the
   distribution's rustc and says why, with ``--rust pin`` check and build both stop on the pin.
+* ``target-from-makefile-export``: the Makefile exports the target and the module's name to
+  kbuild; the Kbuild's ``--target=$(TARGET_PROFILE)`` is read as make expands it (a removed
+  built-in target: module-target fails on it, and so does the build).
+* ``target-in-cargo-alias``: the target is in a cargo alias (``.cargo/config.toml``);
+  module-target finds it, crates fails while crates.io is unreachable and the build stops on
+  the same crates; after kdoctor's crates fix, check passes and the module builds.
+* ``missing-target-json``: ``--target`` names a JSON path that does not exist: module-target
+  fails naming it, and cargo stops on it; without ``-Zjson-target-spec`` (cargo 1.95+), both
+  stop on that flag first.
 """
 
 from __future__ import annotations
@@ -15,12 +24,19 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.real_machine import cannot_run, real_kernel, require_tools
+from kdoctor.facts import Facts
+from kdoctor.facts.context import detect
+from kdoctor.machine.runner import Runner
+from kdoctor.pipeline.apply import apply_plan
+from kdoctor.pipeline.diagnose import diagnose
+from kdoctor.pipeline.planner import make_plan
+from tests.real_machine import cannot_run, real_kernel, require_real, require_tools
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "modules"
@@ -170,3 +186,115 @@ def test_by_hand_rustup_selects_the_parent_s_pin_in_the_module_s_directory(
     assert done.returncode != 0
     assert f"toolchain '{PINNED}" in done.stdout + done.stderr
     assert "is not installed" in done.stdout + done.stderr
+
+
+# -- the target as the build names it -------------------------------------------------------
+def distro_rust() -> None:
+    """These modules are measured with the distribution's rustc and cargo (``--rust distro``)."""
+    require_real(
+        os.path.isfile(DISTRO_RUSTC) and os.path.isfile("/usr/bin/cargo"),
+        "needs the distribution's rustc and cargo: apt-get install rustc-web cargo-web "
+        "rust-web-src (Debian 12), or rustc cargo rust-src",
+    )
+
+
+def test_a_target_the_makefile_exports_is_the_one_check_and_build_stop_on(
+    tmp_path: Path,
+) -> None:
+    distro_rust()
+    module = copy("target-from-makefile-export", tmp_path)
+    env = environ(tmp_path)
+    code, report, _ = kdoctor("check", module, env, "--rust", "distro")
+    context = report["context"]["module"]
+    assert context["target"]["name"] == "x86_64-linux-kernel" and not context["target_unread"]
+    assert context["ko_names"] == ["helloworld"]  # MODULE_NAME, exported by the Makefile
+    assert finding(report, "kbuild-cmd")["facts"]["modules"] == {
+        "helloworld": ["hello_world.rust.o"]
+    }
+    target = finding(report, "module-target")
+    assert code != 0 and target["status"] == "fail" and target["required"]
+    assert "has no built-in target x86_64-linux-kernel" in target["summary"]
+
+    code, built, _ = kdoctor("build", module, env, "--rust", "distro")
+    assert code != 0 and not built["ok"]
+    assert built["cause"] == 'could not find specification for target "x86_64-linux-kernel"'
+
+
+def _apply_crates_fix(env: dict[str, str], module: Path) -> None:
+    """kdoctor fix's steps for the crates check only (its cargo home, CARGO_HOME)."""
+    system = Runner(env)
+    ctx = detect(system, kernel=real_kernel().release, module_dir=str(module), rust_mode="distro")
+    facts = Facts(ctx, system)
+    plan = make_plan(facts, diagnose(facts))
+    mine = tuple(
+        s for s in plan.steps if s.fix == "cargo-source" or "CARGO_HOME" in (s.settings or {})
+    )
+    if any(s.root for s in mine) and os.geteuid() != 0:
+        pytest.skip("the crates fix installs packages here, which needs root")
+    result = apply_plan(replace(plan, steps=mine), ctx, system, log_dir=env["KDOCTOR_CACHE"])
+    assert result.ok, result
+
+
+def test_a_target_in_a_cargo_alias_is_checked_and_built_with(tmp_path: Path) -> None:
+    distro_rust()
+    module = copy("target-in-cargo-alias", tmp_path)
+    env = environ(tmp_path)
+    code, report, _ = kdoctor("check", module, env, "--rust", "distro")
+    target = finding(report, "module-target")
+    alias = f"the alias kbuild in {module}/.cargo/config.toml"
+    assert target["status"] == "ok", target
+    assert target["summary"].startswith(f"x86_64-unknown-none ({alias}) is a built-in target")
+    assert report["context"]["module"]["driver"] == "cargo-build-std"  # -Z build-std, aliased
+    crates = finding(report, "crates")
+    code_built, built, _ = kdoctor("build", module, env, "--rust", "distro")
+    assert (code == 0) == bool(built["ok"]), (required_failures(report), built)
+    if crates["status"] == "fail":  # crates.io is unreachable: both stop on the std's crates
+        assert code != 0 and code_built != 0
+        assert "crates.io is unreachable" in crates["summary"]
+        assert "as a dependency of package" in built["cause"], built["cause"]
+
+        _apply_crates_fix(env, module)
+        code, report, _ = kdoctor("check", module, env, "--rust", "distro")
+        assert finding(report, "crates")["status"] == "ok", finding(report, "crates")
+        code_built, built, _ = kdoctor("build", module, env, "--rust", "distro")
+        assert (code == 0) == bool(built["ok"]), (required_failures(report), built)
+    assert built["ok"], built
+    assert built["ko"] == str(module / "helloworld.ko")
+    assert "/usr/bin/cargo kbuild" in log_of(built)
+    assert (module / "target" / "x86_64-unknown-none" / "debug" / "libhello_world.a").is_file()
+
+
+def test_a_missing_target_json_is_named_by_check_and_stops_cargo(tmp_path: Path) -> None:
+    distro_rust()
+    module = copy("missing-target-json", tmp_path)
+    env = environ(tmp_path)
+    missing = module / "targets" / "x86_64-linux-kernel-module.json"
+    code, report, _ = kdoctor("check", module, env, "--rust", "distro")
+    target = finding(report, "module-target")
+    assert code != 0 and target["status"] == "fail" and target["required"]
+    assert target["summary"] == f"the target JSON {missing} the build names does not exist"
+
+    code, built, _ = kdoctor("build", module, env, "--rust", "distro")
+    assert code != 0 and not built["ok"]
+    assert built["cause"] == f"error: target path `{missing}` is not a valid file"
+
+
+def test_a_json_target_without_json_target_spec_stops_check_and_build_on_the_flag(
+    tmp_path: Path,
+) -> None:
+    distro_rust()
+    module = copy("missing-target-json", tmp_path)
+    kbuild = module / "Kbuild"
+    kbuild.write_text(kbuild.read_text().replace(" -Zjson-target-spec", ""))
+    env = environ(tmp_path)
+    code, report, _ = kdoctor("check", module, env, "--rust", "distro")
+    target = finding(report, "module-target")
+    cargo_release = target["facts"].get("cargo_release")
+    if target["status"] != "fail" or cargo_release is None:
+        pytest.skip(f"this cargo loads a .json target without the flag: {target['summary']}")
+    assert code != 0 and target["required"]
+    assert "only with -Zjson-target-spec on its command line" in target["summary"]
+
+    code, built, _ = kdoctor("build", module, env, "--rust", "distro")
+    assert code != 0 and not built["ok"]
+    assert "target specs require -Zjson-target-spec" in built["cause"], built["cause"]

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
-from kdoctor.facts.kbuild_eval import evaluate
+from kdoctor.facts.kbuild_eval import evaluate, evaluate_outer, exported_names, needs_outer
 from kdoctor.facts.kbuild_text import (
     ASSIGN,
     DIRECTIVES,
@@ -63,6 +63,12 @@ class Kbuild:
     #: the rules of the Makefile ``make -C <module>`` runs, when kbuild reads another file (a
     #: ``Kbuild``): what that make does before it calls kbuild
     outer_rules: tuple[Rule, ...] = ()
+    #: the recipe lines that run cargo as make expanded them: kbuild's reading of this file,
+    #: and the reading of ``make -C <module>``'s Makefile (what it runs before kbuild)
+    commands: tuple[str, ...] = ()
+    outer_commands: tuple[str, ...] = ()
+    #: what that Makefile exports to kbuild, as make expanded it
+    exported: dict[str, str] = field(default_factory=dict)
 
     @property
     def evaluated_by_make(self) -> bool:
@@ -200,15 +206,25 @@ def read_kbuild(
     text = system.read_text(path) or ""
     parsed = parse_kbuild(text, path)
     outer = outer_makefile(system, module_dir)
+    outer_text = (system.read_text(outer) or "") if outer is not None else ""
+    exported: dict[str, str] = {}
+    if outer is not None and outer_text and needs_outer(outer_text):
+        before = evaluate_outer(system, outer_text, module_dir, kdir=kdir)
+        exported = before.variables
+        parsed = replace(parsed, outer_commands=before.commands, exported=exported)
     if outer is not None and os.path.basename(path) == "Kbuild":
-        outer_text = system.read_text(outer) or ""
-        parsed = replace(parsed, outer_rules=parse_kbuild(outer_text, outer).rules)
-    result = evaluate(system, text, module_dir, kdir=kdir, release=release)
+        outer_parsed = parse_kbuild(outer_text, outer)
+        names = exported_names(outer_text)
+        for name, value in outer_parsed.variables.items():  # for the text reader
+            if (names is None or name in names) and name not in parsed.variables:
+                parsed.variables[name] = value
+        parsed = replace(parsed, outer_rules=outer_parsed.rules)
+    result = evaluate(system, text, module_dir, kdir=kdir, release=release, defined=exported)
     dropped = (
         _("left out: {lines}").format(lines="; ".join(result.dropped)) if result.dropped else None
     )
     if result.modules is not None:
-        return replace(parsed, evaluated=result.modules, note=dropped)
+        return replace(parsed, evaluated=result.modules, note=dropped, commands=result.commands)
     note = _("{problem}; read without make (every conditional branch counts)").format(
         problem=result.problem
     )

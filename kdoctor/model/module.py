@@ -59,13 +59,24 @@ class RustTarget:
     name: str
     #: the JSON specification file, when the target is one (absolute path)
     json_path: Optional[str] = None
+    #: where the build names it when not on its cargo command line (a cargo alias,
+    #: ``build.target``), for a sentence
+    origin: str = ""
+    #: the build names the JSON file by its path (``--target dir/x.json``), not by a name rustc
+    #: looks up (``--target x`` with ``x.json`` where rustc looks)
+    by_path: bool = False
 
     @property
     def is_json(self) -> bool:
         return self.json_path is not None
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "json_path": self.json_path}
+        return {
+            "name": self.name,
+            "json_path": self.json_path,
+            "origin": self.origin,
+            "by_path": self.by_path,
+        }
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,15 @@ class Module:
     #: the module's Cargo.toml, when it has one
     cargo_toml: Optional[str] = None
     bundled: bool = False
+    #: a ``--target`` its cargo command names that kdoctor could not read (make could not
+    #: expand it): the words as written
+    target_unread: Optional[str] = None
+    #: cargo's configuration files its cargo commands read (``.cargo/config.toml``), nearest first
+    cargo_config: tuple[str, ...] = ()
+    #: the arguments of the cargo command that names the target (aliases expanded), and the
+    #: ``[unstable]`` features cargo's configuration turns on
+    target_call: tuple[str, ...] = ()
+    cargo_unstable: tuple[str, ...] = ()
 
     @property
     def pin_source(self) -> Optional[str]:
@@ -104,4 +124,8 @@ class Module:
             "pin_problem": self.pin_problem,
             "cargo_toml": self.cargo_toml,
             "bundled": self.bundled,
+            "target_unread": self.target_unread,
+            "cargo_config": list(self.cargo_config),
+            "target_call": list(self.target_call),
+            "cargo_unstable": list(self.cargo_unstable),
         }
