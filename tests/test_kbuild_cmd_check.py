@@ -187,6 +187,7 @@ def test_rule_through_if_changed_passes() -> None:
             "recipe": None,
             "cmd_file": None,
             "touched": [],
+            "outside": [],
             "evaluated_by": "text",
             "kbuild_note": "make is not installed; read without make (every conditional "
             "branch counts)",

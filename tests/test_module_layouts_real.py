@@ -15,6 +15,14 @@ build succeeds; when it cannot, a required check fails naming the cause the buil
 * ``missing-target-json``: ``--target`` names a JSON path that does not exist: module-target
   fails naming it, and cargo stops on it; without ``-Zjson-target-spec`` (cargo 1.95+), both
   stop on that flag first.
+* ``xbuild-archive-step``: the 2019 fork's layout: the Kbuild links
+  ``target/<triple>/debug/libhello_world.a`` beside a ``Cargo.toml``, which ``cargo xbuild``
+  (its README) makes before make. cargo-xbuild is packaged nowhere and crates.io is
+  unreachable here: check fails naming the command and why, and the build stops on it (where
+  plain make stops on "No rule to make target").
+* ``cargo-step-build-std``: the same layout made by ``cargo build -Z build-std`` (its README),
+  a driver this machine has: kdoctor build runs that step, then make; check passes exactly
+  when that builds (after kdoctor's crates fix while crates.io is unreachable).
 """
 
 from __future__ import annotations
@@ -298,3 +306,84 @@ def test_a_json_target_without_json_target_spec_stops_check_and_build_on_the_fla
     code, built, _ = kdoctor("build", module, env, "--rust", "distro")
     assert code != 0 and not built["ok"]
     assert "target specs require -Zjson-target-spec" in built["cause"], built["cause"]
+
+
+# -- an archive a cargo step makes before make ----------------------------------------------
+def test_an_xbuild_step_nobody_can_run_here_fails_check_and_build_on_it(tmp_path: Path) -> None:
+    distro_rust()
+    module = copy("xbuild-archive-step", tmp_path)
+    env = environ(tmp_path)
+    code, report, _ = kdoctor("check", module, env, "--rust", "distro")
+    context = report["context"]["module"]
+    assert (context["kind"], context["driver"]) == ("cargo", "cargo-xbuild")
+    assert context["step"]["args"] == ["xbuild", "--target", "x86_64-linux-kernel-module.json"]
+    cargo = finding(report, "cargo")
+    assert code != 0 and cargo["status"] == "fail" and cargo["required"]
+    assert cargo["summary"].startswith(
+        "the module's target/x86_64-linux-kernel-module/debug/libhello_world.a is made by "
+        "`cargo xbuild --target x86_64-linux-kernel-module.json`"
+    )
+    assert "cargo-xbuild" in cargo["summary"]
+    if cargo["facts"]["crates_io_reachable"] is False:
+        assert "so `cargo install cargo-xbuild` cannot run here" in cargo["summary"]
+    assert (
+        f"cd {module} && cargo xbuild --target x86_64-linux-kernel-module.json"
+        in (cargo["remediation"]["commands"])
+    )
+    # what the build would meet after the step: modpost's .cmd file of the archive
+    kbuild_cmd = finding(report, "kbuild-cmd")
+    assert kbuild_cmd["status"] == "fail"
+    assert ".libhello_world.a.cmd: No such file or directory" in kbuild_cmd["summary"]
+
+    code, built, _ = kdoctor("build", module, env, "--rust", "distro")
+    assert code != 0 and not built["ok"]
+    assert built["argv"][1:] == ["xbuild", "--target", "x86_64-linux-kernel-module.json"]
+    assert built["cause"] == "error: no such command: `xbuild`"
+    assert not (module / "helloworld.o").exists()  # make did not run
+
+    # without kdoctor's step, the module's own make stops on the archive nothing makes
+    done = subprocess.run(
+        ["make", "-C", str(module), f"KDIR={env['KDIR']}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "No rule to make target" in done.stdout + done.stderr
+    assert "libhello_world.a" in done.stdout + done.stderr
+
+
+def test_a_build_std_step_runs_before_make_and_check_passes_exactly_when_it_builds(
+    tmp_path: Path,
+) -> None:
+    distro_rust()
+    module = copy("cargo-step-build-std", tmp_path)
+    env = environ(tmp_path)
+    code, report, _ = kdoctor("check", module, env, "--rust", "distro")
+    step = report["context"]["module"]["step"]
+    assert step["args"] == ["build", "-Z", "build-std=core", "--target", "x86_64-unknown-none"]
+    assert finding(report, "kbuild-cmd")["status"] == "warn"  # the Makefile's touch
+    assert finding(report, "cargo")["status"] == "ok"
+    assert finding(report, "module-target")["status"] == "ok"
+    crates = finding(report, "crates")
+    code_built, built, _ = kdoctor("build", module, env, "--rust", "distro")
+    assert (code == 0) == bool(built["ok"]), (required_failures(report), built)
+    if crates["status"] == "fail":  # crates.io is unreachable: both stop on the std's crates
+        assert code != 0 and code_built != 0
+        assert built["argv"][1:3] == ["build", "-Z"]  # the step failed; make never ran
+        assert "as a dependency of package" in built["cause"], built["cause"]
+
+        _apply_crates_fix(env, module)
+        code, report, _ = kdoctor("check", module, env, "--rust", "distro")
+        code_built, built, _ = kdoctor("build", module, env, "--rust", "distro")
+        assert (code == 0) == bool(built["ok"]), (required_failures(report), built)
+    assert code == 0 and built["ok"], (required_failures(report), built)
+    log = log_of(built).splitlines()
+    step_line = next(i for i, line in enumerate(log) if "cargo build -Z build-std=core" in line)
+    make_line = next(
+        i for i, line in enumerate(log) if line.startswith("$ ") and " make -C " in line
+    )
+    assert log[step_line].startswith(f"$ cd {module} && ") and step_line < make_line
+    assert built["ko"] == str(module / "helloworld.ko")

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
+from kdoctor.facts.cargo_step import cargo_archive
 from kdoctor.facts.kbuild_eval import evaluate, evaluate_outer, exported_names, needs_outer
 from kdoctor.facts.kbuild_text import (
     ASSIGN,
@@ -172,6 +173,28 @@ class UnsavedObject:
         }
 
 
+@dataclass(frozen=True)
+class OutsideObject:
+    """A member no rule of the module builds and kbuild does not compile: a file made before
+    kbuild runs (cargo's static library, a prebuilt object), whose ``.cmd`` kbuild never
+    writes."""
+
+    module: str
+    object: str
+    #: the file modpost will look for
+    cmd_file: str
+    #: where a ``touch`` creates it before modpost reads it, if anywhere
+    touched_in: Optional[str] = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "module": self.module,
+            "object": self.object,
+            "cmd_file": self.cmd_file,
+            "touched_in": self.touched_in,
+        }
+
+
 def kbuild_path(system: System, module_dir: str) -> Optional[str]:
     """``Kbuild`` when present (kbuild prefers it), else ``Makefile``."""
     for name in ("Kbuild", "Makefile"):
@@ -270,6 +293,34 @@ def _custom_built(kbuild: Kbuild, module_dir: str) -> list[tuple[UnsavedObject, 
             unsaved = UnsavedObject(module, obj, rule, cmd_file_for(module_dir, obj), where)
             found.append((unsaved, where is not None))
     return found
+
+
+def objects_made_outside(
+    kbuild: Kbuild, module_dir: str, system: System
+) -> list[OutsideObject]:
+    """Members that no rule builds and kbuild does not compile from a source beside them, and
+    that are there already or are where cargo leaves a crate's static library: kbuild links
+    them as they are and records no command for them."""
+    found: list[OutsideObject] = []
+    for module, members in kbuild.modules().items():
+        for obj in members:
+            if kbuild.rule_for(obj) is not None or _compiled(system, module_dir, obj):
+                continue
+            path = os.path.join(module_dir, obj)
+            if not (system.is_file(path) or cargo_archive(system, module_dir, obj)):
+                continue
+            name = f".{os.path.basename(obj)}.cmd"
+            where = _touched_before_kbuild(kbuild.outer_rules or kbuild.rules, name)
+            found.append(OutsideObject(module, obj, cmd_file_for(module_dir, obj), where))
+    return found
+
+
+def _compiled(system: System, module_dir: str, obj: str) -> bool:
+    """Whether kbuild compiles ``obj`` itself (a source of its name, or a shipped copy)."""
+    stem = os.path.join(module_dir, obj[: -len(".o")] if obj.endswith(".o") else obj)
+    sources = (".c", ".S", ".rs") if obj.endswith(".o") else ()
+    shipped = os.path.join(module_dir, obj + "_shipped")
+    return any(system.is_file(stem + s) for s in sources) or system.is_file(shipped)
 
 
 def _touches(line: str, cmd_name: str) -> bool:

@@ -10,6 +10,7 @@ from typing import Optional
 
 from kdoctor.facts import Facts
 from kdoctor.facts.cargo_config import CargoConfig, read_cargo_config
+from kdoctor.facts.cargo_step import cargo_step
 from kdoctor.facts.kbuild import Kbuild, read_kbuild
 from kdoctor.facts.toolchain_pin import lookup_pin
 from kdoctor.i18n import _
@@ -64,11 +65,17 @@ def read_module(
     commands = "\n".join(texts.values())
     config = read_cargo_config(system, directory, system.env)
     calls = _cargo_calls(kbuild, commands, config)
+    step = None
+    if not calls and kbuild is not None:  # an archive a cargo step run before make leaves
+        made = [m for ms in kbuild.modules().values() for m in ms if kbuild.rule_for(m) is None]
+        step = cargo_step(system, directory, made, config.build_std)
+        calls = [parse_cargo(step.args, config.aliases)] if step else []
     driver = _driver(commands, calls, config)
     found, problem = pin if pin is not None else lookup_pin(system, directory, system.env)
-    cargo_toml = os.path.join(directory, "Cargo.toml")
+    where = step.directory if step else directory
+    cargo_toml = os.path.join(where, "Cargo.toml")
     target, unread, call = (
-        _target(system, directory, calls, config) if driver.uses_cargo else (None, None, None)
+        _target(system, where, calls, config) if driver.uses_cargo else (None, None, None)
     )
     return Module(
         directory=directory,
@@ -85,6 +92,7 @@ def read_module(
         cargo_config=config.files,
         target_call=call.args if call else (),
         cargo_unstable=config.unstable,
+        step=step,
     )
 
 

@@ -6,7 +6,8 @@ Kinds, by generation:
 * ``kbuild-rustc`` — kbuild rules call rustc themselves (the bundled hello-world);
 * ``cargo`` — the fishinabarrel generation: the Kbuild or Makefile runs ``cargo build -Z
   build-std`` (or ``cargo xbuild``) for a built-in or JSON target and links the static library
-  cargo leaves behind;
+  cargo leaves behind; or the Kbuild links ``target/<triple>/<profile>/lib<crate>.a`` beside a
+  ``Cargo.toml`` and a cargo step run first makes it (:class:`CargoStep`);
 * ``rust-for-linux`` — an ``obj-m`` object whose source is a ``.rs`` file that kbuild compiles
   itself, which only a kernel built with ``CONFIG_RUST=y`` (and its ``rust/`` artefacts) can do;
 * ``c`` — a plain C module; ``unknown`` — none of these could be told.
@@ -80,6 +81,34 @@ class RustTarget:
 
 
 @dataclass(frozen=True)
+class CargoStep:
+    """A cargo command the module's build files do not run but its Kbuild needs run first: a
+    member ``target/<triple>/<profile>/lib<crate>.a`` with the crate's ``Cargo.toml`` beside
+    ``target/`` (the 2019 fork of linux-kernel-module-rust: ``cargo xbuild`` by hand, then
+    make). ``kdoctor build`` runs it before make when its driver is there."""
+
+    #: cargo's arguments (``xbuild --target x86_64-linux-kernel-module.json``)
+    args: tuple[str, ...]
+    #: where it runs (the directory of the ``Cargo.toml``)
+    directory: str
+    #: the archive it leaves behind, which the Kbuild links (absolute path)
+    archive: str
+    #: why this command, for a sentence (the module's README names ``cargo xbuild``)
+    reason: str
+
+    def shown(self) -> str:
+        return " ".join(("cargo", *self.args))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "args": list(self.args),
+            "directory": self.directory,
+            "archive": self.archive,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
 class Module:
     directory: str
     kind: ModuleKind
@@ -106,6 +135,8 @@ class Module:
     #: ``[unstable]`` features cargo's configuration turns on
     target_call: tuple[str, ...] = ()
     cargo_unstable: tuple[str, ...] = ()
+    #: the cargo command kdoctor runs before make, when the Kbuild links what it makes
+    step: Optional[CargoStep] = None
 
     @property
     def pin_source(self) -> Optional[str]:
@@ -128,4 +159,5 @@ class Module:
             "cargo_config": list(self.cargo_config),
             "target_call": list(self.target_call),
             "cargo_unstable": list(self.cargo_unstable),
+            "step": self.step.to_json() if self.step else None,
         }

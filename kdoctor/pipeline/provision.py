@@ -329,14 +329,16 @@ def build_module(
 ) -> tuple[RustToolchain, Optional[BuildResult]]:
     """Build the module (or only its make ``target``, with make ``variables``) with the
     toolchain kdoctor resolves from ``facts`` (the last diagnosis's, when there was one); None
-    without a usable toolchain (its ``reason`` says why)."""
+    without a usable toolchain (its ``reason`` says why). A module whose Kbuild links what a
+    cargo step makes (``Module.step``) has that step run first."""
     from kdoctor.pipeline.build import build
 
     ctx, system = facts.ctx, facts.system
     toolchain = facts.of(rust_toolchain)
     if not toolchain.usable or not toolchain.rustc:
         return toolchain, None
-    cargo = facts.of(chosen_cargo) if facts.of(module_info).driver.uses_cargo else None
+    module = facts.of(module_info)
+    cargo = facts.of(chosen_cargo) if module.driver.uses_cargo else None
     with progress(f"build ({toolchain.source} rustc {toolchain.version})") as display:
         built = build(
             ctx,
@@ -350,6 +352,7 @@ def build_module(
             on_line=display.output,
             target=target,
             variables=variables,
+            step=None if target else module.step,
         )
     return toolchain, built
 
