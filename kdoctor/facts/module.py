@@ -114,7 +114,10 @@ def _cargo_calls(kbuild: Optional[Kbuild], commands: str, config: CargoConfig) -
     if not lines:
         lines = [line for line in commands.splitlines() if runs_cargo(line)]
     return [
-        parse_cargo(words, config.aliases) for line in lines for words in cargo_invocations(line)
+        parse_cargo(words, config.aliases)
+        for line in lines
+        for words in cargo_invocations(line)
+        if words  # `cargo` alone (`echo cargo`) runs nothing
     ]
 
 
