@@ -151,6 +151,30 @@ def test_a_pin_at_the_repository_root_is_the_module_s_and_check_and_build_agree(
         assert f"RUSTC={DISTRO_RUSTC}" in built["argv"]
 
 
+def test_a_build_reaching_rustups_proxy_by_name_runs_the_rustc_check_chose(
+    tmp_path: Path,
+) -> None:
+    """The module's recipe runs `rustc` by name from its directory, where rustup's proxy would
+    pick the root's pin (not installed): kdoctor's build names the distribution's toolchain to
+    rustup (RUSTUP_TOOLCHAIN=<its directory>), so check's verdict holds for the build too."""
+    env = environ(tmp_path)
+    rustup = shutil.which("rustup", path=env.get("PATH"))
+    require_real(
+        rustup is not None and os.path.isfile(DISTRO_RUSTC),
+        "needs rustup and the distribution's rustc (apt-get install rustc-web)",
+    )
+    _pin_not_installed(env)
+    repo = copy("pinned-at-root", tmp_path)
+    module = repo / "tests" / "hello-world"
+    kbuild = module / "Kbuild"
+    kbuild.write_text(kbuild.read_text().replace("&& $(RUSTC) ", "&& rustc "))
+    code, report, _ = kdoctor("check", module, env)
+    code_built, built, _ = kdoctor("build", module, env)
+    assert (code == 0) == bool(built.get("ok")), (required_failures(report), built)
+    assert code == 0 and code_built == 0 and built["ok"], built
+    assert built["env"]["RUSTUP_TOOLCHAIN"] == "/usr"
+
+
 def test_with_rust_pin_check_and_build_stop_on_the_parent_s_pin(tmp_path: Path) -> None:
     repo = copy("pinned-at-root", tmp_path)
     module = repo / "tests" / "hello-world"

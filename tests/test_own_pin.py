@@ -303,3 +303,21 @@ def test_a_parent_s_pin_that_is_not_installed_is_named_with_its_file() -> None:
     assert refused.summary == (
         f"nightly-2024-10-25 (pinned by {REPO}/rust-toolchain.toml) is not installed"
     )
+
+
+def test_a_build_that_bypasses_the_pin_makes_rustup_s_proxies_run_the_chosen_rustc() -> None:
+    from kdoctor.facts.rustc import RustToolchain
+    from kdoctor.pipeline.provision import proxies_follow
+
+    distro = RustToolchain(
+        "distro", DISTRO_RUSTC, "1.96.0", "stable", "/usr", None, None, {}, "", True
+    )
+    system = machine(pin=False)  # rustup on PATH; nothing is asked
+    pin = PinnedToolchain("nightly-2024-10-25", path=f"{REPO}/rust-toolchain.toml")
+    facts = Facts(make_context(module_dir=NESTED, pin=pin), system)
+    assert proxies_follow(facts, distro) == {"RUSTUP_TOOLCHAIN": "/usr"}
+    # nothing to redirect: no pin, the pin itself, or no rustup
+    assert proxies_follow(Facts(make_context(module_dir=NESTED, pin=None), system), distro) == {}
+    assert proxies_follow(facts, replace(distro, source="pin")) == {}
+    bare = Facts(make_context(module_dir=NESTED, pin=pin), machine(rustup=False))
+    assert proxies_follow(bare, distro) == {}

@@ -9,6 +9,7 @@ are imported where they run (bench/fix.py)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
@@ -18,7 +19,7 @@ from kdoctor.facts import Facts
 from kdoctor.facts.cargo import chosen_cargo
 from kdoctor.facts.context import detect
 from kdoctor.facts.module import module_info
-from kdoctor.facts.rust import rust_toolchain
+from kdoctor.facts.rust import rust_toolchain, rustup_location
 from kdoctor.facts.rustc import RustToolchain
 from kdoctor.machine.system import System
 from kdoctor.model.cache_layout import logs_dir
@@ -344,7 +345,7 @@ def build_module(
             ctx,
             system,
             rustc=toolchain.rustc,
-            toolchain_env=toolchain.env,
+            toolchain_env={**toolchain.env, **proxies_follow(facts, toolchain)},
             log_dir=log_dir or default_log_dir(ctx),
             on_step=display.step,
             cargo=cargo.path if cargo and cargo.usable else None,
@@ -355,6 +356,22 @@ def build_module(
             step=None if target else module.step,
         )
     return toolchain, built
+
+
+def proxies_follow(facts: Facts, toolchain: RustToolchain) -> dict[str, str]:
+    """``RUSTUP_TOOLCHAIN`` naming the chosen toolchain's directory when the module has a pin
+    the build does not use (the distribution's rustc, or ``RUSTC``): a rustup proxy the
+    module's build reaches by name (``cd $(src) && rustc ...``) would run the pin (which may
+    not be installed, as check said) instead of the rustc kdoctor diagnosed. rustup takes a
+    toolchain's directory there; empty when nothing needs it."""
+    ctx, system = facts.ctx, facts.system
+    if ctx.pin is None or toolchain.source not in ("distro", "env") or not toolchain.sysroot:
+        return {}
+    if facts.of(rustup_location)[0] is None:
+        return {}
+    if system.which(os.path.join(toolchain.sysroot, "bin", "rustc")) is None:
+        return {}
+    return {"RUSTUP_TOOLCHAIN": toolchain.sysroot}
 
 
 def verify_module(
