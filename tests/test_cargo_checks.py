@@ -348,3 +348,90 @@ def test_cargo_requirements(requirement: str, version: str, fits: bool) -> None:
     from kdoctor.knowledge.cargo import requirement_matches
 
     assert requirement_matches(requirement, Version(version)) is fits
+
+
+# -- module-target: what the build names, before any rustc is asked ---------------------------
+CARGO_196 = {"/usr/bin/cargo --version": "cargo 1.96.0 (30a34c682 2026-05-25)\n"}
+JSON = f"{M}/targets/x86_64-linux-kernel.json"
+
+
+def json_module(call: tuple[str, ...] = (), **changes: Any) -> Module:
+    target = RustTarget("x86_64-linux-kernel", JSON, by_path=True)
+    return module(target=target, **{"target_call": call, **changes})
+
+
+def test_a_target_kdoctor_could_not_expand_warns_naming_it() -> None:
+    mod = module(target=None, target_unread="$(TARGET_PROFILE)")
+    system = FakeSystem(files={f"{M}/Kbuild": "obj-m := m.o\n"})
+    finding = run(ModuleTargetCheck(), system, mod)
+    assert finding.status is Status.WARN
+    assert finding.summary.startswith(
+        "the module's cargo command names --target $(TARGET_PROFILE), which kdoctor could not "
+        "expand (make is not installed"
+    )
+
+
+def test_a_json_path_on_cargo_1_95_or_later_needs_json_target_spec_on_its_command_line() -> None:
+    call = ("build", "-Z", "build-std=core", f"--target={JSON}")
+    system = cargo_system(**CARGO_196)
+    finding = run(ModuleTargetCheck(), system, json_module(call))
+    assert finding.status is Status.FAIL and finding.required
+    assert finding.summary == (
+        "cargo 1.96.0 (/usr/bin/cargo) loads the target JSON x86_64-linux-kernel.json only "
+        "with -Zjson-target-spec on its command line (rust-lang/cargo#16557, cargo 1.95.0), "
+        "and the module's cargo command does not pass it"
+    )
+    assert finding.remediation is not None
+    assert f"{JSON} does not exist either" in finding.remediation.text
+    assert fix_of(finding) is None and isinstance(finding.needs[0], ByHand)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"target_call": ("build", "-Zjson-target-spec", f"--target={JSON}")},
+        {"target_call": ("-Z", "json-target-spec", "build", f"--target={JSON}")},
+        {"target_call": ("build", f"--target={JSON}"), "cargo_unstable": ("json-target-spec",)},
+    ],
+    ids=["-Zflag", "-Z flag", "config"],
+)
+def test_a_missing_json_path_fails_naming_it_before_any_rustc_is_asked(
+    changes: dict[str, Any],
+) -> None:
+    system = cargo_system()  # neither cargo nor rustc is asked
+    finding = run(ModuleTargetCheck(), system, json_module(**changes))
+    assert finding.status is Status.FAIL and finding.required
+    assert finding.summary == f"the target JSON {JSON} the build names does not exist"
+    assert finding.remediation is not None and JSON in finding.remediation.text
+    assert isinstance(finding.needs[0], ByHand)
+
+
+def test_an_older_cargo_loads_a_json_path_without_the_flag() -> None:
+    system = cargo_system(**{"/usr/bin/cargo --version": "cargo 1.94.1 (x 2026-02-11)\n"})
+    finding = run(
+        ModuleTargetCheck(),
+        system,
+        json_module(("build", f"--target={JSON}")),
+        toolchain=replace(DISTRO, version="1.94.1"),
+    )
+    assert finding.summary == f"the target JSON {JSON} the build names does not exist"
+
+
+def test_a_json_target_named_without_its_suffix_needs_no_flag() -> None:
+    # `--target x86_64-kernel` with x86_64-kernel.json where rustc looks: cargo passes a name
+    path = f"{M}/x86_64-kernel.json"
+    system = FakeSystem(
+        programs={"rustc": "/usr/bin/rustc"},
+        files={path: "{}"},
+        commands={f"/usr/bin/rustc --target {path} --print cfg": 'target_arch="x86_64"\n'},
+    )
+    mod = module(target=RustTarget("x86_64-kernel", path), target_call=("build",))
+    assert run(ModuleTargetCheck(), system, mod).status is Status.OK
+
+
+def test_a_target_from_an_alias_is_named_with_where_it_comes_from() -> None:
+    origin = f"the alias kbuild in {M}/.cargo/config.toml"
+    mod = module(target=RustTarget("x86_64-unknown-none", origin=origin))
+    finding = run(ModuleTargetCheck(), target_system(), mod)
+    assert finding.status is Status.OK
+    assert finding.summary.startswith(f"x86_64-unknown-none ({origin}) is a built-in target")

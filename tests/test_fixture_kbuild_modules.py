@@ -3,6 +3,9 @@ outcome together, with this machine's make, gcc and kernel headers.
 
 * ``touch-workaround``: a Kbuild that links a prebuilt object through its own rule and touches
   the ``.cmd`` file: kbuild-cmd warns (a workaround), and the build succeeds;
+* ``touch-in-makefile``: the same rule in a Kbuild of its own, and the Makefile touches the
+  ``.cmd`` file before it calls kbuild: kbuild-cmd warns and the build succeeds; without that
+  touch, kbuild-cmd fails and the build stops on the missing file it names;
 * ``archive-in-ifneq``: a Makefile-only module whose one member, a static library, sits inside
   ``ifneq ($(KERNELRELEASE),)``: kbuild-cmd fails, the build stops on the missing ``.cmd``, and
   ``kdoctor fix`` (a Makefile edit, nothing else) gets the build past it.
@@ -102,6 +105,41 @@ def test_touch_workaround_warns_and_builds(tmp_path: Path) -> None:
     assert code == 0 and built["ok"], built
     assert built["ko"] == str(module / "helloworld.ko")
     assert (module / "helloworld.ko").is_file()
+
+
+def test_a_makefile_touching_the_cmd_file_before_kbuild_warns_and_builds(tmp_path: Path) -> None:
+    module = fixture(tmp_path, "touch-in-makefile", "libhello_world.a")
+    code, report, _ = kdoctor(tmp_path / "cache", "check", "--module-dir", str(module))
+    checks = by_id(report)
+    kbuild_cmd = checks["kbuild-cmd"]
+    assert kbuild_cmd["status"] == "warn", kbuild_cmd
+    assert kbuild_cmd["summary"].startswith(
+        "hello_world.rust.o gets .hello_world.rust.o.cmd only from a `touch` in Makefile"
+    )
+    assert kbuild_cmd["facts"]["touched"][0]["touched_in"] == "Makefile:6"
+    others = other_required_failures(checks)
+    assert (code == 0) == (not others), (code, others)
+
+    code, built, _ = kdoctor(tmp_path / "cache", "build", "--module-dir", str(module))
+    assert code == 0 and built["ok"], built
+    assert (module / "helloworld.ko").is_file()
+
+
+def test_without_the_makefile_s_touch_check_and_build_fail_on_the_same_cmd_file(
+    tmp_path: Path,
+) -> None:
+    module = fixture(tmp_path, "touch-in-makefile", "libhello_world.a")
+    makefile = module / "Makefile"
+    makefile.write_text(makefile.read_text().replace("\ttouch .hello_world.rust.o.cmd\n", ""))
+    code, report, _ = kdoctor(tmp_path / "cache", "check", "--module-dir", str(module))
+    kbuild_cmd = by_id(report)["kbuild-cmd"]
+    assert code != 0 and kbuild_cmd["status"] == "fail", kbuild_cmd
+    error = ".hello_world.rust.o.cmd: No such file or directory"
+    assert f"modpost will stop with `{error}`" in kbuild_cmd["summary"]
+
+    code, built, _ = kdoctor(tmp_path / "cache", "build", "--module-dir", str(module))
+    assert code != 0 and not built["ok"]
+    assert built["cause"].endswith(error), built["cause"]
 
 
 def test_archive_in_ifneq_fails_check_and_build_until_fix_rewrites_the_makefile(

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+import pytest
+
 from kdoctor.checks.kbuild_cmd import KbuildCmdCheck
 from kdoctor.facts.kbuild import cmd_file_for, objects_without_cmd, parse_kbuild
 from kdoctor.knowledge.kernel_release import kdir_uts_release
@@ -143,6 +145,7 @@ def test_classic_kbuild_on_debian_6_1_fails_naming_object_rule_and_both_remedies
             "recipe": [recipe],
             "uses_cmd_only": False,
             "cmd_file": CMD,
+            "touched_in": None,
         }
     ]
 
@@ -184,6 +187,7 @@ def test_rule_through_if_changed_passes() -> None:
             "recipe": None,
             "cmd_file": None,
             "touched": [],
+            "outside": [],
             "evaluated_by": "text",
             "kbuild_note": "make is not installed; read without make (every conditional "
             "branch counts)",
@@ -384,3 +388,63 @@ def test_uts_release_names_the_debian_abi_not_the_upstream_version() -> None:
     assert kdir_uts_release(FakeSystem(files=files), KDIR) == "6.1.0-56-amd64"
     assert kdir_uts_release(FakeSystem(files=kernel()), KDIR) == "6.1.192"
     assert kdir_uts_release(FakeSystem(), KDIR) is None
+
+
+# the rule in Kbuild records nothing; the Makefile `make -C <module>` runs creates the .cmd
+# file itself (tests/fixtures/modules/touch-in-makefile)
+KBUILD_NO_TOUCH = """\
+obj-m := helloworld.o
+helloworld-objs := hello_world.rust.o
+
+$(obj)/hello_world.rust.o: $(src)/libhello_world.a
+\t$(LD) -r -o $@ --whole-archive $<
+"""
+
+
+def outer(recipe: str, goal: str = "all:\n") -> str:
+    return f"KDIR ?= /lib/modules/$(shell uname -r)/build\n\n{goal}{recipe}\nclean:\n\trm -f x\n"
+
+
+KBUILD_CALL = "\t$(MAKE) -C $(KDIR) M=$(CURDIR) modules\n"
+
+
+@pytest.mark.parametrize(
+    "makefile",
+    [
+        outer("\ttouch .hello_world.rust.o.cmd\n" + KBUILD_CALL),
+        outer("\t@touch $(CURDIR)/.hello_world.rust.o.cmd; " + KBUILD_CALL.lstrip()),
+        # in a prerequisite of the default goal: make runs it first
+        outer(KBUILD_CALL + "\ncmdfile:\n\ttouch .hello_world.rust.o.cmd\n", "all: cmdfile\n"),
+        outer("\t: > .hello_world.rust.o.cmd\n" + KBUILD_CALL),
+    ],
+    ids=["before-the-call", "same-line", "prerequisite", "redirect"],
+)
+def test_a_makefile_that_touches_the_cmd_file_before_calling_kbuild_warns(makefile: str) -> None:
+    finding = run(machine({"Kbuild": KBUILD_NO_TOUCH, "Makefile": makefile}))
+    assert finding.status is Status.WARN, finding.summary
+    assert finding.summary.startswith(
+        "hello_world.rust.o gets .hello_world.rust.o.cmd only from a `touch` in Makefile "
+        "(Kbuild:4 does not use $(call if_changed,...))"
+    )
+    [touched] = finding.facts["touched"]
+    assert touched["touched_in"].startswith("Makefile:")
+    assert finding.facts["objects"] == [] and finding.needs == ()
+
+
+@pytest.mark.parametrize(
+    "makefile",
+    [
+        outer(KBUILD_CALL + "\ttouch .hello_world.rust.o.cmd\n"),  # too late: modpost ran
+        outer(KBUILD_CALL, "all:\n")
+        + "\nunused:\n\ttouch .hello_world.rust.o.cmd\n",  # never run by the default goal
+        outer("\ttouch .other.o.cmd\n" + KBUILD_CALL),  # another file
+    ],
+    ids=["after-the-call", "another-target", "another-file"],
+)
+def test_a_touch_that_does_not_come_before_kbuild_still_fails(makefile: str) -> None:
+    finding = run(machine({"Kbuild": KBUILD_NO_TOUCH, "Makefile": makefile}))
+    assert finding.status is Status.FAIL, finding.summary
+    assert finding.summary.startswith(
+        "modpost will stop with `.hello_world.rust.o.cmd: No such file or directory`"
+    )
+    assert finding.facts["touched"] == []

@@ -16,7 +16,15 @@ import pytest
 from kdoctor.checks.kbuild_cmd import KbuildCmdCheck
 from kdoctor.facts import Facts
 from kdoctor.facts.kbuild import Kbuild, TooComplex, parse_kbuild, read_kbuild
-from kdoctor.facts.kbuild_eval import evaluate, parse_output, sanitise
+from kdoctor.facts.kbuild_eval import (
+    cargo_lines,
+    evaluate,
+    exported_names,
+    needs_outer,
+    parse_output,
+    prelude,
+    sanitise,
+)
 from kdoctor.fixes.base import Ask
 from kdoctor.fixes.kbuild_cmd import KbuildCmdFix
 from kdoctor.knowledge.build_errors import explain
@@ -213,3 +221,52 @@ def test_real_make_sees_kernel_config_and_else_branches(tmp_path: Path) -> None:
     assert result.modules is not None
     expected = {"a": ["a.o"], "b": ["b1.o", "b2.o"]} if kdir else {"a": ["a.o"]}
     assert result.modules == expected
+
+
+# -- what the Makefile exports, and the cargo commands, as make expands them -------------------
+def test_exported_names_and_the_text_that_defines_them_before_the_kbuild() -> None:
+    text = (
+        "export A := 1\nexport B C\noverride export D = x\nE := 2\n"
+        "\texport NOT_A_RECIPE_EXPORT := 3\n# export F := comment\n"
+    )
+    assert exported_names(text) == ["A", "B", "C", "D"]
+    assert exported_names("export\n") is None
+    assert exported_names(".EXPORT_ALL_VARIABLES:\nA := 1\n") is None
+    assert prelude({"T": "a$b #c", "MAKEFLAGS": "-j9", "bad name": "x", "PWD": "/x"}) == (
+        "T := a$$b \\#c\n"
+    )
+
+
+def test_cargo_lines_are_recipe_lines_that_run_cargo_joined_and_without_prefixes() -> None:
+    text = (
+        "CARGO ?= cargo\nx:\n\t@cd $(src); $(CARGO) build \\\n\t\t--target=$(T)\n"
+        "\t$(Q)echo cargo\n\t-cargo xbuild --release\n"
+    )
+    assert cargo_lines(text) == [  # a line that only names cargo is expanded too: harmless
+        "cd $(src); $(CARGO) build --target=$(T)",
+        "echo cargo",
+        "cargo xbuild --release",
+    ]
+    assert needs_outer("all:\n\t$(MAKE) -C $(KDIR) M=$(CURDIR)\n") is False
+    assert needs_outer("export T := x\nall:\n\t$(MAKE) -C $(KDIR) M=$(CURDIR)\n") is True
+
+
+@needs_make
+def test_real_make_lets_the_kbuild_s_own_assignment_win_over_an_export(tmp_path: Path) -> None:
+    module = tmp_path / "mod"
+    module.mkdir()
+    (module / "Makefile").write_text(
+        "export NAME := from_makefile\nexport KEEP := kept\nexport T := x86_64-unknown-none\n"
+        "all:\n\t$(MAKE) -C $(KDIR) M=$(CURDIR)\n"
+    )
+    (module / "Kbuild").write_text(
+        "NAME := own\nKEEP ?= lost\nobj-m := $(NAME).o $(KEEP).o\n"
+        "x:\n\tcd $(src) && cargo build --target=$(T) --features '$(NAME)'\n"
+    )
+    kbuild = read_kbuild(Runner(), str(module), kdir=real_kdir())
+    assert kbuild is not None and kbuild.evaluated_by_make, kbuild.note
+    assert kbuild.modules() == {"own": ["own.o"], "kept": ["kept.o"]}
+    assert kbuild.exported == {"NAME": "from_makefile", "KEEP": "kept", "T": "x86_64-unknown-none"}
+    assert kbuild.commands == (
+        f"cd {module} && cargo build --target=x86_64-unknown-none --features 'own'",
+    )

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, Optional
 
 import pytest
 
@@ -12,7 +16,7 @@ from kdoctor.facts.module import read_module
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.module import BuildDriver, ModuleKind
-from tests.fake_system import FakeSystem
+from tests.fake_system import FakeSystem, Reply
 
 M = "/src/mod"
 
@@ -139,3 +143,129 @@ def test_the_module_is_in_the_check_json(tmp_path: Path) -> None:
     assert data["context"]["module"]["kind"] == "cargo"
     assert data["context"]["module"]["driver"] == "cargo-build-std"
     json.dumps(data)  # serialisable
+
+
+# -- the target as the build names it: make's expansion, the Makefile's exports, cargo's config --
+EXPORTING_MAKEFILE = """\
+KDIR ?= /lib/modules/$(shell uname -r)/build
+export TARGET_PROFILE := x86_64-linux-kernel
+export MODULE_NAME := helloworld
+
+all:
+\t$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+"""
+
+EXPORTED_KBUILD = """\
+obj-m := $(MODULE_NAME).o
+$(MODULE_NAME)-objs := hello_world.rust.o
+CARGO ?= cargo
+
+$(src)/target/$(TARGET_PROFILE)/debug/libhello_world.a: cargo_will_determine_dependencies
+\tcd $(src); $(CARGO) build -Z build-std=core --target=$(TARGET_PROFILE)
+"""
+
+
+def fake_make(files: dict[str, str], outer: str, kbuild: str) -> tuple[FakeSystem, list[Any]]:
+    """A machine with make: the Makefile's reading (no KERNELRELEASE) answers ``outer``,
+    kbuild's reading answers ``kbuild``; every argv make was given is kept."""
+    asked: list[Any] = []
+
+    def make(argv: tuple[str, ...], cwd: Optional[str], env: Mapping[str, str]) -> Reply:
+        assert "SHELL=/bin/false" in argv and env["MAKEFILES"] == ""
+        asked.append(argv)
+        kbuilds = any(a.startswith("KERNELRELEASE=") for a in argv)
+        return Reply(stdout=kbuild if kbuilds else outer)
+
+    system = fake(files)
+    system.programs["make"] = "/usr/bin/make"
+    system.handlers["make"] = make
+    return system, asked
+
+
+def test_a_target_from_a_variable_the_makefile_exports_is_read_as_make_expands_it() -> None:
+    outer = "KDOCTOR-VAR TARGET_PROFILE=x86_64-linux-kernel\nKDOCTOR-VAR MODULE_NAME=helloworld\n"
+    kbuild = (
+        "KDOCTOR-MODULE helloworld.o : hello_world.rust.o\n"
+        f"KDOCTOR-CMD cd {M}; cargo build -Z build-std=core --target=x86_64-linux-kernel\n"
+    )
+    system, asked = fake_make(
+        {"Makefile": EXPORTING_MAKEFILE, "Kbuild": EXPORTED_KBUILD}, outer, kbuild
+    )
+    module = read_module(system, M)
+    assert module.target is not None and module.target.name == "x86_64-linux-kernel"
+    assert module.driver is BuildDriver.CARGO_BUILD_STD and module.ko_names == ("helloworld",)
+    makefile_pass, kbuild_pass = asked
+    # the Makefile is read as `make -C <module>` reads it; its exports come before the Kbuild
+    assert f"CURDIR={M}" in makefile_pass
+    assert not any(a.startswith("KERNELRELEASE=") for a in makefile_pass)
+    assert "--eval=TARGET_PROFILE := x86_64-linux-kernel\nMODULE_NAME := helloworld\n" in (
+        kbuild_pass
+    )
+    dump = kbuild_pass[-2]
+    assert "define kdoctor-cmd-0\ncd $(src); $(CARGO) build -Z build-std=core" in dump
+
+
+def test_an_unexpanded_target_is_unread_never_a_target_named_by_half_a_reference() -> None:
+    module = read_module(fake({"Kbuild": EXPORTED_KBUILD}), M)  # no make here
+    assert module.target is None
+    assert module.target_unread == "$(TARGET_PROFILE)"
+
+
+@pytest.mark.parametrize(
+    "alias",
+    [
+        'kbuild = "build -Z build-std=core --target x86_64-linux-kernel.json"',
+        'kbuild = ["build", "-Z", "build-std=core", "--target", "x86_64-linux-kernel.json"]',
+    ],
+    ids=["string", "list"],
+)
+def test_a_target_given_in_a_cargo_alias_is_the_build_s(alias: str) -> None:
+    files = {
+        "Kbuild": "obj-m := helloworld.o\n\n$(src)/lib.a:\n\tcd $(src); $(CARGO) kbuild\n",
+        ".cargo/config.toml": f"[alias]\n{alias}\n",
+        "x86_64-linux-kernel.json": "{}",
+    }
+    module = read_module(fake(files), M)
+    assert module.driver is BuildDriver.CARGO_BUILD_STD
+    assert module.target is not None and module.target.json_path == f"{M}/x86_64-linux-kernel.json"
+    assert module.target.by_path
+    assert module.target.origin == f"the alias kbuild in {M}/.cargo/config.toml"
+    assert module.target_call[:1] == ("build",)
+    assert module.cargo_config == (f"{M}/.cargo/config.toml",)
+
+
+def test_build_target_in_a_parent_s_cargo_config_is_relative_to_that_directory() -> None:
+    parent = os.path.dirname(M)
+    system = fake({"Kbuild": "obj-m := m.o\n\nx:\n\tcargo build\n"})
+    system.files[f"{parent}/.cargo/config"] = (
+        '[build]\ntarget = ["targets/kernel.json"]\n\n[unstable]\nbuild-std = ["core"]\n'
+        "json-target-spec = true\n"
+    )
+    module = read_module(system, M)
+    assert module.driver is BuildDriver.CARGO_BUILD_STD
+    assert module.target is not None
+    assert module.target.json_path == f"{parent}/targets/kernel.json"
+    assert module.target.origin == f"build.target in {parent}/.cargo/config"
+    assert module.cargo_unstable == ("build-std", "json-target-spec")
+
+
+def test_a_module_whose_cargo_names_no_target_and_no_config_has_none() -> None:
+    module = read_module(fake({"Kbuild": "obj-m := m.o\n\nx:\n\tcargo build --release\n"}), M)
+    assert module.driver is BuildDriver.CARGO and module.target is None
+    assert module.target_unread is None
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
+def test_real_make_expands_the_target_and_the_exported_module_name(tmp_path: Path) -> None:
+    module_dir = tmp_path / "mod"
+    module_dir.mkdir()
+    marker = tmp_path / "ran"
+    (module_dir / "Makefile").write_text(EXPORTING_MAKEFILE + f"\nsideeffect:\n\ttouch {marker}\n")
+    (module_dir / "Kbuild").write_text(
+        EXPORTED_KBUILD.replace("cargo build", f"cargo build $(shell touch {marker})")
+    )
+    module = read_module(Runner(), str(module_dir))
+    assert module.target is not None and module.target.name == "x86_64-linux-kernel"
+    assert module.ko_names == ("helloworld",)
+    assert module.target_call == ("build", "-Z", "build-std=core", "--target=x86_64-linux-kernel")
+    assert not marker.exists()  # make expanded the commands, it ran none

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from typing import Any, Optional
 
 from packaging.version import InvalidVersion, Version
@@ -14,6 +15,7 @@ from packaging.version import InvalidVersion, Version
 from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts
 from kdoctor.facts.cargo import CargoChoice, cargo_xbuild, chosen_cargo
+from kdoctor.facts.crates import crates_io
 from kdoctor.facts.module import module_info
 from kdoctor.facts.rust import rust_toolchain
 from kdoctor.facts.rustc import RustToolchain
@@ -22,7 +24,7 @@ from kdoctor.knowledge.cargo import same_release
 from kdoctor.knowledge.packages import package_need, rust_logical
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
-from kdoctor.model.module import BuildDriver
+from kdoctor.model.module import BuildDriver, CargoStep
 from kdoctor.model.need import ByHand, Need, RustComponent
 
 _TOOLCHAIN_DIR = re.compile(r"/toolchains/([^/]+)/bin/rustc$")
@@ -123,6 +125,8 @@ class CargoCheck(Check):
         if module.driver is BuildDriver.CARGO_XBUILD:
             runs, said = facts.of(cargo_xbuild)
             details["xbuild"] = said
+            if not runs and module.step is not None:
+                return self._step_without_xbuild(facts, module.step, said, found, details)
             if not runs:
                 return self.finding(
                     Status.FAIL,
@@ -166,6 +170,50 @@ class CargoCheck(Check):
                 unstable=ztext,
             ),
             found=found,
+            **details,
+        )
+
+    def _step_without_xbuild(
+        self, facts: Facts, step: CargoStep, said: str, found: Optional[str], details: Any
+    ) -> Finding:
+        """The module's archive comes from a ``cargo xbuild`` run before make, and there is no
+        cargo-xbuild: what the person runs, and whether it can be done here."""
+        reachable, reach = facts.of(crates_io)
+        archive = os.path.relpath(step.archive, step.directory)
+        run_step = f"cd {shlex.quote(step.directory)} && {shlex.join(('cargo', *step.args))}"
+        summary = _(
+            "the module's {archive} is made by `{command}` ({reason}), which needs the "
+            "cargo-xbuild subcommand this cargo lacks ({said})"
+        ).format(archive=archive, command=step.shown(), reason=step.reason, said=said)
+        if reachable is False:
+            summary += "; " + _(
+                "no distribution packages cargo-xbuild and crates.io is unreachable here "
+                "({reach}), so `cargo install cargo-xbuild` cannot run here"
+            ).format(reach=reach)
+        details.update(step=step.to_json(), crates_io=reach, crates_io_reachable=reachable)
+        return self.finding(
+            Status.FAIL,
+            summary,
+            found=found,
+            fix_text=_(
+                "Where crates.io is reachable, install cargo-xbuild, then make the archive "
+                "(kdoctor build runs that step before make once cargo-xbuild is there); or "
+                "make it with `cargo build -Z build-std=core,alloc`, which replaced cargo-xbuild."
+            ),
+            commands=("cargo install cargo-xbuild", run_step),
+            needs=(
+                ByHand(
+                    self.id,
+                    _(
+                        "no distribution packages cargo-xbuild; `cargo install cargo-xbuild` "
+                        "downloads it from crates.io"
+                    ),
+                    _(
+                        "Install cargo-xbuild where crates.io is reachable, then run {command}."
+                    ).format(command=run_step),
+                ),
+            ),
+            ctx=facts.ctx,
             **details,
         )
 

@@ -7,12 +7,14 @@ member built by a custom rule that bypasses kbuild's ``if_changed`` never gets o
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Optional
 
 from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts
 from kdoctor.facts.kbuild import (
+    OutsideObject,
     UnsavedObject,
+    objects_made_outside,
     objects_touching_cmd,
     objects_without_cmd,
 )
@@ -24,8 +26,9 @@ from kdoctor.facts.kernel import (
 )
 from kdoctor.facts.module import module_kbuild
 from kdoctor.i18n import N_, _
+from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
-from kdoctor.model.need import KbuildCmd
+from kdoctor.model.need import ByHand, KbuildCmd
 
 
 @register
@@ -59,6 +62,8 @@ class KbuildCmdCheck(Check):
         )
         unsaved = objects_without_cmd(kbuild, ctx.module_dir)
         touched = objects_touching_cmd(kbuild, ctx.module_dir)
+        outside = objects_made_outside(kbuild, ctx.module_dir, system)
+        waiting = [o for o in outside if o.touched_in is None and not system.exists(o.cmd_file)]
         modules = kbuild.modules()
         first = unsaved[0] if unsaved else None
         details: dict[str, Any] = {
@@ -75,6 +80,7 @@ class KbuildCmdCheck(Check):
             "recipe": list(first.recipe) if first else None,
             "cmd_file": first.cmd_file if first else None,
             "touched": [u.to_json() for u in touched],
+            "outside": [o.to_json() for o in outside],
             "evaluated_by": "make" if kbuild.evaluated_by_make else "text",
             "kbuild_note": kbuild.note,
         }
@@ -88,6 +94,24 @@ class KbuildCmdCheck(Check):
                 else _("not affected: {why}").format(why=reading.why)
             )
             return self.ok(summary, found=found, **details)
+        if first is None and waiting:
+            return self._outside(ctx, waiting, reading.why, reading.fatal, kbuild.path, details)
+        prepared = [o for o in outside if o.touched_in is not None]
+        if first is None and not touched and prepared:
+            return self.finding(
+                Status.WARN,
+                _(
+                    "{object} gets {cmd_file} only from a `touch` in {file} (it is made before "
+                    "kbuild runs): a workaround that hides the command from kbuild, so rebuilds "
+                    "are not tracked"
+                ).format(
+                    object=prepared[0].object,
+                    cmd_file=os.path.basename(prepared[0].cmd_file),
+                    file=(prepared[0].touched_in or "").rsplit(":", 1)[0],
+                ),
+                found=found,
+                **details,
+            )
         if first is None and touched:
             return self.finding(
                 Status.WARN,
@@ -166,6 +190,61 @@ class KbuildCmdCheck(Check):
             **details,
         )
 
+    def _outside(
+        self,
+        ctx: Context,
+        waiting: list[OutsideObject],
+        why: str,
+        fatal: Optional[bool],
+        kbuild: str,
+        details: dict[str, Any],
+    ) -> Finding:
+        """Members made before kbuild runs (cargo's archive, a prebuilt object): no rule of
+        the module builds them, so none records their command, and none can be rewritten."""
+        first = waiting[0]
+        name = os.path.basename(first.cmd_file)
+        error = f"{name}: No such file or directory"
+        problem = _(
+            "nothing in {file} builds {object} (it is made before kbuild runs), so kbuild "
+            "records no command for it"
+        ).format(file=os.path.basename(kbuild), object=first.object)
+        if fatal is None:
+            status = Status.WARN
+            summary = _("{problem}; on Linux {fatal}+ modpost may stop with `{error}`").format(
+                problem=problem, error=error, fatal=FATAL_SINCE
+            )
+        else:
+            status = Status.FAIL
+            summary = _("modpost will stop with `{error}`: {problem}").format(
+                error=error, problem=problem
+            )
+        remedy = _(
+            "{why}. Create the missing file before each build, in the Makefile ahead of its "
+            "kbuild call (make clean deletes it again), or build {object} through a Kbuild rule "
+            "that runs $(call if_changed,...) (FORCE among its prerequisites, "
+            "`targets += {object}`)."
+        ).format(why=f"{why[0].upper()}{why[1:]}", object=first.object)
+        return self.finding(
+            status,
+            summary,
+            found=os.path.basename(kbuild),
+            fix_text=remedy,
+            commands=tuple(f"touch {o.cmd_file}" for o in waiting),
+            needs=(
+                ByHand(
+                    self.id,
+                    _("no rule of the module builds {object}: there is none to rewrite").format(
+                        object=first.object
+                    ),
+                    _("Create {file} before each build, or add a Kbuild rule for {object}.").format(
+                        file=name, object=first.object
+                    ),
+                ),
+            ),
+            ctx=ctx,
+            **{**details, "object": first.object, "cmd_file": first.cmd_file},
+        )
+
 
 def _short(unsaved: UnsavedObject) -> str:
     """``Kbuild:16 builds x.o with `$(LD) ...` , not $(call if_changed,...)``."""
@@ -183,6 +262,7 @@ def _rewrites() -> str:
 
 
 def _touch_summary(unsaved: UnsavedObject) -> str:
+    touched_in = (unsaved.touched_in or unsaved.rule.location).rsplit(":", 1)[0]
     return _(
         "{object} gets {cmd_file} only from a `touch` in "
         "{file} ({location} does not use "
@@ -191,7 +271,7 @@ def _touch_summary(unsaved: UnsavedObject) -> str:
     ).format(
         object=unsaved.object,
         cmd_file=os.path.basename(unsaved.cmd_file),
-        file=os.path.basename(unsaved.file),
+        file=touched_in,
         location=unsaved.rule.location,
     )
 

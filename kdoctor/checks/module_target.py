@@ -8,25 +8,39 @@ import os
 import shlex
 from typing import Any, Optional
 
+from packaging.version import InvalidVersion, Version
+
 from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts
-from kdoctor.facts.cargo import target_list
-from kdoctor.facts.module import module_info
+from kdoctor.facts.cargo import chosen_cargo, target_list
+from kdoctor.facts.module import module_info, module_kbuild
 from kdoctor.facts.rust import rust_toolchain
 from kdoctor.facts.rustc import RustToolchain
 from kdoctor.facts.rustup import PROBE_ENV, RUSTC_TIMEOUT
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge.cargo import (
     GONE_TARGETS,
+    JSON_TARGET_FLAG,
+    JSON_TARGET_FLAG_SINCE,
     RENAMED_SPEC_FIELDS,
     first_error,
     unknown_spec_field,
 )
+from kdoctor.knowledge.cargo_command import passes_unstable
 from kdoctor.model.finding import Finding, Status
-from kdoctor.model.module import Module, RustTarget
+from kdoctor.model.module import BuildDriver, Module, RustTarget
 from kdoctor.model.need import ByHand
 
 _UNSTABLE = "unstable-options"
+#: the drivers that run ``cargo build`` themselves (cargo-xbuild runs its own)
+_PLAIN_CARGO = (BuildDriver.CARGO, BuildDriver.CARGO_BUILD_STD)
+
+
+def _version(text: Optional[str]) -> Optional[Version]:
+    try:
+        return Version(text) if text else None
+    except InvalidVersion:
+        return None
 
 
 @register
@@ -44,8 +58,22 @@ class ModuleTargetCheck(Check):
                 ),
             )
         target = module.target
+        if target is None and module.target_unread:
+            return self.finding(
+                Status.WARN,
+                _(
+                    "the module's cargo command names --target {value}, which kdoctor could "
+                    "not expand ({why}), so the target is not checked"
+                ).format(value=module.target_unread, why=_kbuild_note(facts)),
+                target_unread=module.target_unread,
+            )
         if target is None:
             return self.finding(Status.SKIP, _("the module's cargo command names no --target"))
+        unflagged = self._json_flag(facts, module, target)
+        if unflagged is not None:
+            return unflagged
+        if target.is_json and not facts.system.is_file(target.json_path or ""):
+            return self._missing(facts, target)
         toolchain = facts.of(rust_toolchain)
         if not toolchain.rustc:
             return self.finding(Status.SKIP, _("needs a Rust compiler first (see toolchain)"))
@@ -75,7 +103,7 @@ class ModuleTargetCheck(Check):
         if target.name in targets:
             return self.ok(
                 _("{target} is a built-in target of {rustc}").format(
-                    target=target.name, rustc=rustc
+                    target=_shown(target), rustc=rustc
                 ),
                 **details,
             )
@@ -85,7 +113,7 @@ class ModuleTargetCheck(Check):
             return self._json(facts, module, RustTarget(target.name, spec), toolchain, details)
         gone = GONE_TARGETS.get(target.name)
         summary = _("{rustc} has no built-in target {target}").format(
-            rustc=rustc, target=target.name
+            rustc=rustc, target=_shown(target)
         )
         if gone is None:
             return self.finding(
@@ -150,12 +178,6 @@ class ModuleTargetCheck(Check):
         path = target.json_path or ""
         name = os.path.basename(path)
         rustc = f"rustc {toolchain.version}"
-        if not facts.system.is_file(path):
-            return self.finding(
-                Status.FAIL,
-                _("the target JSON {path} the build names does not exist").format(path=path),
-                **details,
-            )
         argv = [toolchain.rustc or "rustc", "--target", path, "--print", "cfg"]
         env = {**PROBE_ENV, **toolchain.env}
         flags = facts.system.env.get("RUSTFLAGS", "")
@@ -230,6 +252,93 @@ class ModuleTargetCheck(Check):
             ctx=facts.ctx,
             **details,
         )
+
+    def _json_flag(self, facts: Facts, module: Module, target: RustTarget) -> Optional[Finding]:
+        """A ``.json`` target on a cargo that loads one only with ``-Zjson-target-spec``, which
+        the module's ``cargo build`` does not pass: cargo stops on it before anything else."""
+        if not target.by_path or module.driver not in _PLAIN_CARGO:
+            return None
+        if passes_unstable(module.target_call, JSON_TARGET_FLAG):
+            return None
+        if JSON_TARGET_FLAG in module.cargo_unstable:
+            return None
+        cargo = facts.of(chosen_cargo)
+        release = _version(cargo.release)
+        if release is None or release < JSON_TARGET_FLAG_SINCE:
+            return None
+        path = target.json_path or ""
+        missing = not facts.system.is_file(path)
+        also = (
+            " " + _("{path} does not exist either: put it there too.").format(path=path)
+            if missing
+            else ""
+        )
+        return self.finding(
+            Status.FAIL,
+            _(
+                "cargo {release} ({path}) loads the target JSON {name} only with "
+                "-Zjson-target-spec on its command line (rust-lang/cargo#16557, cargo {since}), "
+                "and the module's cargo command does not pass it"
+            ).format(
+                release=cargo.release,
+                path=cargo.path,
+                name=os.path.basename(path),
+                since=JSON_TARGET_FLAG_SINCE,
+            ),
+            fix_text=_(
+                "Add -Zjson-target-spec to the module's cargo command (beside its other -Z "
+                "flags), or build with a toolchain older than {since}."
+            ).format(since=JSON_TARGET_FLAG_SINCE)
+            + also,
+            needs=(
+                ByHand(
+                    self.id,
+                    _("the cargo command is the module's own build"),
+                    _("Add -Zjson-target-spec to the module's cargo command."),
+                ),
+            ),
+            ctx=facts.ctx,
+            target=target.to_json(),
+            cargo=cargo.path,
+            cargo_release=cargo.release,
+            call=list(module.target_call),
+            missing=missing,
+        )
+
+    def _missing(self, facts: Facts, target: RustTarget) -> Finding:
+        """The target JSON the build names is not there: cargo stops on it before anything
+        is compiled, whatever the toolchain."""
+        path = target.json_path or ""
+        named = f" ({target.origin})" if target.origin else ""
+        return self.finding(
+            Status.FAIL,
+            _("the target JSON {path} the build names does not exist").format(path=path + named),
+            fix_text=_(
+                "Put the target specification at {path} (the module's own file: its "
+                "repository or README says where it comes from), or name a target that exists."
+            ).format(path=path),
+            needs=(
+                ByHand(
+                    self.id,
+                    _("{name} is the module's own file").format(name=os.path.basename(path)),
+                    _("Provide {path}.").format(path=path),
+                ),
+            ),
+            ctx=facts.ctx,
+            target=target.to_json(),
+        )
+
+
+def _shown(target: RustTarget) -> str:
+    """The target's name, with where the build names it when that is not its cargo command."""
+    return f"{target.name} ({target.origin})" if target.origin else target.name
+
+
+def _kbuild_note(facts: Facts) -> str:
+    kbuild = facts.of(module_kbuild)
+    if kbuild is not None and kbuild.note:
+        return kbuild.note
+    return _("make did not expand it")
 
 
 def _on_target_path(facts: Facts, name: str) -> Optional[str]:

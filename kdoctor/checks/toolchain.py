@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any, Optional
 
 from kdoctor.checks.base import Check, register
@@ -21,6 +20,7 @@ from kdoctor.facts.rustup import (
     pin_name,
     pin_need,
 )
+from kdoctor.facts.toolchain_pin import pin_files, pin_label, pin_origin
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge.commands import package_names
 from kdoctor.knowledge.packages import package_need, rust_logical
@@ -29,7 +29,6 @@ from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import Package, RustOverride
-from kdoctor.model.toolchain_file import PIN_FILES
 
 
 def distro_logical(ctx: Context, *parts: str) -> list[str]:
@@ -101,8 +100,18 @@ class ToolchainCheck(Check):
         """The module's pin file is there but cannot be used: not a regular file (a FIFO would
         hang every reader, a device never ends), not TOML, no channel, or a channel that is no
         toolchain name. The module's toolchain is unknown; nothing else is assumed."""
-        places = [os.path.join(ctx.module_dir, name) for name in PIN_FILES]
-        path = next((p for p in places if problem.startswith((p + " ", p + ":"))), places[0])
+        places = pin_files(ctx.module_dir)
+        path = next((p for p in places if problem.startswith((p + " ", p + ":"))), None)
+        if path is None:  # RUSTUP_TOOLCHAIN or a rustup override names no toolchain
+            return self.finding(
+                Status.FAIL,
+                _("{problem}, so the toolchain the module pins is unknown").format(problem=problem),
+                fix_text=_(
+                    "Name a toolchain rustup can install there (`rustup override set NAME`, "
+                    "`RUSTUP_TOOLCHAIN=NAME`), or remove it."
+                ),
+                problem=problem,
+            )
         # refused before it was parsed (a FIFO, a device, too big): asked of the file, not of
         # the sentence, which is in the person's language
         unread = system.read_file(path).problem is not None
@@ -174,7 +183,8 @@ class ToolchainCheck(Check):
                 ).format(toolchain=channel, what=what),
                 found=chosen.rustc,
                 fix_text=_("Remove the override so that {toolchain} from {file} is used.").format(
-                    toolchain=channel, file=ctx.pinned.path or "rust-toolchain.toml"
+                    toolchain=channel,
+                    file=ctx.pinned.path or pin_origin(ctx.pinned, ctx.module_dir),
                 ),
                 needs=(RustOverride(override.toolchain, override.path),),
                 ctx=ctx,
@@ -244,7 +254,7 @@ class ToolchainCheck(Check):
                 _("{toolchain} is not installed (rustup is missing)")
                 if state.rustup is None
                 else _("{toolchain} is not installed")
-            ).format(toolchain=channel)
+            ).format(toolchain=pin_label(ctx.pinned, ctx.module_dir))
             text = _("Install {toolchain} with the components the module needs.").format(
                 toolchain=channel
             )

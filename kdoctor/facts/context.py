@@ -9,7 +9,7 @@ import os
 from typing import Optional
 
 from kdoctor.facts.distro import OS_RELEASE, read_distro
-from kdoctor.facts.toolchain_pin import read_own_pin
+from kdoctor.facts.toolchain_pin import lookup_pin
 from kdoctor.i18n import _
 from kdoctor.knowledge.kbuild_call import MAKE_FILES, calls_kbuild
 from kdoctor.knowledge.kernel_release import kdir_uts_release
@@ -112,7 +112,8 @@ def detect(
         mdir, chosen = found, ModuleSource.CURRENT
     else:
         mdir, chosen = bundled_module_dir(), ModuleSource.BUNDLED
-    pin, pin_problem = read_own_pin(system, mdir)  # the module's own: never the bundled one's
+    # as rustup looks it up for the module's directory: never the bundled module's
+    pin, pin_problem = lookup_pin(system, mdir, env)
     return Context(
         distro=info,
         package_manager=package_manager_for(info),

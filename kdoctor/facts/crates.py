@@ -227,6 +227,11 @@ def _reachable(facts: Facts, env: dict[str, str]) -> tuple[Optional[bool], str]:
     return False, _("{url} did not answer ({error})").format(url=CRATES_INDEX, error=said)
 
 
+def crates_io(facts: Facts) -> tuple[Optional[bool], str]:
+    """Whether crates.io answers cargo here (None: not asked), and what says so."""
+    return _reachable(facts, dict(facts.of(chosen_cargo).env))
+
+
 def crate_state(facts: Facts) -> Optional[CrateState]:
     """The module's crates and how they resolve; None without a Cargo.toml or a usable cargo."""
     module = facts.of(module_info)

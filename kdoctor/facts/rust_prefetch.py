@@ -18,6 +18,7 @@ from kdoctor.facts import rustup as _rustup
 from kdoctor.facts.probe_request import ProbeRequest
 from kdoctor.facts.rustc import distro_rustc, find_rustfmt
 from kdoctor.facts.rustup import PROBE_ENV, find_rustup, names_pin
+from kdoctor.facts.toolchain_pin import rustup_home
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
 
@@ -36,8 +37,8 @@ def rustc_probes(rustc: str) -> list[ProbeRequest]:
 
 def pin_looks_installed(ctx: Context, system: System) -> bool:
     """Whether rustup's toolchains directory holds the pin (a guess: rustup itself decides)."""
-    home = system.env.get("RUSTUP_HOME") or os.path.join(system.env.get("HOME", "/root"), ".rustup")
-    return any(names_pin(ctx, name) for name in system.listdir(os.path.join(home, "toolchains")))
+    toolchains = os.path.join(rustup_home(system.env), "toolchains")
+    return any(names_pin(ctx, name) for name in system.listdir(toolchains))
 
 
 def likely_rust_probes(ctx: Context, system: System) -> list[ProbeRequest]:

@@ -34,6 +34,7 @@ from kdoctor.facts.rustup import (
     probe_failure,
     probe_rustup,
 )
+from kdoctor.facts.toolchain_pin import pin_label, pin_origin
 from kdoctor.i18n import _
 from kdoctor.knowledge import versions
 from kdoctor.machine.system import System
@@ -253,7 +254,7 @@ def _pin(ctx: Context, system: System, state: PinState, reason: str) -> RustTool
 
 
 def _why_no_pin(ctx: Context, state: PinState) -> str:
-    channel = ctx.pinned.channel
+    channel = pin_label(ctx.pinned, ctx.module_dir)
     if state.rustup is None:
         return _("rustup is not installed (needed for {toolchain})").format(toolchain=channel)
     if state.installed is None:
@@ -298,7 +299,7 @@ def resolve(
     if ctx.pin is None:
         return _unpinned(ctx, system)
     state = pin() if pin is not None else pin_state(ctx, system)
-    pinned_by = os.path.basename(ctx.pinned.path) or "rust-toolchain.toml"
+    pinned_by = pin_origin(ctx.pinned, ctx.module_dir)
     channel = ctx.pinned.channel
     if ctx.rust_mode == "pin":
         reason = _("{toolchain} pinned by {file} (--rust pin)")

@@ -18,6 +18,10 @@ from kdoctor.i18n import N_, _
 DEBIAN_REGISTRY = "/usr/share/cargo/registry"
 #: the name kdoctor gives that source in the cargo configuration it writes
 SOURCE_NAME = "debian-packages"
+#: cargo loads a ``.json`` target only with ``-Zjson-target-spec`` on its command line since this
+#: release (rust-lang/cargo#16557, after rustc made target JSON unstable: rust-lang/rust#150151)
+JSON_TARGET_FLAG_SINCE = Version("1.95.0")
+JSON_TARGET_FLAG = "json-target-spec"
 #: where crates.io's index answers (what the crates check asks, once, with a short timeout)
 CRATES_INDEX = "https://index.crates.io/config.json"
 

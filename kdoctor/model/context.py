@@ -38,8 +38,9 @@ class Context:
     #: how the target was chosen
     target_source: TargetSource
     module_dir: str
-    #: the module's own toolchain pin (its rust-toolchain file); None: it pins nothing, or its
-    #: file cannot be used (``pin_problem`` says why)
+    #: the module's toolchain pin as rustup looks it up for its directory (``RUSTUP_TOOLCHAIN``,
+    #: a rustup override, a rust-toolchain file there or in a parent); None: nothing pins one,
+    #: or what pins it cannot be used (``pin_problem`` says why)
     pin: Optional[PinnedToolchain]
     rust_mode: RustMode = RustMode.AUTO
     env: Mapping[str, str] = field(default_factory=dict)
@@ -51,7 +52,7 @@ class Context:
     fresh: bool = False
     #: change nothing at all, not even kdoctor's own cache (``fix --dry-run``)
     dry_run: bool = False
-    #: why the module's rust-toolchain file cannot be used (then ``pin`` is None)
+    #: why what pins the module's toolchain cannot be used (then ``pin`` is None)
     pin_problem: Optional[str] = None
     #: the toolchain root the target kernel was built in, where the module's build runs too
     #: (a Rust-enabled kernel kdoctor builds: ``--kernel 6.12+rust``); None: on the host

@@ -1,6 +1,7 @@
-"""The pinned Rust toolchain, as a module's own ``rust-toolchain.toml`` (or the legacy one-line
-``rust-toolchain``) says it: the pin, the file names rustup reads and their format. Reading a
-module's file is a fact (:mod:`kdoctor.facts.toolchain_pin`)."""
+"""The pinned Rust toolchain, as rustup finds it for the module's directory: ``RUSTUP_TOOLCHAIN``,
+a ``rustup override``, or a ``rust-toolchain.toml`` (or the legacy one-line ``rust-toolchain``)
+in the module's directory or a parent: the pin, the file names rustup reads and their format.
+Looking it up is a fact (:mod:`kdoctor.facts.toolchain_pin`)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,22 @@ from typing import Any, Optional
 
 from kdoctor.model import toml_text
 
+#: where a pin comes from, in rustup's order: the environment, a directory override in rustup's
+#: settings, a toolchain file
+PIN_SOURCES = ("env", "override", "file")
+
 
 @dataclass(frozen=True)
 class PinnedToolchain:
     channel: str
     components: tuple[str, ...] = ()
     profile: str = "minimal"
-    #: the file it came from
+    #: the file it came from ("" when it came from the environment or a rustup override)
     path: str = ""
+    #: one of :data:`PIN_SOURCES`
+    source: str = "file"
+    #: the directory a ``rustup override`` is set for (source ``override``)
+    directory: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -24,6 +33,8 @@ class PinnedToolchain:
             "components": list(self.components),
             "profile": self.profile,
             "path": self.path,
+            "source": self.source,
+            "directory": self.directory,
         }
 
 
@@ -49,4 +60,5 @@ def parse_pin(text: str, path: str = "") -> Optional[PinnedToolchain]:
     )
 
 
-PIN_FILES = ("rust-toolchain.toml", "rust-toolchain")
+#: the toolchain files rustup reads in a directory; when both are there, ``rust-toolchain`` wins
+PIN_FILES = ("rust-toolchain", "rust-toolchain.toml")

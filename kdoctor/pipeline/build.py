@@ -18,9 +18,10 @@ from kdoctor.knowledge.build_causes import Explanation, first_cause, without_bac
 from kdoctor.knowledge.build_errors import explain
 from kdoctor.knowledge.chroot import in_root
 from kdoctor.knowledge.module_tools import MAKE_VARS
-from kdoctor.machine.system import System
+from kdoctor.machine.system import Probe, System
 from kdoctor.model.cache_layout import build_lock, module_copy
 from kdoctor.model.context import Context
+from kdoctor.model.module import CargoStep
 
 BUILD_TIMEOUT = 1800.0
 
@@ -171,6 +172,7 @@ def build(
     on_line: Callable[[str], None] = lambda line: None,
     target: str = "",
     variables: Sequence[str] = (),
+    step: Optional[CargoStep] = None,
 ) -> BuildResult:
     """Build the module with make; the directory it is built in (the module's, or its copy in
     the cache while it is brought up to date) is locked, so two kdoctor runs never build in one
@@ -178,7 +180,9 @@ def build(
     cargo-driven module's, matched to ``rustc``) is passed as ``CARGO`` and, with
     ``cargo_on_path``, its directory goes first on PATH. Every line make prints goes to the
     log and to ``on_line``. A ``target`` (``sysroot``) makes only that; no ``.ko`` is expected.
-    ``variables`` (``NAME=value``) go to make's command line too, checked like the others."""
+    ``variables`` (``NAME=value``) go to make's command line too, checked like the others.
+    A cargo ``step`` (the archive the Kbuild links, made by a cargo command no build file runs)
+    runs first, with that cargo and the same environment; make runs only when it succeeded."""
     copy = copy_target(ctx, system)
     where = copy or build_lock(ctx.cache_dir, ctx.module_dir)  # one build of a directory at once
     with system.lock(where, on_wait=on_step):
@@ -195,6 +199,7 @@ def build(
             on_line,
             target,
             variables,
+            step,
         )
 
 
@@ -211,6 +216,7 @@ def _build(
     on_line: Callable[[str], None],
     target: str = "",
     variables: Sequence[str] = (),
+    step: Optional[CargoStep] = None,
 ) -> BuildResult:
     module_dir = working_module_dir(ctx, system)
     if ctx.toolchain_root:  # the kernel's toolchain root: its own tools, not the host's
@@ -263,7 +269,6 @@ def _build(
     with system.open_log(log_path) as log:
         if ctx.toolchain_root:
             log.write(f"# in kdoctor's toolchain root {ctx.toolchain_root}\n")
-        log.write(f"$ {shown_command(argv, env)}\n")
 
         def on_output(line: str) -> None:
             log.write(line)
@@ -273,13 +278,27 @@ def _build(
             if match:
                 on_step(f"{match.group(1).strip()} {os.path.basename(match.group(2).strip())}")
 
-        probe = system.run(
-            run_argv,
-            timeout=timeout,
-            cwd=None if ctx.toolchain_root else module_dir,  # in a root, env -C enters it
-            env=run_env,
-            on_output=on_output,
-        )
+        probe: Optional[Probe] = None
+        if step is not None:
+            step_argv, step_dir = [cargo or "cargo", *step.args], _moved(ctx, step, module_dir)
+            # cargo runs the chosen rustc, as make's recipes do (RUSTC= on its command line)
+            step_env = {**env, "RUSTC": rustc} if rustc and not ctx.toolchain_root else env
+            step_env = {**step_env, "PWD": step_dir}
+            log.write(f"$ cd {shlex.quote(step_dir)} && {shown_command(step_argv, step_env)}\n")
+            on_step(f"CARGO {step.args[0]} {os.path.basename(step.archive)}")
+            ran = _run(ctx, system, step_argv, step_dir, step_env, timeout, on_output)
+            if not ran.ok:
+                probe, argv = ran, step_argv
+                log.write(f"\nkdoctor: `{step.shown()}` failed, so make did not run\n")
+        if probe is None:
+            log.write(f"$ {shown_command(argv, env)}\n")
+            probe = system.run(
+                run_argv,
+                timeout=timeout,
+                cwd=None if ctx.toolchain_root else module_dir,  # in a root, env -C enters it
+                env=run_env,
+                on_output=on_output,
+            )
         if probe.timed_out:
             log.write(f"\nkdoctor: the build did not finish within {timeout:g} s and was stopped\n")
     text = system.read_text(log_path, limit=64 << 20) or ""  # a build log may be long
@@ -303,6 +322,35 @@ def _build(
         env=env,
         cause=cause,
     )
+
+
+def _moved(ctx: Context, step: CargoStep, module_dir: str) -> str:
+    """The step's directory in the directory being built (a copy in the cache, maybe)."""
+    relative = os.path.relpath(step.directory, ctx.module_dir)
+    return os.path.normpath(os.path.join(module_dir, relative))
+
+
+def _run(
+    ctx: Context,
+    system: System,
+    argv: list[str],
+    cwd: str,
+    env: Mapping[str, str],
+    timeout: float,
+    on_output: Callable[[str], None],
+) -> Probe:
+    """A command of the build (the cargo step), on the host or in the toolchain root."""
+    if ctx.toolchain_root:
+        rooted = in_root(
+            ctx.toolchain_root,
+            argv,
+            binds=[ctx.cache_dir, cwd],
+            env=dict(env),
+            as_root=system.uid() == 0,
+            cwd=cwd,
+        )
+        return system.run(rooted, timeout=timeout, env={}, on_output=on_output)
+    return system.run(argv, timeout=timeout, cwd=cwd, env=env, on_output=on_output)
 
 
 def shown_command(argv: Sequence[str], env: Mapping[str, str]) -> str:

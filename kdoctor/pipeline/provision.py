@@ -9,6 +9,7 @@ are imported where they run (bench/fix.py)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
@@ -19,7 +20,7 @@ from kdoctor.facts.cargo import chosen_cargo
 from kdoctor.facts.context import detect
 from kdoctor.facts.module import module_info
 from kdoctor.facts.module_makefile import tree_variables
-from kdoctor.facts.rust import rust_toolchain
+from kdoctor.facts.rust import rust_toolchain, rustup_location
 from kdoctor.facts.rustc import RustToolchain
 from kdoctor.knowledge.commands import carried
 from kdoctor.machine.system import System
@@ -353,14 +354,16 @@ def build_module(
 ) -> tuple[RustToolchain, Optional[BuildResult]]:
     """Build the module (or only its make ``target``, with make ``variables``) with the
     toolchain kdoctor resolves from ``facts`` (the last diagnosis's, when there was one); None
-    without a usable toolchain (its ``reason`` says why)."""
+    without a usable toolchain (its ``reason`` says why). A module whose Kbuild links what a
+    cargo step makes (``Module.step``) has that step run first."""
     from kdoctor.pipeline.build import build
 
     ctx, system = facts.ctx, facts.system
     toolchain = facts.of(rust_toolchain)
     if not toolchain.usable or not toolchain.rustc:
         return toolchain, None
-    cargo = facts.of(chosen_cargo) if facts.of(module_info).driver.uses_cargo else None
+    module = facts.of(module_info)
+    cargo = facts.of(chosen_cargo) if module.driver.uses_cargo else None
     # the target's tree under every name the module's Makefile reads it as (KERNEL_SRC, KSRC...)
     variables = (*facts.of(tree_variables), *variables)
     with progress(f"build ({toolchain.source} rustc {toolchain.version})") as display:
@@ -368,7 +371,7 @@ def build_module(
             ctx,
             system,
             rustc=toolchain.rustc,
-            toolchain_env=toolchain.env,
+            toolchain_env={**toolchain.env, **proxies_follow(facts, toolchain)},
             log_dir=log_dir or default_log_dir(ctx),
             on_step=display.step,
             cargo=cargo.path if cargo and cargo.usable else None,
@@ -376,10 +379,27 @@ def build_module(
             on_line=display.output,
             target=target,
             variables=variables,
+            step=None if target else module.step,
         )
     options = ctx.chosen_options  # the remedies' kdoctor commands keep the person's choice
     said = tuple(replace(e, remedy=carried(e.remedy, options)) for e in built.explanations)
     return toolchain, replace(built, explanations=said)
+
+
+def proxies_follow(facts: Facts, toolchain: RustToolchain) -> dict[str, str]:
+    """``RUSTUP_TOOLCHAIN`` naming the chosen toolchain's directory when the module has a pin
+    the build does not use (the distribution's rustc, or ``RUSTC``): a rustup proxy the
+    module's build reaches by name (``cd $(src) && rustc ...``) would run the pin (which may
+    not be installed, as check said) instead of the rustc kdoctor diagnosed. rustup takes a
+    toolchain's directory there; empty when nothing needs it."""
+    ctx, system = facts.ctx, facts.system
+    if ctx.pin is None or toolchain.source not in ("distro", "env") or not toolchain.sysroot:
+        return {}
+    if facts.of(rustup_location)[0] is None:
+        return {}
+    if system.which(os.path.join(toolchain.sysroot, "bin", "rustc")) is None:
+        return {}
+    return {"RUSTUP_TOOLCHAIN": toolchain.sysroot}
 
 
 def verify_module(
