@@ -8,6 +8,7 @@ import io
 import os
 import stat
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -384,6 +385,7 @@ class FakeSystem:
                 self.files[saved] = self.files[path]
                 self.writes.append((saved, "backup"))
             self.files[path] = data
+            self.mtimes[path] = time.time()  # written now, as a real file system says
             if mode is not None:
                 self.modes[path] = mode
             self.writes.append((path, "write"))

@@ -69,6 +69,7 @@ SAMPLES = (
     "error: error loading target specification: unknown field `eliminate-frame-pointer`",
     'target file "./rust/target.json" does not exist',
     'error: unknown key "author". Valid keys are: ["type", "name", "authors"].',
+    "kdoctor: make exited 0, but kbuild never ran and /src/m.ko is from an earlier build",
     "error[E0463]: can't find crate for `core`",
     "error: Error loading target specification: Could not find specification",
     "make: Entering directory '/src'\nmake: *** No targets specified and no makefile found.  Stop.",

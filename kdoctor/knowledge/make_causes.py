@@ -62,7 +62,23 @@ def _no_tree(match: re.Match[str], _log: str) -> Explanation:
 
 
 #: make's own failures, before anything kbuild or rustc says
+def _stale_ko(match: re.Match[str], log: str) -> Explanation:
+    return Explanation(
+        "stale-ko",
+        _(
+            "make exited 0 without running kbuild, so {ko} is not this build's: it is from an "
+            "earlier one."
+        ).format(ko=match.group(1)),
+        _(
+            "Check that `make` is GNU make (`make --version`, `command -v make`) and that the "
+            "module's Makefile calls kbuild (`$(MAKE) -C $(KDIR) M=$(CURDIR) modules`)."
+        ),
+        match.group(0),
+    )
+
+
 MAKE_PATTERNS: tuple[tuple[re.Pattern[str], Maker], ...] = (
+    (re.compile(r"kdoctor: make exited 0, but kbuild never ran and (\S+) is from"), _stale_ko),
     (re.compile(r"make: \*\*\* No targets specified and no makefile found\.[^\n]*"), _no_makefile),
     (re.compile(r"make: \*\*\* No targets\.[^\n]*"), _no_targets),
     (

@@ -18,10 +18,12 @@ from kdoctor.knowledge.build_causes import Explanation, first_cause, without_bac
 from kdoctor.knowledge.build_errors import explain
 from kdoctor.knowledge.chroot import in_root
 from kdoctor.knowledge.module_tools import MAKE_VARS
+from kdoctor.machine.files import place_error
 from kdoctor.machine.system import Probe, System
 from kdoctor.model.cache_layout import build_lock, module_copy
 from kdoctor.model.context import Context
 from kdoctor.model.module import CargoStep
+from kdoctor.pipeline.build_log import BuildLog
 
 BUILD_TIMEOUT = 1800.0
 
@@ -82,16 +84,26 @@ def working_module_dir(ctx: Context, system: System) -> str:
     return target
 
 
+def _plain_path(path: str) -> bool:
+    """A path make and the tools can carry: valid UTF-8 (no undecodable bytes) and printable."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return path.isprintable()
+
+
 def copy_target(ctx: Context, system: System) -> Optional[str]:
     """Where in the cache the module is copied to be built, or None to build it in place."""
     source = ctx.module_dir
-    spaced = " " in source
+    spaced = " " in source or not _plain_path(source)
     if system.is_writable(source) and "site-packages" not in source.split(os.sep) and not spaced:
         return None
     name = os.path.basename(source.rstrip("/"))
     if spaced:  # one copy per source directory, named without the space
         digest = hashlib.sha256(source.encode("utf-8", "surrogateescape")).hexdigest()[:8]
-        name = f"{name.replace(' ', '_')}-{digest}"
+        plain = "".join(c if c.isprintable() and c != " " and _plain_path(c) else "_" for c in name)
+        name = f"{plain}-{digest}"
     return module_copy(ctx.cache_dir, name)
 
 
@@ -236,6 +248,7 @@ def _build(
         cargo_dir = os.path.dirname(cargo) if cargo and cargo_on_path else None
         env = build_env(ctx, toolchain_env, cargo_dir, system.env.get("PATH", ""))
     stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"  # two runs in one second
+    began = time.time()
     log_path = os.path.join(log_dir, f"build-{stamp}.log")
     started = time.monotonic()
     refused = refused_values(argv, env)
@@ -266,7 +279,8 @@ def _build(
             cwd=module_dir,
         )
         run_env = {}
-    with system.open_log(log_path) as log:
+    log = BuildLog(system.open_log(log_path))
+    try:
         if ctx.toolchain_root:
             log.write(f"# in kdoctor's toolchain root {ctx.toolchain_root}\n")
 
@@ -301,8 +315,18 @@ def _build(
             )
         if probe.timed_out:
             log.write(f"\nkdoctor: the build did not finish within {timeout:g} s and was stopped\n")
+        ko = _find_ko(system, module_dir) if probe.ok and not target else None
+        if ko is not None and not _kbuild_ran(probe.stdout, system, ko, began):
+            log.write(  # in English, as the tools' lines around it: the explainers read it
+                f"\nkdoctor: make exited 0, but kbuild never ran and {ko} is from an earlier "
+                "build: it is not taken as built\n"
+            )
+            ko = None
+    finally:
+        log.close()
+    if log.error is not None:  # the log could not be written (a full disk): said once, exit 3
+        raise place_error(log_path, log.error)
     text = system.read_text(log_path, limit=64 << 20) or ""  # a build log may be long
-    ko = _find_ko(system, module_dir) if probe.ok and not target else None
     ok = probe.ok and (ko is not None or bool(target))
     where = None if ctx.toolchain_root else (lambda: tool_origins(ctx, system))
     explanations = tuple(explain(text, where)) if not ok else ()
@@ -322,6 +346,15 @@ def _build(
         env=env,
         cause=cause,
     )
+
+
+def _kbuild_ran(output: str, system: System, ko: str, began: float) -> bool:
+    """The ``.ko`` is this build's: made now, or kbuild ran and found it up to date (it enters
+    the kernel tree, and says so); a make that exits 0 without either left a stale one."""
+    made = system.mtime(ko)
+    if made is not None and made >= began - 1:
+        return True
+    return "Entering directory '" in output or "MODPOST" in output
 
 
 def _moved(ctx: Context, step: CargoStep, module_dir: str) -> str:
