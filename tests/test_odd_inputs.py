@@ -13,6 +13,7 @@ import pytest
 
 from kdoctor.knowledge import elf
 from kdoctor.knowledge.kernel_release import release_problem
+from kdoctor.knowledge.make_text import includes_itself
 from kdoctor.machine import settings
 from kdoctor.machine.runner import Runner
 from kdoctor.model import toml_text
@@ -125,3 +126,11 @@ def test_a_settings_file_starting_with_a_byte_order_mark_keeps_its_first_line() 
     assert settings.parse(data) == {"KDIR": "/src/linux", "CC": "gcc-12"}
     edited = settings.edit(data, {"KDIR": "/other"})
     assert edited == settings.BOM + b"export KDIR=/other\nexport CC=gcc-12\n"
+
+
+def test_a_build_file_that_includes_itself_is_named_not_evaluated() -> None:
+    assert includes_itself("obj-m := m.o\ninclude $(src)/Kbuild\n", "Kbuild") == 2
+    assert includes_itself("-include $(obj)/Kbuild # again\n", "Kbuild") == 1
+    assert includes_itself("include $(KDIR)/Kbuild\n", "Kbuild") is None  # another tree's
+    assert includes_itself("include $(src)/Kbuild.common\n", "Kbuild") is None
+    assert includes_itself("include Makefile\n", "Makefile") == 1

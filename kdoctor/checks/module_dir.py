@@ -13,6 +13,7 @@ from kdoctor.checks.kernel_headers import target_phrase
 from kdoctor.facts import Facts
 from kdoctor.facts.module_makefile import MakefileReading, TreeUse, module_makefile
 from kdoctor.i18n import N_, _
+from kdoctor.knowledge.make_text import includes_itself
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import ByHand
@@ -79,6 +80,23 @@ class ModuleDirCheck(Check):
                 details,
             )
         path = os.path.join(ctx.module_dir, reading.makefile)
+        for name in ("Kbuild", reading.makefile):
+            text = facts.system.read_text(os.path.join(ctx.module_dir, name)) or ""
+            line = includes_itself(text, name)
+            if line is not None:
+                return self._by_hand(
+                    facts,
+                    _(
+                        "{file}:{line} includes {file} itself: make reads it again and again "
+                        "until it crashes (Segmentation fault), so kdoctor cannot evaluate it "
+                        "and kbuild cannot build it"
+                    ).format(file=name, line=line),
+                    _("Remove the include of {file} from {file}:{line}.").format(
+                        file=name, line=line
+                    ),
+                    os.path.join(ctx.module_dir, name),
+                    details,
+                )
         if not reading.rules and not reading.includes:
             return self._by_hand(
                 facts,

@@ -60,3 +60,23 @@ def code_lines(text: str) -> list[tuple[int, str]]:
 def joined(*texts: str) -> str:
     """Build files as make reads their lines: each logical line on a line of its own."""
     return "\n".join(line.text for text in texts for line in logical_lines(text))
+
+
+#: how a module's own directory is named in its build files (kbuild's and make's names for it)
+_OWN_DIR = re.compile(r"^(?:\$[({](?:src|obj|M|CURDIR|PWD|KBUILD_EXTMOD|srctree)[)}]/?)*(?:\./)?")
+_INCLUDE = re.compile(r"^-?(?:include|sinclude)\s+(.+)$")
+
+
+def includes_itself(text: str, name: str) -> Optional[int]:
+    """The line at which the build file ``name`` (``Kbuild``, ``Makefile``) includes itself
+    (``include $(src)/Kbuild``): make then reads it again and again until it crashes. None
+    when it does not."""
+    for number, line in code_lines(text):
+        found = _INCLUDE.match(line)
+        if not found:
+            continue
+        for word in found.group(1).split():
+            rest = _OWN_DIR.sub("", word)
+            if rest == name:
+                return number
+    return None
