@@ -237,6 +237,7 @@ def cache_clean(
     system = options.new_system()
     ctx = options.context(system, None, None, None)
     out = render.console()
+    system.makedirs(ctx.cache_dir)  # a cache kdoctor cannot use is named (exit 3), not skipped
     kernels = kernels_dir(ctx.cache_dir)
     cached = [n for n in system.listdir(kernels) if system.is_dir(os.path.join(kernels, n))]
     built = [spec_of(n) for n in built_series(system, ctx.cache_dir)]
