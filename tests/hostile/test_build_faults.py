@@ -16,7 +16,7 @@ from kdoctor.pipeline.build_log import BuildLog
 from tests.conftest import make_context
 from tests.fake_system import FakeSystem
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Full(io.StringIO):

@@ -21,7 +21,7 @@ from kdoctor.model.toolchain_file import parse_pin
 from kdoctor.pipeline.verify.result import module_problem
 from tests.fake_system import FakeSystem
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def relocatable(machine: int) -> bytes:

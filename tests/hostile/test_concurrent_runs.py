@@ -20,7 +20,7 @@ from kdoctor.pipeline.provision import Hooks, ProvisionOptions, ProvisionResult
 from tests.conftest import make_context
 from tests.fake_system import FakeSystem
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_second_build_of_one_module_directory_waits_for_the_first(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.contract import validate
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def env(tmp_path: Path, **extra: str) -> dict[str, str]:
