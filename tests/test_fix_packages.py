@@ -21,7 +21,7 @@ from kdoctor.knowledge.step_errors import explain_step_failure
 from kdoctor.machine.runner import Runner
 from kdoctor.model.context import DistroInfo
 from kdoctor.model.finding import Finding, Status
-from kdoctor.model.need import KernelImage, Need, Package, RustToolchain
+from kdoctor.model.need import KernelImage, Need, Package, RustToolchain, Setting
 from kdoctor.model.plan import PlanOptions, Step
 from kdoctor.model.report import Report
 from kdoctor.pipeline.planner import fix_of
@@ -329,8 +329,11 @@ def test_clang_below_the_kernels_floor_and_a_missing_versioned_clang() -> None:
     assert fix_of(too_old) == "packages"
     assert too_old.needs == (Package("clang-15", ("clang-15",)),)
     absent = run_check(ClangCheck(), make_context(env={"CLANG": "clang-16"}), FakeSystem())
-    assert absent.summary == "clang-16 (CLANG) is not installed"
-    assert absent.needs == (Package("clang-16", ("clang-16",)),)
+    assert absent.summary == (  # CLANG not in the process environment: kdoctor's own setting
+        "CLANG=clang-16 (from kdoctor's settings file /root/.config/kdoctor/env) is not installed"
+    )
+    # a clang to build with, and kdoctor's own CLANG naming nothing taken out of its settings
+    assert absent.needs == (Package("clang-16", ("clang-16",)), Setting("CLANG", None))
     plain = run_check(ClangCheck(), make_context(), FakeSystem())
     assert plain.needs == (Package("clang", ("clang",)),)
 

@@ -116,12 +116,14 @@ def test_a_settings_line_that_make_would_evaluate_is_refused(
     sandbox.assert_untouched()
 
 
-def test_a_hostile_kernel_option_is_refused_by_kernel_headers(sandbox: Sandbox) -> None:
+def test_a_hostile_kernel_option_is_refused_before_any_check(sandbox: Sandbox) -> None:
+    """Not a release (one path component of plain characters): a usage error, one error
+    document under --json, before any check or command sees it."""
     mark = marker(sandbox, "kernel")
     result = sandbox.run("check", "kernel-headers", "--json", "--kernel", f"$(shell touch {mark})")
-    assert result.code == 1
-    found = finding(result.out, "kernel-headers")
-    assert found["status"] == "fail" and "--kernel" in found["summary"]
+    assert result.code == 2
+    document = json.loads(result.out)
+    assert document["error"]["kind"] == "usage" and "--kernel" in document["error"]["message"]
     assert not mark.exists()
     sandbox.assert_untouched()
 
