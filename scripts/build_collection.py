@@ -23,6 +23,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 COLLECTION = REPO / "ansible_collections" / "kdoctor" / "toolchain"
+#: kdoctor's distribution name (pyproject.toml) as a wheel's file name spells it: ``kdoctor`` on
+#: the package index is another project
+WHEEL_PREFIX = "kdoctor_rust-"
 
 
 def kdoctor_version() -> str:
@@ -50,9 +53,9 @@ def build_wheel(into: Path) -> Path:
         out = Path(tmp) / "out"
         pip = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(tree)]
         subprocess.run(pip, check=True)
-        [wheel] = out.glob("kdoctor-*.whl")
+        [wheel] = out.glob(WHEEL_PREFIX + "*.whl")
         into.mkdir(parents=True, exist_ok=True)
-        for old in into.glob("kdoctor-*.whl"):
+        for old in into.glob(WHEEL_PREFIX + "*.whl"):
             old.unlink()
         return Path(shutil.copy2(wheel, into / wheel.name))
 

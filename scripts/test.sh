@@ -29,6 +29,10 @@ fi
 
 VENV=${KDOCTOR_TEST_VENV:-.venv}
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+# kdoctor's distribution is kdoctor-rust; a venv from before the rename holds it as `kdoctor`
+if "$VENV/bin/python" -m pip show kdoctor >/dev/null 2>&1; then
+    "$VENV/bin/python" -m pip uninstall -q -y --disable-pip-version-check kdoctor
+fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test,chroot]'
 
 echo "== ruff"; "$VENV/bin/ruff" check kdoctor checks fixes tests scripts bench
