@@ -103,6 +103,7 @@ def inventory(
             "ansible_python_interpreter": sys.executable,
             "kdoctor_python": venv_python(),
             "kdoctor_wheel": str(wheel),
+            "kdoctor_wheel_sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
             "kdoctor_pip_extra_args": f"--no-index --find-links {house}",
         },
     }
