@@ -70,7 +70,10 @@ def build_tarball(output: Path) -> Path:
     galaxy = shutil.which("ansible-galaxy") or str(Path(sys.executable).parent / "ansible-galaxy")
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "toolchain"
-        ignore = shutil.ignore_patterns("__pycache__", "output", "inventory", WHEEL_PREFIX + "*.whl")
+        # what ansible-test leaves (tests/output, the integration inventory), a stale wheel
+        ignore = shutil.ignore_patterns(
+            "__pycache__", "output", "inventory", WHEEL_PREFIX + "*.whl"
+        )
         shutil.copytree(COLLECTION, copy, ignore=ignore)
         build_wheel(copy / "files")
         output.mkdir(parents=True, exist_ok=True)
