@@ -93,6 +93,12 @@ source_id=$(cd "$here" && {
 if [ ! -x "$venv/bin/kdoctor" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$source_id" ]; then
     say "$(words installing venv="$venv")"
     t=$(now)
+    # kdoctor's distribution is kdoctor-rust (`kdoctor` on the package index is another project);
+    # a venv from before the rename holds it as `kdoctor`: removed first, so that no two
+    # distributions own the same files
+    if "$venv/bin/python" -m pip show kdoctor >/dev/null 2>&1; then
+        "$venv/bin/python" -m pip uninstall -q -y --disable-pip-version-check kdoctor
+    fi
     "$venv/bin/python" -m pip install -q --disable-pip-version-check "$here"
     span "pip install kdoctor" "$t"
     echo "$source_id" > "$stamp"

@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
-"""Build the Ansible collection kdoctor.toolchain with the kdoctor wheel it ships.
+"""Build the Ansible collection kdoctor.toolchain, with the kdoctor wheel it ships.
 
-Builds the wheel of this repository into ``ansible_collections/kdoctor/toolchain/files/`` (the
-role ``kdoctor.toolchain.install`` installs it when no ``kdoctor_version`` is given), checks
-that the collection's version is kdoctor's, and with ``--tarball DIR`` also runs
-``ansible-galaxy collection build`` into DIR.
+    python scripts/build_collection.py                   # dist/kdoctor-toolchain-<version>.tar.gz
+    python scripts/build_collection.py --output-path DIR # the tarball into DIR
+    python scripts/build_collection.py --in-place        # only the wheel, into files/
 
-    python scripts/build_collection.py [--tarball dist/]
+The tarball is the collection as ``ansible-galaxy collection build`` makes it from a copy of
+``ansible_collections/kdoctor/toolchain`` whose ``files/`` holds the wheel of this working tree
+(``kdoctor_rust-<version>-py3-none-any.whl``): ``ansible-galaxy collection install`` of it is
+all a controller needs for the role ``kdoctor.toolchain.install`` to install kdoctor. The
+working tree is left as it is. ``--in-place`` builds the wheel into the collection's own
+``files/`` instead, to use the collection from the repository (ANSIBLE_COLLECTIONS_PATH=.).
+The collection's version must be kdoctor's.
 
-Python standard library only (plus pip, and ansible-galaxy for --tarball).
+Python standard library only (plus pip, and ansible-galaxy for the tarball).
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 COLLECTION = REPO / "ansible_collections" / "kdoctor" / "toolchain"
+#: kdoctor's distribution name (pyproject.toml) as a wheel's file name spells it: ``kdoctor`` on
+#: the package index is another project
+WHEEL_PREFIX = "kdoctor_rust-"
 
 
 def kdoctor_version() -> str:
@@ -50,16 +58,38 @@ def build_wheel(into: Path) -> Path:
         out = Path(tmp) / "out"
         pip = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(tree)]
         subprocess.run(pip, check=True)
-        [wheel] = out.glob("kdoctor-*.whl")
+        [wheel] = out.glob(WHEEL_PREFIX + "*.whl")
         into.mkdir(parents=True, exist_ok=True)
-        for old in into.glob("kdoctor-*.whl"):
+        for old in into.glob(WHEEL_PREFIX + "*.whl"):
             old.unlink()
         return Path(shutil.copy2(wheel, into / wheel.name))
 
 
+def build_tarball(output: Path) -> Path:
+    """The collection's tarball in ``output``, built from a copy holding the wheel."""
+    galaxy = shutil.which("ansible-galaxy") or str(Path(sys.executable).parent / "ansible-galaxy")
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "toolchain"
+        # what ansible-test leaves (tests/output, the integration inventory), a stale wheel
+        ignore = shutil.ignore_patterns(
+            "__pycache__", "output", "inventory", WHEEL_PREFIX + "*.whl"
+        )
+        shutil.copytree(COLLECTION, copy, ignore=ignore)
+        build_wheel(copy / "files")
+        output.mkdir(parents=True, exist_ok=True)
+        argv = [galaxy, "collection", "build", "--force", "--output-path", str(output), str(copy)]
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    return output / f"kdoctor-toolchain-{collection_version()}.tar.gz"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tarball", metavar="DIR", help="also build the collection tarball")
+    parser.add_argument(
+        "--output-path", metavar="DIR", default=str(REPO / "dist"), help="where the tarball goes"
+    )
+    parser.add_argument(
+        "--in-place", action="store_true", help="only build the wheel into the collection's files/"
+    )
     args = parser.parse_args()
     if collection_version() != kdoctor_version():
         print(
@@ -67,11 +97,10 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
-    wheel = build_wheel(COLLECTION / "files")
-    print(wheel)
-    if args.tarball:
-        galaxy = ["ansible-galaxy", "collection", "build", "--force", "--output-path"]
-        subprocess.run([*galaxy, args.tarball, str(COLLECTION)], check=True)
+    if args.in_place:
+        print(build_wheel(COLLECTION / "files"))
+    else:
+        print(build_tarball(Path(args.output_path).resolve()))
     return 0
 
 

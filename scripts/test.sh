@@ -29,7 +29,15 @@ fi
 
 VENV=${KDOCTOR_TEST_VENV:-.venv}
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+# kdoctor's distribution is kdoctor-rust; a venv from before the rename holds it as `kdoctor`
+if "$VENV/bin/python" -m pip show kdoctor >/dev/null 2>&1; then
+    "$VENV/bin/python" -m pip uninstall -q -y --disable-pip-version-check kdoctor
+fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test,chroot]'
+# the collection's own standards (tests/test_ansible_tooling.py): ansible-test comes with
+# ansible-core (the test extra), ansible-lint is pinned here, outside the extras, for its many
+# dependencies; ansible-test installs each sanity test's requirements itself (~/.ansible/test)
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check 'ansible-lint==26.11.0'
 
 echo "== ruff"; "$VENV/bin/ruff" check kdoctor checks fixes tests scripts bench
 echo "== mypy"; "$VENV/bin/mypy" kdoctor

@@ -103,6 +103,7 @@ def inventory(
             "ansible_python_interpreter": sys.executable,
             "kdoctor_python": venv_python(),
             "kdoctor_wheel": str(wheel),
+            "kdoctor_wheel_sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
             "kdoctor_pip_extra_args": f"--no-index --find-links {house}",
         },
     }
@@ -111,14 +112,21 @@ def inventory(
     return path
 
 
-def playbook(inventory_path: Path, name: str, *args: str, timeout: float = 3600) -> dict[str, Any]:
-    """Run ``tests/data/fleet/<name>``: every task's result per host and the recap."""
+def playbook(
+    inventory_path: Path,
+    name: str,
+    *args: str,
+    timeout: float = 3600,
+    collections: Path = ROOT,
+) -> dict[str, Any]:
+    """Run ``tests/data/fleet/<name>`` with the collections under ``collections`` (default this
+    repository's): every task's result per host and the recap."""
     record = inventory_path.parent / f"record-{os.getpid()}.json"
     # nothing of the test's own Python leaks in: each host's kdoctor is its own installation
     inherited = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env = dict(
         inherited,
-        ANSIBLE_COLLECTIONS_PATH=str(ROOT),
+        ANSIBLE_COLLECTIONS_PATH=str(collections),
         ANSIBLE_CALLBACK_PLUGINS=str(PLAYBOOKS / "callback_plugins"),
         ANSIBLE_CALLBACKS_ENABLED="record",
         ANSIBLE_LOCAL_TEMP=str(inventory_path.parent / ".ansible-local"),

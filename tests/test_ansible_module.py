@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -29,15 +28,25 @@ COLLECTION = ROOT / "ansible_collections" / "kdoctor" / "toolchain"
 RECORDED = Path(__file__).resolve().parent / "data" / "kdoctor_json"
 
 
+def collection_module(relative: str) -> ModuleType:
+    """A Python file of the collection, imported as Ansible names it (the repository root holds
+    ansible_collections/, a namespace package beside the installed collections)."""
+    pytest.importorskip("ansible")
+    if str(ROOT) not in sys.path:
+        sys.path.append(str(ROOT))
+    name = "ansible_collections.kdoctor.toolchain.plugins." + relative.replace("/", ".")
+    return importlib.import_module(name)
+
+
 @pytest.fixture(scope="module")
 def mod() -> ModuleType:
-    pytest.importorskip("ansible")
-    path = COLLECTION / "plugins" / "modules" / "kdoctor.py"
-    spec = importlib.util.spec_from_file_location("kdoctor_ansible_module", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The modules' shared code: the command line and what a result reports."""
+    return collection_module("module_utils/kdoctor")
+
+
+@pytest.fixture(scope="module", params=["kdoctor", "kdoctor_info"])
+def module_file(request: pytest.FixtureRequest) -> ModuleType:
+    return collection_module(f"modules/{request.param}")
 
 
 def recorded(name: str) -> dict[str, Any]:
@@ -98,7 +107,7 @@ def test_blocked_fails_with_the_blocking_checks(mod: ModuleType) -> None:
     data = recorded("fix-dry-run-blocked")
     result = mod.interpret("verified", True, 1, data)
     assert result["failed"] is True and result["msg"].startswith("blocked: no step fixes ")
-    assert "kernel-headers: cannot build for 9.9.9-nope" in result["msg"]
+    assert "kernel-headers (cannot build for 9.9.9-nope" in result["msg"]
     assert [f["id"] for f in result["blocked"]] == [f["id"] for f in data["blocked"]]
 
 
@@ -134,7 +143,7 @@ def test_state_checked_reports_the_report_and_fails_on_a_failing_required_check(
     assert ok["changed"] is False and "failed" not in ok
     assert ok["ansible_facts"]["kdoctor"] == recorded("check-ok")
     failing = mod.interpret("checked", True, 1, recorded("check-fail"))
-    assert failing["failed"] is True and "kernel-headers: cannot build" in failing["msg"]
+    assert failing["failed"] is True and "kernel-headers (cannot build" in failing["msg"]
 
 
 def test_errors_and_other_contract_versions_fail(mod: ModuleType) -> None:
@@ -155,15 +164,71 @@ def test_build_and_verification_failures_fail_with_their_cause(mod: ModuleType) 
     assert result["msg"] == "the module was not verified: missing: Goodbye kernel module!"
 
 
-def test_the_documentation_lists_exactly_the_options(mod: ModuleType) -> None:
+def test_the_documentation_lists_exactly_the_options(module_file: ModuleType) -> None:
     yaml = pytest.importorskip("yaml")
-    documented = yaml.safe_load(mod.DOCUMENTATION)["options"]
-    source = (COLLECTION / "plugins" / "modules" / "kdoctor.py").read_text(encoding="utf-8")
+    documented = yaml.safe_load(module_file.DOCUMENTATION)["options"]
+    source = Path(str(module_file.__file__)).read_text(encoding="utf-8")
     spec = re.findall(r"^            (\w+)=dict\(", source, re.M)
     assert sorted(documented) == sorted(spec)
-    assert documented["state"]["choices"] == ["checked", "provisioned", "verified"]
-    yaml.safe_load(mod.EXAMPLES)
-    yaml.safe_load(mod.RETURN)
+    if "state" in documented:
+        assert documented["state"]["choices"] == ["checked", "provisioned", "verified"]
+    yaml.safe_load(module_file.EXAMPLES)
+    yaml.safe_load(module_file.RETURN)
+
+
+def test_every_return_value_is_documented_with_a_sample(module_file: ModuleType) -> None:
+    """exit_code, cmd, the fact kdoctor ...: each with its type and a sample, a list with its
+    elements, a dict with what it contains."""
+    yaml = pytest.importorskip("yaml")
+    returned = yaml.safe_load(module_file.RETURN)
+    assert {"exit_code", "cmd", "kdoctor_version", "ansible_facts", "report"} <= set(returned)
+    assert "kdoctor" in returned["ansible_facts"]["contains"]
+
+    def walk(values: dict[str, Any], where: str) -> None:
+        for name, value in values.items():
+            assert "sample" in value and value.get("description"), f"{where}{name}"
+            if value["type"] == "list":
+                assert "elements" in value, f"{where}{name}"
+            if value["type"] == "dict":
+                assert value.get("contains"), f"{where}{name}"
+            walk(value.get("contains") or {}, f"{where}{name}.")
+
+    walk(returned, "")
+
+
+def test_a_failure_message_is_short_and_the_whole_report_is_in_the_result(
+    mod: ModuleType,
+) -> None:
+    """A failed task sets no fact: the message names the failing checks (ids, one line each),
+    the report is the result's `report`."""
+    data = recorded("check-fail")
+    summaries = [len(c["summary"]) for c in data["checks"] if c["status"] == "fail"]
+    result = mod.interpret("checked", False, 1, data)
+    assert result["report"] == data and "\n" not in result["msg"]
+    assert len(result["msg"]) <= 30 + len(mod.failing_checks(data)) * (mod.REASON_LENGTH + 40)
+    long = dict(data, checks=[dict(c, summary="x" * 500 + "\nmore") for c in data["checks"]])
+    cut = mod.interpret("checked", False, 1, long)["msg"]
+    assert "x" * (mod.REASON_LENGTH - 3) + "..." in cut and "more" not in cut
+    assert max(summaries) > 0
+    blocked = mod.interpret("verified", True, 1, recorded("fix-dry-run-blocked"))
+    assert blocked["report"] == recorded("fix-dry-run-blocked")["before"]
+
+
+def test_the_info_result_is_the_report_and_never_a_failure(mod: ModuleType) -> None:
+    failing = mod.report_result(1, recorded("check-fail"))
+    assert "failed" not in failing and failing["changed"] is False
+    assert failing["passed"] is False and failing["exit_code"] == 1
+    assert failing["report"] == failing["ansible_facts"]["kdoctor"] == recorded("check-fail")
+    assert [c["id"] for c in failing["failing"]] == [
+        c["id"] for c in recorded("check-fail")["checks"]
+        if c["required"] and c["status"] in ("fail", "error")
+    ]
+    assert "kernel-headers" in [c["id"] for c in failing["failing"]]
+    ok = mod.report_result(0, recorded("check-ok"))
+    assert ok["passed"] is True and ok["failing"] == []
+    assert mod.contract_error(0, recorded("check-ok")) is None
+    future = dict(recorded("check-ok"), schema_version=SCHEMA_VERSION + 1)
+    assert "schema_version" in mod.contract_error(0, future)["msg"]
 
 
 def test_the_collection_version_is_kdoctors() -> None:
@@ -172,7 +237,8 @@ def test_the_collection_version_is_kdoctors() -> None:
 
 
 @pytest.mark.integration
-def test_ansible_reads_the_documentation_and_builds_the_collection(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["kdoctor", "kdoctor_info"])
+def test_ansible_reads_the_documentation(name: str) -> None:
     pytest.importorskip("ansible")
     bin_dir = Path(sys.executable).parent
     if not (bin_dir / "ansible-doc").exists():
@@ -180,25 +246,12 @@ def test_ansible_reads_the_documentation_and_builds_the_collection(tmp_path: Pat
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT), ANSIBLE_NOCOLOR="1")
     doc = subprocess.run(
-        [str(bin_dir / "ansible-doc"), "kdoctor.toolchain.kdoctor"],
+        [str(bin_dir / "ansible-doc"), f"kdoctor.toolchain.{name}"],
         capture_output=True,
         text=True,
         env=env,
         timeout=120,
     )
     assert doc.returncode == 0 and "WARNING" not in doc.stderr, doc.stderr
-    assert "state" in doc.stdout and "expect_plan" in doc.stdout
-    galaxy = [str(bin_dir / "ansible-galaxy"), "collection", "build", "--output-path"]
-    built = subprocess.run(
-        [*galaxy, str(tmp_path), str(COLLECTION)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert built.returncode == 0, built.stderr
-    [tarball] = tmp_path.glob(f"kdoctor-toolchain-{__version__}.tar.gz")
-    with tarfile.open(tarball) as archive:
-        names = set(archive.getnames())
-    shipped = {"plugins/modules/kdoctor.py", "roles/install/tasks/main.yml", "docs/kdoctor.md"}
-    assert shipped <= names
+    assert "executable" in doc.stdout and "RETURN VALUES" in doc.stdout
+    assert "check_mode" in doc.stdout and "exit_code" in doc.stdout

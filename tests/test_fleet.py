@@ -7,6 +7,9 @@ The tests of a fleet run in order (check mode, apply, rerun), sharing the fleet.
 
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,6 +51,27 @@ def fleet(tmp_path_factory: pytest.TempPathFactory, house: tuple[Path, Path]) ->
 
 def state(root: Path) -> dict[str, str]:
     return host_state(root, HOSTS)
+
+
+def test_the_role_installs_kdoctor_rust_with_roots_own_cache_and_no_shared_one(
+    fleet: Path,
+) -> None:
+    """Root's cache is the installing user's, mode 0755 (no other user writes where root
+    builds from); every login keeps its own cache (the login script exports no KDOCTOR_CACHE)
+    and reads the shared settings; the venv holds kdoctor-rust, the wheel's distribution."""
+    for host in HOSTS:
+        cache = (fleet.parent / host / "cache").stat()
+        assert (cache.st_uid, stat.S_IMODE(cache.st_mode)) == (os.getuid(), 0o755)
+        script = (fleet.parent / host / "etc" / "profile.d" / "kdoctor.sh").read_text()
+        assert "KDOCTOR_CACHE" not in script
+        assert f"export KDOCTOR_CONFIG={fleet.parent / host / 'etc' / 'kdoctor' / 'env'}" in script
+        python = fleet.parent / host / "opt" / "kdoctor" / "venv" / "bin" / "python"
+        names = subprocess.run(
+            [str(python), "-I", "-c", "import importlib.metadata as m; "
+             "print(sorted(d.metadata['Name'] for d in m.distributions()))"],
+            capture_output=True, text=True, check=True, cwd="/",
+        ).stdout
+        assert "'kdoctor-rust'" in names and "'kdoctor'" not in names
 
 
 def test_check_mode_reports_what_would_change_and_writes_nothing(fleet: Path) -> None:

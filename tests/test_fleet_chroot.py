@@ -132,7 +132,7 @@ def test_the_apply_builds_and_verifies_the_module_on_every_host(
     for host in LOCAL:
         assert results[host]["build"]["ko"].startswith(str(path.parent / host / "cache"))
     for release, root in roots.items():
-        # built inside the root, into the role's shared cache, for the release's stock kernel
+        # built inside the root, into root's cache the role made, for the release's stock kernel
         ko = results[release]["build"]["ko"]
         assert ko.startswith("/var/cache/kdoctor/") and (root / ko.lstrip("/")).is_file()
         kdir = results[release]["ansible_facts"]["kdoctor"]["context"]["kdir"]

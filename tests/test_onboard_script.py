@@ -144,3 +144,30 @@ def test_every_word_of_the_script_is_a_known_message() -> None:
     asked = set(re.findall(r"\bwords ([a-z-]+)", ONBOARD.read_text()))
     assert asked and asked <= set(MESSAGES), asked - set(MESSAGES)
     assert set(MESSAGES) <= asked, "a message no line of onboard.sh says"
+
+
+@pytest.mark.parametrize("old_install", [True, False])
+def test_a_venv_holding_the_old_distribution_name_has_it_removed_before_installing(
+    tmp_path: Path, old_install: bool
+) -> None:
+    """kdoctor's distribution is kdoctor-rust (`kdoctor` on the package index is another
+    project): a venv from before the rename holds `kdoctor`, uninstalled before the install so
+    that no two distributions own the same files; a venv without it is left alone."""
+    fake_venv(tmp_path / "venv", tmp_path / "calls")
+    pips = tmp_path / "pip-calls"
+    shown = 0 if old_install else 1
+    (tmp_path / "venv" / "bin" / "python").write_text(
+        f'#!/bin/sh\necho "$@" >> "{pips}"\n'
+        f'[ "$3" = show ] && exit {shown}\nexit 0\n'
+    )
+    proc = onboard(tmp_path, KDOCTOR_LINK_DIR="")
+    assert proc.returncode == 0, proc.stderr
+    calls = [line.split() for line in pips.read_text().splitlines()]
+    installs = [c for c in calls if c[2] == "install"]
+    assert installs and installs[0][-1] == str(ROOT)
+    uninstalls = [i for i, c in enumerate(calls) if c[2] == "uninstall"]
+    if old_install:
+        assert [calls[i][-1] for i in uninstalls] == ["kdoctor"]
+        assert uninstalls[0] < calls.index(installs[0])
+    else:
+        assert uninstalls == []

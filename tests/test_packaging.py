@@ -31,7 +31,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[zipfile.ZipFile, st
     # byte-compiling is what a user's build does; the variable that disables it only adds noise
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     proc = subprocess.run(pip, check=True, capture_output=True, text=True, env=env)
-    [path] = out.glob("kdoctor-*.whl")
+    [path] = out.glob("kdoctor_rust-*.whl")
     return zipfile.ZipFile(path), proc.stdout + proc.stderr
 
 
@@ -77,6 +77,20 @@ def test_every_source_package_is_in_the_wheel(wheel: zipfile.ZipFile) -> None:
         for module in source.rglob("*.py"):
             rel = module.relative_to(source).as_posix()
             assert f"{installed}/{rel}" in names, f"{installed}/{rel} is missing from the wheel"
+
+
+def test_the_distribution_is_kdoctor_rust_and_installs_the_kdoctor_command(
+    wheel: zipfile.ZipFile,
+) -> None:
+    """`kdoctor` on the package index is another project (a Kubernetes tool): kdoctor's
+    distribution has a name of its own, its command and import package stay `kdoctor`."""
+    [name] = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    assert name.startswith("kdoctor_rust-")
+    metadata = wheel.read(name).decode()
+    assert re.search(r"^Name: kdoctor-rust$", metadata, re.M)
+    [entry_points] = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
+    scripts = wheel.read(entry_points).decode()
+    assert re.search(r"^kdoctor = kdoctor\.__main__:run$", scripts, re.M)
 
 
 def test_nothing_lands_outside_the_kdoctor_namespace(wheel: zipfile.ZipFile) -> None:

@@ -1,4 +1,5 @@
 # -*- coding: utf-8 -*-
+# Copyright: kdoctor contributors
 # SPDX-License-Identifier: GPL-2.0-only
 """kdoctor.toolchain.kdoctor: bring a machine to a built and verified Rust kernel module."""
 
@@ -9,32 +10,49 @@ module: kdoctor
 short_description: Provision a machine to build and load a Rust Linux kernel module
 description:
   - Runs kdoctor on the managed host and maps its plan onto Ansible's semantics.
-  - C(check mode) runs C(kdoctor fix --dry-run) (changes nothing); C(changed) is whether the
+  - In check mode runs C(kdoctor fix --dry-run) (changes nothing); C(changed) is whether the
     plan has steps, and C(--diff) shows every file edit and command of the plan.
   - Otherwise runs C(kdoctor fix --yes); C(changed) is whether a step was applied.
   - The check report (C(kdoctor check --json), or the diagnosis after applying) is returned as
     the fact C(kdoctor).
-  - Fails when a required check fails with no fix (C(blocked)), listing those checks; when a
-    step needs an administrator (no root, no C(sudo -n)), listing the exact commands; and when
-    the build or the verification fails.
+  - Fails when a required check fails with no fix (RV(blocked)), when a step needs an
+    administrator (no root, no C(sudo -n)), and when the build or the verification fails. The
+    message is short (the failing checks' ids and one-line reasons); the whole check report is
+    RV(report). M(kdoctor.toolchain.kdoctor_info) reads the report without ever failing.
 version_added: "0.1.0"
-author: kdoctor contributors
+author: kdoctor contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.facts
+attributes:
+  check_mode:
+    support: full
+    details: Runs C(kdoctor fix --dry-run), which changes nothing but kdoctor's own cache.
+  diff_mode:
+    support: full
+    details: The plan's steps, file edits as unified diffs and commands with C($).
+  facts:
+    support: full
+    details: The check report is the fact C(kdoctor).
+  platform:
+    support: full
+    platforms: posix
 options:
   state:
     description:
-      - C(checked) diagnoses only and fails when a required check fails; never changes anything.
-      - C(provisioned) applies the plan and stops (no build, no verification).
-      - C(verified) applies the plan, builds the module and verifies it (loads and unloads it,
+      - V(checked) diagnoses only and fails when a required check fails; never changes anything.
+      - V(provisioned) applies the plan and stops (no build, no verification).
+      - V(verified) applies the plan, builds the module and verifies it (loads and unloads it,
         in a VM booting the target kernel unless the running kernel can load it).
     type: str
     choices: [checked, provisioned, verified]
     default: provisioned
   rust:
-    description: Toolchain source (C(kdoctor --rust)); default kdoctor's own (C(auto)).
+    description: Toolchain source (C(kdoctor --rust)); default kdoctor's own (V(auto)).
     type: str
     choices: [auto, pin, distro]
   kernel:
-    description: Target kernel release (C(--kernel)); default KDIR, else the running kernel.
+    description: Target kernel release (C(--kernel)); default C(KDIR), else the running kernel.
     type: str
   module_dir:
     description: The module to build (C(--module-dir)); default the bundled hello-world.
@@ -45,7 +63,7 @@ options:
     default: false
   expect_plan:
     description:
-      - Apply only the plan with this digest (C(plan_digest) of a reviewed check-mode run);
+      - Apply only the plan with this digest (RV(plan_digest) of a reviewed check-mode run);
         the task fails, changing nothing, when the plan differs.
     type: str
   executable:
@@ -54,8 +72,10 @@ options:
         (C(/opt/kdoctor/venv/bin/kdoctor)), else C(kdoctor) on the PATH.
     type: path
 notes:
-  - Supports check mode and diff mode. Set C(HOME), C(KDOCTOR_CACHE) and C(KDOCTOR_CONFIG)
-    with the C(environment) keyword to give each user or host its own state.
+  - Set C(HOME), C(KDOCTOR_CACHE) and C(KDOCTOR_CONFIG) with the C(environment) keyword to give
+    each user or host its own state (the install role's fact C(kdoctor_environment)).
+seealso:
+  - module: kdoctor.toolchain.kdoctor_info
 """
 
 EXAMPLES = r"""
@@ -67,210 +87,359 @@ EXAMPLES = r"""
   kdoctor.toolchain.kdoctor:
     state: verified
     rust: distro
+  register: kdoctor_run
+
+- name: Apply only the plan reviewed in check mode
+  kdoctor.toolchain.kdoctor:
+    state: provisioned
+    expect_plan: "{{ reviewed_digest }}"
 """
 
 RETURN = r"""
 kdoctor_version:
   description: The kdoctor that ran.
-  returned: always
+  returned: when kdoctor printed its JSON document
   type: str
+  sample: 0.1.0
 schema_version:
   description: The version of kdoctor's JSON contract the result follows.
+  returned: when kdoctor printed its JSON document
+  type: int
+  sample: 1
+exit_code:
+  description: The exit code of kdoctor (C(kdoctor fix --dry-run) exits 5 when steps are pending).
   returned: always
   type: int
+  sample: 0
+cmd:
+  description: The kdoctor command that ran.
+  returned: always
+  type: list
+  elements: str
+  sample: [/opt/kdoctor/venv/bin/kdoctor, fix, --json, --yes, --no-build]
+stderr:
+  description: What kdoctor printed on its standard error.
+  returned: failure
+  type: str
+  sample: ""
 plan:
-  description: The plan's steps (id, why, argv, edit, root, status, changed) and notes.
-  returned: when a plan was made
+  description: The plan kdoctor made (and, outside check mode, applied).
+  returned: when a plan was made (O(state) is not V(checked))
   type: dict
+  sample: {steps: [], notes: []}
+  contains:
+    steps:
+      description: The plan's steps, in order.
+      type: list
+      elements: dict
+      sample:
+        - id: kernel-target-0adcd1a48620
+          fix: kernel-target
+          findings: [kernel-headers]
+          why: "kernel-headers: build for the distribution's stock kernel 6.1.0-50-amd64 instead"
+          argv: []
+          edit: {path: /etc/kdoctor/env, diff: "+export KDIR=/lib/modules/6.1.0-50-amd64/build"}
+          root: false
+          network: false
+          status: applied
+          changed: true
+      contains:
+        id:
+          description: The step's id, the same in check mode and when applied.
+          type: str
+          sample: kernel-target-0adcd1a48620
+        fix:
+          description: The fix that made the step.
+          type: str
+          sample: kernel-target
+        findings:
+          description: The ids of the checks the step repairs.
+          type: list
+          elements: str
+          sample: [kernel-headers]
+        why:
+          description: Why the step is needed, in one sentence.
+          type: str
+          sample: "kernel-headers: build for the stock kernel 6.1.0-50-amd64 instead"
+        argv:
+          description: The step's command (empty for a file edit).
+          type: list
+          elements: str
+          sample: [apt-get, install, -y, linux-headers-amd64]
+        edit:
+          description: The step's file edit (C(path), and C(diff) as a unified diff), or null.
+          type: dict
+          sample: {path: /etc/kdoctor/env, diff: "+export KDIR=/lib/modules/6.1.0-50-amd64/build"}
+          contains:
+            path:
+              description: The file the step edits.
+              type: str
+              sample: /etc/kdoctor/env
+            diff:
+              description: The edit as a unified diff.
+              type: str
+              sample: "+export KDIR=/lib/modules/6.1.0-50-amd64/build"
+        root:
+          description: Whether the step runs as root.
+          type: bool
+          sample: false
+        network:
+          description: Whether the step needs the network.
+          type: bool
+          sample: true
+        status:
+          description: What became of the step (C(planned) in check mode, C(applied), C(failed), ...).
+          type: str
+          sample: applied
+        changed:
+          description: Whether applying the step changed the machine.
+          type: bool
+          sample: true
+    notes:
+      description: What kdoctor decided and why (a switched target kernel, a toolchain choice).
+      type: list
+      elements: str
+      sample: ["The target kernel was switched: ..."]
 plan_digest:
-  description: The plan's digest (give it back as C(expect_plan) to apply exactly this plan).
+  description: The plan's digest (give it back as O(expect_plan) to apply exactly this plan).
   returned: when a plan was made
   type: str
+  sample: 3f9a0c6d2e8b7a415c0f9e2d1b7a6c5e4d3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b
 blocked:
-  description: Required checks failing that no step fixes.
+  description: The required checks that fail and that no step fixes (check results).
   returned: when a plan was made
   type: list
+  elements: dict
+  sample: [{id: kernel-headers, status: fail, required: true, summary: "cannot build for 9.9.9-nope"}]
+  contains:
+    id:
+      description: The check's id.
+      type: str
+      sample: kernel-headers
+    status:
+      description: The check's status (C(fail) or C(error)).
+      type: str
+      sample: fail
+    summary:
+      description: The check's one-line finding.
+      type: str
+      sample: "cannot build for 9.9.9-nope (from --kernel): apt knows no package linux-headers-9.9.9-nope"
 halt:
-  description: Where kdoctor's run stopped (dry-run, verified, still-failing, ...).
+  description: >-
+    Where kdoctor's run stopped: C(dry-run), C(no-build), C(verified), C(still-failing),
+    C(apply-failed), C(build-failed), C(no-toolchain), C(not-verified), C(plan-changed), ...
   returned: when a plan was made
   type: str
+  sample: no-build
+target:
+  description: The context the plan was made for (distribution, target kernel, C(kdir), module, cache).
+  returned: when a plan was made
+  type: dict
+  sample: {target_kernel: 6.1.0-50-amd64, kdir: /lib/modules/6.1.0-50-amd64/build, is_root: true}
+  contains:
+    target_kernel:
+      description: The kernel release the module is built for.
+      type: str
+      sample: 6.1.0-50-amd64
+    kdir:
+      description: The kernel tree the module is built against.
+      type: str
+      sample: /lib/modules/6.1.0-50-amd64/build
+    module_dir:
+      description: The module's directory.
+      type: str
+      sample: /srv/course/module
+    cache_dir:
+      description: The kdoctor cache the run used.
+      type: str
+      sample: /var/cache/kdoctor
+    is_root:
+      description: Whether kdoctor ran as root.
+      type: bool
+      sample: true
 build:
-  description: The build result (ko, log, explanations).
-  returned: state=verified
+  description: The build's result.
+  returned: when O(state=verified) and the module was built
   type: dict
+  sample: {ok: true, ko: /var/cache/kdoctor/modules/helloworld/helloworld.ko, exit_code: 0}
+  contains:
+    ok:
+      description: Whether the module built.
+      type: bool
+      sample: true
+    ko:
+      description: The built C(.ko), or null.
+      type: str
+      sample: /var/cache/kdoctor/modules/helloworld/helloworld.ko
+    log:
+      description: The build's log file.
+      type: str
+      sample: /var/cache/kdoctor/logs/build.log
+    explanations:
+      description: What kdoctor makes of the compiler's errors (C(cause), C(remedy)).
+      type: list
+      elements: dict
+      sample: [{cause: "bindgen cannot find libclang", remedy: "install libclang-dev"}]
+      contains:
+        cause:
+          description: The cause of the compiler's error.
+          type: str
+          sample: bindgen cannot find libclang
+        remedy:
+          description: What to do about it.
+          type: str
+          sample: install libclang-dev
+    tail:
+      description: The last lines of the build's output.
+      type: list
+      elements: str
+      sample: ["  LD [M]  helloworld.ko"]
 reused_verification:
-  description: >
+  description: >-
     When nothing the last verification depended on has changed (sources, .ko, kernel, image,
-    toolchain), the rerun relies on it instead of building and booting again: its .ko, mode
-    and time.
-  returned: when state is verified and nothing changed
+    toolchain), the rerun relies on it instead of building and booting again.
+  returned: when O(state=verified) and nothing changed since the last verification
   type: dict
+  sample: {ko: /var/cache/kdoctor/modules/helloworld/helloworld.ko, mode: vm, verified_at: 1767225600.0}
+  contains:
+    ko:
+      description: The verified C(.ko).
+      type: str
+      sample: /var/cache/kdoctor/modules/helloworld/helloworld.ko
+    mode:
+      description: How it was verified (C(vm) or C(host)).
+      type: str
+      sample: vm
+    verified_at:
+      description: When, in seconds since the epoch.
+      type: float
+      sample: 1767225600.0
+    digest:
+      description: The digest of everything the verification depended on.
+      type: str
+      sample: 9b1c3e5a7f
 verify:
-  description: The verification result (mode, passed, messages found).
-  returned: state=verified
+  description: The verification's result.
+  returned: when O(state=verified) and the module was verified
   type: dict
+  sample: {passed: true, mode: vm, summary: "loaded and unloaded in a VM", found: [Hello kernel module!]}
+  contains:
+    passed:
+      description: Whether the module loaded, printed what was expected and unloaded.
+      type: bool
+      sample: true
+    mode:
+      description: Where it was loaded (C(vm) or C(host)).
+      type: str
+      sample: vm
+    summary:
+      description: The verification in one line.
+      type: str
+      sample: loaded and unloaded in a VM booting 6.1.0-50-amd64
+    found:
+      description: The expected messages found in the kernel log.
+      type: list
+      elements: str
+      sample: [Hello kernel module!, Goodbye kernel module!]
+    missing:
+      description: The expected messages not found.
+      type: list
+      elements: str
+      sample: []
 admin_commands:
   description: Commands an administrator must run (no root and no usable sudo).
   returned: when a step needs an administrator
   type: list
+  elements: str
+  sample: [apt-get update, apt-get install -y linux-headers-amd64]
+report:
+  description:
+    - The whole check report (C(kdoctor check --json)) of a failed task, since a failed task sets
+      no fact; on success it is the fact C(kdoctor).
+  returned: failure
+  type: dict
+  sample: {kdoctor_version: 0.1.0, schema_version: 1, checks: [], exit_code: 1}
+  contains:
+    checks:
+      description: Every check's result (C(id), C(status), C(required), C(summary), C(remediation), ...).
+      type: list
+      elements: dict
+      sample: [{id: kernel-headers, status: fail, required: true, summary: "cannot build for 9.9.9-nope"}]
+    context:
+      description: What kdoctor diagnosed (distribution, kernels, C(kdir), module, cache).
+      type: dict
+      sample: {target_kernel: 6.1.0-50-amd64}
+      contains:
+        target_kernel:
+          description: The kernel release the module is built for.
+          type: str
+          sample: 6.1.0-50-amd64
+        kdir:
+          description: The kernel tree the module is built against.
+          type: str
+          sample: /lib/modules/6.1.0-50-amd64/build
+        module_dir:
+          description: The module's directory.
+          type: str
+          sample: /srv/course/module
+        cache_dir:
+          description: The kdoctor cache of the run.
+          type: str
+          sample: /var/cache/kdoctor
+    exit_code:
+      description: The check's exit code.
+      type: int
+      sample: 1
+ansible_facts:
+  description: Facts set on the host.
+  returned: success
+  type: dict
+  sample: {kdoctor: {kdoctor_version: 0.1.0, schema_version: 1, checks: [], exit_code: 0}}
+  contains:
+    kdoctor:
+      description:
+        - The check report (C(kdoctor check --json)); after applying, the diagnosis after.
+      type: dict
+      sample: {kdoctor_version: 0.1.0, schema_version: 1, checks: [], exit_code: 0}
+      contains:
+        checks:
+          description: Every check's result (C(id), C(status), C(required), C(summary), ...).
+          type: list
+          elements: dict
+          sample: [{id: os, status: ok, required: false, summary: "Debian GNU/Linux 12 (bookworm)"}]
+        context:
+          description: What kdoctor diagnosed (distribution, kernels, C(kdir), module, cache).
+          type: dict
+          sample: {target_kernel: 6.1.0-50-amd64, kdir: /lib/modules/6.1.0-50-amd64/build}
+          contains:
+            target_kernel:
+              description: The kernel release the module is built for.
+              type: str
+              sample: 6.1.0-50-amd64
+            kdir:
+              description: The kernel tree the module is built against.
+              type: str
+              sample: /lib/modules/6.1.0-50-amd64/build
+            module_dir:
+              description: The module's directory.
+              type: str
+              sample: /srv/course/module
+            cache_dir:
+              description: The kdoctor cache of the run.
+              type: str
+              sample: /var/cache/kdoctor
+        exit_code:
+          description: The check's exit code (0 when every required check passes).
+          type: int
+          sample: 0
 """
 
-import json
-import os
-
 from ansible.module_utils.basic import AnsibleModule
-
-#: the JSON contract this module reads (kdoctor's ``schema_version``)
-SCHEMA_VERSION = 1
-#: where the kdoctor.toolchain.install role puts kdoctor by default
-DEFAULT_EXECUTABLE = "/opt/kdoctor/venv/bin/kdoctor"
-#: ``kdoctor fix --dry-run``'s exit codes: nothing to do, blocked, changes pending
-DRY_NOTHING = 0
-DRY_BLOCKED = 1
-DRY_PENDING = 5
-
-
-def command(params, check_mode):
-    """The kdoctor command line for these options (without the executable)."""
-    if params["state"] == "checked":
-        argv = ["check", "--json"]
-    else:
-        argv = ["fix", "--json", "--dry-run" if check_mode else "--yes"]
-        if params["state"] == "provisioned":
-            argv.append("--no-build")
-        if params.get("allow_rustup_installer"):
-            argv.append("--allow-rustup-installer")
-        if params.get("expect_plan"):
-            argv += ["--expect-plan", params["expect_plan"]]
-    for option, key in (("--rust", "rust"), ("--kernel", "kernel"), ("--module-dir", "module_dir")):
-        if params.get(key):
-            argv += [option, params[key]]
-    return argv
-
-
-def step_lines(step):
-    """A step as the lines of a diff: a comment, then the file edit or the command."""
-    lines = ["# %s: %s" % (step.get("id", step["fix"]), step["why"])]
-    if step.get("edit"):
-        lines.append(step["edit"]["diff"].rstrip("\n"))
-    else:
-        lines.append("%s$ %s" % ("(root) " if step.get("root") else "", " ".join(step["argv"])))
-    return lines
-
-
-def plan_diff(data):
-    """Ansible's diff of a plan: every step, file edits as unified diffs."""
-    steps = data.get("plan", {}).get("steps", [])
-    if not steps:
-        return None
-    lines = []
-    for step in steps:
-        lines += step_lines(step)
-    return {"prepared": "\n".join(lines) + "\n"}
-
-
-def failing(report):
-    """The required checks of a check report that fail, as ``id: summary`` lines."""
-    return [
-        "%s: %s" % (f["id"], f["summary"])
-        for f in (report or {}).get("checks", [])
-        if f.get("required") and f["status"] in ("fail", "error")
-    ]
-
-
-def interpret(state, check_mode, rc, data):
-    """What the task reports for kdoctor's exit code ``rc`` and JSON document ``data``: a dict
-    of the module's results, with ``failed`` and ``msg`` when the task fails."""
-    if data.get("schema_version") != SCHEMA_VERSION:
-        return {
-            "failed": True,
-            "msg": "kdoctor %s speaks schema_version %r; this collection reads %d"
-            % (data.get("kdoctor_version"), data.get("schema_version"), SCHEMA_VERSION),
-        }
-    if "error" in data:
-        return {"failed": True, "msg": "kdoctor: " + data["error"]["message"], "exit_code": rc}
-    result = {
-        "changed": False,
-        "exit_code": rc,
-        "kdoctor_version": data["kdoctor_version"],
-        "schema_version": data["schema_version"],
-    }
-    if state == "checked":
-        result["ansible_facts"] = {"kdoctor": data}
-        if rc != 0:
-            result.update(failed=True, msg="required checks fail: " + "; ".join(failing(data)))
-        return result
-    report = data.get("after") or data.get("before")
-    result["ansible_facts"] = {"kdoctor": report}
-    for key in (
-        "plan",
-        "plan_digest",
-        "blocked",
-        "halt",
-        "target",
-        "build",
-        "verify",
-        "reused_verification",
-    ):
-        if key in data:
-            result[key] = data[key]
-    result["changed"] = bool(data.get("changed"))
-    diff = plan_diff(data)
-    if diff is not None:
-        result["diff"] = diff
-    blocked = ["%s: %s" % (f["id"], f["summary"]) for f in data.get("blocked", [])]
-    halt = data.get("halt")
-    apply = data.get("apply") or {}
-    if halt == "plan-changed":
-        result.update(
-            failed=True,
-            changed=False,
-            msg="the plan is not the one expected (its digest is %s); nothing was applied"
-            % data["plan_digest"],
-        )
-    elif apply.get("stopped") == "needs-admin":
-        result.update(
-            failed=True,
-            admin_commands=apply["admin_commands"],
-            msg="these steps need an administrator (no root, no sudo -n): "
-            + "; ".join(apply["admin_commands"]),
-        )
-    elif blocked and (check_mode or halt == "still-failing"):
-        result.update(failed=True, msg="blocked: no step fixes " + "; ".join(blocked))
-    elif check_mode:
-        if rc not in (DRY_NOTHING, DRY_PENDING):
-            result.update(failed=True, msg="kdoctor fix --dry-run exited %d" % rc)
-    elif halt == "apply-failed":
-        failed = [r for r in apply.get("results", []) if not r["ok"]]
-        words = [
-            "%s: %s" % (r["step"], r.get("explanation") or "\n".join(r.get("tail", [])))
-            for r in failed
-        ]
-        result.update(failed=True, msg="a step failed: " + "; ".join(words))
-    elif halt == "still-failing":
-        result.update(
-            failed=True, msg="required checks still fail: " + "; ".join(failing(report))
-        )
-    elif halt in ("build-failed", "no-toolchain"):
-        build = data.get("build") or {}
-        causes = ["%s (%s)" % (e["cause"], e["remedy"]) for e in build.get("explanations", [])]
-        detail = "; ".join(causes) or "\n".join(build.get("tail", [])) or halt
-        result.update(failed=True, msg="the module did not build: " + detail)
-    elif halt == "not-verified":
-        verify = data.get("verify") or {}
-        result.update(failed=True, msg="the module was not verified: " + verify.get("summary", ""))
-    elif rc != 0:
-        result.update(failed=True, msg="kdoctor fix exited %d (%s)" % (rc, halt))
-    return result
-
-
-def executable(module):
-    path = module.params.get("executable")
-    if path:
-        return path
-    if os.access(DEFAULT_EXECUTABLE, os.X_OK):
-        return DEFAULT_EXECUTABLE
-    return module.get_bin_path("kdoctor", required=True)
+from ansible_collections.kdoctor.toolchain.plugins.module_utils.kdoctor import (
+    command,
+    interpret,
+    run,
+)
 
 
 def main():
@@ -288,12 +457,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    argv = [executable(module)] + command(module.params, module.check_mode)
-    rc, out, err = module.run_command(argv, environ_update={"NO_COLOR": "1"})
-    try:
-        data = json.loads(out)
-    except ValueError:
-        module.fail_json(msg="kdoctor printed no JSON (exit %d)" % rc, cmd=argv, stderr=err)
+    argv, rc, data, err = run(module, command(module.params, module.check_mode))
     result = interpret(module.params["state"], module.check_mode, rc, data)
     result["cmd"] = argv
     if result.pop("failed", False):
