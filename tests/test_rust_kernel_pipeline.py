@@ -33,7 +33,8 @@ from kdoctor.model.cache_layout import (
 from kdoctor.pipeline.kernels import rust_kernel
 from kdoctor.pipeline.kernels import toolchain_root as roots
 from kdoctor.pipeline.kernels.archive import ArchiveError
-from tests.fake_system import FakeSystem, FileData, Reply
+from tests.fake_files import FileData
+from tests.fake_system import FakeSystem, Reply
 
 #: untrusted() looks at the real file system: nothing is there, so nothing is refused
 CACHE = "/kdoctor-tests-nowhere/cache"
