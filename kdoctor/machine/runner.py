@@ -39,9 +39,14 @@ _CacheKey = tuple[tuple[str, ...], Optional[str], tuple[tuple[str, str], ...]]
 
 
 class Runner:
-    """Runs commands with a timeout each; read-only probes run at most once per invocation."""
+    """Runs commands with a timeout each; read-only probes run at most once per invocation.
+
+    Nothing kdoctor or a command it starts makes may be changed by group or others (the umask
+    gains 022, for this process and its children): kdoctor trusts only such files in its cache
+    (:mod:`kdoctor.machine.trust`), so under a umask of 002 it would refuse its own."""
 
     def __init__(self, env: Optional[Mapping[str, str]] = None) -> None:
+        os.umask(os.umask(0o022) | 0o022)
         self.env: Mapping[str, str] = dict(os.environ if env is None else env)
         self._lock = threading.Lock()
         self._cache: dict[_CacheKey, Future[Probe]] = {}
