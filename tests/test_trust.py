@@ -58,7 +58,7 @@ def test_another_owner_or_others_write_access_is_named_with_its_repair(
     with pytest.raises(UntrustedPlace) as caught:
         refuse_untrusted(system, CACHE, STAMP)
     assert isinstance(caught.value, PlaceError)  # exit 3, as any place kdoctor cannot use
-    assert str(caught.value).startswith(f"kdoctor will not use {place}: ")
+    assert str(caught.value).startswith(f"will not use {place}: ")  # after "kdoctor: "
     assert f"`{found.command}`" in str(caught.value) and "KDOCTOR_CACHE" in str(caught.value)
 
 

@@ -56,8 +56,8 @@ class UntrustedPlace(PlaceError):
         self.found = found
 
     def __str__(self) -> str:
-        return _("{refusal}; {remedy}").format(
-            refusal=self.found.sentence(), remedy=self.found.remedy()
+        return _("will not use {path}: {reason}; {remedy}").format(
+            path=self.found.path, reason=self.found.reason, remedy=self.found.remedy()
         )
 
 
