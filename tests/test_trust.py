@@ -102,3 +102,8 @@ def test_the_runner_makes_nothing_group_or_others_may_write(tmp_path: Path) -> N
         assert os.umask(0o022) & 0o022 == 0o022
     finally:
         os.umask(old)
+
+
+def test_a_device_where_a_file_goes_is_left_to_the_file_checks() -> None:
+    system = FakeSystem(specials={"/c/env": "a character device"}, owners={"/c/env": (0, 0o666)})
+    assert distrust(system, "/c/env") is None  # "is a character device, not a regular file"

@@ -72,6 +72,8 @@ def distrust(system: System, path: str, variable: str = "KDOCTOR_CACHE") -> Opti
 
 
 def _judge(system: System, path: str, found: Ownership, variable: str) -> Optional[Distrust]:
+    if not (stat.S_ISDIR(found.mode) or stat.S_ISREG(found.mode)):
+        return None  # a device or a FIFO is never read as a file: refused as one, by name
     me = system.uid()
     otherwise = _("; or point {variable} elsewhere").format(variable=variable)
     quoted = shlex.quote(path)
