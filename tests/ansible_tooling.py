@@ -39,11 +39,19 @@ def environment() -> dict[str, str]:
 def ansible_test(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
     """``ansible-test ARGS --venv --python X.Y`` in the collection's directory."""
     python = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    argv = [tool("ansible-test") or "ansible-test", *args, "--venv", "--python", python,
-            "--color", "no"]
+    argv = [
+        tool("ansible-test") or "ansible-test",
+        *args,
+        "--venv",
+        "--python",
+        python,
+        "--color",
+        "no",
+    ]
     for _attempt in range(2):
-        run = subprocess.run(argv, cwd=COLLECTION, env=environment(), capture_output=True,
-                             text=True, timeout=timeout)
+        run = subprocess.run(
+            argv, cwd=COLLECTION, env=environment(), capture_output=True, text=True, timeout=timeout
+        )
         saved = SAVE_TO.search(run.stdout + run.stderr)
         if run.returncode == 0 or saved is None or Path(saved.group(1)).exists():
             return run
@@ -54,7 +62,13 @@ def ansible_test(*args: str, timeout: float = 1800) -> subprocess.CompletedProce
 
 def ansible_lint(timeout: float = 900) -> subprocess.CompletedProcess[str]:
     """``ansible-lint --profile production`` in the collection's directory (.ansible-lint)."""
-    argv = [tool("ansible-lint") or "ansible-lint", "--offline", "--nocolor",
-            "--profile", "production"]
-    return subprocess.run(argv, cwd=COLLECTION, env=environment(), capture_output=True,
-                          text=True, timeout=timeout)
+    argv = [
+        tool("ansible-lint") or "ansible-lint",
+        "--offline",
+        "--nocolor",
+        "--profile",
+        "production",
+    ]
+    return subprocess.run(
+        argv, cwd=COLLECTION, env=environment(), capture_output=True, text=True, timeout=timeout
+    )

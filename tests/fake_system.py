@@ -3,31 +3,15 @@ strict about the commands a test scripts (see :class:`FakeSystem`)."""
 
 from __future__ import annotations
 
-import errno
-import io
 import os
-import stat
 import threading
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Optional, TextIO, TypeVar, Union
+from typing import Callable, Optional, Union
 
-from kdoctor.machine.files import (
-    BYTES_LIMIT,
-    TEXT_LIMIT,
-    FileRead,
-    PlaceError,
-    in_the_way,
-    kind_of,
-    larger_than,
-    not_regular,
-    not_replaced,
-    place_error,
-    remedy,
-)
 from kdoctor.machine.system import DEFAULT_TIMEOUT, OutputCallback, Probe, command_not_found
+from tests.fake_files import FakeFiles, FileData, Owner
 
 __all__ = ["Answer", "FakeSystem", "Handler", "Reply", "apt_archive", "apt_unknown"]
 
@@ -61,11 +45,7 @@ PER_NAME_QUERIES: tuple[tuple[str, ...], ...] = (
 )
 
 
-FileData = Union[str, bytes]
-T = TypeVar("T")
-
-
-class FakeSystem:
+class FakeSystem(FakeFiles):
     """Commands answer from ``commands`` (keyed by the argv joined with spaces, the first word
     resolved through ``programs``); files come from ``files`` (text or bytes), their times from
     ``mtimes``; ``dirs`` lists directories (a directory also holds whatever ``files`` and
@@ -89,7 +69,8 @@ class FakeSystem:
     Every call is recorded in ``calls`` (probes) and ``runs`` (mutating commands), and every
     change to the file system in ``writes`` as ``(path, kind)``, so tests can assert what ran
     and that a dry run changed nothing. ``uid``, ``arch`` and ``kernel_release`` are what the
-    identity questions answer (an ordinary user on x86_64 running 6.1.0-56-amd64 unless told).
+    identity questions answer (an ordinary user on x86_64 running 6.1.0-56-amd64 unless told);
+    ``owners`` who owns a path (its file system is :class:`tests.fake_files.FakeFiles`).
     """
 
     def __init__(
@@ -112,6 +93,7 @@ class FakeSystem:
         maybe: Optional[Mapping[str, Answer]] = None,
         maybe_handlers: Optional[Mapping[str, Handler]] = None,
         lenient: str = "",
+        owners: Optional[Mapping[str, Owner]] = None,
     ) -> None:
         self.commands: dict[str, Answer] = dict(commands or {})
         #: answers that may be asked, and may as well not be (``commands`` wins)
@@ -145,6 +127,8 @@ class FakeSystem:
         self.write_errors: dict[str, int] = dict(write_errors or {})
         #: permissions given to written files (``write_file(mode=...)``)
         self.modes: dict[str, int] = {}
+        #: who owns what (path -> (uid, permission bits[, group])): see :meth:`ownership`
+        self.owners: dict[str, Owner] = dict(owners or {})
         self.calls: list[tuple[str, ...]] = []
         self.runs: list[tuple[str, ...]] = []
         #: every change to the file system, in order: (path, kind), kind one of "write",
@@ -270,84 +254,6 @@ class FakeSystem:
             return name if name in self.programs.values() else None
         return self.programs.get(name)
 
-    def read_file(self, path: str, limit: int = TEXT_LIMIT) -> FileRead:
-        path = self.real_path(path) if self.symlinks else path
-        if path in self.specials:
-            return FileRead(path, problem=not_regular(self.specials[path]))
-        data = self.files.get(path)
-        if data is None:
-            if self.is_dir(path):
-                return FileRead(path, problem=not_regular(kind_of(stat.S_IFDIR)))
-            return FileRead(path)
-        raw = data.encode("utf-8") if isinstance(data, str) else data
-        if len(raw) > limit:
-            return FileRead(path, problem=larger_than(f"{limit} bytes"))
-        return FileRead(path, raw)
-
-    def read_text(self, path: str, limit: int = TEXT_LIMIT) -> Optional[str]:
-        data = self.files.get(path)
-        if isinstance(data, str) and path not in self.specials and not self.symlinks:
-            return data if len(data) <= limit else None
-        return self.read_file(path, limit).text()
-
-    def read_bytes(self, path: str, limit: Optional[int] = None) -> Optional[bytes]:
-        if limit is None:
-            return self.read_file(path, BYTES_LIMIT).data
-        found = self.read_file(path, 1 << 62)
-        return None if found.data is None else found.data[:limit]
-
-    def exists(self, path: str) -> bool:
-        return path in self.files or path in self.programs.values() or self.is_dir(path)
-
-    def is_file(self, path: str) -> bool:
-        return path in self.files or path in self.programs.values()
-
-    def is_dir(self, path: str) -> bool:
-        prefix = path.rstrip("/") + "/"
-        return (
-            path in self.dirs
-            or any(p.startswith(prefix) for p in self.files)
-            or any(p.startswith(prefix) for p in self.dirs)
-        )
-
-    def is_writable(self, path: str) -> bool:
-        return not any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.readonly)
-
-    def real_path(self, path: str) -> str:
-        resolved = os.path.normpath(path if path.startswith("/") else "/" + path)
-        for _hop in range(40):  # as many links as the kernel follows
-            parts = resolved.split("/")
-            for i in range(len(parts), 1, -1):
-                link = self.symlinks.get("/".join(parts[:i]))
-                if link is not None:
-                    resolved = os.path.normpath("/".join([link, *parts[i:]]))
-                    break
-            else:
-                return resolved
-        return resolved
-
-    def listdir(self, path: str) -> list[str]:
-        names = set(self.dirs.get(path, []))
-        prefix = path.rstrip("/") + "/"
-        for known in (*self.files, *self.dirs):
-            if known.startswith(prefix) and len(known) > len(prefix):
-                names.add(known[len(prefix) :].split("/", 1)[0])
-        return sorted(names)
-
-    def mtime(self, path: str) -> Optional[float]:
-        if path in self.mtimes:
-            return self.mtimes[path]
-        return 0.0 if self.exists(path) else None
-
-    def identity(self, path: str) -> Optional[tuple[int, int, int, int]]:
-        """Size and mtime from ``files``/``mtimes``; a stable per-path inode; device 0."""
-        if not self.exists(path):
-            return None
-        data = self.files.get(path, b"")
-        size = len(data.encode() if isinstance(data, str) else data)
-        inode = int.from_bytes(path.encode()[-8:].rjust(8, b"\0"), "big") % (1 << 31)
-        return (size, int((self.mtime(path) or 0.0) * 1e9), inode, 0)
-
     def probes(self) -> list[Probe]:
         with self._lock:
             return list(self._log)
@@ -361,157 +267,6 @@ class FakeSystem:
 
     def kernel_release(self) -> str:
         return self.release
-
-    # -- changing files: in memory, each change recorded in ``writes`` ---------------------
-    def write_file(
-        self,
-        path: str,
-        data: FileData,
-        *,
-        backup: bool = False,
-        mode: Optional[int] = None,
-    ) -> Optional[str]:
-        with self._lock:
-            path = self.real_path(path) if self.symlinks else path
-            self._refuse(path, file=True)
-            if path in self.specials:
-                raise not_replaced(path, self.specials[path])
-            saved: Optional[str] = None
-            if backup and path in self.files:
-                number = 1
-                while f"{path}.~{number}~" in self.files:
-                    number += 1
-                saved = f"{path}.~{number}~"
-                self.files[saved] = self.files[path]
-                self.writes.append((saved, "backup"))
-            self.files[path] = data
-            self.mtimes[path] = time.time()  # written now, as a real file system says
-            if mode is not None:
-                self.modes[path] = mode
-            self.writes.append((path, "write"))
-            return saved
-
-    def _refuse(self, path: str, *, file: bool = False) -> None:
-        """Fail as the real machine would where ``write_errors`` says so, or a file is in the
-        way (a ``file``'s own directory is made as such: a file there EEXISTs)."""
-        for root, code in self.write_errors.items():
-            if within(path, root):
-                raise place_error(path, OSError(code, os.strerror(code), path))
-        parent = os.path.dirname(path)
-        while parent not in ("", "/"):
-            if parent in self.files:
-                code = errno.EEXIST if file and parent == os.path.dirname(path) else errno.ENOTDIR
-                reason = in_the_way(parent, kind_of(stat.S_IFREG))
-                raise PlaceError(path, reason, remedy(code), code)
-            parent = os.path.dirname(parent)
-
-    def makedirs(self, path: str) -> None:
-        with self._lock:
-            self._refuse(path)
-            if path in self.files:
-                reason = in_the_way(path, kind_of(stat.S_IFREG))
-                raise PlaceError(path, reason, remedy(errno.EEXIST), errno.EEXIST)
-            if not self.is_dir(path):
-                self.dirs[path] = []
-            self.writes.append((path, "mkdir"))
-
-    def make_temp_dir(self, prefix: str, parent: str) -> str:
-        with self._lock:
-            self._refuse(parent)
-            self._temp += 1
-            path = os.path.join(parent, f"{prefix}{self._temp:04d}")
-            self.dirs[path] = []
-            self.writes.append((path, "tempdir"))
-            return path
-
-    def remove_tree(self, path: str) -> None:
-        with self._lock:
-            drop(self.files, path)
-            drop(self.dirs, path)
-            drop(self.mtimes, path)
-            drop(self.modes, path)
-            parent = self.dirs.get(os.path.dirname(path))
-            if parent is not None and os.path.basename(path) in parent:
-                parent.remove(os.path.basename(path))
-            self.writes.append((path, "remove"))
-
-    def rename(self, source: str, target: str) -> None:
-        with self._lock:
-            if not self.exists(source):
-                raise FileNotFoundError(source)
-            move(self.files, source, target)
-            move(self.dirs, source, target)
-            move(self.mtimes, source, target)
-            move(self.modes, source, target)
-            parent = self.dirs.get(os.path.dirname(source))
-            if parent is not None and os.path.basename(source) in parent:
-                parent.remove(os.path.basename(source))
-            self.writes.append((target, "rename"))
-
-    def copy_tree(self, source: str, target: str) -> None:
-        with self._lock:
-            prefix = source.rstrip("/") + "/"
-            for path in sorted(p for p in self.files if p.startswith(prefix)):
-                rel = path[len(prefix) :]
-                if "__pycache__" in rel.split("/")[:-1]:
-                    continue
-                dst = os.path.join(target, rel)
-                if self.files.get(dst) == self.files[path] and self.mtime(dst) == self.mtime(path):
-                    continue
-                self.files[dst] = self.files[path]
-                if path in self.mtimes:
-                    self.mtimes[dst] = self.mtimes[path]
-                self.writes.append((dst, "copy"))
-            if not self.is_dir(target):
-                self.dirs[target] = []
-
-    @contextmanager
-    def lock(self, path: str, on_wait: Optional[Callable[[str], None]] = None) -> Iterator[None]:
-        self.locked.append(path)
-        self.held.add(path)
-        try:
-            yield
-        finally:
-            self.held.discard(path)
-
-    def open_log(self, path: str, *, append: bool = False) -> TextIO:
-        with self._lock:
-            self._refuse(path, file=True)
-            if not append or path not in self.files:
-                self.files[path] = ""
-            self.writes.append((path, "log"))
-        return FakeLog(self.files, self._lock, path)
-
-
-class FakeLog(io.StringIO):
-    """A log handle whose every write lands in the fake's ``files`` at once."""
-
-    def __init__(self, files: dict[str, FileData], lock: threading.RLock, path: str) -> None:
-        super().__init__()
-        self._files = files
-        self._lock = lock
-        self._path = path
-
-    def write(self, text: str) -> int:
-        with self._lock:
-            old = self._files.get(self._path, "")
-            old = old.decode("utf-8", errors="replace") if isinstance(old, bytes) else old
-            self._files[self._path] = old + text
-        return super().write(text)
-
-
-def within(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip("/") + "/")
-
-
-def drop(table: dict[str, T], root: str) -> None:
-    for key in [k for k in table if within(k, root)]:
-        del table[key]
-
-
-def move(table: dict[str, T], source: str, target: str) -> None:
-    for key in [k for k in table if within(k, source)]:
-        table[target + key[len(source) :]] = table.pop(key)
 
 
 def line_ended(text: str) -> str:

@@ -220,7 +220,8 @@ def test_the_info_result_is_the_report_and_never_a_failure(mod: ModuleType) -> N
     assert failing["passed"] is False and failing["exit_code"] == 1
     assert failing["report"] == failing["ansible_facts"]["kdoctor"] == recorded("check-fail")
     assert [c["id"] for c in failing["failing"]] == [
-        c["id"] for c in recorded("check-fail")["checks"]
+        c["id"]
+        for c in recorded("check-fail")["checks"]
         if c["required"] and c["status"] in ("fail", "error")
     ]
     assert "kernel-headers" in [c["id"] for c in failing["failing"]]

@@ -26,6 +26,7 @@ SEGMENTS = {
     "kvm.json",
     "probes",
     "cargo-home",
+    "rust-sysroot",
     "scratch",
     ".partial-",
 }
@@ -58,6 +59,7 @@ def test_the_paths_under_the_cache() -> None:
     assert layout.logs_dir(C) == f"{C}/logs"
     assert layout.tmp_dir(C) == f"{C}/tmp"
     assert layout.kvm_verdicts(C) == f"{C}/kvm.json"
+    assert layout.rust_sysroot_dir(C) == f"{C}/rust-sysroot"
     assert layout.probes_dir(C) == f"{C}/probes"
     assert layout.cargo_home(C) == f"{C}/cargo-home"
     assert layout.scratch_dir(C) == f"{C}/scratch"

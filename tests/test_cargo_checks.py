@@ -46,6 +46,8 @@ PINNED = replace(
     env={"RUSTUP_TOOLCHAIN": "nightly"},
 )
 PROXY = "/root/.cargo/bin/cargo"
+#: rustup's home (HOME is /root on these machines): its proxies are run only when it is there
+RUSTUP_HOME = {"/root/.rustup": []}
 NO_TOOLCHAIN = (
     "error: rustup could not choose a version of cargo to run, because one wasn't specified "
     "explicitly, and no default is configured.\nhelp: run 'rustup default stable'"
@@ -104,6 +106,7 @@ def test_rustups_proxy_without_a_toolchain_is_no_cargo_and_the_matched_one_is_of
     system = FakeSystem(
         programs={"cargo": PROXY, "rustc": "/usr/bin/rustc"},
         commands={f"{PROXY} --version": Reply(stderr=NO_TOOLCHAIN, exit_code=1)},
+        dirs=RUSTUP_HOME,
     )
     finding = run(CargoCheck(), system)
     assert finding.status is Status.FAIL
@@ -114,10 +117,22 @@ def test_rustups_proxy_without_a_toolchain_is_no_cargo_and_the_matched_one_is_of
     assert any("cargo-web" in c for c in finding.remediation.commands)
 
 
+def test_rustups_proxy_without_a_rustup_home_is_not_run_and_says_why() -> None:
+    system = FakeSystem(programs={"cargo": PROXY, "rustc": "/usr/bin/rustc"})
+    finding = run(CargoCheck(), system)  # strict: the proxy was not asked (it makes ~/.rustup)
+    assert finding.status is Status.FAIL
+    assert (
+        f"{PROXY} is rustup's proxy, and rustup has no toolchain (no /root/.rustup)"
+        in finding.summary
+    )
+    assert system.calls == []
+
+
 def test_a_cargo_of_another_release_than_rustc_fails_naming_both() -> None:
     system = FakeSystem(
         programs={"cargo": PROXY, "rustc": "/usr/bin/rustc"},
         commands={f"{PROXY} --version": "cargo 1.95.0 (f2d3ce0bd 2026-03-21)\n"},
+        dirs=RUSTUP_HOME,
     )
     finding = run(CargoCheck(), system)
     assert finding.status is Status.FAIL
@@ -150,6 +165,7 @@ def test_a_rustup_toolchain_gets_its_cargo_component() -> None:
     system = FakeSystem(
         programs={"rustc": PIN_RUSTC, "cargo": PROXY},
         commands={f"{PROXY} --version": "cargo 1.95.0 (x 2026-03-21)\n"},
+        dirs=RUSTUP_HOME,
     )
     finding = run(CargoCheck(), system, toolchain=PINNED)
     assert finding.status is Status.FAIL

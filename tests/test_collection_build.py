@@ -34,8 +34,14 @@ def run(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
 def test_the_built_collection_installs_kdoctor_from_its_own_wheel(tmp_path: Path) -> None:
     needs_ansible()
     before = sorted((ROOT / "ansible_collections" / "kdoctor" / "toolchain").rglob("*"))
-    built = run([sys.executable, str(ROOT / "scripts" / "build_collection.py"),
-                 "--output-path", str(tmp_path / "dist")])
+    built = run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "build_collection.py"),
+            "--output-path",
+            str(tmp_path / "dist"),
+        ]
+    )
     assert built.returncode == 0, built.stderr
     tarball = Path(built.stdout.strip().splitlines()[-1])
     assert tarball == tmp_path / "dist" / f"kdoctor-toolchain-{__version__}.tar.gz"
@@ -46,15 +52,28 @@ def test_the_built_collection_installs_kdoctor_from_its_own_wheel(tmp_path: Path
         shipped = archive.extractfile(f"files/{WHEEL}")
         assert shipped is not None
         (tmp_path / WHEEL).write_bytes(shipped.read())
-    assert {"plugins/modules/kdoctor_info.py", "roles/install/meta/argument_specs.yml",
-            "changelogs/changelog.yaml", "meta/runtime.yml"} <= names
+    assert {
+        "plugins/modules/kdoctor_info.py",
+        "roles/install/meta/argument_specs.yml",
+        "changelogs/changelog.yaml",
+        "meta/runtime.yml",
+    } <= names
     assert not [n for n in names if n.startswith("tests/output") or n.endswith(".pyc")]
     with zipfile.ZipFile(tmp_path / WHEEL) as wheel:
         assert f"kdoctor_rust-{__version__}.dist-info/METADATA" in wheel.namelist()
 
     collections = tmp_path / "collections"
-    installed = run([str(Path(sys.executable).parent / "ansible-galaxy"), "collection", "install",
-                     "--offline", "-p", str(collections), str(tarball)])
+    installed = run(
+        [
+            str(Path(sys.executable).parent / "ansible-galaxy"),
+            "collection",
+            "install",
+            "--offline",
+            "-p",
+            str(collections),
+            str(tarball),
+        ]
+    )
     assert installed.returncode == 0, installed.stderr
     toolchain = collections / "ansible_collections" / "kdoctor" / "toolchain"
     assert (toolchain / "files" / WHEEL).is_file()
@@ -75,8 +94,10 @@ def test_the_built_collection_installs_kdoctor_from_its_own_wheel(tmp_path: Path
         "kdoctor_python": venv_python(),
         "kdoctor_pip_extra_args": f"--no-index --find-links {house}",
     }
-    group = {"hosts": {"host1": hostvars}, "vars": {
-        "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}
+    group = {
+        "hosts": {"host1": hostvars},
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
+    }
     inventory.write_text(json.dumps({"fleet": group}), encoding="utf-8")
     result = playbook(inventory, "install.yml", collections=collections, timeout=900)
     assert result["returncode"] == 0, result["output"]

@@ -279,3 +279,38 @@ def test_the_fake_refuses_in_the_real_machine_s_words(tmp_path: Path) -> None:
     assert fifo.read_file("/p").problem == "is a FIFO (named pipe), not a regular file"
     with pytest.raises(PlaceError, match="replace it with a regular file"):
         fifo.write_file("/p", "y")
+
+
+def test_ownership_defaults_to_the_fake_user_and_owners_say_otherwise() -> None:
+    system = FakeSystem(
+        uid=1000,
+        files={"/c/stamp.json": "{}", "/dev/kvm": ""},
+        dirs={"/c/kernels": []},
+        symlinks={"/link": "/c/stamp.json"},
+        owners={"/c/kernels": (1001, 0o775), "/dev/kvm": (0, 0o660, "kvm")},
+    )
+    stamp = system.ownership("/c/stamp.json")
+    assert stamp is not None and (stamp.uid, stamp.mode & 0o7777) == (1000, 0o644)
+    assert not stamp.others_may_write and stamp.user == "1000"
+    kernels = system.ownership("/c/kernels")
+    assert kernels is not None and kernels.uid == 1001 and kernels.others_may_write
+    assert system.ownership("/c") is not None  # a directory because something is below it
+    kvm = system.ownership("/dev/kvm")
+    assert kvm is not None and (kvm.user, kvm.group) == ("root", "kvm")
+    assert system.ownership("/link") == stamp  # following the symlink, as stat does
+    assert system.ownership("/c/missing") is None
+
+
+def test_the_runner_says_who_owns_a_real_file(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    path = tmp_path / "f"
+    path.write_text("x")
+    path.chmod(0o664)
+    found = Runner().ownership(str(path))
+    assert found is not None
+    assert (found.uid, stat.S_IMODE(found.mode)) == (os.geteuid(), 0o664)
+    assert found.others_may_write and stat.S_ISREG(found.mode) and found.user
+    assert Runner().ownership(str(tmp_path / "missing")) is None
+    assert Runner().ownership("bad\0path") is None

@@ -67,9 +67,17 @@ def test_the_role_installs_kdoctor_rust_with_roots_own_cache_and_no_shared_one(
         assert f"export KDOCTOR_CONFIG={fleet.parent / host / 'etc' / 'kdoctor' / 'env'}" in script
         python = fleet.parent / host / "opt" / "kdoctor" / "venv" / "bin" / "python"
         names = subprocess.run(
-            [str(python), "-I", "-c", "import importlib.metadata as m; "
-             "print(sorted(d.metadata['Name'] for d in m.distributions()))"],
-            capture_output=True, text=True, check=True, cwd="/",
+            [
+                str(python),
+                "-I",
+                "-c",
+                "import importlib.metadata as m; "
+                "print(sorted(d.metadata['Name'] for d in m.distributions()))",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd="/",
         ).stdout
         assert "'kdoctor-rust'" in names and "'kdoctor'" not in names
 

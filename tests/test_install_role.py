@@ -58,8 +58,10 @@ def refusals(root: Path) -> dict[str, Any]:
             "kdoctor_link": "",
             **extra,
         }
-    group = {"hosts": hosts, "vars": {"ansible_connection": "local",
-                                      "ansible_python_interpreter": sys.executable}}
+    group = {
+        "hosts": hosts,
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
+    }
     inventory = root / "inventory.json"
     inventory.write_text(json.dumps({"fleet": group}), encoding="utf-8")
     return playbook(inventory, "install.yml", timeout=600)

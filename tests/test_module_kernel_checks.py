@@ -17,7 +17,8 @@ from kdoctor.model.need import ByHand, Package, RustEnabledKernel, Setting
 from kdoctor.model.report import Report
 from kdoctor.pipeline.planner import fix_of, make_plan, routed
 from tests.conftest import KDIR, make_context, run_check
-from tests.fake_system import FakeSystem, FileData, apt_unknown
+from tests.fake_files import FileData
+from tests.fake_system import FakeSystem, apt_unknown
 
 MODULE = "/src/mod"
 GCC_CONFIG = (

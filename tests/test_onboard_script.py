@@ -157,8 +157,7 @@ def test_a_venv_holding_the_old_distribution_name_has_it_removed_before_installi
     pips = tmp_path / "pip-calls"
     shown = 0 if old_install else 1
     (tmp_path / "venv" / "bin" / "python").write_text(
-        f'#!/bin/sh\necho "$@" >> "{pips}"\n'
-        f'[ "$3" = show ] && exit {shown}\nexit 0\n'
+        f'#!/bin/sh\necho "$@" >> "{pips}"\n[ "$3" = show ] && exit {shown}\nexit 0\n'
     )
     proc = onboard(tmp_path, KDOCTOR_LINK_DIR="")
     assert proc.returncode == 0, proc.stderr

@@ -8,10 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
 import pytest
@@ -33,9 +31,9 @@ from kdoctor.model.cache_layout import (
 from kdoctor.pipeline.kernels import rust_kernel
 from kdoctor.pipeline.kernels import toolchain_root as roots
 from kdoctor.pipeline.kernels.archive import ArchiveError
-from tests.fake_system import FakeSystem, FileData, Reply
+from tests.fake_files import FileData
+from tests.fake_system import FakeSystem, Reply
 
-#: untrusted() looks at the real file system: nothing is there, so nothing is refused
 CACHE = "/kdoctor-tests-nowhere/cache"
 TRIXIE = toolchain_root(CACHE, rk.TRIXIE.name)
 BACKPORTS = toolchain_root(CACHE, rk.TRIXIE_BACKPORTS.name)
@@ -327,30 +325,37 @@ def test_as_another_user_the_root_is_entered_in_a_user_namespace() -> None:
     assert system.inside and not any(i.as_root for i in system.inside)
 
 
-def test_untrusted_names_another_owner_or_others_write_access(tmp_path: Path) -> None:
-    me = os.stat(tmp_path).st_uid
-    os.chmod(tmp_path, 0o755)
-    assert roots.untrusted(FakeSystem(uid=me), str(tmp_path)) is None
-    assert roots.untrusted(FakeSystem(uid=me), str(tmp_path / "missing")) is None
-    other = roots.untrusted(FakeSystem(uid=me + 1), str(tmp_path))
-    assert other == f"{tmp_path} belongs to user {me}, not to {me + 1}"
-    for mode in (stat.S_IWGRP, stat.S_IWOTH):
-        os.chmod(tmp_path, 0o755 | mode)
-        assert roots.untrusted(FakeSystem(uid=me), str(tmp_path)) == (
-            f"{tmp_path} is writable by other users"
-        )
-
-
-def test_a_root_others_can_change_is_never_entered(tmp_path: Path) -> None:
-    cache = str(tmp_path / "cache")
-    os.makedirs(toolchain_root(cache, "trixie"))
-    os.chmod(toolchain_root(cache, "trixie"), 0o777)
-    system = Machine(uid=os.getuid())
+@pytest.mark.parametrize(
+    ("where", "owner", "says", "command"),
+    [
+        ("root", (1001, 0o755), "belongs to user 1001", "rm -rf"),
+        ("root", (0, 0o777), "every user may write to it", "chmod -R go-w"),
+        ("roots", (0, 0o775), "members of group root may write", "chmod -R go-w"),
+        ("cache", (1001, 0o755), "belongs to user 1001", "rm -rf"),
+    ],
+)
+def test_a_root_others_can_change_is_never_entered(
+    where: str, owner: tuple[int, int], says: str, command: str
+) -> None:
+    place = {"root": TRIXIE, "roots": toolchain_roots_dir(CACHE), "cache": CACHE}[where]
+    system = Machine(uid=0, files={f"{TRIXIE}/usr/bin/apt-get": b""})
+    system.owners[place] = owner
     with pytest.raises(ArchiveError) as caught:
-        roots.ensure(system, cache, rk.TRIXIE)
-    assert "others can change" in str(caught.value) and "writable by other" in str(caught.value)
-    assert toolchain_root(cache, "trixie") in caught.value.remediation.text
+        roots.ensure(system, CACHE, rk.TRIXIE)
+    assert "others can change" in str(caught.value) and f"will not use {place}:" in str(
+        caught.value
+    )
+    assert says in str(caught.value)
+    assert caught.value.remediation.commands == (f"{command} -- {place}",)
+    assert TRIXIE in caught.value.remediation.text
     assert system.runs == []
+
+
+def test_a_root_of_root_is_entered_by_another_user() -> None:
+    system = Machine(uid=1000, files={f"{TRIXIE}/usr/bin/apt-get": b""})
+    system.owners[TRIXIE] = (0, 0o755)
+    roots.ensure(system, CACHE, rk.TRIXIE)
+    assert system.inside
 
 
 # -- the kernel -------------------------------------------------------------------------------

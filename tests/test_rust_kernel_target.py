@@ -45,7 +45,8 @@ from kdoctor.pipeline.kernels.rust_target import attached, known_series, rust_co
 from kdoctor.pipeline.planner import make_plan, planner_ids
 from kdoctor.pipeline.retarget import retarget
 from tests.conftest import KDIR, make_context, run_check
-from tests.fake_system import FakeSystem, FileData, Reply
+from tests.fake_files import FileData
+from tests.fake_system import FakeSystem, Reply
 from tests.test_cli_fix import invoke
 from tests.test_module_kernel_checks import (
     ARTEFACTS,

@@ -69,8 +69,10 @@ def machine(
     may go unasked; ``commands`` are the ones a test means to be asked."""
     programs: dict[str, str] = {}
     files: dict[str, str] = {}
+    dirs: dict[str, list[str]] = {}
     answers: dict[str, Answer] = {}
     if rustup:
+        dirs[f"{HOME}/.rustup"] = []  # rustup's home: without one rustup is never asked
         programs.update(rustup=RUSTUP, rustc=SHIM, rustfmt=f"{CARGO_BIN}/rustfmt")
         programs[SHIM] = SHIM
         programs[f"{CARGO_BIN}/rustfmt"] = f"{CARGO_BIN}/rustfmt"
@@ -114,6 +116,7 @@ def machine(
         maybe=answers,
         commands=commands,
         files=files,
+        dirs=dirs,
         env={"PATH": PATH, "HOME": HOME, **(env or {})},
     )
 

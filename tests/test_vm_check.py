@@ -52,7 +52,13 @@ def machine(
         files[PROC_MODULES] = ""
         files["/proc/sys/kernel/modules_disabled"] = "0\n"
         files["/sys/module/module/parameters/sig_enforce"] = "N\n"
-    return FakeSystem(programs=programs, commands=commands, files=files)  # type: ignore[arg-type]
+    return FakeSystem(
+        programs=programs,
+        commands=commands,  # type: ignore[arg-type]
+        files=files,  # type: ignore[arg-type]
+        owners={"/dev/kvm": (0, 0o660, "kvm")},
+        env={"PATH": "/usr/bin:/bin", "USER": "ada"},
+    )
 
 
 def run(system: FakeSystem, **ctx: object) -> Finding:
@@ -109,7 +115,26 @@ def test_without_kvm_the_vm_runs_under_tcg() -> None:
     assert finding.facts["kvm"] is False
     assert finding.facts["accel"] == "tcg"
     finding = run(machine(kvm=False))
-    assert "TCG (software emulation; /dev/kvm not accessible)" in finding.summary
+    assert (
+        "TCG (software emulation; /dev/kvm not accessible: join group kvm with "
+        "`sudo usermod -aG kvm ada`, then log in again)"
+    ) in finding.summary
+    assert finding.facts["kvm_group"] == "kvm"
+
+
+def test_a_cached_image_another_user_could_change_is_refused_by_name() -> None:
+    system = machine(image=CACHED)
+    system.owners[CACHED] = (1001, 0o644)
+    finding = run(system, is_root=False)
+    assert finding.status is Status.FAIL
+    assert finding.summary == (
+        f"kdoctor will not use {CACHED}: it belongs to user 1001, not to you or root: they "
+        "could change what kdoctor runs or believes"
+    )
+    assert finding.remediation is not None
+    assert finding.remediation.commands == (f"rm -rf -- {CACHED}",)
+    assert fix_of(finding) is None  # by hand: kdoctor never removes what another user owns
+    assert finding.facts["untrusted"] == CACHED
 
 
 def test_missing_qemu_warns_when_the_host_can_load_modules() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import ClassVar, Optional
+from typing import Any, ClassVar, Optional
 
 from kdoctor.checks import REPORT_ORDER
 from kdoctor.facts import Facts
@@ -14,9 +14,10 @@ from kdoctor.i18n import N_, _
 from kdoctor.knowledge import safe_values
 from kdoctor.knowledge.commands import need_commands
 from kdoctor.knowledge.rust_kernels import upstream_version
+from kdoctor.machine.trust import Distrust
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Remediation, Status
-from kdoctor.model.need import Need
+from kdoctor.model.need import ByHand, Need
 from kdoctor.model.registry import Listed
 
 
@@ -133,6 +134,23 @@ class Check:
             needs=tuple(needs),
             facts=facts,
             required=self.required if required is None else required,
+        )
+
+    def distrusted(self, found: Distrust, ctx: Context, **facts: Any) -> Finding:
+        """A failing finding: kdoctor will not use ``found.path``, which another user could
+        change (:mod:`kdoctor.machine.trust`). Repairing it is a person's to do: kdoctor never
+        removes or takes over what another user owns."""
+        text = _("Repair it: {command}; kdoctor never removes or takes over what others own.")
+        return self.finding(
+            Status.FAIL,
+            found.sentence(),
+            found=found.path,
+            fix_text=text.format(command=found.command) + found.otherwise,
+            commands=(found.command,),
+            needs=(ByHand(self.id, found.reason, text.format(command=found.command)),),
+            ctx=ctx,
+            untrusted=found.path,
+            **facts,
         )
 
     def ok(self, summary: str, *, found: Optional[str] = None, **facts: object) -> Finding:

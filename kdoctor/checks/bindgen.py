@@ -21,6 +21,7 @@ from kdoctor.facts.bindgen import (
 )
 from kdoctor.facts.libclang import libclang_ignoring_env
 from kdoctor.facts.probe_request import ProbeRequest
+from kdoctor.facts.rustup import rustfmt_for_tools
 from kdoctor.i18n import N_, _
 from kdoctor.knowledge.packages import package_needs
 from kdoctor.machine.system import Probe, System
@@ -75,11 +76,12 @@ class BindgenCheck(Check):
     ) -> tuple[ProbeRequest, ProbeRequest]:
         """``bindgen --version`` and bindgen translating the probe header."""
         libclang_path = ctx.env.get("LIBCLANG_PATH")
-        env = (
+        given = (
             {"LIBCLANG_PATH": libclang_path}
             if libclang_path and system.env.get("LIBCLANG_PATH") != libclang_path
-            else None
+            else {}
         )
+        env = {**given, **rustfmt_for_tools(system)} or None  # looking never makes ~/.rustup
         header = probe_header()
         return (
             ProbeRequest((path, "--version"), bindgen_facts.VERSION_TIMEOUT),

@@ -8,6 +8,7 @@ from typing import Any
 
 from kdoctor.checks.base import Check, joined, register
 from kdoctor.facts import Facts
+from kdoctor.facts.cache_trust import own_cargo_home_distrust
 from kdoctor.facts.cargo import chosen_cargo
 from kdoctor.facts.crates import CrateState, Offer, crate_state
 from kdoctor.facts.module import module_info
@@ -69,6 +70,9 @@ class CratesCheck(Check):
             return self.finding(Status.SKIP, _("the module has no Cargo.toml"))
         if not facts.of(chosen_cargo).usable:
             return self.finding(Status.SKIP, _("needs a cargo that runs first (see cargo)"))
+        untrusted = facts.of(own_cargo_home_distrust)
+        if untrusted is not None:  # its config.toml could name a rustc-wrapper: cargo not run
+            return self.distrusted(untrusted, ctx, cargo_home=cargo_home(ctx.cache_dir))
         state = facts.of(crate_state)
         if state is None:
             return self.finding(Status.SKIP, _("could not copy the module to resolve its crates"))

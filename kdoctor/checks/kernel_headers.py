@@ -8,6 +8,7 @@ from typing import Any, Optional
 from kdoctor.checks.base import Check, register
 from kdoctor.checks.variables import correction
 from kdoctor.facts import Facts
+from kdoctor.facts.cache_trust import kdir_distrust
 from kdoctor.facts.kernel import installed_build_dirs, target_config, target_missing_files
 from kdoctor.facts.packages import kernel_packages
 from kdoctor.i18n import N_, _
@@ -87,6 +88,9 @@ class KernelHeadersCheck(Check):
     def run(self, facts: Facts) -> Finding:
         ctx, system = facts.ctx, facts.system
         release = ctx.target_kernel
+        untrusted = facts.of(kdir_distrust)
+        if untrusted is not None:  # a tree another user could change is never built with
+            return self.distrusted(untrusted, ctx, kdir=ctx.kdir, release=release)
         missing = facts.of(target_missing_files)
         flavour = stock_flavour(ctx)
         installed = installed_build_dirs(system, flavour)

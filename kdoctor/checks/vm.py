@@ -7,8 +7,10 @@ from typing import Any, Optional
 
 from kdoctor.checks.base import Check, register
 from kdoctor.facts import Facts
+from kdoctor.facts.cache_trust import cached_image_distrust
 from kdoctor.facts.images import busybox as busybox_fact
 from kdoctor.facts.images import target_image
+from kdoctor.facts.kvm import KVM, join_command, kvm_group, kvm_usable
 from kdoctor.facts.loading import module_loading
 from kdoctor.facts.packages import kernel_packages
 from kdoctor.i18n import N_, _
@@ -17,26 +19,17 @@ from kdoctor.knowledge.packages import (
     image_package_names,
     package_needs,
 )
-from kdoctor.machine.system import System
 from kdoctor.model.cache_layout import cached_image
 from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import KernelImage, Need
 
-KVM = "/dev/kvm"
 _QEMU_ARCH = {"i686": "i386", "i586": "i386", "armv7l": "arm", "arm64": "aarch64"}
 
 
 def qemu_command(arch: str) -> str:
     return f"qemu-system-{_QEMU_ARCH.get(arch, arch)}"
-
-
-def kvm_usable(system: System) -> bool:
-    """``/dev/kvm`` exists and this user may open it read-write (what qemu -enable-kvm does)."""
-    if not system.exists(KVM):
-        return False
-    return system.probe(["test", "-r", KVM, "-a", "-w", KVM]).ok
 
 
 def image_packages(ctx: Context) -> tuple[str, ...]:
@@ -61,6 +54,11 @@ class VmCheck(Check):
         box = facts.of(busybox_fact)
         busybox, static = (box.path, box.static) if box else (None, False)
         image, source = facts.of(target_image)
+        untrusted = (
+            cached_image_distrust(system, ctx.cache_dir, image) if source == "cache" else None
+        )
+        if untrusted is not None:  # booted and believed: never one another user could change
+            return self.distrusted(untrusted, ctx, image=image)
         candidates = () if ctx.toolchain_root else image_packages(ctx)
         image_package = candidates[0] if candidates else None
         if image is None and ctx.toolchain_root:  # kdoctor's Rust-enabled kernel: built with it
@@ -92,7 +90,13 @@ class VmCheck(Check):
             "missing": missing,
             "host_can_load": host.possible,
         }
-        state = _("not accessible") if system.exists(KVM) else _("missing")
+        state = _("missing")
+        if system.exists(KVM) and not kvm:
+            group = kvm_group(system)
+            details["kvm_group"] = group
+            state = _(
+                "not accessible: join group {group} with `{command}`, then log in again"
+            ).format(group=group, command=join_command(system, group))
         accel = (
             _("KVM (verify falls back to TCG if nested KVM fails)")
             if kvm

@@ -63,7 +63,9 @@ LIBCLANG_ENV = ("LIBCLANG_PATH", "LLVM_CONFIG_PATH", "LD_LIBRARY_PATH", "CLANG_P
 
 def probe_cache(ctx: Context) -> ProbeCache:
     """Kept probe answers of this invocation (under the cache directory; ``--fresh`` skips)."""
-    return ProbeCache(probes_dir(ctx.cache_dir), fresh=ctx.fresh, store=not ctx.dry_run)
+    return ProbeCache(
+        probes_dir(ctx.cache_dir), fresh=ctx.fresh, store=not ctx.dry_run, root=ctx.cache_dir
+    )
 
 
 def translation_inputs(ctx: Context, system: System, bindgen: str, header: str) -> tuple[str, ...]:

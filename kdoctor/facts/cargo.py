@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
 from kdoctor.facts.rust import rust_toolchain
-from kdoctor.facts.rustup import PROBE_ENV, RUSTC_TIMEOUT, is_rustup_shim
+from kdoctor.facts.rustup import PROBE_ENV, RUSTC_TIMEOUT, has_home, is_rustup_shim
+from kdoctor.facts.toolchain_pin import rustup_home
 from kdoctor.i18n import _
 from kdoctor.knowledge.cargo import cargo_release, first_error, is_nightly_cargo
 
@@ -97,8 +98,13 @@ def chosen_cargo(facts: Facts) -> CargoChoice:
     if path is None:
         return CargoChoice(None, reason, problem=_("no cargo was found"))
     env = cargo_env(facts)
-    probe = system.probe([path, "--version"], timeout=CARGO_TIMEOUT, env={**PROBE_ENV, **env})
     proxy = is_rustup_shim(system, path)
+    if proxy and not has_home(system):  # run, rustup's proxy would make rustup's home
+        problem = _("{path} is rustup's proxy, and rustup has no toolchain (no {home})").format(
+            path=path, home=rustup_home(system.env)
+        )
+        return CargoChoice(path, reason, proxy=proxy, problem=problem, env=env)
+    probe = system.probe([path, "--version"], timeout=CARGO_TIMEOUT, env={**PROBE_ENV, **env})
     line = probe.stdout.strip().splitlines()[0] if probe.ok and probe.stdout.strip() else None
     release = cargo_release(line or "")
     if not probe.ok or release is None:

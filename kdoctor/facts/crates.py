@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Optional
 
+from kdoctor.facts.cache_trust import own_cargo_home_distrust
 from kdoctor.facts.cargo import CARGO_TIMEOUT, chosen_cargo
 from kdoctor.facts.module import module_info
 from kdoctor.facts.rust import rust_toolchain
@@ -238,6 +239,8 @@ def crate_state(facts: Facts) -> Optional[CrateState]:
     cargo = facts.of(chosen_cargo)
     system = facts.system
     if module.cargo_toml is None or not cargo.usable:
+        return None
+    if facts.of(own_cargo_home_distrust) is not None:  # cargo never runs with it (see crates)
         return None
     text = system.read_text(module.cargo_toml) or ""
     dependencies = read_dependencies(text)

@@ -17,7 +17,7 @@ from typing import Optional
 from kdoctor.facts import rustup as _rustup
 from kdoctor.facts.probe_request import ProbeRequest
 from kdoctor.facts.rustc import distro_rustc, find_rustfmt
-from kdoctor.facts.rustup import PROBE_ENV, find_rustup, names_pin
+from kdoctor.facts.rustup import PROBE_ENV, find_rustup, has_home, names_pin, rustup_env
 from kdoctor.facts.toolchain_pin import rustup_home
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
@@ -52,8 +52,10 @@ def likely_rust_probes(ctx: Context, system: System) -> list[ProbeRequest]:
         rustup, _ = find_rustup(system)
         if rustup is not None and ctx.rust_mode != "distro":
             timeout = _rustup.RUSTUP_TIMEOUT
-            asks.append(ProbeRequest((rustup, "toolchain", "list"), timeout, PROBE_ENV))
-            asks.append(ProbeRequest((rustup, "--version"), timeout, PROBE_ENV))
+            if has_home(system):  # without one rustup is not asked its list (it would make it)
+                asks.append(ProbeRequest((rustup, "toolchain", "list"), timeout, PROBE_ENV))
+            version_env = rustup_env(system, ("--version",))
+            asks.append(ProbeRequest((rustup, "--version"), timeout, version_env))
         if ctx.rust_mode == "distro" or (
             ctx.rust_mode == "auto" and not (rustup and pin_looks_installed(ctx, system))
         ):

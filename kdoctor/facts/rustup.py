@@ -3,6 +3,12 @@ directory, and what overrides the pin.
 
 rustup is always asked with ``RUSTUP_AUTO_INSTALL=0`` so that looking never downloads a
 toolchain; every probe goes through :meth:`System.probe` (cached per invocation).
+
+Looking never writes either: any rustup command creates its home (``RUSTUP_HOME``, else
+``~/.rustup``) with a ``settings.toml`` when there is none, so without one rustup is not run at
+all: its answers are known (no toolchain is installed, there is no override, nothing is active),
+except its version, asked with ``RUSTUP_HOME`` at a place that cannot be created
+(:data:`NO_HOME`): rustup prints its version, then fails to make its home; the version counts.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Optional
 
+from kdoctor.facts.toolchain_pin import rustup_home
 from kdoctor.i18n import _
 from kdoctor.knowledge import versions
 from kdoctor.knowledge.commands import shown, toolchain_argv
@@ -34,7 +41,9 @@ PROBE_ENV: Mapping[str, str] = {
     "RUSTUP_TERM_COLOR": "never",
     "RUST_BACKTRACE": "0",
 }
-#: the standard library sources, relative to a sysroot
+#: where rustup is told its home is when it has none, to print its version: nothing can be
+#: created under /proc, so rustup writes nothing
+NO_HOME = "/proc/kdoctor-no-rustup-home"
 
 
 @dataclass(frozen=True)
@@ -161,9 +170,56 @@ def on_path(system: System, name: str) -> list[str]:
 
 
 # -- rustup -----------------------------------------------------------------------------------
+def has_home(system: System) -> bool:
+    """Whether rustup has a home to read (``RUSTUP_HOME``, else ``~/.rustup``): without one,
+    any rustup command would create it."""
+    return system.is_dir(rustup_home(system.env))
+
+
+def rustup_env(system: System, args: Sequence[str]) -> Mapping[str, str]:
+    """The environment rustup is asked ``args`` with (:data:`PROBE_ENV`; without a home, its
+    version is asked with ``RUSTUP_HOME`` where nothing can be made)."""
+    if tuple(args) == ("--version",) and not has_home(system):
+        return {**PROBE_ENV, "RUSTUP_HOME": NO_HOME}
+    return PROBE_ENV
+
+
+def rustfmt_for_tools(system: System) -> dict[str, str]:
+    """The environment that keeps a tool running ``rustfmt`` by name (bindgen formats what it
+    writes) off rustup's proxy while rustup has no home (the proxy would make one): ``RUSTFMT``
+    naming the first other rustfmt on PATH, else a place with none (bindgen then leaves its
+    output unformatted). Empty when nothing needs it."""
+    found = on_path(system, "rustfmt")
+    if has_home(system) or not found or not is_rustup_shim(system, found[0]):
+        return {}
+    others = [path for path in found if not is_rustup_shim(system, path)]
+    return {"RUSTFMT": others[0] if others else os.path.join(NO_HOME, "rustfmt")}
+
+
+def homeless_answer(rustup: str, args: Sequence[str], cwd: Optional[str] = None) -> Probe:
+    """What rustup without a home answers ``args`` (it is not run: it would make its home)."""
+    argv = (rustup, *args)
+    words = tuple(args)
+    if words[:2] == ("toolchain", "list"):
+        return Probe(argv, 0, "no installed toolchains\n", cwd=cwd)
+    if words[:2] == ("override", "list"):
+        return Probe(argv, 0, "no overrides\n", cwd=cwd)
+    if "--toolchain" in words:
+        name = words[words.index("--toolchain") + 1] if words[-1] != "--toolchain" else "?"
+        return Probe(argv, 1, stderr=f"error: toolchain '{name}' is not installed\n", cwd=cwd)
+    return Probe(argv, 1, stderr="error: no active toolchain\n", cwd=cwd)
+
+
 def probe_rustup(system: System, rustup: str, *args: str, cwd: Optional[str] = None) -> Probe:
-    """Ask rustup, without colours even from a rustup that ignores ``RUSTUP_TERM_COLOR``."""
-    probe = system.probe([rustup, *args], timeout=RUSTUP_TIMEOUT, cwd=cwd, env=PROBE_ENV)
+    """Ask rustup, without colours even from a rustup that ignores ``RUSTUP_TERM_COLOR``;
+    without a rustup home, rustup is not run but for its version (see the module's doc)."""
+    homeless = not has_home(system)
+    if homeless and args != ("--version",):
+        return homeless_answer(rustup, args, cwd)
+    env = rustup_env(system, args)
+    probe = system.probe([rustup, *args], timeout=RUSTUP_TIMEOUT, cwd=cwd, env=env)
+    if homeless and probe.stdout.strip() and not probe.timed_out and probe.error is None:
+        probe = replace(probe, exit_code=0, stderr="")  # the version, then "could not create"
     return replace(probe, stdout=strip_ansi(probe.stdout), stderr=strip_ansi(probe.stderr))
 
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Callable, Optional
 
 from kdoctor.i18n import _
-from kdoctor.machine.files import place_error
+from kdoctor.machine.files import make_dirs, place_error
 
 LOCK_SUFFIX = ".lock"
 
@@ -25,10 +25,10 @@ def file_lock(path: str, on_wait: Optional[Callable[[str], None]] = None) -> Ite
     """Hold the lock of ``path`` (created with its directory when missing); when another
     process holds it, call ``on_wait`` with a sentence saying so, then wait for it."""
     name = lock_path(path)
+    make_dirs(os.path.dirname(os.path.abspath(name)))  # a PlaceError when it cannot
     try:
-        os.makedirs(os.path.dirname(os.path.abspath(name)), exist_ok=True)
         fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    except OSError as exc:  # a cache that is a file, read-only, full: kdoctor's exit 3
+    except OSError as exc:
         raise place_error(name, exc) from exc
     try:
         try:

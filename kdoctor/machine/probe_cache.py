@@ -9,7 +9,9 @@ binary, the libraries it loads, the directories those are searched in (a directo
 changes when a file is added or removed). Any change to any input is a different key, so a stale
 answer is never read; failures are never kept (they are asked again each time); ``fresh`` asks
 again and refreshes the entry. The cache is kdoctor's own: writing it changes nothing else, and a
-cache that cannot be written only costs the time of asking.
+cache that cannot be written only costs the time of asking. An answer (or a directory on the way
+to it) that another user could change is refused (:class:`~kdoctor.machine.trust.UntrustedPlace`,
+exit 3): kdoctor would believe it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Optional
 
 from kdoctor.machine.system import Probe, System
+from kdoctor.machine.trust import refuse_untrusted
 
 #: bump when the entry format or the meaning of a key changes
 FORMAT = 1
@@ -37,6 +40,8 @@ class ProbeCache:
     fresh: bool = False
     #: keep new answers (False: read only, for runs that must change nothing)
     store: bool = True
+    #: the cache ``directory`` is in: every directory from it down must be trusted
+    root: str = ""
 
     def key(
         self,
@@ -64,6 +69,8 @@ class ProbeCache:
     ) -> Probe:
         """The probe's answer: kept when every input is unchanged, else asked (and kept)."""
         path = os.path.join(self.directory, self.key(system, argv, env, inputs) + ".json")
+        # an answer another user could have written is never believed, nor a place to keep one
+        refuse_untrusted(system, self.root or self.directory, path)
         if not self.fresh:
             kept = _read(system, path, argv)
             if kept is not None:

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import grp
 import math
 import os
 import platform
+import pwd
 import shutil
 import signal
 import stat
@@ -24,15 +27,26 @@ from kdoctor.i18n import _
 from kdoctor.machine import files, lifecycle
 from kdoctor.machine.files import BYTES_LIMIT, TEXT_LIMIT, FileRead, write_atomic
 from kdoctor.machine.locks import file_lock
-from kdoctor.machine.system import DEFAULT_TIMEOUT, OutputCallback, Probe, command_not_found
+from kdoctor.machine.system import (
+    DEFAULT_TIMEOUT,
+    OutputCallback,
+    Ownership,
+    Probe,
+    command_not_found,
+)
 
 _CacheKey = tuple[tuple[str, ...], Optional[str], tuple[tuple[str, str], ...]]
 
 
 class Runner:
-    """Runs commands with a timeout each; read-only probes run at most once per invocation."""
+    """Runs commands with a timeout each; read-only probes run at most once per invocation.
+
+    Nothing kdoctor or a command it starts makes may be changed by group or others (the umask
+    gains 022, for this process and its children): kdoctor trusts only such files in its cache
+    (:mod:`kdoctor.machine.trust`), so under a umask of 002 it would refuse its own."""
 
     def __init__(self, env: Optional[Mapping[str, str]] = None) -> None:
+        os.umask(os.umask(0o022) | 0o022)
         self.env: Mapping[str, str] = dict(os.environ if env is None else env)
         self._lock = threading.Lock()
         self._cache: dict[_CacheKey, Future[Probe]] = {}
@@ -214,6 +228,15 @@ class Runner:
             return None
         return (info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev)
 
+    def ownership(self, path: str) -> Optional[Ownership]:
+        try:
+            info = os.stat(path)
+        except (OSError, ValueError):
+            return None
+        return Ownership(
+            info.st_uid, info.st_gid, info.st_mode, _user(info.st_uid), _group(info.st_gid)
+        )
+
     def probes(self) -> list[Probe]:
         with self._lock:
             return list(self._log)
@@ -316,6 +339,22 @@ class Runner:
 
     def open_log(self, path: str, *, append: bool = False) -> TextIO:
         return files.open_log(path, append=append)
+
+
+@functools.lru_cache(maxsize=64)
+def _user(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+@functools.lru_cache(maxsize=64)
+def _group(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
 
 
 def _sweep(prefix: str, parent: str) -> None:

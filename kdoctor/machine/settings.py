@@ -21,6 +21,7 @@ from typing import Optional, Union
 from kdoctor.i18n import _
 from kdoctor.machine.files import TEXT_LIMIT, FileRead, read_regular, write_atomic
 from kdoctor.machine.system import System
+from kdoctor.machine.trust import UntrustedPlace, distrust
 
 #: the variables kdoctor may persist
 PERSISTED = (
@@ -121,7 +122,14 @@ def parse(data: Union[str, bytes], path: str = "") -> dict[str, str]:
 
 def read(path: str, system: Optional[System] = None) -> Optional[bytes]:
     """The settings file's bytes (None when there is none); a SettingsError when it is there
-    but cannot be read (not a regular file, larger than 1 MiB, unreadable)."""
+    but cannot be read (not a regular file, larger than 1 MiB, unreadable). Read through
+    ``system``, a file (or a directory holding it) that another user could change is an
+    :class:`~kdoctor.machine.trust.UntrustedPlace`: its ``CC`` or ``KDIR`` would be run."""
+    if system is not None:
+        for place in (os.path.dirname(os.path.abspath(path)), path):
+            untrusted = distrust(system, place, "KDOCTOR_CONFIG")
+            if untrusted is not None:
+                raise UntrustedPlace(untrusted)
     found: FileRead = (
         system.read_file(path, TEXT_LIMIT) if system is not None else read_regular(path)
     )

@@ -63,6 +63,26 @@ class Probe:
         )
 
 
+@dataclass(frozen=True)
+class Ownership:
+    """Who owns a file or directory and who may change it, as ``stat`` says (following
+    symlinks): what kdoctor asks before it trusts something it reads from its cache or
+    settings (:mod:`kdoctor.machine.trust`)."""
+
+    uid: int
+    gid: int
+    #: the file's type and permission bits (``st_mode``)
+    mode: int
+    #: the owner's and the group's names (the number, as text, when the system has none)
+    user: str
+    group: str
+
+    @property
+    def others_may_write(self) -> bool:
+        """Its group or everybody may change it (or, for a directory, what it holds)."""
+        return bool(self.mode & 0o022)
+
+
 def command_not_found() -> str:
     """Why a program that is not on PATH did not start (:attr:`Probe.error`)."""
     return _("command not found")
@@ -131,6 +151,11 @@ class System(Protocol):
         """What tells one version of a file from another without reading it: (size, mtime in
         ns, inode, device), following symlinks; None when it is missing. Caches keyed on it are
         invalidated by any replacement of the file (a package upgrade, a rebuild, a copy)."""
+        ...
+
+    def ownership(self, path: str) -> Optional[Ownership]:
+        """Who owns ``path`` (following symlinks), its group, type and permissions; None when
+        it is missing or cannot be looked at."""
         ...
 
     def probes(self) -> list[Probe]:

@@ -34,6 +34,8 @@ trusting it) belongs to the code that makes them: the kernels kdoctor keeps are
       tmp/                             scratch directories of a VM verification
       scratch/                         copies of a module for cargo to resolve its crates
       cargo-home/                      the cargo home kdoctor owns (packaged crates)
+      rust-sysroot/<key>/              Rust core/alloc built for the kernel (the bundled module's
+                                       Makefile: RUST_SYSROOT_CACHE)
       probes/                          probe answers kept between runs
       kvm.json                         whether KVM works on this host, by host kernel release
 """
@@ -249,6 +251,12 @@ def probes_dir(cache_dir: str) -> str:
 def cargo_home(cache_dir: str) -> str:
     """The cargo home kdoctor owns (its config.toml holds the packaged-crates source)."""
     return os.path.join(cache_dir, "cargo-home")
+
+
+def rust_sysroot_dir(cache_dir: str) -> str:
+    """Where the bundled module's Makefile keeps the Rust sysroots it builds for the kernel
+    (``RUST_SYSROOT_CACHE``, one directory per toolchain and flags)."""
+    return os.path.join(cache_dir, "rust-sysroot")
 
 
 def scratch_dir(cache_dir: str) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from kdoctor.facts.cache_trust import refuse_build
 from kdoctor.facts.module_tools import tool_origins
 from kdoctor.i18n import _
 from kdoctor.knowledge import safe_values
@@ -194,8 +195,11 @@ def build(
     log and to ``on_line``. A ``target`` (``sysroot``) makes only that; no ``.ko`` is expected.
     ``variables`` (``NAME=value``) go to make's command line too, checked like the others.
     A cargo ``step`` (the archive the Kbuild links, made by a cargo command no build file runs)
-    runs first, with that cargo and the same environment; make runs only when it succeeded."""
+    runs first, with that cargo and the same environment; make runs only when it succeeded.
+    What it would use from the cache that another user could change stops it first
+    (:func:`~kdoctor.facts.cache_trust.refuse_build`, an exit 3)."""
     copy = copy_target(ctx, system)
+    refuse_build(ctx, system, copy)  # nothing another user could have planted is built with
     where = copy or build_lock(ctx.cache_dir, ctx.module_dir)  # one build of a directory at once
     with system.lock(where, on_wait=on_step):
         return _build(

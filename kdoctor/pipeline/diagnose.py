@@ -15,6 +15,7 @@ from kdoctor.facts.module import module_info
 from kdoctor.facts.probe_request import ProbeRequest
 from kdoctor.i18n import _
 from kdoctor.knowledge.commands import carried
+from kdoctor.machine.trust import UntrustedPlace
 from kdoctor.model.finding import Finding, Remediation, Status
 from kdoctor.model.module import Module
 from kdoctor.model.report import Report
@@ -25,6 +26,8 @@ def run_one(check: Check, facts: Facts) -> Finding:
     started = time.monotonic()
     try:
         finding = check.refused(facts) or check.in_root(facts) or check.run(facts)
+    except UntrustedPlace:  # what another user could change ends the run (exit 3), named
+        raise
     except Exception as exc:  # one crashing check never sinks the report
         finding = Finding(
             id=check.id,

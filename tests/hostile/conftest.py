@@ -161,3 +161,21 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
     box._before = _baseline()
     box._tmp_before = _tmp_names()
     yield box
+
+
+# -- a second, real user (tests/hostile/users.py) -------------------------------------------------
+@pytest.fixture(scope="session")
+def student() -> object:
+    """The second user of the ownership scenarios (created with useradd when missing)."""
+    from tests.hostile.users import second_user
+
+    return second_user()
+
+
+@pytest.fixture(scope="session")
+def kit() -> Iterator[Path]:
+    """kdoctor and its dependencies where the second user may read them."""
+    from tests.hostile.users import made_kit
+
+    with made_kit() as root:
+        yield root

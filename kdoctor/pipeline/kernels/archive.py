@@ -20,6 +20,7 @@ from typing import Callable, Optional
 from kdoctor.i18n import _
 from kdoctor.knowledge import debian_kernels as dk
 from kdoctor.machine.system import Probe, System
+from kdoctor.machine.trust import refuse_untrusted
 from kdoctor.model.cache_layout import PARTIAL, apt_dir
 from kdoctor.model.finding import Remediation
 
@@ -68,8 +69,17 @@ def archive_for(cache_dir: str, suite: str) -> Archive:
     return Archive(suite, apt_dir(cache_dir, suite))
 
 
+def trusted(system: System, archive: Archive) -> None:
+    """Refuse (:class:`~kdoctor.machine.trust.UntrustedPlace`, exit 3) a private apt
+    configuration another user could change: its ``apt.conf.d`` can make apt run commands, its
+    lists name the checksums apt accepts packages by."""
+    cache = os.path.dirname(os.path.dirname(archive.base.rstrip("/")))
+    refuse_untrusted(system, cache, archive.base, tree=True)
+
+
 def prepare(system: System, archive: Archive, arch: str = "amd64") -> None:
     """Write the suite's configuration and directories (idempotent)."""
+    trusted(system, archive)
     base = archive.base
     for sub in (
         "etc/sources.list.d",
@@ -110,6 +120,7 @@ def update(
                     suite=archive.suite
                 )
             )
+        trusted(system, archive)
         got = system.run(["apt-get", "update"], env=archive.env, timeout=UPDATE_TIMEOUT)
         if not got.ok:
             raise ArchiveError(
@@ -125,6 +136,7 @@ def update(
 
 
 def _query(system: System, archive: Archive, argv: list[str]) -> Probe:
+    trusted(system, archive)
     return system.run(argv, env=archive.env, timeout=QUERY_TIMEOUT)
 
 
@@ -253,6 +265,7 @@ def download(
 ) -> dict[str, str]:
     """package -> .deb path: those kept (and verified) reused, the others downloaded (apt
     verifies them) into a partial directory and moved into ``debs`` one by one."""
+    trusted(system, archive)
     found: dict[str, str] = {}
     missing = []
     for name in names:

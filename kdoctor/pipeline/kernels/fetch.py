@@ -23,6 +23,7 @@ from kdoctor.i18n import _
 from kdoctor.knowledge import debian_kernels as dk
 from kdoctor.knowledge.kernel_config import AUTO_CONF, DOT_CONFIG, parse_config
 from kdoctor.machine.system import System
+from kdoctor.machine.trust import refuse_untrusted
 from kdoctor.model.cache_layout import (
     cached_image,
     headers_in,
@@ -100,6 +101,9 @@ def ensure(
     step = on_step or (lambda _t: None)
     tree = tree_dir(cache_dir, release)
     with system.lock(tree, on_wait=step):
+        # its record vouches for what make and the VM will use: never one others could change
+        refuse_untrusted(system, cache_dir, release_dir(cache_dir, release))
+        refuse_untrusted(system, cache_dir, manifest_path(cache_dir, release))
         found = cached(system, cache_dir, release)
         if found is not None:
             problem = damage(system, cache_dir, release)

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from kdoctor.facts import images
+from kdoctor.facts.cache_trust import cached_image_distrust
 from kdoctor.facts.privileges import sudo_prefix
 from kdoctor.i18n import _
 from kdoctor.knowledge.packages import apt_has_candidate, image_package_names
 from kdoctor.machine.system import System
+from kdoctor.machine.trust import UntrustedPlace
 from kdoctor.model.cache_layout import cached_config, cached_image, checksum_path, release_dir
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
@@ -80,6 +82,7 @@ def ensure(
     says so through ``on_step``) instead of deleting the first one's download."""
     found = locate(ctx, system, release)
     if found is not None and found.source != "cache":
+        _trusted(ctx, system, found.path)  # a Rust-enabled kernel's tree is in the cache too
         return found
     if ctx.toolchain_root:
         raise KernelImageError(
@@ -97,6 +100,7 @@ def ensure(
     with system.lock(path, on_wait=step):
         found = locate(ctx, system, release)
         if found is not None:
+            _trusted(ctx, system, found.path)
             problem = image_damage(system, path)
             if problem is None:
                 return found
@@ -108,6 +112,14 @@ def ensure(
             system.remove_tree(path)
             system.remove_tree(checksum_path(path))
         return fetch(ctx, system, release, on_step)
+
+
+def _trusted(ctx: Context, system: System, image: str) -> None:
+    """Refuse (exit 3) an image in the cache, or its recorded sha256, that another user could
+    have put there: the VM would boot it, and its checksum would vouch for it."""
+    found = cached_image_distrust(system, ctx.cache_dir, image)
+    if found is not None:
+        raise UntrustedPlace(found)
 
 
 def config_path(ctx: Context, image: KernelImage, release: str) -> str:

@@ -27,6 +27,7 @@ from kdoctor.knowledge.chroot import in_root
 from kdoctor.knowledge.kernel_config import parse_config
 from kdoctor.knowledge.rust_for_linux import kconfig_bindgen, kconfig_rustc
 from kdoctor.machine.system import System
+from kdoctor.machine.trust import refuse_untrusted
 from kdoctor.model.cache_layout import (
     rust_kernel_dir,
     rust_kernel_image,
@@ -187,6 +188,9 @@ def ensure(
         suite = rk.root_for(series)
         root = roots.ensure(system, cache_dir, suite, step)
     with system.lock(rust_kernel_dir(cache_dir, series), on_wait=step):
+        # built in, and then trusted: never a tree another user could change (exit 3)
+        refuse_untrusted(system, cache_dir, rust_kernel_dir(cache_dir, series))
+        refuse_untrusted(system, cache_dir, rust_kernel_record(cache_dir, series))
         found = recorded(system, cache_dir, series)
         if found is not None:
             problem = damage(system, cache_dir, found)

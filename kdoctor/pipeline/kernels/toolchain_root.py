@@ -9,14 +9,14 @@ The record ``roots/<name>.json``, written last, marks the root complete and keep
 the root holds. debootstrap checks the suite's Release file against Debian's keyring, apt every
 package against its hash. Every command runs in its own mount namespace
 (:mod:`kdoctor.knowledge.chroot`), so nothing stays mounted when it ends or is killed.
-A root that another user could change is never entered (see :func:`untrusted`).
+A root that another user could change is never entered
+(:func:`kdoctor.machine.trust.distrust_within`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import stat
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -27,6 +27,7 @@ from kdoctor.knowledge.chroot import in_root
 from kdoctor.knowledge.debian_releases import KEYRING, MIRROR, SECURITY
 from kdoctor.knowledge.rust_kernels import TOOLCHAIN_PACKAGES, RootSuite
 from kdoctor.machine.system import System
+from kdoctor.machine.trust import distrust_within
 from kdoctor.model.cache_layout import toolchain_root, toolchain_root_record, toolchain_roots_dir
 from kdoctor.model.finding import Remediation
 from kdoctor.pipeline.kernels.archive import ArchiveError
@@ -63,22 +64,6 @@ def versions_in(system: System, root: str) -> dict[str, str]:
     return root_versions(system, root)
 
 
-def untrusted(system: System, path: str) -> Optional[str]:
-    """Why kdoctor must not enter the root (or use the tree) at ``path``: it belongs to another
-    user, or another user may write to it; None when only this user can change it."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    if info.st_uid != system.uid():
-        return _("{path} belongs to user {owner}, not to {uid}").format(
-            path=path, owner=info.st_uid, uid=system.uid()
-        )
-    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return _("{path} is writable by other users").format(path=path)
-    return None
-
-
 def recorded(system: System, cache_dir: str, name: str) -> Optional[ToolchainRoot]:
     """The complete root ``name`` (its record is there), else None."""
     text = system.read_text(toolchain_root_record(cache_dir, name))
@@ -103,17 +88,19 @@ def ensure(
     step = on_step or (lambda _t: None)
     path = toolchain_root(cache_dir, suite.name)
     with system.lock(path, on_wait=step):
-        for where in (toolchain_roots_dir(cache_dir), path):
-            problem = untrusted(system, where)
-            if problem:
-                raise ArchiveError(
-                    _(
-                        "kdoctor will not build in a toolchain root others can change: {problem}"
-                    ).format(problem=problem),
-                    Remediation(
-                        _("Remove it ({path}) and let kdoctor make it again.").format(path=path)
+        problem = distrust_within(system, cache_dir, path)
+        if problem is not None:
+            raise ArchiveError(
+                _("kdoctor will not build in a toolchain root others can change: {problem}").format(
+                    problem=problem.sentence()
+                ),
+                Remediation(
+                    _("Repair it: {command} (or remove {path}: kdoctor makes it again).").format(
+                        command=problem.command, path=path
                     ),
-                )
+                    (problem.command,),
+                ),
+            )
         done = recorded(system, cache_dir, suite.name)
         if done is not None and system.is_file(os.path.join(path, "usr/bin/rustc")):
             return done

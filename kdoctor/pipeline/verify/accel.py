@@ -3,13 +3,16 @@ on this host (``<cache>/kvm.json``, keyed by the host's kernel release)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 from dataclasses import dataclass
 from typing import Optional
 
+from kdoctor.facts.kvm import KVM, kvm_closed
 from kdoctor.i18n import _
 from kdoctor.machine.system import System
+from kdoctor.machine.trust import distrust_within, refuse_untrusted
 from kdoctor.model.cache_layout import kvm_verdicts
 from kdoctor.model.choice import Accel
 from kdoctor.pipeline.verify.boot import Boot
@@ -59,8 +62,11 @@ def ended(exit_code: Optional[int]) -> str:
 def plan_accel(requested: str, system: System, cache_dir: str, host: str) -> AccelPlan:
     if requested in ("kvm", "tcg"):
         return AccelPlan((requested,))
-    if not system.exists("/dev/kvm"):
+    if not system.exists(KVM):
         return AccelPlan(("tcg",), _("no /dev/kvm here: emulating with TCG"))
+    closed = kvm_closed(system)
+    if closed is not None:  # qemu would only fail to open it
+        return AccelPlan(("tcg",), _("{why}: emulating with TCG").format(why=closed))
     verdict = kvm_verdict(system, cache_dir, host)
     if verdict is not None and not verdict[0]:
         return AccelPlan(
@@ -73,7 +79,9 @@ def plan_accel(requested: str, system: System, cache_dir: str, host: str) -> Acc
 
 
 def kvm_verdict(system: System, cache_dir: str, host: str) -> Optional[tuple[bool, str]]:
-    """Whether KVM worked the last time on this host kernel, and why not."""
+    """Whether KVM worked the last time on this host kernel, and why not; a record another
+    user could have written is refused (:class:`~kdoctor.machine.trust.UntrustedPlace`)."""
+    refuse_untrusted(system, cache_dir, kvm_verdicts(cache_dir))
     try:
         entry = json.loads(system.read_text(kvm_verdicts(cache_dir)) or "").get(host)
     except (ValueError, AttributeError):
@@ -84,7 +92,16 @@ def kvm_verdict(system: System, cache_dir: str, host: str) -> Optional[tuple[boo
 
 
 def remember_kvm(system: System, cache_dir: str, host: str, works: bool, reason: str = "") -> None:
+    """Keep whether KVM worked; a cache this user cannot write (another user's), or that
+    another user could change, only costs finding it out again."""
     path = kvm_verdicts(cache_dir)
+    if distrust_within(system, cache_dir, path) is not None:
+        return
+    with contextlib.suppress(OSError):
+        _remember(system, path, host, works, reason)
+
+
+def _remember(system: System, path: str, host: str, works: bool, reason: str) -> None:
     with system.lock(path):  # read, change, write: one kdoctor at a time
         try:
             known = json.loads(system.read_text(path) or "")

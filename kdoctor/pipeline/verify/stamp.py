@@ -39,6 +39,7 @@ from kdoctor.facts.images import find_busybox, kernel_image
 from kdoctor.facts.rustc import RustToolchain
 from kdoctor.knowledge.rust_kernels import DPKG_STATUS
 from kdoctor.machine.system import System
+from kdoctor.machine.trust import refuse_untrusted
 from kdoctor.model.cache_layout import cached_image, verified_stamp
 from kdoctor.model.context import Context
 
@@ -172,7 +173,8 @@ def record(ctx: Context, system: System, toolchain: RustToolchain, ko: str, mode
     if value is None:
         return
     stamp = Stamp(value, ko, time.time(), mode)
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError):  # an UntrustedPlace too: nothing written there
+        refuse_untrusted(system, ctx.cache_dir, stamp_path(ctx))
         system.write_file(stamp_path(ctx), json.dumps({**stamp.to_json(), "files": hashes.rows()}))
 
 
@@ -189,7 +191,10 @@ _EMPTY = hashlib.sha256(b"").hexdigest()
 
 
 def _load(ctx: Context, system: System, hashes: Optional[Hashes] = None) -> Optional[Stamp]:
-    """The record, its (identity, digest) rows handed to ``hashes``."""
+    """The record, its (identity, digest) rows handed to ``hashes``; one another user could
+    have written (or placed) is refused (:class:`~kdoctor.machine.trust.UntrustedPlace`):
+    believed, it would skip the build and the VM."""
+    refuse_untrusted(system, ctx.cache_dir, stamp_path(ctx))
     raw = system.read_bytes(stamp_path(ctx), 1 << 16)
     if not raw:
         return None
@@ -210,10 +215,10 @@ def prewarm(ctx: Context, system: System, hashes: Hashes) -> threading.Thread:
     this target names, so :func:`still_verified` finds them done (or does them itself)."""
 
     def work() -> None:
-        stamp = _load(ctx, system, hashes)
-        if stamp is None:
-            return
         with contextlib.suppress(Exception):  # only a head start: still_verified decides
+            stamp = _load(ctx, system, hashes)
+            if stamp is None:
+                return
             hashes.of(system, stamp.ko, MAX_FILE_BYTES)
             image = _image(ctx, system, stamp.mode)
             if image:

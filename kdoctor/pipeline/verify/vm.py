@@ -13,6 +13,7 @@ from kdoctor.facts import images
 from kdoctor.facts.packages import install_command
 from kdoctor.i18n import _
 from kdoctor.machine.system import System
+from kdoctor.machine.trust import refuse_untrusted
 from kdoctor.model.cache_layout import tmp_dir
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
@@ -80,6 +81,7 @@ def verify_vm(
     if image.source == "downloaded":
         fetched = _("fetched {package} into {path}").format(package=image.package, path=image.path)
         base = with_(base, notes=(*base.notes, fetched))
+    refuse_untrusted(system, ctx.cache_dir, tmp_dir(ctx.cache_dir))  # the guest is built there
     work = system.make_temp_dir("verify-", tmp_dir(ctx.cache_dir))
     runs: list[tuple[vm_boot.Boot, vm_console.ConsoleReport]] = []
     try:
