@@ -237,7 +237,7 @@ class FakeFiles:
                 parent.remove(os.path.basename(source))
             self.writes.append((target, "rename"))
 
-    def copy_tree(self, source: str, target: str) -> None:
+    def copy_tree(self, source: str, target: str) -> list[str]:
         with self._lock:
             prefix = source.rstrip("/") + "/"
             for path in sorted(p for p in self.files if p.startswith(prefix)):
@@ -253,6 +253,7 @@ class FakeFiles:
                 self.writes.append((dst, "copy"))
             if not self.is_dir(target):
                 self.dirs[target] = []
+            return []  # the fake has no links that dangle
 
     @contextmanager
     def lock(self, path: str, on_wait: Optional[Callable[[str], None]] = None) -> Iterator[None]:

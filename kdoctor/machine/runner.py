@@ -303,13 +303,14 @@ class Runner:
     def rename(self, source: str, target: str) -> None:
         os.replace(source, target)
 
-    def copy_tree(self, source: str, target: str) -> None:
+    def copy_tree(self, source: str, target: str) -> list[str]:
         try:
-            self._copy_tree(source, target)
+            return self._copy_tree(source, target)
         except OSError as exc:
             raise files.place_error(target, exc) from exc
 
-    def _copy_tree(self, source: str, target: str) -> None:
+    def _copy_tree(self, source: str, target: str) -> list[str]:
+        dangling: list[str] = []
         for root, dirs, names in os.walk(source):
             dirs[:] = [d for d in dirs if d != "__pycache__"]
             rel = os.path.relpath(root, source)
@@ -320,7 +321,8 @@ class Runner:
                     s = os.stat(src)
                 except FileNotFoundError:
                     if os.path.islink(src):
-                        continue  # a dangling link (an editor's lock file): nothing to copy
+                        dangling.append(src)  # an editor's lock file: nothing to copy
+                        continue
                     raise
                 if not stat.S_ISREG(s.st_mode):
                     continue  # a FIFO or a device would block or never end: never copied
@@ -331,6 +333,7 @@ class Runner:
                 except OSError:
                     pass
                 shutil.copy2(src, dst)
+        return dangling
 
     def lock(
         self, path: str, on_wait: Optional[Callable[[str], None]] = None

@@ -232,11 +232,12 @@ class System(Protocol):
         """Move ``source`` to ``target`` in one step (``os.replace``: ``target`` is replaced)."""
         ...
 
-    def copy_tree(self, source: str, target: str) -> None:
+    def copy_tree(self, source: str, target: str) -> list[str]:
         """Bring ``target`` up to date with the files of ``source``: copy those missing or
         differing in size or mtime, keeping their mtimes (so make's timestamps stay useful);
         ``__pycache__`` directories and anything that is not a regular file (a FIFO, a device)
-        are skipped, nothing is deleted."""
+        are skipped, nothing is deleted. Returns the dangling links it left out (an editor's
+        lock file), for the caller to say so."""
         ...
 
     def lock(

@@ -73,7 +73,9 @@ class BuildResult:
         }
 
 
-def working_module_dir(ctx: Context, system: System) -> str:
+def working_module_dir(
+    ctx: Context, system: System, on_note: Callable[[str], None] = lambda note: None
+) -> str:
     """Where to build: the module directory itself, or a copy in the cache when it is read-only
     (the hello-world shipped inside an installed kdoctor) or when its path has a space, which
     kbuild cannot build in (``M=`` takes one word); the copy is brought up to date with
@@ -81,7 +83,10 @@ def working_module_dir(ctx: Context, system: System) -> str:
     target = copy_target(ctx, system)
     if target is None:
         return ctx.module_dir
-    system.copy_tree(ctx.module_dir, target)
+    for link in system.copy_tree(ctx.module_dir, target):
+        on_note(
+            _("{link} is a link to nothing (an editor's lock file?): not copied").format(link=link)
+        )
     return target
 
 
@@ -234,7 +239,10 @@ def _build(
     variables: Sequence[str] = (),
     step: Optional[CargoStep] = None,
 ) -> BuildResult:
-    module_dir = working_module_dir(ctx, system)
+    notes: list[str] = []
+    module_dir = working_module_dir(ctx, system, notes.append)
+    for note in notes:
+        on_step(note)
     if ctx.toolchain_root:  # the kernel's toolchain root: its own tools, not the host's
         argv = [
             "make",
