@@ -17,6 +17,7 @@ from kdoctor.model import cache_layout as layout
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import ByHand
 from kdoctor.pipeline.diagnose import run_checks
+from kdoctor.pipeline.kernels import archive as ka
 from kdoctor.pipeline.verify import accel
 from tests.conftest import make_context
 from tests.fake_system import FakeSystem
@@ -148,3 +149,24 @@ def test_a_check_meeting_an_untrusted_place_ends_the_run_instead_of_an_error_fin
     system = FakeSystem(files={"/etc/kdoctor/env": ""}, owners={"/etc/kdoctor/env": OTHER})
     with pytest.raises(UntrustedPlace):
         run_checks([Planted()], Facts(make_context(), system))
+
+
+def test_a_private_apt_configuration_trusts_apt_s_own_sandbox_directories() -> None:
+    """apt hands its download directories (partial, auxfiles) to its sandbox user _apt: they
+    are apt's, not another person's; apt's configuration is judged file by file."""
+    base = layout.apt_dir("/root/.cache/kdoctor", "bookworm")
+    archive = ka.archive_for("/root/.cache/kdoctor", "bookworm")
+    files = {
+        f"{base}/apt.conf": "",
+        f"{base}/etc/sources.list": "",
+        f"{base}/state/lists/auxfiles/x": "",
+        f"{base}/state/lists/partial/y": "",
+    }
+    sandbox = {
+        f"{base}/state/lists/auxfiles": (42, 0o700),
+        f"{base}/state/lists/partial": (42, 0o700),
+    }
+    ka.trusted(FakeSystem(uid=0, files=files, owners=sandbox), archive)  # nothing refused
+    planted = {**sandbox, f"{base}/etc/sources.list": (1000, 0o644)}
+    with pytest.raises(UntrustedPlace, match=r"sources\.list"):
+        ka.trusted(FakeSystem(uid=0, files=files, owners=planted), archive)

@@ -7,18 +7,13 @@ kdoctor reads the three settings that decide what a build makes: ``build.target`
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from kdoctor.knowledge.cargo_command import alias_words
 from kdoctor.machine.system import System
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.9/3.10
-    import tomli as tomllib
+from kdoctor.model import toml_text
 
 #: the names of cargo's configuration file in a ``.cargo`` directory, the preferred first
 CONFIG_NAMES = ("config.toml", "config")
@@ -96,8 +91,8 @@ def read_cargo_config(system: System, directory: str, env: Mapping[str, str]) ->
     for path in files:
         text = system.read_text(path)
         try:
-            data = tomllib.loads(text or "")
-        except tomllib.TOMLDecodeError:
+            data = toml_text.loads(text or "")
+        except toml_text.TOMLDecodeError:
             continue
         build = data.get("build")
         if target is None and isinstance(build, dict):

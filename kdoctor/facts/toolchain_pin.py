@@ -18,18 +18,13 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Mapping
 from typing import Optional
 
 from kdoctor.i18n import _
 from kdoctor.machine.system import System
+from kdoctor.model import toml_text
 from kdoctor.model.toolchain_file import PIN_FILES, PinnedToolchain, parse_pin
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.9/3.10
-    import tomli as tomllib
 
 #: what rustup accepts as a toolchain name: a channel (``stable``, ``nightly``, ``beta``), a
 #: version (``1.63.0``), either with a date and/or a host triple; nothing a shell would read
@@ -88,8 +83,8 @@ def directory_overrides(system: System, env: Mapping[str, str]) -> dict[str, str
     if not text:
         return {}
     try:
-        table = tomllib.loads(text).get("overrides")
-    except tomllib.TOMLDecodeError:
+        table = toml_text.loads(text).get("overrides")
+    except toml_text.TOMLDecodeError:
         return {}
     if not isinstance(table, dict):
         return {}

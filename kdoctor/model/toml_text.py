@@ -13,8 +13,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.9/3.10
     import tomli as tomllib
 
-#: the one error a malformed (or too deeply nested) file raises
-TOMLDecodeError = tomllib.TOMLDecodeError
+
+class TOMLDecodeError(ValueError):
+    """The one error a malformed (or too deeply nested) file raises."""
+
+
 #: deeper than any real build file nests its arrays and inline tables
 MAX_DEPTH = 32
 
@@ -29,6 +32,8 @@ def loads(text: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except RecursionError:
         raise TOMLDecodeError(f"nested deeper than {MAX_DEPTH} levels") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise TOMLDecodeError(str(exc)) from exc
 
 
 def nesting(text: str) -> int:

@@ -74,7 +74,12 @@ def trusted(system: System, archive: Archive) -> None:
     configuration another user could change: its ``apt.conf.d`` can make apt run commands, its
     lists name the checksums apt accepts packages by."""
     cache = os.path.dirname(os.path.dirname(archive.base.rstrip("/")))
-    refuse_untrusted(system, cache, archive.base, tree=True)
+    refuse_untrusted(system, cache, os.path.join(archive.base, "etc"), tree=True)
+    refuse_untrusted(system, cache, archive.config)
+    # the directories apt keeps its lists and packages in, not what is in them: apt gives its
+    # own sandbox user (_apt) the "partial" and "auxfiles" directories it downloads into
+    for sub in ("state", "state/lists", "cache", "cache/archives", "debs"):
+        refuse_untrusted(system, cache, os.path.join(archive.base, sub))
 
 
 def prepare(system: System, archive: Archive, arch: str = "amd64") -> None:
