@@ -7,14 +7,13 @@ are :mod:`kdoctor.model.cache_layout`'s).
 
 from __future__ import annotations
 
-import os
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
 from kdoctor.machine.system import System
-from kdoctor.model.cache_layout import cached_image, hand_placed_image, in_kernels
+from kdoctor.model.cache_layout import cached_image, hand_placed_image, in_kernels, tree_image
 from kdoctor.model.context import Context
 
 if TYPE_CHECKING:
@@ -28,11 +27,6 @@ def installed_images(release: str) -> tuple[tuple[str, str], ...]:
     """(path, source) of the image an installed kernel ``release`` has: ``boot`` or
     ``modules``."""
     return ((f"/boot/vmlinuz-{release}", "boot"), (f"/lib/modules/{release}/vmlinuz", "modules"))
-
-
-def tree_image(kdir: str) -> str:
-    """The bootable image a kernel build leaves in its tree (x86)."""
-    return os.path.join(kdir, "arch", "x86", "boot", "bzImage")
 
 
 def kept_in_cache(ctx: Context) -> bool:

@@ -166,9 +166,14 @@ def rust_kernel_log(cache_dir: str, series: str, stage: str) -> str:
     return os.path.join(logs_dir(cache_dir), f"rust-kernel-{series}-{stage}.log")
 
 
+def tree_image(kdir: str) -> str:
+    """The bootable image a kernel build leaves in its tree (x86)."""
+    return os.path.join(kdir, "arch", "x86", "boot", "bzImage")
+
+
 def rust_kernel_image(cache_dir: str, series: str) -> str:
     """The bootable image the kernel's build leaves in its tree."""
-    return os.path.join(rust_kernel_tree(cache_dir, series), "arch", "x86", "boot", "bzImage")
+    return tree_image(rust_kernel_tree(cache_dir, series))
 
 
 # -- Debian's archive ---------------------------------------------------------------------------

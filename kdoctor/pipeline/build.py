@@ -280,17 +280,6 @@ def _build(
     # (the shell's variable, which make -C does not change) names it, not kdoctor's directory
     # (-C's value, checked above, is the same one)
     env["PWD"] = module_dir
-    run_argv, run_env = argv, env
-    if ctx.toolchain_root:
-        run_argv = in_root(
-            ctx.toolchain_root,
-            argv,
-            binds=[ctx.cache_dir, module_dir],
-            env=env,
-            as_root=system.uid() == 0,
-            cwd=module_dir,
-        )
-        run_env = {}
     log = BuildLog(system.open_log(log_path))
     try:
         if ctx.toolchain_root:
@@ -318,13 +307,7 @@ def _build(
                 log.write(f"\nkdoctor: `{step.shown()}` failed, so make did not run\n")
         if probe is None:
             log.write(f"$ {shown_command(argv, env)}\n")
-            probe = system.run(
-                run_argv,
-                timeout=timeout,
-                cwd=None if ctx.toolchain_root else module_dir,  # in a root, env -C enters it
-                env=run_env,
-                on_output=on_output,
-            )
+            probe = _run(ctx, system, argv, module_dir, env, timeout, on_output)
         if probe.timed_out:
             log.write(f"\nkdoctor: the build did not finish within {timeout:g} s and was stopped\n")
         ko = _find_ko(system, module_dir) if probe.ok and not target else None
@@ -384,7 +367,8 @@ def _run(
     timeout: float,
     on_output: Callable[[str], None],
 ) -> Probe:
-    """A command of the build (the cargo step), on the host or in the toolchain root."""
+    """A command of the build (make, or the cargo step before it) in ``cwd``, on the host or
+    in the toolchain root (``env -C`` enters ``cwd`` there, with only ``env`` set)."""
     if ctx.toolchain_root:
         rooted = in_root(
             ctx.toolchain_root,

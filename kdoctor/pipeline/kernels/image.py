@@ -26,7 +26,13 @@ from kdoctor.i18n import _
 from kdoctor.knowledge.packages import apt_has_candidate, image_package_names
 from kdoctor.machine.system import System
 from kdoctor.machine.trust import UntrustedPlace
-from kdoctor.model.cache_layout import cached_config, cached_image, checksum_path, release_dir
+from kdoctor.model.cache_layout import (
+    cached_config,
+    cached_image,
+    checksum_path,
+    release_dir,
+    tree_image,
+)
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
 from kdoctor.pipeline.kernels.cache import image_damage, place_image, sha256_of, work_dir
@@ -62,7 +68,7 @@ def locate(ctx: Context, system: System, release: str) -> Optional[KernelImage]:
     """The image of an installed kernel, or one fetched before (or, for a Rust-enabled kernel
     kdoctor built, the one in its tree); None when there is none."""
     if ctx.toolchain_root:
-        tree = images.tree_image(ctx.kdir)
+        tree = tree_image(ctx.kdir)
         return KernelImage(tree, "tree") if system.is_file(tree) else None
     for path, source in images.installed_images(release):
         if system.exists(path):

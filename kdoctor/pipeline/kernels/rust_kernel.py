@@ -68,6 +68,8 @@ class RustKernel:
     compiler: str = "gcc"
     enabled: tuple[str, ...] = ()
     disabled: tuple[str, ...] = ()
+    #: the image's sha256 its build recorded (None: not recorded)
+    image_sha256: Optional[str] = None
 
     @property
     def spec(self) -> str:
@@ -115,6 +117,7 @@ def recorded(system: System, cache_dir: str, series: str) -> Optional[RustKernel
         compiler=str(data.get("compiler", "gcc")),
         enabled=tuple(str(o) for o in data.get("enabled", ())),
         disabled=tuple(str(o) for o in data.get("disabled", ())),
+        image_sha256=str(data["image_sha256"]) if data.get("image_sha256") else None,
     )
 
 
@@ -131,8 +134,7 @@ def built_series(system: System, cache_dir: str) -> list[str]:
 def damage(system: System, cache_dir: str, kernel: RustKernel) -> Optional[str]:
     """Why the built kernel cannot be used as it is, else None: its image is not the one its
     build recorded, or its root's toolchain is no longer the one that built it."""
-    data = json.loads(system.read_text(rust_kernel_record(cache_dir, kernel.series)) or "{}")
-    if sha256_of(system, kernel.image) != data.get("image_sha256"):
+    if sha256_of(system, kernel.image) != kernel.image_sha256:
         return _("its image is missing or differs from the one its build made")
     config = parse_config(system.read_text(os.path.join(kernel.kdir, ".config")) or "")
     if config.get("CONFIG_RUST") != "y":
@@ -410,11 +412,12 @@ def _record(system: System, cache_dir: str, series: str, root: roots.ToolchainRo
         compiler="clang" if config.get("CONFIG_CC_IS_CLANG") == "y" else "gcc",
         enabled=rk.ENABLE,
         disabled=rk.DISABLE,
+        image_sha256=sha256_of(system, image),
     )
     data = {
         **kernel.to_json(),
         "root_name": root.name,
-        "image_sha256": sha256_of(system, image),
+        "image_sha256": kernel.image_sha256,
         "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     system.write_file(rust_kernel_record(cache_dir, series), json.dumps(data, indent=1))
