@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Optional
 
+from kdoctor.model.docs import check_docs
 from kdoctor.model.need import Need
 
 
@@ -54,6 +55,11 @@ class Finding:
     #: diagnosis (kdoctor.pipeline) fills it from the planners' need types; a check leaves it
     fix: Optional[str] = None
 
+    @property
+    def docs(self) -> str:
+        """Where this check is documented (``README.md#check-<id>``)."""
+        return check_docs(self.id)
+
     def timed(self, duration_ms: float) -> Finding:
         return replace(self, duration_ms=duration_ms)
 
@@ -70,4 +76,5 @@ class Finding:
             "facts": dict(self.facts),
             "duration_ms": round(self.duration_ms, 1),
             "traceback": self.traceback,
+            "docs": self.docs,
         }
