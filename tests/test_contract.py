@@ -60,12 +60,22 @@ def document(result: Any, name: str) -> dict[str, Any]:
 def test_check_and_list_documents_validate(bare: Factory) -> None:
     checked = invoke("check", "--json", "--kernel", STOCK)
     assert checked.exit_code == 1
-    document(checked, "check")
+    for item in document(checked, "check")["checks"]:  # each finding names its README section
+        assert item["docs"] == f"README.md#check-{item['id']}"
     verbose = invoke("check", "--json", "-v", "--kernel", STOCK)
     assert document(verbose, "check")["probes"]
     listed = invoke("list", "--json")
     assert listed.exit_code == 0
     assert {c["id"] for c in document(listed, "list")["checks"]} >= {"os", "vm"}
+
+
+def test_a_docs_link_outside_the_readme_s_checks_does_not_validate(bare: Factory) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    data = json.loads(invoke("check", "--json", "os").stdout)
+    validate("check", data)
+    data["checks"][0]["docs"] = "https://example.invalid/os"
+    with pytest.raises(jsonschema.ValidationError):
+        validate("check", data)
 
 
 def test_a_document_without_the_versions_does_not_validate(bare: Factory) -> None:

@@ -49,6 +49,7 @@ def test_every_option_the_commands_section_names_exists() -> None:
             ["build"],
             ["verify"],
             ["list"],
+            ["report"],
             ["test"],
             ["cache", "clean"],
         )

@@ -253,6 +253,43 @@ def verify(
     raise typer.Exit(0 if result.passed else 1)
 
 
+@app.command(help=HELP["report"])
+def report(
+    kernel: Optional[str] = KernelOpt,
+    module_dir: Optional[str] = ModuleOpt,
+    rust: Optional[RustMode] = RustOpt,
+    output: Optional[str] = typer.Option(
+        None,
+        "--output",
+        "-o",
+        metavar="FILE",
+        help=_("Write the report to FILE (replaced whole) instead of printing it."),
+    ),
+) -> None:
+    from kdoctor.pipeline.last_build import last_build
+    from kdoctor.pipeline.provision import ProvisionOptions, dry_run
+    from kdoctor.render.markdown_report import markdown_report, placeholders
+
+    system = options.new_system()
+    wanted = ProvisionOptions(
+        kernel=kernel,
+        module_dir=options.module_dir_option(module_dir),
+        rust=options.rust_mode(rust),
+        cwd=options.current_directory(),
+    )
+    facts, result = dry_run(wanted, system)  # fix --dry-run's look: nothing is changed
+    home = system.env.get("HOME", "")
+    hide = placeholders(system.env, [system.real_path(home)] if home else [])
+    text = markdown_report(facts, result, last_build(result.context, system), hide)
+    if output is None:
+        from kdoctor.render import text as render
+
+        render.console().out(text, end="", highlight=False)
+        return
+    system.write_file(output, text)  # a place it cannot write: PlaceError, exit 3
+    typer.echo(_("report written to {path}").format(path=output), err=True)
+
+
 app.command(name="fix", help=HELP["fix"])(cli_provision.fix_command)
 app.command(name="build", help=HELP["build"])(cli_provision.build_command)
 app.command(name="fetch-image", hidden=True, help=HELP["fetch-image"])(

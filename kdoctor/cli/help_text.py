@@ -37,6 +37,10 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         ("kdoctor list", N_("id and title of every check")),
         ("kdoctor list --json", N_("the same, as JSON")),
     ),
+    "report": (
+        ("kdoctor report", N_("the report, to paste into a question")),
+        ("kdoctor report --output report.md", N_("the same, into a file")),
+    ),
     "fetch-image": (("kdoctor fetch-image 6.1.0-50-amd64", N_("that kernel's image")),),
     "build-sysroot": (("kdoctor build-sysroot", N_("the module's Rust sysroot, for the target")),),
 }
@@ -101,6 +105,16 @@ def helps(plain: bool) -> dict[str, str]:
             _("List the checks and their ids."),
             _("Any of these ids can follow kdoctor check."),
             EXAMPLES["list"],
+            plain=plain,
+        ),
+        "report": command_help(
+            _("A Markdown report of this machine to paste when asking for help."),
+            _(
+                "kdoctor's version, the distribution, the kernels, the toolchain, every check, "
+                "the last build and the plan kdoctor fix would apply (nothing is changed); "
+                "your home directory and user name are replaced."
+            ),
+            EXAMPLES["report"],
             plain=plain,
         ),
         "fetch-image": command_help(

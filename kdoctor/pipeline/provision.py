@@ -306,6 +306,14 @@ def _provision(
     return replace(result, halt=Halt.VERIFIED if verified.passed else Halt.NOT_VERIFIED)
 
 
+def dry_run(options: ProvisionOptions, system: System) -> tuple[Facts, ProvisionResult]:
+    """What ``kdoctor fix --dry-run`` computes (the diagnosis, the plan, retargeted as fix
+    would), changing nothing, and the facts the diagnosis read (``kdoctor report``)."""
+    options = replace(options, dry_run=True)
+    facts = Facts(select_context(options, system), system)
+    return facts, replace(plan_for(options, facts), halt=Halt.DRY_RUN)
+
+
 def select_context(options: ProvisionOptions, system: System) -> Context:
     """The context the options select on this machine (``--kernel`` may name a Debian
     kernel of another suite, kept in kdoctor's cache)."""

@@ -136,6 +136,12 @@ def print_finding(
             can = _("kdoctor can do this: {command} (fix '{fix}')")
             command = carried("kdoctor fix", options)
             out.print(Text("    " + can.format(command=command, fix=f.fix), style="dim"))
+    print_docs(f, out)
+
+
+def print_docs(f: Finding, out: Console) -> None:
+    """Where the check is documented, under a problem's details (and every check's with -v)."""
+    out.print(Text("    " + _("docs: {link}").format(link=f.docs), style="dim"))
 
 
 def print_command(command: str, out: Console, *, indent: str = "  ") -> None:
