@@ -26,6 +26,7 @@ from kdoctor.render.markdown_report import Placeholders, fenced, placeholders
 from kdoctor.render.words import STATUS_WORDS
 from tests.conftest import make_context
 from tests.fake_system import FakeSystem
+from tests.i18n_support import whole
 from tests.test_cli_fix import invoke
 from tests.test_provision import APT, STOCK, Factory, machine
 
@@ -161,6 +162,22 @@ def test_the_report_has_every_check_the_plan_fix_would_apply_and_changes_nothing
 
 
 STATUS_WORDS_OF = {status.value: word for status, word in STATUS_WORDS.items()}
+
+
+@pytest.mark.usefixtures("pseudo")
+def test_every_heading_and_label_is_translated(systems: list[FakeSystem]) -> None:
+    """In another language (the pseudo-locale brackets each message), the report's headings,
+    labels and column names are that language's: each went through the catalogs."""
+    text = invoke("report", "--kernel", STOCK).stdout
+    headings = re.findall(r"^#{1,2} (.+)$", text, flags=re.M)
+    assert len(headings) == 9 and all(whole(h) for h in headings), headings
+    problems = re.findall(r"^### `[a-z-]+`: (.+)$", text, flags=re.M)
+    assert problems and all(whole(p) for p in problems)
+    items = re.findall(r"^- (.+)$", text, flags=re.M)  # a label and its value, or a sentence
+    said = [i for i in items if not (whole(i) or whole(i.split(": ", 1)[0]))]
+    assert items and said == []
+    columns = re.findall(r"^\| (.+) \|$", text, flags=re.M)[0].split(" | ")
+    assert all(whole(c) for c in columns), columns
 
 
 def test_output_writes_the_report_to_the_file_and_nothing_else(

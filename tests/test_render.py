@@ -149,8 +149,8 @@ def test_each_check_is_one_line_and_a_problem_is_said_once() -> None:
     ok_lines = [line for line in shown.splitlines() if "clang" in line and "✔" in line]
     assert ok_lines == ["✔ clang      14.0.6 (clang)"]
     assert "found: 1.96.0 (/usr/bin/rustc)" in shown
-    # header, two checks, found, remedy, command, a blank line, the verdict
-    assert len(shown.splitlines()) == 8
+    # header, two checks, found, remedy, command, the docs link, a blank line, the verdict
+    assert len(shown.splitlines()) == 9
 
 
 def test_verbose_gives_every_check_its_details() -> None:
