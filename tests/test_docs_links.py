@@ -24,13 +24,16 @@ def github_anchor(heading: str) -> str:
 
 
 def anchors(markdown: str) -> list[str]:
-    """The anchors of a Markdown document's headings (outside fenced code), in order."""
+    """The anchors of a Markdown document's headings and its ``<a id="...">`` (outside fenced
+    code), in order."""
     found, fence = [], False
     for line in markdown.splitlines():
         if line.startswith("```"):
             fence = not fence
         elif not fence and re.match(r"#{1,6} ", line):
             found.append(github_anchor(line.lstrip("#")))
+        elif not fence:
+            found += re.findall(r'<a id="([^"]+)"></a>', line)
     return found
 
 
@@ -47,6 +50,14 @@ def test_every_check_has_its_section_in_the_readme_once() -> None:
     for check in registry.all_checks():
         assert headings.count(check_anchor(check.id)) == 1, check.id
         assert check_docs(check.id) == f"README.md#{check_anchor(check.id)}"
+
+
+def test_the_spanish_readme_has_each_section_under_the_same_anchor() -> None:
+    headings = anchors((ROOT / "README.es.md").read_text(encoding="utf-8"))
+    for check in registry.all_checks():
+        assert headings.count(check_anchor(check.id)) == 1, check.id
+        at = headings.index(check_anchor(check.id))
+        assert headings[at + 1] == github_anchor(f"Comprobación `{check.id}`")
 
 
 def test_a_finding_s_json_carries_its_link() -> None:
