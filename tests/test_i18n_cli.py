@@ -483,6 +483,6 @@ def test_the_spanish_readme_names_every_check_and_both_readmes_link_each_other()
     assert "(README.es.md)" in english.split("\n## ", 1)[0]
     blocks = "".join(b.split("```", 1)[0] for b in spanish.split("```sh\n")[1:])
     commands = re.findall(r"^kdoctor ([a-z-]+.*?)\s*(?:#|$)", blocks, flags=re.MULTILINE)
-    assert len(commands) == 5
+    assert len(commands) == 6
     for command in commands:  # each parses: --help stops before running
         assert _run([*command.split(), "--help"]).returncode == 0, command
