@@ -22,7 +22,7 @@ from kdoctor.cli.errors import guarded
 from kdoctor.model.context import bundled_module_dir
 from kdoctor.model.report import EXIT_FILES
 from kdoctor.pipeline.last_build import TAIL_LINES, last_build
-from kdoctor.render.markdown_report import Placeholders, fenced, placeholders
+from kdoctor.render.markdown_report import Placeholders, fenced, placeholders, printable
 from kdoctor.render.words import STATUS_WORDS
 from tests.conftest import make_context
 from tests.fake_system import FakeSystem
@@ -57,6 +57,17 @@ def test_a_short_name_is_replaced_only_as_a_word_and_root_is_kept() -> None:
     assert hide.apply("al ran /root/x as root; also, a total") == (
         "<user> ran ~/x as root; also, a total"
     )
+
+
+def test_a_name_known_otherwise_is_replaced_too() -> None:
+    hide = placeholders({"HOME": "/srv/b"}, ["/data/b"], ["bob", "root"])
+    assert hide == Placeholders(homes=("/data/b", "/srv/b"), names=("bob",))
+    assert hide.apply("/data/b/x by bob") == "~/x by <user>"
+
+
+def test_terminal_escapes_and_control_bytes_are_left_out() -> None:
+    said = printable("\x1b[1;31merror\x1b[0m: x\r\n\tat y\x07\x1b]0;t\x07\n")
+    assert said == "error: x\n\tat y\n"
 
 
 def test_a_home_of_slash_is_not_replaced() -> None:

@@ -279,7 +279,12 @@ def report(
     )
     facts, result = dry_run(wanted, system)  # fix --dry-run's look: nothing is changed
     home = system.env.get("HOME", "")
-    hide = placeholders(system.env, [system.real_path(home)] if home else [])
+    owner = system.ownership(home) if home else None  # the person, when USER is not set
+    hide = placeholders(
+        system.env,
+        [system.real_path(home)] if home else [],
+        [owner.user] if owner is not None and owner.uid == system.uid() else [],
+    )
     text = markdown_report(facts, result, last_build(result.context, system), hide)
     if output is None:
         from kdoctor.render import text as render

@@ -59,14 +59,17 @@ class Placeholders:
         return text
 
 
-def placeholders(env: Mapping[str, str], homes: Iterable[str] = ()) -> Placeholders:
+def placeholders(
+    env: Mapping[str, str], homes: Iterable[str] = (), names: Iterable[str] = ()
+) -> Placeholders:
     """The placeholders for the person running kdoctor: ``HOME`` (and ``homes``, such as its
-    resolved path) and the names in ``USER``, ``LOGNAME`` and ``SUDO_USER``."""
+    resolved path) and the names in ``USER``, ``LOGNAME`` and ``SUDO_USER`` (and ``names``,
+    such as the home directory's owner)."""
     found = {h.rstrip("/") for h in (env.get("HOME", ""), *homes) if h.rstrip("/")}
-    names = {env.get(v, "") for v in ("USER", "LOGNAME", "SUDO_USER")}
+    said = {env.get(v, "") for v in ("USER", "LOGNAME", "SUDO_USER")} | set(names)
     return Placeholders(
         homes=tuple(sorted(found)),
-        names=tuple(sorted(n for n in names if n and n not in PUBLIC_NAMES)),
+        names=tuple(sorted(n for n in said if n and n not in PUBLIC_NAMES)),
     )
 
 
@@ -95,7 +98,21 @@ def markdown_report(
         _section(_("Last build"), _last_build(build)),
         _section(_("Plan ({command})").format(command="`kdoctor fix --dry-run`"), _plan(result)),
     ]
-    return hide.apply("\n\n".join(parts).rstrip() + "\n")
+    return hide.apply(printable("\n\n".join(parts)).rstrip() + "\n")
+
+
+#: a terminal's escape sequences (a compiler's colours in a build log) and other control bytes
+_CONTROL = re.compile(
+    r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # a title or link (OSC)
+    r"|\x1b\[[0-?]*[ -/]*[@-~]"  # colours, cursor moves (CSI)
+    r"|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]"
+)
+
+
+def printable(text: str) -> str:
+    """``text`` without terminal escapes and control characters (tabs and newlines kept): a
+    pasted report shows what was said, not colour codes."""
+    return _CONTROL.sub("", text.replace("\r\n", "\n"))
 
 
 def _section(title: str, body: str) -> str:
