@@ -23,7 +23,7 @@ from tests.test_cli_fix import fake, invoke  # noqa: F401  (the fixture, by name
 from tests.test_provision import STOCK
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ["check", "fix", "build", "verify", "list", "fetch-image"]
+COMMANDS = ["check", "fix", "build", "verify", "list", "report", "fetch-image"]
 
 
 def run(*args: str, env: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

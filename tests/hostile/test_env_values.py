@@ -14,6 +14,7 @@ COMMANDS = {
     "build": ("build",),
     "fix": ("fix", "--dry-run", "--no-build"),
     "verify": ("verify", "--vm"),
+    "report": ("report",),
 }
 
 

@@ -75,6 +75,7 @@ COMMANDS = [
     ("fix", "--dry-run"),
     ("fix", "--yes", "--no-build"),
     ("build",),
+    ("report",),
 ]
 
 
