@@ -10,7 +10,7 @@ from kdoctor.model.need import Package
 from kdoctor.model.plan import FileEdit, Plan, Step
 from kdoctor.model.report import Report
 from kdoctor.pipeline.planner import routed
-from kdoctor.render import jsonout, text
+from kdoctor.render import jsonout, report_text, text
 from tests.conftest import make_context
 
 
@@ -32,7 +32,7 @@ def test_report_has_table_remediations_and_summary_without_escape_codes() -> Non
     findings = routed((Finding("os", Status.OK, "Debian 12"), failing))
     report = Report(make_context(), findings, 12.0)
     out, buffer = plain()
-    text.print_report(report, out)
+    report_text.print_report(report, out)
     shown = buffer.getvalue()
     assert "\x1b[" not in shown
     assert "clang 8.0.1 is too old" in shown and "$ apt-get install clang-11" in shown
@@ -88,10 +88,10 @@ def test_a_crashed_checks_traceback_is_shown_with_verbose_only() -> None:
     )
     report = Report(make_context(), (crashed,), 1.0)
     out, buffer = plain()
-    text.print_report(report, out)
+    report_text.print_report(report, out)
     assert "Traceback" not in buffer.getvalue()
     out, buffer = plain()
-    text.print_report(report, out, verbose=True)
+    report_text.print_report(report, out, verbose=True)
     shown = buffer.getvalue()
     assert "traceback of os:" in shown
     assert '  File "os_info.py", line 3' in shown and "  RuntimeError: garbled" in shown
@@ -127,7 +127,7 @@ def problem_report() -> Report:
 def test_every_json_command_is_one_whole_line_of_the_text_at_any_width(width: int) -> None:
     report = problem_report()
     out, buffer = sized(width)
-    text.print_report(report, out)
+    report_text.print_report(report, out)
     lines = [line.strip() for line in buffer.getvalue().splitlines()]
     commands = [
         c
@@ -143,7 +143,7 @@ def test_every_json_command_is_one_whole_line_of_the_text_at_any_width(width: in
 def test_each_check_is_one_line_and_a_problem_is_said_once() -> None:
     report = problem_report()
     out, buffer = sized(200)
-    text.print_report(report, out)
+    report_text.print_report(report, out)
     shown = buffer.getvalue()
     assert shown.count("nightly-2021-02-12 is not installed") == 1
     ok_lines = [line for line in shown.splitlines() if "clang" in line and "✔" in line]
@@ -156,5 +156,5 @@ def test_each_check_is_one_line_and_a_problem_is_said_once() -> None:
 def test_verbose_gives_every_check_its_details() -> None:
     report = problem_report()
     out, buffer = sized(200)
-    text.print_report(report, out, verbose=True)
+    report_text.print_report(report, out, verbose=True)
     assert "clang 14.0.6 (chosen by default)" in buffer.getvalue()
