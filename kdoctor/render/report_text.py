@@ -125,7 +125,8 @@ def print_rows(
     if folded:
         mark, style = GLYPHS[Status.SKIP]
         label = _("skipped")
-        head = Text.assemble((f"{mark} ", style), (label.ljust(width), "bold"), "  ")
+        pad = " " * max((len(lead) for lead in leads.values()), default=0)  # under the marks
+        head = Text.assemble(pad, (f"{mark} ", style), (label.ljust(width), "bold"), "  ")
         hang(out, head, Text(", ".join(f.id for f in folded)))
     return left_out
 
@@ -133,11 +134,12 @@ def print_rows(
 def print_row(
     f: Finding, out: Console, *, width: int = 0, verbose: bool = False, lead: str = ""
 ) -> bool:
-    """``✔ id  what was found``: a problem says what is wrong, wrapped under its text when it
-    fails; a passing, skipped or merely warning check keeps to one line (a warning only on a
-    terminal: in a pipe it is whole). A problem with no command says what to do in its
-    remedy's sentence. ``verbose`` wraps every row and adds what was found and the remedy's
-    sentence, each said once. Whether something was left out."""
+    """``✔ id  what was found``: a problem says what is wrong. A failure's row is wrapped under
+    its text and followed by its remedy's sentence; a passing, skipped or merely warning
+    check keeps to one line (a warning only on a terminal: in a pipe it is whole), a warning
+    with no command followed by its remedy's sentence, on one line too. ``verbose`` wraps
+    every row and adds what was found and the remedy's sentence, each said once. Whether
+    something was left out."""
     mark, style = GLYPHS[f.status]
     said = f.summary if f.status.is_problem or not f.found else f.found
     head = Text.assemble(lead, (f"{mark} ", style), (f.id.ljust(width), "bold"), "  ")
@@ -159,13 +161,13 @@ def print_row(
         if remedy is not None:
             hang(out, Text(" " * INDENT), Text(remedy.text))
         return False
-    if remedy is not None and not (remedy.commands or f.fix):  # its sentence is what to do
-        if short:
-            left_out |= _cut(out, Text(" " * INDENT) + Text(remedy.text))
-        else:
-            hang(out, Text(" " * INDENT), Text(remedy.text))
-        remedy = None
-    return left_out or bool(details) or remedy is not None
+    if remedy is not None and not short:  # a failure: what to do, in words too
+        hang(out, Text(" " * INDENT), Text(remedy.text))
+    elif remedy is not None and not (remedy.commands or f.fix):  # its sentence is what to do
+        left_out |= _cut(out, Text(" " * INDENT) + Text(remedy.text))
+    else:
+        left_out |= remedy is not None
+    return left_out or bool(details)
 
 
 def _cut(out: Console, line: Text) -> bool:
@@ -253,7 +255,9 @@ def hang(out: Console, head: Text, body: Text, *, indent: Optional[int] = None) 
         return
     indent = head.cell_len if indent is None else indent
     if out.width - indent < NARROW and indent > INDENT:
-        out.print(head.copy(), no_wrap=True, overflow="ellipsis")
+        alone = head.copy()
+        alone.rstrip()
+        out.print(alone, no_wrap=True, overflow="ellipsis")
         head, indent = Text(" " * INDENT), INDENT
     first = out.width - head.cell_len
     lines = body.wrap(out, max(min(first, out.width - indent), 1))
