@@ -34,10 +34,9 @@ def in_terminal(args: list[str], cwd: Path, columns: int = 80, rows: int = 24) -
     what it printed."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
+    unset = ("COLUMNS", "LINES", "NO_COLOR", "LANGUAGE")
+    env = {k: v for k, v in os.environ.items() if k not in unset and not k.startswith("LC_")}
     env.update({"TERM": "xterm-256color", "PYTHONPATH": str(ROOT), "LANG": "C.UTF-8"})
-    env.pop("LANGUAGE", None)
-    env.pop("LC_ALL", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "kdoctor", *args],
         stdin=subprocess.DEVNULL,

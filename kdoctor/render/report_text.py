@@ -112,16 +112,19 @@ def print_rows(
     it, naming the others. Without ``verbose`` the skipped checks (those with no lead) make
     one row and a problem shows its row and what to do. Whether anything was left out."""
     leads = leads or {}
-    folded = [f for f in findings if f.status == Status.SKIP and not leads.get(f.id, "").strip()]
-    folded = [] if verbose else folded
-    rows = [f for f in findings if f not in folded]
+    folded = [
+        f
+        for f in findings
+        if not verbose and f.status == Status.SKIP and not leads.get(f.id, "").strip()
+    ]
+    rows = [f for f in findings if all(f is not skipped for skipped in folded)]
     width = max((len(f.id) for f in rows), default=0)
     owners = _owners(rows)
     left_out = bool(folded)
     for f in rows:
         lead = leads.get(f.id, "")
         left_out |= print_row(f, out, width=width, verbose=verbose, lead=lead)
-        left_out |= _print_advice(f, out, owners, verbose=verbose, options=options)
+        _print_advice(f, out, owners, options)
     if folded:
         mark, style = GLYPHS[Status.SKIP]
         label = _("skipped")
@@ -176,14 +179,17 @@ def _cut(out: Console, line: Text) -> bool:
     return line.cell_len > out.width
 
 
-def _owners(findings: Sequence[Finding]) -> dict[str, list[str]]:
-    """Each remedy command, and each planner's ``kdoctor fix`` (``fix:<name>``), with the
-    problems that give it, in the report's order: the first shows it."""
-    owners: dict[str, list[str]] = {}
+def _owners(findings: Sequence[Finding]) -> dict[tuple[str, str], list[str]]:
+    """Each remedy command (``("command", …)``) and each planner's ``kdoctor fix``
+    (``("fix", name)``) with the problems that give it, in the report's order: the first
+    shows it."""
+    owners: dict[tuple[str, str], list[str]] = {}
     for f in findings:
         if f.remediation is None or not f.status.is_problem:
             continue
-        keys = list(f.remediation.commands) + ([f"fix:{f.fix}"] if f.fix else [])
+        keys = [("command", c) for c in f.remediation.commands] + (
+            [("fix", f.fix)] if f.fix else []
+        )
         for key in dict.fromkeys(keys):
             owners.setdefault(key, []).append(f.id)
     return owners
@@ -192,28 +198,25 @@ def _owners(findings: Sequence[Finding]) -> dict[str, list[str]]:
 def _print_advice(
     f: Finding,
     out: Console,
-    owners: Mapping[str, Sequence[str]],
-    *,
-    verbose: bool,
+    owners: Mapping[tuple[str, str], Sequence[str]],
     options: Sequence[str],
-) -> bool:
+) -> None:
     """Under a problem, the commands it is the first to give and the ``kdoctor fix`` that
-    repairs it, each naming the other checks it is also for. Whether a command was left out
-    because an earlier row shows it (nothing is: the note there names this check)."""
+    repairs it, each naming the other checks it is also for (so nothing is left out: a later
+    check's command is under the first that gives it)."""
     if f.remediation is None or not f.status.is_problem:
-        return False
+        return
     for command in dict.fromkeys(f.remediation.commands):
-        others = owners[command]
+        others = owners["command", command]
         if others[0] == f.id:
             print_command(command, out, also=others[1:])
-    if f.fix and owners[f"fix:{f.fix}"][0] == f.id:
+    if f.fix and owners["fix", f.fix][0] == f.id:
         can = _("kdoctor can do this: {command} (fix '{fix}')")
         said = can.format(command=carried("kdoctor fix", options), fix=f.fix)
-        also = owners[f"fix:{f.fix}"][1:]
+        also = owners["fix", f.fix][1:]
         if also:
             said += " " + also_for(also)
         hang(out, Text(" " * INDENT), Text(said, style="dim"))
-    return False
 
 
 def also_for(ids: Sequence[str]) -> str:
