@@ -149,7 +149,7 @@ def print_row(
     short = not verbose and (
         f.status in (Status.OK, Status.SKIP) or (f.status == Status.WARN and not out.soft_wrap)
     )
-    left_out = short and _cut(out, head + Text(said))
+    left_out = short and _cut(out, head, Text(said))
     if not short:
         hang(out, head, Text(said))
     details = []
@@ -167,16 +167,28 @@ def print_row(
     if remedy is not None and not short:  # a failure: what to do, in words too
         hang(out, Text(" " * INDENT), Text(remedy.text))
     elif remedy is not None and not (remedy.commands or f.fix):  # its sentence is what to do
-        left_out |= _cut(out, Text(" " * INDENT) + Text(remedy.text))
+        left_out |= _cut(out, Text(" " * INDENT), Text(remedy.text))
     else:
         left_out |= remedy is not None
     return left_out or bool(details)
 
 
-def _cut(out: Console, line: Text) -> bool:
-    """``line`` on one line, cut to the width; whether it was cut."""
-    out.print(line, no_wrap=True, overflow="ellipsis", soft_wrap=False)
-    return line.cell_len > out.width
+def _cut(out: Console, head: Text, body: Text) -> bool:
+    """``head`` and ``body`` on one line, ``body`` cut to the width after a word when one
+    ends near enough (else where the width ends) and ``…`` put there; whether it was cut."""
+    room = out.width - head.cell_len
+    cut = body.cell_len > room
+    if cut and room > 1:
+        body = body.copy()
+        body.truncate(room - 1)
+        space = body.plain.rfind(" ")
+        if space > (room - 1) * 2 // 3:
+            body = body[:space]
+        while body.plain and body.plain[-1] in " ,;:":
+            body.right_crop(1)
+        body.append("…")
+    out.print(head + body, no_wrap=True, overflow="ellipsis", soft_wrap=False)
+    return cut
 
 
 def _owners(findings: Sequence[Finding]) -> dict[tuple[str, str], list[str]]:
