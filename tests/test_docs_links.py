@@ -11,6 +11,7 @@ from pathlib import Path
 from kdoctor.checks import base as registry
 from kdoctor.model.docs import README, check_anchor, check_docs
 from kdoctor.model.finding import Finding, Remediation, Status
+from kdoctor.render import report_text
 from kdoctor.render import text as render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +68,7 @@ def test_a_finding_s_json_carries_its_link() -> None:
 
 def shown(finding: Finding, *, verbose: bool = False) -> str:
     out = StringIO()
-    render.print_finding(finding, render.console(out), verbose=verbose)
+    report_text.print_row(finding, render.console(out), verbose=verbose)
     return out.getvalue()
 
 
@@ -76,6 +77,8 @@ def test_text_shows_the_link_under_a_problem_and_with_verbose_only() -> None:
         "bindgen", Status.FAIL, "bindgen is not installed", remediation=Remediation("x")
     )
     passing = Finding("bindgen", Status.OK, "fine", found="0.60.1")
+    warning = Finding("bindgen", Status.WARN, "old", remediation=Remediation("x", ("y",)))
     assert "docs: README.md#check-bindgen" in shown(failing)
     assert "README.md" not in shown(passing)
+    assert "docs: README.md#check-bindgen" in shown(warning)  # piped: whole (a terminal folds it)
     assert "docs: README.md#check-bindgen" in shown(passing, verbose=True)

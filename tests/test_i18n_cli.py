@@ -33,7 +33,7 @@ from kdoctor.pipeline.apply import ApplyResult, StepResult
 from kdoctor.pipeline.build import BuildResult
 from kdoctor.pipeline.planner import routed
 from kdoctor.pipeline.verify.result import VerifyResult
-from kdoctor.render import apply_text, text
+from kdoctor.render import apply_text, report_text, text
 from tests.conftest import make_context
 from tests.i18n_support import CLOSE, OPEN
 
@@ -130,7 +130,7 @@ def test_the_report_header_lines_probes_and_summary_are_translated(pseudo: None)
         Probe(("sleep", "9"), None, timed_out=True),
         Probe(("nope",), None, error="ERRNOENT"),
     ]
-    shown = rendered(lambda out: text.print_report(report, out, verbose=True, probes=probes))
+    shown = rendered(lambda out: report_text.print_report(report, out, verbose=True, probes=probes))
     values = (*CTX_VALUES, *FINDING_VALUES, "make -C /k", "/src", "sleep 9", "nope", "ERRNOENT")
     assert unsaid(shown, values) == set()
     last = shown.rstrip().splitlines()[-1]
@@ -139,7 +139,7 @@ def test_the_report_header_lines_probes_and_summary_are_translated(pseudo: None)
 
 def test_a_ready_summary_and_the_status_words_are_translated(pseudo: None) -> None:
     report = Report(CTX, (Finding("os", Status.OK, "SAIDOK", found="FOUNDOK"),), 3.0)
-    line = text.summary_line(report).plain
+    line = report_text.summary_line(report).plain
     assert unsaid(line, ()) == set()
     assert "⟦ready: nothing stands in the way⟧" in line
     assert [text.glyph(s).plain.split(" ", 1)[1] for s in Status] == [
@@ -150,7 +150,7 @@ def test_a_ready_summary_and_the_status_words_are_translated(pseudo: None) -> No
 def test_before_and_after_a_fix_is_translated(pseudo: None) -> None:
     before = Report(CTX, findings(), 1.0)
     after = Report(CTX, tuple(replace(f, status=Status.OK) for f in findings()), 1.0)
-    shown = rendered(lambda out: text.print_before_after(before, after, out))
+    shown = rendered(lambda out: report_text.print_before_after(before, after, out))
     assert unsaid(shown, FINDING_VALUES) == set()
     assert "⟦(was → now)⟧" in shown
 
@@ -390,16 +390,18 @@ def test_spanish_is_spoken_by_the_report_and_the_errors(spanish: None) -> None:
     from kdoctor.cli.options import unknown_checks_message
 
     report = Report(CTX, findings(), 12.0)
-    shown = rendered(lambda out: text.print_report(report, out))
-    assert "· en ejecución 6.1.0-56-amd64 · destino 6.1.0-56-amd64" in shown
+    shown = rendered(lambda out: report_text.print_report(report, out))
     assert "kdoctor puede hacerlo: kdoctor fix (corrección 'packages')" in shown
+    assert "1 ok, 1 aviso, 1 fallo, 1 omitida, 1 error" in shown and "no está listo: " in shown
+    shown = rendered(lambda out: report_text.print_report(report, out, verbose=True))
+    assert "· en ejecución 6.1.0-56-amd64 · destino 6.1.0-56-amd64" in shown
     assert "1 ok, 1 aviso, 1 fallo, 1 omitida, 1 error en 12 ms — no está listo: " in shown
     assert "encontrado: FOUNDFAIL" in shown
     said = unknown_checks_message("clangg")
     assert said.startswith("comprobación desconocida: clangg; ¿quería decir clang o libclang?")
     assert "⟦" not in shown + said
     i18n.activate("en")
-    assert "not ready: " in text.summary_line(report).plain
+    assert "not ready: " in report_text.summary_line(report).plain
 
 
 def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:

@@ -199,7 +199,7 @@ def test_the_module_kdoctor_stands_in_is_built_and_its_ko_named(tmp_path: Path) 
     inside = module / "src"  # as cargo finds its crate from below
     inside.mkdir()
     checked = run(["check"], tmp_path / "cache", cwd=inside)
-    assert f"module {module} (from the current directory)" in checked.stdout
+    assert f"module: {module.name} (from the current directory)" in checked.stdout.splitlines()[0]
     built = run(["build"], tmp_path / "cache", cwd=inside)
     assert f"module: {module} (from the current directory)" in built.stdout
     assert (built.returncode == 0) == (checked.returncode == 0), built.stdout + built.stderr
@@ -211,7 +211,7 @@ def test_outside_any_module_it_is_the_bundled_hello_world_said_in_words(tmp_path
     repository = copy("repository-root", tmp_path)
     (repository / ".git").mkdir()  # the search stops at a repository's root
     checked = run(["check", "os", "module-dir"], tmp_path / "cache", cwd=repository)
-    assert "· module the bundled hello-world (" in checked.stdout
+    assert checked.stdout.splitlines()[0].endswith("· module: bundled hello-world")
     found = json.loads(run(["check", "os", "--json"], tmp_path / "cache", cwd=repository).stdout)[
         "context"
     ]

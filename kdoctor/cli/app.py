@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
 import sys
 from typing import Optional
 
@@ -124,9 +125,15 @@ def check(
 
         jsonout.dump_json(jsonout.report_json(report, system.probes() if verbose else ()))
     else:
-        from kdoctor.render import text as render
+        from kdoctor.render import report_text, text
 
-        render.print_report(report, render.console(), verbose=verbose, probes=system.probes())
+        report_text.print_report(
+            report,
+            text.console(),
+            verbose=verbose,
+            probes=system.probes(),
+            command=shlex.join(["kdoctor", "check", *(ids or [])]),
+        )
     raise typer.Exit(report.exit_code)
 
 
@@ -249,7 +256,9 @@ def verify(
     else:
         render.print_verify(result, out)
     if verbose:
-        render.print_probes(system.probes(), out)
+        from kdoctor.render.report_text import print_probes
+
+        print_probes(system.probes(), out)
     raise typer.Exit(0 if result.passed else 1)
 
 

@@ -14,6 +14,7 @@ from kdoctor.knowledge.commands import carried
 from kdoctor.model.choice import SudoMode
 from kdoctor.model.plan import Plan
 from kdoctor.pipeline.provision import Event, Halt, Hooks, Progress, ProvisionResult
+from kdoctor.render import report_text
 from kdoctor.render import text as render
 from kdoctor.render.apply_text import print_apply
 
@@ -45,7 +46,7 @@ class FixView(Hooks):
         out = self.out
         if event == Event.PLANNED:
             if self.verbose:  # the diagnosis the plan comes from, in detail
-                render.print_report(result.before, out, verbose=True)
+                report_text.print_report(result.before, out, verbose=True)
             render.print_plan(
                 result.plan, out, sudo=result.needs_sudo, blocked=bool(result.blocked)
             )
@@ -55,9 +56,11 @@ class FixView(Hooks):
             print_apply(result.apply, out)
         elif event == Event.DIAGNOSED and result.after is not None:
             if result.apply is not None:
-                render.print_before_after(result.before, result.after, out, verbose=self.verbose)
+                report_text.print_before_after(
+                    result.before, result.after, out, verbose=self.verbose
+                )
             elif not self.verbose:  # nothing applied: it is the diagnosis -v already showed
-                render.print_report(result.after, out)
+                report_text.print_report(result.after, out)
         elif event == Event.BUILT and result.build is not None:
             render.print_build(result.build, out)
         elif event == Event.VERIFIED and result.verify is not None:

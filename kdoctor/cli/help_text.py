@@ -74,8 +74,9 @@ def helps(plain: bool) -> dict[str, str]:
         "check": command_help(
             _("Diagnose everything that stands between this machine and a loaded module."),
             _(
-                "One line per check; a problem also gets its details and what to do. "
-                "-v gives every check its details and shows every probe."
+                "One line per check, the skipped ones sharing one; a problem also gets what "
+                "to do, each command once. -v gives every check its details and shows every "
+                "probe."
             ),
             EXAMPLES["check"],
             plain=plain,

@@ -62,7 +62,9 @@ def build_command(
     elif result is not None:
         render.print_build(result, out)
     if verbose:
-        render.print_probes(system.probes(), out)
+        from kdoctor.render.report_text import print_probes
+
+        print_probes(system.probes(), out)
     raise typer.Exit(EXIT_OK if result is not None and result.ok else EXIT_FAIL)
 
 
@@ -192,9 +194,9 @@ def fix_command(
     result = provision(wanted, systems, timed(view))  # KDOCTOR_TIMELINE=FILE
     view.ended(result)
     if verbose:
-        from kdoctor.render import text as render
+        from kdoctor.render.report_text import print_probes
 
-        render.print_probes([p for s in made for p in s.probes()], view.view.out)
+        print_probes([p for s in made for p in s.probes()], view.view.out)
     if json_out:
         jsonout.dump_json(jsonout.document(fix_json(result)))
     raise typer.Exit(result.exit_code)

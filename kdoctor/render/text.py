@@ -1,9 +1,10 @@
-"""Human output: the only module that knows Rich (JSON is in ``jsonout``, from the same objects)."""
+"""Human output with Rich (JSON is in ``jsonout``, from the same objects): the console, the
+status marks, steps as they run, the plan, the build and the verification; a diagnosis is
+``report_text``'s."""
 
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Optional, TextIO
@@ -14,16 +15,12 @@ from rich.text import Text
 from kdoctor.i18n import _, ngettext
 from kdoctor.knowledge.commands import carried
 from kdoctor.machine import lifecycle
-from kdoctor.machine.system import Probe
-from kdoctor.model.finding import Finding, Status
-from kdoctor.model.report import Report, blocks
+from kdoctor.model.finding import Status
 from kdoctor.render.encoding import encodable
 from kdoctor.render.words import (
     STATUS_WORDS,
-    exit_words,
     label,
     module_words,
-    status_count,
     verify_statuses,
     verify_timings,
     verify_where,
@@ -72,118 +69,6 @@ def console(file: Optional[TextIO] = None, *, stderr: bool = False) -> Console:
 def glyph(status: Status) -> Text:
     mark, style = GLYPHS[status]
     return Text(f"{mark} {_(STATUS_WORDS[status])}", style=style)
-
-
-def print_report(
-    report: Report, out: Console, *, verbose: bool = False, probes: Sequence[Probe] = ()
-) -> None:
-    """One line per check (what was found; for a problem, what is wrong), then under each
-    problem its details and what to do. ``verbose`` gives every check its details, the
-    tracebacks of crashed checks and every probe."""
-    ctx = report.context
-    head = _("{distro} · running {running} · target {target} ({source}) · module {module}")
-    out.print(
-        "[bold]kdoctor[/bold] · "
-        + head.format(
-            distro=ctx.distro.name,
-            running=ctx.running_kernel,
-            target=ctx.target_kernel,
-            source=ctx.target_source,
-            module=module_words(ctx),
-        )
-    )
-    width = max((len(f.id) for f in report.findings), default=0)
-    for f in report.findings:
-        print_finding(f, out, width=width, verbose=verbose, options=ctx.chosen_options)
-    if verbose:
-        print_tracebacks(report.findings, out)
-        print_probes(probes, out)
-    out.print(summary_line(report))
-
-
-def print_finding(
-    f: Finding,
-    out: Console,
-    *,
-    width: int = 0,
-    verbose: bool = False,
-    lead: str = "",
-    options: Sequence[str] = (),
-) -> None:
-    """``✔ id  what was found`` on one line; a problem's line says what is wrong and is followed
-    by what was found and the remedy, each said once; commands on lines of their own.
-    ``options``: the person's ``--module-dir``/``--kernel``, which ``kdoctor fix`` keeps."""
-    mark, style = GLYPHS[f.status]
-    detailed = f.status.is_problem or verbose
-    said = f.summary if f.status.is_problem or not f.found else f.found
-    line = Text(lead) + Text(f"{mark} ", style=style) + Text(f.id.ljust(width), style="bold")
-    line += Text(f"  {said}")
-    if detailed:
-        out.print(line)
-    else:
-        out.print(line, no_wrap=True, overflow="ellipsis")
-    if not detailed:
-        return
-    if f.found and f.found != said:
-        out.print(Text("    " + _("found: {found}").format(found=f.found), style="dim"))
-    if f.summary != said:
-        out.print(Text(f"    {f.summary}", style="dim"))
-    if f.remediation is not None and f.status.is_problem:
-        out.print(f"    {f.remediation.text}", markup=False)
-        for command in f.remediation.commands:
-            print_command(command, out, indent="      ")
-        if f.fix:
-            can = _("kdoctor can do this: {command} (fix '{fix}')")
-            command = carried("kdoctor fix", options)
-            out.print(Text("    " + can.format(command=command, fix=f.fix), style="dim"))
-    print_docs(f, out)
-
-
-def print_docs(f: Finding, out: Console) -> None:
-    """Where the check is documented, under a problem's details (and every check's with -v)."""
-    out.print(Text("    " + _("docs: {link}").format(link=f.docs), style="dim"))
-
-
-def print_command(command: str, out: Console, *, indent: str = "  ") -> None:
-    """A command to copy: one line whatever the width (the terminal may fold it on screen, a
-    copy still gives the whole command), never cut."""
-    out.print(Text(f"{indent}$ {command}", style="cyan"), soft_wrap=True)
-
-
-def print_tracebacks(findings: Sequence[Finding], out: Console) -> None:
-    """Where each crashed check crashed (kdoctor's bug, for the report the person files)."""
-    for f in findings:
-        if f.traceback:
-            out.print(
-                Text("\n" + _("traceback of {check}:").format(check=f.id), style="bold magenta")
-            )
-            for line in f.traceback.rstrip().splitlines():
-                out.print(f"  {line}", markup=False, highlight=False)
-
-
-def print_probes(probes: Sequence[Probe], out: Console) -> None:
-    if not probes:
-        return
-    out.print("\n[bold]" + _("probes") + "[/bold]")
-    for p in probes:
-        state = p.error or (_("timed out") if p.timed_out else exit_words(p.exit_code))
-        where = "  " + _("(in {path})").format(path=p.cwd) if p.cwd else ""
-        out.print(f"  {shlex.join(p.argv)}{where} → {state}, {p.duration_ms:.0f} ms", markup=False)
-
-
-def summary_line(report: Report) -> Text:
-    counts = report.counts()
-    parts = [status_count(Status(name), n) for name, n in counts.items() if n]
-    blocking = [f.id for f in report.findings if blocks(f)]
-    verdict = (
-        Text(_("ready: nothing stands in the way"), style="bold green")
-        if not blocking
-        else Text(_("not ready: {checks}").format(checks=", ".join(blocking)), style="bold red")
-    )
-    took = _("{counts} in {duration} ms").format(
-        counts=", ".join(parts), duration=f"{report.duration_ms:.0f}"
-    )
-    return Text(f"\n{took} — ") + verdict
 
 
 class StepDisplay:
@@ -333,21 +218,6 @@ def print_plan(plan: Plan, out: Console, *, sudo: bool, blocked: bool = False) -
                     "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
                 )
                 out.print(Text(f"     {line}", style=style))
-
-
-def print_before_after(
-    before: Report, after: Report, out: Console, *, verbose: bool = False
-) -> None:
-    """Each check as it is now, with what it was when that changed; problems with their remedy."""
-    out.print("[bold]" + _("after the fix") + "[/bold] " + _("(was → now)"))
-    earlier = {f.id: f for f in before.findings}
-    width = max((len(f.id) for f in after.findings), default=0)
-    for f in after.findings:
-        old = earlier.get(f.id)
-        lead = f"{GLYPHS[old.status][0]} → " if old and old.status != f.status else "    "
-        options = after.context.chosen_options
-        print_finding(f, out, width=width, lead=lead, verbose=verbose, options=options)
-    out.print(summary_line(after))
 
 
 def print_verify(result: VerifyResult, out: Console) -> None:
