@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kdoctor.i18n import N_, _
+from kdoctor.pipeline.cache_usage import KINDS, CacheUsage
 from kdoctor.pipeline.multi_kernel import TestReport
 
 COLUMNS = (
@@ -60,6 +61,35 @@ def test_table(report: TestReport) -> list[str]:
             lines.append(f"  {run.spec}: {run.error}")
         if run.log and not run.passed:
             lines.append(f"  {run.spec}: " + _("log: {path}").format(path=run.log))
+    return lines
+
+
+def usage_lines(usage: CacheUsage, *, verbose: bool = False) -> list[str]:
+    """``kdoctor cache size``: each kind with its size (with ``verbose`` each item under it),
+    then the total, what the sizes mean and what could not be read."""
+    lines = [
+        _("kdoctor's cache: {path}").format(path=usage.cache_dir),
+    ]
+    for kind, size in usage.by_kind():
+        lines.append(f"{human(size):>10}  {_(KINDS[kind])}")
+        if not verbose:
+            continue
+        for item in usage.of_kind(kind):
+            shown = item.path
+            if item.rest:
+                shown = _("{path} (the rest: the directory, locks, records, unfinished work)")
+                shown = shown.format(path=item.path.rstrip("/") + "/")
+            lines.append(f"    {human(item.bytes):>10}  {shown}")
+    lines.append(f"{human(usage.total):>10}  " + _("total"))
+    lines.append(
+        _(
+            "(apparent sizes, as {command} counts them: a hard-linked file once, a symlink as "
+            "a link)"
+        ).format(command="du -sb")
+    )
+    if usage.unreadable:
+        lines.append(_("not everything could be read; counted as far as it could be:"))
+        lines.extend(f"  {line}" for line in usage.unreadable)
     return lines
 
 
