@@ -448,6 +448,7 @@ def verify_module(
                 on_console=on_console,
                 notes=[n for n in (why, differs) if n],
                 expected=messages,
+                on_stage=display.step,
             )
     advice = result.remediation
     if advice is None or not ctx.chosen_options:
