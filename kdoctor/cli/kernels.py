@@ -102,7 +102,10 @@ def fetch_kernel_command(
     ctx = options.context(system, None, None, None)
     out = render.console()
     try:
-        target, _tree = target_for(ctx, system, spec, lambda t: out.print(t, markup=False))
+        with render.StepDisplay(out, "fetch-kernel") as display:
+            target, _tree = target_for(
+                ctx, system, spec, display.step, on_download=display.download
+            )
     except kernel_archive.ArchiveError as exc:
         out.print(f"✘ {exc}", markup=False)
         out.print(f"  {exc.remediation.text}", markup=False)
@@ -263,7 +266,8 @@ def cache_clean(
     toolchain roots), after showing what and how much and asking."""
     from kdoctor.pipeline.cache_usage import measure, sizes_of
     from kdoctor.render import text as render
-    from kdoctor.render.kernels_text import human, size_lines
+    from kdoctor.render.kernels_text import size_lines
+    from kdoctor.render.words import human
 
     system = options.new_system()
     ctx = options.context(system, None, None, None)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from kdoctor.i18n import N_, _
 from kdoctor.pipeline.cache_usage import KINDS, CacheUsage
 from kdoctor.pipeline.multi_kernel import TestReport
+from kdoctor.render.words import human
 
 COLUMNS = (
     N_("kernel"),
@@ -97,12 +98,3 @@ def size_lines(sizes: Sequence[tuple[str, int]], total: int) -> list[str]:
     lines = [f"{human(size):>9}  {name}" for name, size in sizes]
     lines.append(f"{human(total):>9}  " + _("total"))
     return lines
-
-
-def human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"

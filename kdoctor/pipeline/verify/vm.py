@@ -18,6 +18,7 @@ from kdoctor.model.cache_layout import tmp_dir
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
 from kdoctor.pipeline.kernels import image as kernel_image
+from kdoctor.pipeline.kernels.download import Downloads
 from kdoctor.pipeline.verify import DEFAULT_TIMEOUT
 from kdoctor.pipeline.verify import accel as vm_accel
 from kdoctor.pipeline.verify import boot as vm_boot
@@ -58,6 +59,7 @@ def verify_vm(
     notes: Sequence[str] = (),
     expected: Sequence[str] = MESSAGES,
     on_stage: Optional[Step] = None,
+    on_download: Optional[Downloads] = None,
 ) -> VerifyResult:
     """Boot ``release`` in qemu, load and unload ``ko``; the ``expected`` messages must appear
     in order (none: loading and unloading must succeed). ``on_stage`` is told each stage of the
@@ -79,7 +81,7 @@ def verify_vm(
         return with_(base, summary=tools.summary, remediation=tools.remediation)
     qemu, busybox = tools
     try:
-        image = kernel_image.ensure(ctx, system, release, step)
+        image = kernel_image.ensure(ctx, system, release, step, on_download)
     except kernel_image.KernelImageError as exc:
         return with_(base, summary=str(exc), remediation=exc.remediation)
     if image.source == "downloaded":
