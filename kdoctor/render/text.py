@@ -276,7 +276,11 @@ def _transfer_column() -> ProgressColumn:
     class TransferColumn(ProgressColumn):
         def __init__(self) -> None:
             super().__init__()
-            self.parts = (BarColumn(bar_width=30), DownloadColumn(), TransferSpeedColumn())
+            self.parts = (
+                BarColumn(bar_width=30),
+                DownloadColumn(binary_units=True),
+                TransferSpeedColumn(),
+            )
 
         def render(self, task: Task) -> RenderableType:
             if not task.fields.get("transfer"):
