@@ -89,6 +89,10 @@ def cache(tmp_path: Path) -> Iterator[str]:
     outside = str(tmp_path / "outside.bin")
     write(outside, OUTSIDE)
     os.symlink(outside, f"{module_copy(top, 'hello')}/link")
+    elsewhere = tmp_path / "elsewhere"  # a kernel directory that is a link out of the cache
+    write(f"{elsewhere}/root/usr/src/huge", OUTSIDE)
+    write(f"{elsewhere}/vmlinuz-6.1.0-99-amd64", OUTSIDE)
+    os.symlink(elsewhere, release_dir(top, "6.1.0-99-amd64"))
     yield top
 
 
@@ -114,7 +118,10 @@ def test_the_kinds_add_up_to_du_and_each_file_is_counted_once_in_its_kind(cache:
     link = os.readlink(f"{module_copy(cache, 'hello')}/link")
     assert copies[f"modules{os.sep}hello"] < HARD  # the directory and a link's few bytes
     assert copies[f"modules{os.sep}hello"] >= len(link)  # the link itself, not what it names
-    assert usage.total < OUTSIDE  # the symlink was not followed out of the cache
+    assert usage.total < OUTSIDE  # no symlink was followed out of the cache
+    linked = [i for i in usage.items if i.path == f"kernels{os.sep}6.1.0-99-amd64"]
+    target = os.readlink(release_dir(cache, "6.1.0-99-amd64"))
+    assert [(i.kind, i.bytes) for i in linked] == [("kernel-trees", len(target))]  # the link
     other = {i.path for i in usage.of_kind("other")}
     assert {"probes", "something-else", "."} <= other
     partial = [i for i in usage.of_kind("kernel-trees") if i.rest]

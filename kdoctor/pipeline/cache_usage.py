@@ -170,7 +170,14 @@ def parts(system: System, cache_dir: str) -> list[Part]:
         if path not in known:
             found.append(Part(path, "other", path))
     found.append(Part(cache_dir, "other", cache_dir, rest=True))
-    return [p for p in found if p.path == cache_dir or system.exists(p.path)]
+    return [p for p in found if p.path == cache_dir or _inside(system, p.path)]
+
+
+def _inside(system: System, path: str) -> bool:
+    """``path`` is there and reached without a symlink on the way (a symlink itself is counted
+    as a link; what is below one is never handed to ``du``, which would follow it)."""
+    parent = os.path.dirname(path)
+    return system.real_path(parent) == parent and system.exists(path)
 
 
 def measure(system: System, cache_dir: str) -> CacheUsage:
