@@ -288,9 +288,8 @@ def cache_clean(
         out.print(_("nothing to remove"), markup=False)
         raise typer.Exit(EXIT_OK)
     total = sum(size for _path, size in sizes)
-    out.print(
-        (_("would remove:") if dry_run else _("removing:")) + f" ({ctx.cache_dir})", markup=False
-    )
+    header = _("would remove from {path}:") if dry_run else _("to remove from {path}:")
+    out.print(header.format(path=ctx.cache_dir), markup=False)
     for line in size_lines(sizes, total):
         out.print(line, markup=False)
     if dry_run:
