@@ -95,6 +95,19 @@ def write_config(values: Mapping[str, str]) -> str:
     return "".join(f"{k}={v}\n" if v else f"# {k} is not set\n" for k, v in values.items())
 
 
+#: what debootstrap and apt print as they download (their own words, shortened)
+DEBOOTSTRAP_SAYS = (
+    "I: Retrieving InRelease \nI: Checking Release signature\n"
+    "I: Retrieving libacl1 2.3.2-2\nI: Validating libacl1 2.3.2-2\n"
+    "I: Retrieving zlib1g 1:1.3.dfsg-3.1\nI: Extracting libacl1...\n"
+)
+APT_SAYS = (
+    "Get:1 http://deb.debian.org/debian trixie/main amd64 rustc amd64 1.85.0+dfsg3-1 [3,512 kB]\n"
+    "Get:2 http://deb.debian.org/debian trixie/main amd64 bindgen amd64 0.71.1-4 [1.2 MB]\n"
+    "Fetched 4,712 kB in 1s (4,712 kB/s)\nSetting up rustc (1.85.0+dfsg3-1) ...\n"
+)
+
+
 class Machine(FakeSystem):
     """unshare runs debootstrap, or a command in a root (apt, make, scripts/config) that changes
     the fake's files as the real one would; each run is one entry of ``stages``. ``fail`` names
@@ -147,7 +160,7 @@ class Machine(FakeSystem):
             stage = f"debootstrap {argv[-3]}"
             if self.fail != stage:
                 self.files[f"{argv[-2]}/usr/bin/apt-get"] = b""
-            return self._answer_of(stage)
+            return self._answer_of(stage, DEBOOTSTRAP_SAYS)
         assert env == {}, "a command in a root gets only what in_root gives it"
         inside = entered(argv)
         self.inside.append(inside)
@@ -158,7 +171,7 @@ class Machine(FakeSystem):
             if "rustc" in packages:
                 self.files[f"{root}/usr/bin/rustc"] = b""
                 self.files[f"{root}/{rk.DPKG_STATUS}"] = dpkg_status()
-                return self._answer_of(f"apt-get install{target} toolchain")
+                return self._answer_of(f"apt-get install{target} toolchain", APT_SAYS)
             for package in packages:
                 self.files[f"{root}/usr/src/{package}.tar.xz"] = b"xz"
             return self._answer_of(f"apt-get install{target} {' '.join(packages)}")
@@ -254,6 +267,14 @@ def test_a_new_root_is_bootstrapped_then_the_toolchain_installed_and_recorded_la
         assert inside.env["DEBIAN_FRONTEND"] == "noninteractive"
     assert system.locked == [TRIXIE]
     assert any("debootstrap" in s for s in steps) and any("installing" in s for s in steps)
+    # each file downloaded is told, one step each, in the order the tools printed them
+    told = [s for s in steps if "retrieving" in s or s.startswith("downloading")]
+    assert told == [
+        "debootstrap: retrieving libacl1",
+        "debootstrap: retrieving zlib1g",
+        "downloading rustc (3.5 MB)",
+        "downloading bindgen (1.2 MB)",
+    ]
 
 
 def test_the_backports_root_enables_them_and_installs_from_them() -> None:

@@ -604,7 +604,7 @@ def test_cache_clean_of_a_rust_kernel_removes_it_and_its_test_build_not_the_root
     system = home_machine(tmp_path, files=complete_kernel(cache))
     root = toolchain_root(cache, "trixie")
     cli(monkeypatch, system)  # one kernel removed: the sizes are not told
-    result = invoke("cache", "clean", "--kernel", SPEC)
+    result = invoke("cache", "clean", "--kernel", SPEC, "--yes")
     assert result.exit_code == 0, result.stdout
     assert f"removed kernel {SPEC}" in result.stdout
     removed = {p for p, kind in system.writes if kind == "remove"}
@@ -619,19 +619,20 @@ def test_cache_size_lists_each_rust_kernel_and_each_root(
 ) -> None:
     cache = str(tmp_path / "cache")
     kernel, root = rust_kernel_dir(cache, "6.12"), toolchain_root(cache, "trixie")
-    commands = {
-        f"du -sb {kernel}": f"{3 << 30}\t{kernel}\n",
-        f"du -sb {root}": f"{1 << 30}\t{root}\n",
-        f"du -sb {kernel_test_dir(cache, RELEASE)}": f"2048\t{kernel}\n",
-    }
-    sizes = home_machine(tmp_path, files=complete_kernel(cache), commands=commands)
+    told = {kernel: 3 << 30, root: 1 << 30, kernel_test_dir(cache, RELEASE): 2048}
+
+    def du(argv: tuple[str, ...], cwd: Optional[str], env: Mapping[str, str]) -> Reply:
+        paths = argv[argv.index("--") + 1 :]
+        return Reply(stdout="".join(f"{told.get(p, 4096)}\t{p}\0" for p in paths))
+
+    sizes = home_machine(tmp_path, files=complete_kernel(cache), handlers={"du": du})
     sizes.programs["du"] = "/usr/bin/du"
-    cli(monkeypatch, home_machine(tmp_path), sizes)
-    result = invoke("cache", "size")
+    cli(monkeypatch, sizes)
+    result = invoke("cache", "size", "-v")
     assert result.exit_code == 0, result.stdout
     lines = [line.split(None, 2) for line in result.stdout.splitlines()]
     assert ["3.0", "GiB", "rust-kernels/6.12"] in lines
     assert ["1.0", "GiB", "rust-kernels/roots/trixie"] in lines
-    assert not any(
-        line[-1] in ("rust-kernels/roots", "rust-kernels/roots/trixie.json") for line in lines
-    )
+    assert ["2.0", "KiB", "test/" + RELEASE] in lines
+    # a root's record is counted with its root, never as an item of its own
+    assert not any(line[-1] == "rust-kernels/roots/trixie.json" for line in lines)

@@ -87,7 +87,10 @@ def test_c_module_verifies_in_qemu_tcg(
         os.symlink(image.path, cached_image(ctx.cache_dir, release))
 
     assert verify_target.target_release(ctx, runner, module)[0] == release
-    result = verify_vm.verify_vm(ctx, runner, module, release=release, accel="tcg", timeout=180)
+    stages: list[str] = []
+    result = verify_vm.verify_vm(
+        ctx, runner, module, release=release, accel="tcg", timeout=180, on_stage=stages.append
+    )
 
     assert result.passed, (result.summary, result.console_tail, result.log_path)
     assert result.found == verify_result.MESSAGES and result.missing == ()
@@ -100,3 +103,10 @@ def test_c_module_verifies_in_qemu_tcg(
     positions = [dump.index(message) for message in verify_result.MESSAGES]
     assert positions == sorted(positions)
     assert {"boot_s", "insmod_s", "rmmod_s", "vm_s", "total_s"} <= set(result.timings)
+    # each stage was told as the real guest's console reached it, seconds growing
+    told = [s.split(" · ")[1] for s in stages]
+    assert [t.split(":")[0].split(" (")[0] for t in told] == [
+        "boot", "insmod", "rmmod", "messages", "power-off"
+    ]  # fmt: skip
+    seconds = [float(t.rsplit("(", 1)[1].split(" s)")[0]) for t in told]
+    assert seconds == sorted(seconds) and seconds[1] > 0

@@ -4,12 +4,13 @@ artefacts."""
 from __future__ import annotations
 
 import os
+import sys
 from typing import Callable, Optional
 
 import typer
 
 from kdoctor.cli import options
-from kdoctor.cli.options import JsonOpt, ModuleOpt, RustOpt
+from kdoctor.cli.options import CacheVerboseOpt, JsonOpt, ModuleOpt, RustOpt
 from kdoctor.i18n import _
 from kdoctor.knowledge.kernel_release import release_problem
 from kdoctor.knowledge.rust_kernels import series_of_spec, spec_of
@@ -18,13 +19,11 @@ from kdoctor.model.cache_layout import (
     PARTIAL,
     apt_root,
     kernel_test_dir,
-    kernel_test_root,
     kernels_dir,
     release_dir,
     rust_kernel_dir,
     rust_kernel_record,
     rust_kernel_tree,
-    rust_kernels_dir,
     toolchain_root,
     toolchain_root_record,
     toolchain_roots_dir,
@@ -34,8 +33,6 @@ from kdoctor.model.report import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from kdoctor.pipeline.kernels.rust_kernel import built_series, recorded
 
 cache_app = typer.Typer(help=_("What kdoctor keeps in its cache: kernels, apt lists, builds."))
-
-DU_TIMEOUT = 60.0
 
 
 def test_help() -> str:
@@ -105,7 +102,10 @@ def fetch_kernel_command(
     ctx = options.context(system, None, None, None)
     out = render.console()
     try:
-        target, _tree = target_for(ctx, system, spec, lambda t: out.print(t, markup=False))
+        with render.StepDisplay(out, "fetch-kernel") as display:
+            target, _tree = target_for(
+                ctx, system, spec, display.step, on_download=display.download
+            )
     except kernel_archive.ArchiveError as exc:
         out.print(f"✘ {exc}", markup=False)
         out.print(f"  {exc.remediation.text}", markup=False)
@@ -182,45 +182,73 @@ def _clean_rust_kernel(system: System, cache_dir: str, spec: str, say: Callable[
     say(_("removed kernel {release}").format(release=spec), markup=False)
 
 
-def _sizes(cache_dir: str) -> tuple[list[tuple[str, int]], int]:
-    system = options.new_system()
-    rows: list[tuple[str, int]] = []
-    tops = (
-        kernels_dir(cache_dir),
-        apt_root(cache_dir),
-        kernel_test_root(cache_dir),
-        rust_kernels_dir(cache_dir),
-        toolchain_roots_dir(cache_dir),
-    )
-    for top in tops:
-        part = os.path.relpath(top, cache_dir)
-        for name in system.listdir(top):
-            if name.endswith((".lock", ".json")) or name.startswith(PARTIAL):
-                continue
-            if os.path.join(top, name) == toolchain_roots_dir(cache_dir):
-                continue  # listed root by root
-            got = system.run(["du", "-sb", os.path.join(top, name)], timeout=DU_TIMEOUT)
-            size = int(got.stdout.split()[0]) if got.ok and got.stdout.split() else 0
-            rows.append((f"{part}/{name}", size))
-    return rows, sum(size for _name, size in rows)
-
-
-@cache_app.command("size", help=_("How much each cached kernel, apt list and test build takes."))
-def cache_size() -> None:
-    """How much each cached kernel, apt list and test build takes."""
+@cache_app.command(
+    "size",
+    help=_(
+        "How much kdoctor's cache holds, by kind (kernels, images, roots, sysroots, lists, "
+        "builds, logs, other), adding up to du -sb of it."
+    ),
+)
+def cache_size(verbose: bool = CacheVerboseOpt, json_out: bool = JsonOpt) -> None:
+    """How much kdoctor's cache holds, by kind, adding up to du -sb of it."""
+    from kdoctor.pipeline.cache_usage import measure
+    from kdoctor.render import jsonout
     from kdoctor.render import text as render
-    from kdoctor.render.kernels_text import size_lines
+    from kdoctor.render.kernels_text import usage_lines
 
-    ctx = options.context(options.new_system(), None, None, None)
-    rows, total = _sizes(ctx.cache_dir)
-    out = render.console()
-    for line in size_lines(rows, total):
-        out.print(line, markup=False)
+    system = options.new_system()
+    ctx = options.context(system, None, None, None)
+    usage = measure(system, ctx.cache_dir)
+    if json_out:
+        jsonout.dump_json(jsonout.document(usage.to_json()))
+    else:
+        out = render.console()
+        if usage.failed:
+            said = "; ".join(usage.unreadable)
+            out.print(
+                "✘ " + _("could not measure the cache: {error}").format(error=said), markup=False
+            )
+        else:
+            for line in usage_lines(usage, verbose=verbose):
+                out.print(line, markup=False)
+    raise typer.Exit(EXIT_FAIL if usage.failed else EXIT_OK)
+
+
+def _removals(
+    system: System, cache_dir: str, kernel: Optional[str], cached: list[str], built: list[str]
+) -> list[str]:
+    """Every path ``cache clean`` would remove (a kernel's record before its tree)."""
+    paths: list[str] = []
+    for release in [kernel] if kernel else cached:
+        if release in built:
+            series = series_of_spec(release) or release
+            found = recorded(system, cache_dir, series)
+            paths += [rust_kernel_record(cache_dir, series), rust_kernel_tree(cache_dir, series)]
+            if found is not None:
+                paths.append(kernel_test_dir(cache_dir, found.release))
+        else:
+            paths += [release_dir(cache_dir, release), kernel_test_dir(cache_dir, release)]
+    if kernel is None:
+        paths.append(apt_root(cache_dir))
+        for name in _roots(system, cache_dir):
+            paths += [toolchain_root_record(cache_dir, name), toolchain_root(cache_dir, name)]
+    return paths
+
+
+def _roots(system: System, cache_dir: str) -> list[str]:
+    return [
+        name
+        for name in system.listdir(toolchain_roots_dir(cache_dir))
+        if not name.endswith((".lock", ".json")) and not name.startswith(PARTIAL)
+    ]
 
 
 @cache_app.command(
     "clean",
-    help=_("Remove cached kernels (and their test builds; without --kernel also the apt lists)."),
+    help=_(
+        "Remove cached kernels (and their test builds; without --kernel also the apt lists and "
+        "the toolchain roots), after showing what and how much and asking."
+    ),
 )
 def cache_clean(
     kernel: Optional[str] = typer.Option(
@@ -229,10 +257,17 @@ def cache_clean(
         help=_("Only this release (default: every cached kernel)."),
         callback=options.kernel_value,
     ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help=_("Show what would be removed and its size; remove nothing.")
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help=_("Remove without asking.")),
 ) -> None:
-    """Remove cached kernels (and their test builds; without --kernel also the apt lists)."""
+    """Remove cached kernels (and their test builds; without --kernel also the apt lists and the
+    toolchain roots), after showing what and how much and asking."""
+    from kdoctor.pipeline.cache_usage import measure, sizes_of
     from kdoctor.render import text as render
-    from kdoctor.render.kernels_text import human
+    from kdoctor.render.kernels_text import size_lines
+    from kdoctor.render.words import human
 
     system = options.new_system()
     ctx = options.context(system, None, None, None)
@@ -241,9 +276,6 @@ def cache_clean(
     kernels = kernels_dir(ctx.cache_dir)
     cached = [n for n in system.listdir(kernels) if system.is_dir(os.path.join(kernels, n))]
     built = [spec_of(n) for n in built_series(system, ctx.cache_dir)]
-    if kernel is not None and kernel in built:
-        _clean_rust_kernel(system, ctx.cache_dir, kernel, out.print)
-        return
     cached += built
     if kernel is not None and kernel not in cached:
         missing = _("no cached kernel {release}; cached: {cached}")
@@ -251,6 +283,26 @@ def cache_clean(
             missing.format(release=kernel, cached=", ".join(cached) or _("none")), markup=False
         )
         raise typer.Exit(EXIT_USAGE)
+    sizes = sizes_of(system, ctx.cache_dir, _removals(system, ctx.cache_dir, kernel, cached, built))
+    if not sizes:
+        out.print(_("nothing to remove"), markup=False)
+        raise typer.Exit(EXIT_OK)
+    total = sum(size for _path, size in sizes)
+    header = _("would remove from {path}:") if dry_run else _("to remove from {path}:")
+    out.print(header.format(path=ctx.cache_dir), markup=False)
+    for line in size_lines(sizes, total):
+        out.print(line, markup=False)
+    if dry_run:
+        out.print(_("nothing removed (--dry-run)"), markup=False)
+        raise typer.Exit(EXIT_OK)
+    if not yes:
+        if not sys.stdin.isatty():
+            refusal = _("not removing without --yes (no terminal to ask on); try --dry-run")
+            render.console(stderr=True).print(refusal, markup=False)
+            raise typer.Exit(EXIT_USAGE)
+        if not typer.confirm(_("Remove these ({size})?").format(size=human(total))):
+            out.print(_("nothing removed"), markup=False)
+            raise typer.Exit(EXIT_USAGE)
     for release in [kernel] if kernel else cached:
         if release in built:
             _clean_rust_kernel(system, ctx.cache_dir, release, out.print)
@@ -262,13 +314,10 @@ def cache_clean(
     if kernel is None:
         system.remove_tree(apt_root(ctx.cache_dir))
         out.print(_("removed the private apt lists"), markup=False)
-        for name in system.listdir(toolchain_roots_dir(ctx.cache_dir)):
-            if name.endswith((".lock", ".json")) or name.startswith(PARTIAL):
-                continue
+        for name in _roots(system, ctx.cache_dir):
             with system.lock(toolchain_root(ctx.cache_dir, name), on_wait=out.print):
                 system.remove_tree(toolchain_root_record(ctx.cache_dir, name))
                 system.remove_tree(toolchain_root(ctx.cache_dir, name))
             out.print(_("removed the toolchain root {name}").format(name=name), markup=False)
-    _rows, total = _sizes(ctx.cache_dir)
-    holds = _("the cache now holds {size} of kernels, lists and builds")
-    out.print(holds.format(size=human(total)), markup=False)
+    holds = _("the cache now holds {size} (kdoctor cache size -v tells what)")
+    out.print(holds.format(size=human(measure(system, ctx.cache_dir).total)), markup=False)

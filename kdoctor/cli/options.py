@@ -71,6 +71,12 @@ VerboseOpt = typer.Option(
     "--verbose",
     help=_("More detail: every check's details and every probe (command, exit code, duration)."),
 )
+CacheVerboseOpt = typer.Option(
+    False,
+    "-v",
+    "--verbose",
+    help=_("More detail: each kernel, root, copy and directory under its kind, with its size."),
+)
 #: ``-v`` means more detail everywhere; what it adds differs a little per command
 BuildVerboseOpt = typer.Option(
     False, "-v", "--verbose", help=_("More detail: make's whole output as it runs, every probe.")

@@ -218,9 +218,8 @@ def fetch_image_command(
     ctx = detect(system, kernel=release)
     out = render.console()
     try:
-        image = kernel_image.ensure(
-            ctx, system, release, lambda text: out.print(text, markup=False)
-        )
+        with render.StepDisplay(out, "fetch-image") as display:
+            image = kernel_image.ensure(ctx, system, release, display.step, display.download)
     except kernel_image.KernelImageError as exc:
         out.print(f"✘ {exc}", markup=False)
         out.print(f"  {exc.remediation.text}", markup=False)

@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Optional
 
 from kdoctor.model.plan import Plan, Step
+from kdoctor.pipeline.kernels.download import Transfer
 from kdoctor.pipeline.provision import Event, Hooks, Progress, ProvisionResult
 
 VARIABLE = "KDOCTOR_TIMELINE"
@@ -42,6 +43,9 @@ class _Steps:
 
     def output(self, line: str) -> None:
         self.inner.output(line)
+
+    def download(self, transfer: Transfer) -> None:
+        self.inner.download(transfer)
 
     def close(self) -> None:
         if self.current is not None:

@@ -205,7 +205,7 @@ def kernel_test_module(cache_dir: str, release: str) -> str:
 
 def module_copy(cache_dir: str, name: str) -> str:
     """Where a module is copied to be built when its own directory will not do."""
-    return os.path.join(cache_dir, "modules", name)
+    return os.path.join(modules_dir(cache_dir), name)
 
 
 def verified_stamp(cache_dir: str, module: str, release: str) -> str:
@@ -267,3 +267,14 @@ def rust_sysroot_dir(cache_dir: str) -> str:
 def scratch_dir(cache_dir: str) -> str:
     """Where a module is copied for cargo to resolve its crates (it is never changed)."""
     return os.path.join(cache_dir, "scratch")
+
+
+def modules_dir(cache_dir: str) -> str:
+    """Where modules are copied to be built (:func:`module_copy`)."""
+    return os.path.join(cache_dir, "modules")
+
+
+def cache_entry(cache_dir: str, name: str) -> str:
+    """The entry ``name`` right under the cache directory (what ``kdoctor cache size`` counts
+    as other when it is none of the layout's)."""
+    return os.path.join(cache_dir, name)

@@ -14,7 +14,7 @@ from kdoctor import __version__
 SCHEMA_VERSION = 1
 
 #: the documents kdoctor prints, each with its schema in ``schema/<name>.schema.json``
-DOCUMENTS = ("check", "fix", "build", "verify", "list", "error")
+DOCUMENTS = ("check", "fix", "build", "verify", "list", "error", "cache-size")
 
 
 def envelope(data: dict[str, Any]) -> dict[str, Any]:

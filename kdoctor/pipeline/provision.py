@@ -32,6 +32,7 @@ from kdoctor.model.plan import Plan, PlanOptions, Step
 from kdoctor.model.plan_id import plan_digest
 from kdoctor.model.report import EXIT_FAIL, EXIT_OK, EXIT_PLAN_CHANGED, EXIT_USAGE, Report
 from kdoctor.pipeline.diagnose import diagnose
+from kdoctor.pipeline.kernels.download import Transfer
 from kdoctor.pipeline.kernels.foreign import selected
 from kdoctor.pipeline.outcome import blocked, dry_run_exit
 from kdoctor.pipeline.planner import make_plan
@@ -176,6 +177,10 @@ class Progress(Protocol):
 
     def output(self, line: str) -> None: ...
 
+    def download(self, transfer: Transfer) -> None:
+        """A file being downloaded grew, or finished."""
+        ...
+
 
 class Silent:
     """A progress display that shows nothing."""
@@ -185,6 +190,8 @@ class Silent:
     def plan_step(self, step: Step, index: int, total: int) -> None: ...
 
     def output(self, line: str) -> None: ...
+
+    def download(self, transfer: Transfer) -> None: ...
 
 
 @contextmanager
@@ -456,6 +463,8 @@ def verify_module(
                 on_console=on_console,
                 notes=[n for n in (why, differs) if n],
                 expected=messages,
+                on_stage=display.step,
+                on_download=display.download,
             )
     advice = result.remediation
     if advice is None or not ctx.chosen_options:

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kdoctor.i18n import N_, _
+from kdoctor.pipeline.cache_usage import KINDS, CacheUsage
 from kdoctor.pipeline.multi_kernel import TestReport
+from kdoctor.render.words import human
 
 COLUMNS = (
     N_("kernel"),
@@ -63,16 +65,36 @@ def test_table(report: TestReport) -> list[str]:
     return lines
 
 
+def usage_lines(usage: CacheUsage, *, verbose: bool = False) -> list[str]:
+    """``kdoctor cache size``: each kind with its size (with ``verbose`` each item under it),
+    then the total, what the sizes mean and what could not be read."""
+    lines = [
+        _("kdoctor's cache: {path}").format(path=usage.cache_dir),
+    ]
+    for kind, size in usage.by_kind():
+        lines.append(f"{human(size):>10}  {_(KINDS[kind])}")
+        if not verbose:
+            continue
+        for item in usage.of_kind(kind):
+            shown = item.path
+            if item.rest:
+                shown = _("{path} (the rest: the directory, locks, records, unfinished work)")
+                shown = shown.format(path=item.path.rstrip("/") + "/")
+            lines.append(f"    {human(item.bytes):>10}  {shown}")
+    lines.append(f"{human(usage.total):>10}  " + _("total"))
+    lines.append(
+        _(
+            "(apparent sizes, as {command} counts them: a hard-linked file once, a symlink as "
+            "a link)"
+        ).format(command="du -sb")
+    )
+    if usage.unreadable:
+        lines.append(_("not everything could be read; counted as far as it could be:"))
+        lines.extend(f"  {line}" for line in usage.unreadable)
+    return lines
+
+
 def size_lines(sizes: Sequence[tuple[str, int]], total: int) -> list[str]:
     lines = [f"{human(size):>9}  {name}" for name, size in sizes]
     lines.append(f"{human(total):>9}  " + _("total"))
     return lines
-
-
-def human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"

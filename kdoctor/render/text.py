@@ -19,6 +19,7 @@ from kdoctor.model.finding import Status
 from kdoctor.render.encoding import encodable
 from kdoctor.render.words import (
     STATUS_WORDS,
+    human,
     label,
     module_words,
     verify_statuses,
@@ -27,12 +28,14 @@ from kdoctor.render.words import (
 )
 
 if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
+    from rich.console import RenderableType
+    from rich.progress import Progress, ProgressColumn, Task, TaskID
 
     from kdoctor.facts.rustc import RustToolchain
     from kdoctor.model.context import Context
     from kdoctor.model.plan import Plan, Step
     from kdoctor.pipeline.build import BuildResult
+    from kdoctor.pipeline.kernels.download import Transfer
     from kdoctor.pipeline.verify.result import VerifyResult
 
 GLYPHS = {
@@ -83,6 +86,8 @@ class StepDisplay:
         self._task: Optional[TaskID] = None
         self._last = ""
         self._current = ""
+        #: each file being downloaded: its bar's task (on a terminal), or None once told
+        self._transfers: dict[str, Optional[TaskID]] = {}
 
     def __enter__(self) -> StepDisplay:
         if self.out.is_terminal:  # the spinner's machinery only where it is shown
@@ -91,6 +96,7 @@ class StepDisplay:
             self._progress = Progress(
                 SpinnerColumn(),
                 TextColumn("[bold]{task.fields[title]}[/bold] {task.description}"),
+                _transfer_column(),
                 TimeElapsedColumn(),
                 console=self.out,
                 transient=True,
@@ -125,9 +131,56 @@ class StepDisplay:
         if self._progress is not None and text and self._current:
             self.step(f"{self._current} · {text[:60]}")
 
+    def download(self, transfer: Transfer) -> None:
+        """A file being downloaded grew or finished: on a terminal a bar of its own with its
+        size and rate; elsewhere one line when it is complete."""
+        if self._progress is None:
+            if transfer.finished and transfer.name not in self._transfers:
+                self._transfers[transfer.name] = None
+                rate = transfer.done / transfer.seconds if transfer.seconds > 0 else None
+                said = _("downloaded {name}: {size} in {seconds} s").format(
+                    name=transfer.name, size=human(transfer.done), seconds=f"{transfer.seconds:.1f}"
+                )
+                if rate is not None:
+                    said += " " + _("({rate}/s)").format(rate=human(int(rate)))
+                self.out.print(f"  {said}", markup=False)
+            return
+        task = self._transfers.get(transfer.name)
+        if task is None:
+            task = self._progress.add_task(
+                "", title=transfer.name, total=transfer.total, transfer=True
+            )
+            self._transfers[transfer.name] = task
+        self._progress.update(task, completed=transfer.done, total=transfer.total)
+
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
             self._progress.stop()
+
+
+def _transfer_column() -> ProgressColumn:
+    """A bar, the bytes so far and of how many, and the rate, for a download's task; nothing
+    for a step's."""
+    from rich.progress import BarColumn, DownloadColumn, ProgressColumn, TransferSpeedColumn
+    from rich.table import Table
+
+    class TransferColumn(ProgressColumn):
+        def __init__(self) -> None:
+            super().__init__()
+            self.parts = (
+                BarColumn(bar_width=30),
+                DownloadColumn(binary_units=True),
+                TransferSpeedColumn(),
+            )
+
+        def render(self, task: Task) -> RenderableType:
+            if not task.fields.get("transfer"):
+                return Text("")
+            grid = Table.grid(padding=(0, 1))
+            grid.add_row(*(part(task) for part in self.parts))
+            return grid
+
+    return TransferColumn()
 
 
 def print_build(result: BuildResult, out: Console) -> None:

@@ -87,3 +87,13 @@ def verify_timings(timings: Mapping[str, float]) -> str:
     )
     parts = [f"{word} {timings[key]:.2f} s" for key, word in labels if key in timings]
     return " · ".join(parts) or "-"
+
+
+def human(size: int) -> str:
+    """A size in bytes for people: B, KiB, MiB or GiB (binary units, one decimal)."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"

@@ -23,6 +23,7 @@ from kdoctor.machine.system import Probe, System
 from kdoctor.machine.trust import refuse_untrusted
 from kdoctor.model.cache_layout import PARTIAL, apt_dir
 from kdoctor.model.finding import Remediation
+from kdoctor.pipeline.kernels.download import Downloads, apt_download
 
 Step = Callable[[str], None]
 
@@ -266,7 +267,11 @@ def kept_deb(system: System, archive: Archive, package: str) -> Optional[str]:
 
 
 def download(
-    system: System, archive: Archive, names: tuple[str, ...], on_step: Optional[Step] = None
+    system: System,
+    archive: Archive,
+    names: tuple[str, ...],
+    on_step: Optional[Step] = None,
+    on_download: Optional[Downloads] = None,
 ) -> dict[str, str]:
     """package -> .deb path: those kept (and verified) reused, the others downloaded (apt
     verifies them) into a partial directory and moved into ``debs`` one by one."""
@@ -289,11 +294,13 @@ def download(
             )
         work = system.make_temp_dir(PARTIAL, archive.debs)
         try:
-            got = system.run(
+            got = apt_download(
+                system,
                 ["apt-get", "download", *missing],
                 cwd=work,
                 env=archive.env,
                 timeout=DOWNLOAD_TIMEOUT,
+                on_download=on_download,
             )
             if not got.ok:
                 raise ArchiveError(

@@ -35,6 +35,7 @@ from kdoctor.model.cache_layout import (
 from kdoctor.model.finding import Remediation
 from kdoctor.pipeline.kernels import archive as ka
 from kdoctor.pipeline.kernels.cache import image_damage, place_image, work_dir
+from kdoctor.pipeline.kernels.download import Downloads
 
 Step = Callable[[str], None]
 UNPACK_TIMEOUT = 300.0
@@ -95,7 +96,12 @@ def damage(system: System, cache_dir: str, release: str) -> Optional[str]:
 
 
 def ensure(
-    system: System, cache_dir: str, release: str, suite: str, on_step: Optional[Step] = None
+    system: System,
+    cache_dir: str,
+    release: str,
+    suite: str,
+    on_step: Optional[Step] = None,
+    on_download: Optional[Downloads] = None,
 ) -> CachedKernel:
     """The cached kernel ``release`` of ``suite``, fetched when missing or damaged."""
     step = on_step or (lambda _t: None)
@@ -115,15 +121,22 @@ def ensure(
                 )
             )
             system.remove_tree(manifest_path(cache_dir, release))
-        return _fetch(system, cache_dir, release, suite, step)
+        return _fetch(system, cache_dir, release, suite, step, on_download)
 
 
-def _fetch(system: System, cache_dir: str, release: str, suite: str, step: Step) -> CachedKernel:
+def _fetch(
+    system: System,
+    cache_dir: str,
+    release: str,
+    suite: str,
+    step: Step,
+    on_download: Optional[Downloads] = None,
+) -> CachedKernel:
     archive = ka.archive_for(cache_dir, suite)
     ka.prepare(system, archive)
     ka.update(system, archive, step)
     wanted = ka.packages(system, archive, release)
-    debs = ka.download(system, archive, wanted.names(), step)
+    debs = ka.download(system, archive, wanted.names(), step, on_download)
     rdir = release_dir(cache_dir, release)
     work = work_dir(system, rdir)
     final = tree_dir(cache_dir, release)
@@ -134,7 +147,7 @@ def _fetch(system: System, cache_dir: str, release: str, suite: str, step: Step)
         boot = os.path.join(work, "image")
         _unpack(system, debs[wanted.image], boot, step)
         adapted = _adapt(system, root, final, release, step)
-        adapted += _wrap_tools(system, archive, root, final, step)
+        adapted += _wrap_tools(system, archive, root, final, step, on_download)
         _place_image(system, cache_dir, release, boot)
         kdir = headers_in(root, release)
         sums = {}
@@ -268,7 +281,12 @@ def _walk(system: System, top: str) -> list[str]:
 
 
 def _wrap_tools(
-    system: System, archive: ka.Archive, root: str, final: str, step: Step
+    system: System,
+    archive: ka.Archive,
+    root: str,
+    final: str,
+    step: Step,
+    on_download: Optional[Downloads] = None,
 ) -> list[str]:
     """The suite's kbuild tools that need a newer C library than the host's run through the
     suite's own loader and libc, fetched into the tree (trixie's modpost and objtool)."""
@@ -284,7 +302,7 @@ def _wrap_tools(
                 needy.append(path)
     if not needy:
         return []
-    debs = ka.download(system, archive, ("libc6",), step)
+    debs = ka.download(system, archive, ("libc6",), step, on_download)
     _unpack(system, debs["libc6"], root, step)
     ka.forget(system, archive, [debs["libc6"]])
     libdir = os.path.join("usr", "lib", "x86_64-linux-gnu")

@@ -16,13 +16,20 @@ from kdoctor.model.choice import TargetSource
 from kdoctor.model.context import Context
 from kdoctor.pipeline.kernels import archive as ka
 from kdoctor.pipeline.kernels import fetch as kernel_fetch
+from kdoctor.pipeline.kernels.download import Downloads
 from kdoctor.pipeline.kernels.rust_target import attached, rust_context
 
 Step = Callable[[str], None]
 
 
 def target_for(
-    ctx: Context, system: System, spec: str, on_step: Optional[Step] = None, *, fetch: bool = True
+    ctx: Context,
+    system: System,
+    spec: str,
+    on_step: Optional[Step] = None,
+    *,
+    fetch: bool = True,
+    on_download: Optional[Downloads] = None,
 ) -> tuple[Context, tuple[str, ...]]:
     """The context building for ``spec`` (a release or a series): the host's own build
     directory when it has one for that release, else the cached kernel (fetched when
@@ -39,7 +46,7 @@ def target_for(
         return _retarget(ctx, release, installed), ()
     if not fetch:
         return _retarget(ctx, release, kdir_of(ctx.cache_dir, release)), ()
-    got = kernel_fetch.ensure(system, ctx.cache_dir, release, suite, on_step)
+    got = kernel_fetch.ensure(system, ctx.cache_dir, release, suite, on_step, on_download)
     return _retarget(ctx, release, got.kdir), got.adapted
 
 

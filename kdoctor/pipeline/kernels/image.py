@@ -36,6 +36,7 @@ from kdoctor.model.cache_layout import (
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
 from kdoctor.pipeline.kernels.cache import image_damage, place_image, sha256_of, work_dir
+from kdoctor.pipeline.kernels.download import Downloads, apt_download
 
 Step = Callable[[str], None]
 
@@ -80,7 +81,11 @@ def locate(ctx: Context, system: System, release: str) -> Optional[KernelImage]:
 
 
 def ensure(
-    ctx: Context, system: System, release: str, on_step: Optional[Step] = None
+    ctx: Context,
+    system: System,
+    release: str,
+    on_step: Optional[Step] = None,
+    on_download: Optional[Downloads] = None,
 ) -> KernelImage:
     """The image for ``release``, fetching it into the cache when it is nowhere yet, or when
     the cached one no longer matches the checksum recorded when it was fetched. The cached image
@@ -117,7 +122,7 @@ def ensure(
             )
             system.remove_tree(path)
             system.remove_tree(checksum_path(path))
-        return fetch(ctx, system, release, on_step)
+        return fetch(ctx, system, release, on_step, on_download)
 
 
 def _trusted(ctx: Context, system: System, image: str) -> None:
@@ -153,7 +158,11 @@ def choose_package(system: System, release: str) -> Optional[str]:
 
 
 def fetch(
-    ctx: Context, system: System, release: str, on_step: Optional[Step] = None
+    ctx: Context,
+    system: System,
+    release: str,
+    on_step: Optional[Step] = None,
+    on_download: Optional[Downloads] = None,
 ) -> KernelImage:
     step = on_step or (lambda _text: None)
     if ctx.package_manager != "apt":
@@ -194,7 +203,13 @@ def fetch(
     work = work_dir(system, destination)
     try:
         step(_("downloading {package} (apt-get download)").format(package=package))
-        got = system.run(["apt-get", "download", package], cwd=work, timeout=DOWNLOAD_TIMEOUT)
+        got = apt_download(
+            system,
+            ["apt-get", "download", package],
+            cwd=work,
+            timeout=DOWNLOAD_TIMEOUT,
+            on_download=on_download,
+        )
         debs = sorted(name for name in system.listdir(work) if name.endswith(".deb"))
         if not got.ok or not debs:
             raise KernelImageError(

@@ -32,6 +32,7 @@ from kdoctor.model.cache_layout import toolchain_root, toolchain_root_record, to
 from kdoctor.model.finding import Remediation
 from kdoctor.pipeline.kernels.archive import ArchiveError
 from kdoctor.pipeline.kernels.cache import work_dir
+from kdoctor.pipeline.kernels.download import announced
 
 Step = Callable[[str], None]
 
@@ -131,7 +132,7 @@ def _bootstrap(system: System, cache_dir: str, suite: RootSuite, path: str, step
             "debootstrap", "--variant=minbase", f"--keyring={KEYRING}",
             suite.suite, target, MIRROR,
         ]  # fmt: skip
-        got = system.run(argv, timeout=DEBOOTSTRAP_TIMEOUT, on_output=lambda line: None)
+        got = system.run(argv, timeout=DEBOOTSTRAP_TIMEOUT, on_output=_retrieving(step))
         if not got.ok:
             raise ArchiveError(
                 _("debootstrap of {suite} failed: {error}").format(
@@ -147,14 +148,48 @@ def _bootstrap(system: System, cache_dir: str, suite: RootSuite, path: str, step
         system.remove_tree(work)
 
 
+def _retrieving(step: Step) -> Callable[[str], None]:
+    """debootstrap's output, told a package at a time (``I: Retrieving <package> <version>``):
+    on a terminal and piped alike, one line per file it downloads."""
+
+    def heard(line: str) -> None:
+        words = line.split()
+        if len(words) == 4 and words[:2] == ["I:", "Retrieving"]:
+            step(_("debootstrap: retrieving {package}").format(package=words[2]))
+
+    return heard
+
+
+def _downloading(step: Step) -> Callable[[str], None]:
+    """apt-get's output in the root, told a package at a time as apt starts downloading it."""
+
+    def heard(line: str) -> None:
+        found = announced(line)
+        if found is not None:
+            step(
+                _("downloading {package} ({size} MB)").format(
+                    package=found[0], size=f"{found[1] / 1e6:.1f}"
+                )
+            )
+
+    return heard
+
+
 def _in_root(
-    system: System, path: str, argv: list[str], step: Step, timeout: float = APT_TIMEOUT
+    system: System,
+    path: str,
+    argv: list[str],
+    step: Step,
+    timeout: float = APT_TIMEOUT,
+    *,
+    tell: bool = False,
 ) -> None:
+    """``argv`` run in the root; with ``tell``, each package apt downloads is told."""
     env = {"DEBIAN_FRONTEND": "noninteractive"}
     got = system.run(
         in_root(path, argv, env=env, as_root=system.uid() == 0),
         timeout=timeout,
-        on_output=lambda line: None,
+        on_output=_downloading(step) if tell else lambda line: None,
     )
     if not got.ok:
         raise ArchiveError(
@@ -200,5 +235,5 @@ def install_packages(
     installed)."""
     prefer = ["-t", suite.prefer] if suite.prefer else []
     argv = ["apt-get", "-q", "-y", "--no-install-recommends", *prefer, "install", *packages]
-    _in_root(system, path, argv, step)
+    _in_root(system, path, argv, step, tell=True)
     _in_root(system, path, ["apt-get", "clean"], step)

@@ -67,6 +67,12 @@ def module_lines(report: ConsoleReport) -> tuple[str, ...]:
     return tuple(kept)
 
 
+def marker_event(line: str) -> Optional[str]:
+    """The event of the marker on a console ``line`` (``boot``, ``insmod``, ...), or None."""
+    found = _MARKER.search(ANSI.sub("", line))
+    return found.group(1) if found else None
+
+
 def clean(text: str) -> list[str]:
     """Console lines without escape sequences, carriage returns or trailing blanks."""
     lines = text.split("\n")

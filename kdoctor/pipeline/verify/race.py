@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 from kdoctor.machine.system import System
 from kdoctor.pipeline.verify import accel as vm_accel
@@ -42,9 +42,15 @@ class Race:
 
 
 def boot_both(
-    system: System, kvm_argv: Sequence[str], tcg_argv: Sequence[str], *, timeout: float
+    system: System,
+    kvm_argv: Sequence[str],
+    tcg_argv: Sequence[str],
+    *,
+    timeout: float,
+    on_line: Optional[Callable[[str, str], None]] = None,
 ) -> Race:
-    """Boot the KVM and the TCG guest together; see the module's docstring for which counts."""
+    """Boot the KVM and the TCG guest together; see the module's docstring for which counts.
+    ``on_line`` is told each console line of each guest (its accelerator, the line)."""
     stops = {"kvm": threading.Event(), "tcg": threading.Event()}
     finished: queue.Queue[str] = queue.Queue()
     runs: dict[str, Run] = {}
@@ -59,6 +65,7 @@ def boot_both(
                 timeout=timeout,
                 then_tcg=accel == "kvm",
                 stop=stops[accel],
+                on_console=(lambda line: on_line(accel, line)) if on_line is not None else None,
             )
             runs[accel] = (run, vm_console.parse_console(run.console))
         except Exception as exc:  # raised in the caller's thread if neither guest ran

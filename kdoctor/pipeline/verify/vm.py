@@ -18,6 +18,7 @@ from kdoctor.model.cache_layout import tmp_dir
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Remediation
 from kdoctor.pipeline.kernels import image as kernel_image
+from kdoctor.pipeline.kernels.download import Downloads
 from kdoctor.pipeline.verify import DEFAULT_TIMEOUT
 from kdoctor.pipeline.verify import accel as vm_accel
 from kdoctor.pipeline.verify import boot as vm_boot
@@ -42,6 +43,7 @@ from kdoctor.pipeline.verify.result import (
     taint_letters,
     with_,
 )
+from kdoctor.pipeline.verify.stages import StageWatch
 
 
 def verify_vm(
@@ -56,9 +58,13 @@ def verify_vm(
     on_console: Optional[Callable[[str], None]] = None,
     notes: Sequence[str] = (),
     expected: Sequence[str] = MESSAGES,
+    on_stage: Optional[Step] = None,
+    on_download: Optional[Downloads] = None,
 ) -> VerifyResult:
     """Boot ``release`` in qemu, load and unload ``ko``; the ``expected`` messages must appear
-    in order (none: loading and unloading must succeed)."""
+    in order (none: loading and unloading must succeed). ``on_stage`` is told each stage of the
+    guest's run as its console shows it (boot, insmod, rmmod, messages, power-off), with the
+    seconds since qemu started; without it ``on_step`` is told only that qemu boots."""
     step = on_step or (lambda _text: None)
     started = time.monotonic()
     base = VerifyResult(
@@ -75,7 +81,7 @@ def verify_vm(
         return with_(base, summary=tools.summary, remediation=tools.remediation)
     qemu, busybox = tools
     try:
-        image = kernel_image.ensure(ctx, system, release, step)
+        image = kernel_image.ensure(ctx, system, release, step, on_download)
     except kernel_image.KernelImageError as exc:
         return with_(base, summary=str(exc), remediation=exc.remediation)
     if image.source == "downloaded":
@@ -100,10 +106,20 @@ def verify_vm(
             base = with_(base, notes=(*base.notes, plan.note))
         argvs = {a: vm_boot.qemu_argv(qemu, image.path, initrd, a) for a in plan.order}
         if plan.order == ("kvm", "tcg") and on_console is None:  # one console to show at most
-            base = _race(ctx, system, base, argvs, release, timeout, step, runs)
+            base = _race(ctx, system, base, argvs, release, timeout, step, runs, on_stage)
         else:
             base = _one_after_another(
-                ctx, system, base, plan.order, argvs, release, timeout, step, on_console, runs
+                ctx,
+                system,
+                base,
+                plan.order,
+                argvs,
+                release,
+                timeout,
+                step,
+                on_console,
+                runs,
+                on_stage,
             )
     finally:
         system.remove_tree(work)
@@ -125,10 +141,23 @@ def _race(
     timeout: float,
     step: Step,
     runs: list[tuple[vm_boot.Boot, vm_console.ConsoleReport]],
+    on_stage: Optional[Step] = None,
 ) -> VerifyResult:
     """KVM and TCG booted together (:mod:`vm_race`): ``runs`` gets the runs, the judged last."""
-    step(_("booting {release} in qemu with KVM and TCG at once").format(release=release))
-    race = vm_race.boot_both(system, argvs["kvm"], argvs["tcg"], timeout=timeout)
+    headline = _("booting {release} in qemu with KVM and TCG at once").format(release=release)
+    (on_stage or step)(headline)
+    watches = {
+        accel: StageWatch(f"{headline} · {accel.upper()}", on_stage, announce=False)
+        for accel in ("kvm", "tcg")
+        if on_stage is not None
+    }
+    race = vm_race.boot_both(
+        system,
+        argvs["kvm"],
+        argvs["tcg"],
+        timeout=timeout,
+        on_line=(lambda accel, line: watches[accel].line(line)) if watches else None,
+    )
     runs.extend(race.runs)
     if race.kvm_known:
         works = race.kvm_failure is None
@@ -156,18 +185,27 @@ def _one_after_another(
     step: Step,
     on_console: Optional[Callable[[str], None]],
     runs: list[tuple[vm_boot.Boot, vm_console.ConsoleReport]],
+    on_stage: Optional[Step] = None,
 ) -> VerifyResult:
     """Each accelerator of ``order`` in turn until one answers: ``runs`` gets the runs."""
     for i, chosen in enumerate(order):
         last = i == len(order) - 1
-        step(_("booting {release} in qemu ({accel})").format(release=release, accel=chosen.upper()))
+        headline = _("booting {release} in qemu ({accel})").format(
+            release=release, accel=chosen.upper()
+        )
+        shown = on_console
+        if on_stage is None:
+            step(headline)
+        else:
+            watch = StageWatch(headline, on_stage)
+            shown = _both(on_console, watch.line)
         run = vm_boot.attempt(
             system,
             argvs[chosen],
             accel=chosen,
             timeout=timeout,
             then_tcg=not last,
-            on_console=on_console,
+            on_console=shown,
         )
         report = vm_console.parse_console(run.console)
         runs.append((run, report))
@@ -183,6 +221,19 @@ def _one_after_another(
         base = with_(base, notes=(*base.notes, note))
         step(note)
     return base
+
+
+def _both(
+    first: Optional[Callable[[str], None]], second: Callable[[str], None]
+) -> Callable[[str], None]:
+    """One console callback telling ``first`` (when there is one), then ``second``."""
+
+    def both(line: str) -> None:
+        if first is not None:
+            first(line)
+        second(line)
+
+    return both
 
 
 def _vm_tools(ctx: Context, system: System, ko: str) -> Union[tuple[str, str], Problem]:
