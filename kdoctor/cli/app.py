@@ -11,8 +11,8 @@ import typer
 
 from kdoctor import i18n
 from kdoctor.checks import base as registry
+from kdoctor.cli import ask, options
 from kdoctor.cli import kernels as cli_kernels
-from kdoctor.cli import options
 from kdoctor.cli import provision as cli_provision
 from kdoctor.cli.completion import complete_check_ids
 from kdoctor.cli.help_text import helps, plain_help
@@ -29,7 +29,7 @@ from kdoctor.cli.options import (
 from kdoctor.facts import Facts
 from kdoctor.i18n import _
 from kdoctor.model.choice import Accel, Lang, RustMode
-from kdoctor.model.report import EXIT_USAGE
+from kdoctor.model.report import EXIT_DECLINED, EXIT_USAGE
 from kdoctor.pipeline.diagnose import run_checks
 from kdoctor.pipeline.verify import DEFAULT_TIMEOUT
 
@@ -227,9 +227,9 @@ def verify(
             err.print(refusal, markup=False)
             raise typer.Exit(EXIT_USAGE)
         question = _("Load {path} into the running kernel {kernel}?")
-        if not typer.confirm(question.format(path=path, kernel=ctx.running_kernel)):
+        if not ask.confirm(question.format(path=path, kernel=ctx.running_kernel)):
             err.print(_("nothing loaded"), markup=False)
-            raise typer.Exit(EXIT_USAGE)
+            raise typer.Exit(EXIT_DECLINED)
         yes = True
     out = render.console(stderr=json_out)
     result = verify_module(

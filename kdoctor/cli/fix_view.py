@@ -5,10 +5,9 @@ from __future__ import annotations
 import sys
 import time
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
-import typer
-
+from kdoctor.cli import ask
 from kdoctor.i18n import _
 from kdoctor.knowledge.commands import carried
 from kdoctor.model.choice import SudoMode
@@ -29,11 +28,14 @@ class FixView(Hooks):
         #: ``-v``: every check's details (the diagnosis before the plan too), each step's output
         self.verbose = verbose
 
-    def confirm(self, plan: Plan) -> bool:
+    def confirm(self, plan: Plan) -> Optional[bool]:
         if not sys.stdin.isatty():
             self.say(_("not applying without --yes (no terminal to ask on); try --dry-run"))
-            return False
-        return typer.confirm(_("Apply this plan?"))
+            return None
+        if ask.confirm(_("Apply this plan?")):
+            return True
+        self.say(_("nothing was changed"))
+        return False
 
     def progress(self, title: str) -> AbstractContextManager[Progress]:
         return render.StepDisplay(self.out, title, echo=self.verbose)
