@@ -183,7 +183,7 @@ PLAN_VALUES = (
 def test_the_plan_and_an_empty_or_blocked_plan_are_translated(pseudo: None) -> None:
     shown = rendered(lambda out: text.print_plan(plan(), out, sudo=True))
     assert unsaid(shown, PLAN_VALUES) == set()
-    assert "⟦plan: 2 step(s)⟧" in shown
+    assert "⟦plan: 2 steps⟧" in shown
     for blocked in (False, True):
         empty = rendered(
             lambda out, b=blocked: text.print_plan(

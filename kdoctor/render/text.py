@@ -24,6 +24,7 @@ from kdoctor.render.words import (
     label,
     module_words,
     status_count,
+    target_source_words,
     verify_statuses,
     verify_timings,
     verify_where,
@@ -88,7 +89,7 @@ def print_report(
             distro=ctx.distro.name,
             running=ctx.running_kernel,
             target=ctx.target_kernel,
-            source=ctx.target_source,
+            source=target_source_words(ctx),
             module=module_words(ctx),
         )
     )
@@ -309,7 +310,7 @@ def print_plan(plan: Plan, out: Console, *, sudo: bool, blocked: bool = False) -
         out.print(Text("✔ " + _("nothing to do: every fixable check passes"), style="green"))
         return
     n = len(plan.steps)
-    out.print(Text(ngettext("plan: {n} step(s)", "plan: {n} step(s)", n).format(n=n), style="bold"))
+    out.print(Text(ngettext("plan: {n} step", "plan: {n} steps", n).format(n=n), style="bold"))
     for i, step in enumerate(plan.steps, 1):
         prefix = "sudo " if step.root and sudo else ""
         root = " [root]" if step.root else ""
