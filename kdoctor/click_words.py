@@ -85,35 +85,53 @@ MESSAGES = (
 def _pattern(message: str) -> re.Pattern[str]:
     parts: list[str] = []
     for literal, field, _spec, _conversion in string.Formatter().parse(message):
-        parts.extend(re.escape(word) if word else r"\s+" for word in literal.split(" "))
+        parts.append(r"\s+".join(re.escape(word) for word in literal.split(" ")))
         if field is not None:
             parts.append(f"(?P<{field}>.+?)")
     return re.compile("".join(p for p in parts if p), re.DOTALL)
 
 
 @lru_cache(maxsize=1)
-def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    """The most specific first: the one with the most words of its own."""
+def _patterns() -> tuple[tuple[str, int, re.Pattern[str]], ...]:
+    """Each message with the length of its own words and its pattern."""
 
     def own(message: str) -> int:
         return sum(len(literal) for literal, *_rest in string.Formatter().parse(message))
 
-    ordered = sorted(MESSAGES, key=own, reverse=True)
-    return tuple((message, _pattern(message)) for message in ordered)
+    return tuple((message, own(message), _pattern(message)) for message in MESSAGES)
+
+
+def _match(text: str) -> Optional[tuple[str, dict[str, str]]]:
+    """The message ``text`` is, and its values: of the messages that match, the one whose
+    values (a ``{message}`` aside, itself a sentence) are the shortest, then the one with the
+    most words of its own (``Invalid value for {hint}: {message}`` rather than ``{value} is
+    not a valid float.`` for ``Invalid value for '--timeout': 'x' is not a valid float.``)."""
+    best: Optional[tuple[int, int, str, dict[str, str]]] = None
+    for message, own, pattern in _patterns():
+        found = pattern.fullmatch(text)
+        if found is None:
+            continue
+        values = found.groupdict()
+        loose = sum(len(v) for k, v in values.items() if k != "message")
+        if best is None or (loose, -own) < best[:2]:
+            best = (loose, -own, message, values)
+    return None if best is None else (best[2], best[3])
 
 
 def translate(text: str) -> str:
     """What click said, in the active language (unchanged when it is no sentence of click's)."""
-    if not text or _(MESSAGES[0]) == MESSAGES[0]:  # English (or a catalog without click's)
+    if not text or not _translators:
         return text
-    for message, pattern in _patterns():
-        found = pattern.fullmatch(text)
-        if found is not None:
-            values = found.groupdict()
-            if "message" in values:
-                values["message"] = translate(values["message"])
-            return _(message).format(**values)
-    return text
+    matched = _match(text)
+    if matched is None:
+        return text
+    message, values = matched
+    said = _(message)
+    if "message" in values:
+        values["message"] = translate(values["message"])
+    elif said == message:  # English, or no translation: as click said it
+        return text
+    return said.format(**values)
 
 
 def _usage_args(args: str) -> str:
@@ -156,13 +174,14 @@ def install(core: Any, formatting: Any, exceptions: Any, gettext: Callable[[str]
     core.Command.get_params = translated_params
     for name in dir(exceptions):
         cls = getattr(exceptions, name)
+        # click's base class too when a base of its own (typer's) says the message
         if (
             isinstance(cls, type)
             and issubclass(cls, exceptions.ClickException)
-            and "format_message" in vars(cls)
+            and ("format_message" in vars(cls) or cls is exceptions.ClickException)
         ):
             target: Any = cls
-            target.format_message = _translated(vars(cls)["format_message"])
+            target.format_message = _translated(target.format_message)
     exceptions.ClickException.show = _show_error
     exceptions.UsageError.show = _show_usage_error
 
