@@ -392,7 +392,7 @@ def test_spanish_is_spoken_by_the_report_and_the_errors(spanish: None) -> None:
     report = Report(CTX, findings(), 12.0)
     shown = rendered(lambda out: text.print_report(report, out))
     assert "· en ejecución 6.1.0-56-amd64 · destino 6.1.0-56-amd64" in shown
-    assert "kdoctor puede hacerlo: kdoctor fix (corrección 'packages')" in shown
+    assert "kdoctor puede hacerlo: kdoctor fix (el paso packages del plan)" in shown
     assert "1 ok, 1 aviso, 1 fallo, 1 omitida, 1 error en 12 ms — no está listo: " in shown
     assert "encontrado: FOUNDFAIL" in shown
     said = unknown_checks_message("clangg")
