@@ -151,13 +151,13 @@ def verify(
     ko: Optional[str] = typer.Option(
         None,
         "--ko",
-        metavar="PATH",
+        metavar=_("PATH"),
         help=_("The module to load (default: the .ko the module directory's Kbuild declares)."),
     ),
     expect: Optional[list[str]] = typer.Option(
         None,
         "--expect",
-        metavar="TEXT",
+        metavar=_("TEXT"),
         help=_(
             "A message the kernel log must show; repeat it for several, in order (default: "
             "hello-world's three messages for the bundled module; none for others: loading and "
@@ -184,7 +184,7 @@ def verify(
     timeout: float = typer.Option(
         DEFAULT_TIMEOUT,
         "--timeout",
-        metavar="SECONDS",
+        metavar=_("SECONDS"),
         help=_("Seconds the VM may run before it is stopped."),
     ),
     kernel: Optional[str] = KernelOpt,
