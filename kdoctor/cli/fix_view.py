@@ -15,6 +15,7 @@ from kdoctor.model.plan import Plan
 from kdoctor.pipeline.provision import Event, Halt, Hooks, Progress, ProvisionResult
 from kdoctor.render import text as render
 from kdoctor.render.apply_text import print_apply
+from kdoctor.render.words import verify_mode_words
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -97,7 +98,7 @@ class FixView(Hooks):
             )
             said = reused.format(
                 ko=result.reused.ko,
-                mode=result.reused.mode,
+                mode=verify_mode_words(result.reused.mode),
                 when=when,
                 verify=carried("kdoctor verify", result.context.chosen_options),
                 reverify=carried("kdoctor fix --yes --reverify", result.context.chosen_options),

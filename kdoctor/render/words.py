@@ -59,6 +59,15 @@ def target_source_words(ctx: Context) -> str:
     return _(word) if word else str(ctx.target_source)
 
 
+#: where a module was verified, in words (``passed in the VM``)
+VERIFY_MODE_WORDS = {"vm": N_("VM"), "host": N_("running kernel")}
+
+
+def verify_mode_words(mode: str) -> str:
+    word = VERIFY_MODE_WORDS.get(mode)
+    return _(word) if word else mode
+
+
 def exit_words(code: Optional[int]) -> str:
     """``exit 2``; ``did not finish`` when there is no exit code."""
     return _("did not finish") if code is None else _("exit {code}").format(code=code)
