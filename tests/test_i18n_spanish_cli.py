@@ -200,3 +200,19 @@ def test_the_onboarding_help_speaks_only_spanish(
     assert "Las opciones son las de `kdoctor fix`" in proc.stdout
     assert english_in(proc.stdout) == [], proc.stdout
     assert not (tmp_path / "venv").exists()
+
+
+def test_a_declined_question_under_json_leaves_the_declined_error_document(
+    not_a_module: str,
+) -> None:
+    import json
+
+    import jsonschema
+
+    code, shown = answered(["verify", "--host", "--ko", not_a_module, "--json"], "n")
+    assert code == 6, shown
+    document = json.loads(shown[shown.index("{\n") :])
+    schema = json.loads((ROOT / "schema" / "error.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(document, schema)
+    assert document["error"] == {"kind": "declined", "message": "no se ha cargado nada"}
+    assert document["exit_code"] == 6

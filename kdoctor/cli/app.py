@@ -198,6 +198,7 @@ def verify(
             _("an empty message matches any kernel log: name the text the module prints"),
             param_hint="--expect",
         )
+    from kdoctor.cli.errors import json_error
     from kdoctor.pipeline.provision import verify_module
     from kdoctor.pipeline.verify.target import default_ko, expected_messages
     from kdoctor.render import jsonout
@@ -225,10 +226,12 @@ def verify(
         if not sys.stdin.isatty():
             refusal = _("refusing to load a module into the running kernel without --yes")
             err.print(refusal, markup=False)
+            json_error(refusal, "usage", EXIT_USAGE)
             raise typer.Exit(EXIT_USAGE)
         question = _("Load {path} into the running kernel {kernel}?")
         if not ask.confirm(question.format(path=path, kernel=ctx.running_kernel)):
             err.print(_("nothing loaded"), markup=False)
+            json_error(_("nothing loaded"), "declined", EXIT_DECLINED)
             raise typer.Exit(EXIT_DECLINED)
         yes = True
     out = render.console(stderr=json_out)

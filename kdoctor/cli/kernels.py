@@ -48,7 +48,10 @@ def test_help() -> str:
 
 def test_command(
     kernels: str = typer.Option(
-        ..., "--kernels", help=_("Comma-separated releases or series (5.10,6.1,6.12).")
+        ...,
+        "--kernels",
+        metavar=_("RELEASES"),
+        help=_("Comma-separated releases or series (5.10,6.1,6.12)."),
     ),
     module_dir: Optional[str] = ModuleOpt,
     rust: Optional[str] = RustOpt,
