@@ -216,3 +216,25 @@ def test_a_declined_question_under_json_leaves_the_declined_error_document(
     jsonschema.validate(document, schema)
     assert document["error"] == {"kind": "declined", "message": "no se ha cargado nada"}
     assert document["exit_code"] == 6
+
+
+@pytest.mark.parametrize(
+    ("answers", "said"),
+    [("s\n", True), ("Sí\n", True), ("yes\n", True), ("no\n", False), ("\n", False), ("", False)],
+)
+def test_the_question_takes_spanish_answers_and_asks_on_stderr_under_json(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], answers: str, said: bool
+) -> None:
+    import io
+
+    from kdoctor import i18n
+    from kdoctor.cli import ask
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(answers))
+    i18n.activate("es")
+    try:
+        assert ask.confirm("¿Aplicar?", err=True) is said
+    finally:
+        i18n.activate("en")
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("¿Aplicar? [s/N]: ")

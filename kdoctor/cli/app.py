@@ -229,7 +229,7 @@ def verify(
             json_error(refusal, "usage", EXIT_USAGE)
             raise typer.Exit(EXIT_USAGE)
         question = _("Load {path} into the running kernel {kernel}?")
-        if not ask.confirm(question.format(path=path, kernel=ctx.running_kernel)):
+        if not ask.confirm(question.format(path=path, kernel=ctx.running_kernel), err=json_out):
             err.print(_("nothing loaded"), markup=False)
             json_error(_("nothing loaded"), "declined", EXIT_DECLINED)
             raise typer.Exit(EXIT_DECLINED)

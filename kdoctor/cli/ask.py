@@ -19,15 +19,16 @@ def answers(words: str, english: str) -> set[str]:
     return {w.strip().lower() for w in f"{english}|{_(words)}".split("|") if w.strip()}
 
 
-def confirm(question: str) -> bool:
-    """Ask ``question`` until the answer is yes or no (empty: no)."""
+def confirm(question: str, *, err: bool = False) -> bool:
+    """Ask ``question`` until the answer is yes or no (empty: no); on stderr with ``err``
+    (under ``--json``, whose document is stdout's)."""
     yes, no = answers(YES, YES), answers(NO, NO)
     while True:
-        typer.echo(f"{question} {_(SUFFIX)}: ", nl=False)
+        typer.echo(f"{question} {_(SUFFIX)}: ", nl=False, err=err)
         try:
             answer = input().strip().lower()
         except EOFError:
-            typer.echo("")
+            typer.echo("", err=err)
             return False
         if not answer or answer in no:
             return False

@@ -33,7 +33,7 @@ class FixView(Hooks):
         if not sys.stdin.isatty():
             self.say(_("not applying without --yes (no terminal to ask on); try --dry-run"))
             return None
-        if ask.confirm(_("Apply this plan?")):
+        if ask.confirm(_("Apply this plan?"), err=self.out.stderr):
             return True
         self.say(_("nothing was changed"))
         return False
