@@ -223,18 +223,17 @@ def test_a_declined_question_under_json_leaves_the_declined_error_document(
     [("s\n", True), ("Sí\n", True), ("yes\n", True), ("no\n", False), ("\n", False), ("", False)],
 )
 def test_the_question_takes_spanish_answers_and_asks_on_stderr_under_json(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], answers: str, said: bool
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    spanish: None,
+    answers: str,
+    said: bool,
 ) -> None:
     import io
 
-    from kdoctor import i18n
     from kdoctor.cli import ask
 
     monkeypatch.setattr(sys, "stdin", io.StringIO(answers))
-    i18n.activate("es")
-    try:
-        assert ask.confirm("¿Aplicar?", err=True) is said
-    finally:
-        i18n.activate("en")
+    assert ask.confirm("¿Aplicar?", err=True) is said
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("¿Aplicar? [s/N]: ")
