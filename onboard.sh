@@ -39,11 +39,18 @@ fi
 for arg in "$@"; do
     case $arg in
     -h|--help)
-        sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
+        # the text of the comment above, in the person's language (the comment itself when
+        # python3 cannot say them)
+        help_text=$(words help 2>/dev/null)
+        if [ "$help_text" != help ]; then
+            printf '%s\n' "$help_text"
+        else
+            sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
+        fi
         echo
         if [ -x "$venv/bin/kdoctor" ]; then
             words options
-            "$venv/bin/kdoctor" fix --help
+            "$venv/bin/kdoctor" fix --help ${lang_args[@]+"${lang_args[@]}"}
         else
             words options-later
         fi

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
-from typing import Any, Optional, Protocol
+from typing import Optional, Protocol
 
 #: languages kdoctor speaks (``--lang`` choices); English is the source language
 LANGUAGES = ("en", "es")
@@ -154,42 +154,21 @@ def _translate_typer() -> None:
 
 
 def _translate_click() -> None:
-    """The two words of click (typer's bundled one, or click itself under an older typer) that
-    every help page shows, which kdoctor's catalogs must say: the ``Usage:`` prefix and the help
-    option's own help. Wrapped once; the wrappers ask the active catalogs each time, so English
-    comes back with it."""
+    """Click's words (typer's bundled copy, or click itself under an older typer): the usage
+    line, the parser's errors, the options typer adds (``kdoctor.click_words``)."""
     import importlib
 
+    from kdoctor import click_words
+
     try:  # typer 0.26 and later bundle click ...
-        core: Any = importlib.import_module("typer._click.core")
-        formatting: Any = importlib.import_module("typer._click.formatting")
+        modules = [importlib.import_module(f"typer._click.{m}") for m in _CLICK_MODULES]
     except ImportError:  # ... earlier ones (Python 3.9's) use click itself
-        core = importlib.import_module("click.core")
-        formatting = importlib.import_module("click.formatting")
-    if getattr(formatting.HelpFormatter.write_usage, "kdoctor_translated", False):
-        return
-    write_usage = formatting.HelpFormatter.write_usage
-    get_help_option = core.Command.get_help_option
-
-    def translated_usage(
-        self: Any, prog: str, args: str = "", prefix: Optional[str] = None
-    ) -> None:
-        write_usage(self, prog, args, _(USAGE) if prefix is None else prefix)
-
-    def translated_help_option(self: Any, ctx: Any) -> Any:
-        option = get_help_option(self, ctx)
-        if option is not None:
-            option.help = _(HELP_OPTION)
-        return option
-
-    translated_usage.kdoctor_translated = True  # type: ignore[attr-defined]
-    formatting.HelpFormatter.write_usage = translated_usage
-    core.Command.get_help_option = translated_help_option
+        modules = [importlib.import_module(f"click.{m}") for m in _CLICK_MODULES]
+    core, formatting, exceptions = modules
+    click_words.install(core, formatting, exceptions, gettext=_)
 
 
-#: click's words, as it writes them
-USAGE = N_("Usage: ")
-HELP_OPTION = N_("Show this message and exit.")
+_CLICK_MODULES = ("core", "formatting", "exceptions")
 
 
 #: typer's words read into constants at import (the msgids are typer's own)

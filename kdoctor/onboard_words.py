@@ -18,6 +18,22 @@ from kdoctor import i18n
 from kdoctor.i18n import N_, _
 
 MESSAGES = {
+    # Translators: onboard.sh --help; keep the command lines and the variables' names as they are
+    "help": N_(
+        "kdoctor onboarding: a fresh Debian/Ubuntu machine with only python3 → a built\n"
+        "Rust kernel module, verified by loading it (in a VM by default). Safe to run\n"
+        "again: every step checks first and does nothing when it is already done.\n"
+        "\n"
+        "  ./onboard.sh [kdoctor fix options...]   e.g. ./onboard.sh --rust distro\n"
+        "  ./onboard.sh --help                     this text (installs nothing)\n"
+        "\n"
+        "Environment: KDOCTOR_VENV (default ~/.local/share/kdoctor/venv),\n"
+        "KDOCTOR_LINK_DIR (where the `kdoctor` command is linked, default ~/.local/bin;\n"
+        "empty: no link), plus everything kdoctor honours (KDIR, CC, CLANG, RUSTC,\n"
+        "BINDGEN, LIBCLANG_PATH, KDOCTOR_RUST, KDOCTOR_CACHE). KDOCTOR_TIMELINE=FILE\n"
+        "appends when each step (and each stage of kdoctor fix) started and ended to\n"
+        "FILE, as JSON lines: a profile of the onboarding."
+    ),
     "venv-package": N_("installing python3-venv (the only thing needed before kdoctor can run)"),
     "no-venv": N_("python3 lacks venv support; install it, then rerun"),
     "did-venv-package": N_("installed python3-venv"),

@@ -162,7 +162,7 @@ def test_the_bundled_hello_world_is_never_touched() -> None:
 
 def test_a_passing_check_plans_nothing() -> None:
     system = machine()
-    ok = Finding("kbuild-cmd", Status.OK, "all 1 member object(s) of helloworld.ko ...")
+    ok = Finding("kbuild-cmd", Status.OK, "the 1 member object of helloworld.ko ...")
     assert plan(make_context(module_dir=MOD), system, ok) == []
     assert notes(make_context(module_dir=MOD), system, ok) == []
     assert system.runs == [] and system.calls == []

@@ -183,7 +183,7 @@ PLAN_VALUES = (
 def test_the_plan_and_an_empty_or_blocked_plan_are_translated(pseudo: None) -> None:
     shown = rendered(lambda out: text.print_plan(plan(), out, sudo=True))
     assert unsaid(shown, PLAN_VALUES) == set()
-    assert "⟦plan: 2 step(s)⟧" in shown
+    assert "⟦plan: 2 steps⟧" in shown
     for blocked in (False, True):
         empty = rendered(
             lambda out, b=blocked: text.print_plan(
@@ -391,7 +391,7 @@ def test_spanish_is_spoken_by_the_report_and_the_errors(spanish: None) -> None:
 
     report = Report(CTX, findings(), 12.0)
     shown = rendered(lambda out: report_text.print_report(report, out))
-    assert "kdoctor puede hacerlo: kdoctor fix (corrección 'packages')" in shown
+    assert "kdoctor puede hacerlo: kdoctor fix (el paso packages del plan)" in shown
     assert "1 ok, 1 aviso, 1 fallo, 1 omitida, 1 error" in shown and "no está listo: " in shown
     shown = rendered(lambda out: report_text.print_report(report, out, verbose=True))
     assert "· en ejecución 6.1.0-56-amd64 · destino 6.1.0-56-amd64" in shown

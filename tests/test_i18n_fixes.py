@@ -341,7 +341,7 @@ def test_the_planners_and_the_machine_speak_spanish(spanish: None, tmp_path: Pat
         "con otra ruta"
     )
     assert Probe(argv=("make",), exit_code=2, stderr="E").describe_failure() == (
-        "make terminó con el estado 2: E"
+        "make terminó con el código de salida 2: E"
     )
     ctx = make_context(rust_mode="pin", env={"RUSTUP_TOOLCHAIN": "stable"})
     [note] = decide(RustFix(), ctx, FakeSystem(), problem("t", RustOverride("stable"))).notes

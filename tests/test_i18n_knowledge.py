@@ -238,7 +238,7 @@ def test_the_knowledge_speaks_spanish(spanish: None) -> None:
     assert xbuild.remedy.startswith("Instale cargo-xbuild para el toolchain del módulo")
     assert xbuild.id == "cargo-subcommand"  # ids stay as they are
     assert safe_values.unsafe_reason("a;b") == (
-        "contiene ';': el shell inicia otra orden después de él"
+        "contiene ';': el shell ejecuta otro comando después de él"
     )
     assert safe_values.describe("CC", "a;b", "x", "KDOCTOR_CC") == (
         "CC='a;b' (de KDOCTOR_CC) se rechaza: x"

@@ -278,7 +278,7 @@ def test_a_damaged_cached_image_is_described_through_the_catalogs(pseudo: None) 
 def test_the_pipeline_speaks_spanish(spanish: None) -> None:
     assert verify_result.passed_summary(MESSAGES) == "cargado, descargado, los 3 mensajes en orden"
     assert verify_result.taint_meaning("E") == "módulo sin firmar"
-    assert vm_accel.ended(1) == "qemu terminó con el estado 1"
+    assert vm_accel.ended(1) == "qemu terminó con el código de salida 1"
     assert judged("timeout_in_insmod", exit_code=None, timed_out=True, timeout=20.0).summary == (
         "insmod no terminó en 20 s"
     )

@@ -170,8 +170,8 @@ def test_rule_through_if_changed_passes() -> None:
     assert finding == Finding(
         id="kbuild-cmd",
         status=Status.OK,
-        summary="all 1 member object(s) of helloworld.ko are built through kbuild, "
-        "so each gets its .cmd file",
+        summary="the 1 member object of helloworld.ko is built through kbuild, "
+        "so it gets its .cmd file",
         found="Kbuild",
         facts={
             "kdir": KDIR,

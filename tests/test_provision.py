@@ -119,11 +119,13 @@ def test_without_consent_the_plan_is_asked_about_and_declined(tmp_path: Path) ->
     hooks = Recorder(answer=False)
     result = provision(ProvisionOptions(kernel=STOCK), Factory(system), hooks)
     assert hooks.asked == [result.plan]
-    assert (result.halt, result.exit_code) == (Halt.DECLINED, 2)
+    # 6: its own code, not a usage error
+    assert (result.halt, result.exit_code) == (Halt.DECLINED, 6)
     assert hooks.events == [Event.PLANNED]
     assert system.runs == []
-    # the default hooks never consent
-    assert provision(ProvisionOptions(kernel=STOCK), Factory(system)).halt == Halt.DECLINED
+    # the default hooks have no one to ask: a usage error (no --yes), not an answer
+    unasked = provision(ProvisionOptions(kernel=STOCK), Factory(system))
+    assert (unasked.halt, unasked.exit_code) == (Halt.UNASKED, 2)
 
 
 def answered(home: Path, plan: Plan) -> FakeSystem:

@@ -42,7 +42,8 @@ class ClangCheck(Check):
         floor = max(MINIMUM, Version(kernel_minimum(system, ctx.kdir, "llvm") or "0"))
         path, version, reason = facts.of(clang_version)
         if path is None:
-            summary = _("{command} ({why}) is not installed").format(command=command, why=why)
+            shown = _("default") if why == "default" else why
+            summary = _("{command} ({why}) is not installed").format(command=command, why=shown)
             if why == "CLANG":
                 summary = _("{setting} ({origin}) is not installed").format(
                     setting=f"CLANG={command}", origin=origin_words(facts, "CLANG")
@@ -89,8 +90,13 @@ class ClangCheck(Check):
                 source=why,
                 candidate=better[1] if better else None,
             )
+        chosen = (
+            _("clang {version} (chosen by default)")
+            if why == "default"
+            else _("clang {version} (chosen by {why})")
+        )
         return self.ok(
-            _("clang {version} (chosen by {why})").format(version=version, why=why),
+            chosen.format(version=version, why=why),
             found=found,
             path=path,
             version=str(version),

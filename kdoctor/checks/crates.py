@@ -12,7 +12,7 @@ from kdoctor.facts.cache_trust import own_cargo_home_distrust
 from kdoctor.facts.cargo import chosen_cargo
 from kdoctor.facts.crates import CrateState, Offer, crate_state
 from kdoctor.facts.module import module_info
-from kdoctor.i18n import N_, _
+from kdoctor.i18n import N_, _, ngettext
 from kdoctor.knowledge.cargo import DEBIAN_REGISTRY, upstream_version
 from kdoctor.model.cache_layout import cargo_home
 from kdoctor.model.finding import Finding, Status
@@ -105,9 +105,11 @@ class CratesCheck(Check):
                 else ""
             )
             return self.ok(
-                _("the module's {count} crate(s){std_crates} resolve offline{source}").format(
-                    count=state.build.crates, std_crates=std_crates, source=source
-                ),
+                ngettext(
+                    "the module's {count} crate{std_crates} resolves offline{source}",
+                    "the module's {count} crates{std_crates} resolve offline{source}",
+                    state.build.crates,
+                ).format(count=state.build.crates, std_crates=std_crates, source=source),
                 found=found,
                 **details,
             )

@@ -25,7 +25,7 @@ from kdoctor.facts.kernel import (
     target_missing_files,
 )
 from kdoctor.facts.module import module_kbuild
-from kdoctor.i18n import N_, _
+from kdoctor.i18n import N_, _, ngettext
 from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.need import ByHand, KbuildCmd
@@ -138,9 +138,12 @@ class KbuildCmdCheck(Check):
             names = ", ".join(f"{m}.ko" for m in modules) or _("the module")
             count = sum(len(members) for members in modules.values())
             return self.ok(
-                _(
-                    "all {count} member object(s) of {modules} are built through kbuild, "
-                    "so each gets its .cmd file"
+                ngettext(
+                    "the {count} member object of {modules} is built through kbuild, "
+                    "so it gets its .cmd file",
+                    "all {count} member objects of {modules} are built through kbuild, "
+                    "so each gets its .cmd file",
+                    count,
                 ).format(count=count, modules=names),
                 found=found,
                 **details,

@@ -21,7 +21,7 @@ from kdoctor.facts.module_kernel import (
     target_version,
     version_of,
 )
-from kdoctor.i18n import N_, _
+from kdoctor.i18n import N_, _, ngettext
 from kdoctor.knowledge import debian_kernels
 from kdoctor.knowledge.kernel_range import KernelRange, debian_releases_in, shown
 from kdoctor.knowledge.packages import stock_flavour
@@ -59,7 +59,11 @@ class KernelRangeCheck(Check):
                 return self._unreadable(ctx, reading, details)
             return self.finding(
                 Status.OK,
-                _("{scripts} declare(s) no kernel range").format(scripts=names),
+                ngettext(
+                    "{scripts} declares no kernel range",
+                    "{scripts} declare no kernel range",
+                    len(reading.scripts),
+                ).format(scripts=names),
                 found=names,
                 required=False,
                 **details,

@@ -12,8 +12,8 @@ import typer
 
 from kdoctor import i18n
 from kdoctor.checks import base as registry
+from kdoctor.cli import ask, options
 from kdoctor.cli import kernels as cli_kernels
-from kdoctor.cli import options
 from kdoctor.cli import provision as cli_provision
 from kdoctor.cli.completion import complete_check_ids
 from kdoctor.cli.help_text import helps, plain_help
@@ -30,7 +30,7 @@ from kdoctor.cli.options import (
 from kdoctor.facts import Facts
 from kdoctor.i18n import _
 from kdoctor.model.choice import Accel, Lang, RustMode
-from kdoctor.model.report import EXIT_USAGE
+from kdoctor.model.report import EXIT_DECLINED, EXIT_USAGE
 from kdoctor.pipeline.diagnose import run_checks
 from kdoctor.pipeline.verify import DEFAULT_TIMEOUT
 
@@ -158,13 +158,13 @@ def verify(
     ko: Optional[str] = typer.Option(
         None,
         "--ko",
-        metavar="PATH",
+        metavar=_("PATH"),
         help=_("The module to load (default: the .ko the module directory's Kbuild declares)."),
     ),
     expect: Optional[list[str]] = typer.Option(
         None,
         "--expect",
-        metavar="TEXT",
+        metavar=_("TEXT"),
         help=_(
             "A message the kernel log must show; repeat it for several, in order (default: "
             "hello-world's three messages for the bundled module; none for others: loading and "
@@ -191,7 +191,7 @@ def verify(
     timeout: float = typer.Option(
         DEFAULT_TIMEOUT,
         "--timeout",
-        metavar="SECONDS",
+        metavar=_("SECONDS"),
         help=_("Seconds the VM may run before it is stopped."),
     ),
     kernel: Optional[str] = KernelOpt,
@@ -205,6 +205,7 @@ def verify(
             _("an empty message matches any kernel log: name the text the module prints"),
             param_hint="--expect",
         )
+    from kdoctor.cli.errors import json_error
     from kdoctor.pipeline.provision import verify_module
     from kdoctor.pipeline.verify.target import default_ko, expected_messages
     from kdoctor.render import jsonout
@@ -232,11 +233,13 @@ def verify(
         if not sys.stdin.isatty():
             refusal = _("refusing to load a module into the running kernel without --yes")
             err.print(refusal, markup=False)
+            json_error(refusal, "usage", EXIT_USAGE)
             raise typer.Exit(EXIT_USAGE)
         question = _("Load {path} into the running kernel {kernel}?")
-        if not typer.confirm(question.format(path=path, kernel=ctx.running_kernel)):
+        if not ask.confirm(question.format(path=path, kernel=ctx.running_kernel), err=json_out):
             err.print(_("nothing loaded"), markup=False)
-            raise typer.Exit(EXIT_USAGE)
+            json_error(_("nothing loaded"), "declined", EXIT_DECLINED)
+            raise typer.Exit(EXIT_DECLINED)
         yes = True
     out = render.console(stderr=json_out)
     result = verify_module(

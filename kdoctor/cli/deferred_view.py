@@ -43,7 +43,7 @@ class DeferredView(Hooks):
             self._view = FixView(render.console(stderr=self._stderr), verbose=self._verbose)
         return self._view
 
-    def confirm(self, plan: Plan) -> bool:
+    def confirm(self, plan: Plan) -> Optional[bool]:
         return self.view.confirm(plan)
 
     def progress(self, title: str) -> AbstractContextManager[Progress]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import sys
 import time
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
-import typer
-
+from kdoctor.cli import ask
 from kdoctor.i18n import _
 from kdoctor.knowledge.commands import carried
 from kdoctor.model.choice import SudoMode
@@ -17,6 +16,7 @@ from kdoctor.pipeline.provision import Event, Halt, Hooks, Progress, ProvisionRe
 from kdoctor.render import report_text
 from kdoctor.render import text as render
 from kdoctor.render.apply_text import print_apply
+from kdoctor.render.words import verify_mode_words
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,11 +30,14 @@ class FixView(Hooks):
         #: ``-v``: every check's details (the diagnosis before the plan too), each step's output
         self.verbose = verbose
 
-    def confirm(self, plan: Plan) -> bool:
+    def confirm(self, plan: Plan) -> Optional[bool]:
         if not sys.stdin.isatty():
             self.say(_("not applying without --yes (no terminal to ask on); try --dry-run"))
-            return False
-        return typer.confirm(_("Apply this plan?"))
+            return None
+        if ask.confirm(_("Apply this plan?"), err=self.out.stderr):
+            return True
+        self.say(_("nothing was changed"))
+        return False
 
     def progress(self, title: str) -> AbstractContextManager[Progress]:
         return render.StepDisplay(self.out, title, echo=self.verbose)
@@ -98,7 +101,7 @@ class FixView(Hooks):
             )
             said = reused.format(
                 ko=result.reused.ko,
-                mode=result.reused.mode,
+                mode=verify_mode_words(result.reused.mode),
                 when=when,
                 verify=carried("kdoctor verify", result.context.chosen_options),
                 reverify=carried("kdoctor fix --yes --reverify", result.context.chosen_options),

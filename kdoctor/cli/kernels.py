@@ -9,7 +9,7 @@ from typing import Callable, Optional
 
 import typer
 
-from kdoctor.cli import options
+from kdoctor.cli import ask, options
 from kdoctor.cli.options import CacheVerboseOpt, JsonOpt, ModuleOpt, RustOpt
 from kdoctor.i18n import _
 from kdoctor.knowledge.kernel_release import release_problem
@@ -29,7 +29,7 @@ from kdoctor.model.cache_layout import (
     toolchain_roots_dir,
     tree_dir,
 )
-from kdoctor.model.report import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from kdoctor.model.report import EXIT_DECLINED, EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from kdoctor.pipeline.kernels.rust_kernel import built_series, recorded
 
 cache_app = typer.Typer(help=_("What kdoctor keeps in its cache: kernels, apt lists, builds."))
@@ -45,7 +45,10 @@ def test_help() -> str:
 
 def test_command(
     kernels: str = typer.Option(
-        ..., "--kernels", help=_("Comma-separated releases or series (5.10,6.1,6.12).")
+        ...,
+        "--kernels",
+        metavar=_("RELEASES"),
+        help=_("Comma-separated releases or series (5.10,6.1,6.12)."),
     ),
     module_dir: Optional[str] = ModuleOpt,
     rust: Optional[str] = RustOpt,
@@ -300,9 +303,9 @@ def cache_clean(
             refusal = _("not removing without --yes (no terminal to ask on); try --dry-run")
             render.console(stderr=True).print(refusal, markup=False)
             raise typer.Exit(EXIT_USAGE)
-        if not typer.confirm(_("Remove these ({size})?").format(size=human(total))):
+        if not ask.confirm(_("Remove these ({size})?").format(size=human(total))):
             out.print(_("nothing removed"), markup=False)
-            raise typer.Exit(EXIT_USAGE)
+            raise typer.Exit(EXIT_DECLINED)
     for release in [kernel] if kernel else cached:
         if release in built:
             _clean_rust_kernel(system, ctx.cache_dir, release, out.print)

@@ -35,14 +35,14 @@ def kernel_value(value: Optional[str]) -> Optional[str]:
 KernelOpt = typer.Option(
     None,
     "--kernel",
-    metavar="RELEASE",
+    metavar=_("RELEASE"),
     help=_("Target kernel release (default: KDIR, else the running kernel)."),
     callback=kernel_value,
 )
 ModuleOpt = typer.Option(
     None,
     "--module-dir",
-    metavar="DIR",
+    metavar=_("DIR"),
     autocompletion=complete_directories,
     help=_(
         "The module to build (default: the module in the current directory or one above it, "

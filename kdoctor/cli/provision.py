@@ -148,7 +148,7 @@ def fix_command(
     expect_plan: Optional[str] = typer.Option(
         None,
         "--expect-plan",
-        metavar="DIGEST",
+        metavar=_("DIGEST"),
         help=_("Apply only the plan with this digest (from a reviewed --dry-run); else exit 4."),
     ),
     kernel: Optional[str] = KernelOpt,
@@ -205,7 +205,7 @@ def fix_command(
 def fetch_image_command(
     release: str = typer.Argument(
         ...,
-        metavar="RELEASE",
+        metavar=_("RELEASE"),
         help=_("The kernel release whose image to fetch."),
         callback=options.kernel_value,
     ),

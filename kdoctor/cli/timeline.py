@@ -60,7 +60,7 @@ class Timed(Hooks):
         self.inner, self.path = inner, path
         self.last = time.time()  # diagnosing and planning start with the command
 
-    def confirm(self, plan: Plan) -> bool:
+    def confirm(self, plan: Plan) -> Optional[bool]:
         return self.inner.confirm(plan)
 
     def progress(self, title: str) -> AbstractContextManager[Progress]:

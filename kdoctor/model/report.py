@@ -21,6 +21,8 @@ EXIT_FILES = 3
 EXIT_PLAN_CHANGED = 4
 #: ``fix --dry-run``: the plan has steps, and nothing blocks (``fix --yes`` would apply them)
 EXIT_PENDING = 5
+#: ``fix`` or ``verify --host`` asked before changing the machine and the answer was no
+EXIT_DECLINED = 6
 #: kdoctor crashed (a bug): Python's own code for an uncaught exception, with the traceback on
 #: stderr (and, under ``--json``, the error document of kind ``crash`` on stdout)
 EXIT_CRASH = 1

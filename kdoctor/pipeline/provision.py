@@ -30,7 +30,14 @@ from kdoctor.model.context import Context
 from kdoctor.model.finding import Finding, Remediation
 from kdoctor.model.plan import Plan, PlanOptions, Step
 from kdoctor.model.plan_id import plan_digest
-from kdoctor.model.report import EXIT_FAIL, EXIT_OK, EXIT_PLAN_CHANGED, EXIT_USAGE, Report
+from kdoctor.model.report import (
+    EXIT_DECLINED,
+    EXIT_FAIL,
+    EXIT_OK,
+    EXIT_PLAN_CHANGED,
+    EXIT_USAGE,
+    Report,
+)
 from kdoctor.pipeline.diagnose import diagnose
 from kdoctor.pipeline.kernels.download import Transfer
 from kdoctor.pipeline.kernels.foreign import selected
@@ -79,6 +86,7 @@ class Halt(Choice):
 
     DRY_RUN = "dry-run"
     DECLINED = "declined"
+    UNASKED = "unasked"
     INTERRUPTED = "interrupted"
     APPLY_FAILED = "apply-failed"
     STILL_FAILING = "still-failing"
@@ -92,7 +100,8 @@ class Halt(Choice):
 
 HALT_EXIT = {
     Halt.DRY_RUN: EXIT_OK,
-    Halt.DECLINED: EXIT_USAGE,
+    Halt.DECLINED: EXIT_DECLINED,
+    Halt.UNASKED: EXIT_USAGE,
     Halt.INTERRUPTED: EXIT_INTERRUPTED,
     Halt.APPLY_FAILED: EXIT_FAIL,
     Halt.STILL_FAILING: EXIT_FAIL,
@@ -202,9 +211,10 @@ def silent(title: str) -> Iterator[Progress]:
 class Hooks:
     """What the caller does while the pipeline runs (by default: no consent, nothing shown)."""
 
-    def confirm(self, plan: Plan) -> bool:
-        """Asked before a non-empty plan is applied without consent given up front."""
-        return False
+    def confirm(self, plan: Plan) -> Optional[bool]:
+        """Asked before a non-empty plan is applied without consent given up front: the
+        answer, or None when there is no one to ask (by default)."""
+        return None
 
     def progress(self, title: str) -> AbstractContextManager[Progress]:
         """The display for a long stage: ``fix`` (apply), ``build (...)`` or ``verify``."""
@@ -257,7 +267,10 @@ def _provision(
     if result.plan.empty:
         result = replace(result, after=result.before)
     else:
-        if not options.consent and not hooks.confirm(result.plan):
+        answer = True if options.consent else hooks.confirm(result.plan)
+        if answer is None:
+            return replace(result, halt=Halt.UNASKED)
+        if not answer:
             return replace(result, halt=Halt.DECLINED)
         from kdoctor.pipeline.apply import apply_plan, sudo_mode
 

@@ -34,8 +34,8 @@ def document(data: dict[str, Any]) -> dict[str, Any]:
 
 def error_json(message: str, *, kind: str = "usage", exit_code: int = 2) -> dict[str, Any]:
     """What ``--json`` prints when a command cannot run or is stopped
-    (``schema/error.schema.json``): ``usage``, ``settings``, ``files``, ``interrupted``,
-    ``crash``."""
+    (``schema/error.schema.json``): ``usage``, ``settings``, ``files``, ``declined``,
+    ``interrupted``, ``crash``."""
     return envelope({"error": {"kind": kind, "message": message}, "exit_code": exit_code})
 
 

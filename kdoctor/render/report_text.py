@@ -22,7 +22,7 @@ from kdoctor.model.finding import Finding, Status
 from kdoctor.model.report import Report, blocks
 from kdoctor.render.fit import command_lines, trimmed
 from kdoctor.render.text import GLYPHS
-from kdoctor.render.words import exit_words, module_words, status_count
+from kdoctor.render.words import exit_words, module_words, status_count, target_source_words
 
 #: where details and commands start under a row; a command's continued lines start deeper
 INDENT = 4
@@ -67,13 +67,13 @@ def print_header(ctx: Context, out: Console, *, verbose: bool = False) -> None:
             distro=ctx.distro.name,
             running=ctx.running_kernel,
             target=ctx.target_kernel,
-            source=ctx.target_source,
+            source=target_source_words(ctx),
             module=module_words(ctx),
         )
         hang(out, lead, Text(said))
         return
     target = _("target {kernel} ({source})").format(
-        kernel=ctx.target_kernel, source=ctx.target_source
+        kernel=ctx.target_kernel, source=target_source_words(ctx)
     )
     module = _("module: {module}").format(module=short_module_words(ctx))
     running = None

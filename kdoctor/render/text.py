@@ -253,7 +253,7 @@ def print_plan(plan: Plan, out: Console, *, sudo: bool, blocked: bool = False) -
         out.print(Text("✔ " + _("nothing to do: every fixable check passes"), style="green"))
         return
     n = len(plan.steps)
-    out.print(Text(ngettext("plan: {n} step(s)", "plan: {n} step(s)", n).format(n=n), style="bold"))
+    out.print(Text(ngettext("plan: {n} step", "plan: {n} steps", n).format(n=n), style="bold"))
     for i, step in enumerate(plan.steps, 1):
         prefix = "sudo " if step.root and sudo else ""
         root = " [root]" if step.root else ""

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Optional
 
 from kdoctor.i18n import N_, _, ngettext
-from kdoctor.model.choice import ModuleSource
+from kdoctor.model.choice import ModuleSource, TargetSource
 from kdoctor.model.finding import Status
 
 if TYPE_CHECKING:
@@ -49,6 +49,25 @@ def module_words(ctx: Context) -> str:
     return ctx.module_dir
 
 
+#: how the target kernel was chosen, in words (the others are an option or a variable's name)
+TARGET_SOURCE_WORDS = {TargetSource.RUNNING: N_("the running kernel")}
+
+
+def target_source_words(ctx: Context) -> str:
+    """``the running kernel``, ``--kernel``, ``KDIR``, ``kdoctor fix``."""
+    word = TARGET_SOURCE_WORDS.get(ctx.target_source)
+    return _(word) if word else str(ctx.target_source)
+
+
+#: where a module was verified, in words (``passed in the VM``)
+VERIFY_MODE_WORDS = {"vm": N_("VM"), "host": N_("running kernel")}
+
+
+def verify_mode_words(mode: str) -> str:
+    word = VERIFY_MODE_WORDS.get(mode)
+    return _(word) if word else mode
+
+
 def exit_words(code: Optional[int]) -> str:
     """``exit 2``; ``did not finish`` when there is no exit code."""
     return _("did not finish") if code is None else _("exit {code}").format(code=code)
@@ -73,7 +92,9 @@ def verify_statuses(result: VerifyResult) -> str:
     """``insmod exit 0 · rmmod exit 0`` (rmmod ``not run`` when insmod failed)."""
     failed = result.insmod_status not in (None, 0)
     rmmod = _("not run") if failed else exit_words(result.rmmod_status)
-    return f"insmod {exit_words(result.insmod_status)} · rmmod {rmmod}"
+    return _("insmod {insmod} · rmmod {rmmod}").format(
+        insmod=exit_words(result.insmod_status), rmmod=rmmod
+    )
 
 
 def verify_timings(timings: Mapping[str, float]) -> str:
