@@ -20,7 +20,7 @@ from kdoctor.facts.rust import rust_toolchain
 from kdoctor.i18n import _
 from kdoctor.model.finding import Finding, Status
 from kdoctor.model.report import blocks
-from kdoctor.render.words import STATUS_WORDS, module_words, status_count
+from kdoctor.render.words import STATUS_WORDS, module_words, status_count, target_source_words
 
 if TYPE_CHECKING:
     from kdoctor.facts import Facts
@@ -161,7 +161,7 @@ def _kernels(result: ProvisionResult) -> str:
     pairs = [
         (_("running kernel"), ctx.running_kernel),
         (_("target kernel"), ctx.target_kernel),
-        (_("how the target was chosen"), str(ctx.target_source)),
+        (_("how the target was chosen"), target_source_words(ctx)),
         (_("build directory (KDIR)"), ctx.kdir),
     ]
     if ctx.kernel_spec:
@@ -197,18 +197,23 @@ def _known(facts: Facts, fact: Callable[[Facts], Any]) -> Any:
         return None
 
 
+def _origin(source: str) -> str:
+    """``default`` in words; otherwise the variable that named the tool (``CLANG``, ``LLVM``)."""
+    return _("default") if source == "default" else source
+
+
 def _toolchain(facts: Facts) -> str:
     """One row per tool the diagnosis looked at: its path, version and where it came from."""
     rows: list[tuple[str, Optional[str], Optional[str], str]] = []
     rust = _known(facts, rust_toolchain)
     if rust is not None:
-        rows.append(("rustc", rust.rustc, rust.version, f"{rust.source}: {rust.reason}"))
+        rows.append(("rustc", rust.rustc, rust.version, rust.reason))
         rows.append(("rust-src", rust.library_src, None, rust.sysroot or ""))
         rows.append(("rustfmt", rust.rustfmt, None, ""))
     clang = _known(facts, clang_version)
     if clang is not None:
         chosen = _known(facts, chosen_clang)
-        origin = f"{chosen.command} ({chosen.source})" if chosen else ""
+        origin = f"{chosen.command} ({_origin(chosen.source)})" if chosen else ""
         rows.append(("clang", clang.path, str(clang.version or clang.problem or ""), origin))
     search = _known(facts, libclang_search)
     if search is not None:
@@ -224,9 +229,8 @@ def _toolchain(facts: Facts) -> str:
     if facts.known(bindgen_path):
         version = _known(facts, bindgen_version)
         command, origin = bindgen_command(facts.ctx)  # BINDGEN, else bindgen
-        rows.append(
-            ("bindgen", _known(facts, bindgen_path), str(version or ""), f"{command} ({origin})")
-        )
+        where = f"{command} ({_origin(origin)})"
+        rows.append(("bindgen", _known(facts, bindgen_path), str(version or ""), where))
     cargo = _known(facts, chosen_cargo)
     if cargo is not None:
         rows.append(("cargo", cargo.path, cargo.version_line, cargo.reason))
