@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Optional, cast
 
 from kdoctor.facts import Facts
-from kdoctor.facts.packages import known_packages
+from kdoctor.facts.packages import APT_LISTS, known_packages
 from kdoctor.fixes import sysroot_first
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
 from kdoctor.i18n import _, ngettext
@@ -26,7 +26,6 @@ from kdoctor.model.finding import Finding
 from kdoctor.model.need import NEED_TYPES, Package
 from kdoctor.model.plan import PlanOptions, Step
 
-APT_LISTS = "/var/lib/apt/lists"
 DPKG_UPDATES = "/var/lib/dpkg/updates"
 #: package lists older than this are refreshed before installing
 STALE_AFTER_DAYS = 7
