@@ -9,7 +9,8 @@
 * ``auto``: when the distribution's rustc is usable, nothing (the notes say it is used and why);
   when neither it nor the pin is, the pin if rustup is installed and static.rust-lang.org can be
   reached, else the distribution's packages, handed to the packages planner so they join its one
-  transaction. The notes say which and why.
+  transaction, with the packages of the pin's components the checks asked for (rustfmt). The
+  notes say which and why.
 
 rustup comes from the distribution's package when there is one (handed on to the packages
 planner as well), else the snap, else the official installer, which downloads and runs a script
