@@ -114,7 +114,7 @@ class RustfmtCheck(Check):
         needs = (wanted,) if chosen.source == "distro" else ()
         by_hand = need_commands([wanted], manager=ctx.package_manager, is_root=ctx.is_root)
         text = _("Install the distribution's rustfmt to format the module's code.")
-        if not_packaged(system, ctx.package_manager, wanted):
+        if needs and not_packaged(system, ctx.package_manager, wanted):
             # no kdoctor fix can install what the repository does not have: no need, no hint
             needs, by_hand = (), []
             text = _(
