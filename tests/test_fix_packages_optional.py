@@ -3,12 +3,20 @@ rustfmt), stays out of the one transaction instead of failing it."""
 
 from __future__ import annotations
 
+import io
+from dataclasses import replace
+from pathlib import Path
+
+from rich.console import Console
+
 from kdoctor.model.finding import Finding
-from kdoctor.model.plan import Step
+from kdoctor.model.plan import Plan, Step
 from kdoctor.model.report import Report
+from kdoctor.render.apply_text import print_apply
 from tests.fake_system import FakeSystem
 from tests.test_fix_packages import apt, apt_install, apt_machine, problem, refresh, report
 from tests.test_fix_packages import decide as decision
+from tests.test_sysroot_first import apply, tool
 
 LEFT_OUT = (
     "rustfmt left out of the transaction: apt does not know it, and only optional checks "
@@ -91,3 +99,65 @@ def test_apt_that_cannot_be_asked_keeps_the_optional_package() -> None:
     why = "install what the checks found missing: rustfmt needs rustfmt"
     assert steps == [apt_install("rustfmt", why=why, checks=("rustfmt",))]
     assert notes == []
+
+
+AFTER_REFRESH = (
+    "install what only optional checks (rustfmt) ask for: rustfmt; apt knows no package before "
+    "its first refresh, and a release may not have it (Debian 11 has no rustfmt), so it is "
+    "installed on its own, after the rest"
+)
+
+
+def test_with_no_package_lists_the_optional_package_follows_on_its_own() -> None:
+    """No package lists yet (apt knows nothing): whether the release has rustfmt is told only
+    after the refresh, so it is installed after the rest, in a step whose failure stops and
+    fails nothing, instead of waiting for a second kdoctor fix."""
+    system = apt_machine((), lists_age_days=None)
+    for name in ("bindgen", "rustc", "rust-src", "rustfmt"):
+        system.commands[f"apt-cache policy {name}"] = ""
+    steps, notes = decide(system, report(*bullseye()))
+    checks = ("bindgen", "toolchain")
+    assert steps == [
+        refresh(
+            "apt does not know bindgen, rust-src, rustc yet; there are no package lists yet "
+            "(/var/lib/apt/lists has no Packages files)",
+            checks=checks,
+        ),
+        apt_install("bindgen", "rust-src", "rustc", why=WHY, checks=checks),
+        replace(apt_install("rustfmt", why=AFTER_REFRESH, checks=("rustfmt",)), required=False),
+    ]
+    assert LEFT_OUT not in notes
+
+
+def test_with_no_package_lists_and_only_the_optional_package_it_is_refreshed_for() -> None:
+    system = apt_machine((), lists_age_days=None)
+    system.commands["apt-cache policy rustfmt"] = ""
+    steps, notes = decide(system, report(optional_rustfmt()))
+    assert steps == [
+        refresh(
+            "apt does not know rustfmt yet; there are no package lists yet "
+            "(/var/lib/apt/lists has no Packages files)",
+            checks=("rustfmt",),
+        ),
+        replace(apt_install("rustfmt", why=AFTER_REFRESH, checks=("rustfmt",)), required=False),
+    ]
+    assert notes == []
+
+
+def test_an_optional_install_that_fails_fails_nothing_and_says_so(bin_dir: Path) -> None:
+    """On a release without rustfmt the step after the rest fails: the fix still succeeds, and
+    the failure is shown as optional (not as a head start whose work comes later)."""
+    tool(bin_dir, "missing", "echo 'E: Unable to locate package rustfmt' >&2; exit 100\n")
+    tool(bin_dir, "quick", "echo installed\n")
+    optional = Step("packages", ("rustfmt",), "optional", argv=("missing",), required=False)
+    applied = apply(
+        Plan((Step("packages", ("clang",), "install", argv=("quick",)), optional)), bin_dir
+    )
+    assert applied.ok and applied.stopped is None
+    assert [r.ok for r in applied.results] == [True, False]
+    shown = Console(file=io.StringIO(), width=200)
+    print_apply(applied, shown)
+    text = shown.file.getvalue()  # type: ignore[attr-defined]
+    assert "! missing" in text and "step failed" not in text
+    assert "optional, nothing depends on it: E: Unable to locate package rustfmt" in text
+    assert "done later anyway" not in text

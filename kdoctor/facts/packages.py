@@ -19,6 +19,7 @@ from kdoctor.knowledge.packages import (
 )
 from kdoctor.machine.system import System
 from kdoctor.model.context import Context
+from kdoctor.model.need import Package
 
 if TYPE_CHECKING:
     from kdoctor.facts import Facts
@@ -48,6 +49,26 @@ def known_packages(
     if manager == "apt" and probe.exit_code != 0:
         return unknown
     return read_answers(manager, probe.stdout, wanted)
+
+
+#: where apt keeps the package lists it knows packages from
+APT_LISTS = "/var/lib/apt/lists"
+
+
+def has_package_lists(system: System) -> bool:
+    """Whether apt has package lists (a ``*_Packages`` file in :data:`APT_LISTS`): without any,
+    apt knows no package, and "unknown" says nothing about the repository."""
+    return any("_Packages" in name for name in system.listdir(APT_LISTS))
+
+
+def not_packaged(system: System, manager: Optional[str], need: Package) -> bool:
+    """Whether the repository has none of ``need``'s candidates, as far as it can be told:
+    apt, with package lists, knows none of them (some releases package no rustfmt, e.g. Debian
+    11). False whenever that cannot be told (no lists yet, apt not asked, another manager)."""
+    if manager != "apt" or not need.candidates or not has_package_lists(system):
+        return False
+    known = known_packages(system, manager, need.candidates)
+    return all(answer is False for answer in known.values())
 
 
 def known_to_manager(system: System, manager: Optional[str], package: str) -> Optional[bool]:

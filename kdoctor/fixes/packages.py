@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Optional, cast
 
 from kdoctor.facts import Facts
-from kdoctor.facts.packages import known_packages
+from kdoctor.facts.packages import APT_LISTS, has_package_lists, known_packages
 from kdoctor.fixes import sysroot_first
 from kdoctor.fixes.base import Ask, Decision, Fix, asks_of, register
 from kdoctor.i18n import _, ngettext
@@ -26,7 +27,6 @@ from kdoctor.model.finding import Finding
 from kdoctor.model.need import NEED_TYPES, Package
 from kdoctor.model.plan import PlanOptions, Step
 
-APT_LISTS = "/var/lib/apt/lists"
 DPKG_UPDATES = "/var/lib/dpkg/updates"
 #: package lists older than this are refreshed before installing
 STALE_AFTER_DAYS = 7
@@ -141,10 +141,20 @@ class PackagesFix(Fix):
         if not names:
             return decision
         left_out = optional_unknown(pairs, known)
+        # with no package lists apt knows no package: what only optional checks ask for is
+        # installed on its own once the lists are there (the release may not have it)
+        later: list[str] = []
+        askers: list[str] = []
         if left_out:
             askers = sorted({f.id for f, pkgs in pairs if set(pkgs) & set(left_out)})
             pairs = [(f, [p for p in pkgs if p not in left_out]) for f, pkgs in pairs]
             names = [n for n in names if n not in left_out]
+        if left_out and manager == "apt" and not has_package_lists(system):
+            later = left_out
+            if not names:
+                decision.steps += self._optional(later, askers, system, prepared=False)
+                return decision
+        elif left_out:
             decision.notes.append(
                 ngettext(
                     "{packages} left out of the transaction: {manager} does not know it, and "
@@ -177,6 +187,8 @@ class PackagesFix(Fix):
             decision.steps += self._sysroot_first(ctx, first, pairs, missing, system)
         else:
             decision.steps += self._steps(manager, names, missing, checks, why, system)
+        if later:
+            decision.steps += self._optional(later, askers, system, prepared=True)
         if unknown:
             decision.notes.append(
                 _(
@@ -194,6 +206,23 @@ class PackagesFix(Fix):
                 ).format(packages=", ".join(versioned))
             )
         return decision
+
+    def _optional(
+        self, names: Sequence[str], askers: Sequence[str], system: System, *, prepared: bool
+    ) -> list[Step]:
+        """apt's install of what only optional checks ask for, on its own after the rest (its
+        housekeeping first unless ``prepared``): a package the refreshed lists do not have
+        fails this step only, which stops nothing and fails nothing."""
+        why = _(
+            "install what only optional checks ({checks}) ask for: {packages}; apt knows no "
+            "package before its first refresh, and a release may not have it (Debian 11 has no "
+            "rustfmt), so it is installed on its own, after the rest"
+        ).format(checks=", ".join(askers), packages=", ".join(names))
+        missing = _("{manager} does not know {packages} yet").format(
+            manager="apt", packages=", ".join(names)
+        )
+        steps = self._apt(names, missing, tuple(askers), why, system, prepared=prepared)
+        return [*steps[:-1], replace(steps[-1], required=False)]
 
     def _sysroot_first(
         self,

@@ -9,7 +9,8 @@
 * ``auto``: when the distribution's rustc is usable, nothing (the notes say it is used and why);
   when neither it nor the pin is, the pin if rustup is installed and static.rust-lang.org can be
   reached, else the distribution's packages, handed to the packages planner so they join its one
-  transaction. The notes say which and why.
+  transaction, with the packages of the pin's components the checks asked for (rustfmt). The
+  notes say which and why.
 
 rustup comes from the distribution's package when there is one (handed on to the packages
 planner as well), else the snap, else the official installer, which downloads and runs a script
@@ -32,7 +33,7 @@ from kdoctor.knowledge.commands import (
     package_names,
     toolchain_argv,
 )
-from kdoctor.knowledge.packages import INSTALL
+from kdoctor.knowledge.packages import INSTALL, package_need, rust_logical
 from kdoctor.knowledge.rust_dist import RUST_HOST
 from kdoctor.machine.system import System
 from kdoctor.model import need
@@ -139,6 +140,9 @@ class RustFix(Fix):
             self._rustup(ctx, rustups[0], options, decision)
         rustup = rustup_after(ctx, system, wanted, options)
         components = asks_of(asks, need.RustComponent)
+        if choice == "distro":  # the pin's components come as the distribution's packages
+            decision.handed_on += distro_components(ctx, components)
+            components = [a for a in components if not of_the_pin(ctx, a)]
         if choice == "pin" and rustup is None:
             decision.notes.append(
                 _("{channel} can be installed once rustup is (see the note on rustup).").format(
@@ -323,6 +327,24 @@ class RustFix(Fix):
             )
         )
         return [using.format(version=chosen.version, because=because)]
+
+
+def of_the_pin(ctx: Context, ask: Ask) -> bool:
+    """Whether ``ask`` is a component of the module's pin."""
+    return cast(need.RustComponent, ask.need).toolchain == ctx.pinned.channel
+
+
+def distro_components(ctx: Context, components: Sequence[Ask]) -> list[Ask]:
+    """The pin's components asked for when the distribution's Rust stands in for the pin: its
+    packages of the same parts (rustfmt: ``rustfmt``, or ``rustfmt-web`` beside ``rustc-web``),
+    each still asked for by the finding that wanted the component (an optional check's
+    package the package manager does not know stays out of the transaction)."""
+    return [
+        need_ask(ask, package_need(ctx.package_manager, rust_logical(ctx, component)))
+        for ask in components
+        if of_the_pin(ctx, ask)
+        for component in (cast(need.RustComponent, ask.need).component,)
+    ]
 
 
 def need_ask(ask: Ask, package: need.Package) -> Ask:

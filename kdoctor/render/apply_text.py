@@ -23,7 +23,11 @@ def print_apply(result: ApplyResult, out: Console) -> None:
         out.print(mark + Text(f" {r.step.display}  ({r.duration_s:.1f} s)"))
         if not r.ok and not r.step.required:
             said = r.explanation or (r.tail[-1] if r.tail else exit_words(r.exit_code))
-            note = _("not needed, the work is done later anyway: {cause}").format(cause=said)
+            note = (
+                _("not needed, the work is done later anyway: {cause}")
+                if r.step.background
+                else _("optional, nothing depends on it: {cause}")
+            ).format(cause=said)
             out.print(Text(f"  {note}", style="yellow"), markup=False, highlight=False)
     if result.stopped == Stopped.NEEDS_ADMIN:
         admin = _("These steps need root and sudo is not usable here; ask an admin to run:")
