@@ -46,6 +46,9 @@ MESSAGES = {
     "not-a-link": N_("{link} exists and is not a link; left alone (kdoctor is at {target})"),
     "in-place": N_("python side already in place"),
     "done": N_("done — the module is built and verified. kdoctor is at {target}"),
+    "done-no-build": N_(
+        "done — the machine is provisioned (--no-build: nothing built). kdoctor is at {target}"
+    ),
     "stopped": N_(
         "kdoctor fix stopped (exit {status}); the messages above say why. "
         "Rerun ./onboard.sh when fixed."
