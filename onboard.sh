@@ -142,10 +142,14 @@ set -e
 
 echo
 if [ ${#did[@]} -gt 0 ]; then printf 'onboard: %s\n' "${did[@]}"; else echo "onboard: $(words in-place)"; fi
-done_words=done
-for arg in "$@"; do [ "$arg" != --no-build ] || done_words=done-no-build; done
+built=yes
+for arg in "$@"; do [ "$arg" != --no-build ] || built=no; done
 if [ $rc = 0 ]; then
-    echo "onboard: $(words "$done_words" target="$venv/bin/kdoctor")"
+    if [ $built = yes ]; then
+        echo "onboard: $(words done target="$venv/bin/kdoctor")"
+    else
+        echo "onboard: $(words done-no-build target="$venv/bin/kdoctor")"
+    fi
     [ -z "$link_note" ] || echo "onboard: $link_note"
 else
     echo "onboard: $(words stopped status="$rc")" >&2
