@@ -43,7 +43,7 @@ from tests.contract import validate
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
-R = "6.1.0-57-amd64"
+R = "6.1.0-57-fake"
 HARD = 5000  # a file hard-linked from a kernel's tree into a module copy
 OUTSIDE = 1 << 20  # what a symlink in the cache points at, outside it
 
@@ -91,8 +91,8 @@ def cache(tmp_path: Path) -> Iterator[str]:
     os.symlink(outside, f"{module_copy(top, 'hello')}/link")
     elsewhere = tmp_path / "elsewhere"  # a kernel directory that is a link out of the cache
     write(f"{elsewhere}/root/usr/src/huge", OUTSIDE)
-    write(f"{elsewhere}/vmlinuz-6.1.0-99-amd64", OUTSIDE)
-    os.symlink(elsewhere, release_dir(top, "6.1.0-99-amd64"))
+    write(f"{elsewhere}/vmlinuz-6.1.0-99-fake", OUTSIDE)
+    os.symlink(elsewhere, release_dir(top, "6.1.0-99-fake"))
     yield top
 
 
@@ -119,8 +119,8 @@ def test_the_kinds_add_up_to_du_and_each_file_is_counted_once_in_its_kind(cache:
     assert copies[f"modules{os.sep}hello"] < HARD  # the directory and a link's few bytes
     assert copies[f"modules{os.sep}hello"] >= len(link)  # the link itself, not what it names
     assert usage.total < OUTSIDE  # no symlink was followed out of the cache
-    linked = [i for i in usage.items if i.path == f"kernels{os.sep}6.1.0-99-amd64"]
-    target = os.readlink(release_dir(cache, "6.1.0-99-amd64"))
+    linked = [i for i in usage.items if i.path == f"kernels{os.sep}6.1.0-99-fake"]
+    target = os.readlink(release_dir(cache, "6.1.0-99-fake"))
     assert [(i.kind, i.bytes) for i in linked] == [("kernel-trees", len(target))]  # the link
     other = {i.path for i in usage.of_kind("other")}
     assert {"probes", "something-else", "."} <= other

@@ -73,7 +73,7 @@ def print_header(ctx: Context, out: Console, *, verbose: bool = False) -> None:
         hang(out, lead, Text(said))
         return
     target = _("target {kernel} ({source})").format(
-        kernel=ctx.target_kernel, source=target_source_words(ctx)
+        kernel=ctx.target_kernel, source=target_source_words(ctx, short=True)
     )
     module = _("module: {module}").format(module=short_module_words(ctx))
     running = None

@@ -53,9 +53,14 @@ def module_words(ctx: Context) -> str:
 TARGET_SOURCE_WORDS = {TargetSource.RUNNING: N_("the running kernel")}
 
 
-def target_source_words(ctx: Context) -> str:
-    """``the running kernel``, ``--kernel``, ``KDIR``, ``kdoctor fix``."""
-    word = TARGET_SOURCE_WORDS.get(ctx.target_source)
+#: the same, where a line has little room (check's one-line header)
+TARGET_SOURCE_SHORT = {TargetSource.RUNNING: N_("running")}
+
+
+def target_source_words(ctx: Context, *, short: bool = False) -> str:
+    """``the running kernel`` (``running`` when ``short``), ``--kernel``, ``KDIR``,
+    ``kdoctor fix``."""
+    word = (TARGET_SOURCE_SHORT if short else TARGET_SOURCE_WORDS).get(ctx.target_source)
     return _(word) if word else str(ctx.target_source)
 
 
