@@ -12,14 +12,21 @@ document is written); once the command ended, it ends the process at once
 (site-packages, the console script's imports) is Python's: see README, "Stopping kdoctor"."""
 
 try:  # the handlers first: a Ctrl-C while the rest imports must not print a traceback
-    import contextlib
     import signal
+
+    _received: list[int] = []  # until kdoctor's own handlers are in place: recorded only
+    for _sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(_sig) is not signal.SIG_IGN:
+            signal.signal(_sig, lambda signum, frame: _received.append(signum))
+
+    import contextlib
     import sys
     from typing import NoReturn
 
     from kdoctor.machine import lifecycle
 
-    lifecycle.install(deferring=True)  # until run() starts the command: recorded, not raised
+    # until run() starts the command, a signal is recorded, not raised (acted on there)
+    lifecycle.install(deferring=True, received=_received)
 except KeyboardInterrupt:
     import sys
 

@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 from typing import NoReturn, Optional
@@ -98,11 +98,10 @@ def _main_thread() -> bool:
 
 def check() -> None:
     """A safe point: act on a signal received and not acted on yet (main thread only; in
-    another thread a stopping run shows as :func:`stopping`)."""
-    global _pending
+    another thread a stopping run shows as :func:`stopping`). It stays pending until whoever
+    stops for it says so (:func:`handled`): a raise swallowed on the way is raised again."""
     if _pending is not None and _main_thread():
-        signum, _pending = _pending, None
-        raise Interrupted(signum)
+        raise Interrupted(_pending)
 
 
 def handled() -> None:
@@ -144,17 +143,23 @@ def _handler(signum: int, frame: Optional[FrameType]) -> None:
         check()
 
 
-def install(*, deferring: bool = False) -> None:
+def install(*, deferring: bool = False, received: Sequence[int] = ()) -> None:
     """Handle SIGINT, SIGTERM and SIGHUP (main thread only); a signal ignored when kdoctor
     started (``nohup``, a background job of a shell without job control) stays ignored.
 
-    ``deferring``: kdoctor is starting; a signal is recorded and acted on at :func:`started`."""
-    global _deferring
+    ``deferring``: kdoctor is starting; a signal is recorded and acted on at :func:`started`.
+    ``received``: the signals a handler installed before this one recorded (the first is the
+    one kdoctor stops for)."""
+    global _deferring, _stopping, _pending
     if deferring:
         _deferring += 1
     for sig in HANDLED:
         if signal.getsignal(sig) is not signal.SIG_IGN:
             signal.signal(sig, _handler)
+    if received and _stopping is None:
+        _stopping = _pending = received[0]
+        if not _deferring:
+            check()
 
 
 def started() -> None:

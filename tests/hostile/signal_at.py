@@ -5,7 +5,8 @@ counted from kdoctor's entry point, whatever the interpreter's start-up cost on 
 Usage: ``python signal_at.py SIGNAL WHEN KDOCTOR-ARGS...`` where ``WHEN`` is
 
 - ``line:N``: as line ``N`` of ``kdoctor/__main__.py`` is about to run (its first time);
-- ``after:MS``: ``MS`` milliseconds after kdoctor's first statement began (0: at once);
+- ``after:MS``: ``MS`` milliseconds after kdoctor's first statement began (0: at once; when
+  kdoctor's command ends sooner, the signal comes as the process exits);
 - ``lines``: no signal; print the lines of ``kdoctor/__main__.py`` that ran, one a line, to
   the file named by ``KDOCTOR_TEST_LINES`` (what a sweep over ``line:N`` goes through).
 
@@ -45,6 +46,7 @@ def main() -> None:
     sys.argv = ["kdoctor", *sys.argv[3:]]
     ran: list[int] = []
     fired = threading.Event()
+    timers: list[threading.Timer] = []
 
     def at_line(frame: FrameType, event: str, arg: Any) -> Optional[Tracer]:
         if event != "line" or fired.is_set():
@@ -69,6 +71,7 @@ def main() -> None:
             else:
                 timer = threading.Timer(delay, _send, (signum,))
                 timer.daemon = True
+                timers.append(timer)
                 timer.start()
         return None if fired.is_set() else at_line
 
@@ -86,6 +89,8 @@ def main() -> None:
         run()
     finally:
         sys.settrace(None)
+        for timer in timers:  # kdoctor ended first: the signal comes as it exits
+            timer.join()
         if when == "lines":
             with open(os.environ["KDOCTOR_TEST_LINES"], "w", encoding="utf-8") as out:
                 out.write("".join(f"{n}\n" for n in ran))
