@@ -4,12 +4,13 @@ SIGTERM and SIGHUP (even while kdoctor is still importing, or exiting) into a qu
 directories.
 
 From its first statements to the process's end, no moment drops a signal or turns it into a
-traceback: while the handlers are imported, a Ctrl-C is a ``KeyboardInterrupt`` caught below;
-from :func:`lifecycle.install` until :func:`run` starts the command, a signal is recorded and
-acted on there; while the command runs it stops it (deferred while a command starts or a
+traceback: the first statements install a handler that only records (a Ctrl-C before it is a
+``KeyboardInterrupt`` caught below); from :func:`lifecycle.install` until :func:`run` starts the
+command, a signal is recorded too, and acted on there; while the command runs it stops it (deferred while a command starts or a
 document is written); once the command ended, it ends the process at once
 (:func:`lifecycle.finishing`). Before the first statement, the interpreter's own start-up
-(site-packages, the console script's imports) is Python's: see README, "Stopping kdoctor"."""
+(site-packages, the console script's imports) is Python's (README, "Under bad input and
+faults")."""
 
 try:  # the handlers first: a Ctrl-C while the rest imports must not print a traceback
     import signal
