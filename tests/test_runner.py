@@ -65,7 +65,7 @@ def test_hung_probe_is_killed_with_its_children(bin_dir: Path) -> None:
     tool(bin_dir, "hang", f"sleep 60 & echo $! > {marker}; sleep 60\n")
     started = time.monotonic()
     probe = runner_for(bin_dir).probe(["hang"], timeout=1)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # killed at 1 s: not the 60 s it sleeps
     assert probe.timed_out and probe.describe_failure() == "hang did not answer within 1 s (killed)"
     time.sleep(0.2)
     assert not is_running(int(marker.read_text()))
