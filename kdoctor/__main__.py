@@ -6,11 +6,11 @@ directories.
 From its first statements to the process's end, no moment drops a signal or turns it into a
 traceback: the first statements install a handler that only records (a Ctrl-C before it is a
 ``KeyboardInterrupt`` caught below); from :func:`lifecycle.install` until :func:`run` starts the
-command, a signal is recorded too, and acted on there; while the command runs it stops it (deferred while a command starts or a
-document is written); once the command ended, it ends the process at once
-(:func:`lifecycle.finishing`). Before the first statement, the interpreter's own start-up
-(site-packages, the console script's imports) is Python's (README, "Under bad input and
-faults")."""
+command, a signal is recorded too, and acted on there; while the command runs it stops it
+(deferred while a command starts or a document is written); once the command ended, it ends
+the process at once (:func:`lifecycle.finishing`). Before the first statement, the
+interpreter's own start-up (site-packages, the console script's imports) is Python's (README,
+"Under bad input and faults")."""
 
 try:  # the handlers first: a Ctrl-C while the rest imports must not print a traceback
     import signal
@@ -102,6 +102,8 @@ def run() -> None:
         except SystemExit as exc:  # the command's end (click ends with its exit code)
             ending = exc
         lifecycle.check()  # a signal not acted on yet (its raise lost in a finalizer)
+        if lifecycle.stopping() is not None:  # one the command reported (fix's interrupted step)
+            lifecycle.shutdown()
         _finishing()
     except lifecycle.Interrupted as exc:
         lifecycle.handled()

@@ -39,6 +39,7 @@ def handled_by(handler: str) -> Iterator[None]:
     lifecycle.reset()
     try:
         if handler == "kdoctor":
+            foreground()  # as kdoctor starts from a terminal (this run may ignore SIGINT)
             lifecycle.install()
         else:
             signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -86,3 +87,11 @@ def wait_until(predicate: Callable[[], bool], seconds: float = 60.0) -> bool:
 def pid_in(path: Path) -> Callable[[], bool]:
     """Whether a command has written its pid to ``path`` (it runs)."""
     return lambda: path.exists() and path.read_text().strip().isdigit()
+
+
+def foreground() -> None:
+    """``preexec_fn`` of a kdoctor a test signals: SIGINT, SIGTERM and SIGHUP at their defaults,
+    as a command typed at a terminal starts (a test run started in the background of a shell
+    script has SIGINT ignored, and kdoctor keeps a signal ignored that it started with)."""
+    for sig in lifecycle.HANDLED:
+        signal.signal(sig, signal.SIG_DFL)

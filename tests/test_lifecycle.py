@@ -154,13 +154,13 @@ def test_a_signal_ignored_when_kdoctor_started_stays_ignored() -> None:
     """``nohup kdoctor fix``: SIGHUP was ignored by whoever started kdoctor."""
     import signal
 
-    from tests.signals import handled_by
-
-    saved = signal.getsignal(signal.SIGHUP)
+    saved = {sig: signal.getsignal(sig) for sig in lifecycle.HANDLED}
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
-        with handled_by("kdoctor"):
-            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
-            assert signal.getsignal(signal.SIGTERM) is lifecycle._handler
+        lifecycle.install()
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is lifecycle._handler
     finally:
-        signal.signal(signal.SIGHUP, saved)
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from tests.hostile.conftest import Result, Sandbox
+from tests.signals import foreground
 
 #: a process that sleeps and leaves a child sleeping too; both pids are recorded
 SLOW = """#!/bin/sh
@@ -102,6 +103,7 @@ def start(sandbox: Sandbox, *args: str, env: Optional[dict[str, str]] = None) ->
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=foreground,  # signals at their defaults, whatever this run ignores
     )
 
 

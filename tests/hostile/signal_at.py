@@ -82,6 +82,7 @@ def main() -> None:
             return at_line
         return None
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's, as from a terminal
     sys.settrace(on_call)
     try:
         from kdoctor.__main__ import run

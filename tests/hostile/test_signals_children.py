@@ -15,6 +15,7 @@ import pytest
 from tests.hostile.conftest import Result, Sandbox
 from tests.hostile.fakes import alive, finish, kill_leftovers, pids, slow_tool, start, wait_for
 from tests.kmod import kernel_module
+from tests.signals import foreground
 
 pytestmark = pytest.mark.hostile
 
@@ -86,6 +87,7 @@ def _signal_at(sandbox: Sandbox, sig: int, when: str, *args: str) -> Result:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=foreground,
     )
     return finish(proc, timeout=300)
 
