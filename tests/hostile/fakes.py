@@ -107,12 +107,12 @@ def start(sandbox: Sandbox, *args: str, env: Optional[dict[str, str]] = None) ->
     )
 
 
-def finish(proc: subprocess.Popen, timeout: float = 30) -> Result:
+def finish(proc: subprocess.Popen, timeout: float = 600) -> Result:
     out, err = proc.communicate(timeout=timeout)
     return Result(proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
 
 
-def wait_for(predicate, timeout: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
+def wait_for(predicate, timeout: float = 120.0) -> bool:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

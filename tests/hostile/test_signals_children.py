@@ -33,7 +33,7 @@ def _stop_while(sandbox: Sandbox, tool: str, args: tuple[str, ...], sig: int) ->
                 pytest.skip("no Rust toolchain on this machine")
             pytest.fail(f"{tool} never started: {result.text}")
         proc.send_signal(sig)
-        result = finish(proc, timeout=20)
+        result = finish(proc, timeout=600)
         assert result.code == 128 + sig, result.text
         assert f"stopped by {signal.Signals(sig).name}" in result.err
         assert result.no_traceback(), result.text
