@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Iterator
 from dataclasses import replace
@@ -17,6 +18,7 @@ from kdoctor.model.finding import Finding
 from kdoctor.model.toolchain_file import PinnedToolchain
 from tests.fake_system import check_fakes, watching
 from tests.i18n_support import Pseudo
+from tests.machine_load import MachineLoad, load_wanted
 from tests.real_machine import RealTarget, real_kernel
 from tests.real_machine_summary import RealMachineSummary
 
@@ -24,8 +26,14 @@ KDIR = "/lib/modules/6.1.0-56-amd64/build"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The run ends with the counts of the real-machine tests (tests/real_machine_summary.py)."""
+    """The run ends with the counts of the real-machine tests (tests/real_machine_summary.py);
+    ``KDOCTOR_TEST_LOAD=N`` runs it on a busy machine (tests/machine_load.py)."""
     config.pluginmanager.register(RealMachineSummary(), "real-machine-summary")
+    hogs = load_wanted(dict(os.environ))
+    if hogs:
+        load = MachineLoad(hogs)
+        load.start()
+        config.pluginmanager.register(load, "machine-load")
 
 
 def make_context(**overrides: Any) -> Context:

@@ -1,6 +1,7 @@
 """A pytest plugin that ends the run with what the real-machine tests did, per marker
-(integration, e2e, matrix): how many ran, passed, failed and skipped, and how many ``-m``
-deselected -- so a summary shows whether the end-to-end proof ran at all."""
+(integration, e2e, matrix): how many ran, passed, failed and skipped, how many ``-m``
+deselected, and the wall time they took (setup, call and teardown) -- so a summary shows
+whether the end-to-end proof ran at all, and what it costs CI."""
 
 from __future__ import annotations
 
@@ -20,6 +21,16 @@ def markers_of(item: pytest.Item) -> tuple[str, ...]:
     return tuple(m for m in REAL_MARKERS if item.get_closest_marker(m) is not None)
 
 
+def duration(seconds: float) -> str:
+    """``0.4 s``, ``59.9 s``, ``1 min 05 s``, ``1 h 02 min``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
 class RealMachineSummary:
     """Counts the outcomes of the selected tests that carry a real-machine marker."""
 
@@ -29,6 +40,8 @@ class RealMachineSummary:
         self.deselected: Counter[str] = Counter()
         #: node id -> "passed", "failed" or "skipped" (a failure in any phase wins)
         self.outcomes: dict[str, str] = {}
+        #: node id -> seconds its phases took (setup, call, teardown)
+        self.seconds: dict[str, float] = {}
 
     def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
         for item in items:
@@ -41,7 +54,11 @@ class RealMachineSummary:
                 self.selected[item.nodeid] = markers
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.nodeid not in self.selected or self.outcomes.get(report.nodeid) == "failed":
+        if report.nodeid not in self.selected:
+            return
+        duration = getattr(report, "duration", 0.0) or 0.0
+        self.seconds[report.nodeid] = self.seconds.get(report.nodeid, 0.0) + duration
+        if self.outcomes.get(report.nodeid) == "failed":
             return
         if report.failed:
             self.outcomes[report.nodeid] = "failed"
@@ -59,8 +76,17 @@ class RealMachineSummary:
                 table[marker][outcome] += 1
         return table
 
+    def wall_time(self) -> dict[str, float]:
+        """marker -> seconds its selected tests took (a test with two markers counts in both)."""
+        table = dict.fromkeys(REAL_MARKERS, 0.0)
+        for nodeid, markers in self.selected.items():
+            for marker in markers:
+                table[marker] += self.seconds.get(nodeid, 0.0)
+        return table
+
     def lines(self) -> list[str]:
         lines = []
+        times = self.wall_time()
         for marker, counts in self.counts().items():
             ran = sum(counts[o] for o in ("passed", "failed"))
             parts = [f"{counts[o]} {o}" for o in OUTCOMES]
@@ -68,7 +94,8 @@ class RealMachineSummary:
                 parts.append(f"{counts['not run']} not run")
             if self.deselected[marker]:
                 parts.append(f"{self.deselected[marker]} deselected")
-            lines.append(f"{marker + ':':13}{ran} ran ({', '.join(parts)})")
+            took = duration(times[marker])
+            lines.append(f"{marker + ':':13}{ran} ran ({', '.join(parts)}) in {took}")
         return lines
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

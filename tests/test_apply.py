@@ -1,18 +1,18 @@
 from __future__ import annotations
 
-import os
 import signal
-import threading
 from pathlib import Path
 
 import pytest
 
+from kdoctor.machine import lifecycle
 from kdoctor.machine.runner import Runner
 from kdoctor.model.plan import FileEdit, Plan, Step
 from kdoctor.pipeline import apply as apply_module
 from kdoctor.pipeline.apply import apply_plan, command_for
 from tests.conftest import make_context
 from tests.fake_system import FakeSystem, Reply
+from tests.signals import HANDLERS, at_moment, handled_by, pid_in, send, wait_until
 
 APT = ("apt-get", "install", "-y", "clang")
 
@@ -112,17 +112,56 @@ def test_file_edits_go_through_the_system() -> None:
     assert "written (backup /m/Kbuild.~1~)" in (system.read_text(result.log_path) or "")
 
 
-def test_ctrl_c_mid_step_stops_cleanly_and_reports_interrupted(tmp_path: Path) -> None:
+@pytest.mark.parametrize("handler", HANDLERS)
+@pytest.mark.parametrize("moment", ["announced", "armed", "started"])
+def test_ctrl_c_mid_step_stops_cleanly_and_reports_interrupted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moment: str, handler: str
+) -> None:
+    """Whatever the moment of the step the signal comes at -- as it is announced, as its
+    command is about to start, once it runs -- that step is reported interrupted and the
+    next one never runs."""
+    marker = tmp_path / "pid"
     script = tmp_path / "slow"
-    script.write_text("#!/bin/sh\nsleep 30\n")
+    script.write_text(f"#!/bin/sh\necho $$ > {marker}\nexec sleep 60\n")
     script.chmod(0o755)
+    after = tmp_path / "after"
     runner = Runner(env={"PATH": f"{tmp_path}:/usr/bin:/bin"})
-    threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
-    plan = Plan((step(("slow",), root=False), step(("true",), root=False)))
-    result = apply_plan(plan, make_context(), runner, log_dir=str(tmp_path / "logs"))
-    assert result.stopped == "interrupted"
-    assert len(result.results) == 1
-    assert "interrupted" in Path(result.log_path).read_text()
+    if moment != "announced":
+        at_moment(monkeypatch, moment, ready=pid_in(marker) if moment == "started" else None)
+
+    def announced(s: Step, index: int, total: int) -> None:
+        if moment == "announced" and index == 1:
+            send()
+
+    plan = Plan((step(("slow",), root=False), step(("touch", str(after)), root=False)))
+    with handled_by(handler):
+        result = apply_plan(
+            plan, make_context(), runner, log_dir=str(tmp_path / "logs"), on_step=announced
+        )
+    assert result.stopped == "interrupted" and result.signum == signal.SIGINT
+    assert [(r.step.argv, r.explanation) for r in result.results] == [(("slow",), "interrupted")]
+    assert not after.exists()
+    assert "interrupted (SIGINT)" in Path(result.log_path).read_text()
+    if moment == "started":
+        assert wait_until(lambda: not Path(f"/proc/{marker.read_text().strip()}").exists())
+
+
+def test_sigterm_mid_step_is_reported_with_its_own_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = tmp_path / "pid"
+    script = tmp_path / "slow"
+    script.write_text(f"#!/bin/sh\necho $$ > {marker}\nexec sleep 60\n")
+    script.chmod(0o755)
+    at_moment(monkeypatch, "started", signal.SIGTERM, ready=pid_in(marker))
+    runner = Runner(env={"PATH": f"{tmp_path}:/usr/bin:/bin"})
+    with handled_by("kdoctor"):
+        result = apply_plan(
+            Plan((step(("slow",), root=False),)), make_context(), runner, log_dir=str(tmp_path)
+        )
+        lifecycle.check()  # reported here: nothing later raises it again
+    assert result.stopped == "interrupted" and result.signum == signal.SIGTERM
+    assert "interrupted (SIGTERM)" in Path(result.log_path).read_text()
 
 
 def test_a_held_lock_is_waited_for_visibly_then_the_step_runs(

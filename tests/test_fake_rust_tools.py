@@ -311,7 +311,7 @@ def test_hung_rustup_is_cut_short_and_named(
     machine.fake_rustup("  *) /bin/sleep 60 ;;\n")
     started = time.monotonic()
     report = machine.run()
-    assert time.monotonic() - started < 8
+    assert time.monotonic() - started < 30  # cut short: not the 60 s it would hang
     hang = f"{machine.rustup} did not answer within 1 s (killed)"
     assert report.by_id("rustup").summary == f"rustup at {machine.rustup} is not working: {hang}"
     assert report.by_id("toolchain").summary == (
@@ -333,7 +333,7 @@ def test_hung_rustup_in_auto_mode_falls_back_to_the_distro_rustc(
     add_distro_rustc(machine)
     started = time.monotonic()
     report = machine.run(mode="auto")
-    assert time.monotonic() - started < 8
+    assert time.monotonic() - started < 30  # cut short: not the 60 s it would hang
     toolchain = report.by_id("toolchain")
     assert (toolchain.status, toolchain.facts["source"], toolchain.facts["rustc"]) == (
         Status.WARN,

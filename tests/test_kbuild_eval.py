@@ -177,7 +177,7 @@ def test_nested_expansion_stops_at_the_limits_instead_of_growing_without_bound()
     with pytest.raises(TooComplex):
         kbuild.static_modules()
     assert kbuild.modules() == {}
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 60  # bounded: 12**9 expansions would take hours
 
 
 def test_too_complex_kbuild_is_a_warning_naming_it() -> None:

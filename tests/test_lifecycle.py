@@ -57,7 +57,7 @@ def test_shutdown_kills_recorded_groups_and_removes_scratch_dirs(tmp_path: Path)
     lifecycle.track(child.pid)
     scratch = Runner().make_temp_dir("verify-", str(tmp_path))
     lifecycle.shutdown(grace=1.0)
-    assert child.wait(timeout=5) != 0
+    assert child.wait(timeout=30) != 0
     assert not os.path.exists(scratch) and lifecycle.running() == []
 
 
@@ -110,3 +110,57 @@ def test_a_stream_without_the_symbols_gets_ascii_ones() -> None:
     assert raw.getvalue() == b"+ ok - x fail ... -> zo\\xeb\n"
     utf8 = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     assert encodable(utf8) is utf8
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_signal_whose_raise_is_swallowed_is_acted_on_at_the_next_safe_point() -> None:
+    """A handler that runs inside a finalizer raises into nothing ("Exception ignored in"):
+    the signal stays pending and the next safe point raises it."""
+    import gc
+    import signal
+
+    from tests.signals import handled_by, send
+
+    class Finalized:
+        def __del__(self) -> None:
+            send(signal.SIGTERM)  # handled here, inside __del__: its raise is swallowed
+
+    with handled_by("kdoctor"):
+        Finalized()
+        gc.collect()
+        assert lifecycle.stopping() == signal.SIGTERM
+        with pytest.raises(lifecycle.Interrupted) as stopped:
+            lifecycle.check()
+        assert stopped.value.exit_code == 143
+        lifecycle.handled()  # whoever stops for it says so
+        lifecycle.check()
+
+
+def test_a_signal_in_a_deferred_section_is_raised_at_its_end_not_inside() -> None:
+    import signal
+
+    from tests.signals import handled_by, send
+
+    reached: list[str] = []
+    with handled_by("kdoctor"), pytest.raises(lifecycle.Interrupted):
+        with lifecycle.starting():
+            send(signal.SIGINT)
+            reached.append("after the signal")
+        reached.append("after the section")
+    assert reached == ["after the signal"]
+
+
+def test_a_signal_ignored_when_kdoctor_started_stays_ignored() -> None:
+    """``nohup kdoctor fix``: SIGHUP was ignored by whoever started kdoctor."""
+    import signal
+
+    saved = {sig: signal.getsignal(sig) for sig in lifecycle.HANDLED}
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        lifecycle.install()
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is lifecycle._handler
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)

@@ -48,7 +48,7 @@ def test_help_installs_nothing_and_is_fast(tmp_path: Path, flag: str) -> None:
     started = time.monotonic()
     proc = onboard(tmp_path, flag)
     assert proc.returncode == 0, proc.stderr
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # nothing installed: an install takes minutes
     assert "./onboard.sh [kdoctor fix options...]" in proc.stdout
     assert "KDOCTOR_LINK_DIR" in proc.stdout
     assert "kdoctor fix" in proc.stdout

@@ -221,3 +221,17 @@ def test_an_explicit_kernel_is_never_retargeted(tmp_path: Path) -> None:
 def test_exit_codes(halt: Halt, code: int, tmp_path: Path) -> None:
     result = provision(ProvisionOptions(dry_run=True, kernel=STOCK), Factory(machine(tmp_path)))
     assert replace(result, halt=halt).exit_code == code
+
+
+@pytest.mark.parametrize(("signum", "code"), [(None, 130), (2, 130), (15, 143), (1, 129)])
+def test_an_interrupted_fix_exits_with_its_signal_s_code(
+    signum: Optional[int], code: int, tmp_path: Path
+) -> None:
+    """SIGTERM or SIGHUP stopping a step: the fix reports the step and ends as a shell reports
+    the signal (a Ctrl-C: 130)."""
+    from kdoctor.model.choice import Stopped
+    from kdoctor.pipeline.apply import ApplyResult
+
+    result = provision(ProvisionOptions(dry_run=True, kernel=STOCK), Factory(machine(tmp_path)))
+    applied = ApplyResult((), "/log", stopped=Stopped.INTERRUPTED, signum=signum)
+    assert replace(result, halt=Halt.INTERRUPTED, apply=applied).exit_code == code

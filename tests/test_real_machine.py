@@ -24,7 +24,7 @@ from tests.real_machine import (
     target_kernel,
     tool_install,
 )
-from tests.real_machine_summary import RealMachineSummary
+from tests.real_machine_summary import RealMachineSummary, duration
 
 TESTS = Path(__file__).parent
 PIN = Path(bundled_module_dir(), "rust-toolchain.toml").read_text()
@@ -224,13 +224,14 @@ def item(nodeid: str, *markers: str) -> Any:
     )
 
 
-def report(nodeid: str, when: str, outcome: str) -> Any:
+def report(nodeid: str, when: str, outcome: str, duration: float = 0.0) -> Any:
     return SimpleNamespace(
         nodeid=nodeid,
         when=when,
         failed=outcome == "failed",
         skipped=outcome == "skipped",
         passed=outcome == "passed",
+        duration=duration,
     )
 
 
@@ -240,27 +241,43 @@ def test_the_summary_counts_outcomes_per_marker() -> None:
     items = [item("a", "integration"), item("b", "integration"), item("c", "integration", "e2e")]
     summary.pytest_collection_finish(SimpleNamespace(items=[*items, item("unit")]))  # type: ignore[arg-type]
     phases = [
-        ("a", "setup", "passed"),
-        ("a", "call", "passed"),
-        ("a", "teardown", "passed"),
-        ("b", "setup", "skipped"),
-        ("b", "teardown", "passed"),
-        ("c", "setup", "passed"),
-        ("c", "call", "passed"),
-        ("c", "teardown", "failed"),  # a failing teardown fails the test
-        ("unit", "call", "failed"),
+        ("a", "setup", "passed", 0.25),
+        ("a", "call", "passed", 2.0),
+        ("a", "teardown", "passed", 0.25),
+        ("b", "setup", "skipped", 0.5),
+        ("b", "teardown", "passed", 0.0),
+        ("c", "setup", "passed", 1.0),
+        ("c", "call", "passed", 70.0),
+        ("c", "teardown", "failed", 1.0),  # a failing teardown fails the test
+        ("c", "teardown", "passed", 3.0),  # a phase after a failure still took its time
+        ("unit", "call", "failed", 9.0),
     ]
-    for nodeid, when, outcome in phases:
-        summary.pytest_runtest_logreport(report(nodeid, when, outcome))
+    for nodeid, when, outcome, seconds in phases:
+        summary.pytest_runtest_logreport(report(nodeid, when, outcome, seconds))
     counts = summary.counts()
     assert dict(counts["integration"]) == {"passed": 1, "skipped": 1, "failed": 1}
     assert dict(counts["e2e"]) == {"failed": 1}
     assert dict(counts["matrix"]) == {}
+    assert summary.wall_time() == {"integration": 78.0, "e2e": 75.0, "matrix": 0.0}
     assert summary.lines() == [
-        "integration: 2 ran (1 passed, 1 failed, 1 skipped)",
-        "e2e:         1 ran (0 passed, 1 failed, 0 skipped, 1 deselected)",
-        "matrix:      0 ran (0 passed, 0 failed, 0 skipped, 1 deselected)",
+        "integration: 2 ran (1 passed, 1 failed, 1 skipped) in 1 min 18 s",
+        "e2e:         1 ran (0 passed, 1 failed, 0 skipped, 1 deselected) in 1 min 15 s",
+        "matrix:      0 ran (0 passed, 0 failed, 0 skipped, 1 deselected) in 0.0 s",
     ]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [
+        (0.04, "0.0 s"),
+        (12.34, "12.3 s"),
+        (59.94, "59.9 s"),
+        (65, "1 min 05 s"),
+        (3725, "1 h 02 min"),
+    ],
+)
+def test_the_summary_says_wall_times_readably(seconds: float, said: str) -> None:
+    assert duration(seconds) == said
 
 
 def test_the_summary_plugin_is_registered(pytestconfig: pytest.Config) -> None:

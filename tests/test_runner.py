@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from kdoctor.machine import lifecycle
 from kdoctor.machine import runner as runner_module
 from kdoctor.machine.runner import Runner
 from tests.conftest import tool
+from tests.signals import HANDLERS, STOPPED, at_moment, handled_by, pid_in, wait_until
 
 
 def is_running(pid: int) -> bool:
@@ -63,21 +65,54 @@ def test_hung_probe_is_killed_with_its_children(bin_dir: Path) -> None:
     tool(bin_dir, "hang", f"sleep 60 & echo $! > {marker}; sleep 60\n")
     started = time.monotonic()
     probe = runner_for(bin_dir).probe(["hang"], timeout=1)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # killed at 1 s: not the 60 s it sleeps
     assert probe.timed_out and probe.describe_failure() == "hang did not answer within 1 s (killed)"
     time.sleep(0.2)
     assert not is_running(int(marker.read_text()))
 
 
-def test_ctrl_c_stops_the_running_command_and_propagates(bin_dir: Path) -> None:
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_ctrl_c_stops_the_running_command_and_propagates(
+    bin_dir: Path, monkeypatch: pytest.MonkeyPatch, handler: str
+) -> None:
+    """A signal that arrives just after the command started, before kdoctor waits for it."""
     marker = bin_dir / "pid"
-    tool(bin_dir, "long", f"echo $$ > {marker}; sleep 60\n")
+    tool(bin_dir, "long", f"echo $$ > {marker}; exec sleep 60\n")
     runner = runner_for(bin_dir)
-    threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
-    with pytest.raises(KeyboardInterrupt):
+    reached = at_moment(monkeypatch, "started", ready=pid_in(marker))
+    started = time.monotonic()
+    with handled_by(handler), pytest.raises(STOPPED[handler]):
         runner.run(["long"])
-    time.sleep(0.2)
-    assert not is_running(int(marker.read_text()))
+    assert reached() == 1
+    assert time.monotonic() - started < 45  # stopped, not waited for (it sleeps 60 s)
+    assert wait_until(lambda: not is_running(int(marker.read_text())))
+    assert lifecycle.running() == []
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_ctrl_c_before_the_command_starts_starts_nothing(
+    bin_dir: Path, monkeypatch: pytest.MonkeyPatch, handler: str
+) -> None:
+    """A signal between arming (signals deferred) and starting the command: nothing starts."""
+    marker = bin_dir / "ran"
+    tool(bin_dir, "long", f"touch {marker}; exec sleep 60\n")
+    reached = at_moment(monkeypatch, "armed")
+    with handled_by(handler), pytest.raises(STOPPED[handler]):
+        runner_for(bin_dir).run(["long"])
+    assert reached() == 1 and not marker.exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_while_a_command_starts_stop_it_with_their_own_code(
+    bin_dir: Path, monkeypatch: pytest.MonkeyPatch, sig: int
+) -> None:
+    marker = bin_dir / "pid"
+    tool(bin_dir, "long", f"echo $$ > {marker}; exec sleep 60\n")
+    at_moment(monkeypatch, "started", sig, ready=pid_in(marker))
+    with handled_by("kdoctor"), pytest.raises(lifecycle.Interrupted) as stopped:
+        runner_for(bin_dir).run(["long"])
+    assert stopped.value.exit_code == 128 + sig
+    assert wait_until(lambda: not is_running(int(marker.read_text())))
 
 
 def test_run_streams_output_and_is_never_cached(bin_dir: Path) -> None:

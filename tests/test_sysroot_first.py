@@ -195,7 +195,7 @@ def test_applying_runs_the_background_step_alongside_the_next(bin_dir: Path) -> 
 
 def test_a_failing_step_stops_the_background_one(bin_dir: Path) -> None:
     marker = bin_dir / "finished"
-    tool(bin_dir, "slow", f"sleep 20; touch {marker}\n")
+    tool(bin_dir, "slow", f"sleep 120; touch {marker}\n")
     tool(bin_dir, "broken", "echo 'E: Unable to locate package nope' >&2; exit 100\n")
     plan = Plan(
         (
@@ -205,7 +205,7 @@ def test_a_failing_step_stops_the_background_one(bin_dir: Path) -> None:
     )
     started = time.monotonic()
     applied = apply(plan, bin_dir)
-    assert time.monotonic() - started < 5 and not marker.exists()
+    assert time.monotonic() - started < 60 and not marker.exists()  # stopped, not waited for
     assert applied.stopped == "failed"
     background, failed = applied.results
     assert not background.ok and background.explanation == "stopped: step 2 failed"

@@ -182,7 +182,7 @@ def test_real_guests_the_stopped_one_leaves_no_process(
     race = vm_race.boot_both(
         runner_for(bin_dir), ["qemu", "-accel", "kvm"], ["qemu", "-accel", "tcg"], timeout=60
     )
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # not the 60 s the kvm guest would take
     assert [run.accel for run, _ in race.runs] == ["kvm", "tcg"]
     assert race.runs[0][0].timed_out and not race.kvm_known and race.kvm_failure is None
     time.sleep(0.2)

@@ -38,6 +38,16 @@ from kdoctor.machine.system import (
 _CacheKey = tuple[tuple[str, ...], Optional[str], tuple[tuple[str, str], ...]]
 
 
+def _no_moment(point: str) -> None:
+    """Nothing happens between the steps of starting a command (see :data:`moment`)."""
+
+
+#: called at the moments of starting a command where a signal has to be handled: ``"armed"``
+#: (signals deferred, the command not started yet) and ``"started"`` (it runs and is recorded,
+#: kdoctor has not begun waiting for it); tests deliver a signal exactly there
+moment: Callable[[str], None] = _no_moment
+
+
 class Runner:
     """Runs commands with a timeout each; read-only probes run at most once per invocation.
 
@@ -139,6 +149,8 @@ class Runner:
             timer = None
             try:
                 with lifecycle.starting():  # a signal now is raised once the group is known
+                    moment("armed")
+                    lifecycle.check()  # one that came already: nothing is started
                     proc = subprocess.Popen(
                         [*self._reaped(), path, *argv[1:]],
                         stdin=subprocess.DEVNULL,
@@ -149,6 +161,8 @@ class Runner:
                         start_new_session=True,  # its own group: pid is the group id
                     )
                     lifecycle.track(proc.pid)
+                    moment("started")
+                    lifecycle.check()  # one that came while it started: it is stopped
                 timer = _deadline(proc, timeout, expired)
                 if stop is not None:
                     _watch(proc, stop, expired)

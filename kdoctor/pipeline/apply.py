@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -11,6 +12,7 @@ from typing import Callable, Optional, TextIO
 
 from kdoctor.i18n import _
 from kdoctor.knowledge.step_errors import explain_step_failure, lock_held
+from kdoctor.machine import lifecycle
 from kdoctor.machine.system import System
 from kdoctor.model.choice import Stopped, SudoMode
 from kdoctor.model.context import Context
@@ -48,6 +50,8 @@ class ApplyResult:
     stopped: Optional[Stopped] = None
     #: root commands a person with admin rights must run (no usable sudo here)
     admin_commands: tuple[str, ...] = ()
+    #: the signal that interrupted applying (``stopped`` is then ``interrupted``)
+    signum: Optional[int] = None
 
     @property
     def ok(self) -> bool:
@@ -105,19 +109,27 @@ def apply_plan(
 
     with system.open_log(log_path, append=True) as log:
         for index, step in enumerate(plan.steps, 1):
-            on_step(step, index, len(plan.steps))
-            log.write(f"\n=== [{index}/{len(plan.steps)}] {step.display}\n    why: {step.why}\n")
-            log.flush()
-            if step.background:
-                log.write("    (in the background: its output follows when it ends)\n")
-                running[index] = _Background(step, index, mode, system)
-                continue
-            try:
+            try:  # a signal at any moment of a step: that step is the one interrupted
+                lifecycle.check()
+                on_step(step, index, len(plan.steps))
+                log.write(f"\n=== [{index}/{len(plan.steps)}] {step.display}\n")
+                log.write(f"    why: {step.why}\n")
+                log.flush()
+                if step.background:
+                    log.write("    (in the background: its output follows when it ends)\n")
+                    running[index] = _Background(step, index, mode, system)
+                    continue
                 result = _apply_step(step, mode, system, log, on_line)
-            except KeyboardInterrupt:
-                log.write("\n=== interrupted (Ctrl-C); rerun kdoctor fix to finish\n")
+                lifecycle.check()  # one whose raise was lost while the step ran
+            except (KeyboardInterrupt, lifecycle.Interrupted) as exc:
+                lifecycle.handled()  # reported here, as this step's end
+                signum = exc.signum if isinstance(exc, lifecycle.Interrupted) else signal.SIGINT
+                name = signal.Signals(signum).name
+                log.write(f"\n=== interrupted ({name}); rerun kdoctor fix to finish\n")
                 results[index] = StepResult(step, False, 0.0, explanation="interrupted")
-                return done(Stopped.INTERRUPTED, _("kdoctor fix was interrupted"))
+                return replace(
+                    done(Stopped.INTERRUPTED, _("kdoctor fix was interrupted")), signum=signum
+                )
             results[index] = result
             if not result.ok and step.required:
                 return done(Stopped.FAILED, _("step {index} failed").format(index=index))

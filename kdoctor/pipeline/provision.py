@@ -152,6 +152,8 @@ class ProvisionResult:
     def exit_code(self) -> int:
         if self.halt == Halt.DRY_RUN:
             return dry_run_exit(self.planned or self.before, self.plan)
+        if self.halt == Halt.INTERRUPTED and self.apply is not None and self.apply.signum:
+            return 128 + self.apply.signum  # as a shell reports the signal
         return HALT_EXIT[self.halt] if self.halt is not None else EXIT_OK
 
     @property

@@ -64,6 +64,7 @@ def dump_json(data: Any, file: Optional[TextIO] = None) -> None:
     held until it is out (an interrupt then ends the run after it, never inside it)."""
     out = file or sys.stdout
     text = json.dumps(data, indent=2, sort_keys=False) + "\n"
+    lifecycle.check()  # a signal not acted on yet ends the run before the document, not after
     with lifecycle.starting():
         try:
             out.write(text)

@@ -91,7 +91,7 @@ class Sandbox:
         self,
         *args: str,
         env: Optional[Mapping[str, Optional[str]]] = None,
-        timeout: float = 60,
+        timeout: float = 600,  # a bound only a hung kdoctor reaches (a busy machine is slow)
         cwd: Optional[Path] = None,
     ) -> Result:
         """``python -m kdoctor ARGS`` in the sandbox; ``env`` values of None remove a variable."""

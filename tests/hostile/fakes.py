@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from tests.hostile.conftest import Result, Sandbox
+from tests.signals import foreground
 
 #: a process that sleeps and leaves a child sleeping too; both pids are recorded
 SLOW = """#!/bin/sh
@@ -102,15 +103,16 @@ def start(sandbox: Sandbox, *args: str, env: Optional[dict[str, str]] = None) ->
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=foreground,  # signals at their defaults, whatever this run ignores
     )
 
 
-def finish(proc: subprocess.Popen, timeout: float = 30) -> Result:
+def finish(proc: subprocess.Popen, timeout: float = 600) -> Result:
     out, err = proc.communicate(timeout=timeout)
     return Result(proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
 
 
-def wait_for(predicate, timeout: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
+def wait_for(predicate, timeout: float = 120.0) -> bool:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -85,7 +85,7 @@ def test_a_make_that_exits_0_without_kbuild_is_not_a_build(tmp_path: Path) -> No
         },
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert '"ko": null' in done.stdout and '"id": "stale-ko"' in done.stdout

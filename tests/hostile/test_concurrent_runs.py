@@ -34,8 +34,8 @@ def test_a_second_build_of_one_module_directory_waits_for_the_first(tmp_path: Pa
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not list((tmp_path / "cache").rglob("build-*.log")):
         time.sleep(0.05)  # the first holds the directory once its make runs
-    second = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
-    first.communicate(timeout=120)
+    second = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    first.communicate(timeout=600)
     assert "waiting for" in second.stdout + second.stderr
     assert "held by another kdoctor" in second.stdout + second.stderr
 

@@ -27,7 +27,7 @@ def relocatable_module(where: Path) -> str:
         input='const char m[] __attribute__((section(".modinfo"))) = "vermagic=6.1.0 SMP";\n',
         text=True,
         check=True,
-        timeout=60,
+        timeout=600,
     )
     return str(ko)
 
@@ -62,7 +62,7 @@ def test_every_writing_command_names_an_unusable_cache(
     if command[0] == "verify":  # a module to verify, so verify gets as far as the cache
         command = (*command, "--ko", relocatable_module(sandbox.root))
     module_before = snapshot(sandbox.module)
-    result = sandbox.run(*command, env={"KDOCTOR_CACHE": cache}, cwd=sandbox.module, timeout=120)
+    result = sandbox.run(*command, env={"KDOCTOR_CACHE": cache}, cwd=sandbox.module, timeout=600)
     assert result.code == 3, result.text
     assert result.no_traceback(), result.text
     assert f"kdoctor: cannot write {cache}" in result.err and why in result.err
@@ -130,7 +130,7 @@ def test_a_closed_stdout_is_not_a_traceback(sandbox: Sandbox) -> None:
         cwd=str(sandbox.module),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
     )
     assert done.returncode in (0, 1) and "Traceback" not in done.stderr
     sandbox.assert_untouched()

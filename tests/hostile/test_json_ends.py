@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from tests.contract import validate
+from tests.signals import foreground
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,7 +36,7 @@ def kdoctor(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedPro
         env=env(tmp_path, **extra),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
     )
 
 
@@ -73,13 +74,13 @@ def test_a_signal_halfway_under_json_is_one_error_document(tmp_path: Path) -> No
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=foreground,  # SIGINT at its default, whatever this run ignores
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list((tmp_path / "cache").rglob("build-*.log")):
-        time.sleep(0.1)  # make is running once its log exists
-    time.sleep(0.5)
+        time.sleep(0.1)  # the build has begun once its log exists: halfway, whatever the moment
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
+    stdout, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 130, stderr
     document = one_document(stdout)
     validate("error", document)
@@ -93,7 +94,7 @@ def test_a_closed_stdout_ends_with_the_command_s_own_code(tmp_path: Path) -> Non
             env=env(tmp_path),
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=600,
         )
         assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
 
@@ -111,6 +112,6 @@ def test_a_reader_that_goes_away_ends_the_run_quietly_with_141(tmp_path: Path) -
     os.close(write_end)
     with os.fdopen(read_end, "rb") as reader:
         assert reader.read(100)  # like `kdoctor check -v | head -c 100`
-    _out, err = proc.communicate(timeout=120)
+    _out, err = proc.communicate(timeout=600)
     assert proc.returncode == 141, err
     assert b"Traceback" not in err and b"BrokenPipe" not in err

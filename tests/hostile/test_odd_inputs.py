@@ -63,7 +63,7 @@ def test_an_empty_expected_message_is_a_usage_error(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT), "KDOCTOR_CACHE": str(tmp_path)},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=600,
     )
     assert done.returncode == 2
     assert "an empty message matches any kernel log" in done.stderr
@@ -103,7 +103,7 @@ def test_a_release_that_would_leave_the_cache_is_refused_before_anything_is_made
             env={**os.environ, "PYTHONPATH": str(ROOT), "KDOCTOR_CACHE": str(cache)},
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=600,
         )
         assert done.returncode == 2, (args, done.stderr)
         said = " ".join(done.stderr.replace("│", " ").split())

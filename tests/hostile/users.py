@@ -122,7 +122,7 @@ def run_as(
     *args: str,
     env: Mapping[str, str],
     cwd: Path,
-    timeout: float = 120,
+    timeout: float = 600,
 ) -> Result:
     """``python3 -m kdoctor ARGS`` as ``user`` (its uid, gid and groups), from ``kit``."""
     setpriv = shutil.which("setpriv") or cannot_run("needs setpriv (util-linux)")
