@@ -22,7 +22,14 @@ pytestmark = pytest.mark.matrix
 KDOCTOR = "/root/.local/share/kdoctor/venv/bin/kdoctor"
 #: what the text of a finding kdoctor fix could repair says (render/text.py)
 HINT = "kdoctor can do this"
-RELEASES = tuple(dict.fromkeys(row.release for row in matrix.ROWS))
+#: every release of the matrix with KDOCTOR_ONE_FIX_RELEASES=all (about 4 min each here); by
+#: default the host's own release, bookworm, the one the issue was measured on (CI time)
+ALL_RELEASES = tuple(dict.fromkeys(row.release for row in matrix.ROWS))
+RELEASES = (
+    ALL_RELEASES
+    if os.environ.get("KDOCTOR_ONE_FIX_RELEASES") == "all"
+    else tuple(r for r in ALL_RELEASES if r == "bookworm")
+)
 
 
 @pytest.mark.parametrize("release", RELEASES)
