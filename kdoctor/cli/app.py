@@ -99,6 +99,7 @@ def _root(
 def check(
     ids: list[str] = typer.Argument(
         None,
+        metavar=_("ID") + "...",
         autocompletion=complete_check_ids,
         help=IDS_HELP,
     ),
@@ -274,7 +275,7 @@ def report(
         None,
         "--output",
         "-o",
-        metavar="FILE",
+        metavar=_("FILE"),
         help=_("Write the report to FILE (replaced whole) instead of printing it."),
     ),
 ) -> None:

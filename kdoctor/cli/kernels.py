@@ -29,6 +29,7 @@ from kdoctor.model.cache_layout import (
     toolchain_roots_dir,
     tree_dir,
 )
+from kdoctor.model.choice import RustMode
 from kdoctor.model.report import EXIT_DECLINED, EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from kdoctor.pipeline.kernels.rust_kernel import built_series, recorded
 
@@ -51,7 +52,7 @@ def test_command(
         help=_("Comma-separated releases or series (5.10,6.1,6.12)."),
     ),
     module_dir: Optional[str] = ModuleOpt,
-    rust: Optional[str] = RustOpt,
+    rust: Optional[RustMode] = RustOpt,
     json_out: bool = JsonOpt,
 ) -> None:
     """Build the module for each kernel and load it in a VM booting that kernel.
@@ -92,6 +93,7 @@ def fetch_kernel_help() -> str:
 def fetch_kernel_command(
     spec: str = typer.Argument(
         ...,
+        metavar=_("RELEASE"),
         help=_("A Debian kernel release or a series (5.10, 6.12)."),
         callback=options.kernel_value,
     ),
@@ -125,7 +127,9 @@ def build_kernel_help() -> str:
 
 def build_kernel_command(
     spec: str = typer.Argument(
-        ..., help=_("A Rust-enabled kernel: <series>+rust (6.12+rust), or rust (the newest).")
+        ...,
+        metavar=_("KERNEL"),
+        help=_("A Rust-enabled kernel: <series>+rust (6.12+rust), or rust (the newest)."),
     ),
 ) -> None:
     """Build a Rust-enabled kernel (6.12+rust, rust) from Debian's sources into kdoctor's
@@ -257,6 +261,7 @@ def cache_clean(
     kernel: Optional[str] = typer.Option(
         None,
         "--kernel",
+        metavar=_("RELEASE"),
         help=_("Only this release (default: every cached kernel)."),
         callback=options.kernel_value,
     ),
