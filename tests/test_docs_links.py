@@ -68,7 +68,7 @@ def test_a_finding_s_json_carries_its_link() -> None:
 
 def shown(finding: Finding, *, verbose: bool = False) -> str:
     out = StringIO()
-    report_text.print_row(finding, render.console(out), verbose=verbose)
+    report_text.print_rows([finding], render.console(out), verbose=verbose)
     return out.getvalue()
 
 

@@ -125,6 +125,8 @@ def print_rows(
         lead = leads.get(f.id, "")
         left_out |= print_row(f, out, width=width, verbose=verbose, lead=lead)
         _print_advice(f, out, owners, options)
+        if verbose or not _short(f, out, verbose=verbose):
+            print_docs(f, out)
     if folded:
         mark, style = GLYPHS[Status.SKIP]
         label = _("skipped")
@@ -146,9 +148,7 @@ def print_row(
     mark, style = GLYPHS[f.status]
     said = f.summary if f.status.is_problem or not f.found else f.found
     head = Text.assemble(lead, (f"{mark} ", style), (f.id.ljust(width), "bold"), "  ")
-    short = not verbose and (
-        f.status in (Status.OK, Status.SKIP) or (f.status == Status.WARN and not out.soft_wrap)
-    )
+    short = _short(f, out, verbose=verbose)
     left_out = short and _cut(out, head, Text(said))
     if not short:
         hang(out, head, Text(said))
@@ -163,12 +163,9 @@ def print_row(
             hang(out, Text(" " * INDENT), Text(detail, style="dim"))
         if remedy is not None:
             hang(out, Text(" " * INDENT), Text(remedy.text))
-        print_docs(f, out)
         return False
     if remedy is not None and not short:  # a failure: what to do, in words too
         hang(out, Text(" " * INDENT), Text(remedy.text))
-    if not short:
-        print_docs(f, out)
     elif remedy is not None and not (remedy.commands or f.fix):  # its sentence is what to do
         left_out |= _cut(out, Text(" " * INDENT), Text(remedy.text))
     else:
@@ -176,8 +173,17 @@ def print_row(
     return left_out or bool(details)
 
 
+def _short(f: Finding, out: Console, *, verbose: bool) -> bool:
+    """Whether ``f`` keeps to one row: a passing or skipped check, and a warning on a terminal
+    (never with ``verbose``)."""
+    return not verbose and (
+        f.status in (Status.OK, Status.SKIP) or (f.status == Status.WARN and not out.soft_wrap)
+    )
+
+
 def print_docs(f: Finding, out: Console) -> None:
-    """Where the check is documented: under a failure's row, and every check's with -v."""
+    """Where the check is documented: after a problem's advice when the problem is not kept to
+    one row (a failure; a warning in a pipe), and after every check's with -v."""
     hang(out, Text(" " * INDENT), Text(_("docs: {link}").format(link=f.docs), style="dim"))
 
 
