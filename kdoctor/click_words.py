@@ -39,6 +39,9 @@ HELP_OPTION = N_("Show this message and exit.")
 #: the usage line's placeholders (``kdoctor [OPTIONS] COMMAND [ARGS]...``)
 USAGE_PIECES = (N_("[OPTIONS]"), N_("COMMAND [ARGS]..."))
 
+#: the headings of click's plain help (typer's Rich panels are ``kdoctor.i18n.TYPER_WORDS``)
+SECTIONS = (N_("Commands"), N_("Options"), N_("Arguments"))
+
 #: the help of the options typer adds to every program
 OPTION_HELPS = (
     N_("Install completion for the current shell."),
@@ -147,6 +150,7 @@ def install(core: Any, formatting: Any, exceptions: Any, gettext: Callable[[str]
     if getattr(formatting.HelpFormatter.write_usage, "kdoctor_translated", False):
         return
     write_usage = formatting.HelpFormatter.write_usage
+    section = formatting.HelpFormatter.section
     get_help_option = core.Command.get_help_option
     get_params = core.Command.get_params
 
@@ -154,6 +158,9 @@ def install(core: Any, formatting: Any, exceptions: Any, gettext: Callable[[str]
         self: Any, prog: str, args: str = "", prefix: Optional[str] = None
     ) -> None:
         write_usage(self, prog, _usage_args(args), _(USAGE) if prefix is None else prefix)
+
+    def translated_section(self: Any, name: str) -> Any:
+        return section(self, _(name) if name in SECTIONS else name)
 
     def translated_help_option(self: Any, ctx: Any) -> Any:
         option = get_help_option(self, ctx)
@@ -170,6 +177,7 @@ def install(core: Any, formatting: Any, exceptions: Any, gettext: Callable[[str]
 
     translated_usage.kdoctor_translated = True  # type: ignore[attr-defined]
     formatting.HelpFormatter.write_usage = translated_usage
+    formatting.HelpFormatter.section = translated_section
     core.Command.get_help_option = translated_help_option
     core.Command.get_params = translated_params
     for name in dir(exceptions):

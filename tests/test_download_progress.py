@@ -19,6 +19,13 @@ from kdoctor.render.text import StepDisplay
 from tests.conftest import tool
 
 
+@pytest.fixture(autouse=True)
+def _a_terminal_that_redraws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rich redraws nothing on a dumb terminal (TERM=dumb, as in a chroot or some CI): these
+    tests are about a terminal that redraws, whatever the one they run under."""
+    monkeypatch.setenv("TERM", "xterm")
+
+
 def test_apt_s_get_lines_announce_the_package_and_its_size() -> None:
     line = "Get:1 http://deb.debian.org/debian bookworm/main amd64 gcc-12 amd64 12.2.0-14 [19.3 MB]"
     assert announced(line) == ("gcc-12", 19_300_000)
@@ -78,7 +85,13 @@ def test_without_anyone_to_tell_the_command_runs_as_before(bin_dir: Path, tmp_pa
 
 def shown(terminal: bool) -> str:
     buffer = io.StringIO()
-    out = Console(file=buffer, force_terminal=terminal, width=160, color_system=None)
+    out = Console(
+        file=buffer,
+        force_terminal=terminal,
+        force_interactive=terminal,  # whatever TERM says (a chroot's may be dumb)
+        width=160,
+        color_system=None,
+    )
     with StepDisplay(out, "fetch-kernel") as display:
         display.step("downloading p1, p2 from bookworm")
         for done in (0, 1 << 20, 2 << 20):

@@ -80,26 +80,34 @@ def kdoctor(*args: str, columns: int = 100) -> subprocess.CompletedProcess[str]:
     )
 
 
+#: a mistyped option as click says it: newer (typer's own copy) and older (Python 3.9's click)
+MISTYPED_JSN = (
+    "No existe la opción --jsn (opciones parecidas: --json)",
+    "No existe la opción --jsn ¿Quería decir --json?",
+)
+
+
 @pytest.mark.parametrize("columns", [100, 70])  # Rich's panels, and click's plain text
 @pytest.mark.parametrize(
     ("args", "code", "spanish"),
     [
-        (["-h"], 0, "Uso: kdoctor [OPCIONES] COMANDO [ARGUMENTOS]..."),
-        (["verify", "-h"], 0, "--timeout"),
-        (["chek"], 2, "No existe el comando 'chek'. ¿Quería decir 'check'"),
-        (["check", "--jsn"], 2, "No existe la opción --jsn (opciones parecidas: --json)"),
-        (["check", "--rust", "foo"], 2, "Valor no válido para '--rust': 'foo' no es válido"),
-        (["check", "--kernel"], 2, "La opción '--kernel' necesita un valor."),
-        (["list", "extra"], 2, "Sobran argumentos (extra)"),
+        (["-h"], 0, ("Uso: kdoctor [OPCIONES] COMANDO [ARGUMENTOS]...",)),
+        (["verify", "-h"], 0, ("--timeout",)),
+        (["chek"], 2, ("No existe el comando 'chek'. ¿Quería decir 'check'",)),
+        (["check", "--jsn"], 2, MISTYPED_JSN),
+        (["check", "--rust", "foo"], 2, ("Valor no válido para '--rust': 'foo' no es válido",)),
+        (["check", "--kernel"], 2, ("La opción '--kernel' necesita un valor.",)),
+        (["list", "extra"], 2, ("Sobran argumentos (extra)", "Sobra un argumento (extra)")),
     ],
 )
 def test_help_and_mistyped_command_lines_speak_only_spanish(
-    args: list[str], code: int, spanish: str, columns: int
+    args: list[str], code: int, spanish: tuple[str, ...], columns: int
 ) -> None:
     proc = kdoctor(*args, columns=columns)
     shown = proc.stdout + proc.stderr
     assert proc.returncode == code, shown
-    assert spanish in " ".join(shown.replace("│", " ").split()), shown
+    said = " ".join(shown.replace("│", " ").split())
+    assert any(sentence in said for sentence in spanish), shown
     assert english_in(shown) == [], shown
     if code == 2 and "--kernel" not in args:  # an option with no value comes before the usage
         assert "Pruebe 'kdoctor" in shown and "para ver la ayuda" in shown
@@ -112,7 +120,7 @@ def test_a_mistyped_option_under_json_is_a_spanish_error_document() -> None:
     assert proc.returncode == 2
     document = json.loads(proc.stdout)
     assert document["error"]["kind"] == "usage"
-    assert document["error"]["message"] == "No existe la opción --jsn (opciones parecidas: --json)"
+    assert document["error"]["message"] in MISTYPED_JSN
 
 
 def answered(args: list[str], answer: str) -> tuple[int, str]:

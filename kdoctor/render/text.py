@@ -90,7 +90,9 @@ class StepDisplay:
         self._transfers: dict[str, Optional[TaskID]] = {}
 
     def __enter__(self) -> StepDisplay:
-        if self.out.is_terminal:  # the spinner's machinery only where it is shown
+        # the spinner's machinery only where it is shown: a terminal that redraws (TERM=dumb
+        # gets the plain lines a pipe gets)
+        if self.out.is_interactive:
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
             self._progress = Progress(
