@@ -11,19 +11,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from kdoctor.machine.runner import Runner
 from kdoctor.pipeline.kernels.download import Transfer, announced, apt_download, package_of
 from kdoctor.render.text import StepDisplay
 from tests.conftest import tool
-
-
-@pytest.fixture(autouse=True)
-def _a_terminal_that_redraws(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rich redraws nothing on a dumb terminal (TERM=dumb, as in a chroot or some CI): these
-    tests are about a terminal that redraws, whatever the one they run under."""
-    monkeypatch.setenv("TERM", "xterm")
+from tests.display_console import display_console
 
 
 def test_apt_s_get_lines_announce_the_package_and_its_size() -> None:
@@ -85,13 +78,7 @@ def test_without_anyone_to_tell_the_command_runs_as_before(bin_dir: Path, tmp_pa
 
 def shown(terminal: bool) -> str:
     buffer = io.StringIO()
-    out = Console(
-        file=buffer,
-        force_terminal=terminal,
-        force_interactive=terminal,  # whatever TERM says (a chroot's may be dumb)
-        width=160,
-        color_system=None,
-    )
+    out = display_console(buffer, terminal=terminal, width=160)
     with StepDisplay(out, "fetch-kernel") as display:
         display.step("downloading p1, p2 from bookworm")
         for done in (0, 1 << 20, 2 << 20):

@@ -9,24 +9,16 @@ import re
 from typing import Any
 
 import pytest
-from rich.console import Console
 
 from kdoctor.pipeline.verify import accel as vm_accel
 from kdoctor.pipeline.verify import boot as vm_boot
 from kdoctor.pipeline.verify import vm as verify_vm
 from kdoctor.pipeline.verify.stages import STAGES, StageWatch
 from kdoctor.render.text import StepDisplay
+from tests.display_console import display_console
 from tests.test_verify import console
 from tests.test_verify_runs import KO, RELEASE, machine, success, vm_ctx
 from tests.test_vm_race import Guests
-
-
-@pytest.fixture(autouse=True)
-def _a_terminal_that_redraws(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rich redraws nothing on a dumb terminal (TERM=dumb, as in a chroot or some CI): these
-    tests are about a terminal that redraws, whatever the one they run under."""
-    monkeypatch.setenv("TERM", "xterm")
-
 
 TCG = f"booting {RELEASE} in qemu (TCG)"
 NAMES = ("boot:", "insmod:", "rmmod:", "messages:", "power-off")
@@ -101,13 +93,7 @@ def test_racing_guests_tell_their_stages_each_under_its_accelerator() -> None:
 def shown(terminal: bool) -> str:
     """What verify's display shows of one run, on a terminal or piped."""
     buffer = io.StringIO()
-    out = Console(
-        file=buffer,
-        force_terminal=terminal,
-        force_interactive=terminal,  # whatever TERM says (a chroot's may be dumb)
-        width=200,
-        color_system=None,
-    )
+    out = display_console(buffer, terminal=terminal, width=200)
     system, _ = machine([success()])
     vm_accel.remember_kvm(system, vm_ctx().cache_dir, vm_ctx().running_kernel, False, "hung")
     with StepDisplay(out, "verify") as display:
